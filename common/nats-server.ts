@@ -1,0 +1,88 @@
+/**
+ * Starts a real `nats-server` as a child process: for `agora up`, and for every test suite
+ * that needs one (each on its own port). JetStream is on, its store in a private temp dir.
+ */
+import { spawn, type ChildProcess } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
+import { createConnection, createServer } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+export interface NatsServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A TCP port that was free a moment ago, chosen by the kernel. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startNatsServer(opts: { port?: number; bin?: string } = {}): Promise<NatsServer> {
+  const port = opts.port ?? (await freePort());
+  const storeDir = mkdtempSync(join(tmpdir(), 'agora-nats-'));
+  const child = spawn(opts.bin ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  try {
+    await waitUntilListening(child, port, () => stderr);
+  } catch (err) {
+    child.kill('SIGKILL');
+    rmSync(storeDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    stop: async () => {
+      await stopChild(child);
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves when the port accepts a connection; rejects if the child exits first. */
+function waitUntilListening(child: ChildProcess, port: number, log: () => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const onExit = (code: number | null) => {
+      if (done) return;
+      done = true;
+      reject(new Error(`nats-server exited (code ${code}) before listening on ${port}: ${log()}`));
+    };
+    child.once('exit', onExit);
+    child.once('error', (err) => { if (!done) { done = true; reject(new Error(`cannot start nats-server: ${err.message}`)); } });
+    const attempt = (n: number) => {
+      if (done) return;
+      const sock = createConnection({ port, host: '127.0.0.1' });
+      sock.once('connect', () => { sock.destroy(); done = true; child.off('exit', onExit); resolve(); });
+      sock.once('error', () => {
+        sock.destroy();
+        if (n > 500) { done = true; reject(new Error(`nats-server did not listen on ${port}: ${log()}`)); return; }
+        setTimeout(() => attempt(n + 1), 20);
+      });
+    };
+    attempt(0);
+  });
+}
+
+export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => { clearTimeout(t); resolve(); });
+    child.kill('SIGTERM');
+  });
+}
