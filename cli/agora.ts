@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * The `agora` command: run the pieces (`up`, `master`, `agent`), look at a cluster
+ * (`agents`, `tasks`, `offers`), and run a command as a task (`execute`). The master's
+ * address comes from --master or AGORA_MASTER, defaulting to the local cluster.
+ */
+import { runAgent } from '../agent/main';
+import { runMaster } from '../master/main';
+import { UsageError } from './args';
+import { execute } from './execute';
+import { agents, offers, tasks } from './read-commands';
+import { up } from './up';
+
+const USAGE = `usage: agora <command> [flags]
+
+  up [--example] [--tasks N] [--containerizer auto|docker|process]
+     [--http-port 5050] [--grpc-port 5053] [--agent-port 5051] [--nats-port N]
+                      a local cluster (nats-server, master, agent) until Ctrl-C
+  master [--nats URL] [--port 5050] [--grpc-port 5053] …   run a master
+  agent [--nats URL] [--port 5051] [--resources SPEC] …    run an agent
+  agents [--json]     the registered agents
+  tasks [--json]      the tasks the master knows
+  offers [--follow] [--replay N] [--json]
+                      outstanding offers, or the live offer log
+  execute [--image IMG] [--cpus N] [--mem MB] [--process] -- <command>
+                      run one command as a task; exits with its exit code
+
+  --master HOST:PORT  the master's HTTP address (default: $AGORA_MASTER or 127.0.0.1:5050)`;
+
+function signalled(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  switch (command) {
+    case 'up': return up(rest, out, signalled());
+    case 'master': await runMaster(rest); return 0;
+    case 'agent': await runAgent(rest); return 0;
+    case 'agents': return agents(rest, out);
+    case 'tasks': return tasks(rest, out);
+    case 'offers': return offers(rest, out);
+    case 'execute': return execute(rest, {
+      stdout: (c) => process.stdout.write(c),
+      stderr: (c) => process.stderr.write(c),
+      note: (l) => process.stderr.write(`agora: ${l}\n`),
+    });
+    case undefined: case 'help': case '--help': case '-h': out(USAGE); return command ? 0 : 2;
+    default: throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (err: Error) => {
+    process.stderr.write(`agora: ${err.message}\n`);
+    if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  });
+}

@@ -1,0 +1,21 @@
+import { parseArgs, UsageError } from './args';
+
+describe('the CLI flag parser', () => {
+  const spec = { cpus: 'number', image: 'string', process: 'boolean' } as const;
+
+  it('reads --name value, --name=value, booleans, and keeps everything after -- verbatim', () => {
+    const p = parseArgs(['--cpus', '0.5', '--image=busybox', '--process', '--', 'sh', '-c', 'echo --cpus'], spec);
+    expect(p.flags).toEqual({ cpus: 0.5, image: 'busybox', process: true });
+    expect(p.rest).toEqual(['sh', '-c', 'echo --cpus']);
+  });
+
+  it.each([
+    [['--cpu', '1'], /unknown flag --cpu/],
+    [['--cpus', 'lots'], /--cpus must be a number, got 'lots'/],
+    [['--image'], /--image needs a value/],
+    [['--process=yes'], /--process takes no value/],
+  ])('rejects %j with a UsageError that says what is wrong', (argv, why) => {
+    expect(() => parseArgs(argv, spec)).toThrow(UsageError);
+    expect(() => parseArgs(argv, spec)).toThrow(why);
+  });
+});

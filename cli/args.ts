@@ -1,0 +1,48 @@
+/**
+ * A small flag parser: `--name value`, `--name=value`, boolean `--flag`, and everything after
+ * `--` kept verbatim. Unknown flags are an error that names them, so a typo never passes
+ * silently.
+ */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface FlagSpec {
+  [name: string]: 'string' | 'number' | 'boolean';
+}
+
+export type Parsed<S extends FlagSpec> = {
+  flags: { [K in keyof S]?: S[K] extends 'number' ? number : S[K] extends 'boolean' ? boolean : string };
+  positional: string[];
+  rest: string[];
+};
+
+export function parseArgs<S extends FlagSpec>(argv: readonly string[], spec: S): Parsed<S> {
+  const flags: Record<string, string | number | boolean> = {};
+  const positional: string[] = [];
+  let rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') { rest = argv.slice(i + 1); break; }
+    if (!arg.startsWith('--')) { positional.push(arg); continue; }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const kind = spec[name];
+    if (!kind) throw new UsageError(`unknown flag --${name}; known: ${Object.keys(spec).map((k) => `--${k}`).join(', ') || 'none'}`);
+    if (kind === 'boolean') {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      flags[name] = true;
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    if (kind === 'number') {
+      const n = Number(value);
+      if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${value}'`);
+      flags[name] = n;
+    } else {
+      flags[name] = value;
+    }
+  }
+  return { flags: flags as Parsed<S>['flags'], positional, rest };
+}

@@ -1,0 +1,83 @@
+/** `agora agents`, `agora tasks`, `agora offers [--follow]`: what an operator looks at. */
+import { request } from 'http';
+import type { MasterStateView, OfferLogEvent } from '../common/operator-types';
+import { getJson, masterAddress, type MasterAddress } from '../frameworks/sdk/master-address';
+import { parseArgs } from './args';
+import { ago, table } from './table';
+
+const fmt = (n: number) => String(Math.round(n * 100) / 100);
+
+export async function agents(argv: string[], out: (s: string) => void): Promise<number> {
+  const { flags } = parseArgs(argv, { master: 'string', json: 'boolean' });
+  const state = await getJson<MasterStateView>(masterAddress(flags.master), '/api/v1/state');
+  if (flags.json) { out(JSON.stringify(state.agents, null, 2)); return 0; }
+  out(table(['ID', 'HOSTNAME', 'STATUS', 'CPUS (used/total)', 'MEM MB (used/total)', 'HEARTBEAT'],
+    state.agents.map((a) => [a.id, a.hostname, a.status,
+      `${fmt(a.used.cpus)}/${fmt(a.total.cpus)}`, `${fmt(a.used.mem)}/${fmt(a.total.mem)}`, `${ago(a.lastHeartbeatAt)} ago`])));
+  return 0;
+}
+
+export async function tasks(argv: string[], out: (s: string) => void): Promise<number> {
+  const { flags } = parseArgs(argv, { master: 'string', json: 'boolean', framework: 'string' });
+  const state = await getJson<MasterStateView>(masterAddress(flags.master), '/api/v1/state');
+  const list = state.tasks.filter((t) => !flags.framework || t.frameworkId === flags.framework);
+  if (flags.json) { out(JSON.stringify(list, null, 2)); return 0; }
+  out(table(['ID', 'STATE', 'FRAMEWORK', 'AGENT', 'CPUS', 'MEM', 'MESSAGE'],
+    list.map((t) => [t.id, t.state, t.frameworkId, t.agentId, fmt(t.resources.cpus), fmt(t.resources.mem), t.message])));
+  return 0;
+}
+
+export function describeOfferEvent(e: OfferLogEvent): string {
+  const at = new Date(e.at).toISOString();
+  switch (e.type) {
+    case 'OFFERED': return `${at} OFFERED   ${e.offerId} to ${e.frameworkId} (role ${e.role}) on ${e.agentId}: ${e.resources}`;
+    case 'ACCEPTED': return `${at} ACCEPTED  ${e.offerId} by ${e.frameworkId}: tasks ${e.taskIds.join(', ') || 'none'}; unused ${e.unused || 'nothing'}`;
+    case 'DECLINED': return `${at} DECLINED  ${e.offerId} by ${e.frameworkId} for ${e.refuseMs} ms: ${e.reason}`;
+    case 'RESCINDED': return `${at} RESCINDED ${e.offerId} from ${e.frameworkId}: ${e.reason}`;
+  }
+}
+
+export async function offers(argv: string[], out: (s: string) => void): Promise<number> {
+  const { flags } = parseArgs(argv, { master: 'string', json: 'boolean', follow: 'boolean', replay: 'number' });
+  const addr = masterAddress(flags.master);
+  if (!flags.follow) {
+    const state = await getJson<MasterStateView>(addr, '/api/v1/state');
+    if (flags.json) { out(JSON.stringify(state.offers, null, 2)); return 0; }
+    out(table(['ID', 'FRAMEWORK', 'AGENT', 'ROLE', 'RESOURCES', 'AGE'],
+      state.offers.map((o) => [o.id, o.frameworkId, o.agentId, o.role, o.resources.text, ago(o.offeredAt)])));
+    return 0;
+  }
+  await followOffers(addr, { replay: flags.replay ?? 0 }, (e) => out(flags.json ? JSON.stringify(e) : describeOfferEvent(e)));
+  return 0;
+}
+
+/** Streams the master's offer log (server-sent events) until the master closes it or `signal` aborts. */
+export function followOffers(addr: MasterAddress, opts: { replay?: number; signal?: AbortSignal },
+  onEvent: (e: OfferLogEvent) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) { resolve(); return; }
+    const req = request(`${addr.httpUrl}/api/v1/offers/events?replay=${opts.replay ?? 0}`, { headers: { accept: 'text/event-stream' } }, (res) => {
+      if (res.statusCode !== 200) { reject(new Error(`master answered ${res.statusCode} for the offer log`)); res.resume(); return; }
+      res.setEncoding('utf8');
+      let pending = '';
+      res.on('data', (chunk: string) => {
+        pending += chunk;
+        let cut: number;
+        while ((cut = pending.indexOf('\n\n')) >= 0) {
+          const frame = pending.slice(0, cut);
+          pending = pending.slice(cut + 2);
+          const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+          if (data) onEvent(JSON.parse(data) as OfferLogEvent);
+        }
+      });
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    req.on('error', (err) => {
+      if (opts.signal?.aborted) resolve();
+      else reject(new Error(`cannot reach the master at ${addr.httpUrl}: ${err.message}`));
+    });
+    opts.signal?.addEventListener('abort', () => { req.destroy(); resolve(); }, { once: true });
+    req.end();
+  });
+}

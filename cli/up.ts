@@ -1,0 +1,73 @@
+/**
+ * `agora up`: a whole local cluster in the foreground — a nats-server child on its own port,
+ * a master and one agent in this process — until Ctrl-C or SIGTERM, when everything is
+ * stopped: the agent kills its tasks and removes their containers, the master closes its
+ * streams, nats-server exits. With `--example` it also runs the example framework once.
+ */
+import { mkdirSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { startAgent } from '../agent/agent';
+import { startNatsServer, type NatsServer } from '../common/nats-server';
+import { runNTasks } from '../frameworks/examples/run-n-tasks';
+import { startMaster } from '../master/server';
+import { parseArgs } from './args';
+
+type Stoppable = { stop(): Promise<void> };
+
+export async function up(argv: string[], print: (line: string) => void, signal: Promise<string>): Promise<number> {
+  const { flags } = parseArgs(argv, {
+    example: 'boolean', tasks: 'number', containerizer: 'string', host: 'string',
+    'http-port': 'number', 'grpc-port': 'number', 'agent-port': 'number', 'nats-port': 'number',
+    'work-dir': 'string', resources: 'string',
+  });
+  const containerizer = flags.containerizer ?? 'auto';
+  if (!['auto', 'docker', 'process'].includes(containerizer)) {
+    throw new Error(`--containerizer must be auto, docker or process, got '${containerizer}'`);
+  }
+  const host = flags.host ?? '127.0.0.1';
+  const workDir = flags['work-dir'] ?? join(tmpdir(), `agora-up-${process.pid}`);
+  mkdirSync(workDir, { recursive: true });
+
+  const started: Stoppable[] = [];
+  const stopAll = async () => {
+    for (const s of started.reverse()) await s.stop().catch((err: Error) => print(`stop failed: ${err.message}`));
+  };
+  try {
+    const nats: NatsServer = await startNatsServer({ port: flags['nats-port'] || undefined });
+    started.push(nats);
+    const master = await startMaster({ natsUrl: nats.url, host, httpPort: flags['http-port'] ?? 5050, grpcPort: flags['grpc-port'] ?? 5053 });
+    started.push(master);
+    const agent = await startAgent({
+      natsUrl: nats.url, httpHost: host, httpPort: flags['agent-port'] ?? 5051, hostname: host,
+      workDir, containerizer: containerizer as 'auto' | 'docker' | 'process', resources: flags.resources,
+    });
+    started.push(agent);
+    await agent.registered;
+    const masterAddr = `${host}:${master.httpPort}`;
+    print(`agora is up: master http://${masterAddr} (gRPC ${host}:${master.grpcPort}), agent ${agent.agentId} ` +
+      `(http ${host}:${agent.httpPort}, ${agent.containerizer} containerizer), nats ${nats.url}`);
+    print(`try: AGORA_MASTER=${masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
+
+    if (flags.example) {
+      const n = flags.tasks ?? 3;
+      print(`running the example framework: ${n} tasks`);
+      const final = await Promise.race([runNTasks(n, { master: masterAddr, print: (l) => print(`  ${l}`) }), signal]);
+      if (typeof final === 'string') return await shutdown(final);
+      const ok = [...final.values()].every((s) => s === 'TASK_FINISHED');
+      print(ok ? `example: all ${n} tasks finished` : `example: tasks ended ${[...final.values()].join(', ')}`);
+    }
+    print('serving; press Ctrl-C to stop');
+    return await shutdown(await signal);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  async function shutdown(why: string): Promise<number> {
+    print(`${why}: stopping the cluster`);
+    await stopAll();
+    print('stopped');
+    return 0;
+  }
+}

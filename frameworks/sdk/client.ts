@@ -1,0 +1,215 @@
+/**
+ * The scheduler client: a framework's connection to the master over gRPC.
+ *
+ *   const s = await subscribe({ framework: { name: 'hello' } });
+ *   s.on('offers', (offers) => …);   // or: for await (const e of s.events()) …
+ *   await s.launch(offer, [task(...)]);
+ *
+ * One `Subscribe` stream carries the events; every other call is unary and presents the
+ * framework id and stream id from SUBSCRIBED. Status updates that carry a uuid are
+ * acknowledged automatically once the listeners have seen them, unless
+ * `autoAcknowledge: false`, in which case the framework calls `acknowledge(status)` itself.
+ */
+import { EventEmitter } from 'events';
+import { credentials, makeGenericClientConstructor, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { eventFromWire, filtersToWire, frameworkInfoToWire, killPolicyToWire, operationToWire } from '../../common/codec';
+import type { agora } from '../../common/proto';
+import { schedulerService, type UnaryCall } from '../../common/scheduler-service';
+import type { Filters, FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../../common/types';
+import { SchedulerCallError, SubscriptionError } from './errors';
+import { grpcAddress, masterAddress } from './master-address';
+
+export interface SubscribeOptions {
+  /** The master's HTTP address (`host:5050`); defaults to AGORA_MASTER, then the local cluster. */
+  master?: string;
+  /** The master's gRPC address (`host:5053`), to skip looking it up over HTTP. */
+  grpcAddress?: string;
+  framework: Partial<FrameworkInfo> & { name: string };
+  autoAcknowledge?: boolean;
+  /** How many events may wait unread in `events()` before the subscription fails. */
+  maxBufferedEvents?: number;
+}
+
+type Events = {
+  event: [SchedulerEvent];
+  offers: [Offer[]];
+  rescind: [string];
+  update: [TaskStatus];
+  error: [Error];
+  closed: [Error | undefined];
+};
+
+const SchedulerGrpcClient = makeGenericClientConstructor(schedulerService, 'Scheduler');
+type Unary = (req: unknown, cb: (err: ServiceError | null) => void) => void;
+
+export class Scheduler extends EventEmitter<Events> {
+  frameworkId = '';
+  streamId = '';
+  heartbeatIntervalMs = 0;
+  private closed = false;
+  private closeError: Error | undefined;
+  private readonly buffer: SchedulerEvent[] = [];
+  private wake: (() => void) | undefined;
+
+  private constructor(
+    private readonly client: Client,
+    private readonly stream: ClientReadableStream<agora.v1.Event>,
+    private readonly autoAcknowledge: boolean,
+    private readonly maxBuffered: number,
+  ) {
+    super();
+  }
+
+  /** Subscribes and resolves once SUBSCRIBED arrives. */
+  static async subscribe(opts: SubscribeOptions): Promise<Scheduler> {
+    const target = opts.grpcAddress ?? (await grpcAddress(masterAddress(opts.master)));
+    const client = new SchedulerGrpcClient(target, credentials.createInsecure());
+    const info: FrameworkInfo = {
+      id: '', roles: ['*'], failoverTimeoutMs: 0, capabilities: [], principal: '', user: '', hostname: '', labels: {},
+      ...opts.framework,
+    };
+    const stream = (client as unknown as { Subscribe(req: unknown): ClientReadableStream<agora.v1.Event> })
+      .Subscribe({ frameworkInfo: frameworkInfoToWire(info) });
+    const s = new Scheduler(client, stream, opts.autoAcknowledge ?? true, opts.maxBufferedEvents ?? 100_000);
+    await s.attach();
+    return s;
+  }
+
+  private attach(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let subscribed = false;
+      this.stream.on('data', (wire: agora.v1.Event) => {
+        const event = eventFromWire(wire);
+        if (!event) return;   // a newer master's event type: skip it
+        if (event.type === 'SUBSCRIBED') {
+          this.frameworkId = event.frameworkId;
+          this.streamId = event.streamId;
+          this.heartbeatIntervalMs = event.heartbeatIntervalMs;
+          if (!subscribed) { subscribed = true; resolve(); }
+        }
+        this.dispatch(event);
+      });
+      this.stream.on('error', (err: ServiceError) => {
+        if (this.closed) return;   // our own close() cancelled the stream
+        const e = SchedulerCallError.from('Subscribe', err);
+        if (!subscribed) reject(e);
+        this.finish(e);
+      });
+      this.stream.on('end', () => {
+        const e = new SubscriptionError('the master ended the subscription');
+        if (!subscribed) reject(e);
+        this.finish(e);
+      });
+    });
+  }
+
+  private dispatch(event: SchedulerEvent): void {
+    if (this.buffer.length >= this.maxBuffered) {
+      this.finish(new SubscriptionError(`more than ${this.maxBuffered} events unread: read events() faster or raise maxBufferedEvents`));
+      return;
+    }
+    this.buffer.push(event);
+    this.wake?.();
+    this.emit('event', event);
+    if (event.type === 'OFFERS') this.emit('offers', event.offers);
+    else if (event.type === 'RESCIND') this.emit('rescind', event.offerId);
+    else if (event.type === 'UPDATE') {
+      this.emit('update', event.status);
+      if (this.autoAcknowledge && event.status.uuid) {
+        this.acknowledge(event.status).catch((err: Error) => this.emitError(err));
+      }
+    } else if (event.type === 'ERROR') this.emitError(new SubscriptionError(`master reported an error: ${event.message}`));
+  }
+
+  private emitError(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  private finish(err: Error | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeError = err;
+    this.wake?.();
+    this.emit('closed', err);
+    this.stream.cancel();   // harmless on a stream that already ended
+    this.client.close();
+  }
+
+  /**
+   * Every event, in order, as an async iterator, starting with SUBSCRIBED. Ends when the
+   * subscription closes; throws if it closed with an error.
+   */
+  async *events(): AsyncGenerator<SchedulerEvent> {
+    for (;;) {
+      const next = this.buffer.shift();
+      if (next) { yield next; continue; }
+      if (this.closed) {
+        if (this.closeError) throw this.closeError;
+        return;
+      }
+      await new Promise<void>((r) => { this.wake = r; });
+      this.wake = undefined;
+    }
+  }
+
+  private call(name: UnaryCall, body: object): Promise<void> {
+    if (!this.streamId) return Promise.reject(new SubscriptionError(`${name} before SUBSCRIBED`));
+    const fn = (this.client as unknown as Record<UnaryCall, Unary>)[name].bind(this.client);
+    return new Promise((resolve, reject) => {
+      fn({ frameworkId: this.frameworkId, streamId: this.streamId, ...body }, (err) => {
+        if (err) reject(SchedulerCallError.from(name, err)); else resolve();
+      });
+    });
+  }
+
+  accept(offerIds: string[], tasks: TaskInfo[], filters?: Filters): Promise<void> {
+    const operations = tasks.length ? [operationToWire({ type: 'LAUNCH', id: '', tasks })] : [];
+    return this.call('Accept', { offerIds, operations, filters: filtersToWire(filters) });
+  }
+
+  /** Launches `tasks` with one offer; what they leave unused is declined. */
+  launch(offer: Offer, tasks: TaskInfo[], filters?: Filters): Promise<void> {
+    return this.accept([offer.id], tasks, filters);
+  }
+
+  decline(offerIds: string[], filters?: Filters): Promise<void> {
+    return this.call('Decline', { offerIds, filters: filtersToWire(filters) });
+  }
+
+  revive(roles: string[] = []): Promise<void> {
+    return this.call('Revive', { roles });
+  }
+
+  suppress(roles: string[] = []): Promise<void> {
+    return this.call('Suppress', { roles });
+  }
+
+  kill(taskId: string, opts: { agentId?: string; gracePeriodMs?: number } = {}): Promise<void> {
+    const killPolicy = opts.gracePeriodMs === undefined ? undefined : killPolicyToWire({ gracePeriodMs: opts.gracePeriodMs });
+    return this.call('Kill', { taskId, agentId: opts.agentId ?? '', killPolicy });
+  }
+
+  acknowledge(status: Pick<TaskStatus, 'agentId' | 'taskId' | 'uuid'>): Promise<void> {
+    return this.call('Acknowledge', { agentId: status.agentId, taskId: status.taskId, uuid: status.uuid });
+  }
+
+  /** Explicit reconciliation of `tasks`, or implicit (all known tasks) when none are given. */
+  reconcile(tasks: { taskId: string; agentId?: string }[] = []): Promise<void> {
+    return this.call('Reconcile', { tasks: tasks.map((t) => ({ taskId: t.taskId, agentId: t.agentId ?? '' })) });
+  }
+
+  teardown(): Promise<void> {
+    return this.call('Teardown', {});
+  }
+
+  updateFramework(info: FrameworkInfo): Promise<void> {
+    return this.call('UpdateFramework', { frameworkInfo: frameworkInfoToWire(info) });
+  }
+
+  /** Ends the subscription. The framework stays registered for its failover timeout. */
+  close(): void {
+    this.finish(undefined);
+  }
+}
+
+export const subscribe = (opts: SubscribeOptions): Promise<Scheduler> => Scheduler.subscribe(opts);

@@ -1,0 +1,24 @@
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+
+/** A call the master refused or could not take: `code` is the gRPC status name. */
+export class SchedulerCallError extends Error {
+  override readonly name = 'SchedulerCallError';
+  constructor(
+    readonly call: string,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${call} failed (${code}): ${message}`, options);
+  }
+
+  static from(call: string, err: ServiceError): SchedulerCallError {
+    const code = GrpcStatus[err.code] ?? String(err.code);
+    return new SchedulerCallError(call, code, err.details || err.message, { cause: err });
+  }
+}
+
+/** The subscription ended, or never started. */
+export class SubscriptionError extends Error {
+  override readonly name = 'SubscriptionError';
+}

@@ -1,0 +1,51 @@
+/**
+ * Where the master is. People name a master by its HTTP address (`host:5050`, as with
+ * Mesos); the gRPC port frameworks need is read from the master itself, so one address is
+ * enough everywhere. `AGORA_MASTER` sets it for every command; the default is the local
+ * cluster of `agora up`.
+ */
+import { request } from 'http';
+
+export const DEFAULT_MASTER = '127.0.0.1:5050';
+
+export interface MasterAddress {
+  /** `http://host:port` of the master's operator API. */
+  httpUrl: string;
+  host: string;
+  httpPort: number;
+}
+
+export function masterAddress(raw: string | undefined = process.env.AGORA_MASTER): MasterAddress {
+  const text = (raw && raw.trim()) || DEFAULT_MASTER;
+  const url = new URL(/^[a-z]+:\/\//.test(text) ? text : `http://${text}`);
+  if (url.protocol !== 'http:') throw new Error(`master address '${text}' must be host:port or http://host:port`);
+  const httpPort = url.port ? Number(url.port) : 5050;
+  return { httpUrl: `http://${url.hostname}:${httpPort}`, host: url.hostname, httpPort };
+}
+
+/** GET a JSON document from the master; rejects with the status and body on an error status. */
+export function getJson<T>(addr: MasterAddress, path: string, timeoutMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${addr.httpUrl}${path}`, { method: 'GET', timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => {
+        if ((res.statusCode ?? 500) >= 400) {
+          reject(new Error(`master ${addr.httpUrl}${path} answered ${res.statusCode}: ${body.slice(0, 300)}`));
+          return;
+        }
+        try { resolve(JSON.parse(body) as T); } catch (err) { reject(new Error(`master sent invalid JSON for ${path}: ${(err as Error).message}`)); }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`master ${addr.httpUrl} did not answer ${path} within ${timeoutMs} ms`)));
+    req.on('error', (err) => reject(new Error(`cannot reach the master at ${addr.httpUrl}: ${err.message}`)));
+    req.end();
+  });
+}
+
+/** The master's gRPC address (`host:port`), read from its state. */
+export async function grpcAddress(addr: MasterAddress): Promise<string> {
+  const state = await getJson<{ master: { grpcPort: number } }>(addr, '/api/v1/state');
+  return `${addr.host}:${state.master.grpcPort}`;
+}

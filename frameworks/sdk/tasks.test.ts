@@ -1,0 +1,37 @@
+import { parse, scalar, ranges } from '../../common/resources';
+import type { Offer } from '../../common/types';
+import { fit, task, type TaskSpec } from './tasks';
+
+const offer: Offer = {
+  id: 'offer-1', frameworkId: 'fw-1', agentId: 'agent-1', hostname: 'h', role: '*', attributes: {},
+  resources: parse('cpus:1;mem:256;ports:[31000-31010]'),
+};
+const spec = (id: string, cpus: number, mem: number): TaskSpec => ({ id, command: 'true', cpus, mem });
+
+describe('fitting tasks into an offer', () => {
+  it('takes tasks from the front while they fit: 0.4 + 0.4 cpus fit in 1, a third does not', () => {
+    const pending = [spec('a', 0.4, 64), spec('b', 0.4, 64), spec('c', 0.4, 64)];
+    expect(fit(offer, pending).map((t) => t.taskId)).toEqual(['a', 'b']);
+    expect(pending.map((s) => s.id)).toEqual(['c']);
+  });
+
+  it('stops at the first task that does not fit, keeping launch order', () => {
+    const pending = [spec('big', 0.5, 512), spec('small', 0.1, 16)];
+    expect(fit(offer, pending)).toEqual([]);
+    expect(pending).toHaveLength(2);
+  });
+
+  it('builds a task for the offer\'s agent with its ports, image and kill grace period', () => {
+    const t = task({ id: 'web', command: 'httpd -f', cpus: 0.5, mem: 64, ports: [31005], image: 'img', killGracePeriodMs: 2000 }, offer);
+    expect(t.agentId).toBe('agent-1');
+    expect(scalar(t.resources, 'cpus')).toBe(0.5);
+    expect(ranges(t.resources, 'ports')).toEqual([[31005, 31005]]);
+    expect(t.container).toEqual({ type: 'DOCKER', docker: { image: 'img', network: undefined, portMappings: [], forcePullImage: false } });
+    expect(t.killPolicy).toEqual({ gracePeriodMs: 2000 });
+  });
+
+  it('asks for the process containerizer when told, and lets the agent choose otherwise', () => {
+    expect(task({ ...spec('p', 0.1, 16), process: true }, offer).container.type).toBe('PROCESS');
+    expect(task(spec('d', 0.1, 16), offer).container.type).toBe('DEFAULT');
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * The `agora` commands an operator types, run against a real cluster: `execute` runs one
+ * command as a task and exits with its code; `agents`, `tasks` and `offers --follow` show
+ * what the master knows, as it happens.
+ */
+import type { OfferLogEvent } from '../common/operator-types';
+import { subscribe } from '../frameworks/sdk';
+import { masterAddress } from '../frameworks/sdk/master-address';
+import { execute } from '../cli/execute';
+import { agents, followOffers, tasks } from '../cli/read-commands';
+import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
+import { EventLog } from './support/events';
+
+function capture() {
+  const io = { out: '', err: '', notes: [] as string[] };
+  return {
+    io,
+    sinks: { stdout: (c: string) => { io.out += c; }, stderr: (c: string) => { io.err += c; }, note: (l: string) => { io.notes.push(l); } },
+  };
+}
+
+describe('the agora CLI', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => { cluster = await startCluster({ containerizer: 'docker' }); });
+  afterAll(async () => { await cluster.stop(); });
+
+  it('execute runs a command in a container, prints its output and states, and exits with its exit code', async () => {
+    const { io, sinks } = capture();
+    const code = await execute(['--master', cluster.masterAddr, '--image', TEST_IMAGE, '--', 'echo to-stdout; echo to-stderr >&2; exit 3'], sinks);
+    expect(code).toBe(3);
+    expect(io.out).toBe('to-stdout\n');
+    expect(io.err).toBe('to-stderr\n');
+    expect(io.notes.some((n) => n.startsWith('TASK_RUNNING'))).toBe(true);
+    expect(io.notes.some((n) => n.startsWith('TASK_FAILED') && /\b3\b/.test(n))).toBe(true);
+  });
+
+  it('execute exits 0 for a command that succeeds as a plain process', async () => {
+    const { io, sinks } = capture();
+    expect(await execute(['--master', cluster.masterAddr, '--process', '--', 'echo', 'two words'], sinks)).toBe(0);
+    expect(io.out).toBe('two words\n');
+  });
+
+  it('agents --json lists the registered agent with its resources', async () => {
+    let out = '';
+    await agents(['--master', cluster.masterAddr, '--json'], (s) => { out += s; });
+    const list = JSON.parse(out) as { id: string; total: { cpus: number; mem: number } }[];
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ id: cluster.agents[0]!.agentId, total: { cpus: 2, mem: 1024 } });
+  });
+
+  it('tasks shows the tasks executed above with their final states', async () => {
+    let out = '';
+    await tasks(['--master', cluster.masterAddr], (s) => { out += s; });
+    expect(out).toMatch(/^ID\s+STATE/);
+    expect(out).toMatch(/TASK_FAILED/);
+    expect(out).toMatch(/TASK_FINISHED/);
+  });
+
+  it('offers --follow prints each offer as it is offered and declined', async () => {
+    const seen: OfferLogEvent[] = [];
+    const stop = new AbortController();
+    const gotDecline = new Promise<void>((resolve) => {
+      void followOffers(masterAddress(cluster.masterAddr), { signal: stop.signal }, (e) => {
+        seen.push(e);
+        if (e.type === 'DECLINED') resolve();
+      });
+    });
+    const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'watched' } });
+    const offer = await new EventLog(s).offer();
+    await s.decline([offer.id], { refuseMs: 30_000 });
+    await gotDecline;
+    stop.abort();
+    s.close();
+    const mine = seen.filter((e) => e.offerId === offer.id);
+    expect(mine.map((e) => e.type)).toEqual(['OFFERED', 'DECLINED']);
+    expect(mine[1]).toMatchObject({ frameworkId: s.frameworkId, refuseMs: 30_000 });
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * Bad bytes from outside are answered or logged as errors, and nothing crashes: garbage on
+ * the master's NATS subjects, undecodable and incomplete gRPC requests.
+ */
+import { credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { connect, type NatsConnection } from 'nats';
+import { pb } from '../common/proto';
+import { subjects } from '../common/subjects';
+import { subscribe, SchedulerCallError } from '../frameworks/sdk';
+import { getJson, masterAddress } from '../frameworks/sdk/master-address';
+import { startCluster, type TestCluster } from './support/cluster';
+import { EventLog } from './support/events';
+
+const GARBAGE = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x08, 0x96, 0x01, 0xde, 0xad]);
+
+describe('garbage in', () => {
+  let cluster: TestCluster;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ containerizer: 'process' });
+    nc = await connect({ servers: cluster.nats.url });
+  });
+  afterAll(async () => {
+    await nc.close();
+    await cluster.stop();
+  });
+
+  it('answers garbage registration and heartbeat requests with an error, and logs garbage status updates', async () => {
+    const subj = subjects();
+    const reg = pb.RegisterAgentResponse.decode((await nc.request(subj.register, GARBAGE, { timeout: 5000 })).data);
+    expect(reg.error).toMatch(/malformed RegisterAgentRequest/);
+    expect(reg.agentId).toBe('');
+    const hb = await nc.request(subj.heartbeat, GARBAGE, { timeout: 5000 });
+    expect(pb.HeartbeatResponse.decode(hb.data).error).toMatch(/malformed AgentHeartbeat/);
+    nc.publish(subj.status, GARBAGE);
+    await nc.flush();
+    // no new agent was admitted and the real one is still there
+    const state = await cluster.state();
+    expect(state.agents.map((a) => a.id)).toEqual([cluster.agents[0]!.agentId]);
+  });
+
+  it('answers an undecodable gRPC request with an error status', async () => {
+    const passthrough = (b: Buffer) => b;
+    const Raw = makeGenericClientConstructor({
+      Accept: { path: '/agora.v1.Scheduler/Accept', requestStream: false, responseStream: false,
+        requestSerialize: passthrough, requestDeserialize: passthrough, responseSerialize: passthrough, responseDeserialize: passthrough },
+    }, 'Raw');
+    const raw = new Raw(cluster.grpcAddr, credentials.createInsecure()) as unknown as {
+      Accept(req: Buffer, cb: (err: ServiceError | null) => void): void; close(): void;
+    };
+    const err = await new Promise<ServiceError | null>((resolve) => raw.Accept(Buffer.from(GARBAGE), resolve));
+    raw.close();
+    expect(err).not.toBeNull();
+    expect(err!.code).not.toBe(0);
+  });
+
+  it('refuses calls from a framework that does not present its live stream', async () => {
+    const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'honest' } });
+    const thief = s as unknown as { streamId: string };
+    const real = thief.streamId;
+    thief.streamId = 'stream-that-is-not-live';
+    await expect(s.revive()).rejects.toThrow(SchedulerCallError);
+    thief.streamId = real;
+    await expect(s.revive()).resolves.toBeUndefined();
+    s.close();
+  });
+
+  it('keeps serving: health is ok and a new framework still gets offered the agent', async () => {
+    const health = await getJson<{ status: string }>(masterAddress(cluster.masterAddr), '/health');
+    expect(health.status).toBe('ok');
+    const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'after-garbage' } });
+    const offer = await new EventLog(s).offer();
+    expect(offer.agentId).toBe(cluster.agents[0]!.agentId);
+    s.close();
+  });
+});

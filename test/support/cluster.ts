@@ -1,0 +1,95 @@
+/**
+ * A real cluster for one test file: its own nats-server, a master and agents on ephemeral
+ * ports, all on 127.0.0.1. Nothing is mocked; `stop()` leaves nothing running.
+ */
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { startAgent } from '../../agent/agent';
+import { startNatsServer, type NatsServer } from '../../common/nats-server';
+import type { MasterStateView } from '../../common/operator-types';
+import { getJson, masterAddress } from '../../frameworks/sdk/master-address';
+import { startMaster } from '../../master/server';
+
+export const TEST_IMAGE = 'agora/busybox:latest';
+export const AGENT_RESOURCES = 'cpus:2;mem:1024;disk:2048;ports:[31000-31099]';
+
+type Master = Awaited<ReturnType<typeof startMaster>>;
+type Agent = Awaited<ReturnType<typeof startAgent>>;
+
+export interface TestCluster {
+  nats: NatsServer;
+  master: Master;
+  agents: Agent[];
+  /** The master's HTTP address, as `--master` takes it. */
+  masterAddr: string;
+  grpcAddr: string;
+  state(): Promise<MasterStateView>;
+  addAgent(opts?: { containerizer?: 'docker' | 'process'; resources?: string }): Promise<Agent>;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(opts: {
+  containerizer?: 'docker' | 'process';
+  resources?: string;
+  allocationIntervalMs?: number;
+  agents?: number;
+} = {}): Promise<TestCluster> {
+  const nats = await startNatsServer();
+  const workRoot = mkdtempSync(join(tmpdir(), 'agora-test-'));
+  const master = await startMaster({
+    natsUrl: nats.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0,
+    allocationIntervalMs: opts.allocationIntervalMs ?? 100,
+  });
+  const masterAddr = `127.0.0.1:${master.httpPort}`;
+  const agents: Agent[] = [];
+  const addAgent = async (a: { containerizer?: 'docker' | 'process'; resources?: string } = {}) => {
+    const agent = await startAgent({
+      natsUrl: nats.url, httpHost: '127.0.0.1', httpPort: 0, hostname: '127.0.0.1',
+      workDir: join(workRoot, `agent-${agents.length}`),
+      containerizer: a.containerizer ?? opts.containerizer ?? 'docker',
+      resources: a.resources ?? opts.resources ?? AGENT_RESOURCES,
+    });
+    agents.push(agent);
+    await agent.registered;
+    return agent;
+  };
+  for (let i = 0; i < (opts.agents ?? 1); i++) await addAgent();
+  return {
+    nats, master, agents, masterAddr,
+    grpcAddr: `127.0.0.1:${master.grpcPort}`,
+    state: () => getJson<MasterStateView>(masterAddress(masterAddr), '/api/v1/state'),
+    addAgent,
+    stop: async () => {
+      for (const a of agents) await a.stop();
+      await master.stop();
+      await nats.stop();
+      rmSync(workRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A task's stdout or stderr, read through its agent's HTTP sandbox API. */
+export async function readSandbox(cluster: TestCluster, frameworkId: string, taskId: string, file: 'stdout' | 'stderr'): Promise<string> {
+  const state = await cluster.state();
+  const t = state.tasks.find((x) => x.id === taskId);
+  const agent = state.agents.find((a) => a.id === t?.agentId);
+  if (!agent) throw new Error(`task ${taskId} has no known agent`);
+  const q = `framework_id=${encodeURIComponent(frameworkId)}&task_id=${encodeURIComponent(taskId)}&file=${file}&offset=0`;
+  const chunk = await getJson<{ data: string }>(masterAddress(`${agent.hostname}:${agent.port}`), `/files/read?${q}`);
+  return chunk.data;
+}
+
+/**
+ * Waits until a task's sandbox file satisfies `ready` (a process writes when it runs, not
+ * when the agent reports it), re-reading it on a short poll bounded by `attempts`.
+ */
+export async function waitForSandbox(cluster: TestCluster, frameworkId: string, taskId: string, file: 'stdout' | 'stderr',
+  ready: (text: string) => boolean, attempts = 200): Promise<string> {
+  for (let i = 0; i < attempts; i++) {
+    const text = await readSandbox(cluster, frameworkId, taskId, file);
+    if (ready(text)) return text;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${file} of ${taskId} never became ready`);
+}
