@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { seededRandom } from '../../common/clock';
 import { parse } from '../../common/resources';
 import { DrfSorter, RandomSorter, sorterFactory, type SorterContext } from './sorter';
@@ -133,5 +134,39 @@ describe('random sorter', () => {
     s.add('a');
     s.allocated('a', parse('cpus:1'));
     expect(s.share('a')).toBe(0.25);
+  });
+});
+
+describe('DRF sorter: properties', () => {
+  const opArb = fc.record({
+    client: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+    cpus: fc.integer({ min: 0, max: 40 }),
+    mem: fc.integer({ min: 0, max: 4096 }),
+    give: fc.boolean(),
+  });
+
+  it('after any sequence of changes, the order is (weighted share, id) ascending, as a full sort would give', () => {
+    fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), fc.array(fc.constantFrom(0.5, 1, 2, 3), { minLength: 5, maxLength: 5 }), (ops, weights) => {
+      const s = new DrfSorter(cluster('cpus:100;mem:8192'));
+      const ids = ['a', 'b', 'c', 'd', 'e'];
+      ids.forEach((id, i) => s.add(id, weights[i]));
+      const held = new Map(ids.map((id) => [id, { cpus: 0, mem: 0 }]));
+      for (const op of ops) {
+        const h = held.get(op.client) as { cpus: number; mem: number };
+        if (op.give && h.cpus >= op.cpus && h.mem >= op.mem) {
+          s.unallocated(op.client, parse(`cpus:${op.cpus};mem:${op.mem}`));
+          h.cpus -= op.cpus; h.mem -= op.mem;
+        } else if (!op.give) {
+          s.allocated(op.client, parse(`cpus:${op.cpus};mem:${op.mem}`));
+          h.cpus += op.cpus; h.mem += op.mem;
+        }
+      }
+      const expected = ids.map((id, i) => {
+        const h = held.get(id) as { cpus: number; mem: number };
+        return { id, share: Math.max(h.cpus / 100, h.mem / 8192) / (weights[i] as number) };
+      });
+      for (const e of expected) expect(s.share(e.id)).toBeCloseTo(e.share, 9);
+      expect(s.sort()).toEqual(expected.sort((x, y) => x.share - y.share || (x.id < y.id ? -1 : 1)).map((e) => e.id));
+    }), { numRuns: 300 });
   });
 });
