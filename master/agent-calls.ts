@@ -1,0 +1,131 @@
+/**
+ * What agents tell the master: registration (first time or again, with the tasks they run),
+ * heartbeats, and task status updates, which the master applies and forwards to frameworks.
+ */
+import { newId } from '../common/ids';
+import { add, contains, format, normalize, type Resources } from '../common/resources';
+import { isTerminal, type Task } from '../common/types';
+import type { HeartbeatResult, RegisterAgentCall, RegisterAgentResult, StatusUpdateCall } from './calls';
+import { CallError } from './errors';
+import { now, rescindOffer, tell, type MasterState } from './state';
+import { masterStatus } from './tasks';
+
+const SUBJECT_SAFE = /^[A-Za-z0-9_-]+$/;
+
+function checkRegistration(call: RegisterAgentCall): Task[] {
+  const { agentInfo: info } = call;
+  if (info.id && !SUBJECT_SAFE.test(info.id)) {
+    throw new CallError('INVALID_ARGUMENT', `agent id '${info.id}' may only contain letters, digits, '_' and '-'`);
+  }
+  if (normalize(info.resources).length === 0) throw new CallError('INVALID_ARGUMENT', `agent ${info.hostname || info.id || '(unnamed)'} advertises no resources`);
+  const tasks = call.tasks.filter((t) => t.taskId && t.frameworkId);
+  const used = tasks.filter((t) => !isTerminal(t.state)).reduce<Resources>((sum, t) => add(sum, t.resources), []);
+  // The master promises never to over-commit an agent; an agent that says it already is
+  // cannot be admitted without breaking that promise for everyone else.
+  if (!contains(info.resources, used)) {
+    throw new CallError('INVALID_ARGUMENT', `agent reports tasks holding ${format(used)}, more than its resources ${format(info.resources)}`);
+  }
+  return tasks;
+}
+
+/**
+ * Admits the agent in the registry before answering: once an agent believes it is
+ * registered, a master that takes over must know it. A known agent keeps its id, and its
+ * outstanding offers are rescinded (its resources may have changed).
+ */
+export async function registerAgent(s: MasterState, call: RegisterAgentCall): Promise<RegisterAgentResult> {
+  const reported = checkRegistration(call);
+  const agentId = call.agentInfo.id || newId('agent');
+  const info = { ...call.agentInfo, id: agentId };
+  await s.registry.admit(info);
+  const at = now(s);
+  const known = s.agents.get(agentId);
+  if (known) {
+    for (const { offer } of s.offers.onAgent(agentId)) rescindOffer(s, offer.id, `agent ${agentId} re-registered`);
+    known.info = info;
+    known.lastHeartbeatAt = at;
+    known.version = call.version;
+  } else {
+    s.agents.set({ info, registeredAt: at, lastHeartbeatAt: at, version: call.version });
+  }
+  adoptTasks(s, agentId, reported.map((t) => ({ ...t, agentId })));
+  s.log.info(known ? 'agent re-registered' : 'agent registered', { agentId, hostname: info.hostname, resources: format(info.resources) });
+  s.allocateSoon();
+  return { agentId, heartbeatIntervalMs: s.config.agentHeartbeatIntervalMs, masterId: s.info.id };
+}
+
+/**
+ * The agent's report wins over the master's memory: tasks it runs that the master did not
+ * know (a master that restarted) are adopted; tasks the master knew on it that it no longer
+ * reports are lost. STAGING tasks are spared: their run message may still be on its way.
+ */
+function adoptTasks(s: MasterState, agentId: string, reported: Task[]): void {
+  const at = now(s);
+  const seen = new Set<string>();
+  for (const task of reported) {
+    seen.add(`${task.frameworkId}\u0000${task.taskId}`);
+    const entry = s.tasks.get(task.frameworkId, task.taskId);
+    if (!entry) {
+      const role = s.frameworks.get(task.frameworkId)?.info.roles[0] ?? task.resources[0]?.role ?? '*';
+      s.tasks.add({ task, role, updatedAt: at });
+      // It holds resources until the agent reports it ended, which the kill brings about.
+      if (s.frameworks.wasRemoved(task.frameworkId) && !isTerminal(task.state)) {
+        s.agentPort.kill(agentId, { frameworkId: task.frameworkId, taskId: task.taskId, killPolicy: task.info?.killPolicy });
+      }
+    } else if (entry.task.agentId !== agentId) {
+      s.log.warn('agent reports a task the master places on another agent', { agentId, taskId: task.taskId, knownOn: entry.task.agentId });
+    } else if (task.status) {
+      s.tasks.update(entry, task.status, at);
+    }
+  }
+  for (const entry of s.tasks.onAgent(agentId)) {
+    const { task } = entry;
+    if (seen.has(`${task.frameworkId}\u0000${task.taskId}`) || isTerminal(task.state) || task.state === 'TASK_STAGING') continue;
+    const lost = masterStatus({
+      taskId: task.taskId, frameworkId: task.frameworkId, agentId, state: 'TASK_LOST', reason: 'REASON_AGENT_RESTARTED',
+      message: `agent ${agentId} re-registered without task ${task.taskId}`,
+    }, at);
+    s.tasks.update(entry, lost, at);
+    s.tasks.complete(task.frameworkId, task.taskId);
+    tell(s, task.frameworkId, { type: 'UPDATE', status: lost });
+  }
+}
+
+export function agentHeartbeat(s: MasterState, agentId: string): HeartbeatResult {
+  const agent = s.agents.get(agentId);
+  if (agent) agent.lastHeartbeatAt = now(s);
+  return { reregister: !agent, masterId: s.info.id };
+}
+
+/**
+ * Applies an agent's status update and forwards it. The update is forwarded every time it
+ * arrives, duplicates included: the agent resends until the framework acknowledges, so
+ * swallowing a resend would leave it resending forever. A disconnected framework gets
+ * nothing and nothing is acknowledged; the agent keeps the update and tries again later.
+ */
+export function statusUpdate(s: MasterState, call: StatusUpdateCall): void {
+  const frameworkId = call.frameworkId || call.status.frameworkId;
+  const status = { ...call.status, frameworkId };
+  if (!frameworkId || !status.taskId) {
+    s.log.warn('status update without framework or task id', { frameworkId, taskId: status.taskId });
+    return;
+  }
+  if (status.agentId && !s.agents.has(status.agentId)) {
+    s.log.debug('status update from an unregistered agent; it will re-register and resend', { agentId: status.agentId });
+    return;
+  }
+  const entry = s.tasks.get(frameworkId, status.taskId);
+  if (entry && s.tasks.update(entry, status, now(s)) === 'ignored') {
+    s.log.debug('update for a task that already ended', { taskId: status.taskId, state: status.state });
+  }
+  const ended = entry !== undefined && isTerminal(entry.task.state);
+  if (s.frameworks.wasRemoved(frameworkId)) {
+    // Nobody will ever acknowledge this; do it for the framework so the agent can let go.
+    if (status.uuid && status.agentId) s.agentPort.ack(status.agentId, { frameworkId, taskId: status.taskId, uuid: status.uuid });
+    if (ended) s.tasks.complete(frameworkId, status.taskId);
+    return;
+  }
+  // Without a uuid there will be no acknowledgement to retire the task on.
+  if (ended && !status.uuid) s.tasks.complete(frameworkId, status.taskId);
+  tell(s, frameworkId, { type: 'UPDATE', status });
+}

@@ -1,0 +1,57 @@
+/**
+ * The agent table: agents the master admitted, with their whole capacity. What an agent has
+ * free is derived, never stored: total − used by non-terminal tasks − held in offers, so a
+ * task ending or an offer leaving cannot leave a stale count behind.
+ */
+import assert from 'node:assert/strict';
+import { add, contains, format, subtract, type Resources } from '../common/resources';
+import type { AgentInfo } from '../common/types';
+
+export interface AgentRecord {
+  info: AgentInfo;
+  readonly registeredAt: number;
+  lastHeartbeatAt: number;
+  version: string;
+}
+
+export class AgentTable {
+  private readonly byId = new Map<string, AgentRecord>();
+
+  get(agentId: string): AgentRecord | undefined {
+    return this.byId.get(agentId);
+  }
+
+  has(agentId: string): boolean {
+    return this.byId.has(agentId);
+  }
+
+  set(record: AgentRecord): void {
+    this.byId.set(record.info.id, record);
+  }
+
+  all(): AgentRecord[] {
+    return [...this.byId.values()];
+  }
+}
+
+/** An agent's resources split three ways. */
+export interface AgentUsage {
+  total: Resources;
+  used: Resources;
+  offered: Resources;
+  available: Resources;
+}
+
+export function agentUsage(total: Resources, used: Resources, offered: Resources): AgentUsage {
+  return { total, used, offered, available: subtract(subtract(total, used), offered) };
+}
+
+/**
+ * The master's central promise: it never hands out more than an agent has. Called after
+ * every change the master itself makes (offers created, tasks launched); a failure is a bug.
+ */
+export function assertNotOvercommitted(agentId: string, usage: AgentUsage): void {
+  const held = add(usage.used, usage.offered);
+  assert(contains(usage.total, held),
+    `agent ${agentId} is over-committed: used ${format(usage.used)} + offered ${format(usage.offered)} exceeds total ${format(usage.total)}`);
+}

@@ -1,0 +1,109 @@
+/**
+ * What frameworks and agents ask of the master, as plain domain values. The shells decode
+ * wire messages into these (through common/codec.ts) and hand them to the core.
+ */
+import type { AgentInfo, Filters, FrameworkInfo, KillPolicy, Operation, Task, TaskStatus } from '../common/types';
+import type { FrameworkStream } from './ports';
+
+/** Every scheduler call but Subscribe names the framework and its live stream. */
+export interface CallBase {
+  frameworkId: string;
+  streamId: string;
+}
+
+export interface AcceptCall extends CallBase {
+  offerIds: string[];
+  operations: Operation[];
+  filters: Filters;
+}
+
+export interface DeclineCall extends CallBase {
+  offerIds: string[];
+  filters: Filters;
+}
+
+/** Revive and Suppress: no roles means all of the framework's roles. */
+export interface RolesCall extends CallBase {
+  roles: string[];
+}
+
+export interface KillCall extends CallBase {
+  taskId: string;
+  agentId: string;
+  killPolicy?: KillPolicy;
+}
+
+export interface AcknowledgeCall extends CallBase {
+  agentId: string;
+  taskId: string;
+  uuid: string;
+}
+
+export interface ReconcileCall extends CallBase {
+  /** Empty: implicit reconciliation of every non-terminal task of the framework. */
+  tasks: { taskId: string; agentId: string }[];
+}
+
+export interface MessageCall extends CallBase {
+  agentId: string;
+  taskId: string;
+  data: Uint8Array;
+}
+
+export interface UpdateFrameworkCall extends CallBase {
+  frameworkInfo: FrameworkInfo;
+}
+
+export interface Subscription {
+  frameworkId: string;
+  streamId: string;
+}
+
+export interface RegisterAgentCall {
+  /** agentInfo.id set: a known agent re-registers and reports the tasks it runs. */
+  agentInfo: AgentInfo;
+  tasks: Task[];
+  version: string;
+}
+
+export interface RegisterAgentResult {
+  agentId: string;
+  heartbeatIntervalMs: number;
+  masterId: string;
+}
+
+export interface HeartbeatResult {
+  reregister: boolean;
+  masterId: string;
+}
+
+export interface StatusUpdateCall {
+  frameworkId: string;
+  status: TaskStatus;
+}
+
+/**
+ * What the gRPC shell needs of the master. Each call either succeeds or throws a CallError
+ * and changes nothing; `disconnect` is how the shell reports a stream that went away.
+ */
+export interface SchedulerApi {
+  subscribe(info: FrameworkInfo, stream: FrameworkStream): Subscription;
+  disconnect(frameworkId: string, streamId: string): void;
+  accept(call: AcceptCall): void;
+  decline(call: DeclineCall): void;
+  revive(call: RolesCall): void;
+  suppress(call: RolesCall): void;
+  kill(call: KillCall): void;
+  acknowledge(call: AcknowledgeCall): void;
+  reconcile(call: ReconcileCall): void;
+  message(call: MessageCall): void;
+  teardown(call: CallBase): void;
+  updateFramework(call: UpdateFrameworkCall): void;
+}
+
+/** What the NATS shell needs of the master. */
+export interface AgentHandler {
+  registerAgent(call: RegisterAgentCall): Promise<RegisterAgentResult>;
+  agentHeartbeat(agentId: string): HeartbeatResult;
+  statusUpdate(call: StatusUpdateCall): void;
+}

@@ -1,0 +1,157 @@
+/**
+ * The master's configuration: options → defaults → one validated, frozen config. Checked once
+ * at start-up; a bad value is a ConfigError that names the option, the value and what would
+ * be right, so a typo in a flag never surfaces later as a strange runtime failure.
+ */
+import { hostname as osHostname } from 'os';
+import { systemClock, systemRandom, type Clock, type Random } from '../common/clock';
+import { parse, ResourceError, type Resources } from '../common/resources';
+import { subjects } from '../common/subjects';
+
+export const MASTER_VERSION = '0.1.0';
+
+/** Mesos caps refuse_seconds at 365 days: longer is a typo, not a wish. */
+export const MAX_REFUSE_MS = 365 * 24 * 60 * 60 * 1000;
+
+export interface MasterOptions {
+  natsUrl?: string;
+  /** The NATS subject prefix; two clusters can share one NATS with different prefixes. */
+  subjectPrefix?: string;
+  /** The address the HTTP and gRPC servers bind to. */
+  host?: string;
+  /** 0 picks a free port; the handle reports the actual one. */
+  httpPort?: number;
+  grpcPort?: number;
+  allocationIntervalMs?: number;
+  /** 0: offers do not expire (the Mesos default); > 0: rescinded after this long. */
+  offerTimeoutMs?: number;
+  frameworkHeartbeatIntervalMs?: number;
+  /** Told to agents when they register: how often they should heartbeat. */
+  agentHeartbeatIntervalMs?: number;
+  /** How long declined or unused resources stay away when a framework gives no refuse_seconds. */
+  defaultRefuseMs?: number;
+  /** Free resources smaller than all of these are not offered, e.g. 'cpus:0.01|mem:32'. */
+  minAllocatable?: string | readonly string[];
+  /** Role weights for DRF; a role not listed weighs 1. */
+  weights?: Readonly<Record<string, number>>;
+  /** How many offer-log events the master keeps for replay. */
+  offerLogCapacity?: number;
+  clock?: Clock;
+  random?: Random;
+  /** The name the master reports in MasterInfo. */
+  hostname?: string;
+}
+
+export interface MasterConfig {
+  readonly natsUrl: string;
+  readonly subjectPrefix: string;
+  readonly host: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly allocationIntervalMs: number;
+  readonly offerTimeoutMs: number;
+  readonly frameworkHeartbeatIntervalMs: number;
+  readonly agentHeartbeatIntervalMs: number;
+  readonly defaultRefuseMs: number;
+  readonly minAllocatable: readonly Resources[];
+  readonly weights: ReadonlyMap<string, number>;
+  readonly offerLogCapacity: number;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly hostname: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly option: string, readonly value: unknown, expected: string) {
+    super(`invalid master option ${option}=${JSON.stringify(value)}: ${expected}`);
+  }
+}
+
+export const DEFAULTS = {
+  natsUrl: 'nats://127.0.0.1:4222',
+  subjectPrefix: 'agora',
+  host: '0.0.0.0',
+  httpPort: 5050,
+  grpcPort: 5053,
+  allocationIntervalMs: 1000,
+  offerTimeoutMs: 0,
+  frameworkHeartbeatIntervalMs: 15_000,
+  agentHeartbeatIntervalMs: 5000,
+  defaultRefuseMs: 5000,
+  minAllocatable: 'cpus:0.01|mem:32',
+  offerLogCapacity: 1000,
+} as const;
+
+function port(option: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 65535) throw new ConfigError(option, v, 'expected an integer port in 0..65535 (0 picks a free one)');
+  return v;
+}
+
+function durationMs(option: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isFinite(v) || v < min || v > max) throw new ConfigError(option, v, `expected a number of milliseconds in ${min}..${max}`);
+  return v;
+}
+
+function nonEmpty(option: string, v: string): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(option, v, 'expected a non-empty string');
+  return v;
+}
+
+function minAllocatable(v: string | readonly string[]): Resources[] {
+  const parts = typeof v === 'string' ? v.split('|') : [...v];
+  return parts.map((p) => p.trim()).filter(Boolean).map((p) => {
+    try {
+      return parse(p);
+    } catch (err) {
+      if (err instanceof ResourceError) throw new ConfigError('minAllocatable', v, err.message);
+      throw err;
+    }
+  });
+}
+
+function weights(v: Readonly<Record<string, number>>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [role, w] of Object.entries(v)) {
+    if (!role || !Number.isFinite(w) || w <= 0) throw new ConfigError(`weights.${role}`, w, 'expected a role name with a weight > 0');
+    out.set(role, w);
+  }
+  return out;
+}
+
+export function resolveConfig(options: MasterOptions = {}): MasterConfig {
+  const o = { ...DEFAULTS, ...stripUndefined(options) };
+  const prefix = nonEmpty('subjectPrefix', o.subjectPrefix);
+  try {
+    subjects(prefix);
+  } catch (err) {
+    throw new ConfigError('subjectPrefix', prefix, (err as Error).message);
+  }
+  return Object.freeze({
+    natsUrl: nonEmpty('natsUrl', o.natsUrl),
+    subjectPrefix: prefix,
+    host: nonEmpty('host', o.host),
+    httpPort: port('httpPort', o.httpPort),
+    grpcPort: port('grpcPort', o.grpcPort),
+    allocationIntervalMs: durationMs('allocationIntervalMs', o.allocationIntervalMs, 1),
+    offerTimeoutMs: durationMs('offerTimeoutMs', o.offerTimeoutMs, 0),
+    frameworkHeartbeatIntervalMs: durationMs('frameworkHeartbeatIntervalMs', o.frameworkHeartbeatIntervalMs, 1),
+    agentHeartbeatIntervalMs: durationMs('agentHeartbeatIntervalMs', o.agentHeartbeatIntervalMs, 1),
+    defaultRefuseMs: durationMs('defaultRefuseMs', o.defaultRefuseMs, 0, MAX_REFUSE_MS),
+    minAllocatable: minAllocatable(o.minAllocatable),
+    weights: weights(options.weights ?? {}),
+    offerLogCapacity: positiveInt('offerLogCapacity', o.offerLogCapacity),
+    clock: options.clock ?? systemClock,
+    random: options.random ?? systemRandom,
+    hostname: nonEmpty('hostname', options.hostname ?? osHostname()),
+  });
+}
+
+function positiveInt(option: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new ConfigError(option, v, 'expected an integer ≥ 1');
+  return v;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

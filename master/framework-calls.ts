@@ -1,0 +1,228 @@
+/**
+ * The scheduler calls, as functions over the master's state. Each checks the caller first
+ * (`authorize`) and the arguments next, throwing a CallError before touching anything.
+ */
+import assert from 'node:assert/strict';
+import { format } from '../common/resources';
+import { newId } from '../common/ids';
+import { isTerminal, type FrameworkInfo, type Task } from '../common/types';
+import { planAccept } from './accept';
+import { assertNotOvercommitted } from './agents';
+import { usageOf } from './allocation';
+import type {
+  AcceptCall, AcknowledgeCall, CallBase, DeclineCall, KillCall, ReconcileCall, RolesCall, Subscription, UpdateFrameworkCall,
+} from './calls';
+import { CallError } from './errors';
+import { refuseMsFor } from './filters';
+import { rolesOf, validateFrameworkInfo, type FrameworkRecord } from './frameworks';
+import type { FrameworkStream } from './ports';
+import { reconcile as answerReconcile } from './reconcile';
+import { dropConnection, now, removeFramework, rescindOffer, tell, type MasterState } from './state';
+import { masterStatus } from './tasks';
+
+/** The framework behind a call, if the call presents its live stream. */
+export function authorize(s: MasterState, call: CallBase): FrameworkRecord {
+  if (!call.frameworkId) throw new CallError('INVALID_ARGUMENT', 'framework_id is missing');
+  if (!call.streamId) throw new CallError('INVALID_ARGUMENT', `stream_id is missing: present the stream id from SUBSCRIBED`);
+  const record = s.frameworks.get(call.frameworkId);
+  if (!record) {
+    const why = s.frameworks.wasRemoved(call.frameworkId) ? 'was removed' : 'is not known to this master';
+    throw new CallError('NOT_FOUND', `framework ${call.frameworkId} ${why}`);
+  }
+  if (!record.connection) throw new CallError('FAILED_PRECONDITION', `framework ${call.frameworkId} is not subscribed: subscribe again`);
+  if (record.connection.streamId !== call.streamId) {
+    throw new CallError('PERMISSION_DENIED', `stream id ${call.streamId} is not the live subscription of framework ${call.frameworkId}`);
+  }
+  return record;
+}
+
+/**
+ * A first subscription, or a failover: the same id again, keeping the framework's tasks.
+ * Mesos allows one connection per framework, so a newer one closes the older one.
+ */
+export function subscribe(s: MasterState, info: FrameworkInfo, stream: FrameworkStream): Subscription {
+  const problem = validateFrameworkInfo(info);
+  if (problem) throw new CallError('INVALID_ARGUMENT', problem);
+  if (info.id && s.frameworks.wasRemoved(info.id)) {
+    throw new CallError('FAILED_PRECONDITION', `framework ${info.id} was removed; subscribe without an id to start afresh`);
+  }
+  const frameworkId = info.id || newId('fw');
+  let record = s.frameworks.get(frameworkId);
+  if (record) {
+    record.connection?.stream.send({ type: 'ERROR', message: 'framework failed over: a newer subscription took over' });
+    dropConnection(record);
+    record.failover?.cancel();
+    record.failover = undefined;
+    // Offers do not survive a failover: the new scheduler never saw them.
+    for (const { offer } of s.offers.ofFramework(frameworkId)) rescindOffer(s, offer.id, 'framework failed over');
+    setInfo(s, record, { ...info, id: frameworkId });
+  } else {
+    record = { info: { ...info, id: frameworkId }, registeredAt: now(s), suppressedRoles: new Set() };
+    s.frameworks.add(record);
+  }
+  const streamId = newId('stream');
+  const heartbeat = s.config.clock.setInterval(() => stream.send({ type: 'HEARTBEAT' }), s.config.frameworkHeartbeatIntervalMs);
+  record.connection = { streamId, stream, heartbeat };
+  stream.send({ type: 'SUBSCRIBED', frameworkId, streamId, heartbeatIntervalMs: s.config.frameworkHeartbeatIntervalMs, master: s.info });
+  s.log.info('framework subscribed', { frameworkId, name: info.name, streamId });
+  s.allocateSoon();
+  return { frameworkId, streamId };
+}
+
+/**
+ * The stream went away. Offers are taken back at once; the framework and its tasks stay for
+ * its failover timeout (0, the Mesos default, means it is removed right now).
+ */
+export function disconnect(s: MasterState, frameworkId: string, streamId: string): void {
+  const record = s.frameworks.get(frameworkId);
+  if (!record || record.connection?.streamId !== streamId) return; // an older stream, already replaced
+  dropConnection(record);
+  for (const { offer } of s.offers.ofFramework(frameworkId)) rescindOffer(s, offer.id, 'framework disconnected');
+  const timeoutMs = record.info.failoverTimeoutMs;
+  s.log.info('framework disconnected', { frameworkId, failoverTimeoutMs: timeoutMs });
+  if (timeoutMs <= 0) {
+    removeFramework(s, record, 'disconnected with a failover timeout of 0');
+    return;
+  }
+  record.failover = s.config.clock.setTimeout(
+    () => removeFramework(s, record, `did not come back within its failover timeout of ${timeoutMs} ms`), timeoutMs);
+}
+
+export function accept(s: MasterState, call: AcceptCall): void {
+  const record = authorize(s, call);
+  const at = now(s);
+  const plan = planAccept(call, {
+    now: at,
+    refuseMs: refuseMsFor(call.filters, s.config.defaultRefuseMs, s.config.allocationIntervalMs),
+    offer: (id) => s.offers.get(id)?.offer,
+    taskInUse: (id) => s.tasks.has(call.frameworkId, id),
+  });
+  for (const offer of plan.offers) s.offers.remove(offer.id);
+  for (const filter of plan.filters) s.filters.add(filter);
+  for (const { task, role } of plan.launches) {
+    const staging = masterStatus({
+      taskId: task.taskId, frameworkId: call.frameworkId, agentId: task.agentId, state: 'TASK_STAGING', reason: 'REASON_UNKNOWN', message: '',
+    }, at);
+    const entry: Task = {
+      taskId: task.taskId, name: task.name, frameworkId: call.frameworkId, agentId: task.agentId,
+      state: 'TASK_STAGING', resources: task.resources, status: staging, info: task,
+    };
+    s.tasks.add({ task: entry, role, updatedAt: at });
+  }
+  const agentId = plan.launches[0]?.task.agentId;
+  if (agentId) assertNotOvercommitted(agentId, usageOf(s, agentId));
+  for (const { task } of plan.launches) s.agentPort.run(task.agentId, { frameworkId: call.frameworkId, frameworkInfo: record.info, task });
+  for (const status of plan.updates) tell(s, call.frameworkId, { type: 'UPDATE', status });
+  for (const event of plan.log) s.offerLog.record(event);
+}
+
+/** Declined offers come back filtered for max(refuse, allocation interval). Unknown ids are
+ * ignored: a decline racing a rescind is normal, not an error. */
+export function decline(s: MasterState, call: DeclineCall): void {
+  authorize(s, call);
+  const at = now(s);
+  const refuseMs = refuseMsFor(call.filters, s.config.defaultRefuseMs, s.config.allocationIntervalMs);
+  for (const id of new Set(call.offerIds)) {
+    const offer = s.offers.get(id)?.offer;
+    if (!offer || offer.frameworkId !== call.frameworkId) {
+      s.log.debug('decline of an offer that is gone or not this framework\'s', { offerId: id, frameworkId: call.frameworkId });
+      continue;
+    }
+    s.offers.remove(id);
+    s.filters.add({ frameworkId: offer.frameworkId, role: offer.role, agentId: offer.agentId, resources: offer.resources, expiresAt: at + refuseMs });
+    s.offerLog.record({
+      type: 'DECLINED', at, offerId: id, frameworkId: offer.frameworkId, agentId: offer.agentId,
+      resources: format(offer.resources), refuseMs, reason: 'declined by framework',
+    });
+  }
+}
+
+function rolesFor(record: FrameworkRecord, asked: readonly string[]): Set<string> {
+  const result = rolesOf(record, asked);
+  if ('unknown' in result) {
+    throw new CallError('INVALID_ARGUMENT', `role ${result.unknown} is not one of framework ${record.info.id}'s roles [${record.info.roles.join(', ')}]`);
+  }
+  return result.roles;
+}
+
+export function revive(s: MasterState, call: RolesCall): void {
+  const record = authorize(s, call);
+  const roles = rolesFor(record, call.roles);
+  for (const role of roles) record.suppressedRoles.delete(role);
+  s.filters.clear(call.frameworkId, roles);
+  s.allocateSoon();
+}
+
+/** Outstanding offers stay out (as in Mesos); only new ones stop. */
+export function suppress(s: MasterState, call: RolesCall): void {
+  const record = authorize(s, call);
+  for (const role of rolesFor(record, call.roles)) record.suppressedRoles.add(role);
+}
+
+export function kill(s: MasterState, call: KillCall): void {
+  authorize(s, call);
+  if (!call.taskId) throw new CallError('INVALID_ARGUMENT', 'task_id is missing');
+  const entry = s.tasks.get(call.frameworkId, call.taskId);
+  if (!entry) {
+    tell(s, call.frameworkId, { type: 'UPDATE', status: masterStatus({
+      taskId: call.taskId, frameworkId: call.frameworkId, agentId: call.agentId, state: 'TASK_LOST',
+      reason: 'REASON_TASK_UNKNOWN', message: `cannot kill task ${call.taskId}: the master does not know it`,
+    }, now(s)) });
+    return;
+  }
+  if (isTerminal(entry.task.state)) return; // its terminal update is on its way to the framework
+  s.agentPort.kill(entry.task.agentId, {
+    frameworkId: call.frameworkId, taskId: call.taskId, killPolicy: call.killPolicy ?? entry.task.info?.killPolicy,
+  });
+}
+
+/** Passed on to the agent, which stops resending that update. A terminal update, once
+ * acknowledged, retires the task. */
+export function acknowledge(s: MasterState, call: AcknowledgeCall): void {
+  authorize(s, call);
+  if (!call.taskId) throw new CallError('INVALID_ARGUMENT', 'task_id is missing');
+  if (!call.uuid) throw new CallError('INVALID_ARGUMENT', `uuid is missing: only updates that carry a uuid are acknowledged`);
+  const entry = s.tasks.get(call.frameworkId, call.taskId);
+  const agentId = call.agentId || entry?.task.agentId;
+  if (!agentId) throw new CallError('INVALID_ARGUMENT', `agent_id is missing and task ${call.taskId} is unknown`);
+  if (!s.agents.has(agentId)) throw new CallError('NOT_FOUND', `agent ${agentId} is not registered`);
+  s.agentPort.ack(agentId, { frameworkId: call.frameworkId, taskId: call.taskId, uuid: call.uuid });
+  if (entry && isTerminal(entry.task.state) && entry.task.status?.uuid === call.uuid) s.tasks.complete(call.frameworkId, call.taskId);
+}
+
+export function reconcile(s: MasterState, call: ReconcileCall): void {
+  authorize(s, call);
+  const statuses = answerReconcile(call, {
+    now: now(s),
+    task: (id) => s.tasks.get(call.frameworkId, id)?.task,
+    frameworkTasks: () => s.tasks.ofFramework(call.frameworkId).map((r) => r.task),
+    agentRegistered: (id) => s.agents.has(id),
+  });
+  for (const status of statuses) tell(s, call.frameworkId, { type: 'UPDATE', status });
+}
+
+export function teardown(s: MasterState, call: CallBase): void {
+  removeFramework(s, authorize(s, call), 'torn down by the framework');
+}
+
+/** Name, roles, failover timeout and the rest change in place; offers for dropped roles go. */
+export function updateFramework(s: MasterState, call: UpdateFrameworkCall): void {
+  const record = authorize(s, call);
+  const info = call.frameworkInfo;
+  if (info.id && info.id !== call.frameworkId) {
+    throw new CallError('INVALID_ARGUMENT', `framework_info.id ${info.id} does not match framework_id ${call.frameworkId}`);
+  }
+  const problem = validateFrameworkInfo(info);
+  if (problem) throw new CallError('INVALID_ARGUMENT', problem);
+  setInfo(s, record, { ...info, id: call.frameworkId });
+  s.allocateSoon();
+}
+
+function setInfo(s: MasterState, record: FrameworkRecord, info: FrameworkInfo): void {
+  assert(info.id === record.info.id, 'a framework keeps its id');
+  record.info = info;
+  for (const role of [...record.suppressedRoles]) if (!info.roles.includes(role)) record.suppressedRoles.delete(role);
+  for (const { offer } of s.offers.ofFramework(info.id)) {
+    if (!info.roles.includes(offer.role)) rescindOffer(s, offer.id, `framework ${info.id} left role ${offer.role}`);
+  }
+}

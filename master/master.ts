@@ -1,0 +1,158 @@
+/**
+ * The master core: one object that owns the state and the timers (allocation cycle, the
+ * "allocate soon" nudge) and answers the calls of frameworks and agents. Driven only by
+ * method calls and the injected clock; it talks out only through AgentPort, the framework
+ * streams it was handed, and the offer-log sink. The work itself lives in the rooms beside
+ * it: framework-calls, agent-calls, accept, allocation, reconcile.
+ */
+import type { Timer } from '../common/clock';
+import { newId } from '../common/ids';
+import { logger, type Logger } from '../common/log';
+import type { MasterStateView } from '../common/operator-types';
+import type { FrameworkInfo, MasterInfo } from '../common/types';
+import * as agentCalls from './agent-calls';
+import { AgentTable } from './agents';
+import { runAllocation, type AllocateFn } from './allocation';
+import { allocate as drfAllocate } from './allocator';
+import type {
+  AcceptCall, AcknowledgeCall, AgentHandler, CallBase, DeclineCall, HeartbeatResult, KillCall, MessageCall, ReconcileCall,
+  RegisterAgentCall, RegisterAgentResult, RolesCall, SchedulerApi, StatusUpdateCall, Subscription, UpdateFrameworkCall,
+} from './calls';
+import { MASTER_VERSION, type MasterConfig } from './config';
+import { CallError } from './errors';
+import { FilterBook } from './filters';
+import * as frameworkCalls from './framework-calls';
+import { FrameworkTable } from './frameworks';
+import { OfferBook } from './offers';
+import type { AgentPort, FrameworkStream, OfferLogSink } from './ports';
+import { InMemoryRegistry, type AgentRegistry } from './registry';
+import { dropConnection, type MasterState } from './state';
+import { stateView } from './state-view';
+import { TaskTable } from './tasks';
+
+export interface MasterDeps {
+  config: MasterConfig;
+  agentPort: AgentPort;
+  offerLog: OfferLogSink;
+  registry?: AgentRegistry;
+  /** The allocation policy; DRF (master/allocator) unless a test or benchmark swaps it. */
+  allocate?: AllocateFn;
+  log?: Logger;
+}
+
+export class Master implements SchedulerApi, AgentHandler {
+  readonly info: MasterInfo;
+  readonly startedAt: number;
+  private readonly s: MasterState;
+  private readonly allocateFn: AllocateFn;
+  private cycle: Timer | undefined;
+  private soon: Timer | undefined;
+  private stopped = false;
+
+  constructor(deps: MasterDeps) {
+    const { config } = deps;
+    this.info = { id: newId('master'), hostname: config.hostname, httpPort: config.httpPort, grpcPort: config.grpcPort, version: MASTER_VERSION };
+    this.startedAt = config.clock.now();
+    this.allocateFn = deps.allocate ?? drfAllocate;
+    this.s = {
+      config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(), tasks: new TaskTable(),
+      offers: new OfferBook(), filters: new FilterBook(), agentPort: deps.agentPort, offerLog: deps.offerLog,
+      registry: deps.registry ?? new InMemoryRegistry(), log: deps.log ?? logger('master'),
+      allocateSoon: () => this.allocateSoon(),
+    };
+  }
+
+  /** Records the ports actually bound (0 in the config means "pick one"). */
+  setPorts(httpPort: number, grpcPort: number): void {
+    this.info.httpPort = httpPort;
+    this.info.grpcPort = grpcPort;
+  }
+
+  /** Starts the periodic allocation cycle. */
+  start(): void {
+    if (this.cycle || this.stopped) return;
+    this.cycle = this.s.config.clock.setInterval(() => this.allocateNow(), this.s.config.allocationIntervalMs);
+  }
+
+  /** Cancels every timer and closes every framework stream; the master answers nothing after. */
+  stop(): void {
+    this.stopped = true;
+    this.cycle?.cancel();
+    this.soon?.cancel();
+    for (const f of this.s.frameworks.all()) {
+      f.failover?.cancel();
+      dropConnection(f);
+    }
+    for (const { offer } of this.s.offers.all()) this.s.offers.remove(offer.id);
+  }
+
+  /** One allocation cycle, now. */
+  allocateNow(): void {
+    if (this.stopped) return;
+    runAllocation(this.s, this.allocateFn);
+  }
+
+  /**
+   * Resources or demand were added: allocate on the next turn rather than wait up to a whole
+   * interval. Nudges coalesce, so a burst of registrations costs one cycle.
+   */
+  private allocateSoon(): void {
+    if (this.soon || this.stopped) return;
+    this.soon = this.s.config.clock.setTimeout(() => {
+      this.soon = undefined;
+      this.allocateNow();
+    }, 0);
+  }
+
+  state(): MasterStateView {
+    return stateView(this.s, this.startedAt);
+  }
+
+  // ---------------------------------------------------------------- frameworks
+
+  subscribe(info: FrameworkInfo, stream: FrameworkStream): Subscription {
+    this.checkRunning();
+    return frameworkCalls.subscribe(this.s, info, stream);
+  }
+
+  disconnect(frameworkId: string, streamId: string): void {
+    if (!this.stopped) frameworkCalls.disconnect(this.s, frameworkId, streamId);
+  }
+
+  accept(call: AcceptCall): void { this.checkRunning(); frameworkCalls.accept(this.s, call); }
+  decline(call: DeclineCall): void { this.checkRunning(); frameworkCalls.decline(this.s, call); }
+  revive(call: RolesCall): void { this.checkRunning(); frameworkCalls.revive(this.s, call); }
+  suppress(call: RolesCall): void { this.checkRunning(); frameworkCalls.suppress(this.s, call); }
+  kill(call: KillCall): void { this.checkRunning(); frameworkCalls.kill(this.s, call); }
+  acknowledge(call: AcknowledgeCall): void { this.checkRunning(); frameworkCalls.acknowledge(this.s, call); }
+  reconcile(call: ReconcileCall): void { this.checkRunning(); frameworkCalls.reconcile(this.s, call); }
+  teardown(call: CallBase): void { this.checkRunning(); frameworkCalls.teardown(this.s, call); }
+  updateFramework(call: UpdateFrameworkCall): void { this.checkRunning(); frameworkCalls.updateFramework(this.s, call); }
+
+  /** Agents have no channel for framework messages yet; saying so beats dropping them. */
+  message(call: MessageCall): void {
+    this.checkRunning();
+    frameworkCalls.authorize(this.s, call);
+    throw new CallError('UNIMPLEMENTED', 'framework-to-executor messages are not supported yet');
+  }
+
+  // ---------------------------------------------------------------- agents
+
+  registerAgent(call: RegisterAgentCall): Promise<RegisterAgentResult> {
+    this.checkRunning();
+    return agentCalls.registerAgent(this.s, call);
+  }
+
+  agentHeartbeat(agentId: string): HeartbeatResult {
+    this.checkRunning();
+    return agentCalls.agentHeartbeat(this.s, agentId);
+  }
+
+  statusUpdate(call: StatusUpdateCall): void {
+    if (!this.stopped) agentCalls.statusUpdate(this.s, call);
+  }
+
+  private checkRunning(): void {
+    if (this.stopped) throw new CallError('UNAVAILABLE', 'the master is stopping');
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The offer book: every outstanding offer, indexed by framework and agent. An offer leaves the
+ * book exactly once — used by an Accept, declined, or rescinded — so an offer id is good for
+ * one Accept and its resources can never be handed out twice.
+ */
+import type { Timer } from '../common/clock';
+import { add, type Resources } from '../common/resources';
+import type { Offer } from '../common/types';
+
+export interface OfferRecord {
+  readonly offer: Offer;
+  readonly offeredAt: number;
+  /** The offer-timeout timer, when offers expire. */
+  expiry?: Timer;
+}
+
+function index(map: Map<string, Set<string>>, key: string): Set<string> {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  return set;
+}
+
+export class OfferBook {
+  private readonly byId = new Map<string, OfferRecord>();
+  private readonly byFramework = new Map<string, Set<string>>();
+  private readonly byAgent = new Map<string, Set<string>>();
+
+  add(record: OfferRecord): void {
+    const { id, frameworkId, agentId } = record.offer;
+    if (this.byId.has(id)) throw new Error(`offer ${id} is already in the book`);
+    this.byId.set(id, record);
+    index(this.byFramework, frameworkId).add(id);
+    index(this.byAgent, agentId).add(id);
+  }
+
+  get(offerId: string): OfferRecord | undefined {
+    return this.byId.get(offerId);
+  }
+
+  /** Takes the offer out of the book and stops its expiry timer. */
+  remove(offerId: string): OfferRecord | undefined {
+    const record = this.byId.get(offerId);
+    if (!record) return undefined;
+    this.byId.delete(offerId);
+    this.byFramework.get(record.offer.frameworkId)?.delete(offerId);
+    this.byAgent.get(record.offer.agentId)?.delete(offerId);
+    record.expiry?.cancel();
+    return record;
+  }
+
+  all(): OfferRecord[] {
+    return [...this.byId.values()];
+  }
+
+  ofFramework(frameworkId: string): OfferRecord[] {
+    return this.lookup(this.byFramework.get(frameworkId));
+  }
+
+  onAgent(agentId: string): OfferRecord[] {
+    return this.lookup(this.byAgent.get(agentId));
+  }
+
+  /** What an agent has out in offers: part of neither its used nor its free resources. */
+  offeredOn(agentId: string): Resources {
+    return this.onAgent(agentId).reduce<Resources>((sum, r) => add(sum, r.offer.resources), []);
+  }
+
+  /** What a framework holds in offers, by role: it counts towards its DRF share. */
+  offeredTo(frameworkId: string): Map<string, Resources> {
+    const out = new Map<string, Resources>();
+    for (const { offer } of this.ofFramework(frameworkId)) {
+      out.set(offer.role, add(out.get(offer.role) ?? [], offer.resources));
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  private lookup(ids: Set<string> | undefined): OfferRecord[] {
+    return [...(ids ?? [])].map((id) => this.byId.get(id) as OfferRecord);
+  }
+}

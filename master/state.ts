@@ -1,0 +1,99 @@
+/**
+ * The master's state, and the few operations several kinds of call share: telling a
+ * framework something, rescinding an offer, removing a framework. Plain data and functions
+ * over it; the Master class owns one of these and the timers around it.
+ */
+import { format } from '../common/resources';
+import type { Logger } from '../common/log';
+import { isTerminal, type MasterInfo, type SchedulerEvent } from '../common/types';
+import { AgentTable } from './agents';
+import type { MasterConfig } from './config';
+import { FilterBook } from './filters';
+import { FrameworkTable, type FrameworkRecord } from './frameworks';
+import { OfferBook } from './offers';
+import type { AgentPort, OfferLogSink } from './ports';
+import type { AgentRegistry } from './registry';
+import { masterStatus, TaskTable } from './tasks';
+
+export interface MasterState {
+  readonly config: MasterConfig;
+  readonly info: MasterInfo;
+  readonly agents: AgentTable;
+  readonly frameworks: FrameworkTable;
+  readonly tasks: TaskTable;
+  readonly offers: OfferBook;
+  readonly filters: FilterBook;
+  readonly agentPort: AgentPort;
+  readonly offerLog: OfferLogSink;
+  readonly registry: AgentRegistry;
+  readonly log: Logger;
+  /** Asks for an allocation cycle soon: resources or demand were added. */
+  readonly allocateSoon: () => void;
+}
+
+export function now(s: MasterState): number {
+  return s.config.clock.now();
+}
+
+/** Sends to a connected framework; a disconnected one misses the event, as in Mesos. */
+export function tell(s: MasterState, frameworkId: string, event: SchedulerEvent): boolean {
+  const connection = s.frameworks.get(frameworkId)?.connection;
+  if (!connection) return false;
+  connection.stream.send(event);
+  return true;
+}
+
+/**
+ * Takes an offer back. Its resources are free again at once (free is derived); the framework
+ * hears RESCIND if it is still connected, and the offer log says why.
+ */
+export function rescindOffer(s: MasterState, offerId: string, reason: string): void {
+  const record = s.offers.remove(offerId);
+  if (!record) return;
+  const { offer } = record;
+  tell(s, offer.frameworkId, { type: 'RESCIND', offerId });
+  s.offerLog.record({
+    type: 'RESCINDED', at: now(s), offerId, frameworkId: offer.frameworkId, agentId: offer.agentId,
+    resources: format(offer.resources), reason,
+  });
+}
+
+/** Ends a subscription from the master's side: no more events, heartbeats stop. */
+export function dropConnection(record: FrameworkRecord): void {
+  const connection = record.connection;
+  if (!connection) return;
+  record.connection = undefined;
+  connection.heartbeat.cancel();
+  connection.stream.close();
+}
+
+/**
+ * Removes a framework for good (teardown, or its failover timeout ran out): its offers are
+ * rescinded, its tasks killed on their agents and marked TASK_KILLED by the master, so their
+ * resources are free at once. Late updates from agents for those tasks are acknowledged by
+ * the master itself (see agent-calls.ts).
+ */
+export function removeFramework(s: MasterState, record: FrameworkRecord, reason: string): void {
+  const frameworkId = record.info.id;
+  s.log.info('removing framework', { frameworkId, reason });
+  for (const { offer } of s.offers.ofFramework(frameworkId)) rescindOffer(s, offer.id, reason);
+  dropConnection(record);
+  record.failover?.cancel();
+  for (const entry of s.tasks.ofFramework(frameworkId)) {
+    const { task } = entry;
+    if (!isTerminal(task.state)) {
+      if (s.agents.has(task.agentId)) {
+        s.agentPort.kill(task.agentId, { frameworkId, taskId: task.taskId, killPolicy: task.info?.killPolicy });
+      }
+      // Kept on the completed task for the operator; nobody is left to receive it.
+      s.tasks.update(entry, masterStatus({
+        taskId: task.taskId, frameworkId, agentId: task.agentId, state: 'TASK_KILLED',
+        reason: 'REASON_FRAMEWORK_REMOVED', message: `framework ${frameworkId} was removed: ${reason}`,
+      }, now(s)), now(s));
+    }
+    s.tasks.complete(frameworkId, task.taskId);
+  }
+  s.filters.removeFramework(frameworkId);
+  s.frameworks.remove(frameworkId);
+}
+

@@ -1,0 +1,102 @@
+/**
+ * Test helpers for the master core: a FakeClock-driven master with recording ports. Only
+ * tests import this file.
+ */
+import { FakeClock, seededRandom } from '../common/clock';
+import { parse } from '../common/resources';
+import type { FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../common/types';
+import { resolveConfig, type MasterOptions } from './config';
+import { Master } from './master';
+import { OfferLog } from './offer-log';
+import type { AgentPort, FrameworkStream, KillTask, RunTask, StatusAck } from './ports';
+
+export class RecordingStream implements FrameworkStream {
+  readonly events: SchedulerEvent[] = [];
+  closed = false;
+
+  send(event: SchedulerEvent): void {
+    if (this.closed) throw new Error(`event ${event.type} sent on a closed stream`);
+    this.events.push(event);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  of<T extends SchedulerEvent['type']>(type: T): Extract<SchedulerEvent, { type: T }>[] {
+    return this.events.filter((e): e is Extract<SchedulerEvent, { type: T }> => e.type === type);
+  }
+
+  /** Every offer received, in order. */
+  offers(): Offer[] {
+    return this.of('OFFERS').flatMap((e) => e.offers);
+  }
+
+  lastOffer(): Offer {
+    const all = this.offers();
+    const last = all[all.length - 1];
+    if (!last) throw new Error('no offer received');
+    return last;
+  }
+
+  updates(): TaskStatus[] {
+    return this.of('UPDATE').map((e) => e.status);
+  }
+}
+
+export class RecordingAgents implements AgentPort {
+  readonly runs: { agentId: string; message: RunTask }[] = [];
+  readonly kills: { agentId: string; message: KillTask }[] = [];
+  readonly acks: { agentId: string; message: StatusAck }[] = [];
+  run(agentId: string, message: RunTask): void { this.runs.push({ agentId, message }); }
+  kill(agentId: string, message: KillTask): void { this.kills.push({ agentId, message }); }
+  ack(agentId: string, message: StatusAck): void { this.acks.push({ agentId, message }); }
+}
+
+export function frameworkInfo(overrides: Partial<FrameworkInfo> = {}): FrameworkInfo {
+  return { id: '', name: 'test-fw', roles: ['*'], failoverTimeoutMs: 0, capabilities: [], principal: '', user: '', hostname: '', labels: {}, ...overrides };
+}
+
+export function taskInfo(taskId: string, resources: string, overrides: Partial<TaskInfo> = {}): TaskInfo {
+  return {
+    taskId, name: taskId, agentId: '', resources: parse(resources),
+    command: { value: 'sleep 1000', argv: [], environment: {}, user: '' }, container: { type: 'DEFAULT' }, labels: {}, ...overrides,
+  };
+}
+
+export function harness(options: MasterOptions = {}) {
+  const clock = new FakeClock();
+  const config = resolveConfig({ clock, random: seededRandom(7), hostname: 'master.test', ...options });
+  const agents = new RecordingAgents();
+  const offerLog = new OfferLog(config.offerLogCapacity);
+  const master = new Master({ config, agentPort: agents, offerLog });
+  master.start();
+
+  async function addAgent(resources = 'cpus:4;mem:4096;ports:[31000-32000]', id = ''): Promise<string> {
+    const result = await master.registerAgent({
+      agentInfo: { id, hostname: `host-${id || 'new'}`, resources: parse(resources), attributes: {}, port: 5051 }, tasks: [], version: 'test',
+    });
+    return result.agentId;
+  }
+
+  function subscribe(overrides: Partial<FrameworkInfo> = {}) {
+    const stream = new RecordingStream();
+    const { frameworkId, streamId } = master.subscribe(frameworkInfo(overrides), stream);
+    return { frameworkId, streamId, stream, call: { frameworkId, streamId } };
+  }
+
+  function status(frameworkId: string, agentId: string, taskId: string, state: TaskStatus['state'], uuid: string): void {
+    master.statusUpdate({ frameworkId, status: {
+      taskId, state, message: '', source: 'SOURCE_AGENT', reason: 'REASON_UNKNOWN', agentId, frameworkId, uuid,
+      timestampMs: clock.now(), containerId: '',
+    } });
+  }
+
+  function agentView(agentId: string) {
+    const view = master.state().agents.find((a) => a.id === agentId);
+    if (!view) throw new Error(`agent ${agentId} not in the state`);
+    return view;
+  }
+
+  return { clock, config, agents, offerLog, master, addAgent, subscribe, status, agentView };
+}
