@@ -113,11 +113,11 @@ function nextDecision(cycle: Cycle, agentId: string, remaining: Resources): Offe
   // With nothing unreserved left, only roles holding a reservation here can get anything.
   const hasUnreserved = remaining.some((r) => r.role === UNRESERVED);
   const reservedFor = hasUnreserved ? undefined : new Set(remaining.map((r) => r.role));
-  for (const role of cycle.roles.sort()) {
+  for (const role of cycle.roles.ordered()) {
     if (reservedFor && !reservedFor.has(role)) continue;
     const usable = remaining.filter((r) => r.role === UNRESERVED || r.role === role);
     if (!isAllocatable(usable, cycle.minimums)) continue;
-    for (const frameworkId of (cycle.frameworksOf.get(role) as Sorter).sort()) {
+    for (const frameworkId of (cycle.frameworksOf.get(role) as Sorter).ordered()) {
       if (isFiltered(cycle, frameworkId, role, agentId, usable)) continue;
       return { frameworkId, agentId, role, resources: usable };
     }

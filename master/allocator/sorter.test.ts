@@ -106,6 +106,34 @@ describe('DRF sorter', () => {
   });
 });
 
+describe('DRF sorter: the lazy walk', () => {
+  it('walks the same order as sort(), through removals and re-additions', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 19 }), fc.integer({ min: -1, max: 30 })), { maxLength: 80 }), (ops) => {
+      const s = new DrfSorter(cluster('cpus:1000'));
+      const held = new Map<string, number>();
+      for (const [n, cpus] of ops) {
+        const id = `c${n}`;
+        if (!s.has(id)) { s.add(id, 1 + (n % 3)); held.set(id, 0); }
+        if (cpus < 0) { s.remove(id); held.delete(id); continue; }
+        s.allocated(id, parse(`cpus:${cpus}`));
+        held.set(id, (held.get(id) ?? 0) + cpus);
+      }
+      expect([...s.ordered()]).toEqual(s.sort());
+      expect(s.sort()).toHaveLength(held.size);
+    }), { numRuns: 300 });
+  });
+
+  it('refuses to go on walking after the order changed under it', () => {
+    const s = new DrfSorter(cluster('cpus:10'));
+    for (const id of ['a', 'b', 'c', 'd']) s.add(id);
+    const walk = s.ordered()[Symbol.iterator]();
+    expect(walk.next().value).toBe('a');
+    expect(walk.next().value).toBe('b');
+    s.allocated('a', parse('cpus:1'));
+    expect(() => walk.next()).toThrow(/changed while its order was being walked/);
+  });
+});
+
 describe('random sorter', () => {
   it('returns every client once, in an order fixed by the seed', () => {
     const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
@@ -115,6 +143,10 @@ describe('random sorter', () => {
       return s.sort();
     };
     expect([...order(1)].sort()).toEqual(ids);
+    const s = new RandomSorter({ total: parse('cpus:1'), random: seededRandom(3) });
+    for (const id of ids) s.add(id);
+    s.remove('c');
+    expect([...s.ordered()].sort()).toEqual(['a', 'b', 'd', 'e', 'f']);
     expect(order(1)).toEqual(order(1));
     expect(new Set([1, 2, 3, 4, 5].map((seed) => order(seed).join())).size).toBeGreaterThan(1);
   });
@@ -166,7 +198,9 @@ describe('DRF sorter: properties', () => {
         return { id, share: Math.max(h.cpus / 100, h.mem / 8192) / (weights[i] as number) };
       });
       for (const e of expected) expect(s.share(e.id)).toBeCloseTo(e.share, 9);
-      expect(s.sort()).toEqual(expected.sort((x, y) => x.share - y.share || (x.id < y.id ? -1 : 1)).map((e) => e.id));
+      const order = expected.sort((x, y) => x.share - y.share || (x.id < y.id ? -1 : 1)).map((e) => e.id);
+      expect(s.sort()).toEqual(order);
+      expect([...s.ordered()]).toEqual(order);
     }), { numRuns: 300 });
   });
 });

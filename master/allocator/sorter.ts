@@ -19,11 +19,13 @@ export interface Sorter {
   allocated(clientId: string, resources: Resources): void;
   /** The client gave `resources` back. Giving back more than it holds is a bug. */
   unallocated(clientId: string, resources: Resources): void;
+  /** Every client id, the one to serve first at the front. O(n log n): for tests and metrics. */
+  sort(): string[];
   /**
-   * Client ids, the one to serve first at the front. The array may be the sorter's own: read
-   * it, do not keep it, and do not call `allocated`/`unallocated` while iterating it.
+   * The same order, lazily: the allocator's path, which usually stops at the first client.
+   * Do not call `add`, `remove`, `allocated` or `unallocated` while walking it.
    */
-  sort(): readonly string[];
+  ordered(): Iterable<string>;
   /** The client's dominant share divided by its weight: 0 for nothing, 1 for the whole cluster. */
   share(clientId: string): number;
 }
@@ -49,6 +51,8 @@ interface Client {
   /** Scalar quantities held, by resource name; only names that count towards shares. */
   readonly held: Map<string, number>;
   share: number;
+  /** Where the client sits in the DRF heap. */
+  pos: number;
 }
 
 /** Bookkeeping both sorters share: clients, their holdings and their dominant shares. */
@@ -69,7 +73,7 @@ abstract class ShareBook implements Sorter {
   add(clientId: string, weight = 1): void {
     assert(!this.clients.has(clientId), `sorter client '${clientId}' added twice`);
     assert(Number.isFinite(weight) && weight > 0, `weight of '${clientId}' must be a finite number > 0, got ${weight}`);
-    const client: Client = { id: clientId, weight, held: new Map(), share: 0 };
+    const client: Client = { id: clientId, weight, held: new Map(), share: 0, pos: -1 };
     this.clients.set(clientId, client);
     this.inserted(client);
   }
@@ -96,7 +100,8 @@ abstract class ShareBook implements Sorter {
     return this.get(clientId).share;
   }
 
-  abstract sort(): readonly string[];
+  abstract sort(): string[];
+  abstract ordered(): Iterable<string>;
 
   /** Called after a client joins, with share 0. */
   protected abstract inserted(client: Client): void;
@@ -135,67 +140,138 @@ abstract class ShareBook implements Sorter {
   }
 }
 
+const before = (a: Client, b: Client): boolean => a.share < b.share || (a.share === b.share && a.id < b.id);
+
 /**
  * Dominant Resource Fairness: the client with the smallest weighted dominant share first,
- * ties by id so a cycle is reproducible. The order is kept sorted and each change moves one
- * client by binary search, instead of re-sorting everyone per decision: re-sorting was the
+ * ties by id so a cycle is reproducible.
+ *
+ * Clients sit in a binary min-heap keyed by (share, id). A share change moves one client in
+ * O(log n), and `ordered()` walks the heap best-first, so the allocator pays for the clients
+ * it looks at, usually one, and never for a full sort per decision: re-sorting was the
  * dominant cost of a Mesos allocation cycle until MESOS-9249.
  */
 export class DrfSorter extends ShareBook {
-  private readonly order: Client[] = [];
-  private readonly ids: string[] = [];
+  private readonly heap: Client[] = [];
+  /** Bumped on every change, so a walk that outlives a change fails instead of lying. */
+  private version = 0;
 
-  sort(): readonly string[] {
-    return this.ids;
+  sort(): string[] {
+    return [...this.heap].sort((a, b) => (before(a, b) ? -1 : 1)).map((c) => c.id);
+  }
+
+  *ordered(): Generator<string, void, undefined> {
+    const heap = this.heap;
+    const version = this.version;
+    if (heap.length === 0) return;
+    yield (heap[0] as Client).id;
+    // Best-first walk: a small heap of the indices whose parents were already yielded.
+    const frontier: number[] = [];
+    const push = (i: number): void => {
+      if (i >= heap.length) return;
+      frontier.push(i);
+      for (let k = frontier.length - 1; k > 0;) {
+        const parent = (k - 1) >> 1;
+        if (!before(heap[frontier[k] as number] as Client, heap[frontier[parent] as number] as Client)) break;
+        [frontier[k], frontier[parent]] = [frontier[parent] as number, frontier[k] as number];
+        k = parent;
+      }
+    };
+    push(1);
+    push(2);
+    while (frontier.length > 0) {
+      assert(this.version === version, 'DRF sorter changed while its order was being walked');
+      const i = frontier[0] as number;
+      const last = frontier.pop() as number;
+      if (frontier.length > 0) {
+        frontier[0] = last;
+        for (let k = 0; ;) {
+          const l = 2 * k + 1;
+          const r = l + 1;
+          let m = k;
+          if (l < frontier.length && before(heap[frontier[l] as number] as Client, heap[frontier[m] as number] as Client)) m = l;
+          if (r < frontier.length && before(heap[frontier[r] as number] as Client, heap[frontier[m] as number] as Client)) m = r;
+          if (m === k) break;
+          [frontier[k], frontier[m]] = [frontier[m] as number, frontier[k] as number];
+          k = m;
+        }
+      }
+      yield (heap[i] as Client).id;
+      push(2 * i + 1);
+      push(2 * i + 2);
+    }
   }
 
   protected inserted(client: Client): void {
-    this.place(client);
+    this.version++;
+    client.pos = this.heap.length;
+    this.heap.push(client);
+    this.up(client.pos);
   }
 
   protected removing(client: Client): void {
-    this.unplace(client);
+    this.version++;
+    const at = client.pos;
+    assert(this.heap[at] === client, `DRF heap lost client '${client.id}'`);
+    const last = this.heap.pop() as Client;
+    if (last === client) return;
+    this.heap[at] = last;
+    last.pos = at;
+    this.down(this.up(at));
   }
 
   protected reshare(client: Client, share: number): void {
-    this.unplace(client);
+    this.version++;
+    const grew = share > client.share;
     client.share = share;
-    this.place(client);
+    if (grew) this.down(client.pos);
+    else this.up(client.pos);
   }
 
-  /** The first index whose client sorts at or after (share, id). */
-  private lowerBound(share: number, id: string): number {
-    let lo = 0;
-    let hi = this.order.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const c = this.order[mid] as Client;
-      if (c.share < share || (c.share === share && c.id < id)) lo = mid + 1;
-      else hi = mid;
+  /** Moves the client at `i` towards the root while it sorts before its parent; returns where it ended. */
+  private up(i: number): number {
+    const heap = this.heap;
+    const c = heap[i] as Client;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent] as Client;
+      if (!before(c, p)) break;
+      heap[i] = p;
+      p.pos = i;
+      i = parent;
     }
-    return lo;
+    heap[i] = c;
+    c.pos = i;
+    return i;
   }
 
-  private place(client: Client): void {
-    const at = this.lowerBound(client.share, client.id);
-    this.order.splice(at, 0, client);
-    this.ids.splice(at, 0, client.id);
-  }
-
-  private unplace(client: Client): void {
-    const at = this.lowerBound(client.share, client.id);
-    assert(this.order[at] === client, `DRF order lost client '${client.id}'`);
-    this.order.splice(at, 1);
-    this.ids.splice(at, 1);
+  private down(i: number): void {
+    const heap = this.heap;
+    const c = heap[i] as Client;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= heap.length) break;
+      const r = l + 1;
+      const child = r < heap.length && before(heap[r] as Client, heap[l] as Client) ? r : l;
+      const ch = heap[child] as Client;
+      if (!before(ch, c)) break;
+      heap[i] = ch;
+      ch.pos = i;
+      i = child;
+    }
+    heap[i] = c;
+    c.pos = i;
   }
 }
 
 /**
- * A weighted random order, drawn afresh on every `sort()`: a client of weight 2 tends to come
+ * A weighted random order, drawn afresh on every walk: a client of weight 2 tends to come
  * before one of weight 1. Useful when fairness over time matters less than spreading offers.
  */
 export class RandomSorter extends ShareBook {
   private readonly random: Random;
+  /** Every client, in whatever order the last walk left them: walks permute it in place. */
+  private readonly pool: Client[] = [];
   private uniform = true;
 
   constructor(context: SorterContext) {
@@ -204,25 +280,38 @@ export class RandomSorter extends ShareBook {
   }
 
   sort(): string[] {
-    const clients = [...this.clients.values()];
+    return [...this.ordered()];
+  }
+
+  *ordered(): Generator<string, void, undefined> {
+    const pool = this.pool;
     if (this.uniform) {
-      for (let i = clients.length - 1; i > 0; i--) {
-        const j = Math.floor(this.random.next() * (i + 1));
-        [clients[i], clients[j]] = [clients[j] as Client, clients[i] as Client];
+      // Fisher–Yates, one draw per client actually looked at.
+      for (let i = 0; i < pool.length; i++) {
+        const j = i + Math.floor(this.random.next() * (pool.length - i));
+        [pool[i], pool[j]] = [pool[j] as Client, pool[i] as Client];
+        yield (pool[i] as Client).id;
       }
-      return clients.map((c) => c.id);
+      return;
     }
     // Exponential race: each client draws a finishing time of mean 1/weight; earliest first.
-    const keyed = clients.map((c) => ({ id: c.id, at: -Math.log(1 - this.random.next()) / c.weight }));
-    keyed.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
-    return keyed.map((k) => k.id);
+    const keyed = pool.map((c) => ({ id: c.id, at: -Math.log(1 - this.random.next()) / c.weight }));
+    for (let i = 0; i < keyed.length; i++) {
+      let m = i;
+      for (let k = i + 1; k < keyed.length; k++) if ((keyed[k] as { at: number }).at < (keyed[m] as { at: number }).at) m = k;
+      [keyed[i], keyed[m]] = [keyed[m] as { id: string; at: number }, keyed[i] as { id: string; at: number }];
+      yield (keyed[i] as { id: string }).id;
+    }
   }
 
   protected inserted(client: Client): void {
+    this.pool.push(client);
     if (client.weight !== 1) this.uniform = false;
   }
 
-  protected removing(): void {}
+  protected removing(client: Client): void {
+    this.pool.splice(this.pool.indexOf(client), 1);
+  }
 
   protected reshare(client: Client, share: number): void {
     client.share = share;

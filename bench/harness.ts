@@ -1,0 +1,61 @@
+/**
+ * What every benchmark shares: the shape of a result, a published figure to hold it against,
+ * and a timer that reports the median of a few runs after a warm-up.
+ */
+
+/** A figure someone else published, with where it comes from. */
+export interface PublishedFigure {
+  /** Who measured what, short: "Mesos 1.8.0 allocation cycle". */
+  label: string;
+  /** Wall time of the same operation, in milliseconds. */
+  ms: number;
+  /** Where the number is from, and anything that makes it approximate. */
+  source: string;
+}
+
+export interface Measurement {
+  bench: string;
+  /** The case within the bench, e.g. "10k agents / 1k frameworks". */
+  case: string;
+  params: Record<string, number | string>;
+  /** Timed runs, after the warm-up ones. */
+  runs: number;
+  samplesMs: number[];
+  medianMs: number;
+  /** Units of work in one run (offers made, for the allocator). */
+  ops: number;
+  opsLabel: string;
+  opsPerSec: number;
+  published: PublishedFigure[];
+}
+
+export interface Bench {
+  name: string;
+  /** One sentence: what is timed, and what is not. */
+  description: string;
+  run(): Measurement[];
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/**
+ * Times `fn` `runs` times after `warmups` untimed calls (to let the JIT settle and the heap grow), and returns
+ * the samples in ms and what the last call returned. Only `fn` is timed: build inputs outside.
+ */
+export function time<T>(fn: () => T, runs: number, warmups = 3): { samplesMs: number[]; medianMs: number; last: T } {
+  let last = fn();
+  for (let i = 1; i < warmups; i++) last = fn();
+  const samplesMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    last = fn();
+    samplesMs.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return { samplesMs, medianMs: median(samplesMs), last };
+}
+
+export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
