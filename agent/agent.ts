@@ -1,0 +1,279 @@
+/**
+ * The agent: wires config, containerizers, tasks, reliable status updates, registration and
+ * the HTTP endpoints to NATS. Each of those is a small piece with a narrow seam; this file
+ * only connects them and owns the order of start-up and shutdown.
+ *
+ *   const agent = await startAgent({ natsUrl, workDir });
+ *   await agent.registered;       // the master gave us an id
+ *   …
+ *   await agent.stop();           // tasks killed, containers removed, NATS and HTTP closed
+ */
+import Docker from 'dockerode';
+import { EventEmitter } from 'events';
+import { mkdirSync, renameSync } from 'fs';
+import { join } from 'path';
+import { connect, type NatsConnection, type Subscription } from 'nats';
+import { logger } from '../common/log';
+import { format, scalar } from '../common/resources';
+import { subjects as makeSubjects } from '../common/subjects';
+import type { AgentInfo, TaskInfo, TaskStatus } from '../common/types';
+import { startHttp, type AgentHttpServer, type AgentStateView } from './api/http';
+import { metaDir, readJson, writeJsonAtomic } from './checkpoint';
+import { agentConfig, type AgentConfig, type AgentOptions } from './config';
+import type { Containerizer, ContainerizerKind } from './containerizer/containerizer';
+import { DockerContainerizer, dockerAvailable } from './containerizer/docker';
+import { ProcessContainerizer } from './containerizer/process';
+import { Registrar } from './registration';
+import { StatusUpdateManager, type StatusCheckpoint } from './status-updates';
+import { TaskRunner } from './tasks';
+import { decodeKillTask, decodeRunTask, decodeStatusAck, encodeStatusUpdate } from './wire';
+
+export const AGENT_VERSION = '0.1.0';
+
+type AgentEvents = {
+  /** The master accepted the agent (again): its id. */
+  registered: [string];
+  /** A status update the agent produced, as it enters its task's reliable stream. */
+  status: [TaskStatus];
+};
+
+export interface AgentHandle {
+  /** '' until the first registration. */
+  readonly agentId: string;
+  /** Resolves with the agent id once the master accepted the agent. */
+  readonly registered: Promise<string>;
+  /** The HTTP port actually bound. */
+  readonly httpPort: number;
+  /** The containerizers this agent runs tasks with, the default first. */
+  readonly containerizers: readonly ContainerizerKind[];
+  readonly config: AgentConfig;
+  on<E extends keyof AgentEvents>(event: E, listener: (...args: AgentEvents[E]) => void): this;
+  off<E extends keyof AgentEvents>(event: E, listener: (...args: AgentEvents[E]) => void): this;
+  /** Kills every task, removes their containers, closes NATS and HTTP. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export class AgentStartError extends Error {
+  override readonly name = 'AgentStartError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export async function startAgent(options: AgentOptions = {}): Promise<AgentHandle> {
+  const config = agentConfig(options);
+  mkdirSync(config.workDir, { recursive: true });
+  const agent = new Agent(config);
+  try {
+    await agent.start();
+  } catch (err) {
+    await agent.stop();
+    throw err;
+  }
+  return agent;
+}
+
+class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
+  agentId = '';
+  httpPort = 0;
+  containerizers: ContainerizerKind[] = [];
+  readonly registered: Promise<string>;
+  private resolveRegistered!: (id: string) => void;
+  private rejectRegistered!: (err: Error) => void;
+  private readonly log = logger('agent');
+  private readonly subjects;
+  private readonly process = new ProcessContainerizer({ log: this.log.child('process') });
+  private docker: DockerContainerizer | undefined;
+  private nc: NatsConnection | undefined;
+  private sub: Subscription | undefined;
+  private http: AgentHttpServer | undefined;
+  private registrar: Registrar | undefined;
+  private readonly updates: StatusUpdateManager;
+  private readonly runner: TaskRunner;
+  private stopping: Promise<void> | undefined;
+
+  constructor(readonly config: AgentConfig) {
+    super();
+    this.subjects = makeSubjects(config.subjectPrefix);
+    this.registered = new Promise<string>((resolve, reject) => { this.resolveRegistered = resolve; this.rejectRegistered = reject; });
+    this.registered.catch(() => undefined); // a stop before registration is not an unhandled failure
+    const checkpointFile = join(metaDir(config.workDir), 'status-updates.json');
+    this.setAsidePreviousCheckpoint(checkpointFile);
+    this.updates = new StatusUpdateManager({
+      clock: config.clock,
+      initialBackoffMs: config.statusRetryInitialMs,
+      maxBackoffMs: config.statusRetryMaxMs,
+      send: (frameworkId, status) => this.nc?.publish(this.subjects.status, encodeStatusUpdate({ frameworkId, status })),
+      checkpoint: (snapshot) => writeJsonAtomic(checkpointFile, snapshot),
+      onStreamClosed: (frameworkId, taskId) => this.runner.streamClosed(frameworkId, taskId),
+      log: this.log.child('status-updates'),
+    });
+    this.runner = new TaskRunner({
+      agentId: () => this.agentId,
+      workDir: config.workDir,
+      hostname: config.hostname,
+      clock: config.clock,
+      killGracePeriodMs: config.killGracePeriodMs,
+      containerizerFor: (task) => this.containerizerFor(task),
+      publish: (status) => { this.updates.update(status); this.emit('status', status); },
+      log: this.log.child('tasks'),
+    });
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    if (c.containerizer !== 'process') {
+      const docker = new Docker({ socketPath: c.dockerSocket });
+      if (await dockerAvailable(docker)) {
+        this.docker = new DockerContainerizer({ docker, defaultImage: c.defaultImage, agentId: () => this.agentId, log: this.log.child('docker') });
+      } else if (c.containerizer === 'docker') {
+        throw new AgentStartError(`no Docker Engine answers on ${c.dockerSocket}: start dockerd, or use containerizer=process`);
+      }
+    }
+    this.containerizers = this.docker ? ['docker', 'process'] : ['process'];
+    this.http = await startHttp(c.httpHost, c.httpPort, {
+      state: () => this.state(),
+      sandboxOf: (f, t, cid) => this.runner.find(f, t, cid)?.sandboxDir || undefined,
+      log: this.log.child('http'),
+    });
+    this.httpPort = this.http.port;
+    this.log.info('connecting to NATS', { url: c.natsUrl });
+    try {
+      this.nc = await connect({ servers: c.natsUrl, name: `agora-agent ${c.hostname}`, maxReconnectAttempts: -1, waitOnFirstConnect: true });
+    } catch (err) {
+      throw new AgentStartError(`cannot connect to NATS at ${c.natsUrl}: ${(err as Error).message}`, { cause: err });
+    }
+    const nc = this.nc;
+    this.registrar = new Registrar({
+      link: { request: async (subject, data, timeout) => (await nc.request(subject, data, { timeout })).data },
+      subjects: this.subjects,
+      clock: c.clock,
+      random: c.random,
+      backoffFactorMs: c.registerBackoffFactorMs,
+      backoffMaxMs: c.registerBackoffMaxMs,
+      requestTimeoutMs: c.requestTimeoutMs,
+      heartbeatIntervalMs: c.heartbeatIntervalMs,
+      version: AGENT_VERSION,
+      agentInfo: () => this.agentInfo(),
+      tasks: () => this.runner.tasks(),
+      onRegistered: (reply, again) => this.onRegistered(reply.agentId, again),
+      log: this.log.child('registration'),
+    });
+    this.registrar.start();
+    this.log.info('agent started', { httpPort: this.httpPort, containerizers: this.containerizers, resources: format(c.resources) });
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.registrar?.stop();
+    this.rejectRegistered(new Error('the agent stopped before it registered'));
+    // Tasks are killed and report TASK_KILLED while NATS is still open and acknowledgements
+    // still arrive, so the master can hear of it (runs that come now are dropped); then
+    // whatever is left over (a launch in flight, a stray container) goes. What is still
+    // unacknowledged stays in the checkpoint.
+    await this.runner.shutdown();
+    const grace = this.config.killGracePeriodMs;
+    await Promise.all([this.docker?.destroyAll(grace), this.process.destroyAll(grace)]);
+    this.sub?.unsubscribe();
+    this.updates.stop();
+    if (this.nc && !this.nc.isClosed()) {
+      await this.nc.flush().catch(() => undefined);
+      await this.nc.close();
+    }
+    await this.http?.close();
+    this.log.info('agent stopped', { agentId: this.agentId });
+  }
+
+  private onRegistered(agentId: string, again: boolean): void {
+    if (agentId !== this.agentId) {
+      if (this.agentId) this.log.warn('the master gave this agent a new id', { was: this.agentId, now: agentId });
+      this.sub?.unsubscribe();
+      this.agentId = agentId;
+      this.subscribe();
+    }
+    // A master that just (re)accepted us may have missed what we sent while it was away.
+    if (again) this.updates.flush();
+    this.resolveRegistered(agentId);
+    this.emit('registered', agentId);
+  }
+
+  private subscribe(): void {
+    const s = this.subjects;
+    const [run, kill, ack] = [s.run(this.agentId), s.kill(this.agentId), s.ack(this.agentId)];
+    this.sub = this.nc?.subscribe(s.agentAll(this.agentId), {
+      callback: (err, msg) => {
+        if (err) return this.log.error('subscription error', { err });
+        try {
+          if (msg.subject === run) {
+            const m = decodeRunTask(msg.data);
+            void this.runner.run(m.frameworkId, m.task);
+          } else if (msg.subject === kill) {
+            const m = decodeKillTask(msg.data);
+            this.runner.kill(m.frameworkId, m.taskId, m.killPolicy);
+          } else if (msg.subject === ack) {
+            const m = decodeStatusAck(msg.data);
+            const r = this.updates.acknowledge(m.frameworkId, m.taskId, m.uuid);
+            if (r !== 'acknowledged') this.log.debug('acknowledgement ignored', { ...m, result: r });
+          } else {
+            this.log.warn('message on an unknown subject', { subject: msg.subject });
+          }
+        } catch (e) {
+          // Bad bytes from outside: logged and dropped; the agent carries on.
+          this.log.error('cannot handle message', { subject: msg.subject, bytes: msg.data.length, err: e });
+        }
+      },
+    });
+  }
+
+  private containerizerFor(task: TaskInfo): Containerizer | { error: string } {
+    switch (task.container.type) {
+      case 'PROCESS': return this.process;
+      case 'DOCKER': return this.docker ?? { error: 'the task asks for Docker and this agent runs no Docker containerizer' };
+      default: return this.docker ?? this.process;
+    }
+  }
+
+  private agentInfo(): AgentInfo {
+    const c = this.config;
+    return { id: this.agentId, hostname: c.hostname, resources: c.resources, attributes: { ...c.attributes }, port: this.httpPort };
+  }
+
+  private state(): AgentStateView {
+    const r = this.config.resources;
+    return {
+      agentId: this.agentId,
+      hostname: this.config.hostname,
+      port: this.httpPort,
+      attributes: { ...this.config.attributes },
+      resources: { text: format(r), cpus: scalar(r, 'cpus'), mem: scalar(r, 'mem'), disk: scalar(r, 'disk'), gpus: scalar(r, 'gpus') },
+      containerizers: [...this.containerizers],
+      registered: this.agentId !== '',
+      tasks: this.runner.records().map((t) => ({
+        id: t.taskId, name: t.info.name, frameworkId: t.frameworkId, state: t.state, containerId: t.containerId,
+        containerizer: t.containerizer ?? '', sandbox: t.sandboxDir, message: t.latest?.message ?? '',
+        ...(t.latest?.exitCode !== undefined ? { exitCode: t.latest.exitCode } : {}),
+      })),
+    };
+  }
+
+  /**
+   * Resending a previous run's unacknowledged updates is the job of agent recovery, which
+   * does not exist yet; until then they are kept aside, not overwritten.
+   */
+  private setAsidePreviousCheckpoint(file: string): void {
+    let previous: StatusCheckpoint | undefined;
+    try {
+      previous = readJson(file) as StatusCheckpoint | undefined;
+    } catch (err) {
+      this.log.warn('unreadable status update checkpoint', { file, err });
+    }
+    if (previous === undefined) return;
+    const n = previous.streams?.reduce((sum, s) => sum + s.pending.length, 0) ?? 0;
+    if (n > 0) this.log.warn(`${n} unacknowledged status updates of a previous run are not resent (no recovery yet)`, { file });
+    renameSync(file, file.replace(/\.json$/, '.previous.json'));
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The agent's configuration: options → defaults → one validated, frozen config, checked once
+ * at start-up. Every duration carries its unit in its name. A bad value is an
+ * AgentConfigError that names the field, the value and what would be right.
+ */
+import { hostname as osHostname } from 'os';
+import { resolve } from 'path';
+import { systemClock, systemRandom, type Clock, type Random } from '../common/clock';
+import { parse, ResourceError, type Resources } from '../common/resources';
+import { subjects } from '../common/subjects';
+import { detectResources } from './resource-detect';
+
+export type ContainerizerChoice = 'docker' | 'process' | 'auto';
+
+export interface AgentOptions {
+  natsUrl?: string;
+  subjectPrefix?: string;
+  workDir?: string;
+  /** `cpus:2;mem:1024;ports:[31000-32000]`; what is absent (cpus, mem, disk, ports) is detected. */
+  resources?: string;
+  hostname?: string;
+  httpHost?: string;
+  /** 0 picks an ephemeral port; the handle reports the one bound. */
+  httpPort?: number;
+  containerizer?: ContainerizerChoice;
+  dockerSocket?: string;
+  defaultImage?: string;
+  /** Overrides the interval the master sends in its register reply. */
+  heartbeatIntervalMs?: number;
+  statusRetryInitialMs?: number;
+  statusRetryMaxMs?: number;
+  killGracePeriodMs?: number;
+  registerBackoffFactorMs?: number;
+  registerBackoffMaxMs?: number;
+  /** How long a register or heartbeat request waits for the master's reply. */
+  requestTimeoutMs?: number;
+  attributes?: Record<string, string>;
+  clock?: Clock;
+  random?: Random;
+}
+
+export interface AgentConfig {
+  readonly natsUrl: string;
+  readonly subjectPrefix: string;
+  readonly workDir: string;
+  readonly resources: Resources;
+  readonly hostname: string;
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly containerizer: ContainerizerChoice;
+  readonly dockerSocket: string;
+  readonly defaultImage: string;
+  readonly heartbeatIntervalMs: number | undefined;
+  readonly statusRetryInitialMs: number;
+  readonly statusRetryMaxMs: number;
+  readonly killGracePeriodMs: number;
+  readonly registerBackoffFactorMs: number;
+  readonly registerBackoffMaxMs: number;
+  readonly requestTimeoutMs: number;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly clock: Clock;
+  readonly random: Random;
+}
+
+export class AgentConfigError extends Error {
+  override readonly name = 'AgentConfigError';
+  constructor(readonly field: string, message: string, options?: { cause?: unknown }) {
+    super(`invalid agent config '${field}': ${message}`, options);
+  }
+}
+
+// Mesos's values: status updates resent from 10 s doubling to 10 min; registration backoff
+// random in [0, 1 s·2^n] capped at 1 min; the command executor's 3 s kill grace period.
+export const DEFAULTS = {
+  natsUrl: 'nats://127.0.0.1:4222',
+  subjectPrefix: 'agora',
+  workDir: '/tmp/agora/agent',
+  httpHost: '0.0.0.0',
+  httpPort: 5051,
+  containerizer: 'auto' as ContainerizerChoice,
+  dockerSocket: '/var/run/docker.sock',
+  defaultImage: 'agora/busybox:latest',
+  statusRetryInitialMs: 10_000,
+  statusRetryMaxMs: 600_000,
+  killGracePeriodMs: 3_000,
+  registerBackoffFactorMs: 1_000,
+  registerBackoffMaxMs: 60_000,
+  requestTimeoutMs: 5_000,
+  ports: '[31000-32000]',
+} as const;
+
+/** Applies the defaults, detects missing resources and validates everything. */
+export function agentConfig(options: AgentOptions = {}): AgentConfig {
+  const o = options;
+  const prefix = o.subjectPrefix ?? DEFAULTS.subjectPrefix;
+  try {
+    subjects(prefix);
+  } catch (err) {
+    throw new AgentConfigError('subjectPrefix', (err as Error).message, { cause: err });
+  }
+  const natsUrl = nonEmpty('natsUrl', o.natsUrl ?? DEFAULTS.natsUrl);
+  const workDir = resolve(nonEmpty('workDir', o.workDir ?? DEFAULTS.workDir));
+  const containerizer = o.containerizer ?? DEFAULTS.containerizer;
+  if (!['docker', 'process', 'auto'].includes(containerizer)) {
+    throw new AgentConfigError('containerizer', `'${String(containerizer)}' is not one of docker, process, auto`);
+  }
+  const statusRetryInitialMs = positive('statusRetryInitialMs', o.statusRetryInitialMs ?? DEFAULTS.statusRetryInitialMs);
+  const statusRetryMaxMs = positive('statusRetryMaxMs', o.statusRetryMaxMs ?? DEFAULTS.statusRetryMaxMs);
+  if (statusRetryMaxMs < statusRetryInitialMs) {
+    throw new AgentConfigError('statusRetryMaxMs', `${statusRetryMaxMs} is below statusRetryInitialMs ${statusRetryInitialMs}`);
+  }
+  const registerBackoffFactorMs = positive('registerBackoffFactorMs', o.registerBackoffFactorMs ?? DEFAULTS.registerBackoffFactorMs);
+  const registerBackoffMaxMs = positive('registerBackoffMaxMs', o.registerBackoffMaxMs ?? DEFAULTS.registerBackoffMaxMs);
+  return Object.freeze({
+    natsUrl,
+    subjectPrefix: prefix,
+    workDir,
+    resources: resourcesOf(o.resources, workDir),
+    hostname: nonEmpty('hostname', o.hostname ?? osHostname()),
+    httpHost: nonEmpty('httpHost', o.httpHost ?? DEFAULTS.httpHost),
+    httpPort: port('httpPort', o.httpPort ?? DEFAULTS.httpPort),
+    containerizer,
+    dockerSocket: nonEmpty('dockerSocket', o.dockerSocket ?? DEFAULTS.dockerSocket),
+    defaultImage: nonEmpty('defaultImage', o.defaultImage ?? DEFAULTS.defaultImage),
+    heartbeatIntervalMs: o.heartbeatIntervalMs === undefined ? undefined : positive('heartbeatIntervalMs', o.heartbeatIntervalMs),
+    statusRetryInitialMs,
+    statusRetryMaxMs,
+    killGracePeriodMs: nonNegative('killGracePeriodMs', o.killGracePeriodMs ?? DEFAULTS.killGracePeriodMs),
+    registerBackoffFactorMs,
+    registerBackoffMaxMs: Math.max(registerBackoffMaxMs, registerBackoffFactorMs),
+    requestTimeoutMs: positive('requestTimeoutMs', o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
+    attributes: Object.freeze(attributesOf(o.attributes ?? {})),
+    clock: o.clock ?? systemClock,
+    random: o.random ?? systemRandom,
+  });
+}
+
+/** Parses `k:v;k2:v2`, the `--attributes` flag syntax. */
+export function parseAttributes(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+    const i = part.indexOf(':');
+    if (i <= 0) throw new AgentConfigError('attributes', `'${part}' is not key:value, e.g. rack:r1;zone:a`);
+    out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** Given resources win; the predefined ones the operator left out are detected (as Mesos does). */
+function resourcesOf(text: string | undefined, workDir: string): Resources {
+  let given: Resources;
+  try {
+    given = parse(text ?? '');
+  } catch (err) {
+    if (err instanceof ResourceError) throw new AgentConfigError('resources', err.message, { cause: err });
+    throw err;
+  }
+  return detectResources(given, workDir, DEFAULTS.ports);
+}
+
+function attributesOf(attrs: Record<string, string>): Record<string, string> {
+  for (const [k, v] of Object.entries(attrs)) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(k)) throw new AgentConfigError('attributes', `key '${k}' must be letters, digits, '_', '.', '-'`);
+    if (typeof v !== 'string') throw new AgentConfigError('attributes', `value of '${k}' must be a string`);
+  }
+  return { ...attrs };
+}
+
+function nonEmpty(field: string, v: string): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new AgentConfigError(field, 'must be a non-empty string');
+  return v;
+}
+
+function positive(field: string, v: number): number {
+  if (!Number.isFinite(v) || v <= 0) throw new AgentConfigError(field, `${v} must be a number > 0`);
+  return v;
+}
+
+function nonNegative(field: string, v: number): number {
+  if (!Number.isFinite(v) || v < 0) throw new AgentConfigError(field, `${v} must be a number ≥ 0`);
+  return v;
+}
+
+function port(field: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 65535) throw new AgentConfigError(field, `${v} must be an integer port in 0..65535 (0: any free port)`);
+  return v;
+}

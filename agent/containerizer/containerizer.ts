@@ -1,0 +1,63 @@
+/**
+ * A containerizer runs one task's command in isolation and reports how it ended. The agent
+ * sees only this interface; Docker and plain processes are two implementations of it.
+ *
+ * Life of a container: `launch` (resolves once the command is running, rejects with a
+ * LaunchError if it could not be started) → `wait` (resolves once it exited, with how) →
+ * `destroy` (removes whatever is left once the agent has taken its status). `kill` asks it
+ * to stop: SIGTERM, then SIGKILL after the grace period.
+ */
+import type { TaskInfo } from '../../common/types';
+
+export type ContainerizerKind = 'docker' | 'process';
+
+export interface LaunchSpec {
+  /** Unique per run of a task; names the container and the sandbox's run directory. */
+  containerId: string;
+  agentId: string;
+  frameworkId: string;
+  taskId: string;
+  task: TaskInfo;
+  /** The run's sandbox directory; it exists and holds `stdout` and `stderr`. */
+  sandboxDir: string;
+  /** Environment the agent adds (task id, sandbox, ports); the task's own entries win. */
+  env: Record<string, string>;
+}
+
+export interface Termination {
+  /** The exit code, or undefined when the command died of a signal. */
+  exitCode: number | undefined;
+  signal?: string;
+  /** The kernel killed it for exceeding its memory limit. */
+  oomKilled?: boolean;
+}
+
+/** The command could not be started: the reason goes to the framework in TASK_FAILED. */
+export class LaunchError extends Error {
+  override readonly name = 'LaunchError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export interface Containerizer {
+  readonly kind: ContainerizerKind;
+  launch(spec: LaunchSpec): Promise<void>;
+  /** Resolves once the container exited and its output is flushed to the sandbox files. */
+  wait(containerId: string): Promise<Termination>;
+  /** SIGTERM, then SIGKILL after `gracePeriodMs`. Resolves once the signal is delivered, not at exit. */
+  kill(containerId: string, gracePeriodMs: number): Promise<void>;
+  /** Removes an exited container's remains (Docker container, stray processes). Idempotent. */
+  destroy(containerId: string): Promise<void>;
+  /** The ids of the containers this containerizer runs for the agent. */
+  list(): Promise<string[]>;
+  /** Kills and removes every container of this agent: nothing is left behind on stop. */
+  destroyAll(gracePeriodMs: number): Promise<void>;
+}
+
+/** The shell form runs through `/bin/sh -c`; the exec form runs argv as given. */
+export function commandLine(task: TaskInfo): string[] | undefined {
+  if (task.command.value !== '') return ['/bin/sh', '-c', task.command.value];
+  if (task.command.argv.length > 0) return [...task.command.argv];
+  return undefined;
+}

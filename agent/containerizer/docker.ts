@@ -1,0 +1,264 @@
+/**
+ * The Docker containerizer: one Docker container per task run, through the Engine API.
+ *
+ * Every container carries labels naming its agent, framework, task and container id, so the
+ * agent can find its own containers after a restart and never touches anyone else's. The
+ * task's output is streamed from the container into the sandbox's `stdout` and `stderr`.
+ * Limits are real: `cpus` becomes a CFS quota (NanoCpus), `mem` a hard memory limit with
+ * no extra swap. An init process (`docker-init`) is PID 1, so SIGTERM reaches the command
+ * instead of being ignored by a shell running as PID 1.
+ */
+import Docker from 'dockerode';
+import { createWriteStream, type WriteStream } from 'fs';
+import { join } from 'path';
+import { scalar } from '../../common/resources';
+import type { NetworkMode } from '../../common/types';
+import { logger, type Logger } from '../../common/log';
+import { commandLine, LaunchError, type Containerizer, type LaunchSpec, type Termination } from './containerizer';
+
+export const LABELS = {
+  agentId: 'agora.agent-id',
+  frameworkId: 'agora.framework-id',
+  taskId: 'agora.task-id',
+  containerId: 'agora.container-id',
+} as const;
+
+/** Where the sandbox is mounted inside the container (also in $AGORA_SANDBOX). */
+export const CONTAINER_SANDBOX = '/mnt/agora/sandbox';
+
+const MB = 1024 * 1024;
+/** How long the output stream may lag behind the exit before it is cut off. */
+const OUTPUT_DRAIN_MS = 2_000;
+
+interface Running {
+  dockerId: string;
+  exited: Promise<Termination>;
+}
+
+export interface DockerContainerizerOptions {
+  docker: Docker;
+  defaultImage: string;
+  /** The agent's current id, for finding its containers by label. */
+  agentId(): string;
+  log?: Logger;
+}
+
+/** Whether a Docker Engine answers on `socketPath` within `timeoutMs`. */
+export async function dockerAvailable(docker: Docker, timeoutMs = 2_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+  try {
+    return await Promise.race([docker.ping().then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export class DockerContainerizer implements Containerizer {
+  readonly kind = 'docker' as const;
+  private readonly running = new Map<string, Running>();
+  private readonly docker: Docker;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: DockerContainerizerOptions) {
+    this.docker = opts.docker;
+    this.log = opts.log ?? logger('agent/docker');
+  }
+
+  /** The Docker container name of a run: readable in `docker ps`, unique by container id. */
+  static containerName(taskId: string, containerId: string): string {
+    return `agora-${taskId.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 63)}-${containerId}`;
+  }
+
+  async launch(spec: LaunchSpec): Promise<void> {
+    const image = spec.task.container.docker?.image || this.opts.defaultImage;
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(this.createOptions(spec, image));
+    } catch (err) {
+      throw new LaunchError(createFailure(err, image), { cause: err });
+    }
+    const out = createWriteStream(join(spec.sandboxDir, 'stdout'), { flags: 'a' });
+    const errOut = createWriteStream(join(spec.sandboxDir, 'stderr'), { flags: 'a' });
+    for (const w of [out, errOut]) w.on('error', (e) => this.log.warn('cannot write task output', { containerId: spec.containerId, err: e }));
+    try {
+      // Attach before start, so not a byte of early output is missed.
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      this.docker.modem.demuxStream(stream, out, errOut);
+      await container.start();
+      const exited = this.watch(container, stream, out, errOut);
+      this.running.set(spec.containerId, { dockerId: container.id, exited });
+    } catch (err) {
+      out.end();
+      errOut.end();
+      await container.remove({ force: true }).catch(() => undefined);
+      throw new LaunchError(`docker could not start the container: ${dockerMessage(err)}`, { cause: err });
+    }
+  }
+
+  wait(containerId: string): Promise<Termination> {
+    const r = this.running.get(containerId);
+    if (!r) return Promise.reject(new Error(`unknown docker container ${containerId}`));
+    return r.exited;
+  }
+
+  async kill(containerId: string, gracePeriodMs: number): Promise<void> {
+    const r = this.running.get(containerId);
+    if (r) await this.stop(r.dockerId, gracePeriodMs);
+  }
+
+  async destroy(containerId: string): Promise<void> {
+    const r = this.running.get(containerId);
+    if (!r) return;
+    await this.remove(r.dockerId);
+    await r.exited;
+    this.running.delete(containerId);
+  }
+
+  async list(): Promise<string[]> {
+    const ids = new Set(this.running.keys());
+    for (const c of await this.labelled()) {
+      const id = c.Labels[LABELS.containerId];
+      if (id) ids.add(id);
+    }
+    return [...ids];
+  }
+
+  async destroyAll(gracePeriodMs: number): Promise<void> {
+    const dockerIds = new Set([...this.running.values()].map((r) => r.dockerId));
+    for (const c of await this.labelled()) dockerIds.add(c.Id);
+    await Promise.all([...dockerIds].map(async (id) => {
+      await this.stop(id, gracePeriodMs);
+      await this.remove(id);
+    }));
+    await Promise.all([...this.running.values()].map((r) => r.exited));
+    this.running.clear();
+  }
+
+  private createOptions(spec: LaunchSpec, image: string): Docker.ContainerCreateOptions {
+    const argv = commandLine(spec.task);
+    const shell = spec.task.command.value !== '';
+    const docker = spec.task.container.docker;
+    const env = { ...spec.env, AGORA_SANDBOX: CONTAINER_SANDBOX, ...spec.task.command.environment };
+    const cpus = scalar(spec.task.resources, 'cpus');
+    const memMb = scalar(spec.task.resources, 'mem');
+    const exposed: Record<string, object> = {};
+    const bindings: Record<string, { HostPort: string }[]> = {};
+    for (const m of docker?.portMappings ?? []) {
+      const key = `${m.containerPort}/${m.protocol}`;
+      exposed[key] = {};
+      bindings[key] = [...(bindings[key] ?? []), { HostPort: String(m.hostPort) }];
+    }
+    return {
+      name: DockerContainerizer.containerName(spec.taskId, spec.containerId),
+      Image: image,
+      // Shell form: `/bin/sh -c value` whatever the image's entrypoint. Exec form: argv as
+      // the image's command. Neither: the image's own default command.
+      ...(shell && argv ? { Entrypoint: argv.slice(0, 2), Cmd: argv.slice(2) } : argv ? { Cmd: argv } : {}),
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: {
+        [LABELS.agentId]: spec.agentId,
+        [LABELS.frameworkId]: spec.frameworkId,
+        [LABELS.taskId]: spec.taskId,
+        [LABELS.containerId]: spec.containerId,
+      },
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      ExposedPorts: exposed,
+      HostConfig: {
+        Init: true,
+        NetworkMode: networkMode(docker?.network),
+        PortBindings: bindings,
+        Binds: [`${spec.sandboxDir}:${CONTAINER_SANDBOX}`],
+        ...(cpus > 0 ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
+        ...(memMb > 0 ? { Memory: Math.round(memMb * MB), MemorySwap: Math.round(memMb * MB) } : {}),
+      },
+    };
+  }
+
+  /** Resolves with how the container ended, once its output is in the sandbox files. */
+  private async watch(container: Docker.Container, stream: NodeJS.ReadableStream, out: WriteStream, err: WriteStream): Promise<Termination> {
+    let status: { StatusCode?: number } = {};
+    try {
+      status = (await container.wait()) as { StatusCode?: number };
+    } catch (e) {
+      this.log.warn('waiting on container failed', { dockerId: container.id, err: e });
+    }
+    await drained(stream, OUTPUT_DRAIN_MS);
+    await Promise.all([closeFile(out), closeFile(err)]);
+    let oomKilled = false;
+    try {
+      oomKilled = !!(await container.inspect()).State?.OOMKilled;
+    } catch {
+      // Already removed (a cleanup raced us): the exit code is all there is to know.
+    }
+    return { exitCode: status.StatusCode ?? undefined, ...(oomKilled ? { oomKilled } : {}) };
+  }
+
+  private async stop(dockerId: string, gracePeriodMs: number): Promise<void> {
+    try {
+      // The daemon escalates SIGTERM to SIGKILL itself, so a kill completes even if the
+      // agent dies during the grace period. Its grace period has whole seconds.
+      await this.docker.getContainer(dockerId).stop({ t: Math.ceil(gracePeriodMs / 1000) });
+    } catch (e) {
+      const code = (e as { statusCode?: number }).statusCode;
+      if (code !== 304 && code !== 404) this.log.warn('cannot stop container', { dockerId, err: e });
+    }
+  }
+
+  private async remove(dockerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(dockerId).remove({ force: true, v: true });
+    } catch (e) {
+      const code = (e as { statusCode?: number }).statusCode;
+      if (code !== 404 && code !== 409) this.log.warn('cannot remove container', { dockerId, err: e });
+    }
+  }
+
+  private async labelled(): Promise<Docker.ContainerInfo[]> {
+    const agentId = this.opts.agentId();
+    if (!agentId) return [];
+    return this.docker.listContainers({ all: true, filters: { label: [`${LABELS.agentId}=${agentId}`] } });
+  }
+}
+
+function networkMode(mode: NetworkMode | undefined): string {
+  switch (mode) {
+    case 'HOST': return 'host';
+    case 'NONE': return 'none';
+    default: return 'bridge';
+  }
+}
+
+function createFailure(err: unknown, image: string): string {
+  const code = (err as { statusCode?: number }).statusCode;
+  if (code === 404) return `image '${image}' is not on this agent (no registry is pulled from: build or import it locally)`;
+  return `docker could not create the container from '${image}': ${dockerMessage(err)}`;
+}
+
+function dockerMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; message?: string };
+  return e.json?.message ?? e.message ?? String(err);
+}
+
+function drained(stream: NodeJS.ReadableStream, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const r = stream as NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean; destroy?(): void };
+    if (r.readableEnded || r.destroyed) return resolve();
+    const t = setTimeout(() => { r.destroy?.(); resolve(); }, timeoutMs);
+    const done = () => { clearTimeout(t); resolve(); };
+    stream.once('end', done);
+    stream.once('close', done);
+    stream.once('error', done);
+  });
+}
+
+function closeFile(w: WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (w.closed) return resolve();
+    w.once('close', () => resolve());
+    w.once('error', () => resolve());
+    w.end();
+  });
+}

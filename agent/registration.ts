@@ -1,0 +1,133 @@
+/**
+ * Registration and heartbeats: how the agent makes and keeps itself known to the master.
+ *
+ * The agent asks to register until the master says yes, waiting a random time in
+ * [0, factor·2^n] (capped) between attempts, so a thousand agents that lost their master
+ * together do not come back in one wave. Once registered it heartbeats at the interval the
+ * master asked for. A master that answers a heartbeat with `reregister` does not know the
+ * agent (it restarted, or a standby took over without the agent in its registry): the agent
+ * registers again, presenting its id and the tasks it runs, so none of them is lost.
+ */
+import type { Clock, Random, Timer } from '../common/clock';
+import type { Logger } from '../common/log';
+import type { Subjects } from '../common/subjects';
+import type { AgentInfo, Task } from '../common/types';
+import { decodeHeartbeatReply, decodeRegisterReply, encodeHeartbeat, encodeRegisterRequest, type RegisterReply } from './wire';
+
+/** The one thing registration needs from NATS. */
+export interface MasterLink {
+  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+}
+
+export interface RegistrarDeps {
+  link: MasterLink;
+  subjects: Subjects;
+  clock: Clock;
+  random: Random;
+  backoffFactorMs: number;
+  backoffMaxMs: number;
+  requestTimeoutMs: number;
+  /** Wins over the master's interval when set. */
+  heartbeatIntervalMs: number | undefined;
+  version: string;
+  /** The agent as it presents itself; `id` is '' until the first registration. */
+  agentInfo(): AgentInfo;
+  /** The tasks to present when registering again. */
+  tasks(): Task[];
+  onRegistered(reply: RegisterReply, reregistered: boolean): void;
+  log: Logger;
+}
+
+/** When the master sends no interval: Mesos's agent ping timeout. */
+export const FALLBACK_HEARTBEAT_MS = 15_000;
+
+/** Attempt n (from 0) waits a random time in [0, factor·2^n], never more than max. */
+export function registrationBackoffMs(attempt: number, random: Random, factorMs: number, maxMs: number): number {
+  return Math.floor(random.next() * Math.min(maxMs, factorMs * 2 ** Math.min(attempt, 30)));
+}
+
+export class Registrar {
+  private timer: Timer | undefined;
+  private stopped = false;
+  private registeredOnce = false;
+  private heartbeatMs = FALLBACK_HEARTBEAT_MS;
+  private failedHeartbeats = 0;
+
+  constructor(private readonly deps: RegistrarDeps) {}
+
+  start(): void {
+    // Straight away, not through the clock: a paused test clock must not hold back the first try.
+    this.now(() => this.attempt(0));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  private async attempt(n: number): Promise<void> {
+    const d = this.deps;
+    const info = d.agentInfo();
+    const again = info.id !== '';
+    let reply: RegisterReply | undefined;
+    try {
+      const req = encodeRegisterRequest({ agentInfo: info, tasks: again ? d.tasks() : [], version: d.version });
+      reply = decodeRegisterReply(await d.link.request(d.subjects.register, req, d.requestTimeoutMs));
+      if (reply.error) throw new Error(`the master refused: ${reply.error}`);
+      if (!reply.agentId) throw new Error('the master replied without an agent id');
+      d.subjects.agentAll(reply.agentId); // throws on an id that cannot be a subject
+    } catch (err) {
+      if (this.stopped) return;
+      const delay = registrationBackoffMs(n, d.random, d.backoffFactorMs, d.backoffMaxMs);
+      d.log.warn(`registration failed; retrying in ${delay} ms`, { attempt: n + 1, err });
+      this.schedule(() => this.attempt(n + 1), delay);
+      return;
+    }
+    if (this.stopped) return;
+    this.heartbeatMs = d.heartbeatIntervalMs ?? (reply.heartbeatIntervalMs || FALLBACK_HEARTBEAT_MS);
+    const reregistered = this.registeredOnce;
+    this.registeredOnce = true;
+    this.failedHeartbeats = 0;
+    d.log.info(reregistered ? 're-registered with the master' : 'registered with the master', { agentId: reply.agentId, masterId: reply.masterId });
+    d.onRegistered(reply, reregistered);
+    this.schedule(() => this.heartbeat(), this.heartbeatMs);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const d = this.deps;
+    const agentId = d.agentInfo().id;
+    try {
+      const bytes = await d.link.request(d.subjects.heartbeat, encodeHeartbeat({ agentId, timestampMs: d.clock.now() }), d.requestTimeoutMs);
+      const reply = decodeHeartbeatReply(bytes);
+      if (this.stopped) return;
+      this.failedHeartbeats = 0;
+      if (reply.reregister) {
+        d.log.warn('the master does not know this agent; registering again', { agentId, masterId: reply.masterId });
+        this.now(() => this.attempt(0));
+        return;
+      }
+    } catch (err) {
+      if (this.stopped) return;
+      // Keep beating: when a master is back it answers, and tells us if it needs us again.
+      this.failedHeartbeats++;
+      if (this.failedHeartbeats === 1 || this.failedHeartbeats % 10 === 0) {
+        d.log.warn('heartbeat unanswered', { agentId, consecutive: this.failedHeartbeats, err });
+      }
+    }
+    this.schedule(() => this.heartbeat(), this.heartbeatMs);
+  }
+
+  private now(fn: () => Promise<void>): void {
+    fn().catch((err) => this.deps.log.error('registration loop failed', { err }));
+  }
+
+  private schedule(fn: () => Promise<void>, ms: number): void {
+    if (this.stopped) return;
+    this.timer?.cancel();
+    this.timer = this.deps.clock.setTimeout(() => {
+      this.timer = undefined;
+      fn().catch((err) => this.deps.log.error('registration loop failed', { err }));
+    }, ms);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The agent's NATS messages (proto/agora/v1/agent.proto), as bytes ⇄ plain objects. The
+ * envelopes are taken apart here; what they carry (tasks, statuses, agent info) goes through
+ * the shared codecs of common/codec.ts. Both directions are here: the agent needs one, and
+ * the tests, which play the master over real NATS, need the other.
+ * Every decoder throws a WireError on bytes that are not the message.
+ */
+import {
+  agentInfoFromWire, agentInfoToWire, frameworkInfoFromWire, frameworkInfoToWire, killPolicyFromWire, killPolicyToWire,
+  taskFromWire, taskInfoFromWire, taskInfoToWire, taskStatusFromWire, taskStatusToWire, taskToWire,
+} from '../common/codec';
+import { decodeAs, pb, WireError } from '../common/proto';
+import type { AgentInfo, FrameworkInfo, KillPolicy, Task, TaskInfo, TaskStatus } from '../common/types';
+
+export interface RegisterRequest { agentInfo: AgentInfo; tasks: Task[]; version: string }
+export interface RegisterReply { agentId: string; heartbeatIntervalMs: number; masterId: string; error: string }
+export interface Heartbeat { agentId: string; timestampMs: number }
+export interface HeartbeatReply { reregister: boolean; masterId: string }
+export interface RunTask { frameworkId: string; framework: FrameworkInfo; task: TaskInfo }
+export interface KillTask { frameworkId: string; taskId: string; killPolicy: KillPolicy | undefined }
+export interface StatusUpdate { frameworkId: string; status: TaskStatus }
+export interface StatusAck { frameworkId: string; taskId: string; uuid: string }
+
+// ------------------------------------------------------------------ agent → master
+
+export function encodeRegisterRequest(r: RegisterRequest): Uint8Array {
+  return pb.RegisterAgentRequest.encode({ agentInfo: agentInfoToWire(r.agentInfo), tasks: r.tasks.map(taskToWire), version: r.version }).finish();
+}
+
+export function decodeRegisterRequest(bytes: Uint8Array): RegisterRequest {
+  const m = decodeAs(pb.RegisterAgentRequest, 'RegisterAgentRequest', bytes);
+  return { agentInfo: agentInfoFromWire(m.agentInfo), tasks: (m.tasks ?? []).map(taskFromWire), version: m.version ?? '' };
+}
+
+export function encodeHeartbeat(h: Heartbeat): Uint8Array {
+  return pb.AgentHeartbeat.encode({ agentId: h.agentId, timestamp: h.timestampMs / 1000 }).finish();
+}
+
+export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
+  const m = decodeAs(pb.AgentHeartbeat, 'AgentHeartbeat', bytes);
+  return { agentId: m.agentId ?? '', timestampMs: Math.round((m.timestamp ?? 0) * 1000) };
+}
+
+export function encodeStatusUpdate(u: StatusUpdate): Uint8Array {
+  return pb.StatusUpdateMessage.encode({ frameworkId: u.frameworkId, status: taskStatusToWire(u.status) }).finish();
+}
+
+export function decodeStatusUpdate(bytes: Uint8Array): StatusUpdate {
+  const m = decodeAs(pb.StatusUpdateMessage, 'StatusUpdateMessage', bytes);
+  if (!m.status) throw new WireError('StatusUpdateMessage without a status');
+  return { frameworkId: m.frameworkId ?? '', status: taskStatusFromWire(m.status) };
+}
+
+// ------------------------------------------------------------------ master → agent
+
+export function encodeRegisterReply(r: RegisterReply): Uint8Array {
+  return pb.RegisterAgentResponse.encode({
+    agentId: r.agentId, heartbeatIntervalSeconds: r.heartbeatIntervalMs / 1000, masterId: r.masterId, error: r.error,
+  }).finish();
+}
+
+export function decodeRegisterReply(bytes: Uint8Array): RegisterReply {
+  const m = decodeAs(pb.RegisterAgentResponse, 'RegisterAgentResponse', bytes);
+  return {
+    agentId: m.agentId ?? '', heartbeatIntervalMs: Math.round((m.heartbeatIntervalSeconds ?? 0) * 1000),
+    masterId: m.masterId ?? '', error: m.error ?? '',
+  };
+}
+
+export function encodeHeartbeatReply(r: HeartbeatReply): Uint8Array {
+  return pb.HeartbeatResponse.encode({ reregister: r.reregister, masterId: r.masterId }).finish();
+}
+
+export function decodeHeartbeatReply(bytes: Uint8Array): HeartbeatReply {
+  const m = decodeAs(pb.HeartbeatResponse, 'HeartbeatResponse', bytes);
+  return { reregister: !!m.reregister, masterId: m.masterId ?? '' };
+}
+
+export function encodeRunTask(r: RunTask): Uint8Array {
+  return pb.RunTaskMessage.encode({ frameworkId: r.frameworkId, frameworkInfo: frameworkInfoToWire(r.framework), task: taskInfoToWire(r.task) }).finish();
+}
+
+export function decodeRunTask(bytes: Uint8Array): RunTask {
+  const m = decodeAs(pb.RunTaskMessage, 'RunTaskMessage', bytes);
+  if (!m.task) throw new WireError('RunTaskMessage without a task');
+  return { frameworkId: m.frameworkId ?? '', framework: frameworkInfoFromWire(m.frameworkInfo), task: taskInfoFromWire(m.task) };
+}
+
+export function encodeKillTask(k: KillTask): Uint8Array {
+  return pb.KillTaskMessage.encode({ frameworkId: k.frameworkId, taskId: k.taskId, killPolicy: killPolicyToWire(k.killPolicy) }).finish();
+}
+
+export function decodeKillTask(bytes: Uint8Array): KillTask {
+  const m = decodeAs(pb.KillTaskMessage, 'KillTaskMessage', bytes);
+  return { frameworkId: m.frameworkId ?? '', taskId: m.taskId ?? '', killPolicy: killPolicyFromWire(m.killPolicy) };
+}
+
+export function encodeStatusAck(a: StatusAck): Uint8Array {
+  return pb.StatusUpdateAck.encode({ frameworkId: a.frameworkId, taskId: a.taskId, uuid: a.uuid }).finish();
+}
+
+export function decodeStatusAck(bytes: Uint8Array): StatusAck {
+  const m = decodeAs(pb.StatusUpdateAck, 'StatusUpdateAck', bytes);
+  return { frameworkId: m.frameworkId ?? '', taskId: m.taskId ?? '', uuid: m.uuid ?? '' };
+}
