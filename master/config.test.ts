@@ -1,0 +1,35 @@
+import { FakeClock } from '../common/clock';
+import { parse } from '../common/resources';
+import { ConfigError, resolveConfig } from './config';
+
+describe('master config', () => {
+  it('fills the Mesos-like defaults', () => {
+    const c = resolveConfig({ hostname: 'm1' });
+    expect(c).toMatchObject({
+      subjectPrefix: 'agora', host: '0.0.0.0', httpPort: 5050, grpcPort: 5053, allocationIntervalMs: 1000, offerTimeoutMs: 0,
+      frameworkHeartbeatIntervalMs: 15_000, agentHeartbeatIntervalMs: 5000, defaultRefuseMs: 5000, hostname: 'm1',
+    });
+    expect(c.minAllocatable).toEqual([parse('cpus:0.01'), parse('mem:32')]);
+  });
+
+  it('keeps what it is given, including an injected clock and role weights', () => {
+    const clock = new FakeClock();
+    const c = resolveConfig({ clock, httpPort: 0, weights: { prod: 3 }, minAllocatable: ['cpus:1;mem:128'] });
+    expect(c.clock).toBe(clock);
+    expect(c.httpPort).toBe(0);
+    expect(c.weights.get('prod')).toBe(3);
+    expect(c.minAllocatable).toEqual([parse('cpus:1;mem:128')]);
+  });
+
+  it.each([
+    [{ httpPort: 70000 }, 'invalid master option httpPort=70000: expected an integer port in 0..65535'],
+    [{ allocationIntervalMs: 0 }, 'invalid master option allocationIntervalMs=0'],
+    [{ offerTimeoutMs: -1 }, 'invalid master option offerTimeoutMs=-1'],
+    [{ subjectPrefix: 'a b' }, 'invalid master option subjectPrefix="a b"'],
+    [{ minAllocatable: 'cpus:x' }, 'invalid master option minAllocatable="cpus:x"'],
+    [{ weights: { prod: 0 } }, 'invalid master option weights.prod=0'],
+  ])('refuses %j with an error naming the option and value', (options, message) => {
+    expect(() => resolveConfig(options)).toThrow(ConfigError);
+    expect(() => resolveConfig(options)).toThrow(message);
+  });
+});
