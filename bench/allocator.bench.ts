@@ -76,7 +76,7 @@ function cycleCases(): Measurement[] {
   return Object.entries(MESOS_CYCLE).map(([key, mesos]) => {
     const [agents, frameworks] = key.split('/').map(Number) as [number, number];
     return measure('allocator', `allocation cycle, ${label(agents, frameworks)}`, { agents, frameworks, roles: 1 },
-      cluster({ agents, frameworks }), agents >= 20000 ? 3 : 5, [
+      cluster({ agents, frameworks }), agents >= 20000 ? 5 : 9, [
         { label: 'Mesos 1.8.0 allocation cycle', ms: mesos.v18, source: CYCLE_SOURCE },
         { label: 'Mesos 1.6.0 allocation cycle', ms: mesos.v16, source: CYCLE_SOURCE },
       ]);
@@ -99,23 +99,23 @@ function declineCase(agents: number, frameworks: number, published: PublishedFig
     frameworkId: d.frameworkId, role: d.role, agentId: d.agentId, resources: d.resources, expiresAt: Number.POSITIVE_INFINITY,
   }));
   return measure('allocator', `decline offers, ${label(agents, frameworks)}`,
-    { agents, frameworks, roles: 1, filtersPerAgent: 1 }, { ...snapshot, filters }, 5, published);
+    { agents, frameworks, roles: 1, filtersPerAgent: 1 }, { ...snapshot, filters }, 9, published);
 }
 
 /** No published figure: the role sorter's path, with weights, and the random sorters. */
 function otherCases(): Measurement[] {
   return [
     measure('allocator', 'allocation cycle, 10k agents / 1k frameworks in 100 weighted roles',
-      { agents: 10000, frameworks: 1000, roles: 100 }, cluster({ agents: 10000, frameworks: 1000, roles: 100 }), 5, []),
+      { agents: 10000, frameworks: 1000, roles: 100 }, cluster({ agents: 10000, frameworks: 1000, roles: 100 }), 9, []),
     measure('allocator', 'allocation cycle, 10k agents / 1k frameworks, random sorters',
-      { agents: 10000, frameworks: 1000, roles: 1, sorter: 'random' }, cluster({ agents: 10000, frameworks: 1000 }), 5, [],
+      { agents: 10000, frameworks: 1000, roles: 1, sorter: 'random' }, cluster({ agents: 10000, frameworks: 1000 }), 9, [],
       { roleSorter: randomSorter, frameworkSorter: randomSorter }),
   ];
 }
 
 export const allocatorBench: Bench = {
   name: 'allocator',
-  description: 'one allocate() call on a prebuilt snapshot; median of 5 timed runs (3 at 20k agents) after three warm-ups',
+  description: 'one allocate() call on a prebuilt snapshot; median of 9 timed runs (5 at 20k agents) after three warm-ups',
   run: () => [
     ...cycleCases(),
     declineCase(2000, 200, [{

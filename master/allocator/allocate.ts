@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Random } from '../../common/clock';
-import { contains, normalize, UNRESERVED, type Resource, type Resources } from '../../common/resources';
+import { contains, normalize, scalarResource, UNRESERVED, type Resource, type Resources } from '../../common/resources';
 import { drfSorter, type Sorter, type SorterFactory } from './sorter';
 import type { AgentSnapshot, AllocationSnapshot, OfferDecision, OfferFilter } from './types';
 
@@ -52,14 +52,7 @@ export function allocate(
 }
 
 function prepare(snapshot: AllocationSnapshot, now: number, random: Random, options: AllocatorOptions): Cycle {
-  const total: Resource[] = [];
-  const agentIds = new Set<string>();
-  for (const a of snapshot.agents) {
-    assert(!agentIds.has(a.id), `agent '${a.id}' appears twice in the allocation snapshot`);
-    agentIds.add(a.id);
-    for (const r of a.total) total.push(r);
-  }
-  const context = { total, random, excludedResourceNames: options.fairSharingExcludedResourceNames };
+  const context = { total: clusterTotal(snapshot.agents), random, excludedResourceNames: options.fairSharingExcludedResourceNames };
   const roles = (options.roleSorter ?? drfSorter)(context);
   const frameworksOf = new Map<string, Sorter>();
 
@@ -88,6 +81,21 @@ function prepare(snapshot: AllocationSnapshot, now: number, random: Random, opti
     for (const [role, held] of fw.allocated) if (roles.has(role)) roles.allocated(role, held);
   }
   return { roles, frameworksOf, filters: liveFilters(snapshot.filters, now), minimums: snapshot.minAllocatable.map(minimum) };
+}
+
+/**
+ * The cluster's scalar totals, summed once: every sorter's denominator. Ranges and sets never
+ * make shares, so they are left out rather than merged across thousands of agents.
+ */
+function clusterTotal(agents: readonly AgentSnapshot[]): Resources {
+  const sums = new Map<string, number>();
+  const ids = new Set<string>();
+  for (const a of agents) {
+    assert(!ids.has(a.id), `agent '${a.id}' appears twice in the allocation snapshot`);
+    ids.add(a.id);
+    for (const r of a.total) if (r.kind === 'scalar') sums.set(r.name, (sums.get(r.name) ?? 0) + r.value);
+  }
+  return [...sums].map(([name, value]) => scalarResource(name, value));
 }
 
 /**
