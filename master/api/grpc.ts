@@ -1,0 +1,173 @@
+/**
+ * The master's gRPC shell: serves `agora.v1.Scheduler` (common/scheduler-service.ts) to
+ * frameworks. Subscribe is a server stream that lives as long as the subscription; every
+ * other call is unary and answered with an empty CallResponse or a gRPC status that explains
+ * what was wrong. The core behind it is reached only through `SchedulerApi`.
+ */
+import { AssertionError } from 'node:assert';
+import {
+  Server, ServerCredentials, status as GrpcStatus, type MethodDefinition, type sendUnaryData, type ServerUnaryCall,
+  type ServerWritableStream, type ServiceError, type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import {
+  eventToWire, filtersFromWire, frameworkInfoFromWire, killPolicyFromWire, operationFromWire,
+} from '../../common/codec';
+import type { Logger } from '../../common/log';
+import type { agora } from '../../common/proto';
+import { schedulerService } from '../../common/scheduler-service';
+import type { Operation } from '../../common/types';
+import type { CallBase, SchedulerApi } from '../calls';
+import { CallError } from '../errors';
+import type { FrameworkStream } from '../ports';
+
+/** A request whose bytes did not decode: handed to the handler so it can say so. */
+class Malformed {
+  constructor(readonly error: Error) {}
+}
+
+/**
+ * The shared service definition, except that a request that fails to decode becomes a
+ * Malformed value instead of grpc-js's opaque INTERNAL: the caller deserves to hear why.
+ */
+function tolerantService(): Record<string, MethodDefinition<unknown, unknown>> {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, def] of Object.entries(schedulerService) as [string, MethodDefinition<unknown, unknown>][]) {
+    out[name] = {
+      ...def,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return def.requestDeserialize(bytes);
+        } catch (err) {
+          return new Malformed(err instanceof Error ? err : new Error(String(err)));
+        }
+      },
+    };
+  }
+  return out;
+}
+
+export interface GrpcOptions {
+  host: string;
+  port: number;
+  /** False until the master can serve: calls get UNAVAILABLE. */
+  ready: () => boolean;
+  log: Logger;
+}
+
+export interface GrpcHandle {
+  port: number;
+  stop(): Promise<void>;
+}
+
+function toServiceError(err: unknown, log: Logger): Partial<ServiceError> {
+  if (err instanceof CallError) return { code: GrpcStatus[err.code], details: err.message };
+  log.error('scheduler call failed inside the master', { error: err instanceof Error ? err.message : String(err) });
+  // A broken invariant is a bug: answer the caller, then fail loudly rather than limp on.
+  if (err instanceof AssertionError) setImmediate(() => { throw err; });
+  return { code: GrpcStatus.INTERNAL, details: `internal error: ${err instanceof Error ? err.message : String(err)}` };
+}
+
+function request<T>(raw: unknown, ready: () => boolean): T {
+  if (!ready()) throw new CallError('UNAVAILABLE', 'the master is starting');
+  if (raw instanceof Malformed) throw new CallError('INVALID_ARGUMENT', raw.error.message);
+  return raw as T;
+}
+
+const base = (r: { frameworkId?: string | null; streamId?: string | null }): CallBase =>
+  ({ frameworkId: r.frameworkId ?? '', streamId: r.streamId ?? '' });
+
+function operations(ops: readonly agora.v1.Operation.$Properties[] | null | undefined): Operation[] {
+  return (ops ?? []).map((op, i) => {
+    const decoded = operationFromWire(op);
+    if (decoded.type === 'UNKNOWN') throw new CallError('INVALID_ARGUMENT', `operation ${i} has unknown type ${decoded.raw}: only LAUNCH is supported`);
+    return decoded;
+  });
+}
+
+/** The unary handlers: decode the request into a call, run it, answer. */
+function unaryHandlers(api: SchedulerApi, ready: () => boolean, log: Logger): UntypedServiceImplementation {
+  const unary = <Req>(run: (req: Req) => void) =>
+    (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      try {
+        run(request<Req>(call.request, ready));
+        callback(null, {});
+      } catch (err) {
+        callback(toServiceError(err, log));
+      }
+    };
+  return {
+    Accept: unary<agora.v1.AcceptRequest.$Properties>((r) => api.accept({
+      ...base(r), offerIds: r.offerIds ?? [], operations: operations(r.operations), filters: filtersFromWire(r.filters),
+    })),
+    Decline: unary<agora.v1.DeclineRequest.$Properties>((r) => api.decline({ ...base(r), offerIds: r.offerIds ?? [], filters: filtersFromWire(r.filters) })),
+    Revive: unary<agora.v1.ReviveRequest.$Properties>((r) => api.revive({ ...base(r), roles: r.roles ?? [] })),
+    Suppress: unary<agora.v1.SuppressRequest.$Properties>((r) => api.suppress({ ...base(r), roles: r.roles ?? [] })),
+    Kill: unary<agora.v1.KillRequest.$Properties>((r) => api.kill({
+      ...base(r), taskId: r.taskId ?? '', agentId: r.agentId ?? '', killPolicy: killPolicyFromWire(r.killPolicy),
+    })),
+    Acknowledge: unary<agora.v1.AcknowledgeRequest.$Properties>((r) => api.acknowledge({
+      ...base(r), agentId: r.agentId ?? '', taskId: r.taskId ?? '', uuid: r.uuid ?? '',
+    })),
+    Reconcile: unary<agora.v1.ReconcileRequest.$Properties>((r) => api.reconcile({
+      ...base(r), tasks: (r.tasks ?? []).map((t) => ({ taskId: t.taskId ?? '', agentId: t.agentId ?? '' })),
+    })),
+    Message: unary<agora.v1.MessageRequest.$Properties>((r) => api.message({
+      ...base(r), agentId: r.agentId ?? '', taskId: r.taskId ?? '', data: r.data ?? new Uint8Array(),
+    })),
+    Teardown: unary<agora.v1.TeardownRequest.$Properties>((r) => api.teardown(base(r))),
+    UpdateFramework: unary<agora.v1.UpdateFrameworkRequest.$Properties>((r) => {
+      if (!r.frameworkInfo) throw new CallError('INVALID_ARGUMENT', 'framework_info is missing');
+      api.updateFramework({ ...base(r), frameworkInfo: frameworkInfoFromWire(r.frameworkInfo) });
+    }),
+  };
+}
+
+/**
+ * One subscription. The stream reports its own end (cancelled by the client, or broken) to
+ * the core as a disconnect; the core ending it (failover, teardown, stop) is reported too,
+ * and the core ignores that since the subscription is already gone.
+ */
+function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger) {
+  return (call: ServerWritableStream<unknown, agora.v1.Event.$Properties>) => {
+    let ended = false;
+    const stream: FrameworkStream = {
+      send: (event) => { if (!ended) call.write(eventToWire(event)); },
+      close: () => { if (!ended) { ended = true; call.end(); } },
+    };
+    try {
+      const req = request<agora.v1.SubscribeRequest.$Properties>(call.request, ready);
+      if (!req.frameworkInfo) throw new CallError('INVALID_ARGUMENT', 'framework_info is missing');
+      const { frameworkId, streamId } = api.subscribe(frameworkInfoFromWire(req.frameworkInfo), stream);
+      const gone = () => {
+        ended = true;
+        api.disconnect(frameworkId, streamId);
+      };
+      call.once('cancelled', gone);
+      call.once('close', gone);
+      call.on('error', (err) => log.warn('framework stream failed', { frameworkId, error: err.message }));
+    } catch (err) {
+      ended = true;
+      call.emit('error', toServiceError(err, log));
+    }
+  };
+}
+
+export function startGrpc(api: SchedulerApi, options: GrpcOptions): Promise<GrpcHandle> {
+  const server = new Server();
+  server.addService(tolerantService(), { ...unaryHandlers(api, options.ready, options.log), Subscribe: subscribeHandler(api, options.ready, options.log) });
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (err, port) => {
+      if (err) return reject(new Error(`cannot serve gRPC on ${host}:${options.port}: ${err.message}`, { cause: err }));
+      resolve({ port, stop: () => shutdown(server) });
+    });
+  });
+}
+
+/** Lets calls in flight finish, but not for long: streams never end on their own. */
+function shutdown(server: Server, graceMs = 2000): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
+    server.tryShutdown(() => { clearTimeout(force); resolve(); });
+  });
+}

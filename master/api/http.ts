@@ -1,0 +1,109 @@
+/**
+ * The master's HTTP operator API (node `http`, JSON):
+ *   GET /health                 200 {"status":"ok"} once the master serves, 503 before
+ *   GET /state, /api/v1/state   MasterStateView (common/operator-types.ts)
+ *   GET /api/v1/offers/events   the offer log as server-sent events, one OfferLogEvent JSON
+ *                               per event; ?replay=N sends the last N logged events first
+ * Anything else is a 404 (or 405 for another method) with a JSON error body.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'http';
+import type { Logger } from '../../common/log';
+import type { MasterStateView, OfferLogEvent } from '../../common/operator-types';
+
+export interface HttpDeps {
+  ready(): boolean;
+  state(): MasterStateView;
+  offerLog: {
+    recent(n: number): OfferLogEvent[];
+    subscribe(listener: (event: OfferLogEvent) => void): () => void;
+  };
+  log: Logger;
+}
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  /** How often an idle event stream gets a comment line, so proxies keep it open. */
+  keepAliveMs?: number;
+}
+
+export interface HttpHandle {
+  port: number;
+  stop(): Promise<void>;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** `?replay=N`: N a whole number; absent means 0. */
+function replayCount(url: URL): number | string {
+  const raw = url.searchParams.get('replay');
+  if (raw === null || raw === '') return 0;
+  if (!/^\d+$/.test(raw)) return `replay must be a whole number of events, got '${raw}'`;
+  return Number(raw);
+}
+
+function offerEvents(deps: HttpDeps, url: URL, res: ServerResponse, streams: Set<ServerResponse>, keepAliveMs: number): void {
+  const replay = replayCount(url);
+  if (typeof replay === 'string') return json(res, 400, { error: replay });
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.flushHeaders();
+  const write = (event: OfferLogEvent) => { res.write(`data: ${JSON.stringify(event)}\n\n`); };
+  for (const event of deps.offerLog.recent(replay)) write(event);
+  const unsubscribe = deps.offerLog.subscribe(write);
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), keepAliveMs);
+  keepAlive.unref();
+  streams.add(res);
+  res.on('close', () => {
+    clearInterval(keepAlive);
+    unsubscribe();
+    streams.delete(res);
+  });
+}
+
+function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, keepAliveMs: number): void {
+  const url = new URL(req.url ?? '/', 'http://master');
+  const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events'];
+  if (!known.includes(url.pathname)) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
+  if (req.method !== 'GET') return json(res, 405, { error: `${url.pathname} answers GET only, not ${req.method}` });
+  if (url.pathname === '/health') {
+    return deps.ready() ? json(res, 200, { status: 'ok' }) : json(res, 503, { status: 'starting' });
+  }
+  if (!deps.ready()) return json(res, 503, { error: 'the master is starting' });
+  if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, keepAliveMs);
+  json(res, 200, deps.state());
+}
+
+export function startHttp(deps: HttpDeps, options: HttpOptions): Promise<HttpHandle> {
+  const streams = new Set<ServerResponse>();
+  const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const server: Server = createServer((req, res) => {
+    try {
+      route(deps, req, res, streams, keepAliveMs);
+    } catch (err) {
+      deps.log.error('HTTP request failed', { url: req.url, error: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      else res.end();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`cannot serve HTTP on ${options.host}:${options.port}: ${err.message}`, { cause: err })));
+    server.listen(options.port, options.host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : options.port;
+      resolve({ port, stop: () => stop(server, streams) });
+    });
+  });
+}
+
+/** Event streams never end on their own, so they are ended before the server closes. */
+function stop(server: Server, streams: Set<ServerResponse>): Promise<void> {
+  for (const res of streams) res.end();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

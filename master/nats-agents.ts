@@ -1,0 +1,133 @@
+/**
+ * The master's NATS shell towards agents. In: registrations and heartbeats (request/reply)
+ * and status updates. Out: run, kill and acknowledgement messages on each agent's subjects.
+ * Every payload is decoded with `decodeAs`; bytes that are not the message are logged and,
+ * when a reply is expected, answered with an error — never allowed to take the master down.
+ */
+import { headers, type Msg, type NatsConnection, type Subscription } from 'nats';
+import {
+  agentInfoFromWire, frameworkInfoToWire, killPolicyToWire, taskFromWire, taskInfoToWire, taskStatusFromWire,
+} from '../common/codec';
+import type { Logger } from '../common/log';
+import { decodeAs, pb, WireError } from '../common/proto';
+import type { Subjects } from '../common/subjects';
+import type { AgentHandler, RegisterAgentCall, StatusUpdateCall } from './calls';
+import type { AgentPort } from './ports';
+
+// ------------------------------------------------------------------ wire → domain
+
+function decodeRegister(bytes: Uint8Array): RegisterAgentCall {
+  const m = decodeAs(pb.RegisterAgentRequest, 'RegisterAgentRequest', bytes);
+  return { agentInfo: agentInfoFromWire(m.agentInfo), tasks: (m.tasks ?? []).map(taskFromWire), version: m.version ?? '' };
+}
+
+function decodeHeartbeat(bytes: Uint8Array): string {
+  return decodeAs(pb.AgentHeartbeat, 'AgentHeartbeat', bytes).agentId ?? '';
+}
+
+function decodeStatus(bytes: Uint8Array): StatusUpdateCall {
+  const m = decodeAs(pb.StatusUpdateMessage, 'StatusUpdateMessage', bytes);
+  if (!m.status) throw new WireError('malformed StatusUpdateMessage: it carries no status');
+  return { frameworkId: m.frameworkId ?? '', status: taskStatusFromWire(m.status) };
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+// ------------------------------------------------------------------ out
+
+/** Publishes the core's messages to agents. A failed publish is logged: the agent's own
+ * retries (status resends, re-registration) recover what a lost message would break. */
+export function natsAgentPort(nc: NatsConnection, subjects: Subjects, log: Logger): AgentPort {
+  const publish = (what: string, agentId: string, subject: (id: string) => string, bytes: () => Uint8Array) => {
+    try {
+      nc.publish(subject(agentId), bytes());
+    } catch (err) {
+      log.error(`cannot send ${what} to agent`, { agentId, error: messageOf(err) });
+    }
+  };
+  return {
+    run: (agentId, m) => publish('run', agentId, subjects.run, () => pb.RunTaskMessage.encode({
+      frameworkId: m.frameworkId, frameworkInfo: frameworkInfoToWire(m.frameworkInfo), task: taskInfoToWire(m.task),
+    }).finish()),
+    kill: (agentId, m) => publish('kill', agentId, subjects.kill, () => pb.KillTaskMessage.encode({
+      frameworkId: m.frameworkId, taskId: m.taskId, killPolicy: killPolicyToWire(m.killPolicy),
+    }).finish()),
+    ack: (agentId, m) => publish('ack', agentId, subjects.ack, () => pb.StatusUpdateAck.encode({
+      frameworkId: m.frameworkId, taskId: m.taskId, uuid: m.uuid,
+    }).finish()),
+  };
+}
+
+// ------------------------------------------------------------------ in
+
+export interface AgentSubscriptions {
+  /** Stops listening. */
+  close(): void;
+}
+
+export function serveAgents(nc: NatsConnection, subjects: Subjects, handler: AgentHandler, log: Logger): AgentSubscriptions {
+  const subs: Subscription[] = [
+    nc.subscribe(subjects.register, { callback: (err, msg) => {
+      if (err) return log.error('register subscription failed', { error: err.message });
+      void onRegister(handler, msg, log);
+    } }),
+    nc.subscribe(subjects.heartbeat, { callback: (err, msg) => {
+      if (err) return log.error('heartbeat subscription failed', { error: err.message });
+      onHeartbeat(handler, msg, log);
+    } }),
+    nc.subscribe(subjects.status, { callback: (err, msg) => {
+      if (err) return log.error('status subscription failed', { error: err.message });
+      onStatus(handler, msg, log);
+    } }),
+  ];
+  return { close: () => { for (const sub of subs) sub.unsubscribe(); } };
+}
+
+function replyRegister(msg: Msg, fields: { agentId?: string; heartbeatIntervalSeconds?: number; masterId?: string; error?: string }): void {
+  msg.respond(pb.RegisterAgentResponse.encode(fields).finish());
+}
+
+/** Never rejects: every failure becomes an error reply. */
+async function onRegister(handler: AgentHandler, msg: Msg, log: Logger): Promise<void> {
+  try {
+    const call = decodeRegister(msg.data);
+    const result = await handler.registerAgent(call);
+    replyRegister(msg, { agentId: result.agentId, heartbeatIntervalSeconds: result.heartbeatIntervalMs / 1000, masterId: result.masterId });
+  } catch (err) {
+    log.error('agent registration refused', { error: messageOf(err) });
+    try {
+      replyRegister(msg, { error: messageOf(err) });
+    } catch (replyErr) {
+      log.error('cannot answer a registration', { error: messageOf(replyErr) });
+    }
+  }
+}
+
+/**
+ * HeartbeatResponse has no error field, so a heartbeat that cannot be read is answered with
+ * the error in an `Agora-Error` header and no request to re-register.
+ */
+function onHeartbeat(handler: AgentHandler, msg: Msg, log: Logger): void {
+  try {
+    const result = handler.agentHeartbeat(decodeHeartbeat(msg.data));
+    msg.respond(pb.HeartbeatResponse.encode(result).finish());
+  } catch (err) {
+    log.error('bad agent heartbeat', { error: messageOf(err) });
+    try {
+      const h = headers();
+      h.set('Agora-Error', messageOf(err).replace(/[\r\n]+/g, ' '));
+      msg.respond(pb.HeartbeatResponse.encode({}).finish(), { headers: h });
+    } catch (replyErr) {
+      log.error('cannot answer a heartbeat', { error: messageOf(replyErr) });
+    }
+  }
+}
+
+function onStatus(handler: AgentHandler, msg: Msg, log: Logger): void {
+  try {
+    handler.statusUpdate(decodeStatus(msg.data));
+  } catch (err) {
+    // The agent resends what was not acknowledged, so dropping a bad update loses nothing.
+    log.error('bad status update', { error: messageOf(err), bytes: msg.data.length });
+  }
+}

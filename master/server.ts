@@ -1,0 +1,90 @@
+/**
+ * Starts a whole master: the core, its NATS shell towards agents, the gRPC scheduler API and
+ * the HTTP operator API, wired together. The handle reports the ports actually bound and
+ * stops everything it started, in the reverse order.
+ */
+import { connect, type NatsConnection } from 'nats';
+import { logger } from '../common/log';
+import { subjects } from '../common/subjects';
+import type { MasterInfo } from '../common/types';
+import { startGrpc, type GrpcHandle } from './api/grpc';
+import { startHttp, type HttpHandle } from './api/http';
+import { resolveConfig, type MasterConfig, type MasterOptions } from './config';
+import { Master } from './master';
+import { natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
+import { OfferLog } from './offer-log';
+import type { AgentRegistry } from './registry';
+
+export interface StartMasterOptions extends MasterOptions {
+  /** Where admitted agents are recorded; in memory unless given. */
+  registry?: AgentRegistry;
+}
+
+export interface MasterHandle {
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly info: MasterInfo;
+  readonly config: MasterConfig;
+  /** Closes framework streams, stops listening to agents, closes gRPC, HTTP and NATS, clears timers. */
+  stop(): Promise<void>;
+}
+
+async function connectNats(config: MasterConfig): Promise<NatsConnection> {
+  try {
+    // A master outlives NATS restarts: keep reconnecting rather than give up after a few tries.
+    return await connect({ servers: config.natsUrl, name: `agora-master@${config.hostname}`, maxReconnectAttempts: -1 });
+  } catch (err) {
+    throw new Error(`cannot connect to NATS at ${config.natsUrl}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export async function startMaster(options: StartMasterOptions = {}): Promise<MasterHandle> {
+  const config = resolveConfig(options);
+  const log = logger('master');
+  const subj = subjects(config.subjectPrefix);
+  const nc = await connectNats(config);
+  const offerLog = new OfferLog(config.offerLogCapacity);
+  const master = new Master({ config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog, registry: options.registry, log });
+  let ready = false;
+  let grpc: GrpcHandle | undefined;
+  let http: HttpHandle | undefined;
+  let agents: AgentSubscriptions | undefined;
+  try {
+    grpc = await startGrpc(master, { host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc') });
+    http = await startHttp(
+      { ready: () => ready, state: () => master.state(), offerLog, log: log.child('http') },
+      { host: config.host, port: config.httpPort },
+    );
+    master.setPorts(http.port, grpc.port);
+    agents = serveAgents(nc, subj, master, log.child('nats'));
+    await nc.flush();
+  } catch (err) {
+    master.stop();
+    agents?.close();
+    await grpc?.stop();
+    await http?.stop();
+    await nc.close();
+    throw err;
+  }
+  master.start();
+  ready = true;
+  log.info('master started', { id: master.info.id, httpPort: http.port, grpcPort: grpc.port, nats: config.natsUrl });
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    ready = false;
+    master.stop();
+    agents.close();
+    await grpc.stop();
+    await http.stop();
+    if (!nc.isClosed()) await nc.drain();
+    log.info('master stopped', { id: master.info.id });
+  };
+  return {
+    httpPort: http.port,
+    grpcPort: grpc.port,
+    info: master.info,
+    config,
+    stop: () => (stopping ??= stop()),
+  };
+}
