@@ -120,6 +120,19 @@ describe('allocate: who gets an agent', () => {
     expect(show(run(s))).toEqual(['p/prod@a1 cpus:1']);
   });
 
+  it('counts gpus in shares unless told not to: 1 of 2 gpus is a share of 0.5, above 3 of 10 cpus', () => {
+    const s = snapshot({
+      agents: [agent('cpu-box', 'cpus:2', 'cpus:10'), agent('gpu-box', '', 'gpus:2')],
+      frameworks: [
+        framework('trainer', ['ml'], { allocated: { ml: 'gpus:1' } }),
+        framework('web', ['web'], { allocated: { web: 'cpus:3' } }),
+      ],
+    });
+    expect(show(run(s))).toEqual(['web/web@cpu-box cpus:2']);
+    const excluded = allocate(s, NOW, seededRandom(1), { fairSharingExcludedResourceNames: ['gpus'] });
+    expect(show(excluded)).toEqual(['trainer/ml@cpu-box cpus:2']);
+  });
+
   it('with random sorters still offers every agent exactly once, in a seed-determined way', () => {
     const s = snapshot({
       agents: ['a1', 'a2', 'a3'].map((id) => agent(id, 'cpus:1')),

@@ -55,5 +55,9 @@ export interface OfferDecision {
   frameworkId: string;
   agentId: string;
   role: string;
+  /**
+   * Everything on the agent the role may use (unreserved plus reserved for `role`), with the
+   * reservation roles kept as they are in the agent's `available`, normalized.
+   */
   resources: Resources;
 }
