@@ -1,0 +1,29 @@
+import { parseMasterArgs, UsageError } from './main';
+
+describe('agora master flags', () => {
+  it('maps every flag to its option, in both --flag value and --flag=value forms', () => {
+    expect(parseMasterArgs([
+      '--nats', 'nats://n:4222', '--prefix=dev', '--host', '127.0.0.1', '--port', '0', '--grpc-port=6000',
+      '--allocation-interval-ms', '250', '--offer-timeout-ms=30000',
+    ], {})).toEqual({ help: false, options: {
+      natsUrl: 'nats://n:4222', subjectPrefix: 'dev', host: '127.0.0.1', httpPort: 0, grpcPort: 6000, allocationIntervalMs: 250, offerTimeoutMs: 30_000,
+    } });
+  });
+
+  it('takes the NATS URL from AGORA_NATS unless --nats is given', () => {
+    expect(parseMasterArgs([], { AGORA_NATS: 'nats://env:1' })).toEqual({ help: false, options: { natsUrl: 'nats://env:1' } });
+    expect(parseMasterArgs(['--nats', 'nats://flag:2'], { AGORA_NATS: 'nats://env:1' })).toMatchObject({ options: { natsUrl: 'nats://flag:2' } });
+  });
+
+  it('asks for help on --help', () => {
+    expect(parseMasterArgs(['--port', '1', '--help'], {})).toEqual({ help: true });
+  });
+
+  it.each([
+    [['--bogus'], "unknown flag '--bogus'; see --help"],
+    [['--port'], '--port needs a value'],
+    [['--port', 'abc'], "--port expects a number, got 'abc'"],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseMasterArgs(argv, {})).toThrow(new UsageError(message));
+  });
+});
