@@ -4,7 +4,7 @@
  * Every payload is decoded with `decodeAs`; bytes that are not the message are logged and,
  * when a reply is expected, answered with an error — never allowed to take the master down.
  */
-import { headers, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { type Msg, type NatsConnection, type Subscription } from 'nats';
 import {
   agentInfoFromWire, frameworkInfoToWire, killPolicyToWire, taskFromWire, taskInfoToWire, taskStatusFromWire,
 } from '../common/codec';
@@ -65,15 +65,18 @@ export interface AgentSubscriptions {
   close(): void;
 }
 
-export function serveAgents(nc: NatsConnection, subjects: Subjects, handler: AgentHandler, log: Logger): AgentSubscriptions {
+export function serveAgents(
+  nc: NatsConnection, subjects: Subjects, handler: AgentHandler & { info: { id: string } }, log: Logger,
+): AgentSubscriptions {
+  const masterId = () => handler.info.id;
   const subs: Subscription[] = [
     nc.subscribe(subjects.register, { callback: (err, msg) => {
       if (err) return log.error('register subscription failed', { error: err.message });
-      void onRegister(handler, msg, log);
+      void onRegister(handler, msg, masterId, log);
     } }),
     nc.subscribe(subjects.heartbeat, { callback: (err, msg) => {
       if (err) return log.error('heartbeat subscription failed', { error: err.message });
-      onHeartbeat(handler, msg, log);
+      onHeartbeat(handler, msg, masterId, log);
     } }),
     nc.subscribe(subjects.status, { callback: (err, msg) => {
       if (err) return log.error('status subscription failed', { error: err.message });
@@ -88,7 +91,7 @@ function replyRegister(msg: Msg, fields: { agentId?: string; heartbeatIntervalSe
 }
 
 /** Never rejects: every failure becomes an error reply. */
-async function onRegister(handler: AgentHandler, msg: Msg, log: Logger): Promise<void> {
+async function onRegister(handler: AgentHandler, msg: Msg, masterId: () => string, log: Logger): Promise<void> {
   try {
     const call = decodeRegister(msg.data);
     const result = await handler.registerAgent(call);
@@ -96,27 +99,22 @@ async function onRegister(handler: AgentHandler, msg: Msg, log: Logger): Promise
   } catch (err) {
     log.error('agent registration refused', { error: messageOf(err) });
     try {
-      replyRegister(msg, { error: messageOf(err) });
+      replyRegister(msg, { masterId: masterId(), error: messageOf(err) });
     } catch (replyErr) {
       log.error('cannot answer a registration', { error: messageOf(replyErr) });
     }
   }
 }
 
-/**
- * HeartbeatResponse has no error field, so a heartbeat that cannot be read is answered with
- * the error in an `Agora-Error` header and no request to re-register.
- */
-function onHeartbeat(handler: AgentHandler, msg: Msg, log: Logger): void {
+/** A heartbeat that cannot be read is answered with the reason, and no request to re-register. */
+function onHeartbeat(handler: AgentHandler, msg: Msg, masterId: () => string, log: Logger): void {
   try {
     const result = handler.agentHeartbeat(decodeHeartbeat(msg.data));
     msg.respond(pb.HeartbeatResponse.encode(result).finish());
   } catch (err) {
     log.error('bad agent heartbeat', { error: messageOf(err) });
     try {
-      const h = headers();
-      h.set('Agora-Error', messageOf(err).replace(/[\r\n]+/g, ' '));
-      msg.respond(pb.HeartbeatResponse.encode({}).finish(), { headers: h });
+      msg.respond(pb.HeartbeatResponse.encode({ masterId: masterId(), error: messageOf(err) }).finish());
     } catch (replyErr) {
       log.error('cannot answer a heartbeat', { error: messageOf(replyErr) });
     }
