@@ -24,17 +24,18 @@ describe('accepting what was not offered', () => {
   });
 
   const spec = (id: string, extra: Partial<TaskSpec> = {}): TaskSpec => ({ id, command: 'true', cpus: 0.1, mem: 32, process: true, ...extra });
-  /** A fresh offer: the previous one was consumed by the Accept, its resources recovered. */
-  const nextOffer = (): Promise<Offer> => log.offer(() => true, true);
+  /** An outstanding offer: each Accept consumes one, and recovers what it left unused. */
+  const nextOffer = (): Promise<Offer> => log.offer();
   const noFilter = { refuseMs: 0 };
 
   it('drops every task of an Accept naming an unknown offer id, saying which offer', async () => {
-    await log.offer();
+    const real = await log.offer();
     await s.accept(['offer-that-never-was'], [task(spec('ghost'), { agentId: cluster.agents[0]!.agentId, role: '*' })]);
     const st = await log.status('ghost', 'TASK_DROPPED');
     expect(st.reason).toBe('REASON_INVALID_OFFERS');
     expect(st.source).toBe('SOURCE_MASTER');
     expect(st.message).toContain('offer-that-never-was');
+    await s.decline([real.id], noFilter);
   });
 
   it('drops the tasks of a second Accept of the same offer', async () => {
@@ -59,7 +60,7 @@ describe('accepting what was not offered', () => {
   });
 
   it('counts tasks of one Accept together: the one that no longer fits is refused', async () => {
-    const offer = await nextOffer();
+    const offer = await log.offer((o) => scalar(o.resources, 'cpus') >= 1.5);
     const [a, b] = [spec('half-a', { cpus: 1.5, command: 'sleep 600' }), spec('half-b', { cpus: 1.5 })];
     await s.launch(offer, [task(a, offer), task(b, offer)], noFilter);
     const st = await log.status('half-b', 'TASK_ERROR');
@@ -72,9 +73,11 @@ describe('accepting what was not offered', () => {
     await log.status('half-a', 'TASK_KILLED');
   });
 
-  it('keeps serving after all that: the agent is whole again and a valid launch runs', async () => {
-    const offer = await log.offer((o) => scalar(o.resources, 'cpus') === 2, true);
-    expect(scalar(offer.resources, 'mem')).toBe(1024);
+  it('keeps serving after all that: no task holds anything and a valid launch runs', async () => {
+    const agent = (await cluster.state()).agents[0]!;
+    expect(agent.used).toMatchObject({ cpus: 0, mem: 0 });
+    expect(agent.available.cpus + agent.offered.cpus).toBe(2);
+    const offer = await nextOffer();
     await s.launch(offer, [task(spec('fine'), offer)], noFilter);
     await log.status('fine', 'TASK_FINISHED');
   });

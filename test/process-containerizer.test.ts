@@ -22,17 +22,18 @@ describe('the offer cycle with the process containerizer', () => {
   it('runs 3 tasks as processes through STARTING → RUNNING → FINISHED and gets the resources back', async () => {
     const offer = await log.offer();
     const ids = ['p-0', 'p-1', 'p-2'];
-    await s.launch(offer, ids.map((id) => task({ id, command: `echo done ${id}`, cpus: 0.5, mem: 64, process: true }, offer)), { refuseMs: 60_000 });
+    await s.launch(offer, ids.map((id) => task({ id, command: `echo done ${id}`, cpus: 0.5, mem: 64, process: true }, offer)), { refuseMs: 0 });
     for (const id of ids) {
       await log.status(id, 'TASK_FINISHED');
       expect(log.states(id)).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
       expect(await readSandbox(cluster, s.frameworkId, id, 'stdout')).toBe(`done ${id}\n`);
     }
-    await log.offer((o) => scalar(o.resources, 'cpus') === 2, true);
+    await log.until(() => log.offeredTotal('cpus') === 2);
+    await s.decline(log.takeAll().map((o) => o.id), { refuseMs: 0 });
   });
 
   it('reports exit code 3 as TASK_FAILED, and a kill as TASK_KILLED with the process gone', async () => {
-    const offer = await log.offer((o) => scalar(o.resources, 'cpus') === 2);
+    const offer = await log.offer((o) => scalar(o.resources, 'cpus') >= 0.2);
     await s.launch(offer, [
       task({ id: 'p-fails', command: 'exit 3', cpus: 0.1, mem: 32, process: true }, offer),
       task({ id: 'p-sleeps', command: 'echo $$; exec sleep 600', cpus: 0.1, mem: 32, process: true, killGracePeriodMs: 500 }, offer),

@@ -2,6 +2,7 @@
  * Waiting on events, never on wall time: each helper resolves when the event arrives. The
  * jest timeout is the only clock, and only as a safety net.
  */
+import { add, scalar } from '../../common/resources';
 import type { Scheduler } from '../../frameworks/sdk';
 import type { Offer, SchedulerEvent, TaskState, TaskStatus } from '../../common/types';
 
@@ -38,10 +39,52 @@ export class EventLog {
     return new Promise((resolve) => this.waiters.push({ match, resolve }));
   }
 
-  async offer(match: (o: Offer) => boolean = () => true, fresh = false): Promise<Offer> {
-    const pick = (e: SchedulerEvent) => e.type === 'OFFERS' && e.offers.some(match);
-    const e = (await (fresh ? this.next(pick) : this.waitFor(pick))) as Extract<SchedulerEvent, { type: 'OFFERS' }>;
-    return e.offers.find(match)!;
+  private readonly handedOut = new Set<string>();
+
+  /** Offers received and not yet handed out by `offer()` nor rescinded. */
+  outstanding(): Offer[] {
+    const rescinded = new Set(this.events.flatMap((e) => (e.type === 'RESCIND' ? [e.offerId] : [])));
+    return this.events.flatMap((e) => (e.type === 'OFFERS' ? e.offers : []))
+      .filter((o) => !this.handedOut.has(o.id) && !rescinded.has(o.id));
+  }
+
+  /** The total of a scalar over the outstanding offers, e.g. every cpu offered and not yet used. */
+  offeredTotal(name: string): number {
+    return scalar(add([], this.outstanding().flatMap((o) => o.resources)), name);
+  }
+
+  /** Hands out every outstanding offer at once, e.g. to decline them all. */
+  takeAll(): Offer[] {
+    const all = this.outstanding();
+    for (const o of all) this.handedOut.add(o.id);
+    return all;
+  }
+
+  /** Resolves once `holds()` is true, checking again after every event. */
+  until(holds: () => boolean): Promise<void> {
+    if (holds()) return Promise.resolve();
+    return this.next(() => holds()).then(() => undefined);
+  }
+
+  /**
+   * An outstanding offer that matches: the oldest one that was neither handed out by an
+   * earlier call nor rescinded, waiting for one if there is none yet. Each offer is handed
+   * out once, since an offer id is good for one Accept.
+   */
+  offer(match: (o: Offer) => boolean = () => true): Promise<Offer> {
+    const pick = (): Offer | undefined => {
+      const rescinded = new Set(this.events.flatMap((e) => (e.type === 'RESCIND' ? [e.offerId] : [])));
+      for (const e of this.events) {
+        if (e.type !== 'OFFERS') continue;
+        const o = e.offers.find((x) => !this.handedOut.has(x.id) && !rescinded.has(x.id) && match(x));
+        if (o) { this.handedOut.add(o.id); return o; }
+      }
+      return undefined;
+    };
+    const now = pick();
+    if (now) return Promise.resolve(now);
+    return this.next((e) => e.type === 'OFFERS' && e.offers.some((x) => !this.handedOut.has(x.id) && match(x)))
+      .then(() => pick()!);
   }
 
   status(taskId: string, state: TaskState): Promise<TaskStatus> {
