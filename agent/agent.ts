@@ -188,12 +188,15 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     this.log.info('agent stopped', { agentId: this.agentId });
   }
 
-  private onRegistered(agentId: string, again: boolean): void {
+  private async onRegistered(agentId: string, again: boolean): Promise<void> {
     if (agentId !== this.agentId) {
       if (this.agentId) this.log.warn('the master gave this agent a new id', { was: this.agentId, now: agentId });
       this.sub?.unsubscribe();
       this.agentId = agentId;
       this.subscribe();
+      // The subscription is only in force once the server has it: until then a run sent
+      // right after our registration would be lost.
+      await this.nc?.flush();
     }
     // A master that just (re)accepted us may have missed what we sent while it was away.
     if (again) this.updates.flush();
@@ -213,6 +216,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
             void this.runner.run(m.frameworkId, m.task);
           } else if (msg.subject === kill) {
             const m = decodeKillTask(msg.data);
+            if (!m.frameworkId || !m.taskId) throw new Error('KillTaskMessage without framework or task id');
             this.runner.kill(m.frameworkId, m.taskId, m.killPolicy);
           } else if (msg.subject === ack) {
             const m = decodeStatusAck(msg.data);

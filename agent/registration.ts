@@ -34,7 +34,8 @@ export interface RegistrarDeps {
   agentInfo(): AgentInfo;
   /** The tasks to present when registering again. */
   tasks(): Task[];
-  onRegistered(reply: RegisterReply, reregistered: boolean): void;
+  /** Resolves once the agent is ready for the master's messages. */
+  onRegistered(reply: RegisterReply, reregistered: boolean): Promise<void>;
   log: Logger;
 }
 
@@ -90,7 +91,7 @@ export class Registrar {
     this.registeredOnce = true;
     this.failedHeartbeats = 0;
     d.log.info(reregistered ? 're-registered with the master' : 'registered with the master', { agentId: reply.agentId, masterId: reply.masterId });
-    d.onRegistered(reply, reregistered);
+    await d.onRegistered(reply, reregistered);
     this.schedule(() => this.heartbeat(), this.heartbeatMs);
   }
 

@@ -9,7 +9,7 @@
  * may plant a link to /etc/shadow in its own directory).
  */
 import { mkdirSync, promises as fsp, writeFileSync } from 'fs';
-import { join, sep } from 'path';
+import { isAbsolute, join, resolve, sep } from 'path';
 
 const SAFE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
@@ -43,6 +43,10 @@ export type SandboxFile =
 /** Resolves `file` inside `dir`, following links, and refuses what lies outside or is no file. */
 export async function sandboxFile(dir: string, file: string): Promise<SandboxFile> {
   if (!file || file.includes('\0')) return { ok: false, status: 400, error: 'file must name a file in the sandbox, e.g. stdout' };
+  const outside = { ok: false as const, status: 400 as const, error: `'${file}' is outside the sandbox` };
+  // First by the name alone, so nothing is learned about files outside, not even that
+  // they exist; then by the resolved path, which catches links.
+  if (isAbsolute(file) || !resolve(dir, file).startsWith(resolve(dir) + sep)) return outside;
   let root: string;
   let real: string;
   try {
@@ -51,7 +55,7 @@ export async function sandboxFile(dir: string, file: string): Promise<SandboxFil
   } catch {
     return { ok: false, status: 404, error: `no file '${file}' in the sandbox` };
   }
-  if (!real.startsWith(root + sep)) return { ok: false, status: 400, error: `'${file}' is outside the sandbox` };
+  if (!real.startsWith(root + sep)) return outside;
   const st = await fsp.stat(real);
   if (!st.isFile()) return { ok: false, status: 400, error: `'${file}' is not a regular file` };
   return { ok: true, path: real, size: st.size };

@@ -5,8 +5,8 @@
  * agent can find its own containers after a restart and never touches anyone else's. The
  * task's output is streamed from the container into the sandbox's `stdout` and `stderr`.
  * Limits are real: `cpus` becomes a CFS quota (NanoCpus), `mem` a hard memory limit with
- * no extra swap. An init process (`docker-init`) is PID 1, so SIGTERM reaches the command
- * instead of being ignored by a shell running as PID 1.
+ * no extra swap. A shell command runs under an init process (`docker-init`) as PID 1, so
+ * SIGTERM reaches it instead of being ignored by a shell running as PID 1.
  */
 import Docker from 'dockerode';
 import { createWriteStream, type WriteStream } from 'fs';
@@ -167,7 +167,11 @@ export class DockerContainerizer implements Containerizer {
       Tty: false,
       ExposedPorts: exposed,
       HostConfig: {
-        Init: true,
+        // The shell form gets an init as PID 1 to forward SIGTERM: a shell as PID 1 ignores
+        // it, so every kill would wait out the grace period. The exec form runs as PID 1
+        // itself, as Docker users expect, and a binary missing from the image then fails
+        // at start (a launch failure) instead of as an init's exit code 127.
+        Init: shell,
         NetworkMode: networkMode(docker?.network),
         PortBindings: bindings,
         Binds: [`${spec.sandboxDir}:${CONTAINER_SANDBOX}`],

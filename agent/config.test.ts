@@ -1,0 +1,60 @@
+import { format, parse, scalar } from '../common/resources';
+import { agentConfig, AgentConfigError, parseAttributes } from './config';
+import { detectResources } from './resource-detect';
+describe('agent config', () => {
+  it('fills the defaults: prefix agora, port 5051, auto containerizer, Mesos retry and grace periods', () => {
+    const c = agentConfig({ resources: 'cpus:1;mem:512;disk:100;ports:[31000-31000]' });
+    expect(c).toMatchObject({
+      natsUrl: 'nats://127.0.0.1:4222', subjectPrefix: 'agora', workDir: '/tmp/agora/agent', httpHost: '0.0.0.0', httpPort: 5051,
+      containerizer: 'auto', defaultImage: 'agora/busybox:latest', heartbeatIntervalMs: undefined,
+      statusRetryInitialMs: 10_000, statusRetryMaxMs: 600_000, killGracePeriodMs: 3_000,
+      registerBackoffFactorMs: 1_000, registerBackoffMaxMs: 60_000,
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('keeps the resources given and detects the predefined ones left out', () => {
+    const c = agentConfig({ resources: 'cpus:3;gpus:1' });
+    expect(scalar(c.resources, 'cpus')).toBe(3);
+    expect(scalar(c.resources, 'gpus')).toBe(1);
+    expect(scalar(c.resources, 'mem')).toBeGreaterThan(0);
+    expect(format(c.resources)).toMatch(/ports:\[31000-32000\]/);
+  });
+
+  it('detects cpus = cores, mem = total − min(1 GB, half), disk = free − min(5 GB, half), ports 31000-32000', () => {
+    const facts = { cores: 8, totalMemMb: 16_384, freeDiskMb: 100_000 };
+    expect(format(detectResources([], '/x', '[31000-32000]', facts))).toBe('cpus:8;disk:94880;mem:15360;ports:[31000-32000]');
+    const small = { cores: 1, totalMemMb: 1_000, freeDiskMb: 4_000 };
+    expect(format(detectResources([], '/x', '[31000-32000]', small))).toBe('cpus:1;disk:2000;mem:500;ports:[31000-32000]');
+    expect(format(detectResources(parse('mem:100'), '/x', '[1-2]', small))).toBe('cpus:1;disk:2000;mem:100;ports:[1-2]');
+  });
+
+  it.each([
+    [{ httpPort: 70000 }, 'httpPort'],
+    [{ httpPort: 1.5 }, 'httpPort'],
+    [{ containerizer: 'lxc' as never }, 'containerizer'],
+    [{ subjectPrefix: 'has space' }, 'subjectPrefix'],
+    [{ resources: 'cpus:lots' }, 'resources'],
+    [{ statusRetryInitialMs: 0 }, 'statusRetryInitialMs'],
+    [{ statusRetryInitialMs: 20_000, statusRetryMaxMs: 10_000 }, 'statusRetryMaxMs'],
+    [{ killGracePeriodMs: -1 }, 'killGracePeriodMs'],
+    [{ heartbeatIntervalMs: Number.NaN }, 'heartbeatIntervalMs'],
+    [{ natsUrl: ' ' }, 'natsUrl'],
+    [{ attributes: { 'bad key': 'x' } }, 'attributes'],
+  ])('rejects %j with an AgentConfigError naming %s', (opts, field) => {
+    let err: unknown;
+    try {
+      agentConfig({ resources: 'cpus:1;mem:1;disk:1;ports:[1-1]', ...opts });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AgentConfigError);
+    expect((err as AgentConfigError).field).toBe(field);
+    expect((err as Error).message).toMatch(new RegExp(`'${field}'`));
+  });
+
+  it('parses attributes k:v;k2:v2 and rejects a part without a colon', () => {
+    expect(parseAttributes('rack:r1; zone : a ;')).toEqual({ rack: 'r1', zone: 'a' });
+    expect(() => parseAttributes('rack')).toThrow(AgentConfigError);
+  });
+});
