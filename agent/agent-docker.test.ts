@@ -112,6 +112,13 @@ describe('agent with the Docker containerizer', () => {
     await master.waitForState('d-limits', 'TASK_KILLED');
   });
 
+  it('a task over its memory limit is TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY', async () => {
+    master.run(agentId, testTask('d-oom', 'head -c 100m /dev/zero | tail > /dev/null', { resources: parse('cpus:0.5;mem:16') }));
+    const failed = await master.waitForState('d-oom', 'TASK_FAILED');
+    expect(failed.reason).toBe('REASON_CONTAINER_LIMITATION_MEMORY');
+    expect(failed.message).toMatch(/memory limit/);
+  });
+
   it('kills a task on request: TASK_KILLED, and by then the container is gone', async () => {
     master.run(agentId, testTask('d-kill', 'echo up; sleep 300'));
     const running = await master.waitForState('d-kill', 'TASK_RUNNING');
