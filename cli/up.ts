@@ -46,7 +46,7 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     await agent.registered;
     const masterAddr = `${host}:${master.httpPort}`;
     print(`agora is up: master http://${masterAddr} (gRPC ${host}:${master.grpcPort}), agent ${agent.agentId} ` +
-      `(http ${host}:${agent.httpPort}, ${agent.containerizer} containerizer), nats ${nats.url}`);
+      `(http ${host}:${agent.httpPort}, ${agent.containerizers[0]} containerizer), nats ${nats.url}`);
     print(`try: AGORA_MASTER=${masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
 
     if (flags.example) {
