@@ -26,7 +26,7 @@ import { ProcessContainerizer } from './containerizer/process';
 import { Registrar } from './registration';
 import { StatusUpdateManager, type StatusCheckpoint } from './status-updates';
 import { TaskRunner } from './tasks';
-import { decodeKillTask, decodeRunTask, decodeStatusAck, encodeStatusUpdate } from './wire';
+import { decodeKillTask, decodeRunTask, decodeStatusAck, encodeStatusUpdate } from '../common/agent-messages';
 
 export const AGENT_VERSION = '0.1.0';
 

@@ -12,7 +12,7 @@ import type { Clock, Random, Timer } from '../common/clock';
 import type { Logger } from '../common/log';
 import type { Subjects } from '../common/subjects';
 import type { AgentInfo, Task } from '../common/types';
-import { decodeHeartbeatReply, decodeRegisterReply, encodeHeartbeat, encodeRegisterRequest, type RegisterReply } from './wire';
+import { decodeHeartbeatReply, decodeRegisterReply, encodeHeartbeat, encodeRegisterRequest, type RegisterReply } from '../common/agent-messages';
 
 /** The one thing registration needs from NATS. */
 export interface MasterLink {

@@ -12,7 +12,7 @@ import type { FrameworkInfo, TaskInfo, TaskStatus } from '../common/types';
 import {
   decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, encodeHeartbeatReply, encodeKillTask, encodeRegisterReply,
   encodeRunTask, encodeStatusAck, type Heartbeat, type HeartbeatReply, type RegisterReply, type RegisterRequest,
-} from './wire';
+} from '../common/agent-messages';
 
 let counter = 0;
 
@@ -58,7 +58,7 @@ export class TestMaster extends EventEmitter<{ status: [TaskStatus]; register: [
   }
 
   run(agentId: string, task: TaskInfo, frameworkId = 'fw-1'): void {
-    this.nc.publish(this.subjects.run(agentId), encodeRunTask({ frameworkId, framework: framework(frameworkId), task: { ...task, agentId } }));
+    this.nc.publish(this.subjects.run(agentId), encodeRunTask({ frameworkId, frameworkInfo: framework(frameworkId), task: { ...task, agentId } }));
   }
 
   kill(agentId: string, taskId: string, gracePeriodMs?: number, frameworkId = 'fw-1'): void {

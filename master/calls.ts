@@ -2,7 +2,8 @@
  * What frameworks and agents ask of the master, as plain domain values. The shells decode
  * wire messages into these (through common/codec.ts) and hand them to the core.
  */
-import type { AgentInfo, Filters, FrameworkInfo, KillPolicy, Operation, Task, TaskStatus } from '../common/types';
+import type { HeartbeatReply, RegisterRequest, StatusUpdate } from '../common/agent-messages';
+import type { Filters, FrameworkInfo, KillPolicy, Operation } from '../common/types';
 import type { FrameworkStream } from './ports';
 
 /** Every scheduler call but Subscribe names the framework and its live stream. */
@@ -59,12 +60,8 @@ export interface Subscription {
   streamId: string;
 }
 
-export interface RegisterAgentCall {
-  /** agentInfo.id set: a known agent re-registers and reports the tasks it runs. */
-  agentInfo: AgentInfo;
-  tasks: Task[];
-  version: string;
-}
+/** agentInfo.id set: a known agent re-registers and reports the tasks it runs. */
+export type RegisterAgentCall = RegisterRequest;
 
 export interface RegisterAgentResult {
   agentId: string;
@@ -72,15 +69,9 @@ export interface RegisterAgentResult {
   masterId: string;
 }
 
-export interface HeartbeatResult {
-  reregister: boolean;
-  masterId: string;
-}
+export type HeartbeatResult = HeartbeatReply;
 
-export interface StatusUpdateCall {
-  frameworkId: string;
-  status: TaskStatus;
-}
+export type StatusUpdateCall = StatusUpdate;
 
 /**
  * What the gRPC shell needs of the master. Each call either succeeds or throws a CallError

@@ -1,35 +1,19 @@
 /**
  * The master's NATS shell towards agents. In: registrations and heartbeats (request/reply)
  * and status updates. Out: run, kill and acknowledgement messages on each agent's subjects.
- * Every payload is decoded with `decodeAs`; bytes that are not the message are logged and,
- * when a reply is expected, answered with an error — never allowed to take the master down.
+ * Payloads go through common/agent-messages.ts, shared with the agent. Bytes that are not the
+ * message are logged and, when a reply is expected, answered with an error — never allowed to
+ * take the master down.
  */
 import { type Msg, type NatsConnection, type Subscription } from 'nats';
 import {
-  agentInfoFromWire, frameworkInfoToWire, killPolicyToWire, taskFromWire, taskInfoToWire, taskStatusFromWire,
-} from '../common/codec';
+  decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, encodeHeartbeatReply, encodeKillTask,
+  encodeRegisterReply, encodeRunTask, encodeStatusAck, type RegisterReply,
+} from '../common/agent-messages';
 import type { Logger } from '../common/log';
-import { decodeAs, pb, WireError } from '../common/proto';
 import type { Subjects } from '../common/subjects';
-import type { AgentHandler, RegisterAgentCall, StatusUpdateCall } from './calls';
+import type { AgentHandler } from './calls';
 import type { AgentPort } from './ports';
-
-// ------------------------------------------------------------------ wire → domain
-
-function decodeRegister(bytes: Uint8Array): RegisterAgentCall {
-  const m = decodeAs(pb.RegisterAgentRequest, 'RegisterAgentRequest', bytes);
-  return { agentInfo: agentInfoFromWire(m.agentInfo), tasks: (m.tasks ?? []).map(taskFromWire), version: m.version ?? '' };
-}
-
-function decodeHeartbeat(bytes: Uint8Array): string {
-  return decodeAs(pb.AgentHeartbeat, 'AgentHeartbeat', bytes).agentId ?? '';
-}
-
-function decodeStatus(bytes: Uint8Array): StatusUpdateCall {
-  const m = decodeAs(pb.StatusUpdateMessage, 'StatusUpdateMessage', bytes);
-  if (!m.status) throw new WireError('malformed StatusUpdateMessage: it carries no status');
-  return { frameworkId: m.frameworkId ?? '', status: taskStatusFromWire(m.status) };
-}
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -46,15 +30,9 @@ export function natsAgentPort(nc: NatsConnection, subjects: Subjects, log: Logge
     }
   };
   return {
-    run: (agentId, m) => publish('run', agentId, subjects.run, () => pb.RunTaskMessage.encode({
-      frameworkId: m.frameworkId, frameworkInfo: frameworkInfoToWire(m.frameworkInfo), task: taskInfoToWire(m.task),
-    }).finish()),
-    kill: (agentId, m) => publish('kill', agentId, subjects.kill, () => pb.KillTaskMessage.encode({
-      frameworkId: m.frameworkId, taskId: m.taskId, killPolicy: killPolicyToWire(m.killPolicy),
-    }).finish()),
-    ack: (agentId, m) => publish('ack', agentId, subjects.ack, () => pb.StatusUpdateAck.encode({
-      frameworkId: m.frameworkId, taskId: m.taskId, uuid: m.uuid,
-    }).finish()),
+    run: (agentId, m) => publish('run', agentId, subjects.run, () => encodeRunTask(m)),
+    kill: (agentId, m) => publish('kill', agentId, subjects.kill, () => encodeKillTask(m)),
+    ack: (agentId, m) => publish('ack', agentId, subjects.ack, () => encodeStatusAck(m)),
   };
 }
 
@@ -86,16 +64,15 @@ export function serveAgents(
   return { close: () => { for (const sub of subs) sub.unsubscribe(); } };
 }
 
-function replyRegister(msg: Msg, fields: { agentId?: string; heartbeatIntervalSeconds?: number; masterId?: string; error?: string }): void {
-  msg.respond(pb.RegisterAgentResponse.encode(fields).finish());
+function replyRegister(msg: Msg, reply: Partial<RegisterReply> & { masterId: string }): void {
+  msg.respond(encodeRegisterReply({ agentId: '', heartbeatIntervalMs: 0, error: '', ...reply }));
 }
 
 /** Never rejects: every failure becomes an error reply. */
 async function onRegister(handler: AgentHandler, msg: Msg, masterId: () => string, log: Logger): Promise<void> {
   try {
-    const call = decodeRegister(msg.data);
-    const result = await handler.registerAgent(call);
-    replyRegister(msg, { agentId: result.agentId, heartbeatIntervalSeconds: result.heartbeatIntervalMs / 1000, masterId: result.masterId });
+    const result = await handler.registerAgent(decodeRegisterRequest(msg.data));
+    replyRegister(msg, result);
   } catch (err) {
     log.error('agent registration refused', { error: messageOf(err) });
     try {
@@ -109,12 +86,11 @@ async function onRegister(handler: AgentHandler, msg: Msg, masterId: () => strin
 /** A heartbeat that cannot be read is answered with the reason, and no request to re-register. */
 function onHeartbeat(handler: AgentHandler, msg: Msg, masterId: () => string, log: Logger): void {
   try {
-    const result = handler.agentHeartbeat(decodeHeartbeat(msg.data));
-    msg.respond(pb.HeartbeatResponse.encode(result).finish());
+    msg.respond(encodeHeartbeatReply(handler.agentHeartbeat(decodeHeartbeat(msg.data).agentId)));
   } catch (err) {
     log.error('bad agent heartbeat', { error: messageOf(err) });
     try {
-      msg.respond(pb.HeartbeatResponse.encode({ masterId: masterId(), error: messageOf(err) }).finish());
+      msg.respond(encodeHeartbeatReply({ reregister: false, masterId: masterId(), error: messageOf(err) }));
     } catch (replyErr) {
       log.error('cannot answer a heartbeat', { error: messageOf(replyErr) });
     }
@@ -123,7 +99,7 @@ function onHeartbeat(handler: AgentHandler, msg: Msg, masterId: () => string, lo
 
 function onStatus(handler: AgentHandler, msg: Msg, log: Logger): void {
   try {
-    handler.statusUpdate(decodeStatus(msg.data));
+    handler.statusUpdate(decodeStatusUpdate(msg.data));
   } catch (err) {
     // The agent resends what was not acknowledged, so dropping a bad update loses nothing.
     log.error('bad status update', { error: messageOf(err), bytes: msg.data.length });

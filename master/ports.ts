@@ -4,28 +4,11 @@
  * OfferLogSink. A test fakes any of them in a few lines.
  */
 import type { OfferLogEvent } from '../common/operator-types';
-import type { FrameworkInfo, KillPolicy, SchedulerEvent, TaskInfo } from '../common/types';
+import type { SchedulerEvent } from '../common/types';
 
-/** Launch one task on an agent. */
-export interface RunTask {
-  frameworkId: string;
-  frameworkInfo: FrameworkInfo;
-  task: TaskInfo;
-}
-
-/** Kill one task; the agent answers with a status update. */
-export interface KillTask {
-  frameworkId: string;
-  taskId: string;
-  killPolicy?: KillPolicy;
-}
-
-/** The framework acknowledged the update `uuid` of a task: the agent may stop resending it. */
-export interface StatusAck {
-  frameworkId: string;
-  taskId: string;
-  uuid: string;
-}
+// The agent messages (run, kill, ack) are the protocol's own shapes, shared with the agent.
+export type { KillTask, RunTask, StatusAck } from '../common/agent-messages';
+import type { KillTask, RunTask, StatusAck } from '../common/agent-messages';
 
 /** Fire-and-forget messages to agents. */
 export interface AgentPort {

@@ -1,23 +1,23 @@
 /**
- * The agent's NATS messages (proto/agora/v1/agent.proto), as bytes ⇄ plain objects. The
- * envelopes are taken apart here; what they carry (tasks, statuses, agent info) goes through
- * the shared codecs of common/codec.ts. Both directions are here: the agent needs one, and
- * the tests, which play the master over real NATS, need the other.
- * Every decoder throws a WireError on bytes that are not the message.
+ * The messages agents and the master exchange over NATS (proto/agora/v1/agent.proto), as
+ * bytes ⇄ plain objects, for both sides: the master and the agent each encode what they send
+ * and decode what they receive with these functions, so the two cannot drift apart. What the
+ * envelopes carry (tasks, statuses, agent info) goes through the codecs of codec.ts.
+ * Every decoder throws a WireError that names the message on bytes that are not it.
  */
 import {
   agentInfoFromWire, agentInfoToWire, frameworkInfoFromWire, frameworkInfoToWire, killPolicyFromWire, killPolicyToWire,
   taskFromWire, taskInfoFromWire, taskInfoToWire, taskStatusFromWire, taskStatusToWire, taskToWire,
-} from '../common/codec';
-import { decodeAs, pb, WireError } from '../common/proto';
-import type { AgentInfo, FrameworkInfo, KillPolicy, Task, TaskInfo, TaskStatus } from '../common/types';
+} from './codec';
+import { decodeAs, pb, WireError } from './proto';
+import type { AgentInfo, FrameworkInfo, KillPolicy, Task, TaskInfo, TaskStatus } from './types';
 
 export interface RegisterRequest { agentInfo: AgentInfo; tasks: Task[]; version: string }
 export interface RegisterReply { agentId: string; heartbeatIntervalMs: number; masterId: string; error: string }
 export interface Heartbeat { agentId: string; timestampMs: number }
-export interface HeartbeatReply { reregister: boolean; masterId: string }
-export interface RunTask { frameworkId: string; framework: FrameworkInfo; task: TaskInfo }
-export interface KillTask { frameworkId: string; taskId: string; killPolicy: KillPolicy | undefined }
+export interface HeartbeatReply { reregister: boolean; masterId: string; error?: string }
+export interface RunTask { frameworkId: string; frameworkInfo: FrameworkInfo; task: TaskInfo }
+export interface KillTask { frameworkId: string; taskId: string; killPolicy?: KillPolicy }
 export interface StatusUpdate { frameworkId: string; status: TaskStatus }
 export interface StatusAck { frameworkId: string; taskId: string; uuid: string }
 
@@ -47,7 +47,7 @@ export function encodeStatusUpdate(u: StatusUpdate): Uint8Array {
 
 export function decodeStatusUpdate(bytes: Uint8Array): StatusUpdate {
   const m = decodeAs(pb.StatusUpdateMessage, 'StatusUpdateMessage', bytes);
-  if (!m.status) throw new WireError('StatusUpdateMessage without a status');
+  if (!m.status) throw new WireError('malformed StatusUpdateMessage: it carries no status');
   return { frameworkId: m.frameworkId ?? '', status: taskStatusFromWire(m.status) };
 }
 
@@ -68,22 +68,22 @@ export function decodeRegisterReply(bytes: Uint8Array): RegisterReply {
 }
 
 export function encodeHeartbeatReply(r: HeartbeatReply): Uint8Array {
-  return pb.HeartbeatResponse.encode({ reregister: r.reregister, masterId: r.masterId }).finish();
+  return pb.HeartbeatResponse.encode({ reregister: r.reregister, masterId: r.masterId, error: r.error ?? '' }).finish();
 }
 
 export function decodeHeartbeatReply(bytes: Uint8Array): HeartbeatReply {
   const m = decodeAs(pb.HeartbeatResponse, 'HeartbeatResponse', bytes);
-  return { reregister: !!m.reregister, masterId: m.masterId ?? '' };
+  return { reregister: !!m.reregister, masterId: m.masterId ?? '', error: m.error ?? '' };
 }
 
 export function encodeRunTask(r: RunTask): Uint8Array {
-  return pb.RunTaskMessage.encode({ frameworkId: r.frameworkId, frameworkInfo: frameworkInfoToWire(r.framework), task: taskInfoToWire(r.task) }).finish();
+  return pb.RunTaskMessage.encode({ frameworkId: r.frameworkId, frameworkInfo: frameworkInfoToWire(r.frameworkInfo), task: taskInfoToWire(r.task) }).finish();
 }
 
 export function decodeRunTask(bytes: Uint8Array): RunTask {
   const m = decodeAs(pb.RunTaskMessage, 'RunTaskMessage', bytes);
   if (!m.task) throw new WireError('RunTaskMessage without a task');
-  return { frameworkId: m.frameworkId ?? '', framework: frameworkInfoFromWire(m.frameworkInfo), task: taskInfoFromWire(m.task) };
+  return { frameworkId: m.frameworkId ?? '', frameworkInfo: frameworkInfoFromWire(m.frameworkInfo), task: taskInfoFromWire(m.task) };
 }
 
 export function encodeKillTask(k: KillTask): Uint8Array {
