@@ -105,6 +105,9 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       maxBackoffMs: config.statusRetryMaxMs,
       send: (frameworkId, status) => this.nc?.publish(this.subjects.status, encodeStatusUpdate({ frameworkId, status })),
       checkpoint: (snapshot) => writeJsonAtomic(checkpointFile, snapshot),
+      // What arrives in one turn of the event loop (a burst of launches, a run of acks) is
+      // checkpointed once, after those I/O callbacks.
+      batch: (commit) => { setImmediate(commit); },
       onStreamClosed: (frameworkId, taskId) => this.runner.streamClosed(frameworkId, taskId),
       log: this.log.child('status-updates'),
     });

@@ -238,3 +238,44 @@ describe('status update checkpoint', () => {
     expect(second.m.pendingOf('fw-1', 't1')).toHaveLength(2);
   });
 });
+
+describe('status update group commit', () => {
+  it('checkpoints a burst of updates once, and sends them only after that write', () => {
+    const clock = new FakeClock();
+    const log: string[] = [];
+    let commit: (() => void) | undefined;
+    const m = new StatusUpdateManager({
+      clock, initialBackoffMs: 10_000, maxBackoffMs: 600_000,
+      send: (_fw, s) => log.push(`send ${s.taskId}`),
+      checkpoint: (snap) => log.push(`checkpoint ${snap.streams.map((x) => x.taskId).join(',')}`),
+      batch: (c) => { commit = c; },
+    });
+    m.update(status('a', 'TASK_STARTING'));
+    m.update(status('b', 'TASK_STARTING'));
+    m.update(status('c', 'TASK_STARTING'));
+    expect(log).toEqual([]);   // nothing leaves before it is on disk
+    commit!();
+    expect(log).toEqual(['checkpoint a,b,c', 'send a', 'send b', 'send c']);
+  });
+
+  it('sends the next update after an ack only once a commit has covered it', () => {
+    const clock = new FakeClock();
+    const sent: string[] = [];
+    const commits: (() => void)[] = [];
+    const m = new StatusUpdateManager({
+      clock, initialBackoffMs: 10_000, maxBackoffMs: 600_000,
+      send: (_fw, s) => sent.push(s.state),
+      checkpoint: () => undefined,
+      batch: (c) => { commits.push(c); },
+    });
+    const starting = status('t', 'TASK_STARTING');
+    m.update(starting);
+    m.update(status('t', 'TASK_RUNNING'));
+    commits.shift()!();
+    expect(sent).toEqual(['TASK_STARTING']);
+    m.acknowledge('fw-1', 't', starting.uuid);
+    expect(sent).toEqual(['TASK_STARTING']);
+    commits.shift()!();
+    expect(sent).toEqual(['TASK_STARTING', 'TASK_RUNNING']);
+  });
+});
