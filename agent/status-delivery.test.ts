@@ -43,6 +43,12 @@ const received = (taskId: string) => master.of(taskId).map((s) => s.state.replac
 const untilReceived = (taskId: string, n: number) => master.waitForStatus(() => master.of(taskId).length >= n, `${n} updates of ${taskId}`);
 const checkpoint = () => readJson(join(workDir, 'meta', 'status-updates.json')) as StatusCheckpoint;
 
+/**
+ * Resolves after the agent's pending checkpoint commit ran: commits are batched with
+ * setImmediate, and immediates run in the order they were scheduled.
+ */
+const committed = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Resolves once the agent has produced `state` for the task (it may not be sent yet). */
 function produced(taskId: string, state: TaskStatus['state']): Promise<TaskStatus> {
   return new Promise((resolve) => {
@@ -58,6 +64,7 @@ describe('status updates over NATS', () => {
     const finished = produced('t1', 'TASK_FINISHED');
     master.run(agent.agentId, testTask('t1', 'echo done'));
     await finished; // STARTING, RUNNING and FINISHED are all queued now
+    await committed();
     await untilReceived('t1', 1);
     expect(checkpoint().streams[0]!.pending.map((s) => s.state)).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
 
@@ -95,6 +102,8 @@ describe('status updates over NATS', () => {
     const next = produced('t2', 'TASK_STARTING');
     master.run(agent.agentId, testTask('t2', 'true'));
     await next;
+    // an update is sent only after the checkpoint that holds it is written
+    await untilReceived('t2', 1);
     expect(checkpoint().streams.map((s) => s.taskId)).toEqual(['t2']);
     clock.advance(3_600_000);
     await untilReceived('t2', 2);
