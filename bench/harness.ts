@@ -33,7 +33,7 @@ export interface Bench {
   name: string;
   /** One sentence: what is timed, and what is not. */
   description: string;
-  run(): Measurement[];
+  run(): Measurement[] | Promise<Measurement[]>;
 }
 
 const median = (xs: readonly number[]): number => {
@@ -59,3 +59,16 @@ export function time<T>(fn: () => T, runs: number, warmups = 3): { samplesMs: nu
 }
 
 export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** `time` for work that is asynchronous: real servers, real containers. */
+export async function timeAsync<T>(fn: () => Promise<T>, runs: number, warmups = 1): Promise<{ samplesMs: number[]; medianMs: number; last: T }> {
+  let last = await fn();
+  for (let i = 1; i < warmups; i++) last = await fn();
+  const samplesMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    last = await fn();
+    samplesMs.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return { samplesMs, medianMs: median(samplesMs), last };
+}

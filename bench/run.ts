@@ -12,9 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { allocatorBench } from './allocator.bench';
 import { round, type Bench, type Measurement } from './harness';
+import { launchBench } from './launch.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, sorterBench];
+const BENCHES: readonly Bench[] = [allocatorBench, sorterBench, launchBench];
 
 interface Machine {
   cpuModel: string;
@@ -99,14 +100,14 @@ function markdown(r: Results): string {
   ].join('\n');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const only = process.argv[2];
   const benches = BENCHES.filter((b) => !only || b.name.includes(only));
   if (benches.length === 0) throw new Error(`no bench matches '${only}'; known: ${BENCHES.map((b) => b.name).join(', ')}`);
   const started = Date.now();
   const measurements: Measurement[] = [];
   for (const bench of benches) {
-    for (const m of bench.run()) {
+    for (const m of await bench.run()) {
       measurements.push(m);
       const vs = m.published.map((p) => `${p.label} ${seconds(p.ms)}`).join('; ');
       console.log(`${m.bench} | ${m.case}: ${seconds(m.medianMs)}, ${m.ops} ${m.opsLabel}, ${m.opsPerSec}/s${vs ? ` (vs ${vs})` : ''}`);
@@ -127,4 +128,7 @@ function main(): void {
   console.log(`wrote bench/results/latest.json and bench/RESULTS.md (${results.durationS} s)`);
 }
 
-main();
+main().then(() => process.exit(0), (err: Error) => {
+  console.error(`bench failed: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
