@@ -28,7 +28,7 @@ describe('agora agent flags', () => {
     expect(parseAgentArgs(['--port', '1', '--help'], {})).toBe('help');
     expect(() => parseAgentArgs(['--frobnicate'], {})).toThrow(/unknown flag/);
     expect(() => parseAgentArgs(['--nats'], {})).toThrow(/needs a value/);
-    expect(() => parseAgentArgs(['--port', 'http'], {})).toThrow(/not a port/);
+    expect(() => parseAgentArgs(['--port', 'http'], {})).toThrow(/--port must be a number, got 'http'/);
   });
 
   it('runAgent runs an agent until SIGTERM, then stops it', async () => {

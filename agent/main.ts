@@ -1,11 +1,13 @@
 /**
  * `agora agent`: flags → options, start the agent, stop it on SIGINT or SIGTERM. The CLI
- * wrapper calls `runAgent(argv)` with the arguments after `agent`; a bad flag or value is an
- * AgentConfigError, an agent that cannot start an AgentStartError, for the wrapper to print.
+ * wrapper calls `runAgent(argv)` with the arguments after `agent`; a bad flag is a UsageError,
+ * a bad value an AgentConfigError, an agent that cannot start an AgentStartError, for the
+ * wrapper to print.
  */
 import { logger } from '../common/log';
 import { AGENT_VERSION, startAgent } from './agent';
-import { AgentConfigError, DEFAULTS, parseAttributes, type AgentOptions, type ContainerizerChoice } from './config';
+import { parseArgs } from '../common/flags';
+import { DEFAULTS, parseAttributes, type AgentOptions, type ContainerizerChoice } from './config';
 
 export const USAGE = `Usage: agora agent [flags]
 
@@ -25,37 +27,29 @@ Runs an agent: offers this machine's resources to the master and runs tasks in c
   --help                   this text
 `;
 
-type Flag = keyof typeof FLAGS;
-const FLAGS = {
-  '--nats': 'natsUrl', '--prefix': 'subjectPrefix', '--work-dir': 'workDir', '--resources': 'resources',
-  '--port': 'httpPort', '--host': 'httpHost', '--hostname': 'hostname', '--containerizer': 'containerizer',
-  '--docker-socket': 'dockerSocket', '--default-image': 'defaultImage', '--attributes': 'attributes',
+const SPEC = {
+  nats: 'string', prefix: 'string', 'work-dir': 'string', resources: 'string', port: 'number', host: 'string',
+  hostname: 'string', containerizer: 'string', 'docker-socket': 'string', 'default-image': 'string',
+  attributes: 'string', help: 'boolean',
 } as const;
 
 /** Parses the flags (`--flag value` or `--flag=value`); 'help' when help was asked for. */
 export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentOptions | 'help' {
+  const { flags: f } = parseArgs(argv, SPEC);
+  if (f.help) return 'help';
   const o: AgentOptions = {};
-  if (env.AGORA_NATS) o.natsUrl = env.AGORA_NATS;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') return 'help';
-    const eq = arg.indexOf('=');
-    const name = (eq > 0 ? arg.slice(0, eq) : arg) as Flag;
-    if (!(name in FLAGS)) throw new AgentConfigError(arg, `unknown flag; see --help`);
-    let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new AgentConfigError(name, 'needs a value');
-    value = value.trim();
-    switch (FLAGS[name]) {
-      case 'httpPort': {
-        if (!/^\d+$/.test(value)) throw new AgentConfigError(name, `'${value}' is not a port number`);
-        o.httpPort = Number(value);
-        break;
-      }
-      case 'containerizer': o.containerizer = value as ContainerizerChoice; break;
-      case 'attributes': o.attributes = parseAttributes(value); break;
-      default: o[FLAGS[name] as 'natsUrl'] = value;
-    }
-  }
+  const natsUrl = f.nats ?? env.AGORA_NATS;
+  if (natsUrl) o.natsUrl = natsUrl;
+  if (f.prefix !== undefined) o.subjectPrefix = f.prefix;
+  if (f['work-dir'] !== undefined) o.workDir = f['work-dir'];
+  if (f.resources !== undefined) o.resources = f.resources;
+  if (f.port !== undefined) o.httpPort = f.port;
+  if (f.host !== undefined) o.httpHost = f.host;
+  if (f.hostname !== undefined) o.hostname = f.hostname;
+  if (f.containerizer !== undefined) o.containerizer = f.containerizer as ContainerizerChoice;   // checked by agentConfig
+  if (f['docker-socket'] !== undefined) o.dockerSocket = f['docker-socket'];
+  if (f['default-image'] !== undefined) o.defaultImage = f['default-image'];
+  if (f.attributes !== undefined) o.attributes = parseAttributes(f.attributes);
   return o;
 }
 

@@ -6,7 +6,7 @@
  */
 import { runAgent } from '../agent/main';
 import { runMaster } from '../master/main';
-import { UsageError } from './args';
+import { UsageError } from '../common/flags';
 import { execute } from './execute';
 import { agents, offers, tasks } from './read-commands';
 import { up } from './up';
@@ -57,7 +57,10 @@ export async function main(argv: string[]): Promise<number> {
 if (require.main === module) {
   main(process.argv.slice(2)).then((code) => process.exit(code), (err: Error) => {
     process.stderr.write(`agora: ${err.message}\n`);
-    if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
+    if (err instanceof UsageError) {
+      const command = process.argv[2];
+      process.stderr.write(command === 'master' || command === 'agent' ? `see: agora ${command} --help\n` : `${USAGE}\n`);
+    }
+    process.exit(err instanceof UsageError ? 2 : 1);   // 2: the command line was wrong, whichever command
   });
 }

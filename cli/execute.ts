@@ -8,7 +8,7 @@ import { contains } from '../common/resources';
 import { isTerminal, type Offer, type TaskStatus } from '../common/types';
 import { subscribe, task } from '../frameworks/sdk';
 import { getJson, masterAddress, type MasterAddress } from '../frameworks/sdk/master-address';
-import { parseArgs, UsageError } from './args';
+import { parseArgs, UsageError } from '../common/flags';
 
 export interface ExecuteIo {
   /** The task's output, raw: chunks may end mid-line. */

@@ -2,7 +2,7 @@
 import { request } from 'http';
 import type { MasterStateView, OfferLogEvent } from '../common/operator-types';
 import { getJson, masterAddress, type MasterAddress } from '../frameworks/sdk/master-address';
-import { parseArgs } from './args';
+import { parseArgs } from '../common/flags';
 import { ago, table } from './table';
 
 const fmt = (n: number) => String(Math.round(n * 100) / 100);

@@ -11,7 +11,7 @@ import { startAgent } from '../agent/agent';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
 import { runNTasks } from '../frameworks/examples/run-n-tasks';
 import { startMaster } from '../master/server';
-import { parseArgs } from './args';
+import { parseArgs } from '../common/flags';
 
 type Stoppable = { stop(): Promise<void> };
 

@@ -1,6 +1,7 @@
 /**
  * `agora master`: flags → options → startMaster, until SIGINT or SIGTERM.
  */
+import { parseArgs, UsageError } from '../common/flags';
 import { startMaster } from './server';
 import type { StartMasterOptions } from './server';
 
@@ -16,41 +17,26 @@ export const MASTER_USAGE = `Usage: agora master [flags]
   --help                      this text
 `;
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
-const FLAGS: Record<string, (o: StartMasterOptions, v: string) => void> = {
-  '--nats': (o, v) => { o.natsUrl = v; },
-  '--prefix': (o, v) => { o.subjectPrefix = v; },
-  '--host': (o, v) => { o.host = v; },
-  '--port': (o, v) => { o.httpPort = num('--port', v); },
-  '--grpc-port': (o, v) => { o.grpcPort = num('--grpc-port', v); },
-  '--allocation-interval-ms': (o, v) => { o.allocationIntervalMs = num('--allocation-interval-ms', v); },
-  '--offer-timeout-ms': (o, v) => { o.offerTimeoutMs = num('--offer-timeout-ms', v); },
-};
-
-function num(flag: string, v: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} expects a number, got '${v}'`);
-  return n;
-}
+const SPEC = {
+  nats: 'string', prefix: 'string', host: 'string', port: 'number', 'grpc-port': 'number',
+  'allocation-interval-ms': 'number', 'offer-timeout-ms': 'number', help: 'boolean',
+} as const;
 
 /** Pure: argv (without node and script) and the environment → options, or a request for help. */
 export function parseMasterArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { help: false; options: StartMasterOptions } {
+  const { flags: f } = parseArgs(argv, SPEC);
+  if (f.help) return { help: true };
   const options: StartMasterOptions = {};
-  if (env.AGORA_NATS) options.natsUrl = env.AGORA_NATS;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--help' || arg === '-h') return { help: true };
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const set = FLAGS[flag];
-    if (!set) throw new UsageError(`unknown flag '${arg}'; see --help`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new UsageError(`${flag} needs a value`);
-    set(options, value);
-  }
+  const natsUrl = f.nats ?? env.AGORA_NATS;
+  if (natsUrl) options.natsUrl = natsUrl;
+  if (f.prefix !== undefined) options.subjectPrefix = f.prefix;
+  if (f.host !== undefined) options.host = f.host;
+  if (f.port !== undefined) options.httpPort = f.port;
+  if (f['grpc-port'] !== undefined) options.grpcPort = f['grpc-port'];
+  if (f['allocation-interval-ms'] !== undefined) options.allocationIntervalMs = f['allocation-interval-ms'];
+  if (f['offer-timeout-ms'] !== undefined) options.offerTimeoutMs = f['offer-timeout-ms'];
   return { help: false, options };
 }
 

@@ -1,7 +1,8 @@
 /**
- * A small flag parser: `--name value`, `--name=value`, boolean `--flag`, and everything after
- * `--` kept verbatim. Unknown flags are an error that names them, so a typo never passes
- * silently.
+ * The one flag parser of every `agora` command (master, agent and the CLI's own):
+ * `--name value`, `--name=value`, boolean `--flag` (`-h` for `--help` where there is one),
+ * and everything after `--` kept verbatim. An unknown flag, a stray argument or a bad value
+ * is a UsageError that names it, so a typo never passes silently.
  */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -17,14 +18,19 @@ export type Parsed<S extends FlagSpec> = {
   rest: string[];
 };
 
-export function parseArgs<S extends FlagSpec>(argv: readonly string[], spec: S): Parsed<S> {
+export function parseArgs<S extends FlagSpec>(argv: readonly string[], spec: S, opts: { positional?: boolean } = {}): Parsed<S> {
   const flags: Record<string, string | number | boolean> = {};
   const positional: string[] = [];
   let rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') { rest = argv.slice(i + 1); break; }
-    if (!arg.startsWith('--')) { positional.push(arg); continue; }
+    if (arg === '-h' && spec.help === 'boolean') { flags.help = true; continue; }
+    if (!arg.startsWith('--')) {
+      if (!opts.positional) throw new UsageError(`unexpected argument '${arg}'`);
+      positional.push(arg);
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const kind = spec[name];

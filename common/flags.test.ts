@@ -1,6 +1,6 @@
-import { parseArgs, UsageError } from './args';
+import { parseArgs, UsageError } from './flags';
 
-describe('the CLI flag parser', () => {
+describe('the flag parser', () => {
   const spec = { cpus: 'number', image: 'string', process: 'boolean' } as const;
 
   it('reads --name value, --name=value, booleans, and keeps everything after -- verbatim', () => {
@@ -14,8 +14,14 @@ describe('the CLI flag parser', () => {
     [['--cpus', 'lots'], /--cpus must be a number, got 'lots'/],
     [['--image'], /--image needs a value/],
     [['--process=yes'], /--process takes no value/],
+    [['stray'], /unexpected argument 'stray'/],
   ])('rejects %j with a UsageError that says what is wrong', (argv, why) => {
     expect(() => parseArgs(argv, spec)).toThrow(UsageError);
     expect(() => parseArgs(argv, spec)).toThrow(why);
   });
+});
+
+it('reads -h as --help where the command has one', () => {
+  expect(parseArgs(['-h'], { help: 'boolean' }).flags).toEqual({ help: true });
+  expect(() => parseArgs(['-h'], {})).toThrow(/unexpected argument '-h'/);
 });
