@@ -3,7 +3,7 @@
  * Decoding is lenient where proto3 must be (absent means zero) and fills Agora's defaults.
  */
 import { pb, type agora } from './proto';
-import { normalize, type Range, type Resource, type Resources } from './resources';
+import { normalize, ResourceError, type Range, type Resource, type Resources } from './resources';
 import type {
   AgentInfo, Capability, CommandInfo, ContainerInfo, Filters, FrameworkInfo, HealthCheck, KillPolicy,
   MasterInfo, Offer, Operation, SchedulerEvent, StatusReason, StatusSource, Task, TaskInfo, TaskState, TaskStatus,
@@ -37,7 +37,10 @@ export function resourcesToWire(rs: Resources): agora.v1.Resource.$Properties[] 
   return rs.map(resourceToWire);
 }
 
-/** Entries of an unknown type are dropped: they cannot be offered or checked. */
+/**
+ * Entries of an unknown type are dropped: they cannot be offered or checked. A negative or
+ * non-finite amount, or a name used as two kinds, is a ResourceError that names it.
+ */
 export function resourcesFromWire(rs: readonly agora.v1.Resource.$Properties[] | null | undefined): Resources {
   const out: Resource[] = [];
   for (const r of rs ?? []) {
@@ -45,7 +48,12 @@ export function resourcesFromWire(rs: readonly agora.v1.Resource.$Properties[] |
     const role = r.role || '*';
     if (!name) continue;
     switch (r.type) {
-      case pb.ValueType.SCALAR: out.push({ name, role, kind: 'scalar', value: Number(r.scalar?.value ?? 0) }); break;
+      case pb.ValueType.SCALAR: {
+        const value = Number(r.scalar?.value ?? 0);
+        if (!Number.isFinite(value) || value < 0) throw new ResourceError(`resource '${name}' has amount ${value}: it must be a number ≥ 0`);
+        out.push({ name, role, kind: 'scalar', value });
+        break;
+      }
       case pb.ValueType.RANGES: out.push({ name, role, kind: 'ranges', ranges: (r.ranges?.range ?? []).map((x): Range => [Number(x.begin ?? 0), Number(x.end ?? 0)]) }); break;
       case pb.ValueType.SET: out.push({ name, role, kind: 'set', items: [...(r.set?.item ?? [])] }); break;
       default: break;

@@ -37,6 +37,7 @@ export async function registerAgent(s: MasterState, call: RegisterAgentCall): Pr
   const reported = checkRegistration(call);
   const agentId = call.agentInfo.id || newId('agent');
   const info = { ...call.agentInfo, id: agentId };
+  checkRoomForSpared(s, agentId, info.resources, reported);
   await s.registry.admit(info);
   const at = now(s);
   const known = s.agents.get(agentId);
@@ -52,6 +53,24 @@ export async function registerAgent(s: MasterState, call: RegisterAgentCall): Pr
   s.log.info(known ? 'agent re-registered' : 'agent registered', { agentId, hostname: info.hostname, resources: format(info.resources) });
   s.allocateSoon();
   return { agentId, heartbeatIntervalMs: s.config.agentHeartbeatIntervalMs, masterId: s.info.id };
+}
+
+/**
+ * The STAGING tasks `adoptTasks` will spare keep holding their resources, so a re-registering
+ * agent must have room for them beside the tasks it reports: an agent that comes back
+ * smaller would otherwise be over-committed by the master's own bookkeeping.
+ */
+function checkRoomForSpared(s: MasterState, agentId: string, resources: Resources, reported: Task[]): void {
+  const reportedKeys = new Set(reported.map((t) => `${t.frameworkId}\u0000${t.taskId}`));
+  const held = [
+    ...reported.filter((t) => !isTerminal(t.state)),
+    ...s.tasks.onAgent(agentId).map((e) => e.task)
+      .filter((t) => t.state === 'TASK_STAGING' && !reportedKeys.has(`${t.frameworkId}\u0000${t.taskId}`)),
+  ].reduce<Resources>((sum, t) => add(sum, t.resources), []);
+  if (!contains(resources, held)) {
+    throw new CallError('INVALID_ARGUMENT',
+      `agent ${agentId} re-registers with ${format(resources)}, less than the ${format(held)} its tasks hold (launches included)`);
+  }
 }
 
 /**
@@ -115,6 +134,13 @@ export function statusUpdate(s: MasterState, call: StatusUpdateCall): void {
     return;
   }
   const entry = s.tasks.get(frameworkId, status.taskId);
+  if (entry && status.agentId && status.agentId !== entry.task.agentId) {
+    // Only the agent that runs a task speaks for it.
+    s.log.warn('status update from an agent that does not run the task; dropped', {
+      taskId: status.taskId, from: status.agentId, runsOn: entry.task.agentId,
+    });
+    return;
+  }
   if (entry && s.tasks.update(entry, status, now(s)) === 'ignored') {
     s.log.debug('update for a task that already ended', { taskId: status.taskId, state: status.state });
   }

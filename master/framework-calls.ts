@@ -183,6 +183,9 @@ export function acknowledge(s: MasterState, call: AcknowledgeCall): void {
   if (!call.taskId) throw new CallError('INVALID_ARGUMENT', 'task_id is missing');
   if (!call.uuid) throw new CallError('INVALID_ARGUMENT', `uuid is missing: only updates that carry a uuid are acknowledged`);
   const entry = s.tasks.get(call.frameworkId, call.taskId);
+  if (entry && call.agentId && call.agentId !== entry.task.agentId) {
+    throw new CallError('INVALID_ARGUMENT', `task ${call.taskId} runs on agent ${entry.task.agentId}, not ${call.agentId}`);
+  }
   const agentId = call.agentId || entry?.task.agentId;
   if (!agentId) throw new CallError('INVALID_ARGUMENT', `agent_id is missing and task ${call.taskId} is unknown`);
   if (!s.agents.has(agentId)) throw new CallError('NOT_FOUND', `agent ${agentId} is not registered`);

@@ -31,6 +31,15 @@ describe('status updates', () => {
     expect(h.fw.stream.lastOffer().resources).toEqual(parse('cpus:4;mem:4096'));
   });
 
+  it('drops an update about a task from an agent that does not run it', async () => {
+    const h = await withTask();
+    const other = await h.addAgent('cpus:1;mem:64');
+    const before = h.fw.stream.updates().length;
+    h.status(h.fw.frameworkId, other, 't1', 'TASK_FINISHED', 'u-forged');
+    expect(h.fw.stream.updates()).toHaveLength(before);
+    expect(h.agentView(h.agentId).used).toMatchObject({ cpus: 4 });
+  });
+
   it('keeps a terminal state: a late RUNNING does not revive a finished task', async () => {
     const h = await withTask();
     h.status(h.fw.frameworkId, h.agentId, 't1', 'TASK_FAILED', 'u2');
@@ -64,6 +73,15 @@ describe('acknowledge', () => {
     // Retired: explicit reconciliation now answers from the agent's standing.
     h.master.reconcile({ ...h.fw.call, tasks: [{ taskId: 't1', agentId: h.agentId }] });
     expect(h.fw.stream.updates().at(-1)).toMatchObject({ taskId: 't1', state: 'TASK_GONE' });
+  });
+
+  it('refuses an acknowledgement naming another agent than the task\'s, and sends it nowhere', async () => {
+    const h = await withTask();
+    const other = await h.addAgent('cpus:1;mem:64');
+    h.status(h.fw.frameworkId, h.agentId, 't1', 'TASK_FINISHED', 'u9');
+    expect(() => h.master.acknowledge({ ...h.fw.call, agentId: other, taskId: 't1', uuid: 'u9' }))
+      .toThrow(new CallError('INVALID_ARGUMENT', `task t1 runs on agent ${h.agentId}, not ${other}`));
+    expect(h.agents.acks).toEqual([]);
   });
 
   it('rejects an acknowledgement without a uuid', async () => {
@@ -248,6 +266,15 @@ describe('agents', () => {
     expect(h.agentView('agent-abc').used).toMatchObject({ cpus: 1, mem: 64 });
     h.clock.advance(0);
     expect(fw.stream.lastOffer().resources).toEqual(parse('cpus:1;mem:960'));
+  });
+
+  it('refuses a re-registration too small for the launches still staging on the agent, keeping the agent as it was', async () => {
+    const h = await withTask();   // t1 holds cpus:4, the whole agent, and is STAGING
+    await expect(h.master.registerAgent({
+      agentInfo: { id: h.agentId, hostname: 'h', resources: parse('cpus:1;mem:4096'), attributes: {}, port: 5051 }, tasks: [], version: 'test',
+    })).rejects.toThrow(`agent ${h.agentId} re-registers with cpus:1;mem:4096, less than the cpus:4;mem:4096 its tasks hold`);
+    expect(h.agentView(h.agentId).total).toMatchObject({ cpus: 4 });
+    h.clock.advance(10_000);   // allocation cycles run without tripping the over-commit assertion
   });
 
   it('refuses an agent whose reported tasks hold more than its resources', async () => {

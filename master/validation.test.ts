@@ -49,6 +49,16 @@ describe('validateTask', () => {
       .toEqual({ ok: false, message: 'task t1 names agent a2 but the offers are on agent a1' });
   });
 
+  it('refuses a container publishing a host port the task does not hold, and accepts one it does', () => {
+    const pool = parse('cpus:1;ports:[31000-31010]');
+    const docker = (hostPort: number) => ({
+      container: { type: 'DOCKER' as const, docker: { image: 'img', portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' as const }], forcePullImage: false } },
+    });
+    expect(validateTask(taskInfo('web', 'cpus:1;ports:[31005-31005]', docker(31006)), 'a1', pool, pool, () => false))
+      .toEqual({ ok: false, message: 'task web maps host port 31006, which is not among its ports resources [31005]' });
+    expect(validateTask(taskInfo('web', 'cpus:1;ports:[31005-31005]', docker(31005)), 'a1', pool, pool, () => false).ok).toBe(true);
+  });
+
   it('names the set item that is not offered', () => {
     const pool = parse('cpus:1;disks:{a,b}');
     expect(validateTask(taskInfo('t1', 'disks:{c}'), 'a1', pool, pool, () => false))

@@ -60,6 +60,14 @@ export function validateTask(
   if (task.container.type === 'DOCKER' && !task.container.docker?.image) {
     return { ok: false, message: `task ${id} has container type DOCKER but no docker image` };
   }
+  // A host port a container publishes is a port the task must hold: otherwise two tasks
+  // could bind the same one and the offer check would never know.
+  const held = ranges(task.resources, 'ports');
+  const unheld = (task.container.docker?.portMappings ?? [])
+    .find((m) => !held.some(([b, e]) => b <= m.hostPort && m.hostPort <= e));
+  if (unheld) {
+    return { ok: false, message: `task ${id} maps host port ${unheld.hostPort}, which is not among its ports resources [${held.map(([b, e]) => (b === e ? `${b}` : `${b}-${e}`)).join(',')}]` };
+  }
   if (!contains(remaining, task.resources)) return { ok: false, message: misfit(id, task.resources, pool, remaining) };
   return { ok: true, remaining: subtract(remaining, task.resources) };
 }

@@ -2,7 +2,7 @@
  * Bad bytes from outside are answered or logged as errors, and nothing crashes: garbage on
  * the master's NATS subjects, undecodable and incomplete gRPC requests.
  */
-import { credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { connect, type NatsConnection } from 'nats';
 import { pb } from '../common/proto';
 import { subjects } from '../common/subjects';
@@ -40,7 +40,7 @@ describe('garbage in', () => {
     expect(state.agents.map((a) => a.id)).toEqual([cluster.agents[0]!.agentId]);
   });
 
-  it('answers an undecodable gRPC request with an error status', async () => {
+  it('answers undecodable and nonsensical gRPC requests with INVALID_ARGUMENT saying why', async () => {
     const passthrough = (b: Buffer) => b;
     const Raw = makeGenericClientConstructor({
       Accept: { path: '/agora.v1.Scheduler/Accept', requestStream: false, responseStream: false,
@@ -49,10 +49,32 @@ describe('garbage in', () => {
     const raw = new Raw(cluster.grpcAddr, credentials.createInsecure()) as unknown as {
       Accept(req: Buffer, cb: (err: ServiceError | null) => void): void; close(): void;
     };
-    const err = await new Promise<ServiceError | null>((resolve) => raw.Accept(Buffer.from(GARBAGE), resolve));
+    const send = (bytes: Uint8Array) => new Promise<ServiceError | null>((resolve) => raw.Accept(Buffer.from(bytes), resolve));
+
+    const undecodable = await send(GARBAGE);
+    expect(undecodable?.code).toBe(grpcStatus.INVALID_ARGUMENT);
+    expect(undecodable?.details).toMatch(/malformed AcceptRequest/);
+
+    // decodes fine, but asks for 'cpus' as a scalar and as a range at once
+    const nonsense = pb.AcceptRequest.encode({
+      frameworkId: 'fw-x', streamId: 's-x', offerIds: ['offer-x'],
+      operations: [{ type: pb.Operation.Type.LAUNCH, launch: { taskInfos: [{ taskId: 't', resources: [
+        { name: 'cpus', type: pb.ValueType.SCALAR, scalar: { value: 1 } },
+        { name: 'cpus', type: pb.ValueType.RANGES, ranges: { range: [{ begin: 1, end: 2 }] } },
+      ] }] } }],
+    }).finish();
+    const mixed = await send(nonsense);
+    expect(mixed?.code).toBe(grpcStatus.INVALID_ARGUMENT);
+    expect(mixed?.details).toMatch(/operation 0: resource 'cpus' is a scalar in one place and a ranges in another/);
+
+    const negative = pb.AcceptRequest.encode({
+      frameworkId: 'fw-x', streamId: 's-x', offerIds: ['offer-x'],
+      operations: [{ type: pb.Operation.Type.LAUNCH, launch: { taskInfos: [{ taskId: 't', resources: [
+        { name: 'mem', type: pb.ValueType.SCALAR, scalar: { value: -64 } },
+      ] }] } }],
+    }).finish();
+    expect((await send(negative))?.details).toMatch(/resource 'mem' has amount -64: it must be a number ≥ 0/);
     raw.close();
-    expect(err).not.toBeNull();
-    expect(err!.code).not.toBe(0);
   });
 
   it('refuses calls from a framework that does not present its live stream', async () => {

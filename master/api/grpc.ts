@@ -14,6 +14,7 @@ import {
 } from '../../common/codec';
 import type { Logger } from '../../common/log';
 import type { agora } from '../../common/proto';
+import { ResourceError } from '../../common/resources';
 import { schedulerService } from '../../common/scheduler-service';
 import type { Operation } from '../../common/types';
 import type { CallBase, SchedulerApi } from '../calls';
@@ -78,7 +79,15 @@ const base = (r: { frameworkId?: string | null; streamId?: string | null }): Cal
 
 function operations(ops: readonly agora.v1.Operation.$Properties[] | null | undefined): Operation[] {
   return (ops ?? []).map((op, i) => {
-    const decoded = operationFromWire(op);
+    let decoded: ReturnType<typeof operationFromWire>;
+    try {
+      decoded = operationFromWire(op);
+    } catch (err) {
+      // Bytes that decode but do not make sense (a resource that is a scalar and a range at
+      // once, a negative amount) are the caller's mistake, not the master's.
+      if (err instanceof ResourceError) throw new CallError('INVALID_ARGUMENT', `operation ${i}: ${err.message}`);
+      throw err;
+    }
     if (decoded.type === 'UNKNOWN') throw new CallError('INVALID_ARGUMENT', `operation ${i} has unknown type ${decoded.raw}: only LAUNCH is supported`);
     return decoded;
   });
