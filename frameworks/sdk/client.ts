@@ -6,9 +6,12 @@
  *   await s.launch(offer, [task(...)]);
  *
  * One `Subscribe` stream carries the events; every other call is unary and presents the
- * framework id and stream id from SUBSCRIBED. Status updates that carry a uuid are
- * acknowledged automatically once the listeners have seen them, unless
- * `autoAcknowledge: false`, in which case the framework calls `acknowledge(status)` itself.
+ * framework id and stream id from SUBSCRIBED.
+ *
+ * Status updates that carry a uuid are acknowledged automatically unless
+ * `autoAcknowledge: false`: with `events()`, once the consumer asks for the next event (it is
+ * done with this one); otherwise once the listeners have run. An update the framework never
+ * got to is never acknowledged, so the agent sends it again: nothing acknowledged is lost.
  */
 import { EventEmitter } from 'events';
 import { credentials, makeGenericClientConstructor, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
@@ -28,6 +31,18 @@ export interface SubscribeOptions {
   autoAcknowledge?: boolean;
   /** How many events may wait unread in `events()` before the subscription fails. */
   maxBufferedEvents?: number;
+  /**
+   * How many of the latest events `events()` replays when it is first called (from
+   * SUBSCRIBED on, if no more arrived). Until then only these are kept, so a framework that
+   * only listens with `on()` holds no growing backlog.
+   */
+  replayWindow?: number;
+}
+
+interface Buffered {
+  event: SchedulerEvent;
+  /** Already acknowledged, when it reached the listeners before anyone iterated. */
+  acked: boolean;
 }
 
 type Events = {
@@ -48,14 +63,16 @@ export class Scheduler extends EventEmitter<Events> {
   heartbeatIntervalMs = 0;
   private closed = false;
   private closeError: Error | undefined;
-  private readonly buffer: SchedulerEvent[] = [];
+  private readonly buffer: Buffered[] = [];
   private wake: (() => void) | undefined;
+  private iterating = false;
 
   private constructor(
     private readonly client: Client,
     private readonly stream: ClientReadableStream<agora.v1.Event>,
     private readonly autoAcknowledge: boolean,
     private readonly maxBuffered: number,
+    private readonly replayWindow: number,
   ) {
     super();
   }
@@ -70,7 +87,7 @@ export class Scheduler extends EventEmitter<Events> {
     };
     const stream = (client as unknown as { Subscribe(req: unknown): ClientReadableStream<agora.v1.Event> })
       .Subscribe({ frameworkInfo: frameworkInfoToWire(info) });
-    const s = new Scheduler(client, stream, opts.autoAcknowledge ?? true, opts.maxBufferedEvents ?? 100_000);
+    const s = new Scheduler(client, stream, opts.autoAcknowledge ?? true, opts.maxBufferedEvents ?? 100_000, opts.replayWindow ?? 1000);
     await s.attach();
     return s;
   }
@@ -104,21 +121,28 @@ export class Scheduler extends EventEmitter<Events> {
   }
 
   private dispatch(event: SchedulerEvent): void {
-    if (this.buffer.length >= this.maxBuffered) {
+    if (this.iterating && this.buffer.length >= this.maxBuffered) {
       this.finish(new SubscriptionError(`more than ${this.maxBuffered} events unread: read events() faster or raise maxBufferedEvents`));
       return;
     }
-    this.buffer.push(event);
+    if (!this.iterating && this.buffer.length >= this.replayWindow) this.buffer.shift();
+    const entry: Buffered = { event, acked: false };
+    this.buffer.push(entry);
     this.wake?.();
     this.emit('event', event);
     if (event.type === 'OFFERS') this.emit('offers', event.offers);
     else if (event.type === 'RESCIND') this.emit('rescind', event.offerId);
     else if (event.type === 'UPDATE') {
       this.emit('update', event.status);
-      if (this.autoAcknowledge && event.status.uuid) {
-        this.acknowledge(event.status).catch((err: Error) => this.emitError(err));
-      }
+      // With a reader on events(), the reader decides when it is done with the update.
+      if (!this.iterating) { this.autoAck(event); entry.acked = true; }
     } else if (event.type === 'ERROR') this.emitError(new SubscriptionError(`master reported an error: ${event.message}`));
+  }
+
+  private autoAck(event: SchedulerEvent): void {
+    if (this.autoAcknowledge && event.type === 'UPDATE' && event.status.uuid && !this.closed) {
+      this.acknowledge(event.status).catch((err: Error) => this.emitError(err));
+    }
   }
 
   private emitError(err: Error): void {
@@ -136,13 +160,20 @@ export class Scheduler extends EventEmitter<Events> {
   }
 
   /**
-   * Every event, in order, as an async iterator, starting with SUBSCRIBED. Ends when the
-   * subscription closes; throws if it closed with an error.
+   * Every event, in order, as an async iterator: first the ones kept since SUBSCRIBED (up to
+   * `replayWindow`), then each as it comes. One reader at a time. Ends when the subscription
+   * closes; throws if it closed with an error.
    */
   async *events(): AsyncGenerator<SchedulerEvent> {
+    this.iterating = true;
     for (;;) {
       const next = this.buffer.shift();
-      if (next) { yield next; continue; }
+      if (next) {
+        yield next.event;
+        // Asked for the next one: the reader is done with this one.
+        if (!next.acked) this.autoAck(next.event);
+        continue;
+      }
       if (this.closed) {
         if (this.closeError) throw this.closeError;
         return;

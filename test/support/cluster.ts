@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { startAgent } from '../../agent/agent';
+import type { AgentOptions } from '../../agent/config';
 import { startNatsServer, type NatsServer } from '../../common/nats-server';
 import type { MasterStateView } from '../../common/operator-types';
 import { getJson, masterAddress } from '../../frameworks/sdk/master-address';
@@ -34,6 +35,8 @@ export async function startCluster(opts: {
   resources?: string;
   allocationIntervalMs?: number;
   agents?: number;
+  /** More agent options, e.g. a short `statusRetryInitialMs` to see resends. */
+  agentOptions?: AgentOptions;
 } = {}): Promise<TestCluster> {
   const nats = await startNatsServer();
   const workRoot = mkdtempSync(join(tmpdir(), 'agora-test-'));
@@ -49,6 +52,7 @@ export async function startCluster(opts: {
       workDir: join(workRoot, `agent-${agents.length}`),
       containerizer: a.containerizer ?? opts.containerizer ?? 'docker',
       resources: a.resources ?? opts.resources ?? AGENT_RESOURCES,
+      ...opts.agentOptions,
     });
     agents.push(agent);
     await agent.registered;
