@@ -259,6 +259,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       resources: { text: format(r), cpus: scalar(r, 'cpus'), mem: scalar(r, 'mem'), disk: scalar(r, 'disk'), gpus: scalar(r, 'gpus') },
       containerizers: [...this.containerizers],
       registered: this.agentId !== '',
+      unacknowledgedUpdates: this.updates.snapshot().streams.reduce((n, st) => n + st.pending.length, 0),
       tasks: this.runner.records().map((t) => ({
         id: t.taskId, name: t.info.name, frameworkId: t.frameworkId, state: t.state, containerId: t.containerId,
         containerizer: t.containerizer ?? '', sandbox: t.sandboxDir, message: t.latest?.message ?? '',

@@ -40,7 +40,10 @@ export async function execute(argv: string[], io: ExecuteIo): Promise<number> {
       }
       launched = true;
       io.note(`launching ${taskId} on ${offer.hostname} (${offer.agentId})`);
-      s.launch(offer, [t]).catch((err: Error) => io.note(`launch failed: ${err.message}`));
+      s.launch(offer, [t]).catch((err: Error) => {
+        io.note(`launch failed: ${err.message}; waiting for another offer`);
+        launched = false;
+      });
     }
   });
 

@@ -52,12 +52,13 @@ export async function offers(argv: string[], out: (s: string) => void): Promise<
 }
 
 /** Streams the master's offer log (server-sent events) until the master closes it or `signal` aborts. */
-export function followOffers(addr: MasterAddress, opts: { replay?: number; signal?: AbortSignal },
+export function followOffers(addr: MasterAddress, opts: { replay?: number; signal?: AbortSignal; onOpen?: () => void },
   onEvent: (e: OfferLogEvent) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) { resolve(); return; }
     const req = request(`${addr.httpUrl}/api/v1/offers/events?replay=${opts.replay ?? 0}`, { headers: { accept: 'text/event-stream' } }, (res) => {
       if (res.statusCode !== 200) { reject(new Error(`master answered ${res.statusCode} for the offer log`)); res.resume(); return; }
+      opts.onOpen?.();
       res.setEncoding('utf8');
       let pending = '';
       res.on('data', (chunk: string) => {

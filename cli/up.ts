@@ -4,7 +4,7 @@
  * stopped: the agent kills its tasks and removes their containers, the master closes its
  * streams, nats-server exits. With `--example` it also runs the example framework once.
  */
-import { mkdirSync } from 'fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { startAgent } from '../agent/agent';
@@ -26,12 +26,14 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     throw new Error(`--containerizer must be auto, docker or process, got '${containerizer}'`);
   }
   const host = flags.host ?? '127.0.0.1';
-  const workDir = flags['work-dir'] ?? join(tmpdir(), `agora-up-${process.pid}`);
+  // A work dir of our own making goes with the cluster; one the user named stays.
+  const workDir = flags['work-dir'] ?? mkdtempSync(join(tmpdir(), 'agora-up-'));
   mkdirSync(workDir, { recursive: true });
 
   const started: Stoppable[] = [];
   const stopAll = async () => {
     for (const s of started.reverse()) await s.stop().catch((err: Error) => print(`stop failed: ${err.message}`));
+    if (!flags['work-dir']) rmSync(workDir, { recursive: true, force: true });
   };
   try {
     const nats: NatsServer = await startNatsServer({ port: flags['nats-port'] || undefined });
@@ -47,6 +49,7 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     const masterAddr = `${host}:${master.httpPort}`;
     print(`agora is up: master http://${masterAddr} (gRPC ${host}:${master.grpcPort}), agent ${agent.agentId} ` +
       `(http ${host}:${agent.httpPort}, ${agent.containerizers[0]} containerizer), nats ${nats.url}`);
+    print(`task sandboxes in ${workDir}${flags['work-dir'] ? '' : ' (removed on stop)'}`);
     print(`try: AGORA_MASTER=${masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
 
     if (flags.example) {

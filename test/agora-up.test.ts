@@ -42,6 +42,8 @@ describe('agora up', () => {
     expect(banner).not.toBeNull();
     const [, httpPort, grpcPort, agentId, agentPort, containerizer, natsPort] = banner!;
     expect(containerizer).toBe('docker');
+    const workDir = /task sandboxes in (\S+) \(removed on stop\)/.exec(out)?.[1];
+    expect(workDir && existsSync(workDir)).toBe(true);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -49,5 +51,6 @@ describe('agora up', () => {
     for (const port of [httpPort, grpcPort, agentPort, natsPort]) expect(await refused(Number(port))).toBe(true);
     const left = await new Docker().listContainers({ all: true, filters: { label: [`agora.agent-id=${agentId}`] } });
     expect(left).toHaveLength(0);
+    expect(existsSync(workDir!)).toBe(false);
   });
 });

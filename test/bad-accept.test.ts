@@ -28,10 +28,21 @@ describe('accepting what was not offered', () => {
   const nextOffer = (): Promise<Offer> => log.offer();
   const noFilter = { refuseMs: 0 };
 
+  /** What tasks hold on the agent now; a refused launch must leave it as it was. */
+  const held = async () => (await cluster.state()).agents[0]!.used;
+  const expectNothingCommitted = async (before: Awaited<ReturnType<typeof held>>) => {
+    const agent = (await cluster.state()).agents[0]!;
+    expect(agent.used).toEqual(before);
+    expect(agent.used.cpus + agent.offered.cpus).toBeLessThanOrEqual(agent.total.cpus);
+    expect(agent.used.mem + agent.offered.mem).toBeLessThanOrEqual(agent.total.mem);
+  };
+
   it('drops every task of an Accept naming an unknown offer id, saying which offer', async () => {
     const real = await log.offer();
+    const before = await held();
     await s.accept(['offer-that-never-was'], [task(spec('ghost'), { agentId: cluster.agents[0]!.agentId, role: '*' })]);
     const st = await log.status('ghost', 'TASK_DROPPED');
+    await expectNothingCommitted(before);
     expect(st.reason).toBe('REASON_INVALID_OFFERS');
     expect(st.source).toBe('SOURCE_MASTER');
     expect(st.message).toContain('offer-that-never-was');
@@ -40,23 +51,32 @@ describe('accepting what was not offered', () => {
 
   it('drops the tasks of a second Accept of the same offer', async () => {
     const offer = await log.offer((o) => scalar(o.resources, 'cpus') === 2);
-    await s.launch(offer, [task(spec('first'), offer)], noFilter);
+    await s.launch(offer, [task(spec('first', { command: 'sleep 600' }), offer)], noFilter);
+    await log.status('first', 'TASK_RUNNING');
+    const before = await held();
     await s.launch(offer, [task(spec('second'), offer)], noFilter);
     const st = await log.status('second', 'TASK_DROPPED');
     expect(st.message).toContain(offer.id);
-    await log.status('first', 'TASK_FINISHED');
+    await expectNothingCommitted(before);   // only 'first' holds anything
+    await s.kill('first');
+    await log.status('first', 'TASK_KILLED');
   });
 
   it.each([
     ['more cpus than offered', spec('too-many-cpus', { cpus: 3 }), /cpus/],
     ['more mem than offered', spec('too-much-mem', { mem: 4096 }), /mem/],
     ['a port outside the offered ranges', spec('bad-port', { ports: [40000] }), /40000/],
+    ['a container host port it does not hold', spec('unheld-port', {
+      process: false, image: 'agora/busybox:latest', portMappings: [{ hostPort: 31050, containerPort: 80, protocol: 'tcp' }],
+    }), /maps host port 31050, which is not among its ports/],
   ])('ends a task asking for %s as TASK_ERROR naming the problem', async (_what, bad, why) => {
     const offer = await nextOffer();
+    const before = await held();
     await s.launch(offer, [task(bad, offer)], noFilter);
     const st = await log.status(bad.id, 'TASK_ERROR');
     expect(st.reason).toBe('REASON_TASK_INVALID');
     expect(st.message).toMatch(why);
+    await expectNothingCommitted(before);
   });
 
   it('counts tasks of one Accept together: the one that no longer fits is refused', async () => {

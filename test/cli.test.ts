@@ -60,12 +60,15 @@ describe('the agora CLI', () => {
   it('offers --follow prints each offer as it is offered and declined', async () => {
     const seen: OfferLogEvent[] = [];
     const stop = new AbortController();
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => { opened = resolve; });
     const gotDecline = new Promise<void>((resolve) => {
-      void followOffers(masterAddress(cluster.masterAddr), { signal: stop.signal }, (e) => {
+      void followOffers(masterAddress(cluster.masterAddr), { signal: stop.signal, onOpen: opened }, (e) => {
         seen.push(e);
         if (e.type === 'DECLINED') resolve();
       });
     });
+    await open;   // following before the offer is made, so its OFFERED is seen live
     const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'watched' } });
     const offer = await new EventLog(s).offer();
     await s.decline([offer.id], { refuseMs: 30_000 });

@@ -6,7 +6,7 @@
 import Docker from 'dockerode';
 import { ranges, scalar } from '../common/resources';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
-import { readSandbox, startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
+import { agentState, eventually, readSandbox, startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 
 const docker = new Docker();
@@ -48,6 +48,8 @@ describe('the offer cycle with the Docker containerizer', () => {
       expect(log.states(id)).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
     }
     expect(await readSandbox(cluster, s.frameworkId, 'web-1', 'stdout')).toBe('hello 1\n');
+    // the terminal updates were acknowledged too: the agent holds none of them any more
+    await eventually('every update acknowledged', async () => (await agentState(cluster.agents[0]!)).unacknowledgedUpdates === 0);
     // what the tasks held comes back, in one offer or several
     await log.until(() => log.offeredTotal('cpus') === 2);
     expect(log.offeredTotal('mem')).toBe(1024);

@@ -36,6 +36,8 @@ export interface AgentStateView {
   resources: ResourceView;
   containerizers: string[];
   registered: boolean;
+  /** Status updates sent and not yet acknowledged by their framework: a stuck one shows here. */
+  unacknowledgedUpdates: number;
   tasks: AgentTaskView[];
 }
 

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { startAgent } from '../../agent/agent';
+import type { AgentStateView } from '../../agent/api/http';
 import type { AgentOptions } from '../../agent/config';
 import { startNatsServer, type NatsServer } from '../../common/nats-server';
 import type { MasterStateView } from '../../common/operator-types';
@@ -85,15 +86,27 @@ export async function readSandbox(cluster: TestCluster, frameworkId: string, tas
 }
 
 /**
- * Waits until a task's sandbox file satisfies `ready` (a process writes when it runs, not
- * when the agent reports it), re-reading it on a short poll bounded by `attempts`.
+ * Resolves once `check()` holds, re-checking on a short poll bounded by `attempts`: for
+ * what a real process or server reaches on its own time and announces to nobody (a file a
+ * task writes, an acknowledgement the agent takes in). Rejects naming `what` if it never does.
  */
-export async function waitForSandbox(cluster: TestCluster, frameworkId: string, taskId: string, file: 'stdout' | 'stderr',
-  ready: (text: string) => boolean, attempts = 200): Promise<string> {
+export async function eventually(what: string, check: () => Promise<boolean>, attempts = 200): Promise<void> {
   for (let i = 0; i < attempts; i++) {
-    const text = await readSandbox(cluster, frameworkId, taskId, file);
-    if (ready(text)) return text;
+    if (await check()) return;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`${file} of ${taskId} never became ready`);
+  throw new Error(`${what} never happened`);
+}
+
+/** Waits until a task's sandbox file satisfies `ready`; a process writes when it runs, not when the agent reports it. */
+export async function waitForSandbox(cluster: TestCluster, frameworkId: string, taskId: string, file: 'stdout' | 'stderr',
+  ready: (text: string) => boolean): Promise<string> {
+  let text = '';
+  await eventually(`${file} of ${taskId} ready`, async () => ready(text = await readSandbox(cluster, frameworkId, taskId, file)));
+  return text;
+}
+
+/** An agent's own view (`GET /state` on its HTTP port). */
+export function agentState(agent: { httpPort: number }): Promise<AgentStateView> {
+  return getJson<AgentStateView>(masterAddress(`127.0.0.1:${agent.httpPort}`), '/state');
 }

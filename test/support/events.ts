@@ -83,8 +83,9 @@ export class EventLog {
     };
     const now = pick();
     if (now) return Promise.resolve(now);
+    // Another caller may take the offer first; then wait for the next one.
     return this.next((e) => e.type === 'OFFERS' && e.offers.some((x) => !this.handedOut.has(x.id) && match(x)))
-      .then(() => pick()!);
+      .then(() => pick() ?? this.offer(match));
   }
 
   status(taskId: string, state: TaskState): Promise<TaskStatus> {
