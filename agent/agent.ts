@@ -26,7 +26,9 @@ import { ProcessContainerizer } from './containerizer/process';
 import { Registrar } from './registration';
 import { StatusUpdateManager, type StatusCheckpoint } from './status-updates';
 import { TaskRunner } from './tasks';
-import { decodeKillTask, decodeRunTask, decodeStatusAck, encodeStatusUpdate } from '../common/agent-messages';
+import {
+  decodeKillTask, decodeRunTask, decodeStatusAck, decodeUnregisterReply, encodeStatusUpdate, encodeUnregister,
+} from '../common/agent-messages';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -183,12 +185,29 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     await Promise.all([this.docker?.destroyAll(grace), this.process.destroyAll(grace)]);
     this.sub?.unsubscribe();
     this.updates.stop();
+    await this.unregister();
     if (this.nc && !this.nc.isClosed()) {
       await this.nc.flush().catch(() => undefined);
       await this.nc.close();
     }
     await this.http?.close();
     this.log.info('agent stopped', { agentId: this.agentId });
+  }
+
+  /**
+   * Tells the master this agent is gone for good, so its resources stop being offered. Best
+   * effort: a master that does not answer in time will find out the agent stopped
+   * heartbeating.
+   */
+  private async unregister(): Promise<void> {
+    if (!this.agentId || !this.nc || this.nc.isClosed()) return;
+    try {
+      const reply = decodeUnregisterReply((await this.nc.request(this.subjects.unregister,
+        encodeUnregister({ agentId: this.agentId, reason: 'the agent was stopped' }), { timeout: this.config.requestTimeoutMs })).data);
+      if (reply.error) this.log.warn('the master did not take the unregistration', { error: reply.error });
+    } catch (err) {
+      this.log.warn('could not unregister from the master', { err });
+    }
   }
 
   private async onRegistered(agentId: string, again: boolean): Promise<void> {

@@ -20,6 +20,8 @@ export interface RunTask { frameworkId: string; frameworkInfo: FrameworkInfo; ta
 export interface KillTask { frameworkId: string; taskId: string; killPolicy?: KillPolicy }
 export interface StatusUpdate { frameworkId: string; status: TaskStatus }
 export interface StatusAck { frameworkId: string; taskId: string; uuid: string }
+export interface Unregister { agentId: string; reason: string }
+export interface UnregisterReply { error: string }
 
 // ------------------------------------------------------------------ agent → master
 
@@ -51,7 +53,24 @@ export function decodeStatusUpdate(bytes: Uint8Array): StatusUpdate {
   return { frameworkId: m.frameworkId ?? '', status: taskStatusFromWire(m.status) };
 }
 
+export function encodeUnregister(u: Unregister): Uint8Array {
+  return pb.UnregisterAgentRequest.encode({ agentId: u.agentId, reason: u.reason }).finish();
+}
+
+export function decodeUnregister(bytes: Uint8Array): Unregister {
+  const m = decodeAs(pb.UnregisterAgentRequest, 'UnregisterAgentRequest', bytes);
+  return { agentId: m.agentId ?? '', reason: m.reason ?? '' };
+}
+
 // ------------------------------------------------------------------ master → agent
+
+export function encodeUnregisterReply(r: UnregisterReply): Uint8Array {
+  return pb.UnregisterAgentResponse.encode({ error: r.error }).finish();
+}
+
+export function decodeUnregisterReply(bytes: Uint8Array): UnregisterReply {
+  return { error: decodeAs(pb.UnregisterAgentResponse, 'UnregisterAgentResponse', bytes).error ?? '' };
+}
 
 export function encodeRegisterReply(r: RegisterReply): Uint8Array {
   return pb.RegisterAgentResponse.encode({

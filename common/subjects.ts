@@ -9,6 +9,8 @@ export interface Subjects {
   heartbeat: string;
   /** Agent → master: StatusUpdateMessage, resent until acknowledged. */
   status: string;
+  /** Request/reply: UnregisterAgentRequest → UnregisterAgentResponse, when an agent stops for good. */
+  unregister: string;
   /** Master → one agent: RunTaskMessage. */
   run(agentId: string): string;
   /** Master → one agent: KillTaskMessage. */
@@ -31,6 +33,7 @@ export function subjects(prefix = 'agora'): Subjects {
     register: `${prefix}.master.register`,
     heartbeat: `${prefix}.master.heartbeat`,
     status: `${prefix}.master.status`,
+    unregister: `${prefix}.master.unregister`,
     run: (id) => `${agent(id)}.run`,
     kill: (id) => `${agent(id)}.kill`,
     ack: (id) => `${agent(id)}.ack`,

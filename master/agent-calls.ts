@@ -110,6 +110,32 @@ function adoptTasks(s: MasterState, agentId: string, reported: Task[]): void {
   }
 }
 
+/**
+ * An agent that stops for good says so: it is forgotten (registry included), its offers are
+ * rescinded, and a task the master still places there ends TASK_GONE — its agent killed
+ * what it ran before leaving, but an update may not have made it. Without this, a stopped
+ * agent's resources would go on being offered, and launches there would wait forever.
+ */
+export async function unregisterAgent(s: MasterState, agentId: string, reason: string): Promise<void> {
+  if (!s.agents.has(agentId)) throw new CallError('NOT_FOUND', `agent ${agentId} is not registered`);
+  const why = `agent ${agentId} left${reason ? `: ${reason}` : ''}`;
+  await s.registry.remove(agentId);
+  for (const { offer } of s.offers.onAgent(agentId)) rescindOffer(s, offer.id, why);
+  const at = now(s);
+  for (const entry of s.tasks.onAgent(agentId)) {
+    const { task } = entry;
+    if (isTerminal(task.state)) continue;
+    const gone = masterStatus({
+      taskId: task.taskId, frameworkId: task.frameworkId, agentId, state: 'TASK_GONE', reason: 'REASON_AGENT_REMOVED', message: why,
+    }, at);
+    s.tasks.update(entry, gone, at);
+    s.tasks.complete(task.frameworkId, task.taskId);
+    tell(s, task.frameworkId, { type: 'UPDATE', status: gone });
+  }
+  s.agents.remove(agentId);
+  s.log.info('agent unregistered', { agentId, reason });
+}
+
 export function agentHeartbeat(s: MasterState, agentId: string): HeartbeatResult {
   const agent = s.agents.get(agentId);
   if (agent) agent.lastHeartbeatAt = now(s);

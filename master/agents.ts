@@ -29,6 +29,10 @@ export class AgentTable {
     this.byId.set(record.info.id, record);
   }
 
+  remove(agentId: string): void {
+    this.byId.delete(agentId);
+  }
+
   all(): AgentRecord[] {
     return [...this.byId.values()];
   }

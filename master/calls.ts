@@ -96,5 +96,6 @@ export interface SchedulerApi {
 export interface AgentHandler {
   registerAgent(call: RegisterAgentCall): Promise<RegisterAgentResult>;
   agentHeartbeat(agentId: string): HeartbeatResult;
+  unregisterAgent(agentId: string, reason: string): Promise<void>;
   statusUpdate(call: StatusUpdateCall): void;
 }

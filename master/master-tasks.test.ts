@@ -277,6 +277,24 @@ describe('agents', () => {
     h.clock.advance(10_000);   // allocation cycles run without tripping the over-commit assertion
   });
 
+  it('forgets an agent that unregisters: its offers rescinded, its tasks TASK_GONE, nothing more offered from it', async () => {
+    const h = await withTask();   // t1 staged on the agent
+    const spare = await h.addAgent('cpus:1;mem:64');
+    h.clock.advance(1_000);
+    const spareOffer = h.fw.stream.offers().find((o) => o.agentId === spare)!;
+    await h.master.unregisterAgent(spare, 'maintenance');
+    expect(h.fw.stream.of('RESCIND').map((e) => e.offerId)).toContain(spareOffer.id);
+    await h.master.unregisterAgent(h.agentId, 'the agent was stopped');
+    expect(h.fw.stream.updates().at(-1)).toMatchObject({
+      taskId: 't1', state: 'TASK_GONE', reason: 'REASON_AGENT_REMOVED', source: 'SOURCE_MASTER', uuid: '',
+    });
+    expect(h.master.state().agents).toEqual([]);
+    const offersBefore = h.fw.stream.offers().length;
+    h.clock.advance(10_000);
+    expect(h.fw.stream.offers()).toHaveLength(offersBefore);
+    await expect(h.master.unregisterAgent(spare, 'again')).rejects.toThrow(new CallError('NOT_FOUND', `agent ${spare} is not registered`));
+  });
+
   it('refuses an agent whose reported tasks hold more than its resources', async () => {
     const h = harness();
     const task = { taskId: 'big', name: 'big', frameworkId: 'fw-x', agentId: 'agent-abc', state: 'TASK_RUNNING' as const, resources: parse('cpus:8') };

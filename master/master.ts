@@ -148,6 +148,11 @@ export class Master implements SchedulerApi, AgentHandler {
     return agentCalls.agentHeartbeat(this.s, agentId);
   }
 
+  unregisterAgent(agentId: string, reason: string): Promise<void> {
+    this.checkRunning();
+    return agentCalls.unregisterAgent(this.s, agentId, reason);
+  }
+
   statusUpdate(call: StatusUpdateCall): void {
     if (!this.stopped) agentCalls.statusUpdate(this.s, call);
   }

@@ -7,8 +7,8 @@
  */
 import { type Msg, type NatsConnection, type Subscription } from 'nats';
 import {
-  decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, encodeHeartbeatReply, encodeKillTask,
-  encodeRegisterReply, encodeRunTask, encodeStatusAck, type RegisterReply,
+  decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, decodeUnregister, encodeHeartbeatReply, encodeKillTask,
+  encodeRegisterReply, encodeRunTask, encodeStatusAck, encodeUnregisterReply, type RegisterReply,
 } from '../common/agent-messages';
 import type { Logger } from '../common/log';
 import type { Subjects } from '../common/subjects';
@@ -56,6 +56,10 @@ export function serveAgents(
       if (err) return log.error('heartbeat subscription failed', { error: err.message });
       onHeartbeat(handler, msg, masterId, log);
     } }),
+    nc.subscribe(subjects.unregister, { callback: (err, msg) => {
+      if (err) return log.error('unregister subscription failed', { error: err.message });
+      void onUnregister(handler, msg, log);
+    } }),
     nc.subscribe(subjects.status, { callback: (err, msg) => {
       if (err) return log.error('status subscription failed', { error: err.message });
       onStatus(handler, msg, log);
@@ -93,6 +97,22 @@ function onHeartbeat(handler: AgentHandler, msg: Msg, masterId: () => string, lo
       msg.respond(encodeHeartbeatReply({ reregister: false, masterId: masterId(), error: messageOf(err) }));
     } catch (replyErr) {
       log.error('cannot answer a heartbeat', { error: messageOf(replyErr) });
+    }
+  }
+}
+
+/** Never rejects: every failure becomes an error reply. */
+async function onUnregister(handler: AgentHandler, msg: Msg, log: Logger): Promise<void> {
+  try {
+    const { agentId, reason } = decodeUnregister(msg.data);
+    await handler.unregisterAgent(agentId, reason);
+    msg.respond(encodeUnregisterReply({ error: '' }));
+  } catch (err) {
+    log.error('agent unregistration refused', { error: messageOf(err) });
+    try {
+      msg.respond(encodeUnregisterReply({ error: messageOf(err) }));
+    } catch (replyErr) {
+      log.error('cannot answer an unregistration', { error: messageOf(replyErr) });
     }
   }
 }
