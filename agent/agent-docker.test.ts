@@ -7,33 +7,25 @@ import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { get } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { freePort, startNatsServer, type NatsServer } from '../common/nats-server';
+import { freePort } from '../common/nats-server';
 import { parse } from '../common/resources';
 import { startAgent, type AgentHandle } from './agent';
 import { LABELS } from './containerizer/docker';
-import { TestMaster, testTask } from './test-master';
+import { startAgentRig, testTask, type AgentRig, type TestMaster } from './test-master';
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-let nats: NatsServer;
+let rig: AgentRig;
 let master: TestMaster;
 let agent: AgentHandle;
 let agentId: string;
 let workDir: string;
 
 beforeAll(async () => {
-  nats = await startNatsServer();
-  master = await TestMaster.start(nats.url);
-  workDir = mkdtempSync(join(tmpdir(), 'agora-agent-docker-'));
-  agent = await startAgent({ natsUrl: nats.url, workDir, containerizer: 'docker', httpHost: '127.0.0.1', httpPort: 0, resources: 'cpus:2;mem:1024;disk:1000' });
-  agentId = await agent.registered;
+  rig = await startAgentRig({ containerizer: 'docker', resources: 'cpus:2;mem:1024;disk:1000' });
+  ({ master, agent, agentId, workDir } = rig);
 });
 
-afterAll(async () => {
-  await agent?.stop();
-  await master?.close();
-  await nats?.stop();
-  rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(async () => { await rig?.stop(); });
 
 function containersOf(taskId: string, id = agentId): Promise<Docker.ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: { label: [`${LABELS.agentId}=${id}`, `${LABELS.taskId}=${taskId}`] } });
@@ -181,7 +173,7 @@ describe('agent with the Docker containerizer', () => {
 describe('stopping a Docker agent', () => {
   it('leaves none of its containers behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agora-agent-dstop-'));
-    const a = await startAgent({ natsUrl: nats.url, workDir: dir, containerizer: 'docker', httpHost: '127.0.0.1', httpPort: 0, resources: 'cpus:1;mem:256;disk:100', killGracePeriodMs: 1000 });
+    const a = await startAgent({ natsUrl: rig.nats.url, workDir: dir, containerizer: 'docker', httpHost: '127.0.0.1', httpPort: 0, resources: 'cpus:1;mem:256;disk:100', killGracePeriodMs: 1000 });
     const id = await a.registered;
     master.run(id, testTask('d-stop-1', 'sleep 300'));
     master.run(id, testTask('d-stop-2', 'trap "" TERM; sleep 300'));

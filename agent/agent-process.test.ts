@@ -5,30 +5,20 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { startNatsServer, type NatsServer } from '../common/nats-server';
-import { startAgent, type AgentHandle } from './agent';
-import { TestMaster, testTask } from './test-master';
+import { startAgent } from './agent';
+import { startAgentRig, testTask, type AgentRig, type TestMaster } from './test-master';
 
-let nats: NatsServer;
+let rig: AgentRig;
 let master: TestMaster;
-let agent: AgentHandle;
 let agentId: string;
 let workDir: string;
 
 beforeAll(async () => {
-  nats = await startNatsServer();
-  master = await TestMaster.start(nats.url);
-  workDir = mkdtempSync(join(tmpdir(), 'agora-agent-proc-'));
-  agent = await startAgent({ natsUrl: nats.url, workDir, containerizer: 'process', httpHost: '127.0.0.1', httpPort: 0, resources: 'cpus:2;mem:1024;disk:1000' });
-  agentId = await agent.registered;
+  rig = await startAgentRig({ containerizer: 'process', resources: 'cpus:2;mem:1024;disk:1000' });
+  ({ master, agentId, workDir } = rig);
 });
 
-afterAll(async () => {
-  await agent?.stop();
-  await master?.close();
-  await nats?.stop();
-  rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(async () => { await rig?.stop(); });
 
 /** Whether a process runs; a zombie waiting for its new parent to reap it has ended. */
 function alive(pid: number): boolean {
@@ -141,7 +131,7 @@ describe('agent with the process containerizer', () => {
 describe('stopping the agent', () => {
   it('kills its tasks, produces TASK_KILLED and leaves no process behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agora-agent-stop-'));
-    const a = await startAgent({ natsUrl: nats.url, workDir: dir, containerizer: 'process', httpHost: '127.0.0.1', httpPort: 0, resources: 'cpus:1;mem:256;disk:100' });
+    const a = await startAgent({ natsUrl: rig.nats.url, workDir: dir, containerizer: 'process', httpHost: '127.0.0.1', httpPort: 0, resources: 'cpus:1;mem:256;disk:100' });
     const id = await a.registered;
     master.run(id, testTask('p-stop', 'echo $$ > sh.pid; sleep 300 & sleep 300'));
     const running = await master.waitForState('p-stop', 'TASK_RUNNING');

@@ -5,7 +5,11 @@
  * agent's surroundings: the bytes go through NATS exactly as they would from the master.
  */
 import { EventEmitter } from 'events';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { connect, type NatsConnection } from 'nats';
+import { startNatsServer, type NatsServer } from '../common/nats-server';
 import { parse } from '../common/resources';
 import { subjects, type Subjects } from '../common/subjects';
 import type { FrameworkInfo, TaskInfo, TaskStatus } from '../common/types';
@@ -13,6 +17,8 @@ import {
   decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, encodeHeartbeatReply, encodeKillTask, encodeRegisterReply,
   encodeRunTask, encodeStatusAck, type Heartbeat, type HeartbeatReply, type RegisterReply, type RegisterRequest,
 } from '../common/agent-messages';
+import { startAgent, type AgentHandle } from './agent';
+import type { AgentOptions } from './config';
 
 let counter = 0;
 
@@ -126,5 +132,32 @@ export function testTask(taskId: string, command: string, more: Partial<TaskInfo
     taskId, name: taskId, agentId: '', resources: parse('cpus:0.1;mem:32'),
     command: { value: command, argv: [], environment: {}, user: '' }, container: { type: 'DEFAULT' }, labels: {},
     ...more,
+  };
+}
+
+/** A real nats-server, a TestMaster on it, and one registered agent: what most agent tests start from. */
+export interface AgentRig {
+  nats: NatsServer;
+  master: TestMaster;
+  agent: AgentHandle;
+  agentId: string;
+  workDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startAgentRig(options: Omit<AgentOptions, 'natsUrl' | 'workDir'>): Promise<AgentRig> {
+  const nats = await startNatsServer();
+  const master = await TestMaster.start(nats.url);
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-agent-'));
+  const agent = await startAgent({ natsUrl: nats.url, workDir, httpHost: '127.0.0.1', httpPort: 0, ...options });
+  const agentId = await agent.registered;
+  return {
+    nats, master, agent, agentId, workDir,
+    stop: async () => {
+      await agent.stop();
+      await master.close();
+      await nats.stop();
+      rmSync(workDir, { recursive: true, force: true });
+    },
   };
 }

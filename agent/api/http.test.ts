@@ -2,36 +2,23 @@
  * The agent's HTTP endpoints on a running agent (process containerizer, real NATS, the
  * test playing the master), requested over 127.0.0.1.
  */
-import { mkdtempSync, rmSync } from 'fs';
 import { request } from 'http';
-import { tmpdir } from 'os';
 import { join } from 'path';
-import { startNatsServer, type NatsServer } from '../../common/nats-server';
-import { startAgent, type AgentHandle } from '../agent';
-import { TestMaster, testTask } from '../test-master';
+import type { AgentHandle } from '../agent';
+import { startAgentRig, testTask, type AgentRig } from '../test-master';
 import type { AgentStateView } from './http';
 
-let nats: NatsServer;
-let master: TestMaster;
+let rig: AgentRig;
 let agent: AgentHandle;
-let workDir: string;
 
 beforeAll(async () => {
-  nats = await startNatsServer();
-  master = await TestMaster.start(nats.url);
-  workDir = mkdtempSync(join(tmpdir(), 'agora-agent-http-'));
-  agent = await startAgent({ natsUrl: nats.url, workDir, containerizer: 'process', httpHost: '127.0.0.1', httpPort: 0, resources: 'cpus:2;mem:1024;disk:500' });
-  const id = await agent.registered;
-  master.run(id, testTask('web', 'printf "0123456789abcdef"; echo err >&2; ln -s /etc/passwd leak; mkdir sub; echo inner > sub/file'));
-  await master.waitForState('web', 'TASK_FINISHED');
+  rig = await startAgentRig({ containerizer: 'process', resources: 'cpus:2;mem:1024;disk:500' });
+  agent = rig.agent;
+  rig.master.run(rig.agentId, testTask('web', 'printf "0123456789abcdef"; echo err >&2; ln -s /etc/passwd leak; mkdir sub; echo inner > sub/file'));
+  await rig.master.waitForState('web', 'TASK_FINISHED');
 });
 
-afterAll(async () => {
-  await agent?.stop();
-  await master?.close();
-  await nats?.stop();
-  rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(async () => { await rig?.stop(); });
 
 function http(path: string, method = 'GET'): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
@@ -60,7 +47,7 @@ describe('agent HTTP', () => {
     expect(state.resources).toEqual({ text: 'cpus:2;disk:500;mem:1024;ports:[31000-32000]', cpus: 2, mem: 1024, disk: 500, gpus: 0 });
     const web = state.tasks.find((t) => t.id === 'web')!;
     expect(web).toMatchObject({ frameworkId: 'fw-1', state: 'TASK_FINISHED', containerizer: 'process', exitCode: 0 });
-    expect(web.sandbox).toBe(join(workDir, 'agents', agent.agentId, 'frameworks', 'fw-1', 'tasks', 'web', 'runs', web.containerId));
+    expect(web.sandbox).toBe(join(rig.workDir, 'agents', agent.agentId, 'frameworks', 'fw-1', 'tasks', 'web', 'runs', web.containerId));
   });
 
   it('reads a sandbox file whole, from an offset, and a slice of a given length', async () => {
