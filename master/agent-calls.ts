@@ -46,6 +46,7 @@ export async function registerAgent(s: MasterState, call: RegisterAgentCall): Pr
     known.info = info;
     known.lastHeartbeatAt = at;
     known.version = call.version;
+    known.unreachableSince = undefined;
   } else {
     s.agents.set({ info, registeredAt: at, lastHeartbeatAt: at, version: call.version });
   }
@@ -87,14 +88,23 @@ function adoptTasks(s: MasterState, agentId: string, reported: Task[]): void {
     if (!entry) {
       const role = s.frameworks.get(task.frameworkId)?.info.roles[0] ?? task.resources[0]?.role ?? '*';
       s.tasks.add({ task, role, updatedAt: at });
+      // e.g. a task reported LOST while its agent was unreachable, still running after all
+      if (!isTerminal(task.state)) tellBack(s, task, agentId, at);
       // It holds resources until the agent reports it ended, which the kill brings about.
       if (s.frameworks.wasRemoved(task.frameworkId) && !isTerminal(task.state)) {
         s.agentPort.kill(agentId, { frameworkId: task.frameworkId, taskId: task.taskId, killPolicy: task.info?.killPolicy });
       }
     } else if (entry.task.agentId !== agentId) {
       s.log.warn('agent reports a task the master places on another agent', { agentId, taskId: task.taskId, knownOn: entry.task.agentId });
-    } else if (task.status) {
-      s.tasks.update(entry, task.status, at);
+    } else {
+      // The agent's latest status when it sent one, else what it says the state is.
+      const reported = task.status ?? masterStatus({
+        taskId: task.taskId, frameworkId: task.frameworkId, agentId, state: task.state, reason: 'REASON_RECONCILIATION',
+        message: `reported by agent ${agentId} as it registered`,
+      }, at);
+      const before = entry.task.state;
+      s.tasks.update(entry, reported, at);
+      if (before === 'TASK_UNREACHABLE' && entry.task.state !== before) tellBack(s, entry.task, agentId, at);
     }
   }
   for (const entry of s.tasks.onAgent(agentId)) {
@@ -136,10 +146,59 @@ export async function unregisterAgent(s: MasterState, agentId: string, reason: s
   s.log.info('agent unregistered', { agentId, reason });
 }
 
+/**
+ * An agent the master does not know, or has marked unreachable, is told to register again:
+ * registering is how it reports the tasks it runs, and how they are taken back.
+ */
+/** Tells a framework the state of a task its returning agent reported. No uuid: not acknowledged. */
+function tellBack(s: MasterState, task: Task, agentId: string, at: number): void {
+  if (!s.frameworks.get(task.frameworkId)) return;
+  tell(s, task.frameworkId, { type: 'UPDATE', status: masterStatus({
+    taskId: task.taskId, frameworkId: task.frameworkId, agentId, state: task.state, reason: 'REASON_RECONCILIATION',
+    message: `agent ${agentId} registered again and reports task ${task.taskId} ${task.state}`,
+  }, at) });
+}
+
 export function agentHeartbeat(s: MasterState, agentId: string): HeartbeatResult {
   const agent = s.agents.get(agentId);
   if (agent) agent.lastHeartbeatAt = now(s);
-  return { reregister: !agent, masterId: s.info.id };
+  return { reregister: !agent || agent.unreachableSince !== undefined, masterId: s.info.id };
+}
+
+/**
+ * Runs every heartbeat interval: an agent silent for longer than interval × allowed misses
+ * is unreachable. Its offers are rescinded and its tasks reported TASK_UNREACHABLE to
+ * partition-aware frameworks, TASK_LOST to the others (Mesos's rule). An unreachable task
+ * keeps its resources on the agent; the agent is left out of allocation until it is back.
+ */
+export function checkAgentHealth(s: MasterState): void {
+  const at = now(s);
+  const { agentHeartbeatIntervalMs: interval, agentMaxMissedHeartbeats: misses } = s.config;
+  for (const agent of s.agents.all()) {
+    if (agent.unreachableSince !== undefined || at - agent.lastHeartbeatAt <= interval * misses) continue;
+    markUnreachable(s, agent.info.id, `agent ${agent.info.id} missed ${misses} heartbeats (silent for ${at - agent.lastHeartbeatAt} ms)`);
+  }
+}
+
+function markUnreachable(s: MasterState, agentId: string, why: string): void {
+  const at = now(s);
+  const agent = s.agents.get(agentId);
+  if (!agent) return;
+  agent.unreachableSince = at;
+  s.log.warn('agent unreachable', { agentId, why });
+  for (const { offer } of s.offers.onAgent(agentId)) rescindOffer(s, offer.id, why);
+  for (const entry of s.tasks.onAgent(agentId)) {
+    const { task } = entry;
+    if (isTerminal(task.state)) continue;
+    const partitionAware = s.frameworks.get(task.frameworkId)?.info.capabilities.includes('PARTITION_AWARE') ?? false;
+    const status = masterStatus({
+      taskId: task.taskId, frameworkId: task.frameworkId, agentId,
+      state: partitionAware ? 'TASK_UNREACHABLE' : 'TASK_LOST', reason: 'REASON_AGENT_DISCONNECTED', message: why,
+    }, at);
+    s.tasks.update(entry, status, at);
+    if (isTerminal(status.state)) s.tasks.complete(task.frameworkId, task.taskId);
+    tell(s, task.frameworkId, { type: 'UPDATE', status });
+  }
 }
 
 /**

@@ -12,6 +12,8 @@ export interface AgentRecord {
   readonly registeredAt: number;
   lastHeartbeatAt: number;
   version: string;
+  /** Set while the agent is silent past its allowed heartbeats; cleared when it registers again. */
+  unreachableSince?: number;
 }
 
 export class AgentTable {

@@ -23,7 +23,8 @@ export function usageOf(s: MasterState, agentId: string): AgentUsage {
 
 export function buildSnapshot(s: MasterState, at: number): AllocationSnapshot {
   return {
-    agents: s.agents.all().map((a) => {
+    // An unreachable agent's resources are not offered: nobody could launch there.
+    agents: s.agents.all().filter((a) => a.unreachableSince === undefined).map((a) => {
       const usage = usageOf(s, a.info.id);
       return { id: a.info.id, available: usage.available, total: usage.total };
     }),

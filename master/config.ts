@@ -28,6 +28,11 @@ export interface MasterOptions {
   frameworkHeartbeatIntervalMs?: number;
   /** Told to agents when they register: how often they should heartbeat. */
   agentHeartbeatIntervalMs?: number;
+  /**
+   * Heartbeats an agent may miss before it is unreachable: after interval × this, silence.
+   * 5 s × 3 by default, against Mesos's 15 s × 5: a partition is noticed in seconds.
+   */
+  agentMaxMissedHeartbeats?: number;
   /** How long declined or unused resources stay away when a framework gives no refuse_seconds. */
   defaultRefuseMs?: number;
   /** Free resources smaller than all of these are not offered, e.g. 'cpus:0.01|mem:32'. */
@@ -52,6 +57,7 @@ export interface MasterConfig {
   readonly offerTimeoutMs: number;
   readonly frameworkHeartbeatIntervalMs: number;
   readonly agentHeartbeatIntervalMs: number;
+  readonly agentMaxMissedHeartbeats: number;
   readonly defaultRefuseMs: number;
   readonly minAllocatable: readonly Resources[];
   readonly weights: ReadonlyMap<string, number>;
@@ -78,6 +84,7 @@ export const DEFAULTS = {
   offerTimeoutMs: 0,
   frameworkHeartbeatIntervalMs: 15_000,
   agentHeartbeatIntervalMs: 5000,
+  agentMaxMissedHeartbeats: 3,
   defaultRefuseMs: 5000,
   minAllocatable: 'cpus:0.01|mem:32',
   offerLogCapacity: 1000,
@@ -137,6 +144,7 @@ export function resolveConfig(options: MasterOptions = {}): MasterConfig {
     offerTimeoutMs: durationMs('offerTimeoutMs', o.offerTimeoutMs, 0),
     frameworkHeartbeatIntervalMs: durationMs('frameworkHeartbeatIntervalMs', o.frameworkHeartbeatIntervalMs, 1),
     agentHeartbeatIntervalMs: durationMs('agentHeartbeatIntervalMs', o.agentHeartbeatIntervalMs, 1),
+    agentMaxMissedHeartbeats: positiveInt('agentMaxMissedHeartbeats', o.agentMaxMissedHeartbeats),
     defaultRefuseMs: durationMs('defaultRefuseMs', o.defaultRefuseMs, 0, MAX_REFUSE_MS),
     minAllocatable: minAllocatable(o.minAllocatable),
     weights: weights(options.weights ?? {}),

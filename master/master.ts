@@ -46,6 +46,7 @@ export class Master implements SchedulerApi, AgentHandler {
   private readonly s: MasterState;
   private readonly allocateFn: AllocateFn;
   private cycle: Timer | undefined;
+  private health: Timer | undefined;
   private soon: Timer | undefined;
   private stopped = false;
 
@@ -72,12 +73,14 @@ export class Master implements SchedulerApi, AgentHandler {
   start(): void {
     if (this.cycle || this.stopped) return;
     this.cycle = this.s.config.clock.setInterval(() => this.allocateNow(), this.s.config.allocationIntervalMs);
+    this.health = this.s.config.clock.setInterval(() => agentCalls.checkAgentHealth(this.s), this.s.config.agentHeartbeatIntervalMs);
   }
 
   /** Cancels every timer and closes every framework stream; the master answers nothing after. */
   stop(): void {
     this.stopped = true;
     this.cycle?.cancel();
+    this.health?.cancel();
     this.soon?.cancel();
     for (const f of this.s.frameworks.all()) {
       f.failover?.cancel();

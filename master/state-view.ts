@@ -24,7 +24,8 @@ function agentView(s: MasterState, agentId: string): AgentView {
   const usage = usageOf(s, agentId);
   return {
     id: agentId, hostname: agent.info.hostname, port: agent.info.port, attributes: { ...agent.info.attributes },
-    registeredAt: agent.registeredAt, lastHeartbeatAt: agent.lastHeartbeatAt, status: 'ACTIVE',
+    registeredAt: agent.registeredAt, lastHeartbeatAt: agent.lastHeartbeatAt,
+    status: agent.unreachableSince === undefined ? 'ACTIVE' : 'UNREACHABLE',
     total: resourceView(usage.total), used: resourceView(usage.used), offered: resourceView(usage.offered), available: resourceView(usage.available),
   };
 }

@@ -2,7 +2,7 @@
  * Test helpers for the master core: a FakeClock-driven master with recording ports. Only
  * tests import this file.
  */
-import { FakeClock, seededRandom } from '../common/clock';
+import { FakeClock, seededRandom, type Timer } from '../common/clock';
 import { parse } from '../common/resources';
 import type { FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../common/types';
 import { resolveConfig, type MasterOptions } from './config';
@@ -72,11 +72,21 @@ export function harness(options: MasterOptions = {}) {
   const master = new Master({ config, agentPort: agents, offerLog });
   master.start();
 
+  // Agents added here are alive: they heartbeat on the fake clock until a test silences them.
+  const heartbeats = new Map<string, Timer>();
+
   async function addAgent(resources = 'cpus:4;mem:4096;ports:[31000-32000]', id = ''): Promise<string> {
     const result = await master.registerAgent({
       agentInfo: { id, hostname: `host-${id || 'new'}`, resources: parse(resources), attributes: {}, port: 5051 }, tasks: [], version: 'test',
     });
+    heartbeats.set(result.agentId, clock.setInterval(() => master.agentHeartbeat(result.agentId), config.agentHeartbeatIntervalMs));
     return result.agentId;
+  }
+
+  /** The agent stops heartbeating, as a crashed or partitioned one would. */
+  function silence(agentId: string): void {
+    heartbeats.get(agentId)?.cancel();
+    heartbeats.delete(agentId);
   }
 
   function subscribe(overrides: Partial<FrameworkInfo> = {}) {
@@ -98,5 +108,5 @@ export function harness(options: MasterOptions = {}) {
     return view;
   }
 
-  return { clock, config, agents, offerLog, master, addAgent, subscribe, status, agentView };
+  return { clock, config, agents, offerLog, master, addAgent, silence, subscribe, status, agentView };
 }

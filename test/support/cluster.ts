@@ -11,7 +11,7 @@ import type { AgentOptions } from '../../agent/config';
 import { startNatsServer, type NatsServer } from '../../common/nats-server';
 import type { MasterStateView } from '../../common/operator-types';
 import { getJson, masterAddress } from '../../frameworks/sdk/master-address';
-import { startMaster } from '../../master/server';
+import { startMaster, type StartMasterOptions } from '../../master/server';
 
 export const TEST_IMAGE = 'agora/busybox:latest';
 export const AGENT_RESOURCES = 'cpus:2;mem:1024;disk:2048;ports:[31000-31099]';
@@ -38,12 +38,15 @@ export async function startCluster(opts: {
   agents?: number;
   /** More agent options, e.g. a short `statusRetryInitialMs` to see resends. */
   agentOptions?: AgentOptions;
+  /** More master options, e.g. a short agent heartbeat interval. */
+  masterOptions?: StartMasterOptions;
 } = {}): Promise<TestCluster> {
   const nats = await startNatsServer();
   const workRoot = mkdtempSync(join(tmpdir(), 'agora-test-'));
   const master = await startMaster({
     natsUrl: nats.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0,
     allocationIntervalMs: opts.allocationIntervalMs ?? 100,
+    ...opts.masterOptions,
   });
   const masterAddr = `127.0.0.1:${master.httpPort}`;
   const agents: Agent[] = [];

@@ -1,0 +1,71 @@
+/**
+ * Agent health on a fake clock: heartbeats every 1 s, 3 may be missed. A silent agent is
+ * unreachable after 3 s; its offers go, its tasks are reported by the framework's
+ * capability; when it registers again its running tasks are taken back.
+ */
+import { parse } from '../common/resources';
+import type { Capability } from '../common/types';
+import { harness, taskInfo } from './testing';
+
+const launch = (...tasks: ReturnType<typeof taskInfo>[]) => [{ type: 'LAUNCH' as const, id: '', tasks }];
+
+async function runningTask(capabilities: Capability[]) {
+  const h = harness({ agentHeartbeatIntervalMs: 1000, agentMaxMissedHeartbeats: 3 });
+  const agentId = await h.addAgent('cpus:4;mem:4096');
+  const fw = h.subscribe({ capabilities, failoverTimeoutMs: 60_000 });
+  h.clock.advance(0);
+  h.master.accept({ ...fw.call, offerIds: [fw.stream.lastOffer().id], operations: launch(taskInfo('t1', 'cpus:1;mem:128')), filters: { refuseMs: 0 } });
+  h.status(fw.frameworkId, agentId, 't1', 'TASK_RUNNING', 'u1');
+  h.clock.advance(1_000);   // the unused resources come back as an offer
+  return { ...h, agentId, fw };
+}
+
+describe('agent health', () => {
+  it('keeps an agent that heartbeats ACTIVE however long it runs', async () => {
+    const h = await runningTask(['PARTITION_AWARE']);
+    h.clock.advance(600_000);
+    expect(h.agentView(h.agentId).status).toBe('ACTIVE');
+  });
+
+  it('marks an agent silent for more than 3 × 1 s UNREACHABLE: offers rescinded, tasks TASK_UNREACHABLE, nothing offered there', async () => {
+    const h = await runningTask(['PARTITION_AWARE']);
+    const outstanding = h.fw.stream.lastOffer();
+    h.silence(h.agentId);
+    h.clock.advance(3_000);
+    expect(h.agentView(h.agentId).status).toBe('ACTIVE');   // 3 s of silence is still allowed
+    h.clock.advance(1_000);
+    expect(h.agentView(h.agentId).status).toBe('UNREACHABLE');
+    expect(h.fw.stream.of('RESCIND').map((e) => e.offerId)).toEqual([outstanding.id]);
+    expect(h.fw.stream.updates().at(-1)).toMatchObject({
+      taskId: 't1', state: 'TASK_UNREACHABLE', reason: 'REASON_AGENT_DISCONNECTED', source: 'SOURCE_MASTER', uuid: '',
+    });
+    expect(h.agentView(h.agentId).used).toMatchObject({ cpus: 1, mem: 128 });   // the task may still run there
+    const offers = h.fw.stream.offers().length;
+    h.clock.advance(10_000);
+    expect(h.fw.stream.offers()).toHaveLength(offers);
+  });
+
+  it('reports TASK_LOST instead to a framework that is not partition-aware', async () => {
+    const h = await runningTask([]);
+    h.silence(h.agentId);
+    h.clock.advance(5_000);
+    expect(h.fw.stream.updates().at(-1)).toMatchObject({ taskId: 't1', state: 'TASK_LOST', reason: 'REASON_AGENT_DISCONNECTED' });
+  });
+
+  it('tells an unreachable agent to register again, and takes back the task it still runs', async () => {
+    const h = await runningTask(['PARTITION_AWARE']);
+    h.silence(h.agentId);
+    h.clock.advance(5_000);
+    expect(h.master.agentHeartbeat(h.agentId)).toMatchObject({ reregister: true });
+    await h.master.registerAgent({
+      agentInfo: { id: h.agentId, hostname: 'h', resources: parse('cpus:4;mem:4096'), attributes: {}, port: 5051 },
+      tasks: [{ taskId: 't1', name: 't1', frameworkId: h.fw.frameworkId, agentId: h.agentId, state: 'TASK_RUNNING', resources: parse('cpus:1;mem:128') }],
+      version: 'test',
+    });
+    expect(h.agentView(h.agentId).status).toBe('ACTIVE');
+    expect(h.fw.stream.updates().at(-1)).toMatchObject({ taskId: 't1', state: 'TASK_RUNNING', source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION' });
+    expect(h.master.state().tasks).toEqual([expect.objectContaining({ id: 't1', state: 'TASK_RUNNING' })]);
+    h.clock.advance(1_000);
+    expect(h.fw.stream.lastOffer().agentId).toBe(h.agentId);   // offered again
+  });
+});
