@@ -36,6 +36,9 @@ function checkRegistration(call: RegisterAgentCall): Task[] {
 export async function registerAgent(s: MasterState, call: RegisterAgentCall): Promise<RegisterAgentResult> {
   const reported = checkRegistration(call);
   const agentId = call.agentInfo.id || newId('agent');
+  if (s.goneAgents.has(agentId)) {
+    throw new CallError('PERMISSION_DENIED', `agent ${agentId} was marked gone by an operator and may not register again; start it with a fresh work dir`);
+  }
   const info = { ...call.agentInfo, id: agentId };
   checkRoomForSpared(s, agentId, info.resources, reported);
   await s.registry.admit(info);
@@ -127,8 +130,23 @@ function adoptTasks(s: MasterState, agentId: string, reported: Task[]): void {
  * agent's resources would go on being offered, and launches there would wait forever.
  */
 export async function unregisterAgent(s: MasterState, agentId: string, reason: string): Promise<void> {
+  await removeAgent(s, agentId, 'TASK_GONE', `agent ${agentId} left${reason ? `: ${reason}` : ''}`);
+  s.log.info('agent unregistered', { agentId, reason });
+}
+
+/**
+ * An operator says an agent is gone for good (the machine is dead or wiped), as Mesos's
+ * MARK_AGENT_GONE: its tasks end TASK_GONE_BY_OPERATOR and its id may never register again,
+ * so an agent that was only partitioned cannot bring back tasks frameworks have replaced.
+ */
+export async function markAgentGone(s: MasterState, agentId: string): Promise<void> {
+  await removeAgent(s, agentId, 'TASK_GONE_BY_OPERATOR', `agent ${agentId} was marked gone by an operator`);
+  s.goneAgents.add(agentId);
+  s.log.warn('agent marked gone by an operator', { agentId });
+}
+
+async function removeAgent(s: MasterState, agentId: string, state: 'TASK_GONE' | 'TASK_GONE_BY_OPERATOR', why: string): Promise<void> {
   if (!s.agents.has(agentId)) throw new CallError('NOT_FOUND', `agent ${agentId} is not registered`);
-  const why = `agent ${agentId} left${reason ? `: ${reason}` : ''}`;
   await s.registry.remove(agentId);
   for (const { offer } of s.offers.onAgent(agentId)) rescindOffer(s, offer.id, why);
   const at = now(s);
@@ -136,20 +154,15 @@ export async function unregisterAgent(s: MasterState, agentId: string, reason: s
     const { task } = entry;
     if (isTerminal(task.state)) continue;
     const gone = masterStatus({
-      taskId: task.taskId, frameworkId: task.frameworkId, agentId, state: 'TASK_GONE', reason: 'REASON_AGENT_REMOVED', message: why,
+      taskId: task.taskId, frameworkId: task.frameworkId, agentId, state, reason: 'REASON_AGENT_REMOVED', message: why,
     }, at);
     s.tasks.update(entry, gone, at);
     s.tasks.complete(task.frameworkId, task.taskId);
     tell(s, task.frameworkId, { type: 'UPDATE', status: gone });
   }
   s.agents.remove(agentId);
-  s.log.info('agent unregistered', { agentId, reason });
 }
 
-/**
- * An agent the master does not know, or has marked unreachable, is told to register again:
- * registering is how it reports the tasks it runs, and how they are taken back.
- */
 /** Tells a framework the state of a task its returning agent reported. No uuid: not acknowledged. */
 function tellBack(s: MasterState, task: Task, agentId: string, at: number): void {
   if (!s.frameworks.get(task.frameworkId)) return;

@@ -69,3 +69,22 @@ describe('agent health', () => {
     expect(h.fw.stream.lastOffer().agentId).toBe(h.agentId);   // offered again
   });
 });
+
+describe('an operator marking an agent gone', () => {
+  it('ends its tasks TASK_GONE_BY_OPERATOR, rescinds its offers, and refuses the id for good', async () => {
+    const h = await runningTask(['PARTITION_AWARE']);
+    const outstanding = h.fw.stream.lastOffer();
+    h.silence(h.agentId);
+    h.clock.advance(5_000);   // partitioned: TASK_UNREACHABLE, and the operator knows the machine is dead
+    await h.master.markAgentGone(h.agentId);
+    expect(h.fw.stream.updates().at(-1)).toMatchObject({
+      taskId: 't1', state: 'TASK_GONE_BY_OPERATOR', reason: 'REASON_AGENT_REMOVED', source: 'SOURCE_MASTER',
+    });
+    expect(h.fw.stream.of('RESCIND').map((e) => e.offerId)).toContain(outstanding.id);
+    expect(h.master.state().agents).toEqual([]);
+    await expect(h.master.registerAgent({
+      agentInfo: { id: h.agentId, hostname: 'h', resources: parse('cpus:4;mem:4096'), attributes: {}, port: 5051 }, tasks: [], version: 'test',
+    })).rejects.toThrow(/was marked gone by an operator and may not register again/);
+    await expect(h.master.markAgentGone('agent-nobody')).rejects.toThrow(/agent agent-nobody is not registered/);
+  });
+});

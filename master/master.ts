@@ -58,7 +58,7 @@ export class Master implements SchedulerApi, AgentHandler {
     this.s = {
       config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(), tasks: new TaskTable(),
       offers: new OfferBook(), filters: new FilterBook(), agentPort: deps.agentPort, offerLog: deps.offerLog,
-      registry: deps.registry ?? new InMemoryRegistry(), log: deps.log ?? logger('master'),
+      registry: deps.registry ?? new InMemoryRegistry(), goneAgents: new Set(), log: deps.log ?? logger('master'),
       allocateSoon: () => this.allocateSoon(),
     };
   }
@@ -154,6 +154,12 @@ export class Master implements SchedulerApi, AgentHandler {
   unregisterAgent(agentId: string, reason: string): Promise<void> {
     this.checkRunning();
     return agentCalls.unregisterAgent(this.s, agentId, reason);
+  }
+
+  /** An operator's call: the agent is gone for good (Mesos MARK_AGENT_GONE). */
+  markAgentGone(agentId: string): Promise<void> {
+    this.checkRunning();
+    return agentCalls.markAgentGone(this.s, agentId);
   }
 
   statusUpdate(call: StatusUpdateCall): void {

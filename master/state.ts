@@ -26,6 +26,8 @@ export interface MasterState {
   readonly agentPort: AgentPort;
   readonly offerLog: OfferLogSink;
   readonly registry: AgentRegistry;
+  /** Agents an operator marked gone: they may never register again. */
+  readonly goneAgents: Set<string>;
   readonly log: Logger;
   /** Asks for an allocation cycle soon: resources or demand were added. */
   readonly allocateSoon: () => void;
