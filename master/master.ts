@@ -23,12 +23,14 @@ import { CallError } from './errors';
 import { FilterBook } from './filters';
 import * as frameworkCalls from './framework-calls';
 import { FrameworkTable } from './frameworks';
+import type { MasterCounts, MasterMetrics } from './metrics';
+import { countAllocation, CountingTaskTable, countingOfferLog, emptyCounts } from './metrics-counters';
+import { metricsView } from './metrics-view';
 import { OfferBook } from './offers';
 import type { AgentPort, FrameworkStream, OfferLogSink } from './ports';
 import { InMemoryRegistry, type AgentRegistry } from './registry';
 import { dropConnection, type MasterState } from './state';
 import { stateView } from './state-view';
-import { TaskTable } from './tasks';
 
 export interface MasterDeps {
   config: MasterConfig;
@@ -38,6 +40,11 @@ export interface MasterDeps {
   /** The allocation policy; DRF (master/allocator) unless a test or benchmark swaps it. */
   allocate?: AllocateFn;
   log?: Logger;
+  /**
+   * A monotonic stopwatch in milliseconds, for how long allocation cycles take. Only measured,
+   * never decided on, so it is not the clock; a test may still fix it.
+   */
+  stopwatchMs?: () => number;
 }
 
 export class Master implements SchedulerApi, AgentHandler {
@@ -45,6 +52,8 @@ export class Master implements SchedulerApi, AgentHandler {
   readonly startedAt: number;
   private readonly s: MasterState;
   private readonly allocateFn: AllocateFn;
+  private readonly counts: MasterCounts = emptyCounts();
+  private readonly stopwatchMs: () => number;
   private cycle: Timer | undefined;
   private health: Timer | undefined;
   private soon: Timer | undefined;
@@ -55,9 +64,10 @@ export class Master implements SchedulerApi, AgentHandler {
     this.info = { id: newId('master'), hostname: config.hostname, httpPort: config.httpPort, grpcPort: config.grpcPort, version: MASTER_VERSION };
     this.startedAt = config.clock.now();
     this.allocateFn = deps.allocate ?? drfAllocate;
+    this.stopwatchMs = deps.stopwatchMs ?? (() => performance.now());
     this.s = {
-      config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(), tasks: new TaskTable(),
-      offers: new OfferBook(), filters: new FilterBook(), agentPort: deps.agentPort, offerLog: deps.offerLog,
+      config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(), tasks: new CountingTaskTable(this.counts),
+      offers: new OfferBook(), filters: new FilterBook(), agentPort: deps.agentPort, offerLog: countingOfferLog(deps.offerLog, this.counts),
       registry: deps.registry ?? new InMemoryRegistry(), goneAgents: new Set(), log: deps.log ?? logger('master'),
       allocateSoon: () => this.allocateSoon(),
     };
@@ -92,7 +102,9 @@ export class Master implements SchedulerApi, AgentHandler {
   /** One allocation cycle, now. */
   allocateNow(): void {
     if (this.stopped) return;
+    const started = this.stopwatchMs();
     runAllocation(this.s, this.allocateFn);
+    countAllocation(this.counts, (this.stopwatchMs() - started) / 1000);
   }
 
   /**
@@ -109,6 +121,11 @@ export class Master implements SchedulerApi, AgentHandler {
 
   state(): MasterStateView {
     return stateView(this.s, this.startedAt);
+  }
+
+  /** The numbers behind `GET /metrics` (rendered by metrics.ts). */
+  metrics(): MasterMetrics {
+    return metricsView(this.s, this.startedAt, this.counts);
   }
 
   // ---------------------------------------------------------------- frameworks

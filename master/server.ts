@@ -11,6 +11,7 @@ import { startGrpc, type GrpcHandle } from './api/grpc';
 import { startHttp, type HttpHandle } from './api/http';
 import { resolveConfig, type MasterConfig, type MasterOptions } from './config';
 import { Master } from './master';
+import { renderMetrics } from './metrics';
 import { natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
 import { OfferLog } from './offer-log';
 import type { AgentRegistry } from './registry';
@@ -52,7 +53,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   try {
     grpc = await startGrpc(master, { host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc') });
     http = await startHttp(
-      { ready: () => ready, state: () => master.state(), offerLog, log: log.child('http') },
+      { ready: () => ready, state: () => master.state(), metrics: () => renderMetrics(master.metrics()), offerLog, log: log.child('http') },
       { host: config.host, port: config.httpPort },
     );
     master.setPorts(http.port, grpc.port);

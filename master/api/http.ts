@@ -4,15 +4,19 @@
  *   GET /state, /api/v1/state   MasterStateView (common/operator-types.ts)
  *   GET /api/v1/offers/events   the offer log as server-sent events, one OfferLogEvent JSON
  *                               per event; ?replay=N sends the last N logged events first
+ *   GET /metrics                Prometheus text exposition (0.0.4), rendered by master/metrics.ts
  * Anything else is a 404 (or 405 for another method) with a JSON error body.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'http';
 import type { Logger } from '../../common/log';
 import type { MasterStateView, OfferLogEvent } from '../../common/operator-types';
+import { METRICS_CONTENT_TYPE } from '../metrics';
 
 export interface HttpDeps {
   ready(): boolean;
   state(): MasterStateView;
+  /** The `/metrics` text; without it, /metrics is not served. */
+  metrics?(): string;
   offerLog: {
     recent(n: number): OfferLogEvent[];
     subscribe(listener: (event: OfferLogEvent) => void): () => void;
@@ -36,6 +40,11 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+function text(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /** `?replay=N`: N a whole number; absent means 0. */
@@ -66,7 +75,7 @@ function offerEvents(deps: HttpDeps, url: URL, res: ServerResponse, streams: Set
 
 function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, keepAliveMs: number): void {
   const url = new URL(req.url ?? '/', 'http://master');
-  const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events'];
+  const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events', ...(deps.metrics ? ['/metrics'] : [])];
   if (!known.includes(url.pathname)) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
   if (req.method !== 'GET') return json(res, 405, { error: `${url.pathname} answers GET only, not ${req.method}` });
   if (url.pathname === '/health') {
@@ -74,6 +83,7 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   }
   if (!deps.ready()) return json(res, 503, { error: 'the master is starting' });
   if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, keepAliveMs);
+  if (url.pathname === '/metrics' && deps.metrics) return text(res, 200, METRICS_CONTENT_TYPE, deps.metrics());
   json(res, 200, deps.state());
 }
 

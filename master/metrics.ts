@@ -1,0 +1,136 @@
+/**
+ * The master's metrics in the Prometheus text exposition format (version 0.0.4), the same
+ * numbers a Mesos operator reads from `/metrics/snapshot` under `agora_` names. Pure: a
+ * `MasterMetrics` snapshot in, the text out. Written by hand — the format is a few lines of
+ * `# HELP`, `# TYPE` and `name{label="value"} number` — so the master needs no client library.
+ *
+ * Every known label value is always present (zero included): a series that vanishes when a
+ * count drops to zero makes `rate()` and alerts misread it as missing data.
+ */
+import type { TaskState } from '../common/types';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export const RESOURCE_NAMES = ['cpus', 'mem', 'disk', 'gpus'] as const;
+export type ResourceName = (typeof RESOURCE_NAMES)[number];
+export type ResourceAmounts = Record<ResourceName, number>;
+
+/** The states a task holds resources in, listed whether or not a task is in them. */
+export const LIVE_TASK_STATES = ['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_UNREACHABLE'] as const satisfies readonly TaskState[];
+/** The terminal states, as `common/types.ts` isTerminal() has them. */
+export const TERMINAL_TASK_STATES = [
+  'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR',
+] as const satisfies readonly TaskState[];
+
+export const OFFER_EVENTS = ['offered', 'accepted', 'declined', 'rescinded'] as const;
+export type OfferEvent = (typeof OFFER_EVENTS)[number];
+
+/** What the master counted since it started; only ever grows. */
+export interface MasterCounts {
+  offers: Record<OfferEvent, number>;
+  /** Known tasks that reached each terminal state. */
+  taskEnds: Partial<Record<TaskState, number>>;
+  allocationRuns: number;
+  allocationSeconds: number;
+}
+
+/** The numbers of one scrape. */
+export interface MasterMetrics {
+  master: { id: string; hostname: string; version: string };
+  uptimeSeconds: number;
+  agents: { active: number; unreachable: number };
+  frameworks: { connected: number; disconnected: number };
+  /** Non-terminal tasks by state; absent states count 0. */
+  tasks: Partial<Record<TaskState, number>>;
+  resources: { total: ResourceAmounts; used: ResourceAmounts; offered: ResourceAmounts };
+  outstandingOffers: number;
+  counts: MasterCounts;
+}
+
+export type MetricType = 'gauge' | 'counter' | 'summary';
+
+export interface Sample {
+  /** Appended to the family name: a summary's `_sum` and `_count`. */
+  suffix?: string;
+  labels?: Readonly<Record<string, string>>;
+  value: number;
+}
+
+export interface MetricFamily {
+  name: string;
+  type: MetricType;
+  help: string;
+  samples: Sample[];
+}
+
+/** Label values escape backslash, double quote and newline; HELP text backslash and newline. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** Go's float syntax, which Prometheus parses: NaN, +Inf, -Inf, else the shortest decimal. */
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+function sampleLine(name: string, sample: Sample): string {
+  const pairs = Object.entries(sample.labels ?? {}).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
+  const labels = pairs.length > 0 ? `{${pairs.join(',')}}` : '';
+  return `${name}${sample.suffix ?? ''}${labels} ${formatValue(sample.value)}`;
+}
+
+/** The exposition of any families: HELP, TYPE, then the samples, each line ending in \n. */
+export function exposition(families: readonly MetricFamily[]): string {
+  const lines: string[] = [];
+  for (const f of families) {
+    lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
+    for (const sample of f.samples) lines.push(sampleLine(f.name, sample));
+  }
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+const gauge = (name: string, help: string, samples: Sample[]): MetricFamily => ({ name, type: 'gauge', help, samples });
+const counter = (name: string, help: string, samples: Sample[]): MetricFamily => ({ name, type: 'counter', help, samples });
+const by = <K extends string>(label: string, keys: readonly K[], value: (k: K) => number): Sample[] =>
+  keys.map((k) => ({ labels: { [label]: k }, value: value(k) }));
+
+function resourceFamily(kind: 'total' | 'used' | 'offered', help: string, amounts: ResourceAmounts): MetricFamily {
+  return gauge(`agora_resources_${kind}`, help, by('resource', RESOURCE_NAMES, (r) => amounts[r]));
+}
+
+export function metricFamilies(m: MasterMetrics): MetricFamily[] {
+  const { counts } = m;
+  return [
+    gauge('agora_master_info', 'The master answering: its id, hostname and version.', [{ labels: m.master, value: 1 }]),
+    // No leader election yet: the only master is always the leader.
+    gauge('agora_master_elected', 'Whether this master is the elected leader (1) or not (0).', [{ value: 1 }]),
+    gauge('agora_master_uptime_seconds', 'Seconds since this master started.', [{ value: m.uptimeSeconds }]),
+    gauge('agora_agents', 'Registered agents, by state.', by('state', ['active', 'unreachable'] as const, (k) => m.agents[k])),
+    gauge('agora_frameworks', 'Known frameworks, by whether their subscription is live.',
+      by('state', ['connected', 'disconnected'] as const, (k) => m.frameworks[k])),
+    gauge('agora_tasks', 'Non-terminal tasks the master knows, by state.', by('state', LIVE_TASK_STATES, (k) => m.tasks[k] ?? 0)),
+    resourceFamily('total', 'Resources of all registered agents.', m.resources.total),
+    resourceFamily('used', 'Resources held by non-terminal tasks.', m.resources.used),
+    resourceFamily('offered', 'Resources held in outstanding offers.', m.resources.offered),
+    gauge('agora_outstanding_offers', 'Offers made and not yet accepted, declined or rescinded.', [{ value: m.outstandingOffers }]),
+    counter('agora_offers_total', 'Offer outcomes, as written to the offer log.', by('event', OFFER_EVENTS, (k) => counts.offers[k])),
+    counter('agora_task_updates_total', 'Known tasks that reached a terminal state, by that state.',
+      by('state', TERMINAL_TASK_STATES, (k) => counts.taskEnds[k] ?? 0)),
+    counter('agora_allocation_runs_total', 'Allocation cycles run.', [{ value: counts.allocationRuns }]),
+    {
+      name: 'agora_allocation_run_seconds', type: 'summary', help: 'Time spent in allocation cycles.',
+      samples: [{ suffix: '_sum', value: counts.allocationSeconds }, { suffix: '_count', value: counts.allocationRuns }],
+    },
+  ];
+}
+
+export function renderMetrics(m: MasterMetrics): string {
+  return exposition(metricFamilies(m));
+}
