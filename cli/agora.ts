@@ -19,6 +19,7 @@ const USAGE = `usage: agora <command> [flags]
   master [--nats URL] [--port 5050] [--grpc-port 5053] …   run a master
   agent [--nats URL] [--port 5051] [--resources SPEC] …    run an agent
   agents [--json]     the registered agents
+  agents gone ID      an operator's word that agent ID is gone for good
   tasks [--json]      the tasks the master knows
   offers [--follow] [--replay N] [--json]
                       outstanding offers, or the live offer log

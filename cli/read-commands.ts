@@ -1,19 +1,29 @@
 /** `agora agents`, `agora tasks`, `agora offers [--follow]`: what an operator looks at. */
 import { request } from 'http';
 import type { MasterStateView, OfferLogEvent } from '../common/operator-types';
-import { getJson, masterAddress, type MasterAddress } from '../frameworks/sdk/master-address';
-import { parseArgs } from '../common/flags';
+import { getJson, masterAddress, postJson, type MasterAddress } from '../frameworks/sdk/master-address';
+import { parseArgs, UsageError } from '../common/flags';
 import { ago, table } from './table';
 
 const fmt = (n: number) => String(Math.round(n * 100) / 100);
 
 export async function agents(argv: string[], out: (s: string) => void): Promise<number> {
+  if (argv[0] === 'gone') return markGone(argv.slice(1), out);
   const { flags } = parseArgs(argv, { master: 'string', json: 'boolean' });
   const state = await getJson<MasterStateView>(masterAddress(flags.master), '/api/v1/state');
   if (flags.json) { out(JSON.stringify(state.agents, null, 2)); return 0; }
   out(table(['ID', 'HOSTNAME', 'STATUS', 'CPUS (used/total)', 'MEM MB (used/total)', 'HEARTBEAT'],
     state.agents.map((a) => [a.id, a.hostname, a.status,
       `${fmt(a.used.cpus)}/${fmt(a.total.cpus)}`, `${fmt(a.used.mem)}/${fmt(a.total.mem)}`, `${ago(a.lastHeartbeatAt)} ago`])));
+  return 0;
+}
+
+/** `agora agents gone <agent-id>`: the machine is dead for good; its tasks end TASK_GONE_BY_OPERATOR. */
+async function markGone(argv: string[], out: (s: string) => void): Promise<number> {
+  const { flags, positional } = parseArgs(argv, { master: 'string' }, { positional: true });
+  if (positional.length !== 1) throw new UsageError('agora agents gone needs exactly one agent id');
+  await postJson(masterAddress(flags.master), `/api/v1/agents/${encodeURIComponent(positional[0]!)}/gone`);
+  out(`agent ${positional[0]} marked gone: its tasks are TASK_GONE_BY_OPERATOR and it may not register again`);
   return 0;
 }
 

@@ -25,8 +25,17 @@ export function masterAddress(raw: string | undefined = process.env.AGORA_MASTER
 
 /** GET a JSON document from the master; rejects with the status and body on an error status. */
 export function getJson<T>(addr: MasterAddress, path: string, timeoutMs = 10_000): Promise<T> {
+  return requestJson<T>(addr, 'GET', path, timeoutMs);
+}
+
+/** POST to the master (an operator's action) and read its JSON answer. */
+export function postJson<T>(addr: MasterAddress, path: string, timeoutMs = 10_000): Promise<T> {
+  return requestJson<T>(addr, 'POST', path, timeoutMs);
+}
+
+function requestJson<T>(addr: MasterAddress, method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = request(`${addr.httpUrl}${path}`, { method: 'GET', timeout: timeoutMs }, (res) => {
+    const req = request(`${addr.httpUrl}${path}`, { method, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });

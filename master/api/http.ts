@@ -5,11 +5,14 @@
  *   GET /api/v1/offers/events   the offer log as server-sent events, one OfferLogEvent JSON
  *                               per event; ?replay=N sends the last N logged events first
  *   GET /metrics                Prometheus text exposition (0.0.4), rendered by master/metrics.ts
+ *   POST /api/v1/agents/ID/gone an operator's word that agent ID is gone for good (Mesos
+ *                               MARK_AGENT_GONE): its tasks end TASK_GONE_BY_OPERATOR
  * Anything else is a 404 (or 405 for another method) with a JSON error body.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'http';
 import type { Logger } from '../../common/log';
 import type { MasterStateView, OfferLogEvent } from '../../common/operator-types';
+import { CallError } from '../errors';
 import { METRICS_CONTENT_TYPE } from '../metrics';
 
 export interface HttpDeps {
@@ -17,6 +20,8 @@ export interface HttpDeps {
   state(): MasterStateView;
   /** The `/metrics` text; without it, /metrics is not served. */
   metrics?(): string;
+  /** Without it, agents cannot be marked gone over HTTP. */
+  markAgentGone?(agentId: string): Promise<void>;
   offerLog: {
     recent(n: number): OfferLogEvent[];
     subscribe(listener: (event: OfferLogEvent) => void): () => void;
@@ -73,8 +78,12 @@ function offerEvents(deps: HttpDeps, url: URL, res: ServerResponse, streams: Set
   });
 }
 
+const GONE = /^\/api\/v1\/agents\/([^/]+)\/gone$/;
+
 function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, keepAliveMs: number): void {
   const url = new URL(req.url ?? '/', 'http://master');
+  const gone = GONE.exec(url.pathname);
+  if (gone && deps.markAgentGone) return markGone(deps, deps.markAgentGone, decodeURIComponent(gone[1]!), req, res);
   const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events', ...(deps.metrics ? ['/metrics'] : [])];
   if (!known.includes(url.pathname)) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
   if (req.method !== 'GET') return json(res, 405, { error: `${url.pathname} answers GET only, not ${req.method}` });
@@ -85,6 +94,20 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, keepAliveMs);
   if (url.pathname === '/metrics' && deps.metrics) return text(res, 200, METRICS_CONTENT_TYPE, deps.metrics());
   json(res, 200, deps.state());
+}
+
+function markGone(deps: HttpDeps, mark: (agentId: string) => Promise<void>, agentId: string, req: IncomingMessage, res: ServerResponse): void {
+  if (req.method !== 'POST') return json(res, 405, { error: `marking an agent gone is a POST, not ${req.method}` });
+  if (!deps.ready()) return json(res, 503, { error: 'the master is starting' });
+  mark(agentId).then(
+    () => json(res, 200, { agentId, status: 'GONE' }),
+    (err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      const notFound = err instanceof CallError && err.code === 'NOT_FOUND';
+      if (!notFound) deps.log.error('marking an agent gone failed', { agentId, error: message });
+      json(res, notFound ? 404 : 500, { error: message });
+    },
+  );
 }
 
 export function startHttp(deps: HttpDeps, options: HttpOptions): Promise<HttpHandle> {
