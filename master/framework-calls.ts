@@ -17,7 +17,7 @@ import { refuseMsFor } from './filters';
 import { rolesOf, validateFrameworkInfo, type FrameworkRecord } from './frameworks';
 import type { FrameworkStream } from './ports';
 import { reconcile as answerReconcile } from './reconcile';
-import { dropConnection, now, removeFramework, rescindOffer, tell, type MasterState } from './state';
+import { dropConnection, now, persist, removeFramework, rescindOffer, tell, type MasterState } from './state';
 import { masterStatus } from './tasks';
 
 /** The framework behind a call, if the call presents its live stream. */
@@ -63,6 +63,7 @@ export function subscribe(s: MasterState, info: FrameworkInfo, stream: Framework
   const streamId = newId('stream');
   const heartbeat = s.config.clock.setInterval(() => stream.send({ type: 'HEARTBEAT' }), s.config.frameworkHeartbeatIntervalMs);
   record.connection = { streamId, stream, heartbeat };
+  persist(s, `save framework ${frameworkId}`, s.registry.saveFramework(record.info, null));
   stream.send({ type: 'SUBSCRIBED', frameworkId, streamId, heartbeatIntervalMs: s.config.frameworkHeartbeatIntervalMs, master: s.info });
   s.log.info('framework subscribed', { frameworkId, name: info.name, streamId });
   s.allocateSoon();
@@ -84,8 +85,20 @@ export function disconnect(s: MasterState, frameworkId: string, streamId: string
     removeFramework(s, record, 'disconnected with a failover timeout of 0');
     return;
   }
+  const deadlineMs = now(s) + timeoutMs;
+  armFailover(s, record, deadlineMs);
+  persist(s, `save framework ${frameworkId}`, s.registry.saveFramework(record.info, deadlineMs));
+}
+
+/**
+ * Removes the framework at `deadlineMs` unless it subscribes again first. The deadline is
+ * absolute so a master recovering the framework from the registry keeps the original one.
+ */
+export function armFailover(s: MasterState, record: FrameworkRecord, deadlineMs: number): void {
+  const timeoutMs = record.info.failoverTimeoutMs;
+  record.failover?.cancel();
   record.failover = s.config.clock.setTimeout(
-    () => removeFramework(s, record, `did not come back within its failover timeout of ${timeoutMs} ms`), timeoutMs);
+    () => removeFramework(s, record, `did not come back within its failover timeout of ${timeoutMs} ms`), Math.max(0, deadlineMs - now(s)));
 }
 
 export function accept(s: MasterState, call: AcceptCall): void {
@@ -218,6 +231,7 @@ export function updateFramework(s: MasterState, call: UpdateFrameworkCall): void
   const problem = validateFrameworkInfo(info);
   if (problem) throw new CallError('INVALID_ARGUMENT', problem);
   setInfo(s, record, { ...info, id: call.frameworkId });
+  persist(s, `save framework ${call.frameworkId}`, s.registry.saveFramework(record.info, null));
   s.allocateSoon();
 }
 

@@ -15,6 +15,12 @@ describe('agora master flags', () => {
     expect(parseMasterArgs(['--nats', 'nats://flag:2'], { AGORA_NATS: 'nats://env:1' })).toMatchObject({ options: { natsUrl: 'nats://flag:2' } });
   });
 
+  it('takes the Redis URL from --redis, else AGORA_REDIS; none means the in-memory registry', () => {
+    expect(parseMasterArgs(['--redis', 'redis://flag:6379'], { AGORA_REDIS: 'redis://env:6379' })).toEqual({ help: false, options: { redisUrl: 'redis://flag:6379' } });
+    expect(parseMasterArgs([], { AGORA_REDIS: 'redis://env:6379' })).toEqual({ help: false, options: { redisUrl: 'redis://env:6379' } });
+    expect(parseMasterArgs([], {})).toEqual({ help: false, options: {} });
+  });
+
   it('asks for help on --help', () => {
     expect(parseMasterArgs(['--port', '1', '--help'], {})).toEqual({ help: true });
   });

@@ -9,6 +9,8 @@ export const MASTER_USAGE = `Usage: agora master [flags]
 
   --nats URL                  NATS server (env AGORA_NATS; default nats://127.0.0.1:4222)
   --prefix NAME               NATS subject prefix (default agora)
+  --redis URL                 keep the registry in Redis, keys under <prefix>: (env AGORA_REDIS;
+                              default: in memory, forgotten when the master stops)
   --host ADDR                 address to bind HTTP and gRPC to (default 0.0.0.0)
   --port N                    HTTP operator API port (default 5050; 0 picks one)
   --grpc-port N               gRPC scheduler API port (default 5053; 0 picks one)
@@ -20,7 +22,7 @@ export const MASTER_USAGE = `Usage: agora master [flags]
 export { UsageError };
 
 const SPEC = {
-  nats: 'string', prefix: 'string', host: 'string', port: 'number', 'grpc-port': 'number',
+  nats: 'string', prefix: 'string', redis: 'string', host: 'string', port: 'number', 'grpc-port': 'number',
   'allocation-interval-ms': 'number', 'offer-timeout-ms': 'number', help: 'boolean',
 } as const;
 
@@ -32,6 +34,8 @@ export function parseMasterArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   const natsUrl = f.nats ?? env.AGORA_NATS;
   if (natsUrl) options.natsUrl = natsUrl;
   if (f.prefix !== undefined) options.subjectPrefix = f.prefix;
+  const redisUrl = f.redis ?? env.AGORA_REDIS;
+  if (redisUrl) options.redisUrl = redisUrl;
   if (f.host !== undefined) options.host = f.host;
   if (f.port !== undefined) options.httpPort = f.port;
   if (f['grpc-port'] !== undefined) options.grpcPort = f['grpc-port'];

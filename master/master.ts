@@ -9,7 +9,7 @@ import type { Timer } from '../common/clock';
 import { newId } from '../common/ids';
 import { logger, type Logger } from '../common/log';
 import type { MasterStateView } from '../common/operator-types';
-import type { FrameworkInfo, MasterInfo } from '../common/types';
+import type { AgentInfo, FrameworkInfo, MasterInfo } from '../common/types';
 import * as agentCalls from './agent-calls';
 import { AgentTable } from './agents';
 import { runAllocation, type AllocateFn } from './allocation';
@@ -28,7 +28,8 @@ import { countAllocation, CountingTaskTable, countingOfferLog, emptyCounts } fro
 import { metricsView } from './metrics-view';
 import { OfferBook } from './offers';
 import type { AgentPort, FrameworkStream, OfferLogSink } from './ports';
-import { InMemoryRegistry, type AgentRegistry } from './registry';
+import { recover } from './recovery';
+import { InMemoryRegistry, type AgentRegistry, type StoredFramework } from './registry';
 import { dropConnection, type MasterState } from './state';
 import { stateView } from './state-view';
 
@@ -77,6 +78,15 @@ export class Master implements SchedulerApi, AgentHandler {
   setPorts(httpPort: number, grpcPort: number): void {
     this.info.httpPort = httpPort;
     this.info.grpcPort = grpcPort;
+  }
+
+  /**
+   * Takes over from an earlier master: what its registry holds, read by the shell. Before
+   * `start`, so nothing is offered or decided on before the records are back.
+   */
+  recover(agents: readonly AgentInfo[], frameworks: readonly StoredFramework[]): void {
+    if (this.cycle || this.stopped) throw new Error('recover() must come before start()');
+    recover(this.s, agents, frameworks);
   }
 
   /** Starts the periodic allocation cycle. */

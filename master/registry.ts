@@ -1,20 +1,35 @@
 /**
- * The registry: the durable list of admitted agents, so that a master that takes over knows
- * which agents to expect back. Narrow on purpose — admit, remove, list — so the in-memory
- * store (Mesos `--registry=in_memory`, for `agora up` and tests) can be swapped for Redis.
+ * The registry: what a master that takes over must know. Admitted agents, so it expects them
+ * back; and — unlike Mesos, which keeps frameworks in memory only (MESOS-4659) — frameworks
+ * with their failover deadlines, so a framework's failover timeout survives a master restart.
+ * Narrow on purpose, so the in-memory store (Mesos `--registry=in_memory`, for `agora up`
+ * and tests) can be swapped for Redis (`registry-redis.ts`).
  * Admission is awaited before an agent is told it is registered: an agent that believes it
  * is registered must be in the registry.
  */
-import type { AgentInfo } from '../common/types';
+import type { AgentInfo, FrameworkInfo } from '../common/types';
+
+/** A framework as the registry keeps it: its info, and when it is removed if it stays away. */
+export interface StoredFramework {
+  info: FrameworkInfo;
+  /** Epoch ms at which a disconnected framework is removed; null while it is connected. */
+  failoverDeadlineMs: number | null;
+}
 
 export interface AgentRegistry {
   admit(agent: AgentInfo): Promise<void>;
   remove(agentId: string): Promise<void>;
   list(): Promise<AgentInfo[]>;
+  saveFramework(info: FrameworkInfo, failoverDeadlineMs: number | null): Promise<void>;
+  removeFramework(frameworkId: string): Promise<void>;
+  listFrameworks(): Promise<StoredFramework[]>;
+  /** Releases connections; the registry answers nothing after. */
+  close(): Promise<void>;
 }
 
 export class InMemoryRegistry implements AgentRegistry {
   private readonly agents = new Map<string, AgentInfo>();
+  private readonly frameworks = new Map<string, StoredFramework>();
 
   admit(agent: AgentInfo): Promise<void> {
     if (!agent.id) return Promise.reject(new Error('cannot admit an agent without an id'));
@@ -29,5 +44,24 @@ export class InMemoryRegistry implements AgentRegistry {
 
   list(): Promise<AgentInfo[]> {
     return Promise.resolve([...this.agents.values()]);
+  }
+
+  saveFramework(info: FrameworkInfo, failoverDeadlineMs: number | null): Promise<void> {
+    if (!info.id) return Promise.reject(new Error('cannot save a framework without an id'));
+    this.frameworks.set(info.id, { info, failoverDeadlineMs });
+    return Promise.resolve();
+  }
+
+  removeFramework(frameworkId: string): Promise<void> {
+    this.frameworks.delete(frameworkId);
+    return Promise.resolve();
+  }
+
+  listFrameworks(): Promise<StoredFramework[]> {
+    return Promise.resolve([...this.frameworks.values()]);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }

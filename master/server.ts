@@ -6,7 +6,7 @@
 import { connect, type NatsConnection } from 'nats';
 import { logger } from '../common/log';
 import { subjects } from '../common/subjects';
-import type { MasterInfo } from '../common/types';
+import type { AgentInfo, MasterInfo } from '../common/types';
 import { startGrpc, type GrpcHandle } from './api/grpc';
 import { startHttp, type HttpHandle } from './api/http';
 import { resolveConfig, type MasterConfig, type MasterOptions } from './config';
@@ -14,11 +14,17 @@ import { Master } from './master';
 import { renderMetrics } from './metrics';
 import { natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
 import { OfferLog } from './offer-log';
-import type { AgentRegistry } from './registry';
+import { InMemoryRegistry, type AgentRegistry, type StoredFramework } from './registry';
+import { RedisRegistry } from './registry-redis';
 
 export interface StartMasterOptions extends MasterOptions {
-  /** Where admitted agents are recorded; in memory unless given. */
+  /** Where admitted agents and frameworks are recorded; the caller closes it. Wins over `redisUrl`. */
   registry?: AgentRegistry;
+  /**
+   * A Redis registry at this URL (keys under `<subjectPrefix>:`), recovered from at start and
+   * closed at stop; in memory when neither this nor `registry` is given.
+   */
+  redisUrl?: string;
 }
 
 export interface MasterHandle {
@@ -26,7 +32,7 @@ export interface MasterHandle {
   readonly grpcPort: number;
   readonly info: MasterInfo;
   readonly config: MasterConfig;
-  /** Closes framework streams, stops listening to agents, closes gRPC, HTTP and NATS, clears timers. */
+  /** Closes framework streams, stops listening to agents, closes gRPC, HTTP, NATS and a registry it opened, clears timers. */
   stop(): Promise<void>;
 }
 
@@ -39,13 +45,38 @@ async function connectNats(config: MasterConfig): Promise<NatsConnection> {
   }
 }
 
+/** The registry to use, and whether this master opened it (and so closes it). */
+async function openRegistry(options: StartMasterOptions, config: MasterConfig): Promise<{ registry: AgentRegistry; owned: boolean }> {
+  if (options.registry) return { registry: options.registry, owned: false };
+  if (options.redisUrl) return { registry: await RedisRegistry.connect(options.redisUrl, { keyPrefix: `${config.subjectPrefix}:` }), owned: true };
+  return { registry: new InMemoryRegistry(), owned: true };
+}
+
 export async function startMaster(options: StartMasterOptions = {}): Promise<MasterHandle> {
   const config = resolveConfig(options);
   const log = logger('master');
   const subj = subjects(config.subjectPrefix);
-  const nc = await connectNats(config);
+  const { registry, owned } = await openRegistry(options, config);
+  const closeRegistry = () => (owned ? registry.close() : Promise.resolve());
+  let nc: NatsConnection;
+  let recovered: [AgentInfo[], StoredFramework[]];
+  try {
+    nc = await connectNats(config);
+  } catch (err) {
+    await closeRegistry();
+    throw err;
+  }
+  try {
+    recovered = await Promise.all([registry.list(), registry.listFrameworks()]);
+  } catch (err) {
+    await closeRegistry();
+    await nc.close();
+    throw err;
+  }
   const offerLog = new OfferLog(config.offerLogCapacity);
-  const master = new Master({ config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog, registry: options.registry, log });
+  const master = new Master({ config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog, registry, log });
+  // Before any server starts: no agent or framework is answered until the records are back.
+  master.recover(...recovered);
   let ready = false;
   let grpc: GrpcHandle | undefined;
   let http: HttpHandle | undefined;
@@ -65,6 +96,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     await grpc?.stop();
     await http?.stop();
     await nc.close();
+    await closeRegistry();
     throw err;
   }
   master.start();
@@ -79,6 +111,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     await grpc.stop();
     await http.stop();
     if (!nc.isClosed()) await nc.drain();
+    await closeRegistry();
     log.info('master stopped', { id: master.info.id });
   };
   return {

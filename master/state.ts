@@ -60,6 +60,15 @@ export function rescindOffer(s: MasterState, offerId: string, reason: string): v
   });
 }
 
+/**
+ * Sends a write to the registry without waiting: scheduler calls answer at once, and writes
+ * on one registry connection apply in the order they were made. A failed write is logged;
+ * the next write about the same framework corrects it.
+ */
+export function persist(s: MasterState, what: string, write: Promise<void>): void {
+  write.catch((err: unknown) => s.log.error(`registry: cannot ${what}`, { error: err }));
+}
+
 /** Ends a subscription from the master's side: no more events, heartbeats stop. */
 export function dropConnection(record: FrameworkRecord): void {
   const connection = record.connection;
@@ -97,5 +106,6 @@ export function removeFramework(s: MasterState, record: FrameworkRecord, reason:
   }
   s.filters.removeFramework(frameworkId);
   s.frameworks.remove(frameworkId);
+  persist(s, `remove framework ${frameworkId}`, s.registry.removeFramework(frameworkId));
 }
 

@@ -1,0 +1,155 @@
+import { FakeClock, seededRandom } from '../common/clock';
+import { parse } from '../common/resources';
+import { resolveConfig } from './config';
+import { CallError } from './errors';
+import { Master } from './master';
+import { OfferLog } from './offer-log';
+import { InMemoryRegistry } from './registry';
+import { frameworkInfo, RecordingAgents, RecordingStream } from './testing';
+
+const MINUTE = 60_000;
+
+/** Masters that share one clock and one registry, as a restarted master shares its Redis. */
+function cluster() {
+  const clock = new FakeClock();
+  const registry = new InMemoryRegistry();
+  async function startMaster(): Promise<Master> {
+    const config = resolveConfig({ clock, random: seededRandom(7), hostname: 'master.test' });
+    const master = new Master({ config, agentPort: new RecordingAgents(), offerLog: new OfferLog(100), registry });
+    master.recover(await registry.list(), await registry.listFrameworks());
+    master.start();
+    return master;
+  }
+  return { clock, registry, startMaster };
+}
+
+async function registerAgent(master: Master, id = ''): Promise<string> {
+  const result = await master.registerAgent({
+    agentInfo: { id, hostname: 'host-1', resources: parse('cpus:4;mem:4096'), attributes: {}, port: 5051 }, tasks: [], version: 'test',
+  });
+  return result.agentId;
+}
+
+function subscribe(master: Master, failoverTimeoutMs: number, id = '') {
+  const stream = new RecordingStream();
+  return { ...master.subscribe(frameworkInfo({ id, failoverTimeoutMs }), stream), stream };
+}
+
+describe('a master recovering from the registry', () => {
+  it('records a framework\'s failover deadline when it disconnects, and none while it is connected', async () => {
+    const { clock, registry, startMaster } = cluster();
+    const a = await startMaster();
+    const fw = subscribe(a, 10 * MINUTE);
+    expect(await registry.listFrameworks()).toEqual([{ info: expect.objectContaining({ id: fw.frameworkId }), failoverDeadlineMs: null }]);
+    a.disconnect(fw.frameworkId, fw.streamId);
+    expect(await registry.listFrameworks()).toEqual([{ info: expect.objectContaining({ id: fw.frameworkId }), failoverDeadlineMs: clock.now() + 10 * MINUTE }]);
+    a.stop();
+  });
+
+  it('removes a framework that stays away at its original deadline, not a fresh timeout later', async () => {
+    const { clock, registry, startMaster } = cluster();
+    const a = await startMaster();
+    const fw = subscribe(a, 10 * MINUTE);
+    a.disconnect(fw.frameworkId, fw.streamId);
+    a.stop();
+    clock.advance(4 * MINUTE); // the master is down for four minutes
+
+    const b = await startMaster();
+    expect(b.state().frameworks).toEqual([expect.objectContaining({ id: fw.frameworkId, connected: false })]);
+    clock.advance(6 * MINUTE - 1);
+    expect(b.state().frameworks.map((f) => f.id)).toEqual([fw.frameworkId]);
+    clock.advance(1);
+    expect(b.state().frameworks).toEqual([]);
+    expect(await registry.listFrameworks()).toEqual([]);
+    b.stop();
+  });
+
+  it('lets a framework that returns within its deadline keep its id, connected and with no deadline', async () => {
+    const { clock, registry, startMaster } = cluster();
+    const a = await startMaster();
+    const fw = subscribe(a, 10 * MINUTE);
+    a.disconnect(fw.frameworkId, fw.streamId);
+    a.stop();
+
+    const b = await startMaster();
+    clock.advance(9 * MINUTE);
+    const back = subscribe(b, 10 * MINUTE, fw.frameworkId);
+    expect(back.frameworkId).toBe(fw.frameworkId);
+    clock.advance(5 * MINUTE); // past the old deadline: its timer was cancelled
+    expect(b.state().frameworks).toEqual([expect.objectContaining({ id: fw.frameworkId, connected: true })]);
+    expect(await registry.listFrameworks()).toEqual([{ info: expect.objectContaining({ id: fw.frameworkId }), failoverDeadlineMs: null }]);
+    b.stop();
+  });
+
+  it('removes at once a framework whose deadline passed while no master ran; its id cannot come back', async () => {
+    const { clock, startMaster } = cluster();
+    const a = await startMaster();
+    const fw = subscribe(a, MINUTE);
+    a.disconnect(fw.frameworkId, fw.streamId);
+    a.stop();
+    clock.advance(2 * MINUTE);
+
+    const b = await startMaster();
+    expect(b.state().frameworks).toEqual([]);
+    expect(() => subscribe(b, MINUTE, fw.frameworkId)).toThrow(CallError);
+    expect(() => subscribe(b, MINUTE, fw.frameworkId)).toThrow(/was removed; subscribe without an id/);
+    b.stop();
+  });
+
+  it('gives a framework still connected when the master stopped its failover timeout from the restart', async () => {
+    const { clock, registry, startMaster } = cluster();
+    const a = await startMaster();
+    const fw = subscribe(a, 10 * MINUTE);
+    a.stop();
+    clock.advance(3 * MINUTE);
+
+    const b = await startMaster();
+    expect(await registry.listFrameworks()).toEqual([{ info: expect.objectContaining({ id: fw.frameworkId }), failoverDeadlineMs: clock.now() + 10 * MINUTE }]);
+    clock.advance(10 * MINUTE - 1);
+    expect(b.state().frameworks.map((f) => f.id)).toEqual([fw.frameworkId]);
+    clock.advance(1);
+    expect(b.state().frameworks).toEqual([]);
+    b.stop();
+  });
+
+  it('forgets a connected framework with a failover timeout of 0, so it may come back with its id', async () => {
+    const { registry, startMaster } = cluster();
+    const a = await startMaster();
+    const fw = subscribe(a, 0);
+    a.stop();
+
+    const b = await startMaster();
+    expect(b.state().frameworks).toEqual([]);
+    expect(await registry.listFrameworks()).toEqual([]);
+    expect(subscribe(b, 0, fw.frameworkId).frameworkId).toBe(fw.frameworkId);
+    b.stop();
+  });
+
+  it('lists admitted agents as unreachable, offers nothing of them, and asks them to register again with their id', async () => {
+    const { clock, startMaster } = cluster();
+    const a = await startMaster();
+    const agentId = await registerAgent(a);
+    a.stop();
+
+    const b = await startMaster();
+    const fw = subscribe(b, MINUTE);
+    expect(b.state().agents).toEqual([expect.objectContaining({ id: agentId, status: 'UNREACHABLE' })]);
+    clock.advance(5000);
+    expect(fw.stream.offers()).toEqual([]);
+    expect(b.agentHeartbeat(agentId)).toEqual({ reregister: true, masterId: b.info.id });
+
+    expect(await registerAgent(b, agentId)).toBe(agentId);
+    expect(b.state().agents).toEqual([expect.objectContaining({ id: agentId, status: 'ACTIVE' })]);
+    expect(b.agentHeartbeat(agentId)).toEqual({ reregister: false, masterId: b.info.id });
+    clock.advance(1000);
+    expect(fw.stream.offers().map((o) => o.agentId)).toEqual([agentId]);
+    b.stop();
+  });
+
+  it('refuses to recover once started', async () => {
+    const { startMaster } = cluster();
+    const a = await startMaster();
+    expect(() => a.recover([], [])).toThrow('recover() must come before start()');
+    a.stop();
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * The registry in Redis, for a master that must survive a restart (or hand over to another).
+ * Layout, under a key prefix (default `agora:`) so clusters can share one Redis:
+ *   <prefix>agents            hash: agent id → AgentInfo JSON
+ *   <prefix>frameworks        hash: framework id → { info, failoverDeadlineMs } JSON
+ *   <prefix>registry:version  a counter bumped by every write
+ * Every write is one MULTI/EXEC: the record and the version move together or not at all, so a
+ * reader that sees version n sees every record written up to n.
+ */
+import { Redis, type ChainableCommander } from 'ioredis';
+import type { AgentInfo, FrameworkInfo } from '../common/types';
+import type { AgentRegistry, StoredFramework } from './registry';
+
+export const DEFAULT_KEY_PREFIX = 'agora:';
+
+export interface RedisRegistryOptions {
+  keyPrefix?: string;
+  /** How long the first connection may take before start-up fails. */
+  connectTimeoutMs?: number;
+}
+
+/** A stored record that does not parse, or a write Redis refused. */
+export class RegistryError extends Error {
+  override readonly name = 'RegistryError';
+}
+
+/** The URL without its password, fit for an error message or a log line. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+export class RedisRegistry implements AgentRegistry {
+  private readonly agentsKey: string;
+  private readonly frameworksKey: string;
+  private readonly versionKey: string;
+
+  private constructor(private readonly redis: Redis, readonly keyPrefix: string) {
+    this.agentsKey = `${keyPrefix}agents`;
+    this.frameworksKey = `${keyPrefix}frameworks`;
+    this.versionKey = `${keyPrefix}registry:version`;
+  }
+
+  /**
+   * Connects, or fails with an error naming the URL: a master started against the wrong Redis
+   * should say so at once, not queue writes forever. Once connected, it reconnects (backing
+   * off to 2 s) across Redis restarts; writes made meanwhile fail after a few retries.
+   */
+  static async connect(url: string, options: RedisRegistryOptions = {}): Promise<RedisRegistry> {
+    let ready = false;
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+      maxRetriesPerRequest: 5,
+      // ioredis waits this long for a dead socket to close, holding the process open meanwhile.
+      disconnectTimeout: 200,
+      retryStrategy: (times) => (ready ? Math.min(times * 100, 2000) : null),
+    });
+    // Without a listener ioredis prints every connection error; the callers see them as rejections.
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (err) {
+      redis.disconnect();
+      throw new RegistryError(`cannot connect to Redis at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+    }
+    ready = true;
+    return new RedisRegistry(redis, options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+  }
+
+  admit(agent: AgentInfo): Promise<void> {
+    if (!agent.id) return Promise.reject(new RegistryError('cannot admit an agent without an id'));
+    return this.write(`admit agent ${agent.id}`, (m) => m.hset(this.agentsKey, agent.id, JSON.stringify(agent)));
+  }
+
+  remove(agentId: string): Promise<void> {
+    return this.write(`remove agent ${agentId}`, (m) => m.hdel(this.agentsKey, agentId));
+  }
+
+  async list(): Promise<AgentInfo[]> {
+    const all = await this.redis.hgetall(this.agentsKey);
+    return Object.entries(all).map(([id, text]) => parseAgent(this.agentsKey, id, text));
+  }
+
+  saveFramework(info: FrameworkInfo, failoverDeadlineMs: number | null): Promise<void> {
+    if (!info.id) return Promise.reject(new RegistryError('cannot save a framework without an id'));
+    const record: StoredFramework = { info, failoverDeadlineMs };
+    return this.write(`save framework ${info.id}`, (m) => m.hset(this.frameworksKey, info.id, JSON.stringify(record)));
+  }
+
+  removeFramework(frameworkId: string): Promise<void> {
+    return this.write(`remove framework ${frameworkId}`, (m) => m.hdel(this.frameworksKey, frameworkId));
+  }
+
+  async listFrameworks(): Promise<StoredFramework[]> {
+    const all = await this.redis.hgetall(this.frameworksKey);
+    return Object.entries(all).map(([id, text]) => parseFramework(this.frameworksKey, id, text));
+  }
+
+  /** The number of writes ever made under this prefix. */
+  async version(): Promise<number> {
+    return Number((await this.redis.get(this.versionKey)) ?? 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.redis.status === 'end') return;
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect(); // already broken: nothing left to flush
+    }
+  }
+
+  private async write(what: string, command: (m: ChainableCommander) => ChainableCommander): Promise<void> {
+    const results = await command(this.redis.multi()).incr(this.versionKey).exec();
+    // null only when a WATCHed key changed; nothing here WATCHes, so it would be a bug.
+    if (!results) throw new RegistryError(`registry write '${what}' was aborted`);
+    const failed = results.find(([err]) => err);
+    if (failed?.[0]) throw new RegistryError(`registry write '${what}' failed: ${failed[0].message}`, { cause: failed[0] });
+  }
+}
+
+function parseJson(key: string, field: string, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new RegistryError(`registry record ${key}[${field}] is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null) throw new RegistryError(`registry record ${key}[${field}] is not an object`);
+  return value as Record<string, unknown>;
+}
+
+function parseAgent(key: string, field: string, text: string): AgentInfo {
+  const v = parseJson(key, field, text);
+  if (v.id !== field || typeof v.hostname !== 'string' || !Array.isArray(v.resources) || typeof v.port !== 'number') {
+    throw new RegistryError(`registry record ${key}[${field}] is not an AgentInfo with id ${field}: ${text.slice(0, 200)}`);
+  }
+  return v as unknown as AgentInfo;
+}
+
+function parseFramework(key: string, field: string, text: string): StoredFramework {
+  const v = parseJson(key, field, text);
+  const info = v.info as Record<string, unknown> | undefined;
+  const deadline = v.failoverDeadlineMs;
+  if (!info || info.id !== field || !Array.isArray(info.roles) || typeof info.failoverTimeoutMs !== 'number'
+    || !(deadline === null || typeof deadline === 'number')) {
+    throw new RegistryError(`registry record ${key}[${field}] is not a framework with id ${field} and a deadline: ${text.slice(0, 200)}`);
+  }
+  return v as unknown as StoredFramework;
+}
