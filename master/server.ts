@@ -84,7 +84,8 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   try {
     grpc = await startGrpc(master, { host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc') });
     http = await startHttp(
-      { ready: () => ready, state: () => master.state(), metrics: () => renderMetrics(master.metrics()), offerLog, log: log.child('http') },
+      { ready: () => ready, state: () => master.state(), metrics: () => renderMetrics(master.metrics()),
+        markAgentGone: (agentId) => master.markAgentGone(agentId), offerLog, log: log.child('http') },
       { host: config.host, port: config.httpPort },
     );
     master.setPorts(http.port, grpc.port);

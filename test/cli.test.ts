@@ -49,6 +49,15 @@ describe('the agora CLI', () => {
     expect(list[0]).toMatchObject({ id: cluster.agents[0]!.agentId, total: { cpus: 2, mem: 1024 } });
   });
 
+  it('agents gone takes an agent out: it leaves the state, and marking it again is a 404 naming why', async () => {
+    const doomed = await cluster.addAgent({ containerizer: 'process', resources: 'cpus:1;mem:128' });
+    let out = '';
+    expect(await agents(['gone', doomed.agentId, '--master', cluster.masterAddr], (s) => { out += s; })).toBe(0);
+    expect(out).toMatch(/marked gone/);
+    expect((await cluster.state()).agents.map((a) => a.id)).not.toContain(doomed.agentId);
+    await expect(agents(['gone', doomed.agentId, '--master', cluster.masterAddr], () => undefined)).rejects.toThrow(/404.*not registered/);
+  });
+
   it('tasks shows the tasks executed above with their final states', async () => {
     let out = '';
     await tasks(['--master', cluster.masterAddr], (s) => { out += s; });
