@@ -235,7 +235,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
         try {
           if (msg.subject === run) {
             const m = decodeRunTask(msg.data);
-            void this.runner.run(m.frameworkId, m.task);
+            void this.runner.run(m.frameworkId, m.task, m.frameworkInfo.capabilities.includes('TASK_KILLING_STATE'));
           } else if (msg.subject === kill) {
             const m = decodeKillTask(msg.data);
             if (!m.frameworkId || !m.taskId) throw new Error('KillTaskMessage without framework or task id');

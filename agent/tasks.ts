@@ -32,6 +32,8 @@ export interface TaskRecord {
   launched: boolean;
   killRequested: boolean;
   killGraceMs: number | undefined;
+  /** The framework understands TASK_KILLING (capability TASK_KILLING_STATE). */
+  killingState: boolean;
 }
 
 export interface TaskRunnerDeps {
@@ -62,9 +64,12 @@ export class TaskRunner {
 
   constructor(private readonly deps: TaskRunnerDeps) {}
 
-  /** Starts a run of `task`; returns once it has ended (the agent does not await it). */
-  run(frameworkId: string, task: TaskInfo): Promise<void> {
-    const flow = this.runFlow(frameworkId, task).catch((err) => {
+  /**
+   * Starts a run of `task`; returns once it has ended (the agent does not await it).
+   * `killingState`: the framework has the TASK_KILLING_STATE capability.
+   */
+  run(frameworkId: string, task: TaskInfo, killingState = false): Promise<void> {
+    const flow = this.runFlow(frameworkId, task, killingState).catch((err) => {
       // Every expected failure becomes a status inside runFlow; this is a bug.
       this.deps.log.error('task run failed unexpectedly', { frameworkId, taskId: task.taskId, err });
     });
@@ -88,7 +93,13 @@ export class TaskRunner {
     rec.killRequested = true;
     rec.killGraceMs = policy?.gracePeriodMs ?? rec.info.killPolicy?.gracePeriodMs ?? this.deps.killGracePeriodMs;
     // Before launch completes there is nothing to signal: runFlow kills it right after.
-    if (rec.launched) this.signal(rec);
+    if (!rec.launched) return;
+    // The grace period can be long (a service draining connections): a framework that
+    // understands it hears at once that the kill has begun, as with Mesos's executors.
+    if (rec.killingState && rec.state === 'TASK_RUNNING') {
+      this.publish(rec, 'TASK_KILLING', { message: `kill requested; SIGTERM now, SIGKILL after ${rec.killGraceMs} ms` });
+    }
+    this.signal(rec);
   }
 
   /** A task's terminal update was acknowledged: it leaves the table of live tasks. */
@@ -126,7 +137,7 @@ export class TaskRunner {
     await Promise.all([...this.flows]);
   }
 
-  private async runFlow(frameworkId: string, task: TaskInfo): Promise<void> {
+  private async runFlow(frameworkId: string, task: TaskInfo, killingState: boolean): Promise<void> {
     const { taskId } = task;
     const idProblem = unsafeIdReason('task', taskId) ?? unsafeIdReason('framework', frameworkId);
     if (idProblem) {
@@ -155,7 +166,7 @@ export class TaskRunner {
     const rec: TaskRecord = {
       frameworkId, taskId, info: task, containerId,
       sandboxDir: sandboxPath(this.deps.workDir, this.deps.agentId(), frameworkId, taskId, containerId),
-      containerizer: undefined, state: 'TASK_STAGING', latest: undefined, launched: false, killRequested: false, killGraceMs: undefined,
+      containerizer: undefined, state: 'TASK_STAGING', latest: undefined, launched: false, killRequested: false, killGraceMs: undefined, killingState,
     };
     if (existing) this.remember(existing);
     this.active.set(keyOf(frameworkId, taskId), rec);
@@ -206,7 +217,7 @@ export class TaskRunner {
   private detached(frameworkId: string, taskId: string): TaskRecord {
     return {
       frameworkId, taskId, info: emptyTask(taskId), containerId: '', sandboxDir: '', containerizer: undefined,
-      state: 'TASK_UNKNOWN', latest: undefined, launched: false, killRequested: false, killGraceMs: undefined,
+      state: 'TASK_UNKNOWN', latest: undefined, launched: false, killRequested: false, killGraceMs: undefined, killingState: false,
     };
   }
 
