@@ -88,3 +88,16 @@ describe('an operator marking an agent gone', () => {
     await expect(h.master.markAgentGone('agent-nobody')).rejects.toThrow(/agent agent-nobody is not registered/);
   });
 });
+
+describe('reconciling tasks the master does not know, by their agent\'s standing', () => {
+  it('answers TASK_UNREACHABLE on an unreachable agent and TASK_GONE_BY_OPERATOR on one marked gone', async () => {
+    const h = await runningTask(['PARTITION_AWARE']);
+    h.silence(h.agentId);
+    h.clock.advance(5_000);
+    h.master.reconcile({ ...h.fw.call, tasks: [{ taskId: 'never-heard-of', agentId: h.agentId }] });
+    expect(h.fw.stream.updates().at(-1)).toMatchObject({ taskId: 'never-heard-of', state: 'TASK_UNREACHABLE', reason: 'REASON_RECONCILIATION' });
+    await h.master.markAgentGone(h.agentId);
+    h.master.reconcile({ ...h.fw.call, tasks: [{ taskId: 'never-heard-of', agentId: h.agentId }] });
+    expect(h.fw.stream.updates().at(-1)).toMatchObject({ taskId: 'never-heard-of', state: 'TASK_GONE_BY_OPERATOR', reason: 'REASON_RECONCILIATION' });
+  });
+});

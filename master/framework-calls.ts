@@ -212,7 +212,11 @@ export function reconcile(s: MasterState, call: ReconcileCall): void {
     now: now(s),
     task: (id) => s.tasks.get(call.frameworkId, id)?.task,
     frameworkTasks: () => s.tasks.ofFramework(call.frameworkId).map((r) => r.task),
-    agentRegistered: (id) => s.agents.has(id),
+    agentStanding: (id) => {
+      const agent = s.agents.get(id);
+      if (agent) return agent.unreachableSince === undefined ? 'registered' : 'unreachable';
+      return s.goneAgents.has(id) ? 'gone' : 'unknown';
+    },
   });
   for (const status of statuses) tell(s, call.frameworkId, { type: 'UPDATE', status });
 }

@@ -1,8 +1,11 @@
 /**
  * Reconciliation answered from what the master knows (Mesos docs/reconciliation.md): a known
- * task reports its latest state; an unknown one is TASK_GONE when its agent is registered
- * (the agent would have told us about it) and TASK_UNKNOWN when we do not know the agent
- * either. Every answer is a master-generated update with REASON_RECONCILIATION and no uuid.
+ * task reports its latest state; an unknown one is answered by its agent's standing —
+ * TASK_GONE when the agent is registered (it would have told us about the task),
+ * TASK_UNREACHABLE when the agent is unreachable (the task may be running behind the
+ * partition), TASK_GONE_BY_OPERATOR when an operator marked the agent gone, TASK_UNKNOWN when
+ * the master does not know the agent either. Every answer is a master-generated update with
+ * REASON_RECONCILIATION and no uuid.
  */
 import { isTerminal, type Task, type TaskStatus } from '../common/types';
 import type { ReconcileCall } from './calls';
@@ -12,8 +15,17 @@ export interface ReconcileView {
   now: number;
   task(taskId: string): Task | undefined;
   frameworkTasks(): Task[];
-  agentRegistered(agentId: string): boolean;
+  agentStanding(agentId: string): AgentStanding;
 }
+
+export type AgentStanding = 'registered' | 'unreachable' | 'gone' | 'unknown';
+
+const UNKNOWN_TASK: Record<AgentStanding, { state: TaskStatus['state']; why: string }> = {
+  registered: { state: 'TASK_GONE', why: 'is not known on agent' },
+  unreachable: { state: 'TASK_UNREACHABLE', why: 'is not known; it may run on unreachable agent' },
+  gone: { state: 'TASK_GONE_BY_OPERATOR', why: 'is not known; an operator marked gone agent' },
+  unknown: { state: 'TASK_UNKNOWN', why: 'and its agent are unknown:' },
+};
 
 export function reconcile(call: ReconcileCall, view: ReconcileView): TaskStatus[] {
   const answer = (task: Task): TaskStatus => masterStatus({
@@ -27,11 +39,10 @@ export function reconcile(call: ReconcileCall, view: ReconcileView): TaskStatus[
   return call.tasks.map(({ taskId, agentId }) => {
     const task = view.task(taskId);
     if (task) return answer(task);
-    const known = agentId !== '' && view.agentRegistered(agentId);
+    const { state, why } = UNKNOWN_TASK[agentId === '' ? 'unknown' : view.agentStanding(agentId)];
     return masterStatus({
-      taskId, frameworkId: call.frameworkId, agentId,
-      state: known ? 'TASK_GONE' : 'TASK_UNKNOWN', reason: 'REASON_RECONCILIATION',
-      message: known ? `task ${taskId} is not known on agent ${agentId}` : `task ${taskId} and its agent are unknown`,
+      taskId, frameworkId: call.frameworkId, agentId, state, reason: 'REASON_RECONCILIATION',
+      message: `task ${taskId} ${why} ${agentId || '(none given)'}`,
     }, view.now);
   });
 }
