@@ -27,6 +27,27 @@ export interface Measurement {
   opsLabel: string;
   opsPerSec: number;
   published: PublishedFigure[];
+  /** Heap figures, for the benches that measure memory (see `MemoryFigure`). */
+  memory?: MemoryFigure;
+}
+
+/** What one memory reading measured, in MiB of V8 heap (`process.memoryUsage().heapUsed`). */
+export interface MemoryFigure {
+  /** Exactly how the figures were taken. */
+  method: string;
+  /** Whether `global.gc` was there (node --expose-gc); without it "retained" includes garbage. */
+  exposeGc: boolean;
+  /** Heap held by the snapshot handed to `allocate()`. */
+  snapshotRetainedMiB: number;
+  /** Heap growth across one `allocate()` call, no GC forced in between. */
+  allocateHeapGrowthMiB: number;
+  /** Garbage collections that ran inside that call: more than 0 makes the growth a lower bound. */
+  gcsDuringAllocate: number;
+  /** Heap held by the call's decisions after a GC. */
+  resultRetainedMiB: number;
+  allocateMs: number;
+  offers: number;
+  filters: number;
 }
 
 export interface Bench {

@@ -1,9 +1,11 @@
 /**
  * Runs the registered benchmarks and writes `bench/results/latest.json` and `bench/RESULTS.md`.
  *
- *   npm run bench                      # all of them
- *   node dist/bench/run.js allocator   # only benches whose name contains "allocator";
- *                                      # prints, writes nothing (a partial table would mislead)
+ *   npm run bench                      # all of them; also writes docs/benchmarks.md
+ *   npm run -s bench -- decline        # only benches whose name contains "decline": one JSON
+ *                                      # Measurement per line on stdout, writes nothing (a
+ *                                      # partial table would mislead)
+ *   node --expose-gc dist/bench/run.js decline   # the same, after a build
  *
  * A bench is registered by adding it to BENCHES below; each lives in `bench/<name>.bench.ts`.
  */
@@ -11,13 +13,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { allocatorBench } from './allocator.bench';
+import { declineRoundsBench } from './decline-rounds.bench';
+import { benchmarksDoc } from './docs';
 import { round, type Bench, type Measurement } from './harness';
 import { launchBench } from './launch.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, sorterBench, launchBench];
+const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, launchBench];
 
-interface Machine {
+export interface Machine {
   cpuModel: string;
   cores: number;
   memoryGiB: number;
@@ -25,7 +29,7 @@ interface Machine {
   platform: string;
 }
 
-interface Results {
+export interface Results {
   startedAt: string;
   durationS: number;
   machine: Machine;
@@ -54,7 +58,7 @@ function machine(): Machine {
   };
 }
 
-const seconds = (ms: number): string => (ms >= 1000 ? `${round(ms / 1000, 2)} s` : `${round(ms, 1)} ms`);
+export const seconds = (ms: number): string => (ms >= 1000 ? `${round(ms / 1000, 2)} s` : `${round(ms, 1)} ms`);
 
 function markdown(r: Results): string {
   const sources = new Map<string, number>();
@@ -69,7 +73,11 @@ function markdown(r: Results): string {
     const ratio = m.published.length === 0
       ? '—'
       : m.published.map((p) => `${round(p.ms / m.medianMs, 1)}×`).join('<br>');
-    return `| ${m.case} | ${seconds(m.medianMs)} | ${m.ops.toLocaleString('en-US')} ${m.opsLabel} | `
+    const heap = m.memory
+      ? `<br>heap: snapshot ${m.memory.snapshotRetainedMiB} MiB, +${m.memory.allocateHeapGrowthMiB} MiB during allocate `
+        + `(${m.memory.gcsDuringAllocate} GCs), result ${m.memory.resultRetainedMiB} MiB`
+      : '';
+    return `| ${m.case} | ${seconds(m.medianMs)} | ${m.ops.toLocaleString('en-US')} ${m.opsLabel}${heap} | `
       + `${m.opsPerSec.toLocaleString('en-US')} | ${published} | ${ratio} |`;
   });
   const { cpuModel, cores, memoryGiB, node, platform } = r.machine;
@@ -109,6 +117,11 @@ async function main(): Promise<void> {
   for (const bench of benches) {
     for (const m of await bench.run()) {
       measurements.push(m);
+      if (only) {
+        // Filtered mode: machine-readable, one Measurement per line.
+        console.log(JSON.stringify(m));
+        continue;
+      }
       const vs = m.published.map((p) => `${p.label} ${seconds(p.ms)}`).join('; ');
       console.log(`${m.bench} | ${m.case}: ${seconds(m.medianMs)}, ${m.ops} ${m.opsLabel}, ${m.opsPerSec}/s${vs ? ` (vs ${vs})` : ''}`);
     }
@@ -125,7 +138,9 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.join(dir, 'results'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'RESULTS.md'), markdown(results));
-  console.log(`wrote bench/results/latest.json and bench/RESULTS.md (${results.durationS} s)`);
+  fs.mkdirSync(path.join(repoRoot(), 'docs'), { recursive: true });
+  fs.writeFileSync(path.join(repoRoot(), 'docs', 'benchmarks.md'), benchmarksDoc(results));
+  console.log(`wrote bench/results/latest.json, bench/RESULTS.md and docs/benchmarks.md (${results.durationS} s)`);
 }
 
 main().then(() => process.exit(0), (err: Error) => {
