@@ -89,6 +89,12 @@ describe('resource arithmetic', () => {
     it('x − x is empty, and contains is reflexive', () => {
       fc.assert(fc.property(resourcesArb, (x) => isEmpty(subtract(x, x)) && contains(x, x)));
     });
+    it('normalize is idempotent, and hands a normalized value back as it is', () => {
+      fc.assert(fc.property(fc.array(fc.oneof(scalarArb, rangesArb, setArb), { maxLength: 6 }), (raw) => {
+        const once = normalize(raw);
+        return normalize(once) === once && equals(once, raw);
+      }));
+    });
     it('format and parse round-trip', () => {
       fc.assert(fc.property(resourcesArb, (x) => equals(parse(format(x)), x)));
     });

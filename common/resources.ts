@@ -60,11 +60,6 @@ function subtractRanges(from: readonly Range[], take: readonly Range[]): Range[]
   return out;
 }
 
-function rangesContain(outer: readonly Range[], inner: readonly Range[]): boolean {
-  const o = mergeRanges(outer);
-  return mergeRanges(inner).every(([b, e]) => o.some(([ob, oe]) => ob <= b && e <= oe));
-}
-
 function combine(a: Resource, b: Resource): Resource {
   if (a.kind !== b.kind) {
     throw new ResourceError(`resource '${a.name}' is a ${a.kind} in one place and a ${b.kind} in another`);
@@ -85,17 +80,47 @@ function normalize1(r: Resource): Resource {
   }
 }
 
+const byKey = (a: Resource, b: Resource): number =>
+  (a.name === b.name ? a.role.localeCompare(b.role) : a.name.localeCompare(b.name));
+
+/**
+ * Whether `rs` is already what `normalize` would return. Most values passed around are
+ * (everything here returns normalized values), and checking is a scan that allocates
+ * nothing: the allocator's hot loop spent most of its time re-normalizing normalized values.
+ */
+function isNormalized(rs: Resources): boolean {
+  for (let i = 0; i < rs.length; i++) {
+    const r = rs[i]!;
+    if (r.role === '' || isEmpty1(r)) return false;
+    if (i > 0 && byKey(rs[i - 1]!, r) >= 0) return false;
+    switch (r.kind) {
+      case 'scalar':
+        if (round3(r.value) !== r.value) return false;
+        break;
+      case 'ranges':
+        for (let k = 0; k < r.ranges.length; k++) {
+          const [b, e] = r.ranges[k]!;
+          if (b > e || (k > 0 && r.ranges[k - 1]![1] + 1 >= b)) return false;
+        }
+        break;
+      case 'set':
+        for (let k = 1; k < r.items.length; k++) if (!(r.items[k - 1]! < r.items[k]!)) return false;
+        break;
+    }
+  }
+  return true;
+}
+
 /** Merges entries with the same (name, role), drops empty ones, sorts by name then role. */
 export function normalize(rs: Resources): Resources {
-  const byKey = new Map<string, Resource>();
+  if (isNormalized(rs)) return rs;
+  const byKeyMap = new Map<string, Resource>();
   for (const raw of rs) {
     const r = normalize1(raw);
-    const prev = byKey.get(keyOf(r));
-    byKey.set(keyOf(r), prev ? combine(prev, r) : r);
+    const prev = byKeyMap.get(keyOf(r));
+    byKeyMap.set(keyOf(r), prev ? combine(prev, r) : r);
   }
-  return [...byKey.values()]
-    .filter((r) => !isEmpty1(r))
-    .sort((a, b) => (a.name === b.name ? a.role.localeCompare(b.role) : a.name.localeCompare(b.name)));
+  return [...byKeyMap.values()].filter((r) => !isEmpty1(r)).sort(byKey);
 }
 
 export function add(a: Resources, b: Resources): Resources {
@@ -122,18 +147,44 @@ export function subtract(a: Resources, b: Resources): Resources {
   return normalize([...out.values()]);
 }
 
-/** Whether every part of `inner` is also in `outer`, role by role. */
+/**
+ * Whether every part of `inner` is also in `outer`, role by role. A walk over the two sorted
+ * lists; no maps, no re-sorting: the allocator asks this for every decline filter it passes.
+ */
 export function contains(outer: Resources, inner: Resources): boolean {
-  const have = new Map(normalize(outer).map((r) => [keyOf(r), r] as const));
-  return normalize(inner).every((r) => {
-    const h = have.get(keyOf(r));
-    if (!h || h.kind !== r.kind) return false;
+  const o = normalize(outer);
+  let j = 0;
+  for (const r of normalize(inner)) {
+    while (j < o.length && byKey(o[j]!, r) < 0) j++;
+    const h = o[j];
+    if (!h || byKey(h, r) !== 0 || h.kind !== r.kind) return false;
     switch (h.kind) {
-      case 'scalar': return round3(h.value - (r as typeof h).value) >= 0;
-      case 'ranges': return rangesContain(h.ranges, (r as typeof h).ranges);
-      case 'set': { const s = new Set(h.items); return (r as typeof h).items.every((i) => s.has(i)); }
+      case 'scalar': if (round3(h.value - (r as typeof h).value) < 0) return false; break;
+      case 'ranges': if (!sortedRangesContain(h.ranges, (r as typeof h).ranges)) return false; break;
+      case 'set': if (!sortedItemsContain(h.items, (r as typeof h).items)) return false; break;
     }
-  });
+  }
+  return true;
+}
+
+/** Both merged and sorted (normalized): one pass. */
+function sortedRangesContain(outer: readonly Range[], inner: readonly Range[]): boolean {
+  let i = 0;
+  for (const [b, e] of inner) {
+    while (i < outer.length && outer[i]![1] < b) i++;
+    const o = outer[i];
+    if (!o || o[0] > b || e > o[1]) return false;
+  }
+  return true;
+}
+
+function sortedItemsContain(outer: readonly string[], inner: readonly string[]): boolean {
+  let i = 0;
+  for (const item of inner) {
+    while (i < outer.length && outer[i]! < item) i++;
+    if (outer[i] !== item) return false;
+  }
+  return true;
 }
 
 export function isEmpty(rs: Resources): boolean {
