@@ -80,8 +80,12 @@ function normalize1(r: Resource): Resource {
   }
 }
 
-const byKey = (a: Resource, b: Resource): number =>
-  (a.name === b.name ? a.role.localeCompare(b.role) : a.name.localeCompare(b.name));
+/** Code-unit order by name, then role: the same on every machine, whatever its locale. */
+const byKey = (a: Resource, b: Resource): number => {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  if (a.role !== b.role) return a.role < b.role ? -1 : 1;
+  return 0;
+};
 
 /**
  * Whether `rs` is already what `normalize` would return. Most values passed around are

@@ -29,8 +29,8 @@ export interface AllocatorOptions {
 interface Cycle {
   readonly roles: Sorter;
   readonly frameworksOf: ReadonlyMap<string, Sorter>;
-  /** Live filters by (framework, role, agent). */
-  readonly filters: ReadonlyMap<string, readonly OfferFilter[]>;
+  /** Live filters by (role, agent), then by framework: one lookup per agent and role. */
+  readonly filters: ReadonlyMap<string, ReadonlyMap<string, readonly OfferFilter[]>>;
   readonly minimums: readonly Minimum[];
 }
 
@@ -125,25 +125,27 @@ function nextDecision(cycle: Cycle, agentId: string, remaining: Resources): Offe
     if (reservedFor && !reservedFor.has(role)) continue;
     const usable = remaining.filter((r) => r.role === UNRESERVED || r.role === role);
     if (!isAllocatable(usable, cycle.minimums)) continue;
+    const filtersHere = cycle.filters.get(filterKey(role, agentId));
     for (const frameworkId of (cycle.frameworksOf.get(role) as Sorter).ordered()) {
-      if (isFiltered(cycle, frameworkId, role, agentId, usable)) continue;
+      if (filtersHere && isFiltered(filtersHere.get(frameworkId), usable)) continue;
       return { frameworkId, agentId, role, resources: usable };
     }
   }
   return undefined;
 }
 
-const filterKey = (frameworkId: string, role: string, agentId: string): string =>
-  `${frameworkId}\u0000${role}\u0000${agentId}`;
+const filterKey = (role: string, agentId: string): string => `${role}\u0000${agentId}`;
 
-function liveFilters(filters: readonly OfferFilter[], now: number): Map<string, OfferFilter[]> {
-  const out = new Map<string, OfferFilter[]>();
+function liveFilters(filters: readonly OfferFilter[], now: number): Map<string, Map<string, OfferFilter[]>> {
+  const out = new Map<string, Map<string, OfferFilter[]>>();
   for (const f of filters) {
     if (f.expiresAt <= now) continue;
-    const key = filterKey(f.frameworkId, f.role, f.agentId);
-    const list = out.get(key);
+    const key = filterKey(f.role, f.agentId);
+    let byFramework = out.get(key);
+    if (!byFramework) out.set(key, byFramework = new Map());
+    const list = byFramework.get(f.frameworkId);
     if (list) list.push(f);
-    else out.set(key, [f]);
+    else byFramework.set(f.frameworkId, [f]);
   }
   return out;
 }
@@ -152,8 +154,7 @@ function liveFilters(filters: readonly OfferFilter[], now: number): Map<string, 
  * A decline filter blocks an offer it covers: the framework said "not this, or anything
  * smaller, until then". A larger offer (say, after a task ended) gets through, as in Mesos.
  */
-function isFiltered(cycle: Cycle, frameworkId: string, role: string, agentId: string, offer: Resources): boolean {
-  const list = cycle.filters.get(filterKey(frameworkId, role, agentId));
+function isFiltered(list: readonly OfferFilter[] | undefined, offer: Resources): boolean {
   return list !== undefined && list.some((f) => contains(f.resources, offer));
 }
 
