@@ -140,14 +140,18 @@ export async function unregisterAgent(s: MasterState, agentId: string, reason: s
  * so an agent that was only partitioned cannot bring back tasks frameworks have replaced.
  */
 export async function markAgentGone(s: MasterState, agentId: string): Promise<void> {
-  await removeAgent(s, agentId, 'TASK_GONE_BY_OPERATOR', `agent ${agentId} was marked gone by an operator`);
+  await removeAgent(s, agentId, 'TASK_GONE_BY_OPERATOR', `agent ${agentId} was marked gone by an operator`,
+    () => s.registry.markGone(agentId));
   s.goneAgents.add(agentId);
   s.log.warn('agent marked gone by an operator', { agentId });
 }
 
-async function removeAgent(s: MasterState, agentId: string, state: 'TASK_GONE' | 'TASK_GONE_BY_OPERATOR', why: string): Promise<void> {
+async function removeAgent(
+  s: MasterState, agentId: string, state: 'TASK_GONE' | 'TASK_GONE_BY_OPERATOR', why: string,
+  record: () => Promise<void> = () => s.registry.remove(agentId),
+): Promise<void> {
   if (!s.agents.has(agentId)) throw new CallError('NOT_FOUND', `agent ${agentId} is not registered`);
-  await s.registry.remove(agentId);
+  await record();
   for (const { offer } of s.offers.onAgent(agentId)) rescindOffer(s, offer.id, why);
   const at = now(s);
   for (const entry of s.tasks.onAgent(agentId)) {

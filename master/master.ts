@@ -84,9 +84,9 @@ export class Master implements SchedulerApi, AgentHandler {
    * Takes over from an earlier master: what its registry holds, read by the shell. Before
    * `start`, so nothing is offered or decided on before the records are back.
    */
-  recover(agents: readonly AgentInfo[], frameworks: readonly StoredFramework[]): void {
+  recover(agents: readonly AgentInfo[], frameworks: readonly StoredFramework[], gone: readonly string[] = []): void {
     if (this.cycle || this.stopped) throw new Error('recover() must come before start()');
-    recover(this.s, agents, frameworks);
+    recover(this.s, agents, frameworks, gone);
   }
 
   /** Starts the periodic allocation cycle. */

@@ -16,7 +16,7 @@ function cluster() {
   async function startMaster(): Promise<Master> {
     const config = resolveConfig({ clock, random: seededRandom(7), hostname: 'master.test' });
     const master = new Master({ config, agentPort: new RecordingAgents(), offerLog: new OfferLog(100), registry });
-    master.recover(await registry.list(), await registry.listFrameworks());
+    master.recover(await registry.list(), await registry.listFrameworks(), await registry.listGone());
     master.start();
     return master;
   }
@@ -143,6 +143,19 @@ describe('a master recovering from the registry', () => {
     expect(b.agentHeartbeat(agentId)).toEqual({ reregister: false, masterId: b.info.id });
     clock.advance(1000);
     expect(fw.stream.offers().map((o) => o.agentId)).toEqual([agentId]);
+    b.stop();
+  });
+
+  it('keeps refusing an agent an operator marked gone under the previous master', async () => {
+    const { startMaster } = cluster();
+    const a = await startMaster();
+    const agentId = await registerAgent(a);
+    await a.markAgentGone(agentId);
+    a.stop();
+
+    const b = await startMaster();
+    expect(b.state().agents).toEqual([]);
+    await expect(registerAgent(b, agentId)).rejects.toThrow(/was marked gone by an operator/);
     b.stop();
   });
 

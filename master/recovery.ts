@@ -13,10 +13,12 @@ import { armFailover } from './framework-calls';
 import type { StoredFramework } from './registry';
 import { now, persist, removeFramework, type MasterState } from './state';
 
-export function recover(s: MasterState, agents: readonly AgentInfo[], frameworks: readonly StoredFramework[]): void {
+export function recover(s: MasterState, agents: readonly AgentInfo[], frameworks: readonly StoredFramework[], gone: readonly string[] = []): void {
   const at = now(s);
+  for (const id of gone) s.goneAgents.add(id);
   for (const info of agents) {
     assert(info.id, 'a registry agent has an id');
+    if (s.goneAgents.has(info.id)) continue;
     if (s.agents.has(info.id)) continue; // already registered again: its own report is newer
     s.agents.set({ info, registeredAt: at, lastHeartbeatAt: at, version: '', unreachableSince: at });
   }

@@ -47,6 +47,15 @@ describe('RedisRegistry', () => {
     expect((await r.list()).map((a) => a.id)).toEqual(['agent-2']);
   });
 
+  it('marks an agent gone in one write: out of the agents, into the gone set for good', async () => {
+    const r = await registry('rt-gone:');
+    await r.admit(agent('agent-dead'));
+    await r.admit(agent('agent-alive'));
+    await r.markGone('agent-dead');
+    expect((await r.list()).map((a) => a.id)).toEqual(['agent-alive']);
+    expect(await r.listGone()).toEqual(['agent-dead']);
+  });
+
   it('round-trips frameworks with their failover deadline, null while connected', async () => {
     const r = await registry('rt-fws:');
     const web = frameworkInfo({ id: 'fw-web', name: 'web', roles: ['web'], failoverTimeoutMs: 60_000, capabilities: ['PARTITION_AWARE'] });

@@ -37,11 +37,13 @@ export function redactUrl(url: string): string {
 
 export class RedisRegistry implements AgentRegistry {
   private readonly agentsKey: string;
+  private readonly goneKey: string;
   private readonly frameworksKey: string;
   private readonly versionKey: string;
 
   private constructor(private readonly redis: Redis, readonly keyPrefix: string) {
     this.agentsKey = `${keyPrefix}agents`;
+    this.goneKey = `${keyPrefix}agents:gone`;
     this.frameworksKey = `${keyPrefix}frameworks`;
     this.versionKey = `${keyPrefix}registry:version`;
   }
@@ -81,6 +83,14 @@ export class RedisRegistry implements AgentRegistry {
 
   remove(agentId: string): Promise<void> {
     return this.write(`remove agent ${agentId}`, (m) => m.hdel(this.agentsKey, agentId));
+  }
+
+  markGone(agentId: string): Promise<void> {
+    return this.write(`mark agent ${agentId} gone`, (m) => m.hdel(this.agentsKey, agentId).sadd(this.goneKey, agentId));
+  }
+
+  listGone(): Promise<string[]> {
+    return this.redis.smembers(this.goneKey);
   }
 
   async list(): Promise<AgentInfo[]> {

@@ -2,6 +2,7 @@
  * The registry: what a master that takes over must know. Admitted agents, so it expects them
  * back; and — unlike Mesos, which keeps frameworks in memory only (MESOS-4659) — frameworks
  * with their failover deadlines, so a framework's failover timeout survives a master restart.
+ * Agents an operator marked gone are kept too, so no master lets them back in.
  * Narrow on purpose, so the in-memory store (Mesos `--registry=in_memory`, for `agora up`
  * and tests) can be swapped for Redis (`registry-redis.ts`).
  * Admission is awaited before an agent is told it is registered: an agent that believes it
@@ -23,6 +24,9 @@ export interface AgentRegistry {
   saveFramework(info: FrameworkInfo, failoverDeadlineMs: number | null): Promise<void>;
   removeFramework(frameworkId: string): Promise<void>;
   listFrameworks(): Promise<StoredFramework[]>;
+  /** Removes the agent and records it gone for good, in one write: it may never come back. */
+  markGone(agentId: string): Promise<void>;
+  listGone(): Promise<string[]>;
   /** Releases connections; the registry answers nothing after. */
   close(): Promise<void>;
 }
@@ -30,6 +34,7 @@ export interface AgentRegistry {
 export class InMemoryRegistry implements AgentRegistry {
   private readonly agents = new Map<string, AgentInfo>();
   private readonly frameworks = new Map<string, StoredFramework>();
+  private readonly gone = new Set<string>();
 
   admit(agent: AgentInfo): Promise<void> {
     if (!agent.id) return Promise.reject(new Error('cannot admit an agent without an id'));
@@ -59,6 +64,16 @@ export class InMemoryRegistry implements AgentRegistry {
 
   listFrameworks(): Promise<StoredFramework[]> {
     return Promise.resolve([...this.frameworks.values()]);
+  }
+
+  markGone(agentId: string): Promise<void> {
+    this.agents.delete(agentId);
+    this.gone.add(agentId);
+    return Promise.resolve();
+  }
+
+  listGone(): Promise<string[]> {
+    return Promise.resolve([...this.gone]);
   }
 
   close(): Promise<void> {

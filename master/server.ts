@@ -59,7 +59,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   const { registry, owned } = await openRegistry(options, config);
   const closeRegistry = () => (owned ? registry.close() : Promise.resolve());
   let nc: NatsConnection;
-  let recovered: [AgentInfo[], StoredFramework[]];
+  let recovered: [AgentInfo[], StoredFramework[], string[]];
   try {
     nc = await connectNats(config);
   } catch (err) {
@@ -67,7 +67,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     throw err;
   }
   try {
-    recovered = await Promise.all([registry.list(), registry.listFrameworks()]);
+    recovered = await Promise.all([registry.list(), registry.listFrameworks(), registry.listGone()]);
   } catch (err) {
     await closeRegistry();
     await nc.close();
