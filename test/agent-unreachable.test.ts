@@ -1,6 +1,6 @@
 /**
- * A partitioned agent, for real: the `agora agent` process is frozen with SIGSTOP (its task
- * keeps running, as it would behind a partition). The master notices within heartbeat ×
+ * A partitioned agent, for real: the `agora agent` process is frozen with SIGSTOP (its task,
+ * a Docker container, keeps running, as it would behind a partition). The master notices within heartbeat ×
  * allowed misses, reports the task TASK_UNREACHABLE to the partition-aware framework and
  * stops offering the agent; after SIGCONT the agent registers again and the task is
  * RUNNING and known to the master once more.
@@ -11,7 +11,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { stopChild } from '../common/nats-server';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
-import { eventually, startCluster, type TestCluster } from './support/cluster';
+import { eventually, startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 
 const BIN = join(__dirname, '..', 'dist', 'cli', 'agora.js');
@@ -28,7 +28,7 @@ describe('an agent that goes silent', () => {
     cluster = await startCluster({ agents: 0, masterOptions: { agentHeartbeatIntervalMs: 200, agentMaxMissedHeartbeats: 3 } });
     workDir = mkdtempSync(join(tmpdir(), 'agora-partitioned-'));
     agent = spawn(process.execPath, [BIN, 'agent', '--nats', cluster.nats.url, '--port', '0', '--host', '127.0.0.1',
-      '--hostname', '127.0.0.1', '--work-dir', workDir, '--containerizer', 'process', '--resources', 'cpus:2;mem:512;disk:100'],
+      '--hostname', '127.0.0.1', '--work-dir', workDir, '--containerizer', 'docker', '--resources', 'cpus:2;mem:512;disk:100'],
     { stdio: 'ignore', env: { ...process.env, AGORA_LOG: 'warn' } });
     await eventually('the agent registered', async () => (await cluster.state()).agents.length === 1);
     s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'partition-aware', capabilities: ['PARTITION_AWARE'] } });
@@ -44,7 +44,7 @@ describe('an agent that goes silent', () => {
 
   it('is marked UNREACHABLE with its task TASK_UNREACHABLE, and on its return the task is RUNNING again', async () => {
     const offer = await log.offer();
-    await s.launch(offer, [task({ id: 'survivor', command: 'sleep 600', cpus: 0.5, mem: 64, process: true }, offer)]);
+    await s.launch(offer, [task({ id: 'survivor', command: 'sleep 600', cpus: 0.5, mem: 64, image: TEST_IMAGE, killGracePeriodMs: 1000 }, offer)]);
     await log.status('survivor', 'TASK_RUNNING');
 
     const unreachable = log.next((e) => e.type === 'UPDATE' && e.status.taskId === 'survivor' && e.status.state === 'TASK_UNREACHABLE');
