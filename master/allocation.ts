@@ -35,7 +35,7 @@ export function buildSnapshot(s: MasterState, at: number): AllocationSnapshot {
       allocated: merge(s.tasks.usedBy(f.info.id), s.offers.offeredTo(f.info.id)),
       active: f.connection !== undefined,
     })),
-    weights: s.config.weights,
+    weights: s.weights,
     filters: s.filters.active(at),
     minAllocatable: s.config.minAllocatable,
   };

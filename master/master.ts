@@ -9,7 +9,7 @@ import type { Timer } from '../common/clock';
 import { newId } from '../common/ids';
 import { logger, type Logger } from '../common/log';
 import type { MasterStateView } from '../common/operator-types';
-import type { AgentInfo, FrameworkInfo, MasterInfo } from '../common/types';
+import type { FrameworkInfo, MasterInfo } from '../common/types';
 import * as agentCalls from './agent-calls';
 import { AgentTable } from './agents';
 import { runAllocation, type AllocateFn } from './allocation';
@@ -28,8 +28,8 @@ import { countAllocation, CountingTaskTable, countingOfferLog, emptyCounts } fro
 import { metricsView } from './metrics-view';
 import { OfferBook } from './offers';
 import type { AgentPort, FrameworkStream, OfferLogSink } from './ports';
-import { recover } from './recovery';
-import { InMemoryRegistry, type AgentRegistry, type StoredFramework } from './registry';
+import { recover, type Recovered } from './recovery';
+import { InMemoryRegistry, type AgentRegistry } from './registry';
 import { dropConnection, type MasterState } from './state';
 import { stateView } from './state-view';
 
@@ -46,6 +46,21 @@ export interface MasterDeps {
    * never decided on, so it is not the clock; a test may still fix it.
    */
   stopwatchMs?: () => number;
+}
+
+/** Validates an operator's weights: role names and finite weights > 0, or a CallError naming the bad one. */
+export function checkWeights(update: Record<string, unknown>): Map<string, number> {
+  const out = new Map<string, number>();
+  const entries = Object.entries(update);
+  if (entries.length === 0) throw new CallError('INVALID_ARGUMENT', 'no weights given: send {"role": weight, ...}');
+  for (const [role, w] of entries) {
+    if (!role || role.length > 128) throw new CallError('INVALID_ARGUMENT', `role name '${role}' must be 1 to 128 characters`);
+    if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) {
+      throw new CallError('INVALID_ARGUMENT', `weight of role '${role}' must be a number > 0, got ${JSON.stringify(w)}`);
+    }
+    out.set(role, w);
+  }
+  return out;
 }
 
 export class Master implements SchedulerApi, AgentHandler {
@@ -69,7 +84,7 @@ export class Master implements SchedulerApi, AgentHandler {
     this.s = {
       config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(), tasks: new CountingTaskTable(this.counts),
       offers: new OfferBook(), filters: new FilterBook(), agentPort: deps.agentPort, offerLog: countingOfferLog(deps.offerLog, this.counts),
-      registry: deps.registry ?? new InMemoryRegistry(), goneAgents: new Set(), log: deps.log ?? logger('master'),
+      registry: deps.registry ?? new InMemoryRegistry(), goneAgents: new Set(), weights: new Map(config.weights), log: deps.log ?? logger('master'),
       allocateSoon: () => this.allocateSoon(),
     };
   }
@@ -84,9 +99,9 @@ export class Master implements SchedulerApi, AgentHandler {
    * Takes over from an earlier master: what its registry holds, read by the shell. Before
    * `start`, so nothing is offered or decided on before the records are back.
    */
-  recover(agents: readonly AgentInfo[], frameworks: readonly StoredFramework[], gone: readonly string[] = []): void {
+  recover(records: Recovered): void {
     if (this.cycle || this.stopped) throw new Error('recover() must come before start()');
-    recover(this.s, agents, frameworks, gone);
+    recover(this.s, records);
   }
 
   /** Starts the periodic allocation cycle. */
@@ -181,6 +196,24 @@ export class Master implements SchedulerApi, AgentHandler {
   unregisterAgent(agentId: string, reason: string): Promise<void> {
     this.checkRunning();
     return agentCalls.unregisterAgent(this.s, agentId, reason);
+  }
+
+  /** Role weights as the allocator sees them. */
+  weights(): Record<string, number> {
+    return Object.fromEntries(this.s.weights);
+  }
+
+  /**
+   * An operator's call (Mesos UPDATE_WEIGHTS): sets the weights of the roles given, all or
+   * nothing, persists them, and allocates soon with them. A bad entry changes nothing.
+   */
+  async updateWeights(update: Record<string, unknown>): Promise<void> {
+    this.checkRunning();
+    const checked = checkWeights(update);
+    await this.s.registry.saveWeights(Object.fromEntries([...this.s.weights, ...checked]));
+    for (const [role, w] of checked) this.s.weights.set(role, w);
+    this.s.log.info('role weights updated', Object.fromEntries(checked));
+    this.allocateSoon();
   }
 
   /** An operator's call: the agent is gone for good (Mesos MARK_AGENT_GONE). */

@@ -5,6 +5,7 @@ import { CallError } from './errors';
 import { Master } from './master';
 import { OfferLog } from './offer-log';
 import { InMemoryRegistry } from './registry';
+import { readRegistry } from './recovery';
 import { frameworkInfo, RecordingAgents, RecordingStream } from './testing';
 
 const MINUTE = 60_000;
@@ -16,7 +17,7 @@ function cluster() {
   async function startMaster(): Promise<Master> {
     const config = resolveConfig({ clock, random: seededRandom(7), hostname: 'master.test' });
     const master = new Master({ config, agentPort: new RecordingAgents(), offerLog: new OfferLog(100), registry });
-    master.recover(await registry.list(), await registry.listFrameworks(), await registry.listGone());
+    master.recover(await readRegistry(registry));
     master.start();
     return master;
   }
@@ -159,10 +160,20 @@ describe('a master recovering from the registry', () => {
     b.stop();
   });
 
+  it('brings back the role weights an operator set under the previous master', async () => {
+    const { startMaster } = cluster();
+    const a = await startMaster();
+    await a.updateWeights({ prod: 4 });
+    a.stop();
+    const b = await startMaster();
+    expect(b.weights()).toEqual({ prod: 4 });
+    b.stop();
+  });
+
   it('refuses to recover once started', async () => {
     const { startMaster } = cluster();
     const a = await startMaster();
-    expect(() => a.recover([], [])).toThrow('recover() must come before start()');
+    expect(() => a.recover({ agents: [], frameworks: [] })).toThrow('recover() must come before start()');
     a.stop();
   });
 });

@@ -10,12 +10,30 @@
 import assert from 'node:assert/strict';
 import type { AgentInfo } from '../common/types';
 import { armFailover } from './framework-calls';
-import type { StoredFramework } from './registry';
+import type { AgentRegistry, StoredFramework } from './registry';
 import { now, persist, removeFramework, type MasterState } from './state';
 
-export function recover(s: MasterState, agents: readonly AgentInfo[], frameworks: readonly StoredFramework[], gone: readonly string[] = []): void {
+/** What a registry holds, read back by the shell. */
+export interface Recovered {
+  agents: readonly AgentInfo[];
+  frameworks: readonly StoredFramework[];
+  gone?: readonly string[];
+  /** Role weights operators set; they win over the configured ones. */
+  weights?: Readonly<Record<string, number>>;
+}
+
+/** Reads everything `recover` needs from a registry. */
+export async function readRegistry(registry: AgentRegistry): Promise<Recovered> {
+  const [agents, frameworks, gone, weights] = await Promise.all([
+    registry.list(), registry.listFrameworks(), registry.listGone(), registry.loadWeights(),
+  ]);
+  return { agents, frameworks, gone, weights };
+}
+
+export function recover(s: MasterState, { agents, frameworks, gone = [], weights = {} }: Recovered): void {
   const at = now(s);
   for (const id of gone) s.goneAgents.add(id);
+  for (const [role, w] of Object.entries(weights)) s.weights.set(role, w);
   for (const info of agents) {
     assert(info.id, 'a registry agent has an id');
     if (s.goneAgents.has(info.id)) continue;

@@ -56,6 +56,13 @@ describe('RedisRegistry', () => {
     expect(await r.listGone()).toEqual(['agent-dead']);
   });
 
+  it('round-trips role weights as one record, none before any were saved', async () => {
+    const r = await registry('rt-weights:');
+    expect(await r.loadWeights()).toEqual({});
+    await r.saveWeights({ prod: 3, batch: 0.5 });
+    expect(await r.loadWeights()).toEqual({ prod: 3, batch: 0.5 });
+  });
+
   it('round-trips frameworks with their failover deadline, null while connected', async () => {
     const r = await registry('rt-fws:');
     const web = frameworkInfo({ id: 'fw-web', name: 'web', roles: ['web'], failoverTimeoutMs: 60_000, capabilities: ['PARTITION_AWARE'] });

@@ -38,12 +38,14 @@ export function redactUrl(url: string): string {
 export class RedisRegistry implements AgentRegistry {
   private readonly agentsKey: string;
   private readonly goneKey: string;
+  private readonly weightsKey: string;
   private readonly frameworksKey: string;
   private readonly versionKey: string;
 
   private constructor(private readonly redis: Redis, readonly keyPrefix: string) {
     this.agentsKey = `${keyPrefix}agents`;
     this.goneKey = `${keyPrefix}agents:gone`;
+    this.weightsKey = `${keyPrefix}weights`;
     this.frameworksKey = `${keyPrefix}frameworks`;
     this.versionKey = `${keyPrefix}registry:version`;
   }
@@ -91,6 +93,20 @@ export class RedisRegistry implements AgentRegistry {
 
   listGone(): Promise<string[]> {
     return this.redis.smembers(this.goneKey);
+  }
+
+  saveWeights(weights: Record<string, number>): Promise<void> {
+    return this.write('save role weights', (m) => m.set(this.weightsKey, JSON.stringify(weights)));
+  }
+
+  async loadWeights(): Promise<Record<string, number>> {
+    const text = await this.redis.get(this.weightsKey);
+    if (text === null) return {};
+    try {
+      return JSON.parse(text) as Record<string, number>;
+    } catch (err) {
+      throw new RegistryError(`the stored role weights under ${this.weightsKey} do not parse: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async list(): Promise<AgentInfo[]> {

@@ -2,7 +2,8 @@
  * The registry: what a master that takes over must know. Admitted agents, so it expects them
  * back; and — unlike Mesos, which keeps frameworks in memory only (MESOS-4659) — frameworks
  * with their failover deadlines, so a framework's failover timeout survives a master restart.
- * Agents an operator marked gone are kept too, so no master lets them back in.
+ * Agents an operator marked gone are kept too, so no master lets them back in, and the
+ * role weights operators set.
  * Narrow on purpose, so the in-memory store (Mesos `--registry=in_memory`, for `agora up`
  * and tests) can be swapped for Redis (`registry-redis.ts`).
  * Admission is awaited before an agent is told it is registered: an agent that believes it
@@ -27,6 +28,9 @@ export interface AgentRegistry {
   /** Removes the agent and records it gone for good, in one write: it may never come back. */
   markGone(agentId: string): Promise<void>;
   listGone(): Promise<string[]>;
+  /** Role weights set by operators, whole. */
+  saveWeights(weights: Record<string, number>): Promise<void>;
+  loadWeights(): Promise<Record<string, number>>;
   /** Releases connections; the registry answers nothing after. */
   close(): Promise<void>;
 }
@@ -35,6 +39,7 @@ export class InMemoryRegistry implements AgentRegistry {
   private readonly agents = new Map<string, AgentInfo>();
   private readonly frameworks = new Map<string, StoredFramework>();
   private readonly gone = new Set<string>();
+  private weights: Record<string, number> = {};
 
   admit(agent: AgentInfo): Promise<void> {
     if (!agent.id) return Promise.reject(new Error('cannot admit an agent without an id'));
@@ -74,6 +79,15 @@ export class InMemoryRegistry implements AgentRegistry {
 
   listGone(): Promise<string[]> {
     return Promise.resolve([...this.gone]);
+  }
+
+  saveWeights(weights: Record<string, number>): Promise<void> {
+    this.weights = { ...weights };
+    return Promise.resolve();
+  }
+
+  loadWeights(): Promise<Record<string, number>> {
+    return Promise.resolve({ ...this.weights });
   }
 
   close(): Promise<void> {

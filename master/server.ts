@@ -6,7 +6,7 @@
 import { connect, type NatsConnection } from 'nats';
 import { logger } from '../common/log';
 import { subjects } from '../common/subjects';
-import type { AgentInfo, MasterInfo } from '../common/types';
+import type { MasterInfo } from '../common/types';
 import { startGrpc, type GrpcHandle } from './api/grpc';
 import { startHttp, type HttpHandle } from './api/http';
 import { resolveConfig, type MasterConfig, type MasterOptions } from './config';
@@ -14,7 +14,8 @@ import { Master } from './master';
 import { renderMetrics } from './metrics';
 import { natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
 import { OfferLog } from './offer-log';
-import { InMemoryRegistry, type AgentRegistry, type StoredFramework } from './registry';
+import { InMemoryRegistry, type AgentRegistry } from './registry';
+import { readRegistry, type Recovered } from './recovery';
 import { RedisRegistry } from './registry-redis';
 
 export interface StartMasterOptions extends MasterOptions {
@@ -59,7 +60,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   const { registry, owned } = await openRegistry(options, config);
   const closeRegistry = () => (owned ? registry.close() : Promise.resolve());
   let nc: NatsConnection;
-  let recovered: [AgentInfo[], StoredFramework[], string[]];
+  let recovered: Recovered;
   try {
     nc = await connectNats(config);
   } catch (err) {
@@ -67,7 +68,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     throw err;
   }
   try {
-    recovered = await Promise.all([registry.list(), registry.listFrameworks(), registry.listGone()]);
+    recovered = await readRegistry(registry);
   } catch (err) {
     await closeRegistry();
     await nc.close();
@@ -76,7 +77,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   const offerLog = new OfferLog(config.offerLogCapacity);
   const master = new Master({ config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog, registry, log });
   // Before any server starts: no agent or framework is answered until the records are back.
-  master.recover(...recovered);
+  master.recover(recovered);
   let ready = false;
   let grpc: GrpcHandle | undefined;
   let http: HttpHandle | undefined;
@@ -85,7 +86,9 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     grpc = await startGrpc(master, { host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc') });
     http = await startHttp(
       { ready: () => ready, state: () => master.state(), metrics: () => renderMetrics(master.metrics()),
-        markAgentGone: (agentId) => master.markAgentGone(agentId), offerLog, log: log.child('http') },
+        markAgentGone: (agentId) => master.markAgentGone(agentId),
+        weights: { get: () => master.weights(), update: (u) => master.updateWeights(u) },
+        offerLog, log: log.child('http') },
       { host: config.host, port: config.httpPort },
     );
     master.setPorts(http.port, grpc.port);

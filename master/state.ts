@@ -26,6 +26,8 @@ export interface MasterState {
   readonly agentPort: AgentPort;
   readonly offerLog: OfferLogSink;
   readonly registry: AgentRegistry;
+  /** Role weights for DRF (1 when absent): from the config, then as operators set them. */
+  readonly weights: Map<string, number>;
   /** Agents an operator marked gone: they may never register again. */
   readonly goneAgents: Set<string>;
   readonly log: Logger;

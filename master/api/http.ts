@@ -5,6 +5,8 @@
  *   GET /api/v1/offers/events   the offer log as server-sent events, one OfferLogEvent JSON
  *                               per event; ?replay=N sends the last N logged events first
  *   GET /metrics                Prometheus text exposition (0.0.4), rendered by master/metrics.ts
+ *   GET /api/v1/weights         role weights, {"role": weight}
+ *   PUT /api/v1/weights         sets the weights of the roles in the JSON body, all or nothing
  *   POST /api/v1/agents/ID/gone an operator's word that agent ID is gone for good (Mesos
  *                               MARK_AGENT_GONE): its tasks end TASK_GONE_BY_OPERATOR
  * Anything else is a 404 (or 405 for another method) with a JSON error body.
@@ -22,6 +24,8 @@ export interface HttpDeps {
   metrics?(): string;
   /** Without it, agents cannot be marked gone over HTTP. */
   markAgentGone?(agentId: string): Promise<void>;
+  /** Without these, /api/v1/weights is not served. */
+  weights?: { get(): Record<string, number>; update(update: Record<string, unknown>): Promise<void> };
   offerLog: {
     recent(n: number): OfferLogEvent[];
     subscribe(listener: (event: OfferLogEvent) => void): () => void;
@@ -84,6 +88,7 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   const url = new URL(req.url ?? '/', 'http://master');
   const gone = GONE.exec(url.pathname);
   if (gone && deps.markAgentGone) return markGone(deps, deps.markAgentGone, decodeURIComponent(gone[1]!), req, res);
+  if (url.pathname === '/api/v1/weights' && deps.weights) return weightsRoute(deps, deps.weights, req, res);
   const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events', ...(deps.metrics ? ['/metrics'] : [])];
   if (!known.includes(url.pathname)) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
   if (req.method !== 'GET') return json(res, 405, { error: `${url.pathname} answers GET only, not ${req.method}` });
@@ -94,6 +99,47 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, keepAliveMs);
   if (url.pathname === '/metrics' && deps.metrics) return text(res, 200, METRICS_CONTENT_TYPE, deps.metrics());
   json(res, 200, deps.state());
+}
+
+/** An operator's body is small; anything bigger is refused before it is parsed. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+function weightsRoute(deps: HttpDeps, weights: NonNullable<HttpDeps['weights']>, req: IncomingMessage, res: ServerResponse): void {
+  if (req.method === 'GET') return json(res, 200, weights.get());
+  if (req.method !== 'PUT') return json(res, 405, { error: `/api/v1/weights answers GET and PUT, not ${req.method}` });
+  if (!deps.ready()) return json(res, 503, { error: 'the master is starting' });
+  let body = '';
+  let tooBig = false;
+  req.setEncoding('utf8');
+  req.on('data', (chunk: string) => {
+    if (tooBig) return;   // drained, not kept
+    body += chunk;
+    if (body.length > MAX_BODY_BYTES) {
+      tooBig = true;
+      json(res, 413, { error: `the body is over ${MAX_BODY_BYTES} bytes` });
+    }
+  });
+  req.on('end', () => {
+    if (tooBig) return;
+    let update: unknown;
+    try {
+      update = JSON.parse(body);
+    } catch (err) {
+      return json(res, 400, { error: `the body is not JSON: ${(err as Error).message}; send {"role": weight, ...}` });
+    }
+    if (typeof update !== 'object' || update === null || Array.isArray(update)) {
+      return json(res, 400, { error: 'the body must be a JSON object: {"role": weight, ...}' });
+    }
+    weights.update(update as Record<string, unknown>).then(
+      () => json(res, 200, weights.get()),
+      (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        const bad = err instanceof CallError && err.code === 'INVALID_ARGUMENT';
+        if (!bad) deps.log.error('updating weights failed', { error: message });
+        json(res, bad ? 400 : 500, { error: message });
+      },
+    );
+  });
 }
 
 function markGone(deps: HttpDeps, mark: (agentId: string) => Promise<void>, agentId: string, req: IncomingMessage, res: ServerResponse): void {
