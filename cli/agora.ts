@@ -8,7 +8,7 @@ import { runAgent } from '../agent/main';
 import { runMaster } from '../master/main';
 import { UsageError } from '../common/flags';
 import { execute } from './execute';
-import { agents, offers, tasks } from './read-commands';
+import { agents, offers, tasks, weights } from './read-commands';
 import { up } from './up';
 
 const USAGE = `usage: agora <command> [flags]
@@ -21,6 +21,8 @@ const USAGE = `usage: agora <command> [flags]
   agents [--json]     the registered agents
   agents gone ID      an operator's word that agent ID is gone for good
   tasks [--json]      the tasks the master knows
+  weights [set ROLE=W ...]
+                      the role weights of DRF, or set some
   offers [--follow] [--replay N] [--json]
                       outstanding offers, or the live offer log
   execute [--image IMG] [--cpus N] [--mem MB] [--process] -- <command>
@@ -45,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'agents': return agents(rest, out);
     case 'tasks': return tasks(rest, out);
     case 'offers': return offers(rest, out);
+    case 'weights': return weights(rest, out);
     case 'execute': return execute(rest, {
       stdout: (c) => process.stdout.write(c),
       stderr: (c) => process.stderr.write(c),

@@ -1,7 +1,7 @@
 /** `agora agents`, `agora tasks`, `agora offers [--follow]`: what an operator looks at. */
 import { request } from 'http';
 import type { MasterStateView, OfferLogEvent } from '../common/operator-types';
-import { getJson, masterAddress, postJson, type MasterAddress } from '../frameworks/sdk/master-address';
+import { getJson, masterAddress, postJson, putJson, type MasterAddress } from '../frameworks/sdk/master-address';
 import { parseArgs, UsageError } from '../common/flags';
 import { ago, table } from './table';
 
@@ -24,6 +24,31 @@ async function markGone(argv: string[], out: (s: string) => void): Promise<numbe
   if (positional.length !== 1) throw new UsageError('agora agents gone needs exactly one agent id');
   await postJson(masterAddress(flags.master), `/api/v1/agents/${encodeURIComponent(positional[0]!)}/gone`);
   out(`agent ${positional[0]} marked gone: its tasks are TASK_GONE_BY_OPERATOR and it may not register again`);
+  return 0;
+}
+
+/** `agora weights` lists the role weights; `agora weights set prod=3 batch=0.5` changes them. */
+export async function weights(argv: string[], out: (s: string) => void): Promise<number> {
+  const { flags, positional } = parseArgs(argv, { master: 'string', json: 'boolean' }, { positional: true });
+  const addr = masterAddress(flags.master);
+  let current: Record<string, number>;
+  if (positional[0] === 'set') {
+    const pairs = positional.slice(1);
+    if (pairs.length === 0) throw new UsageError('agora weights set needs role=weight pairs, e.g. agora weights set prod=3');
+    const update: Record<string, number> = {};
+    for (const pair of pairs) {
+      const m = /^([^=]+)=(.+)$/.exec(pair);
+      if (!m || !Number.isFinite(Number(m[2]))) throw new UsageError(`'${pair}' is not role=weight, e.g. prod=3`);
+      update[m[1]!] = Number(m[2]);
+    }
+    current = await putJson<Record<string, number>>(addr, '/api/v1/weights', update);
+  } else if (positional.length === 0) {
+    current = await getJson<Record<string, number>>(addr, '/api/v1/weights');
+  } else {
+    throw new UsageError(`unexpected argument '${positional[0]}': use agora weights [set role=weight ...]`);
+  }
+  if (flags.json) { out(JSON.stringify(current, null, 2)); return 0; }
+  out(table(['ROLE', 'WEIGHT'], Object.entries(current).sort().map(([role, w]) => [role, String(w)])));
   return 0;
 }
 

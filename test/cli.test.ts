@@ -7,7 +7,7 @@ import type { OfferLogEvent } from '../common/operator-types';
 import { subscribe } from '../frameworks/sdk';
 import { masterAddress } from '../frameworks/sdk/master-address';
 import { execute } from '../cli/execute';
-import { agents, followOffers, tasks } from '../cli/read-commands';
+import { agents, followOffers, tasks, weights } from '../cli/read-commands';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 
@@ -56,6 +56,17 @@ describe('the agora CLI', () => {
     expect(out).toMatch(/marked gone/);
     expect((await cluster.state()).agents.map((a) => a.id)).not.toContain(doomed.agentId);
     await expect(agents(['gone', doomed.agentId, '--master', cluster.masterAddr], () => undefined)).rejects.toThrow(/404.*not registered/);
+  });
+
+  it('weights sets role weights and lists them; a bad pair is refused before anything is sent', async () => {
+    let out = '';
+    await weights(['set', 'prod=3', 'batch=0.5', '--master', cluster.masterAddr], (s) => { out += s; });
+    expect(out).toMatch(/^ROLE\s+WEIGHT\nbatch\s+0\.5\nprod\s+3$/);
+    await expect(weights(['set', 'prod=lots', '--master', cluster.masterAddr], () => undefined)).rejects.toThrow(/'prod=lots' is not role=weight/);
+    await expect(weights(['set', 'web=-1', '--master', cluster.masterAddr], () => undefined)).rejects.toThrow(/400.*weight of role 'web' must be a number > 0/);
+    let listed = '';
+    await weights(['--json', '--master', cluster.masterAddr], (s) => { listed += s; });
+    expect(JSON.parse(listed)).toEqual({ prod: 3, batch: 0.5 });
   });
 
   it('tasks shows the tasks executed above with their final states', async () => {

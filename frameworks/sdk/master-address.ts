@@ -33,7 +33,12 @@ export function postJson<T>(addr: MasterAddress, path: string, timeoutMs = 10_00
   return requestJson<T>(addr, 'POST', path, timeoutMs);
 }
 
-function requestJson<T>(addr: MasterAddress, method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<T> {
+/** PUT a JSON body to the master and read its JSON answer. */
+export function putJson<T>(addr: MasterAddress, path: string, body: unknown, timeoutMs = 10_000): Promise<T> {
+  return requestJson<T>(addr, 'PUT', path, timeoutMs, JSON.stringify(body));
+}
+
+function requestJson<T>(addr: MasterAddress, method: 'GET' | 'POST' | 'PUT', path: string, timeoutMs: number, body?: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const req = request(`${addr.httpUrl}${path}`, { method, timeout: timeoutMs }, (res) => {
       let body = '';
@@ -49,7 +54,7 @@ function requestJson<T>(addr: MasterAddress, method: 'GET' | 'POST', path: strin
     });
     req.on('timeout', () => req.destroy(new Error(`master ${addr.httpUrl} did not answer ${path} within ${timeoutMs} ms`)));
     req.on('error', (err) => reject(new Error(`cannot reach the master at ${addr.httpUrl}: ${err.message}`)));
-    req.end();
+    req.end(body);
   });
 }
 
