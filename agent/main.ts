@@ -7,6 +7,7 @@
 import { logger } from '../common/log';
 import { AGENT_VERSION, startAgent } from './agent';
 import { parseArgs } from '../common/flags';
+import { untilStopSignal, type SignalSource } from '../common/signals';
 import { DEFAULTS, parseAttributes, type AgentOptions, type ContainerizerChoice } from './config';
 
 export const USAGE = `Usage: agora agent [flags]
@@ -53,11 +54,6 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   return o;
 }
 
-/** What runAgent listens on for a stop; `process` unless a test hands in its own. */
-export interface SignalSource {
-  once(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
-  off(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
-}
 
 const log = logger('agent/main');
 
@@ -70,15 +66,7 @@ export async function runAgent(argv: string[], signals: SignalSource = process):
   }
   const agent = await startAgent(options);
   log.info(`agora agent ${AGENT_VERSION} up: HTTP on port ${agent.httpPort}, containerizers ${agent.containerizers.join(', ')}; registering over ${agent.config.natsUrl}`);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      signals.off('SIGINT', stop);
-      signals.off('SIGTERM', stop);
-      resolve();
-    };
-    signals.once('SIGINT', stop);
-    signals.once('SIGTERM', stop);
-  });
+  await untilStopSignal(signals);
   log.info('stopping: killing tasks, removing containers');
   await agent.stop();
 }

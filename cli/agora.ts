@@ -7,6 +7,7 @@
 import { runAgent } from '../agent/main';
 import { runMaster } from '../master/main';
 import { UsageError } from '../common/flags';
+import { untilStopSignal } from '../common/signals';
 import { execute } from './execute';
 import { agents, offers, tasks, weights } from './read-commands';
 import { up } from './up';
@@ -30,18 +31,11 @@ const USAGE = `usage: agora <command> [flags]
 
   --master HOST:PORT  the master's HTTP address (default: $AGORA_MASTER or 127.0.0.1:5050)`;
 
-function signalled(): Promise<string> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
-}
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const out = (s: string) => process.stdout.write(`${s}\n`);
   switch (command) {
-    case 'up': return up(rest, out, signalled());
+    case 'up': return up(rest, out, untilStopSignal());
     case 'master': await runMaster(rest); return 0;
     case 'agent': await runAgent(rest); return 0;
     case 'agents': return agents(rest, out);

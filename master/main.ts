@@ -2,6 +2,7 @@
  * `agora master`: flags → options → startMaster, until SIGINT or SIGTERM.
  */
 import { parseArgs, UsageError } from '../common/flags';
+import { untilStopSignal } from '../common/signals';
 import { startMaster } from './server';
 import type { StartMasterOptions } from './server';
 
@@ -52,14 +53,6 @@ export async function runMaster(argv: string[]): Promise<void> {
   }
   const master = await startMaster(parsed.options);
   process.stdout.write(`agora master ${master.info.id}: HTTP on ${master.config.host}:${master.httpPort}, gRPC on ${master.config.host}:${master.grpcPort}\n`);
-  await new Promise<void>((resolve) => {
-    const onSignal = () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await untilStopSignal();
   await master.stop();
 }
