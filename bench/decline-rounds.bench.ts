@@ -12,7 +12,7 @@
  */
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { seededRandom } from '../common/clock';
-import { parse } from '../common/resources';
+import { format, parse } from '../common/resources';
 import { allocate } from '../master/allocator';
 import type { AgentSnapshot, AllocationSnapshot, FrameworkSnapshot, OfferDecision, OfferFilter } from '../master/allocator';
 import { round, time, type Bench, type Measurement, type MemoryFigure, type PublishedFigure } from './harness';
@@ -57,9 +57,13 @@ function freshCluster(agents: number, frameworks: number): AllocationSnapshot {
 
 const run = (snapshot: AllocationSnapshot): OfferDecision[] => allocate(snapshot, NOW, seededRandom(SEED));
 
-/** Every offer of `decisions` declined: a filter on exactly what was offered, live for the rest of the run. */
+/**
+ * Every offer of `decisions` declined: a filter on exactly what was offered, live for the rest
+ * of the run. The filter holds its own copy of the resources, as the master's does (a decision
+ * shares the agent's array, and a filter that did too would be read from a warm cache).
+ */
 const declineAll = (decisions: readonly OfferDecision[]): OfferFilter[] => decisions.map((d) => ({
-  frameworkId: d.frameworkId, role: d.role, agentId: d.agentId, resources: d.resources, expiresAt: NOW + FILTER_MS,
+  frameworkId: d.frameworkId, role: d.role, agentId: d.agentId, resources: parse(format(d.resources)), expiresAt: NOW + FILTER_MS,
 }));
 
 /** Round 0, 1, 2 snapshots of one grid case: each adds the previous round's declines as filters. */

@@ -92,7 +92,7 @@ const byKey = (a: Resource, b: Resource): number => {
  * (everything here returns normalized values), and checking is a scan that allocates
  * nothing: the allocator's hot loop spent most of its time re-normalizing normalized values.
  */
-function isNormalized(rs: Resources): boolean {
+export function isNormalizedResources(rs: Resources): boolean {
   for (let i = 0; i < rs.length; i++) {
     const r = rs[i]!;
     if (r.role === '' || isEmpty1(r)) return false;
@@ -117,7 +117,7 @@ function isNormalized(rs: Resources): boolean {
 
 /** Merges entries with the same (name, role), drops empty ones, sorts by name then role. */
 export function normalize(rs: Resources): Resources {
-  if (isNormalized(rs)) return rs;
+  if (isNormalizedResources(rs)) return rs;
   const byKeyMap = new Map<string, Resource>();
   for (const raw of rs) {
     const r = normalize1(raw);
@@ -156,9 +156,17 @@ export function subtract(a: Resources, b: Resources): Resources {
  * lists; no maps, no re-sorting: the allocator asks this for every decline filter it passes.
  */
 export function contains(outer: Resources, inner: Resources): boolean {
-  const o = normalize(outer);
+  return containsNormalized(normalize(outer), normalize(inner));
+}
+
+/**
+ * `contains` for two values the caller knows are normalized (`isNormalizedResources`), without
+ * checking again: the allocator's filter test, once per filter it passes.
+ */
+export function containsNormalized(o: Resources, inner: Resources): boolean {
   let j = 0;
-  for (const r of normalize(inner)) {
+  for (let i = 0; i < inner.length; i++) {
+    const r = inner[i] as Resource;
     while (j < o.length && byKey(o[j]!, r) < 0) j++;
     const h = o[j];
     if (!h || byKey(h, r) !== 0 || h.kind !== r.kind) return false;

@@ -201,6 +201,28 @@ describe('allocate: decline filters', () => {
     const filters = ['f', 'g'].map((fw) => filter(fw, '*', 'a1', 'cpus:4;mem:1024', NOW + 1));
     expect(run(snapshot({ agents, frameworks, filters }))).toEqual([]);
   });
+
+  it('with a dozen frameworks declining one agent, each filter still counts for its own framework only', () => {
+    const many = Array.from({ length: 12 }, (_, i) => framework(`f${String(i).padStart(2, '0')}`, ['*']));
+    const declinedBy = (ids: number[], resources = 'cpus:4;mem:1024'): OfferFilter[] =>
+      ids.map((i) => filter(`f${String(i).padStart(2, '0')}`, '*', 'a1', resources, NOW + 5_000));
+    // Equal shares go by id: f00 would be first; eleven declines leave f11.
+    const all = declinedBy([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(show(run(snapshot({ agents, frameworks: many, filters: all })))).toEqual(['f11/*@a1 cpus:4;mem:1024']);
+    // f04's two filters are both smaller than the offer, so f04 is the first one not blocked.
+    const f04Smaller = [...declinedBy([0, 1, 2, 3, 5, 6, 7, 8, 9, 10]), ...declinedBy([4], 'cpus:1'), ...declinedBy([4], 'cpus:2;mem:1024')];
+    expect(show(run(snapshot({ agents, frameworks: many, filters: f04Smaller })))).toEqual(['f04/*@a1 cpus:4;mem:1024']);
+  });
+
+  it('a filter recorded in any order or split into parts covers the same offer', () => {
+    const resources: Resources = [
+      { name: 'mem', role: '*', kind: 'scalar', value: 1024 },
+      { name: 'cpus', role: '*', kind: 'scalar', value: 2 },
+      { name: 'cpus', role: '*', kind: 'scalar', value: 2 },
+    ];
+    const filters: OfferFilter[] = [{ frameworkId: 'f', role: '*', agentId: 'a1', resources, expiresAt: NOW + 5_000 }];
+    expect(show(run(snapshot({ agents, frameworks, filters })))).toEqual(['g/*@a1 cpus:4;mem:1024']);
+  });
 });
 
 describe('allocate: minimum allocatable resources', () => {

@@ -9,7 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import type { Random } from '../../common/clock';
-import { contains, normalize, scalarResource, UNRESERVED, type Resource, type Resources } from '../../common/resources';
+import {
+  containsNormalized, normalize, scalarResource, UNRESERVED, usableBy, type Range, type Resource, type Resources,
+} from '../../common/resources';
 import { drfSorter, type Sorter, type SorterFactory } from './sorter';
 import type { AgentSnapshot, AllocationSnapshot, OfferDecision, OfferFilter } from './types';
 
@@ -29,13 +31,26 @@ export interface AllocatorOptions {
 interface Cycle {
   readonly roles: Sorter;
   readonly frameworksOf: ReadonlyMap<string, Sorter>;
-  /** Live filters by (role, agent), then by framework: one lookup per agent and role. */
-  readonly filters: ReadonlyMap<string, ReadonlyMap<string, readonly OfferFilter[]>>;
+  /**
+   * Live filters by role, then agent: two lookups per agent and role, on strings the snapshot
+   * already holds (their hashes are cached), with no key to build.
+   */
+  readonly filters: FilterIndex;
   readonly minimums: readonly Minimum[];
 }
 
-/** One set of minimum quantities by name (scalar amount, number of ports, number of items). */
-type Minimum = ReadonlyMap<string, number>;
+type FilterIndex = ReadonlyMap<string, ReadonlyMap<string, FiltersHere>>;
+
+/**
+ * One agent's live filters for one role. Most agents have a few, kept in a list (cheaper to
+ * build than a map, which matters when every agent has some); past `BY_FRAMEWORK_AT` they are
+ * grouped by framework, so a walk past many frameworks never rescans the list.
+ */
+type FiltersHere = OfferFilter[] | Map<string, OfferFilter[]>;
+const BY_FRAMEWORK_AT = 8;
+
+/** One set of minimum quantities (scalar amount, number of ports, number of items) by name. */
+type Minimum = readonly { readonly name: string; readonly need: number }[];
 
 export function allocate(
   snapshot: AllocationSnapshot,
@@ -60,7 +75,7 @@ function prepare(snapshot: AllocationSnapshot, now: number, random: Random, opti
   // independent of one another, so leaving the others out changes no one's order.
   const seen = new Set<string>();
   for (const fw of snapshot.frameworks) {
-    assert(!seen.has(fw.id), `framework '${fw.id}' appears twice in the allocation snapshot`);
+    if (seen.has(fw.id)) assert.fail(`framework '${fw.id}' appears twice in the allocation snapshot`);
     seen.add(fw.id);
     if (!fw.active) continue;
     for (const role of new Set(fw.roles)) {
@@ -91,9 +106,12 @@ function clusterTotal(agents: readonly AgentSnapshot[]): Resources {
   const sums = new Map<string, number>();
   const ids = new Set<string>();
   for (const a of agents) {
-    assert(!ids.has(a.id), `agent '${a.id}' appears twice in the allocation snapshot`);
+    if (ids.has(a.id)) assert.fail(`agent '${a.id}' appears twice in the allocation snapshot`);
     ids.add(a.id);
-    for (const r of a.total) if (r.kind === 'scalar') sums.set(r.name, (sums.get(r.name) ?? 0) + r.value);
+    for (let i = 0; i < a.total.length; i++) {
+      const r = a.total[i] as Resource;
+      if (r.kind === 'scalar') sums.set(r.name, (sums.get(r.name) ?? 0) + r.value);
+    }
   }
   return [...sums].map(([name, value]) => scalarResource(name, value));
 }
@@ -112,6 +130,8 @@ function offerAgent(cycle: Cycle, agent: AgentSnapshot, out: OfferDecision[]): v
     out.push(decision);
     cycle.roles.allocated(decision.role, decision.resources);
     (cycle.frameworksOf.get(decision.role) as Sorter).allocated(decision.frameworkId, decision.resources);
+    // The usual agent has nothing reserved: the offer took it all, and there is no copy to make.
+    if (decision.resources.length === remaining.length) return;
     remaining = remaining.filter((r) => r.role !== UNRESERVED && r.role !== decision.role);
   }
 }
@@ -119,49 +139,92 @@ function offerAgent(cycle: Cycle, agent: AgentSnapshot, out: OfferDecision[]): v
 /** The first (role, framework) in sorter order that may take what is left on the agent. */
 function nextDecision(cycle: Cycle, agentId: string, remaining: Resources): OfferDecision | undefined {
   // With nothing unreserved left, only roles holding a reservation here can get anything.
-  const hasUnreserved = remaining.some((r) => r.role === UNRESERVED);
-  const reservedFor = hasUnreserved ? undefined : new Set(remaining.map((r) => r.role));
+  const reserved = reservationRoles(remaining);
   for (const role of cycle.roles.ordered()) {
-    if (reservedFor && !reservedFor.has(role)) continue;
-    const usable = remaining.filter((r) => r.role === UNRESERVED || r.role === role);
+    if (reserved !== undefined && reserved !== null && !reserved.has(role)) continue;
+    const usable = reserved === null ? remaining : usableBy(remaining, role);
     if (!isAllocatable(usable, cycle.minimums)) continue;
-    const filtersHere = cycle.filters.get(filterKey(role, agentId));
+    const filtersHere = cycle.filters.get(role)?.get(agentId);
     for (const frameworkId of (cycle.frameworksOf.get(role) as Sorter).ordered()) {
-      if (filtersHere && isFiltered(filtersHere.get(frameworkId), usable)) continue;
+      if (filtersHere && isFiltered(filtersHere, frameworkId, usable)) continue;
       return { frameworkId, agentId, role, resources: usable };
     }
   }
   return undefined;
 }
 
-const filterKey = (role: string, agentId: string): string => `${role}\u0000${agentId}`;
+/**
+ * Which roles can use `rs`: null when every entry is unreserved (anyone can, the usual case,
+ * found without allocating), undefined when some are unreserved (anyone can use those), else
+ * the set of roles holding the reservations.
+ */
+function reservationRoles(rs: Resources): ReadonlySet<string> | null | undefined {
+  let allUnreserved = true;
+  for (let i = 0; i < rs.length; i++) {
+    if ((rs[i] as Resource).role === UNRESERVED) continue;
+    allUnreserved = false;
+    break;
+  }
+  if (allUnreserved) return null;
+  if (rs.some((r) => r.role === UNRESERVED)) return undefined;
+  return new Set(rs.map((r) => r.role));
+}
 
-function liveFilters(filters: readonly OfferFilter[], now: number): Map<string, Map<string, OfferFilter[]>> {
-  const out = new Map<string, Map<string, OfferFilter[]>>();
+function liveFilters(filters: readonly OfferFilter[], now: number): FilterIndex {
+  const out = new Map<string, Map<string, FiltersHere>>();
   for (const f of filters) {
     if (f.expiresAt <= now) continue;
-    const key = filterKey(f.role, f.agentId);
-    let byFramework = out.get(key);
-    if (!byFramework) out.set(key, byFramework = new Map());
-    const list = byFramework.get(f.frameworkId);
-    if (list) list.push(f);
-    else byFramework.set(f.frameworkId, [f]);
+    const live = f;
+    let byAgent = out.get(f.role);
+    if (!byAgent) out.set(f.role, byAgent = new Map());
+    const here = byAgent.get(f.agentId);
+    if (here === undefined) byAgent.set(f.agentId, [live]);
+    else if (!Array.isArray(here)) addTo(here, live);
+    else if (here.length < BY_FRAMEWORK_AT) here.push(live);
+    else {
+      const grouped = new Map<string, OfferFilter[]>();
+      for (const g of here) addTo(grouped, g);
+      addTo(grouped, live);
+      byAgent.set(f.agentId, grouped);
+    }
   }
   return out;
+}
+
+function addTo(byFramework: Map<string, OfferFilter[]>, f: OfferFilter): void {
+  const list = byFramework.get(f.frameworkId);
+  if (list) list.push(f);
+  else byFramework.set(f.frameworkId, [f]);
 }
 
 /**
  * A decline filter blocks an offer it covers: the framework said "not this, or anything
  * smaller, until then". A larger offer (say, after a task ended) gets through, as in Mesos.
+ * Both sides are normalized already (filters in `liveFilters`, offers are slices of the
+ * agent's normalized free resources).
  */
-function isFiltered(list: readonly OfferFilter[] | undefined, offer: Resources): boolean {
-  return list !== undefined && list.some((f) => contains(f.resources, offer));
+function isFiltered(here: FiltersHere, frameworkId: string, offer: Resources): boolean {
+  const grouped = !Array.isArray(here);
+  const list = grouped ? here.get(frameworkId) : here;
+  if (list === undefined) return false;
+  for (let i = 0; i < list.length; i++) {
+    const f = list[i] as OfferFilter;
+    if ((grouped || f.frameworkId === frameworkId) && containsNormalized(normalize(f.resources), offer)) return true;
+  }
+  return false;
 }
 
 function quantity(r: Resource): number {
   switch (r.kind) {
     case 'scalar': return r.value;
-    case 'ranges': return r.ranges.reduce((n, [b, e]) => n + e - b + 1, 0);
+    case 'ranges': {
+      let n = 0;
+      for (let i = 0; i < r.ranges.length; i++) {
+        const [b, e] = r.ranges[i] as Range;
+        n += e - b + 1;
+      }
+      return n;
+    }
     case 'set': return r.items.length;
   }
 }
@@ -169,21 +232,32 @@ function quantity(r: Resource): number {
 function minimum(rs: Resources): Minimum {
   const out = new Map<string, number>();
   for (const r of rs) out.set(r.name, (out.get(r.name) ?? 0) + quantity(r));
-  return out;
+  return [...out].map(([name, need]) => ({ name, need }));
 }
 
 /**
  * Worth offering when non-empty and at least one minimum set fits, compared by quantity
  * whatever the reservation role (`cpus(prod):1` meets `cpus:0.01`). No minimums: anything.
+ * Runs once per agent and role, so it sums in place rather than building a map.
  */
 function isAllocatable(rs: Resources, minimums: readonly Minimum[]): boolean {
   if (rs.length === 0) return false;
   if (minimums.length === 0) return true;
-  const have = minimum(rs);
-  return minimums.some((m) => {
-    for (const [name, need] of m) if ((have.get(name) ?? 0) < need) return false;
-    return true;
-  });
+  for (let m = 0; m < minimums.length; m++) if (meets(rs, minimums[m] as Minimum)) return true;
+  return false;
+}
+
+function meets(rs: Resources, min: Minimum): boolean {
+  for (let k = 0; k < min.length; k++) {
+    const { name, need } = min[k] as Minimum[number];
+    let have = 0;
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i] as Resource;
+      if (r.name === name) have += quantity(r);
+    }
+    if (have < need) return false;
+  }
+  return true;
 }
 
 /** Fisher–Yates on a copy: the order agents are visited in, so none is always served last. */

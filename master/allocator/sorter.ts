@@ -48,8 +48,8 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 interface Client {
   readonly id: string;
   readonly weight: number;
-  /** Scalar quantities held, by resource name; only names that count towards shares. */
-  readonly held: Map<string, number>;
+  /** Scalar quantities held, indexed like `ShareBook.names`: only names that count towards shares. */
+  readonly held: Float64Array;
   share: number;
   /** Where the client sits in the DRF heap. */
   pos: number;
@@ -58,22 +58,28 @@ interface Client {
 /** Bookkeeping both sorters share: clients, their holdings and their dominant shares. */
 abstract class ShareBook implements Sorter {
   protected readonly clients = new Map<string, Client>();
-  /** Totals of the names that count. A name the cluster has none of never counts. */
-  private readonly totals: ReadonlyMap<string, number>;
+  /**
+   * The names that count, and their cluster totals at the same index. A name the cluster has
+   * none of never counts. Holdings are arrays over these: a change is a few array writes,
+   * with no map to grow and nothing left for the collector.
+   */
+  private readonly index = new Map<string, number>();
+  private readonly totals: number[] = [];
 
   constructor(context: SorterContext) {
     const excluded = new Set(context.excludedResourceNames ?? []);
-    const totals = new Map<string, number>();
     for (const [name, value] of scalarTotals(context.total)) {
-      if (value > 0 && !excluded.has(name)) totals.set(name, value);
+      if (value > 0 && !excluded.has(name)) {
+        this.index.set(name, this.totals.length);
+        this.totals.push(value);
+      }
     }
-    this.totals = totals;
   }
 
   add(clientId: string, weight = 1): void {
-    assert(!this.clients.has(clientId), `sorter client '${clientId}' added twice`);
-    assert(Number.isFinite(weight) && weight > 0, `weight of '${clientId}' must be a finite number > 0, got ${weight}`);
-    const client: Client = { id: clientId, weight, held: new Map(), share: 0, pos: -1 };
+    if (this.clients.has(clientId)) assert.fail(`sorter client '${clientId}' added twice`);
+    if (!(Number.isFinite(weight) && weight > 0)) assert.fail(`weight of '${clientId}' must be a finite number > 0, got ${weight}`);
+    const client: Client = { id: clientId, weight, held: new Float64Array(this.totals.length), share: 0, pos: -1 };
     this.clients.set(clientId, client);
     this.inserted(client);
   }
@@ -110,19 +116,24 @@ abstract class ShareBook implements Sorter {
   /** Sets `client.share` to `share`, keeping whatever order the sorter maintains. */
   protected abstract reshare(client: Client, share: number): void;
 
+  // Hot path (twice per offer decision): messages are built only when a check fails.
   private get(clientId: string): Client {
     const client = this.clients.get(clientId);
-    assert(client, `sorter has no client '${clientId}'`);
+    if (!client) assert.fail(`sorter has no client '${clientId}'`);
     return client;
   }
 
   private change(client: Client, resources: Resources, sign: 1 | -1): void {
     let touched = false;
-    for (const r of resources) {
-      if (r.kind !== 'scalar' || !this.totals.has(r.name)) continue;
-      const next = round3((client.held.get(r.name) ?? 0) + sign * r.value);
-      assert(next >= 0, `client '${client.id}' gave back more ${r.name} than it held`);
-      client.held.set(r.name, next);
+    const held = client.held;
+    for (let i = 0; i < resources.length; i++) {
+      const r = resources[i] as Resources[number];
+      if (r.kind !== 'scalar') continue;
+      const k = this.index.get(r.name);
+      if (k === undefined) continue;
+      const next = round3((held[k] as number) + sign * r.value);
+      if (next < 0) assert.fail(`client '${client.id}' gave back more ${r.name} than it held`);
+      held[k] = next;
       touched = true;
     }
     if (!touched) return;
@@ -132,9 +143,10 @@ abstract class ShareBook implements Sorter {
 
   private dominantShare(client: Client): number {
     let max = 0;
-    for (const [name, held] of client.held) {
-      const total = this.totals.get(name) as number;
-      if (held / total > max) max = held / total;
+    const held = client.held;
+    for (let k = 0; k < held.length; k++) {
+      const s = (held[k] as number) / (this.totals[k] as number);
+      if (s > max) max = s;
     }
     return max / client.weight;
   }
