@@ -4,6 +4,7 @@
  * one Accept and its resources can never be handed out twice.
  */
 import type { Timer } from '../common/clock';
+import { SetIndex } from './set-index';
 import { add, type Resources } from '../common/resources';
 import type { Offer } from '../common/types';
 
@@ -14,23 +15,17 @@ export interface OfferRecord {
   expiry?: Timer;
 }
 
-function index(map: Map<string, Set<string>>, key: string): Set<string> {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  return set;
-}
-
 export class OfferBook {
   private readonly byId = new Map<string, OfferRecord>();
-  private readonly byFramework = new Map<string, Set<string>>();
-  private readonly byAgent = new Map<string, Set<string>>();
+  private readonly byFramework = new SetIndex();
+  private readonly byAgent = new SetIndex();
 
   add(record: OfferRecord): void {
     const { id, frameworkId, agentId } = record.offer;
     if (this.byId.has(id)) throw new Error(`offer ${id} is already in the book`);
     this.byId.set(id, record);
-    index(this.byFramework, frameworkId).add(id);
-    index(this.byAgent, agentId).add(id);
+    this.byFramework.add(frameworkId, id);
+    this.byAgent.add(agentId, id);
   }
 
   get(offerId: string): OfferRecord | undefined {
@@ -42,8 +37,8 @@ export class OfferBook {
     const record = this.byId.get(offerId);
     if (!record) return undefined;
     this.byId.delete(offerId);
-    this.byFramework.get(record.offer.frameworkId)?.delete(offerId);
-    this.byAgent.get(record.offer.agentId)?.delete(offerId);
+    this.byFramework.delete(record.offer.frameworkId, offerId);
+    this.byAgent.delete(record.offer.agentId, offerId);
     record.expiry?.cancel();
     return record;
   }
@@ -78,7 +73,7 @@ export class OfferBook {
     return this.byId.size;
   }
 
-  private lookup(ids: Set<string> | undefined): OfferRecord[] {
-    return [...(ids ?? [])].map((id) => this.byId.get(id) as OfferRecord);
+  private lookup(ids: ReadonlySet<string>): OfferRecord[] {
+    return [...ids].map((id) => this.byId.get(id) as OfferRecord);
   }
 }

@@ -8,6 +8,7 @@
  */
 import { add, type Resources } from '../common/resources';
 import { isTerminal, type Task, type TaskStatus } from '../common/types';
+import { SetIndex } from './set-index';
 
 export interface TaskRecord {
   task: Task;
@@ -31,16 +32,10 @@ export function applyStatus(task: Task, status: TaskStatus): { task: Task; effec
 
 const keyOf = (frameworkId: string, taskId: string): string => `${frameworkId}\u0000${taskId}`;
 
-function index(map: Map<string, Set<string>>, key: string): Set<string> {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  return set;
-}
-
 export class TaskTable {
   private readonly active = new Map<string, TaskRecord>();
-  private readonly byAgent = new Map<string, Set<string>>();
-  private readonly byFramework = new Map<string, Set<string>>();
+  private readonly byAgent = new SetIndex();
+  private readonly byFramework = new SetIndex();
   private readonly done: TaskRecord[] = [];
 
   constructor(private readonly completedCapacity = 1000) {}
@@ -49,8 +44,8 @@ export class TaskTable {
     const key = keyOf(record.task.frameworkId, record.task.taskId);
     if (this.active.has(key)) throw new Error(`task ${record.task.taskId} of ${record.task.frameworkId} is already in the table`);
     this.active.set(key, record);
-    index(this.byAgent, record.task.agentId).add(key);
-    index(this.byFramework, record.task.frameworkId).add(key);
+    this.byAgent.add(record.task.agentId, key);
+    this.byFramework.add(record.task.frameworkId, key);
   }
 
   get(frameworkId: string, taskId: string): TaskRecord | undefined {
@@ -77,8 +72,8 @@ export class TaskTable {
     const record = this.active.get(key);
     if (!record) return;
     this.active.delete(key);
-    this.byAgent.get(record.task.agentId)?.delete(key);
-    this.byFramework.get(record.task.frameworkId)?.delete(key);
+    this.byAgent.delete(record.task.agentId, key);
+    this.byFramework.delete(record.task.frameworkId, key);
     this.done.push(record);
     if (this.done.length > this.completedCapacity) this.done.shift();
   }
@@ -113,8 +108,8 @@ export class TaskTable {
     return out;
   }
 
-  private lookup(keys: Set<string> | undefined): TaskRecord[] {
-    return [...(keys ?? [])].map((k) => this.active.get(k) as TaskRecord);
+  private lookup(keys: ReadonlySet<string>): TaskRecord[] {
+    return [...keys].map((k) => this.active.get(k) as TaskRecord);
   }
 }
 
