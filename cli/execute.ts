@@ -87,11 +87,18 @@ class SandboxTail {
 
   start(agentId: string): void {
     this.agentUrl ??= this.locate(agentId);
-    this.timer ??= setInterval(() => { this.pull().catch(() => undefined); }, 250);
+    this.timer ??= setInterval(() => {
+      if (!this.inflight) this.inflight = this.pull().catch(() => undefined).finally(() => { this.inflight = undefined; });
+    }, 250);
   }
 
+  /**
+   * After the terminal update: waits out a pull still under way (it may have read a file
+   * before the task's last words reached it), then reads whatever is left.
+   */
   async finish(agentId: string): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.inflight;
     this.agentUrl ??= this.locate(agentId);
     await this.pull().catch((err: Error) => this.io.note(`could not read the task's output: ${err.message}`));
   }
@@ -103,22 +110,19 @@ class SandboxTail {
     return `${agent.hostname}:${agent.port}`;
   }
 
-  private pulling = false;
+  /** The periodic pull under way, if any: pulls never overlap, so no chunk is printed twice. */
+  private inflight: Promise<void> | undefined;
+
   private async pull(): Promise<void> {
-    if (this.pulling || !this.agentUrl) return;
-    this.pulling = true;
-    try {
-      const agent = masterAddress(await this.agentUrl);
-      for (const file of ['stdout', 'stderr'] as const) {
-        const q = `framework_id=${encodeURIComponent(this.frameworkId)}&task_id=${encodeURIComponent(this.taskId)}&file=${file}&offset=${this.offsets[file]}`;
-        const chunk = await getJson<{ data: string; offset: number }>(agent, `/files/read?${q}`);
-        if (chunk.data) {
-          this.offsets[file] = chunk.offset + Buffer.byteLength(chunk.data);
-          (file === 'stdout' ? this.io.stdout : this.io.stderr)(chunk.data);
-        }
+    if (!this.agentUrl) return;
+    const agent = masterAddress(await this.agentUrl);
+    for (const file of ['stdout', 'stderr'] as const) {
+      const q = `framework_id=${encodeURIComponent(this.frameworkId)}&task_id=${encodeURIComponent(this.taskId)}&file=${file}&offset=${this.offsets[file]}`;
+      const chunk = await getJson<{ data: string; offset: number }>(agent, `/files/read?${q}`);
+      if (chunk.data) {
+        this.offsets[file] = chunk.offset + Buffer.byteLength(chunk.data);
+        (file === 'stdout' ? this.io.stdout : this.io.stderr)(chunk.data);
       }
-    } finally {
-      this.pulling = false;
     }
   }
 }
