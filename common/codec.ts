@@ -6,7 +6,7 @@ import { pb, type agora } from './proto';
 import { normalize, ResourceError, type Range, type Resource, type Resources } from './resources';
 import type {
   AgentInfo, Capability, CommandInfo, ContainerInfo, Filters, FrameworkInfo, HealthCheck, KillPolicy,
-  MasterInfo, Offer, Operation, SchedulerEvent, StatusReason, StatusSource, Task, TaskInfo, TaskState, TaskStatus,
+  MasterInfo, Offer, Operation, SchedulerEvent, StatusReason, StatusSource, Task, TaskInfo, TaskState, TaskStatus, Volume,
 } from './types';
 
 
@@ -129,18 +129,22 @@ export function filtersFromWire(f: agora.v1.Filters.$Properties | null | undefin
 // ------------------------------------------------------------------ tasks
 
 export function commandToWire(c: CommandInfo): agora.v1.CommandInfo.$Properties {
-  return { value: c.value, argv: [...c.argv], environment: { ...c.environment }, user: c.user };
+  return { value: c.value, argv: [...c.argv], environment: { ...c.environment }, user: c.user, workingDirectory: c.workingDirectory ?? '' };
 }
 
 export function commandFromWire(c: agora.v1.CommandInfo.$Properties | null | undefined): CommandInfo {
-  return { value: c?.value ?? '', argv: [...(c?.argv ?? [])], environment: rec(c?.environment), user: c?.user ?? '' };
+  const out: CommandInfo = { value: c?.value ?? '', argv: [...(c?.argv ?? [])], environment: rec(c?.environment), user: c?.user ?? '' };
+  if (c?.workingDirectory) out.workingDirectory = c.workingDirectory;
+  return out;
 }
 
 function containerToWire(c: ContainerInfo): agora.v1.ContainerInfo.$Properties {
   const type = c.type === 'DEFAULT' ? 0 : enumValue(pb.ContainerType, c.type);
-  if (!c.docker) return { type };
+  const volumes = (c.volumes ?? []).map((v) => ({ containerPath: v.containerPath, hostPath: v.hostPath, mode: enumValue(pb.VolumeMode, v.mode) }));
+  if (!c.docker) return { type, volumes };
   return {
     type,
+    volumes,
     docker: {
       image: c.docker.image,
       network: c.docker.network ? enumValue(pb.NetworkMode, c.docker.network) : 0,
@@ -153,11 +157,15 @@ function containerToWire(c: ContainerInfo): agora.v1.ContainerInfo.$Properties {
 function containerFromWire(c: agora.v1.ContainerInfo.$Properties | null | undefined): ContainerInfo {
   const typeName = enumName(pb.ContainerType, c?.type);
   const type = typeName === 'DOCKER' || typeName === 'PROCESS' ? typeName : 'DEFAULT';
+  const volumes = (c?.volumes ?? []).map((v): Volume => ({
+    containerPath: v.containerPath ?? '', hostPath: v.hostPath ?? '', mode: enumName(pb.VolumeMode, v.mode) === 'RO' ? 'RO' : 'RW',
+  }));
   const d = c?.docker;
-  if (!d) return { type };
+  if (!d) return volumes.length > 0 ? { type, volumes } : { type };
   const net = enumName(pb.NetworkMode, d.network);
   return {
     type,
+    ...(volumes.length > 0 ? { volumes } : {}),
     docker: {
       image: d.image ?? '',
       network: net === 'HOST' || net === 'BRIDGE' || net === 'NONE' ? net : undefined,

@@ -83,7 +83,8 @@ export interface CommandInfo {
   value: string;                    // shell form: `/bin/sh -c value`
   argv: string[];                   // exec form, when value is ''
   environment: Record<string, string>;
-  user: string;
+  user: string;                     // '' = the containerizer's default
+  workingDirectory?: string;        // '' or undefined = the sandbox (Docker: the image's own)
 }
 
 export interface PortMapping {
@@ -94,8 +95,16 @@ export interface PortMapping {
 
 export type NetworkMode = 'HOST' | 'BRIDGE' | 'NONE';
 
+/** A relative `hostPath` is inside the task's sandbox; an absolute one is on the agent's host. */
+export interface Volume {
+  containerPath: string;
+  hostPath: string;
+  mode: 'RW' | 'RO';
+}
+
 export interface ContainerInfo {
   type: 'DOCKER' | 'PROCESS' | 'DEFAULT';   // DEFAULT: the agent picks
+  volumes?: Volume[];
   docker?: {
     image: string;
     network?: NetworkMode;

@@ -1,0 +1,42 @@
+import { parse } from './resources';
+import { pb } from './proto';
+import { taskInfoFromWire, taskInfoToWire } from './codec';
+import type { TaskInfo } from './types';
+
+/** Through the real protobuf encoder and decoder, as a task travels master → agent. */
+const overTheWire = (t: TaskInfo): TaskInfo =>
+  taskInfoFromWire(pb.TaskInfo.toObject(pb.TaskInfo.decode(pb.TaskInfo.encode(pb.TaskInfo.fromObject(taskInfoToWire(t))).finish()), { defaults: false }));
+
+const base: TaskInfo = {
+  taskId: 't1', name: 't1', agentId: 'a1', resources: parse('cpus:0.5;mem:64'),
+  command: { value: 'sleep 1', argv: [], environment: {}, user: '' },
+  container: { type: 'DOCKER', docker: { image: 'agora/busybox:latest', portMappings: [], forcePullImage: false } },
+  labels: {},
+};
+
+describe('task codec', () => {
+  it('carries volumes (sandbox-relative and host paths, RW and RO), the user and the working directory', () => {
+    const t: TaskInfo = {
+      ...base,
+      command: { ...base.command, user: 'nobody', workingDirectory: '/data' },
+      container: {
+        ...base.container,
+        volumes: [
+          { containerPath: '/data', hostPath: 'data', mode: 'RW' },
+          { containerPath: '/etc/conf', hostPath: '/etc/agora-conf', mode: 'RO' },
+        ],
+      },
+    };
+    const back = overTheWire(t);
+    expect(back.container.volumes).toEqual(t.container.volumes);
+    expect(back.command.user).toBe('nobody');
+    expect(back.command.workingDirectory).toBe('/data');
+  });
+
+  it('leaves volumes and the working directory out when none were given', () => {
+    const back = overTheWire(base);
+    expect(back.container.volumes).toBeUndefined();
+    expect(back.command.workingDirectory).toBeUndefined();
+    expect(back.container.docker?.image).toBe('agora/busybox:latest');
+  });
+});
