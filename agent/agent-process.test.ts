@@ -95,7 +95,7 @@ describe('agent with the process containerizer', () => {
     master.run(agentId, testTask('p-nobin', '', { command: { value: '', argv: ['/no/such/binary', 'x'], environment: {}, user: '' } }));
     const failed = await master.waitForState('p-nobin', 'TASK_FAILED');
     expect(failed.reason).toBe('REASON_CONTAINER_LAUNCH_FAILED');
-    expect(failed.message).toMatch(/\/no\/such\/binary.*ENOENT/);
+    expect(failed.message).toMatch(/\/no\/such\/binary.*no such executable file/);
   });
 
   it('a Docker task on an agent without Docker fails to launch, saying so', async () => {
@@ -133,7 +133,7 @@ describe('stopping the agent', () => {
     const dir = mkdtempSync(join(tmpdir(), 'agora-agent-stop-'));
     const a = await startAgent({ natsUrl: rig.nats.url, workDir: dir, containerizer: 'process', httpHost: '127.0.0.1', httpPort: 0, resources: 'cpus:1;mem:256;disk:100' });
     const id = await a.registered;
-    master.run(id, testTask('p-stop', 'echo $$ > sh.pid; sleep 300 & sleep 300'));
+    master.run(id, testTask('p-stop', 'echo $$ > sh.pid; cut -d" " -f5 /proc/$$/stat > sh.pgid; sleep 300 & sleep 300'));
     const running = await master.waitForState('p-stop', 'TASK_RUNNING');
     const produced: string[] = [];
     a.on('status', (s) => produced.push(`${s.taskId} ${s.state}`));
@@ -143,8 +143,10 @@ describe('stopping the agent', () => {
     expect(produced).toEqual(['p-stop TASK_KILLED']);
     const sandbox = join(dir, 'agents', id, 'frameworks', 'fw-1', 'tasks', 'p-stop', 'runs', running.containerId);
     const pid = Number(readFileSync(join(sandbox, 'sh.pid'), 'utf8'));
+    const pgid = Number(readFileSync(join(sandbox, 'sh.pgid'), 'utf8'));
+    expect(pgid).toBeGreaterThan(1);
     expect(alive(pid)).toBe(false);
-    expect(groupMembers(pid)).toEqual([]);
+    expect(groupMembers(pgid)).toEqual([]);
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -10,7 +10,7 @@
  */
 import Docker from 'dockerode';
 import { EventEmitter } from 'events';
-import { mkdirSync, renameSync } from 'fs';
+import { mkdirSync, renameSync, rmSync } from 'fs';
 import { join } from 'path';
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { logger } from '../common/log';
@@ -24,6 +24,7 @@ import type { Containerizer, ContainerizerKind } from './containerizer/container
 import { DockerContainerizer, dockerAvailable } from './containerizer/docker';
 import { ProcessContainerizer } from './containerizer/process';
 import { Registrar } from './registration';
+import { RunStore, type RunCheckpoint } from './runs';
 import { StatusUpdateManager, type StatusCheckpoint } from './status-updates';
 import { TaskRunner } from './tasks';
 import {
@@ -92,6 +93,9 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   private registrar: Registrar | undefined;
   private readonly updates: StatusUpdateManager;
   private readonly runner: TaskRunner;
+  private readonly runs: RunStore;
+  private readonly checkpointFile: string;
+  private readonly identityFile: string;
   private stopping: Promise<void> | undefined;
 
   constructor(readonly config: AgentConfig) {
@@ -100,7 +104,9 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     this.registered = new Promise<string>((resolve, reject) => { this.resolveRegistered = resolve; this.rejectRegistered = reject; });
     this.registered.catch(() => undefined); // a stop before registration is not an unhandled failure
     const checkpointFile = join(metaDir(config.workDir), 'status-updates.json');
-    this.setAsidePreviousCheckpoint(checkpointFile);
+    this.checkpointFile = checkpointFile;
+    this.identityFile = join(metaDir(config.workDir), 'agent.json');
+    this.runs = new RunStore(config.workDir);
     this.updates = new StatusUpdateManager({
       clock: config.clock,
       initialBackoffMs: config.statusRetryInitialMs,
@@ -121,6 +127,9 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       killGracePeriodMs: config.killGracePeriodMs,
       containerizerFor: (task) => this.containerizerFor(task),
       publish: (status) => { this.updates.update(status); this.emit('status', status); },
+      runs: this.runs,
+      pendingOf: (frameworkId, taskId) => this.updates.pendingOf(frameworkId, taskId),
+      containerizerOf: (kind) => (kind === 'docker' ? this.docker : this.process),
       log: this.log.child('tasks'),
     });
   }
@@ -136,6 +145,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       }
     }
     this.containerizers = this.docker ? ['docker', 'process'] : ['process'];
+    await this.recover();
     this.http = await startHttp(c.httpHost, c.httpPort, {
       state: () => this.state(),
       sandboxOf: (f, t, cid) => this.runner.find(f, t, cid)?.sandboxDir || undefined,
@@ -161,7 +171,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       version: AGENT_VERSION,
       agentInfo: () => this.agentInfo(),
       tasks: () => this.runner.tasks(),
-      onRegistered: (reply, again) => this.onRegistered(reply.agentId, again),
+      onRegistered: (reply) => this.onRegistered(reply.agentId),
       log: this.log.child('registration'),
     });
     this.registrar.start();
@@ -210,18 +220,21 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     }
   }
 
-  private async onRegistered(agentId: string, again: boolean): Promise<void> {
-    if (agentId !== this.agentId) {
-      if (this.agentId) this.log.warn('the master gave this agent a new id', { was: this.agentId, now: agentId });
+  private async onRegistered(agentId: string): Promise<void> {
+    if (agentId !== this.agentId || !this.sub) {
+      if (this.agentId && agentId !== this.agentId) this.log.warn('the master gave this agent a new id', { was: this.agentId, now: agentId });
       this.sub?.unsubscribe();
       this.agentId = agentId;
+      // Kept, so that a restarted agent comes back as itself, with its tasks.
+      writeJsonAtomic(this.identityFile, { version: 1, agentId });
       this.subscribe();
       // The subscription is only in force once the server has it: until then a run sent
       // right after our registration would be lost.
       await this.nc?.flush();
     }
-    // A master that just (re)accepted us may have missed what we sent while it was away.
-    if (again) this.updates.flush();
+    // A master that just (re)accepted us may have missed what we sent while it was away, and
+    // a restarted agent has its previous run's unacknowledged updates to send.
+    this.updates.flush();
     this.resolveRegistered(agentId);
     this.emit('registered', agentId);
   }
@@ -243,7 +256,8 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
           } else if (msg.subject === ack) {
             const m = decodeStatusAck(msg.data);
             const r = this.updates.acknowledge(m.frameworkId, m.taskId, m.uuid);
-            if (r !== 'acknowledged') this.log.debug('acknowledgement ignored', { ...m, result: r });
+            if (r === 'acknowledged') this.runner.acknowledged(m.frameworkId, m.taskId, m.uuid);
+            else this.log.debug('acknowledgement ignored', { ...m, result: r });
           } else {
             this.log.warn('message on an unknown subject', { subject: msg.subject });
           }
@@ -288,19 +302,67 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   }
 
   /**
-   * Resending a previous run's unacknowledged updates is the job of agent recovery, which
-   * does not exist yet; until then they are kept aside, not overwritten.
+   * Takes back what an earlier process of this agent left (`--recover`, README "Recovery"):
+   * its id, its unacknowledged updates and its runs. With `cleanup`, or without an id to come
+   * back as, whatever it left running is killed and the agent starts afresh.
    */
-  private setAsidePreviousCheckpoint(file: string): void {
+  private async recover(): Promise<void> {
+    let identity: { agentId?: string } | undefined;
     let previous: StatusCheckpoint | undefined;
     try {
-      previous = readJson(file) as StatusCheckpoint | undefined;
+      identity = readJson(this.identityFile) as { agentId?: string } | undefined;
     } catch (err) {
-      this.log.warn('unreadable status update checkpoint', { file, err });
+      this.log.warn('unreadable agent identity checkpoint; starting as a new agent', { file: this.identityFile, err });
     }
-    if (previous === undefined) return;
-    const n = previous.streams?.reduce((sum, s) => sum + s.pending.length, 0) ?? 0;
-    if (n > 0) this.log.warn(`${n} unacknowledged status updates of a previous run are not resent (no recovery yet)`, { file });
-    renameSync(file, file.replace(/\.json$/, '.previous.json'));
+    try {
+      previous = readJson(this.checkpointFile) as StatusCheckpoint | undefined;
+    } catch (err) {
+      this.log.warn('unreadable status update checkpoint', { file: this.checkpointFile, err });
+    }
+    const { runs, unreadable } = this.runs.list();
+    for (const u of unreadable) {
+      this.log.warn('unreadable run checkpoint: removed', u);
+      this.runs.remove(u.containerId);
+    }
+    const previousId = identity?.agentId ?? '';
+    if (this.config.recover === 'cleanup' || !previousId) {
+      if (previousId) await this.killLeftovers(previousId, runs);
+      else if (runs.length > 0) this.log.warn(`${runs.length} runs were left without an agent id to find them by; forgotten`);
+      if (previous && previous.streams?.some((st) => st.pending.length > 0)) {
+        // Kept for the record: a new agent has nobody to send them to.
+        renameSync(this.checkpointFile, this.checkpointFile.replace(/\.json$/, '.previous.json'));
+      }
+      for (const run of runs) this.runs.remove(run.containerId);
+      rmSync(this.identityFile, { force: true });
+      return;
+    }
+    this.agentId = previousId;
+    if (previous) this.updates.restore(previous);
+    await Promise.all(runs.map((run) => this.runner.recover(run)));
+    const orphans = await this.docker?.removeOrphans(new Set(runs.map((r) => r.containerId))) ?? [];
+    if (orphans.length > 0) this.log.warn('removed containers of this agent that no checkpoint claims', { containers: orphans });
+    this.log.info('recovered', {
+      agentId: previousId, runs: runs.length, unacknowledgedUpdates: previous?.streams?.reduce((n, st) => n + st.pending.length, 0) ?? 0,
+    });
+  }
+
+  /** `--recover=cleanup`: every run of the previous agent is killed and removed. */
+  private async killLeftovers(previousId: string, runs: readonly RunCheckpoint[]): Promise<void> {
+    this.agentId = previousId;   // the label the Docker containerizer finds them by
+    try {
+      for (const run of runs) {
+        const c = run.containerizer === 'docker' ? this.docker : this.process;
+        const found = await c?.recover({
+          containerId: run.containerId, sandboxDir: run.sandboxDir,
+          ...(run.pid !== undefined ? { pid: run.pid } : {}), ...(run.pidStartTicks !== undefined ? { pidStartTicks: run.pidStartTicks } : {}),
+        });
+        if (found?.state === 'running') await c?.kill(run.containerId, 0);
+        await c?.destroy(run.containerId);
+      }
+      const orphans = await this.docker?.removeOrphans(new Set()) ?? [];
+      this.log.warn('recover=cleanup: killed what the previous agent left', { agentId: previousId, runs: runs.length, containers: orphans.length });
+    } finally {
+      this.agentId = '';
+    }
   }
 }

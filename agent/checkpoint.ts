@@ -8,14 +8,19 @@ import { dirname, join } from 'path';
 
 let seq = 0;
 
-export function writeJsonAtomic(path: string, data: unknown): void {
+/**
+ * `sync: false` skips the flush to disk: the write still survives the agent dying (the page
+ * cache does), not the machine losing power. For frequent writes whose loss a flushed
+ * checkpoint covers.
+ */
+export function writeJsonAtomic(path: string, data: unknown, opts: { sync?: boolean } = {}): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${seq++}`;
   try {
     const fd = openSync(tmp, 'w', 0o600);
     try {
       writeSync(fd, JSON.stringify(data, null, 1));
-      fsyncSync(fd);
+      if (opts.sync ?? true) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

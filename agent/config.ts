@@ -12,6 +12,8 @@ import { detectResources } from './resource-detect';
 
 export type ContainerizerChoice = 'docker' | 'process' | 'auto';
 
+export type RecoverMode = 'reconnect' | 'cleanup';
+
 export interface AgentOptions {
   natsUrl?: string;
   subjectPrefix?: string;
@@ -35,6 +37,12 @@ export interface AgentOptions {
   /** How long a register or heartbeat request waits for the master's reply. */
   requestTimeoutMs?: number;
   attributes?: Record<string, string>;
+  /**
+   * What a restarted agent does with the runs an earlier process of it left: `reconnect`
+   * (default) takes them back under the same agent id; `cleanup` kills them all, forgets
+   * them and registers as a new agent.
+   */
+  recover?: RecoverMode;
   clock?: Clock;
   random?: Random;
 }
@@ -58,6 +66,7 @@ export interface AgentConfig {
   readonly registerBackoffMaxMs: number;
   readonly requestTimeoutMs: number;
   readonly attributes: Readonly<Record<string, string>>;
+  readonly recover: RecoverMode;
   readonly clock: Clock;
   readonly random: Random;
 }
@@ -109,6 +118,10 @@ export function agentConfig(options: AgentOptions = {}): AgentConfig {
   if (statusRetryMaxMs < statusRetryInitialMs) {
     throw new AgentConfigError('statusRetryMaxMs', `${statusRetryMaxMs} is below statusRetryInitialMs ${statusRetryInitialMs}`);
   }
+  const recover = o.recover ?? 'reconnect';
+  if (recover !== 'reconnect' && recover !== 'cleanup') {
+    throw new AgentConfigError('recover', `'${String(recover)}' is not one of reconnect, cleanup`);
+  }
   const registerBackoffFactorMs = positive('registerBackoffFactorMs', o.registerBackoffFactorMs ?? DEFAULTS.registerBackoffFactorMs);
   const registerBackoffMaxMs = positive('registerBackoffMaxMs', o.registerBackoffMaxMs ?? DEFAULTS.registerBackoffMaxMs);
   return Object.freeze({
@@ -130,6 +143,7 @@ export function agentConfig(options: AgentOptions = {}): AgentConfig {
     registerBackoffMaxMs: Math.max(registerBackoffMaxMs, registerBackoffFactorMs),
     requestTimeoutMs: positive('requestTimeoutMs', o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
     attributes: Object.freeze(attributesOf(o.attributes ?? {})),
+    recover,
     clock: o.clock ?? systemClock,
     random: o.random ?? systemRandom,
   });

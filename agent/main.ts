@@ -8,7 +8,7 @@ import { logger } from '../common/log';
 import { AGENT_VERSION, startAgent } from './agent';
 import { parseArgs } from '../common/flags';
 import { untilStopSignal, type SignalSource } from '../common/signals';
-import { DEFAULTS, parseAttributes, type AgentOptions, type ContainerizerChoice } from './config';
+import { DEFAULTS, parseAttributes, type AgentOptions, type ContainerizerChoice, type RecoverMode } from './config';
 
 export const USAGE = `Usage: agora agent [flags]
 
@@ -25,13 +25,15 @@ Runs an agent: offers this machine's resources to the master and runs tasks in c
   --docker-socket PATH     (default ${DEFAULTS.dockerSocket})
   --default-image IMAGE    for Docker tasks that name none (default ${DEFAULTS.defaultImage})
   --attributes TEXT        e.g. 'rack:r1;zone:a'
+  --recover MODE           reconnect (default): take back the tasks a previous run of this
+                           agent left running; cleanup: kill them and register as a new agent
   --help                   this text
 `;
 
 const SPEC = {
   nats: 'string', prefix: 'string', 'work-dir': 'string', resources: 'string', port: 'number', host: 'string',
   hostname: 'string', containerizer: 'string', 'docker-socket': 'string', 'default-image': 'string',
-  attributes: 'string', help: 'boolean',
+  attributes: 'string', recover: 'string', help: 'boolean',
 } as const;
 
 /** Parses the flags (`--flag value` or `--flag=value`); 'help' when help was asked for. */
@@ -51,6 +53,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (f['docker-socket'] !== undefined) o.dockerSocket = f['docker-socket'];
   if (f['default-image'] !== undefined) o.defaultImage = f['default-image'];
   if (f.attributes !== undefined) o.attributes = parseAttributes(f.attributes);
+  if (f.recover !== undefined) o.recover = f.recover as RecoverMode;   // checked by agentConfig
   return o;
 }
 

@@ -11,6 +11,10 @@
  *
  * A task stays in the table until its terminal update is acknowledged: until then it is
  * reported on re-registration, so a new master does not think it lost the task.
+ *
+ * Every run that gets as far as a containerizer is checkpointed (runs.ts) before launch and
+ * on every status, so that a restarted agent can `recover` it: take a running container
+ * back, report how one ended while the agent was down, or say that it vanished.
  */
 import { randomUUID } from 'crypto';
 import type { Clock } from '../common/clock';
@@ -18,6 +22,7 @@ import type { Logger } from '../common/log';
 import { ranges, type Resources } from '../common/resources';
 import { isTerminal, type KillPolicy, type StatusReason, type StatusSource, type Task, type TaskInfo, type TaskState, type TaskStatus } from '../common/types';
 import { LaunchError, type Containerizer, type ContainerizerKind, type Termination } from './containerizer/containerizer';
+import type { RunCheckpoint, RunStore } from './runs';
 import { createSandbox, sandboxPath, unsafeIdReason } from './sandbox';
 
 export interface TaskRecord {
@@ -34,6 +39,13 @@ export interface TaskRecord {
   killGraceMs: number | undefined;
   /** The framework understands TASK_KILLING (capability TASK_KILLING_STATE). */
   killingState: boolean;
+  /** Process runs: what finds the process again after an agent restart. */
+  pid?: number;
+  pidStartTicks?: number;
+  /** The uuid of the newest update the framework acknowledged. */
+  ackedUuid?: string;
+  /** The run has a checkpoint to keep up to date. */
+  checkpointed?: boolean;
 }
 
 export interface TaskRunnerDeps {
@@ -46,6 +58,12 @@ export interface TaskRunnerDeps {
   containerizerFor(task: TaskInfo): Containerizer | { error: string };
   /** Hands a status update to the reliable stream of its task. */
   publish(status: TaskStatus): void;
+  /** Where runs are checkpointed for recovery. */
+  runs: RunStore;
+  /** The updates of a task still waiting for their acknowledgement. */
+  pendingOf(frameworkId: string, taskId: string): readonly TaskStatus[];
+  /** The containerizer of a kind, if this agent runs it now. */
+  containerizerOf(kind: ContainerizerKind): Containerizer | undefined;
   log: Logger;
 }
 
@@ -92,6 +110,7 @@ export class TaskRunner {
     if (isTerminal(rec.state) || rec.killRequested) return;
     rec.killRequested = true;
     rec.killGraceMs = policy?.gracePeriodMs ?? rec.info.killPolicy?.gracePeriodMs ?? this.deps.killGracePeriodMs;
+    this.checkpoint(rec);
     // Before launch completes there is nothing to signal: runFlow kills it right after.
     if (!rec.launched) return;
     // The grace period can be long (a service draining connections): a framework that
@@ -108,7 +127,76 @@ export class TaskRunner {
     const rec = this.active.get(key);
     if (!rec || !isTerminal(rec.state)) return;
     this.active.delete(key);
+    if (rec.checkpointed) this.deps.runs.remove(rec.containerId);
     this.remember(rec);
+  }
+
+  /** The framework acknowledged `uuid`: a restarted agent need not send it again. */
+  acknowledged(frameworkId: string, taskId: string, uuid: string): void {
+    const rec = this.active.get(keyOf(frameworkId, taskId));
+    if (!rec || rec.latest?.uuid !== uuid) return;
+    rec.ackedUuid = uuid;
+    this.checkpoint(rec);
+  }
+
+  /**
+   * Takes back a run an earlier agent process started, from its checkpoint. Resolves once the
+   * run is in the table again (a running container re-attached, or the truth about one that
+   * ended or vanished published), not when it ends.
+   */
+  async recover(run: RunCheckpoint): Promise<void> {
+    const { frameworkId, taskId, containerId } = run;
+    const rec: TaskRecord = {
+      frameworkId, taskId, info: run.info, containerId, sandboxDir: run.sandboxDir, containerizer: run.containerizer,
+      state: run.latest?.state ?? 'TASK_STAGING', latest: run.latest, launched: false, killRequested: run.killRequested,
+      killGraceMs: run.killGraceMs, killingState: run.killingState, checkpointed: true,
+      ...(run.pid !== undefined ? { pid: run.pid } : {}), ...(run.pidStartTicks !== undefined ? { pidStartTicks: run.pidStartTicks } : {}),
+      ...(run.ackedUuid !== undefined ? { ackedUuid: run.ackedUuid } : {}),
+    };
+    this.active.set(keyOf(frameworkId, taskId), rec);
+    // The newest update may have been checkpointed here and not yet in its stream when the
+    // agent died: unless it was acknowledged or is pending, it goes out again (same uuid).
+    const latest = run.latest;
+    if (latest && latest.uuid && latest.uuid !== run.ackedUuid && !this.deps.pendingOf(frameworkId, taskId).some((u) => u.uuid === latest.uuid)) {
+      this.deps.publish(latest);
+    }
+    const c = this.deps.containerizerOf(run.containerizer);
+    if (isTerminal(rec.state)) {
+      // It ended and said so; only the acknowledgement is outstanding.
+      await c?.destroy(containerId).catch(() => undefined);
+      if (latest?.uuid === run.ackedUuid) this.streamClosed(frameworkId, taskId);
+      return;
+    }
+    if (!c) {
+      this.publish(rec, 'TASK_FAILED', { reason: 'REASON_AGENT_RESTARTED', message: `the agent restarted without its ${run.containerizer} containerizer; container ${containerId} cannot be found` });
+      return;
+    }
+    const found = await c.recover({
+      containerId, sandboxDir: run.sandboxDir, exitStatusFile: this.deps.runs.exitStatusFile(containerId),
+      ...(run.pid !== undefined ? { pid: run.pid } : {}), ...(run.pidStartTicks !== undefined ? { pidStartTicks: run.pidStartTicks } : {}),
+    });
+    switch (found.state) {
+      case 'missing':
+        this.publish(rec, 'TASK_FAILED', { reason: 'REASON_AGENT_RESTARTED', message: `container ${containerId} was not found after the agent restarted: ${found.why}` });
+        return;
+      case 'exited': {
+        rec.launched = true;
+        await c.destroy(containerId).catch((err) => this.deps.log.warn('cannot remove container', { containerId, err }));
+        const [state, fields] = terminalStatus(rec, found.termination);
+        this.publish(rec, state, { ...fields, message: `${fields.message ?? ''} (while the agent was down)` });
+        return;
+      }
+      case 'running': {
+        rec.launched = true;
+        this.runtimes.set(containerId, c);
+        this.deps.log.info('recovered a running container', { frameworkId, taskId, containerId, containerizer: c.kind });
+        if (rec.killRequested) this.signal(rec);
+        else if (rec.state !== 'TASK_RUNNING') this.publish(rec, 'TASK_RUNNING', {});
+        const flow = this.finish(rec, c).catch((err) => this.deps.log.error('recovered run failed unexpectedly', { frameworkId, taskId, err }));
+        this.flows.add(flow);
+        void flow.finally(() => this.flows.delete(flow));
+      }
+    }
   }
 
   /** Live tasks and those whose terminal update is not yet acknowledged. */
@@ -180,13 +268,21 @@ export class TaskRunner {
     this.runtimes.set(containerId, chosen);
     try {
       createSandbox(rec.sandboxDir);
+      // Flushed before anything is launched: no container of this agent is ever without its record.
+      rec.checkpointed = true;
+      this.checkpoint(rec, true);
     } catch (err) {
       this.publish(rec, 'TASK_FAILED', { reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: `cannot create the sandbox: ${(err as Error).message}` });
       return;
     }
     this.publish(rec, 'TASK_STARTING', {});
     try {
-      await chosen.launch({ containerId, agentId: this.deps.agentId(), frameworkId, taskId, task, sandboxDir: rec.sandboxDir, env: this.env(rec) });
+      const identity = await chosen.launch({
+        containerId, agentId: this.deps.agentId(), frameworkId, taskId, task, sandboxDir: rec.sandboxDir, env: this.env(rec),
+        exitStatusFile: this.deps.runs.exitStatusFile(containerId),
+      });
+      if (identity.pid !== undefined) rec.pid = identity.pid;
+      if (identity.pidStartTicks !== undefined) rec.pidStartTicks = identity.pidStartTicks;
     } catch (err) {
       await chosen.destroy(containerId).catch(() => undefined);
       this.runtimes.delete(containerId);
@@ -195,14 +291,41 @@ export class TaskRunner {
       return;
     }
     rec.launched = true;
-    if (rec.killRequested) this.signal(rec);
-    else this.publish(rec, 'TASK_RUNNING', {});
+    if (rec.killRequested) {
+      this.checkpoint(rec);
+      this.signal(rec);
+    } else {
+      this.publish(rec, 'TASK_RUNNING', {});
+    }
+    await this.finish(rec, chosen);
+  }
 
-    const term = await chosen.wait(containerId);
-    await chosen.destroy(containerId).catch((err) => this.deps.log.warn('cannot remove container', { containerId, err }));
-    this.runtimes.delete(containerId);
+  /** Waits for a launched run to exit, removes its container, and reports how it ended. */
+  private async finish(rec: TaskRecord, c: Containerizer): Promise<void> {
+    const term = await c.wait(rec.containerId);
+    await c.destroy(rec.containerId).catch((err) => this.deps.log.warn('cannot remove container', { containerId: rec.containerId, err }));
+    this.runtimes.delete(rec.containerId);
     const [state, fields] = terminalStatus(rec, term);
     this.publish(rec, state, fields);
+  }
+
+  /** Writes the run's checkpoint; a failure is logged, not fatal (the run goes on). */
+  private checkpoint(rec: TaskRecord, durable = false): void {
+    if (!rec.checkpointed || !rec.containerizer) return;
+    const run: RunCheckpoint = {
+      version: 1, frameworkId: rec.frameworkId, taskId: rec.taskId, containerId: rec.containerId, sandboxDir: rec.sandboxDir,
+      containerizer: rec.containerizer, info: rec.info, killingState: rec.killingState, killRequested: rec.killRequested,
+      ...(rec.killGraceMs !== undefined ? { killGraceMs: rec.killGraceMs } : {}),
+      ...(rec.latest ? { latest: rec.latest } : {}),
+      ...(rec.pid !== undefined ? { pid: rec.pid } : {}), ...(rec.pidStartTicks !== undefined ? { pidStartTicks: rec.pidStartTicks } : {}),
+      ...(rec.ackedUuid !== undefined ? { ackedUuid: rec.ackedUuid } : {}),
+    };
+    try {
+      this.deps.runs.write(run, durable);
+    } catch (err) {
+      if (durable) throw err;
+      this.deps.log.error('cannot checkpoint the run', { containerId: rec.containerId, err });
+    }
   }
 
   private signal(rec: TaskRecord): void {
@@ -230,6 +353,8 @@ export class TaskRunner {
     };
     rec.state = state;
     rec.latest = status;
+    // The checkpoint first: a restarted agent then knows of every update it may have sent.
+    this.checkpoint(rec);
     this.deps.publish(status);
   }
 

@@ -6,6 +6,11 @@
  * LaunchError if it could not be started) → `wait` (resolves once it exited, with how) →
  * `destroy` (removes whatever is left once the agent has taken its status). `kill` asks it
  * to stop: SIGTERM, then SIGKILL after the grace period.
+ *
+ * After an agent restart, `recover` finds a run again from its checkpoint: still running
+ * (then `wait`, `kill` and `destroy` work as after a launch), ended while the agent was down
+ * (with how it ended), or gone without a trace. `removeOrphans` then clears away what this
+ * agent left running that no checkpoint claims.
  */
 import type { TaskInfo } from '../../common/types';
 
@@ -22,7 +27,27 @@ export interface LaunchSpec {
   sandboxDir: string;
   /** Environment the agent adds (task id, sandbox, ports); the task's own entries win. */
   env: Record<string, string>;
+  /** Where a process run leaves its exit status, so that a restarted agent can read it. */
+  exitStatusFile?: string;
 }
+
+/** What the agent checkpoints about a launched run so that it can find it again. */
+export interface RunIdentity {
+  /** Process runs: the process group leader and its start time (clock ticks since boot). */
+  pid?: number;
+  pidStartTicks?: number;
+}
+
+export interface RecoverSpec extends RunIdentity {
+  containerId: string;
+  sandboxDir: string;
+  exitStatusFile?: string;
+}
+
+export type Recovered =
+  | { state: 'running' }
+  | { state: 'exited'; termination: Termination }
+  | { state: 'missing'; why: string };
 
 export interface Termination {
   /** The exit code, or undefined when the command died of a signal. */
@@ -42,7 +67,8 @@ export class LaunchError extends Error {
 
 export interface Containerizer {
   readonly kind: ContainerizerKind;
-  launch(spec: LaunchSpec): Promise<void>;
+  /** Resolves with what identifies the run for a later `recover`, once the command runs. */
+  launch(spec: LaunchSpec): Promise<RunIdentity>;
   /** Resolves once the container exited and its output is flushed to the sandbox files. */
   wait(containerId: string): Promise<Termination>;
   /** SIGTERM, then SIGKILL after `gracePeriodMs`. Resolves once the signal is delivered, not at exit. */
@@ -53,6 +79,10 @@ export interface Containerizer {
   list(): Promise<string[]>;
   /** Kills and removes every container of this agent: nothing is left behind on stop. */
   destroyAll(gracePeriodMs: number): Promise<void>;
+  /** Finds a run of an earlier agent process again (see the top of this file). */
+  recover(spec: RecoverSpec): Promise<Recovered>;
+  /** Kills and removes this agent's containers that no recovered run claims; their ids. */
+  removeOrphans(known: ReadonlySet<string>): Promise<string[]>;
 }
 
 /** The shell form runs through `/bin/sh -c`; the exec form runs argv as given. */

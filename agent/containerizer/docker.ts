@@ -9,12 +9,15 @@
  * SIGTERM reaches it instead of being ignored by a shell running as PID 1.
  */
 import Docker from 'dockerode';
-import { createWriteStream, type WriteStream } from 'fs';
+import { createWriteStream, statSync, type WriteStream } from 'fs';
+import { Writable } from 'stream';
 import { join } from 'path';
 import { scalar } from '../../common/resources';
 import type { NetworkMode } from '../../common/types';
 import { logger, type Logger } from '../../common/log';
-import { commandLine, LaunchError, type Containerizer, type LaunchSpec, type Termination } from './containerizer';
+import {
+  commandLine, LaunchError, type Containerizer, type LaunchSpec, type RecoverSpec, type Recovered, type RunIdentity, type Termination,
+} from './containerizer';
 
 export const LABELS = {
   agentId: 'agora.agent-id',
@@ -70,7 +73,7 @@ export class DockerContainerizer implements Containerizer {
     return `agora-${taskId.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 63)}-${containerId}`;
   }
 
-  async launch(spec: LaunchSpec): Promise<void> {
+  async launch(spec: LaunchSpec): Promise<RunIdentity> {
     const image = spec.task.container.docker?.image || this.opts.defaultImage;
     let container: Docker.Container;
     try {
@@ -88,6 +91,7 @@ export class DockerContainerizer implements Containerizer {
       await container.start();
       const exited = this.watch(container, stream, out, errOut);
       this.running.set(spec.containerId, { dockerId: container.id, exited });
+      return {};
     } catch (err) {
       out.end();
       errOut.end();
@@ -109,10 +113,50 @@ export class DockerContainerizer implements Containerizer {
 
   async destroy(containerId: string): Promise<void> {
     const r = this.running.get(containerId);
-    if (!r) return;
+    if (!r) {
+      // A run recovered as already exited is not tracked: find it by its label.
+      for (const c of await this.labelled(containerId)) await this.remove(c.Id);
+      return;
+    }
     await this.remove(r.dockerId);
     await r.exited;
     this.running.delete(containerId);
+  }
+
+  /**
+   * Finds the run's container by its labels. Its output while the agent was away is in
+   * Docker's log: what the sandbox files lack of it is appended, and a running container's
+   * output goes on streaming into them.
+   */
+  async recover(spec: RecoverSpec): Promise<Recovered> {
+    const [found] = await this.labelled(spec.containerId);
+    if (!found) return { state: 'missing', why: `no Docker container labelled ${LABELS.containerId}=${spec.containerId} is left` };
+    const container = this.docker.getContainer(found.Id);
+    const info = await container.inspect();
+    const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream;
+    const out = appendMissing(join(spec.sandboxDir, 'stdout'));
+    const errOut = appendMissing(join(spec.sandboxDir, 'stderr'));
+    this.docker.modem.demuxStream(stream, out, errOut);
+    if (info.State.Running) {
+      this.running.set(spec.containerId, { dockerId: found.Id, exited: this.watch(container, stream, out, errOut) });
+      return { state: 'running' };
+    }
+    // The log of an exited container ends by itself once sent.
+    await drained(stream, OUTPUT_DRAIN_MS);
+    await Promise.all([closeFile(out), closeFile(errOut)]);
+    return {
+      state: 'exited',
+      termination: { exitCode: info.State.ExitCode, ...(info.State.OOMKilled ? { oomKilled: true } : {}) },
+    };
+  }
+
+  async removeOrphans(known: ReadonlySet<string>): Promise<string[]> {
+    const orphans = (await this.labelled()).filter((c) => !known.has(c.Labels[LABELS.containerId] ?? ''));
+    await Promise.all(orphans.map(async (c) => {
+      await this.stop(c.Id, 0);
+      await this.remove(c.Id);
+    }));
+    return orphans.map((c) => c.Labels[LABELS.containerId] ?? c.Id);
   }
 
   async list(): Promise<string[]> {
@@ -182,7 +226,7 @@ export class DockerContainerizer implements Containerizer {
   }
 
   /** Resolves with how the container ended, once its output is in the sandbox files. */
-  private async watch(container: Docker.Container, stream: NodeJS.ReadableStream, out: WriteStream, err: WriteStream): Promise<Termination> {
+  private async watch(container: Docker.Container, stream: NodeJS.ReadableStream, out: Writable, err: Writable): Promise<Termination> {
     let status: { StatusCode?: number } = {};
     try {
       status = (await container.wait()) as { StatusCode?: number };
@@ -220,10 +264,12 @@ export class DockerContainerizer implements Containerizer {
     }
   }
 
-  private async labelled(): Promise<Docker.ContainerInfo[]> {
+  /** This agent's containers (all of them, or the one of a run), running or not. */
+  private async labelled(containerId?: string): Promise<Docker.ContainerInfo[]> {
     const agentId = this.opts.agentId();
     if (!agentId) return [];
-    return this.docker.listContainers({ all: true, filters: { label: [`${LABELS.agentId}=${agentId}`] } });
+    const label = [`${LABELS.agentId}=${agentId}`, ...(containerId ? [`${LABELS.containerId}=${containerId}`] : [])];
+    return this.docker.listContainers({ all: true, filters: { label } });
   }
 }
 
@@ -258,11 +304,40 @@ function drained(stream: NodeJS.ReadableStream, timeoutMs: number): Promise<void
   });
 }
 
-function closeFile(w: WriteStream): Promise<void> {
+function closeFile(w: Writable | WriteStream): Promise<void> {
   return new Promise((resolve) => {
     if (w.closed) return resolve();
     w.once('close', () => resolve());
     w.once('error', () => resolve());
     w.end();
+  });
+}
+
+/**
+ * A sink for a container's whole log that appends to `path` only what the file does not hold
+ * yet: the file holds a prefix of the log (it was streamed there until the agent stopped).
+ */
+function appendMissing(path: string): Writable {
+  let skip = 0;
+  try {
+    skip = statSync(path).size;
+  } catch {
+    // No file yet: everything is missing.
+  }
+  const file = createWriteStream(path, { flags: 'a' });
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (skip >= chunk.length) {
+        skip -= chunk.length;
+        callback();
+        return;
+      }
+      const rest = skip > 0 ? chunk.subarray(skip) : chunk;
+      skip = 0;
+      file.write(rest, callback);
+    },
+    final(callback) {
+      file.end(() => callback());
+    },
   });
 }
