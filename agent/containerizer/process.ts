@@ -114,14 +114,19 @@ export class ProcessContainerizer implements Containerizer {
 
   async recover(spec: RecoverSpec): Promise<Recovered> {
     const { pid } = spec;
-    if (pid !== undefined && spec.pidStartTicks !== undefined && startTicks(pid) === spec.pidStartTicks) {
+    const alive = pid !== undefined && spec.pidStartTicks !== undefined && isAlive(pid, spec.pidStartTicks);
+    // The status is written as the command ends: the supervisor may still be on its way out.
+    const status = spec.exitStatusFile ? readExitStatus(spec.exitStatusFile) : undefined;
+    if (status) {
+      if (alive) signalGroup(pid, 'SIGKILL');
+      return Promise.resolve({ state: 'exited', termination: status });
+    }
+    if (alive) {
       const entry: Running = { child: undefined, pgid: pid, done: false, escalation: undefined, exited: undefined as unknown as Promise<Termination> };
       entry.exited = this.watchExit(entry, spec).then((t) => { this.ended(entry); return t; });
       this.running.set(spec.containerId, entry);
       return Promise.resolve({ state: 'running' });
     }
-    const status = spec.exitStatusFile ? readExitStatus(spec.exitStatusFile) : undefined;
-    if (status) return Promise.resolve({ state: 'exited', termination: status });
     return Promise.resolve({
       state: 'missing',
       why: pid === undefined ? 'no process was recorded for it' : `process ${pid} is gone and left no exit status (it was killed outright, or the machine restarted)`,
