@@ -91,7 +91,7 @@ describe.each(['docker', 'process'] as const)('an agent killed with SIGKILL and 
     const heldUuid = running.get('held')!.uuid;
 
     // Down hard: nothing is cleaned up, containers and processes keep running.
-    step = 'the agent's death';
+    step = 'the agent dying';
     const dead = new Promise((resolve) => agent!.once('exit', resolve));
     agent!.kill('SIGKILL');
     await dead;
@@ -138,7 +138,7 @@ describe.each(['docker', 'process'] as const)('an agent killed with SIGKILL and 
     }
 
     // Output goes on landing in the sandbox, once, after what was there.
-    step = 'keep-2's second line';
+    step = 'the second line of keep-2';
     writeFileSync(join(sandbox('keep-2'), 'more'), '');
     await eventually('keep-2 wrote its second line', async () => readFileSync(join(sandbox('keep-2'), 'stdout'), 'utf8') === 'before\nafter\n');
 
