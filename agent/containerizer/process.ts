@@ -9,7 +9,9 @@ import { closeSync, openSync } from 'fs';
 import { join } from 'path';
 import { systemClock, type Clock, type Timer } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
-import { commandLine, LaunchError, type Containerizer, type LaunchSpec, type Termination } from './containerizer';
+import {
+  commandLine, EXEC_OUTPUT_MAX, LaunchError, type Containerizer, type ExecOptions, type ExecResult, type LaunchSpec, type Termination,
+} from './containerizer';
 
 interface Running {
   child: ChildProcess;
@@ -17,6 +19,9 @@ interface Running {
   exited: Promise<Termination>;
   done: boolean;
   escalation: Timer | undefined;
+  /** The task's environment and directory, for commands run beside it. */
+  env: Record<string, string>;
+  cwd: string;
 }
 
 /** The agent's own environment is not handed down (it may hold secrets); only these are. */
@@ -66,7 +71,7 @@ export class ProcessContainerizer implements Containerizer {
     });
     const pid = child.pid;
     if (pid === undefined) throw new LaunchError(`cannot start '${file}': no process id`);
-    const entry: Running = { child, pgid: pid, done: false, escalation: undefined, exited: undefined as unknown as Promise<Termination> };
+    const entry: Running = { child, pgid: pid, done: false, escalation: undefined, env, cwd: spec.sandboxDir, exited: undefined as unknown as Promise<Termination> };
     entry.exited = new Promise<Termination>((resolve) => {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         entry.escalation?.cancel();
@@ -113,6 +118,29 @@ export class ProcessContainerizer implements Containerizer {
       await r.exited;
     }
     this.running.delete(containerId);
+  }
+
+  /** A command beside the task: in its sandbox, with its environment plus `opts.env`. */
+  exec(containerId: string, argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    const r = this.running.get(containerId);
+    if (!r || r.done) return Promise.reject(new Error(`process container ${containerId} is not running`));
+    const [file, ...args] = argv as [string, ...string[]];
+    return new Promise<ExecResult>((resolve, reject) => {
+      // A group of its own, so a timed-out check is killed with whatever it started.
+      const child = spawn(file, args, { cwd: r.cwd, env: { ...r.env, ...opts.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      const keep = (chunk: Buffer) => { if (output.length < EXEC_OUTPUT_MAX) output = (output + chunk.toString()).slice(0, EXEC_OUTPUT_MAX); };
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
+      const abort = () => { if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL'); };
+      opts.signal.addEventListener('abort', abort, { once: true });
+      child.once('error', (e) => { opts.signal.removeEventListener('abort', abort); reject(e); });
+      child.once('close', (code) => {
+        opts.signal.removeEventListener('abort', abort);
+        if (opts.signal.aborted) reject(new Error('aborted'));
+        else resolve({ exitCode: code ?? undefined, output });
+      });
+    });
   }
 
   list(): Promise<string[]> {
