@@ -25,7 +25,7 @@ import { DockerContainerizer, dockerAvailable } from './containerizer/docker';
 import { ProcessContainerizer } from './containerizer/process';
 import { Registrar } from './registration';
 import { StatusUpdateManager, type StatusCheckpoint } from './status-updates';
-import { TaskRunner } from './tasks';
+import { TaskRunner, type HealthProbeReport } from './tasks';
 import {
   decodeKillTask, decodeRunTask, decodeStatusAck, decodeUnregisterReply, encodeStatusUpdate, encodeUnregister,
 } from '../common/agent-messages';
@@ -37,6 +37,8 @@ type AgentEvents = {
   registered: [string];
   /** A status update the agent produced, as it enters its task's reliable stream. */
   status: [TaskStatus];
+  /** One probe of a task's health check, whether or not its health changed. */
+  health: [HealthProbeReport];
 };
 
 export interface AgentHandle {
@@ -121,6 +123,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       killGracePeriodMs: config.killGracePeriodMs,
       containerizerFor: (task) => this.containerizerFor(task),
       publish: (status) => { this.updates.update(status); this.emit('status', status); },
+      onHealthProbe: (report) => this.emit('health', report),
       log: this.log.child('tasks'),
     });
   }
