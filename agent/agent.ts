@@ -26,7 +26,7 @@ import { ProcessContainerizer } from './containerizer/process';
 import { Registrar } from './registration';
 import { RunStore, type RunCheckpoint } from './runs';
 import { StatusUpdateManager, type StatusCheckpoint } from './status-updates';
-import { TaskRunner } from './tasks';
+import { TaskRunner, type HealthProbeReport } from './tasks';
 import {
   decodeKillTask, decodeRunTask, decodeStatusAck, decodeUnregisterReply, encodeStatusUpdate, encodeUnregister,
 } from '../common/agent-messages';
@@ -38,6 +38,8 @@ type AgentEvents = {
   registered: [string];
   /** A status update the agent produced, as it enters its task's reliable stream. */
   status: [TaskStatus];
+  /** One probe of a task's health check, whether or not its health changed. */
+  health: [HealthProbeReport];
 };
 
 export interface AgentHandle {
@@ -130,6 +132,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       runs: this.runs,
       pendingOf: (frameworkId, taskId) => this.updates.pendingOf(frameworkId, taskId),
       containerizerOf: (kind) => (kind === 'docker' ? this.docker : this.process),
+      onHealthProbe: (report) => this.emit('health', report),
       log: this.log.child('tasks'),
     });
   }

@@ -9,6 +9,11 @@
  * container is removed before the terminal update goes out, so a framework that sees a
  * task end never finds its container still there.
  *
+ * A task with a health check is probed from TASK_RUNNING until it ends or a kill begins
+ * (`health.ts`). Each change of its health is a TASK_RUNNING update with `healthy` set and
+ * reason REASON_TASK_HEALTH_CHECK_STATUS_UPDATED; after too many failures in a row the task
+ * is killed with its kill policy, and its TASK_KILLED says so, with healthy=false.
+ *
  * A task stays in the table until its terminal update is acknowledged: until then it is
  * reported on re-registration, so a new master does not think it lost the task.
  *
@@ -23,6 +28,8 @@ import { ranges, type Resources } from '../common/resources';
 import { isTerminal, type KillPolicy, type StatusReason, type StatusSource, type Task, type TaskInfo, type TaskState, type TaskStatus } from '../common/types';
 import { LaunchError, type Containerizer, type ContainerizerKind, type Termination } from './containerizer/containerizer';
 import type { RunCheckpoint, RunStore } from './runs';
+import { HealthChecker, resolveHealthCheck, type HealthEvent } from './health';
+import { probeFor } from './health-probes';
 import { createSandbox, sandboxPath, unsafeIdReason } from './sandbox';
 
 export interface TaskRecord {
@@ -46,6 +53,22 @@ export interface TaskRecord {
   ackedUuid?: string;
   /** The run has a checkpoint to keep up to date. */
   checkpointed?: boolean;
+  /** Probes the task while it runs, if it has a health check. */
+  health?: HealthChecker;
+  /** Why the agent killed the task for failing its health check. */
+  healthKill?: string;
+}
+
+/** One probe of a task's health check, for logs and observers. */
+export interface HealthProbeReport {
+  frameworkId: string;
+  taskId: string;
+  containerId: string;
+  healthy: boolean;
+  why: string;
+  /** False for a failure inside the grace period. */
+  counted: boolean;
+  consecutiveFailures: number;
 }
 
 export interface TaskRunnerDeps {
@@ -64,6 +87,8 @@ export interface TaskRunnerDeps {
   pendingOf(frameworkId: string, taskId: string): readonly TaskStatus[];
   /** The containerizer of a kind, if this agent runs it now. */
   containerizerOf(kind: ContainerizerKind): Containerizer | undefined;
+  /** Hears every health-check probe (not only changes). */
+  onHealthProbe?(report: HealthProbeReport): void;
   log: Logger;
 }
 
@@ -107,16 +132,27 @@ export class TaskRunner {
       }
       return;
     }
+    this.beginKill(rec, policy);
+  }
+
+  /** Kills a task of this agent's (on request, or for its failing health check). */
+  private beginKill(rec: TaskRecord, policy: KillPolicy | undefined): void {
     if (isTerminal(rec.state) || rec.killRequested) return;
     rec.killRequested = true;
     rec.killGraceMs = policy?.gracePeriodMs ?? rec.info.killPolicy?.gracePeriodMs ?? this.deps.killGracePeriodMs;
     this.checkpoint(rec);
+    // A task being killed is not checked any more: its failures are expected now.
+    rec.health?.stop();
     // Before launch completes there is nothing to signal: runFlow kills it right after.
     if (!rec.launched) return;
     // The grace period can be long (a service draining connections): a framework that
     // understands it hears at once that the kill has begun, as with Mesos's executors.
     if (rec.killingState && rec.state === 'TASK_RUNNING') {
-      this.publish(rec, 'TASK_KILLING', { message: `kill requested; SIGTERM now, SIGKILL after ${rec.killGraceMs} ms` });
+      const why = rec.healthKill ? `killing: ${rec.healthKill}` : 'kill requested';
+      this.publish(rec, 'TASK_KILLING', {
+        message: `${why}; SIGTERM now, SIGKILL after ${rec.killGraceMs} ms`,
+        ...(rec.healthKill ? { healthy: false, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' as const } : {}),
+      });
     }
     this.signal(rec);
   }
@@ -191,7 +227,10 @@ export class TaskRunner {
         this.runtimes.set(containerId, c);
         this.deps.log.info('recovered a running container', { frameworkId, taskId, containerId, containerizer: c.kind });
         if (rec.killRequested) this.signal(rec);
-        else if (rec.state !== 'TASK_RUNNING') this.publish(rec, 'TASK_RUNNING', {});
+        else {
+          if (rec.state !== 'TASK_RUNNING') this.publish(rec, 'TASK_RUNNING', {});
+          this.startHealth(rec, c);
+        }
         const flow = this.finish(rec, c).catch((err) => this.deps.log.error('recovered run failed unexpectedly', { frameworkId, taskId, err }));
         this.flows.add(flow);
         void flow.finally(() => this.flows.delete(flow));
@@ -265,6 +304,11 @@ export class TaskRunner {
       return;
     }
     rec.containerizer = chosen.kind;
+    const check = resolveHealthCheck(task, chosen.kind);
+    if (check instanceof Error) {
+      this.publish(rec, 'TASK_ERROR', { reason: 'REASON_TASK_INVALID', message: check.message });
+      return;
+    }
     this.runtimes.set(containerId, chosen);
     try {
       createSandbox(rec.sandboxDir);
@@ -296,13 +340,25 @@ export class TaskRunner {
       this.signal(rec);
     } else {
       this.publish(rec, 'TASK_RUNNING', {});
+      this.startHealth(rec, chosen);
     }
     await this.finish(rec, chosen);
+  }
+
+  /** Starts probing a running task that has a health check. */
+  private startHealth(rec: TaskRecord, c: Containerizer): void {
+    const hc = rec.info.healthCheck;
+    if (!hc) return;
+    const check = resolveHealthCheck(rec.info, c.kind);
+    if (check instanceof Error) return;   // refused with TASK_ERROR before launch
+    const probe = probeFor(hc, check.target, (argv, opts) => c.exec(rec.containerId, argv, opts));
+    rec.health = new HealthChecker({ schedule: hc, clock: this.deps.clock, probe, report: (e) => this.onHealth(rec, e) });
   }
 
   /** Waits for a launched run to exit, removes its container, and reports how it ended. */
   private async finish(rec: TaskRecord, c: Containerizer): Promise<void> {
     const term = await c.wait(rec.containerId);
+    rec.health?.stop();
     await c.destroy(rec.containerId).catch((err) => this.deps.log.warn('cannot remove container', { containerId: rec.containerId, err }));
     this.runtimes.delete(rec.containerId);
     const [state, fields] = terminalStatus(rec, term);
@@ -328,6 +384,28 @@ export class TaskRunner {
     }
   }
 
+  private onHealth(rec: TaskRecord, e: HealthEvent): void {
+    const { frameworkId, taskId, containerId } = rec;
+    switch (e.kind) {
+      case 'probed':
+        this.deps.log.debug('health check', { taskId, healthy: e.healthy, why: e.why, counted: e.counted });
+        this.deps.onHealthProbe?.({ frameworkId, taskId, containerId, healthy: e.healthy, why: e.why, counted: e.counted, consecutiveFailures: e.consecutiveFailures });
+        return;
+      case 'changed':
+        // Health is news only about a task still running; a kill under way says more.
+        if (rec.state !== 'TASK_RUNNING' || rec.killRequested) return;
+        this.deps.log.info(e.healthy ? 'task is healthy' : 'task is unhealthy', { taskId, why: e.why });
+        this.publish(rec, 'TASK_RUNNING', { healthy: e.healthy, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', source: 'SOURCE_EXECUTOR', message: e.why });
+        return;
+      case 'kill':
+        if (isTerminal(rec.state) || rec.killRequested) return;
+        rec.healthKill = `health check failed ${e.consecutiveFailures} time${e.consecutiveFailures === 1 ? '' : 's'} in a row, the last: ${e.why}`;
+        this.deps.log.warn('killing an unhealthy task', { taskId, why: rec.healthKill });
+        this.beginKill(rec, undefined);
+        return;
+    }
+  }
+
   private signal(rec: TaskRecord): void {
     const c = this.runtimes.get(rec.containerId);
     if (!c) return;
@@ -350,6 +428,7 @@ export class TaskRunner {
       state, message: f.message ?? '', source: f.source ?? 'SOURCE_AGENT', reason: f.reason ?? 'REASON_UNKNOWN',
       uuid: randomUUID(), timestampMs: this.deps.clock.now(),
       ...(f.exitCode !== undefined ? { exitCode: f.exitCode } : {}),
+      ...(f.healthy !== undefined ? { healthy: f.healthy } : {}),
     };
     rec.state = state;
     rec.latest = status;
@@ -381,12 +460,19 @@ interface StatusFields {
   reason?: StatusReason;
   source?: StatusSource;
   exitCode?: number;
+  /** Set on health updates and on the kill of an unhealthy task, as with Mesos executors. */
+  healthy?: boolean;
 }
 
 /** How a run that exited is reported. A requested kill wins over however it happened to end. */
-export function terminalStatus(rec: Pick<TaskRecord, 'killRequested' | 'launched' | 'info' | 'latest'>, t: Termination): [TaskState, StatusFields] {
+export function terminalStatus(rec: Pick<TaskRecord, 'killRequested' | 'launched' | 'info' | 'latest' | 'healthKill'>, t: Termination): [TaskState, StatusFields] {
   const how = t.exitCode !== undefined ? `exited with code ${t.exitCode}` : `terminated by signal ${t.signal ?? 'unknown'}`;
   const exit = t.exitCode !== undefined ? { exitCode: t.exitCode } : {};
+  if (rec.healthKill) {
+    // Mesos leaves the reason unset here (a TODO in its command executor); saying it is
+    // the health check spares the framework from parsing the message.
+    return ['TASK_KILLED', { ...exit, healthy: false, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', message: `killed as unhealthy: ${rec.healthKill}; command ${how}` }];
+  }
   if (rec.killRequested) {
     const duringLaunch = rec.latest?.state !== 'TASK_RUNNING';
     return ['TASK_KILLED', { ...exit, message: `killed on request; command ${how}`, reason: duringLaunch ? 'REASON_TASK_KILLED_DURING_LAUNCH' : 'REASON_UNKNOWN' }];

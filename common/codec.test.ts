@@ -1,7 +1,7 @@
 import { parse } from './resources';
 import { pb } from './proto';
-import { taskInfoFromWire, taskInfoToWire } from './codec';
-import type { TaskInfo } from './types';
+import { taskInfoFromWire, taskInfoToWire, taskStatusFromWire, taskStatusToWire } from './codec';
+import type { TaskInfo, TaskStatus } from './types';
 
 /** Through the real protobuf encoder and decoder, as a task travels master → agent. */
 const overTheWire = (t: TaskInfo): TaskInfo =>
@@ -38,5 +38,20 @@ describe('task codec', () => {
     expect(back.container.volumes).toBeUndefined();
     expect(back.command.workingDirectory).toBeUndefined();
     expect(back.container.docker?.image).toBe('agora/busybox:latest');
+  });
+});
+
+describe('task status codec', () => {
+  const status: TaskStatus = {
+    taskId: 't1', state: 'TASK_RUNNING', message: 'GET http://127.0.0.1:31000/: HTTP 200', source: 'SOURCE_EXECUTOR',
+    reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', agentId: 'a1', frameworkId: 'f1', uuid: 'u1', timestampMs: 1_700_000_000_000, containerId: 'c1',
+  };
+  const overTheWire = (s: TaskStatus): TaskStatus =>
+    taskStatusFromWire(pb.TaskStatus.toObject(pb.TaskStatus.decode(pb.TaskStatus.encode(pb.TaskStatus.fromObject(taskStatusToWire(s))).finish()), { defaults: false }));
+
+  it('carries healthy true and false, and leaves it unset when the task has no health news', () => {
+    expect(overTheWire({ ...status, healthy: true })).toEqual({ ...status, healthy: true });
+    expect(overTheWire({ ...status, healthy: false })).toEqual({ ...status, healthy: false });
+    expect(overTheWire(status).healthy).toBeUndefined();
   });
 });

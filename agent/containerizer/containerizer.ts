@@ -57,6 +57,24 @@ export interface Termination {
   oomKilled?: boolean;
 }
 
+/** How a command run inside a container ended (COMMAND health checks). */
+export interface ExecResult {
+  /** The exit code, or undefined when it died of a signal or its end could not be learnt. */
+  exitCode: number | undefined;
+  /** The start of what it wrote to stdout and stderr, for the check's message. */
+  output: string;
+}
+
+export interface ExecOptions {
+  /** Added to the task's environment. */
+  env: Record<string, string>;
+  /** Aborted when the caller stops waiting (the check timed out). */
+  signal: AbortSignal;
+}
+
+/** At most this much of an exec's output is kept. */
+export const EXEC_OUTPUT_MAX = 4096;
+
 /** The command could not be started: the reason goes to the framework in TASK_FAILED. */
 export class LaunchError extends Error {
   override readonly name = 'LaunchError';
@@ -75,6 +93,11 @@ export interface Containerizer {
   kill(containerId: string, gracePeriodMs: number): Promise<void>;
   /** Removes an exited container's remains (Docker container, stray processes). Idempotent. */
   destroy(containerId: string): Promise<void>;
+  /**
+   * Runs `argv` beside the task: in its container, with its environment and working
+   * directory. Rejects when the container is not running or the command cannot start.
+   */
+  exec(containerId: string, argv: string[], opts: ExecOptions): Promise<ExecResult>;
   /** The ids of the containers this containerizer runs for the agent. */
   list(): Promise<string[]>;
   /** Kills and removes every container of this agent: nothing is left behind on stop. */

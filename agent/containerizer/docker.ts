@@ -16,7 +16,8 @@ import { scalar } from '../../common/resources';
 import type { NetworkMode } from '../../common/types';
 import { logger, type Logger } from '../../common/log';
 import {
-  commandLine, LaunchError, type Containerizer, type LaunchSpec, type RecoverSpec, type Recovered, type RunIdentity, type Termination,
+  commandLine, EXEC_OUTPUT_MAX, LaunchError, type Containerizer, type ExecOptions, type ExecResult, type LaunchSpec,
+  type RecoverSpec, type Recovered, type RunIdentity, type Termination,
 } from './containerizer';
 
 export const LABELS = {
@@ -157,6 +158,35 @@ export class DockerContainerizer implements Containerizer {
       await this.remove(c.Id);
     }));
     return orphans.map((c) => c.Labels[LABELS.containerId] ?? c.Id);
+  }
+
+  /** `docker exec`: inside the container, with the container's environment plus `opts.env`. */
+  async exec(containerId: string, argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    const r = this.running.get(containerId);
+    if (!r) throw new Error(`unknown docker container ${containerId}`);
+    const exec = await this.docker.getContainer(r.dockerId).exec({
+      Cmd: argv, Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`), AttachStdout: true, AttachStderr: true, Tty: false,
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    let output = '';
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) {
+      if (output.length < EXEC_OUTPUT_MAX) output = (output + chunk.toString()).slice(0, EXEC_OUTPUT_MAX);
+      done();
+    } });
+    this.docker.modem.demuxStream(stream, sink, sink);
+    // A timed-out check stops listening; the command itself runs on inside the container
+    // until it ends (the Engine API cannot signal an exec), as with `docker exec` in Mesos.
+    await new Promise<void>((resolve, reject) => {
+      const abort = () => { stream.destroy(); reject(new Error('aborted')); };
+      if (opts.signal.aborted) return abort();
+      opts.signal.addEventListener('abort', abort, { once: true });
+      const done = () => { opts.signal.removeEventListener('abort', abort); resolve(); };
+      stream.once('end', done);
+      stream.once('close', done);
+      stream.once('error', (e) => { opts.signal.removeEventListener('abort', abort); reject(e); });
+    });
+    const info = await exec.inspect();
+    return { exitCode: info.Running ? undefined : (info.ExitCode ?? undefined), output };
   }
 
   async list(): Promise<string[]> {

@@ -17,7 +17,8 @@ import { dirname, basename, isAbsolute, join, resolve } from 'path';
 import { systemClock, type Clock, type Timer } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
 import {
-  commandLine, LaunchError, type Containerizer, type LaunchSpec, type RecoverSpec, type Recovered, type RunIdentity, type Termination,
+  commandLine, EXEC_OUTPUT_MAX, LaunchError, type Containerizer, type ExecOptions, type ExecResult, type LaunchSpec,
+  type RecoverSpec, type Recovered, type RunIdentity, type Termination,
 } from './containerizer';
 
 interface Running {
@@ -27,6 +28,9 @@ interface Running {
   exited: Promise<Termination>;
   done: boolean;
   escalation: Timer | undefined;
+  /** The task's environment and directory, for commands run beside it. */
+  env: Record<string, string>;
+  cwd: string;
 }
 
 /**
@@ -98,7 +102,7 @@ export class ProcessContainerizer implements Containerizer {
     });
     const pid = child.pid;
     if (pid === undefined) throw new LaunchError(`cannot start '${file}': no process id`);
-    const entry: Running = { child, pgid: pid, done: false, escalation: undefined, exited: undefined as unknown as Promise<Termination> };
+    const entry: Running = { child, pgid: pid, done: false, escalation: undefined, env, cwd: spec.sandboxDir, exited: undefined as unknown as Promise<Termination> };
     entry.exited = new Promise<Termination>((resolve) => {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         this.ended(entry);
@@ -122,7 +126,11 @@ export class ProcessContainerizer implements Containerizer {
       return Promise.resolve({ state: 'exited', termination: status });
     }
     if (alive) {
-      const entry: Running = { child: undefined, pgid: pid, done: false, escalation: undefined, exited: undefined as unknown as Promise<Termination> };
+      // Its environment, for health-check commands, is the one it was started with.
+      const entry: Running = {
+        child: undefined, pgid: pid, done: false, escalation: undefined, env: environOf(pid), cwd: spec.sandboxDir,
+        exited: undefined as unknown as Promise<Termination>,
+      };
       entry.exited = this.watchExit(entry, spec).then((t) => { this.ended(entry); return t; });
       this.running.set(spec.containerId, entry);
       return Promise.resolve({ state: 'running' });
@@ -213,6 +221,29 @@ export class ProcessContainerizer implements Containerizer {
     this.running.delete(containerId);
   }
 
+  /** A command beside the task: in its sandbox, with its environment plus `opts.env`. */
+  exec(containerId: string, argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    const r = this.running.get(containerId);
+    if (!r || r.done) return Promise.reject(new Error(`process container ${containerId} is not running`));
+    const [file, ...args] = argv as [string, ...string[]];
+    return new Promise<ExecResult>((resolve, reject) => {
+      // A group of its own, so a timed-out check is killed with whatever it started.
+      const child = spawn(file, args, { cwd: r.cwd, env: { ...r.env, ...opts.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      const keep = (chunk: Buffer) => { if (output.length < EXEC_OUTPUT_MAX) output = (output + chunk.toString()).slice(0, EXEC_OUTPUT_MAX); };
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
+      const abort = () => { if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL'); };
+      opts.signal.addEventListener('abort', abort, { once: true });
+      child.once('error', (e) => { opts.signal.removeEventListener('abort', abort); reject(e); });
+      child.once('close', (code) => {
+        opts.signal.removeEventListener('abort', abort);
+        if (opts.signal.aborted) reject(new Error('aborted'));
+        else resolve({ exitCode: code ?? undefined, output });
+      });
+    });
+  }
+
   list(): Promise<string[]> {
     return Promise.resolve([...this.running.keys()]);
   }
@@ -292,4 +323,18 @@ export function readExitStatus(file: string): Termination | undefined {
     return { exitCode: undefined, signal: name ?? `signal ${s - 128}` };
   }
   return { exitCode: s };
+}
+
+/** The environment a process was started with (/proc/<pid>/environ); empty if unreadable. */
+function environOf(pid: number): Record<string, string> {
+  const env: Record<string, string> = {};
+  try {
+    for (const entry of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+      const eq = entry.indexOf('=');
+      if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+    }
+  } catch {
+    // gone, or not ours to read: commands beside it get no task environment
+  }
+  return env;
 }
