@@ -33,7 +33,7 @@ export function volumesProblem(volumes: readonly Volume[]): string | undefined {
     if (!isAbsolute(v.hostPath) && escapes(v.hostPath)) {
       return `${which}: the relative hostPath '${v.hostPath}' leads out of the sandbox; use a path inside it or an absolute host path`;
     }
-    const target = posix.normalize(v.containerPath);
+    const target = cleanPath(v.containerPath);
     if (seen.has(target)) return `${which}: ${target} is mounted twice`;
     seen.add(target);
   }
@@ -44,7 +44,7 @@ export function volumesProblem(volumes: readonly Volume[]): string | undefined {
 export function resolveVolumes(sandboxDir: string, volumes: readonly Volume[]): ResolvedVolume[] {
   return volumes.map((v) => ({
     hostPath: isAbsolute(v.hostPath) ? v.hostPath : resolve(sandboxDir, v.hostPath),
-    containerPath: posix.normalize(v.containerPath),
+    containerPath: cleanPath(v.containerPath),
     readOnly: v.mode === 'RO',
     inSandbox: !isAbsolute(v.hostPath),
   }));
@@ -60,6 +60,11 @@ export function workingDirectory(base: string, dir: string | undefined): string 
   if (posix.isAbsolute(dir)) return posix.normalize(dir);
   if (escapes(dir)) return undefined;
   return posix.join(base, dir);
+}
+
+/** `/a/./b/` → `/a/b`: one spelling per directory. */
+function cleanPath(p: string): string {
+  return posix.normalize(p).replace(/(.)\/+$/, '$1');
 }
 
 /** Whether a relative path climbs above its starting point. */
