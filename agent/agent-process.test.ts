@@ -2,20 +2,25 @@
  * The agent with the process containerizer, against a real NATS server; the test plays the
  * master. Tasks are real child processes.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { get } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { startAgent } from './agent';
+import { parse } from '../common/resources';
+import { startAgent, type AgentHandle } from './agent';
+import type { AgentStateView } from './api/http';
+import { detectCgroups } from './containerizer/cgroups';
 import { startAgentRig, testTask, type AgentRig, type TestMaster } from './test-master';
 
 let rig: AgentRig;
 let master: TestMaster;
+let agent: AgentHandle;
 let agentId: string;
 let workDir: string;
 
 beforeAll(async () => {
   rig = await startAgentRig({ containerizer: 'process', resources: 'cpus:2;mem:1024;disk:1000' });
-  ({ master, agentId, workDir } = rig);
+  ({ master, agent, agentId, workDir } = rig);
 });
 
 afterAll(async () => { await rig?.stop(); });
@@ -146,5 +151,54 @@ describe('stopping the agent', () => {
     expect(alive(pid)).toBe(false);
     expect(groupMembers(pid)).toEqual([]);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+function agentState(): Promise<AgentStateView> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port: agent.httpPort, path: '/state' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve(JSON.parse(body) as AgentStateView));
+    }).on('error', reject);
+  });
+}
+
+// The same detection the agent makes at start-up.
+const host = detectCgroups();
+const withCgroups = host.ok ? describe : describe.skip;
+
+describe('resource limits of process tasks', () => {
+  it('/state says which cgroups the agent limits process tasks with, or why none', async () => {
+    expect((await agentState()).isolation).toEqual(host.view);
+  });
+});
+
+withCgroups(`process tasks in cgroups (${host.view.cgroups}: ${host.view.why})`, () => {
+  const cgroups = host.ok ? host.cgroups : undefined!;
+
+  it('a task that allocates past its memory limit is TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY', async () => {
+    // `tail` holds its last line in memory: 300 MB without a newline, against a 32 MB limit.
+    master.run(agentId, testTask('p-oom', 'head -c 300m /dev/zero | tail > /dev/null', { resources: parse('cpus:0.5;mem:32') }));
+    const failed = await master.waitForState('p-oom', 'TASK_FAILED');
+    expect(failed).toMatchObject({ reason: 'REASON_CONTAINER_LIMITATION_MEMORY', source: 'SOURCE_AGENT', exitCode: 137 });
+    expect(failed.message).toBe('memory limit exceeded; command exited with code 137');
+  });
+
+  it('a running task\'s cpu quota and memory limit are in its cgroup, which is gone once the task has ended', async () => {
+    master.run(agentId, testTask('p-quota', 'sleep 300', { resources: parse('cpus:0.25;mem:40') }));
+    const running = await master.waitForState('p-quota', 'TASK_RUNNING');
+    const dirs = cgroups.parents.map((p) => join(p, running.containerId));
+    if (cgroups.version === 'v1') {
+      expect(readFileSync(join(dirs[1]!, 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('25000');
+      expect(readFileSync(join(dirs[0]!, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(40 * 1024 * 1024));
+    } else {
+      expect(readFileSync(join(dirs[0]!, 'cpu.max'), 'utf8').trim()).toBe('25000 100000');
+      expect(readFileSync(join(dirs[0]!, 'memory.max'), 'utf8').trim()).toBe(String(40 * 1024 * 1024));
+    }
+    master.kill(agentId, 'p-quota', 0);
+    await master.waitForState('p-quota', 'TASK_KILLED');
+    // The container, cgroup included, is removed before the terminal update goes out.
+    for (const d of dirs) expect(existsSync(d)).toBe(false);
   });
 });
