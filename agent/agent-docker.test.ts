@@ -219,12 +219,15 @@ describe('Docker tasks: volumes, user, working directory, labels, pulls', () => 
     expect(await containersOf('d-vol-out')).toEqual([]);
   });
 
-  it('runs as command.user in command.workingDirectory (relative: inside the sandbox mount)', async () => {
+  it('runs as command.user in command.workingDirectory (relative: inside the sandbox mount), and a numeric user may write to its volumes', async () => {
     master.run(agentId, testTask('d-user', '', {
-      command: { value: 'id -u; id -g; pwd', argv: [], environment: {}, user: '65534:65534', workingDirectory: 'work' },
+      command: { value: 'id -u; id -g; pwd; echo mine > /out/by-nobody', argv: [], environment: {}, user: '65534:65534', workingDirectory: 'work' },
+      container: { type: 'DOCKER', docker: docker_(), volumes: [{ hostPath: 'out', containerPath: '/out', mode: 'RW' }] },
     }));
     const done = await master.waitForState('d-user', 'TASK_FINISHED');
     expect(readFileSync(join(sandboxOf('d-user', done.containerId), 'stdout'), 'utf8')).toBe('65534\n65534\n/mnt/agora/sandbox/work\n');
+    // A numeric user is given the sandbox and its volume directories, so it can write there.
+    expect(readFileSync(join(sandboxOf('d-user', done.containerId), 'out', 'by-nobody'), 'utf8')).toBe('mine\n');
     master.run(agentId, testTask('d-cwd-abs', '', { command: { value: 'pwd; id -u', argv: [], environment: {}, user: '', workingDirectory: '/tmp' } }));
     const abs = await master.waitForState('d-cwd-abs', 'TASK_FINISHED');
     expect(readFileSync(join(sandboxOf('d-cwd-abs', abs.containerId), 'stdout'), 'utf8')).toBe('/tmp\n0\n');

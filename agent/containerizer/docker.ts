@@ -13,7 +13,7 @@
  * ones made inside the run's sandbox.
  */
 import Docker from 'dockerode';
-import { createWriteStream, mkdirSync, type WriteStream } from 'fs';
+import { chownSync, createWriteStream, mkdirSync, type WriteStream } from 'fs';
 import { join } from 'path';
 import { scalar } from '../../common/resources';
 import type { NetworkMode } from '../../common/types';
@@ -97,6 +97,7 @@ export class DockerContainerizer implements Containerizer {
         throw new LaunchError(`cannot create the volume directory ${v.hostPath} in the sandbox: ${(err as Error).message}`, { cause: err });
       }
     }
+    giveSandboxTo(spec.task.command.user, spec.sandboxDir, mounts);
     await this.ensureImage(image, spec.task.container.docker?.forcePullImage ?? false);
     let container: Docker.Container;
     try {
@@ -279,6 +280,24 @@ export class DockerContainerizer implements Containerizer {
     const agentId = this.opts.agentId();
     if (!agentId) return [];
     return this.docker.listContainers({ all: true, filters: { label: [`${LABELS.agentId}=${agentId}`] } });
+  }
+}
+
+/**
+ * A task run as a numeric `uid[:gid]` gets its sandbox (and the volume directories made in
+ * it), so it can write there as a root task can. A user name means whatever the image's
+ * passwd file says, which the agent does not read: that sandbox stays the agent's.
+ */
+function giveSandboxTo(user: string, sandboxDir: string, volumes: ResolvedVolume[]): void {
+  const m = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (!m) return;
+  const uid = Number(m[1]);
+  const gid = m[2] === undefined ? uid : Number(m[2]);
+  const paths = [sandboxDir, join(sandboxDir, 'stdout'), join(sandboxDir, 'stderr'), ...volumes.filter((v) => v.inSandbox).map((v) => v.hostPath)];
+  try {
+    for (const p of paths) chownSync(p, uid, gid);
+  } catch (err) {
+    throw new LaunchError(`cannot give the sandbox to user ${user}: ${(err as Error).message}`, { cause: err });
   }
 }
 
