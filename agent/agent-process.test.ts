@@ -46,6 +46,19 @@ function groupMembers(pgid: number): number[] {
   });
 }
 
+/**
+ * Waits until the command has written a line to `file`. TASK_RUNNING means the command was
+ * started, not that it has run a single instruction yet (with cgroups it first passes the
+ * gate that puts it in its cgroup), so a test that needs what it writes waits for it.
+ */
+async function untilLine(file: string): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (existsSync(file) && readFileSync(file, 'utf8').endsWith('\n')) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${file} never got a line`);
+}
+
 function procState(stat: string): { state: string; pgrp: number } {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { state: fields[0]!, pgrp: Number(fields[2]) };
@@ -86,10 +99,11 @@ describe('agent with the process containerizer', () => {
   it('kills a task on request: TASK_KILLED, and its whole process group is gone', async () => {
     master.run(agentId, testTask('p-kill', 'sleep 300 & echo $! > child.pid; sleep 300'));
     const running = await master.waitForState('p-kill', 'TASK_RUNNING');
+    const sandbox = join(workDir, 'agents', agentId, 'frameworks', 'fw-1', 'tasks', 'p-kill', 'runs', running.containerId);
+    await untilLine(join(sandbox, 'child.pid'));
     master.kill(agentId, 'p-kill', 1000);
     const killed = await master.waitForState('p-kill', 'TASK_KILLED');
     expect(killed.containerId).toBe(running.containerId);
-    const sandbox = join(workDir, 'agents', agentId, 'frameworks', 'fw-1', 'tasks', 'p-kill', 'runs', running.containerId);
     const childPid = Number(readFileSync(join(sandbox, 'child.pid'), 'utf8'));
     expect(childPid).toBeGreaterThan(0);
     expect(alive(childPid)).toBe(false);
@@ -140,13 +154,14 @@ describe('stopping the agent', () => {
     const id = await a.registered;
     master.run(id, testTask('p-stop', 'echo $$ > sh.pid; sleep 300 & sleep 300'));
     const running = await master.waitForState('p-stop', 'TASK_RUNNING');
+    const sandbox = join(dir, 'agents', id, 'frameworks', 'fw-1', 'tasks', 'p-stop', 'runs', running.containerId);
+    await untilLine(join(sandbox, 'sh.pid'));
     const produced: string[] = [];
     a.on('status', (s) => produced.push(`${s.taskId} ${s.state}`));
     await a.stop();
     // Produced into the task's reliable stream; whether it went out before NATS closed
     // depends on when the RUNNING acknowledgement arrived, so delivery is not asserted.
     expect(produced).toEqual(['p-stop TASK_KILLED']);
-    const sandbox = join(dir, 'agents', id, 'frameworks', 'fw-1', 'tasks', 'p-stop', 'runs', running.containerId);
     const pid = Number(readFileSync(join(sandbox, 'sh.pid'), 'utf8'));
     expect(alive(pid)).toBe(false);
     expect(groupMembers(pid)).toEqual([]);
