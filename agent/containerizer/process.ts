@@ -117,7 +117,9 @@ export class ProcessContainerizer implements Containerizer {
       closeSync(err);
     }
     try {
-      await spawned(child, file, (e) => this.log.warn('process container error', { containerId: spec.containerId, err: e }));
+      // As another user, the failure may be the user's (e.g. it may not execute the file).
+      const what = user ? `${file}' as user '${user.name}' in '${cwd}` : file;
+      await spawned(child, what, (e) => this.log.warn('process container error', { containerId: spec.containerId, err: e }));
       if (cgroup) {
         child.stdin?.on('error', () => undefined); // the gate may be gone already; its exit says why
         cgroup.addProcess(child.pid!);
