@@ -3,12 +3,13 @@
  * containers, a real NATS server; the test plays the master.
  */
 import Docker from 'dockerode';
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { get } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { freePort } from '../common/nats-server';
 import { parse } from '../common/resources';
+import type { TaskInfo } from '../common/types';
 import { startAgent, type AgentHandle } from './agent';
 import { LABELS } from './containerizer/docker';
 import { startAgentRig, testTask, type AgentRig, type TestMaster } from './test-master';
@@ -128,13 +129,17 @@ describe('agent with the Docker containerizer', () => {
     expect(await containersOf('d-kill')).toEqual([]);
   });
 
-  it('a missing image is TASK_FAILED with REASON_CONTAINER_LAUNCH_FAILED naming the image', async () => {
+  it('an image neither on the engine nor pullable is TASK_FAILED with REASON_CONTAINER_LAUNCH_FAILED naming the image and the pull error', async () => {
+    // No registry is reachable from this machine: the pull is tried and fails.
+    const image = `agora/made-up-image-${process.pid}:never`;
     master.run(agentId, testTask('d-noimage', 'true', {
-      container: { type: 'DOCKER', docker: { image: 'agora/no-such-image:1', portMappings: [], forcePullImage: false } },
+      container: { type: 'DOCKER', docker: { image, portMappings: [], forcePullImage: false } },
     }));
     const failed = await master.waitForState('d-noimage', 'TASK_FAILED');
     expect(failed.reason).toBe('REASON_CONTAINER_LAUNCH_FAILED');
-    expect(failed.message).toMatch(/agora\/no-such-image:1/);
+    expect(failed.message).toContain(`cannot launch the task: image '${image}' is not on this agent and could not be pulled: `);
+    // The engine's own words follow, e.g. a registry it cannot resolve or reach.
+    expect(failed.message.length).toBeGreaterThan(`cannot launch the task: image '${image}' is not on this agent and could not be pulled: `.length);
     expect(await containersOf('d-noimage')).toEqual([]);
   });
 
@@ -167,6 +172,83 @@ describe('agent with the Docker containerizer', () => {
     const done = await master.waitForState('d-proc', 'TASK_FINISHED');
     expect(Number(readFileSync(join(sandboxOf('d-proc', done.containerId), 'stdout'), 'utf8'))).toBeGreaterThan(0);
     expect(await containersOf('d-proc')).toEqual([]);
+  });
+});
+
+const docker_ = (d: Partial<NonNullable<TaskInfo['container']['docker']>> = {}) => ({ image: '', portMappings: [], forcePullImage: false, ...d });
+
+describe('Docker tasks: volumes, user, working directory, labels, pulls', () => {
+  it('a sandbox-relative RW volume is a directory of the sandbox the task writes into', async () => {
+    master.run(agentId, testTask('d-vol-rw', 'echo written > /data/out.txt', {
+      container: { type: 'DOCKER', docker: docker_(), volumes: [{ hostPath: 'data', containerPath: '/data', mode: 'RW' }] },
+    }));
+    const done = await master.waitForState('d-vol-rw', 'TASK_FINISHED');
+    expect(readFileSync(join(sandboxOf('d-vol-rw', done.containerId), 'data', 'out.txt'), 'utf8')).toBe('written\n');
+  });
+
+  it('an RO volume can be read and refuses writes', async () => {
+    const hostDir = mkdtempSync(join(tmpdir(), 'agora-ro-vol-'));
+    chmodSync(hostDir, 0o755);
+    writeFileSync(join(hostDir, 'config.txt'), 'from the host\n');
+    master.run(agentId, testTask('d-vol-ro', 'cat /etc/app/config.txt && echo nope > /etc/app/config.txt', {
+      container: { type: 'DOCKER', docker: docker_(), volumes: [{ hostPath: hostDir, containerPath: '/etc/app', mode: 'RO' }] },
+    }));
+    const failed = await master.waitForState('d-vol-ro', 'TASK_FAILED');
+    expect(failed.exitCode).not.toBe(0);
+    const sandbox = sandboxOf('d-vol-ro', failed.containerId);
+    expect(readFileSync(join(sandbox, 'stdout'), 'utf8')).toBe('from the host\n');
+    expect(readFileSync(join(sandbox, 'stderr'), 'utf8')).toMatch(/Read-only file system/);
+    expect(readFileSync(join(hostDir, 'config.txt'), 'utf8')).toBe('from the host\n');
+    rmSync(hostDir, { recursive: true, force: true });
+  });
+
+  it('a relative containerPath or a hostPath out of the sandbox fails the launch before any container exists', async () => {
+    master.run(agentId, testTask('d-vol-rel', 'true', {
+      container: { type: 'DOCKER', docker: docker_(), volumes: [{ hostPath: 'data', containerPath: 'data', mode: 'RW' }] },
+    }));
+    master.run(agentId, testTask('d-vol-out', 'true', {
+      container: { type: 'DOCKER', docker: docker_(), volumes: [{ hostPath: '../../../../etc', containerPath: '/host-etc', mode: 'RO' }] },
+    }));
+    const rel = await master.waitForState('d-vol-rel', 'TASK_FAILED');
+    expect(rel.reason).toBe('REASON_CONTAINER_LAUNCH_FAILED');
+    expect(rel.message).toBe('cannot launch the task: volume 0 (data → data): containerPath must be an absolute path, e.g. /data');
+    const out = await master.waitForState('d-vol-out', 'TASK_FAILED');
+    expect(out.reason).toBe('REASON_CONTAINER_LAUNCH_FAILED');
+    expect(out.message).toMatch(/relative hostPath '\.\.\/\.\.\/\.\.\/\.\.\/etc' leads out of the sandbox/);
+    expect(await containersOf('d-vol-rel')).toEqual([]);
+    expect(await containersOf('d-vol-out')).toEqual([]);
+  });
+
+  it('runs as command.user in command.workingDirectory (relative: inside the sandbox mount), and a numeric user may write to its volumes', async () => {
+    master.run(agentId, testTask('d-user', '', {
+      command: { value: 'id -u; id -g; pwd; echo mine > /out/by-nobody', argv: [], environment: {}, user: '65534:65534', workingDirectory: 'work' },
+      container: { type: 'DOCKER', docker: docker_(), volumes: [{ hostPath: 'out', containerPath: '/out', mode: 'RW' }] },
+    }));
+    const done = await master.waitForState('d-user', 'TASK_FINISHED');
+    expect(readFileSync(join(sandboxOf('d-user', done.containerId), 'stdout'), 'utf8')).toBe('65534\n65534\n/mnt/agora/sandbox/work\n');
+    // A numeric user is given the sandbox and its volume directories, so it can write there.
+    expect(readFileSync(join(sandboxOf('d-user', done.containerId), 'out', 'by-nobody'), 'utf8')).toBe('mine\n');
+    master.run(agentId, testTask('d-cwd-abs', '', { command: { value: 'pwd; id -u', argv: [], environment: {}, user: '', workingDirectory: '/tmp' } }));
+    const abs = await master.waitForState('d-cwd-abs', 'TASK_FINISHED');
+    expect(readFileSync(join(sandboxOf('d-cwd-abs', abs.containerId), 'stdout'), 'utf8')).toBe('/tmp\n0\n');
+  });
+
+  it('puts the task\'s labels on the container, the agent\'s own agora.* labels winning', async () => {
+    master.run(agentId, testTask('d-labels', 'sleep 300', { labels: { team: 'infra', [LABELS.taskId]: 'forged', [LABELS.agentId]: 'forged' } }));
+    const running = await master.waitForState('d-labels', 'TASK_RUNNING');
+    const [c] = await containersOf('d-labels');
+    expect(c).toBeDefined();
+    expect(c!.Labels).toEqual({
+      team: 'infra', [LABELS.agentId]: agentId, [LABELS.frameworkId]: 'fw-1', [LABELS.taskId]: 'd-labels', [LABELS.containerId]: running.containerId,
+    });
+    master.kill(agentId, 'd-labels', 0);
+    await master.waitForState('d-labels', 'TASK_KILLED');
+  });
+
+  it('with forcePullImage, an image the engine has runs even though its pull fails (no registry is reachable here)', async () => {
+    master.run(agentId, testTask('d-forcepull', 'echo pulled or not', { container: { type: 'DOCKER', docker: docker_({ image: 'agora/busybox:latest', forcePullImage: true }) } }));
+    const done = await master.waitForState('d-forcepull', 'TASK_FINISHED');
+    expect(readFileSync(join(sandboxOf('d-forcepull', done.containerId), 'stdout'), 'utf8')).toBe('pulled or not\n');
   });
 });
 

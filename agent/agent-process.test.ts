@@ -2,20 +2,25 @@
  * The agent with the process containerizer, against a real NATS server; the test plays the
  * master. Tasks are real child processes.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { get } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { startAgent } from './agent';
+import { parse } from '../common/resources';
+import { startAgent, type AgentHandle } from './agent';
+import type { AgentStateView } from './api/http';
+import { detectCgroups } from './containerizer/cgroups';
 import { startAgentRig, testTask, type AgentRig, type TestMaster } from './test-master';
 
 let rig: AgentRig;
 let master: TestMaster;
+let agent: AgentHandle;
 let agentId: string;
 let workDir: string;
 
 beforeAll(async () => {
   rig = await startAgentRig({ containerizer: 'process', resources: 'cpus:2;mem:1024;disk:1000' });
-  ({ master, agentId, workDir } = rig);
+  ({ master, agent, agentId, workDir } = rig);
 });
 
 afterAll(async () => { await rig?.stop(); });
@@ -39,6 +44,19 @@ function groupMembers(pgid: number): number[] {
       return [];
     }
   });
+}
+
+/**
+ * Waits until the command has written a line to `file`. TASK_RUNNING means the command was
+ * started, not that it has run a single instruction yet (with cgroups it first passes the
+ * gate that puts it in its cgroup), so a test that needs what it writes waits for it.
+ */
+async function untilLine(file: string): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (existsSync(file) && readFileSync(file, 'utf8').endsWith('\n')) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${file} never got a line`);
 }
 
 function procState(stat: string): { state: string; pgrp: number } {
@@ -81,10 +99,11 @@ describe('agent with the process containerizer', () => {
   it('kills a task on request: TASK_KILLED, and its whole process group is gone', async () => {
     master.run(agentId, testTask('p-kill', 'sleep 300 & echo $! > child.pid; sleep 300'));
     const running = await master.waitForState('p-kill', 'TASK_RUNNING');
+    const sandbox = join(workDir, 'agents', agentId, 'frameworks', 'fw-1', 'tasks', 'p-kill', 'runs', running.containerId);
+    await untilLine(join(sandbox, 'child.pid'));
     master.kill(agentId, 'p-kill', 1000);
     const killed = await master.waitForState('p-kill', 'TASK_KILLED');
     expect(killed.containerId).toBe(running.containerId);
-    const sandbox = join(workDir, 'agents', agentId, 'frameworks', 'fw-1', 'tasks', 'p-kill', 'runs', running.containerId);
     const childPid = Number(readFileSync(join(sandbox, 'child.pid'), 'utf8'));
     expect(childPid).toBeGreaterThan(0);
     expect(alive(childPid)).toBe(false);
@@ -95,7 +114,7 @@ describe('agent with the process containerizer', () => {
     master.run(agentId, testTask('p-nobin', '', { command: { value: '', argv: ['/no/such/binary', 'x'], environment: {}, user: '' } }));
     const failed = await master.waitForState('p-nobin', 'TASK_FAILED');
     expect(failed.reason).toBe('REASON_CONTAINER_LAUNCH_FAILED');
-    expect(failed.message).toMatch(/\/no\/such\/binary.*no such executable file/);
+    expect(failed.message).toMatch(/\/no\/such\/binary.*no such file/);
   });
 
   it('a Docker task on an agent without Docker fails to launch, saying so', async () => {
@@ -133,20 +152,70 @@ describe('stopping the agent', () => {
     const dir = mkdtempSync(join(tmpdir(), 'agora-agent-stop-'));
     const a = await startAgent({ natsUrl: rig.nats.url, workDir: dir, containerizer: 'process', httpHost: '127.0.0.1', httpPort: 0, resources: 'cpus:1;mem:256;disk:100' });
     const id = await a.registered;
-    master.run(id, testTask('p-stop', 'echo $$ > sh.pid; cut -d" " -f5 /proc/$$/stat > sh.pgid; sleep 300 & sleep 300'));
+    master.run(id, testTask('p-stop', 'cut -d" " -f5 /proc/$$/stat > sh.pgid; echo $$ > sh.pid; sleep 300 & sleep 300'));
     const running = await master.waitForState('p-stop', 'TASK_RUNNING');
+    const sandbox = join(dir, 'agents', id, 'frameworks', 'fw-1', 'tasks', 'p-stop', 'runs', running.containerId);
+    await untilLine(join(sandbox, 'sh.pid'));
     const produced: string[] = [];
     a.on('status', (s) => produced.push(`${s.taskId} ${s.state}`));
     await a.stop();
     // Produced into the task's reliable stream; whether it went out before NATS closed
     // depends on when the RUNNING acknowledgement arrived, so delivery is not asserted.
     expect(produced).toEqual(['p-stop TASK_KILLED']);
-    const sandbox = join(dir, 'agents', id, 'frameworks', 'fw-1', 'tasks', 'p-stop', 'runs', running.containerId);
     const pid = Number(readFileSync(join(sandbox, 'sh.pid'), 'utf8'));
     const pgid = Number(readFileSync(join(sandbox, 'sh.pgid'), 'utf8'));
     expect(pgid).toBeGreaterThan(1);
     expect(alive(pid)).toBe(false);
     expect(groupMembers(pgid)).toEqual([]);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+function agentState(): Promise<AgentStateView> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port: agent.httpPort, path: '/state' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve(JSON.parse(body) as AgentStateView));
+    }).on('error', reject);
+  });
+}
+
+// The same detection the agent makes at start-up.
+const host = detectCgroups();
+const withCgroups = host.ok ? describe : describe.skip;
+
+describe('resource limits of process tasks', () => {
+  it('/state says which cgroups the agent limits process tasks with, or why none', async () => {
+    expect((await agentState()).isolation).toEqual(host.view);
+  });
+});
+
+withCgroups(`process tasks in cgroups (${host.view.cgroups}: ${host.view.why})`, () => {
+  const cgroups = host.ok ? host.cgroups : undefined!;
+
+  it('a task that allocates past its memory limit is TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY', async () => {
+    // `tail` holds its last line in memory: 300 MB without a newline, against a 32 MB limit.
+    master.run(agentId, testTask('p-oom', 'head -c 300m /dev/zero | tail > /dev/null', { resources: parse('cpus:0.5;mem:32') }));
+    const failed = await master.waitForState('p-oom', 'TASK_FAILED');
+    expect(failed).toMatchObject({ reason: 'REASON_CONTAINER_LIMITATION_MEMORY', source: 'SOURCE_AGENT', exitCode: 137 });
+    expect(failed.message).toBe('memory limit exceeded; command exited with code 137');
+  });
+
+  it('a running task\'s cpu quota and memory limit are in its cgroup, which is gone once the task has ended', async () => {
+    master.run(agentId, testTask('p-quota', 'sleep 300', { resources: parse('cpus:0.25;mem:40') }));
+    const running = await master.waitForState('p-quota', 'TASK_RUNNING');
+    const dirs = cgroups.parents.map((p) => join(p, running.containerId));
+    if (cgroups.version === 'v1') {
+      expect(readFileSync(join(dirs[1]!, 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('25000');
+      expect(readFileSync(join(dirs[0]!, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(40 * 1024 * 1024));
+    } else {
+      expect(readFileSync(join(dirs[0]!, 'cpu.max'), 'utf8').trim()).toBe('25000 100000');
+      expect(readFileSync(join(dirs[0]!, 'memory.max'), 'utf8').trim()).toBe(String(40 * 1024 * 1024));
+    }
+    master.kill(agentId, 'p-quota', 0);
+    await master.waitForState('p-quota', 'TASK_KILLED');
+    // The container, cgroup included, is removed before the terminal update goes out.
+    for (const d of dirs) expect(existsSync(d)).toBe(false);
   });
 });

@@ -20,6 +20,7 @@ import type { AgentInfo, TaskInfo, TaskStatus } from '../common/types';
 import { startHttp, type AgentHttpServer, type AgentStateView } from './api/http';
 import { metaDir, readJson, writeJsonAtomic } from './checkpoint';
 import { agentConfig, type AgentConfig, type AgentOptions } from './config';
+import { detectCgroups, type IsolationView } from './containerizer/cgroups';
 import type { Containerizer, ContainerizerKind } from './containerizer/containerizer';
 import { DockerContainerizer, dockerAvailable } from './containerizer/docker';
 import { ProcessContainerizer } from './containerizer/process';
@@ -87,7 +88,8 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   private rejectRegistered!: (err: Error) => void;
   private readonly log = logger('agent');
   private readonly subjects;
-  private readonly process = new ProcessContainerizer({ log: this.log.child('process') });
+  private readonly process: ProcessContainerizer;
+  private readonly isolation: IsolationView;
   private docker: DockerContainerizer | undefined;
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
@@ -105,6 +107,13 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     this.subjects = makeSubjects(config.subjectPrefix);
     this.registered = new Promise<string>((resolve, reject) => { this.resolveRegistered = resolve; this.rejectRegistered = reject; });
     this.registered.catch(() => undefined); // a stop before registration is not an unhandled failure
+    const cgroups = config.isolation === 'none'
+      ? { ok: false as const, view: { cgroups: 'none' as const, why: 'isolation is none in the agent\'s config' } }
+      : detectCgroups();
+    this.isolation = cgroups.view;
+    // Said once, plainly: every process task on this agent runs without limits.
+    if (!cgroups.ok) this.log.warn(`process tasks run without resource limits: ${cgroups.view.why}`);
+    this.process = new ProcessContainerizer({ log: this.log.child('process'), ...(cgroups.ok ? { cgroups: cgroups.cgroups } : {}) });
     const checkpointFile = join(metaDir(config.workDir), 'status-updates.json');
     this.checkpointFile = checkpointFile;
     this.identityFile = join(metaDir(config.workDir), 'agent.json');
@@ -142,7 +151,9 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     if (c.containerizer !== 'process') {
       const docker = new Docker({ socketPath: c.dockerSocket });
       if (await dockerAvailable(docker)) {
-        this.docker = new DockerContainerizer({ docker, defaultImage: c.defaultImage, agentId: () => this.agentId, log: this.log.child('docker') });
+        this.docker = new DockerContainerizer({
+          docker, defaultImage: c.defaultImage, agentId: () => this.agentId, pullTimeoutMs: c.imagePullTimeoutMs, log: this.log.child('docker'),
+        });
       } else if (c.containerizer === 'docker') {
         throw new AgentStartError(`no Docker Engine answers on ${c.dockerSocket}: start dockerd, or use containerizer=process`);
       }
@@ -178,7 +189,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       log: this.log.child('registration'),
     });
     this.registrar.start();
-    this.log.info('agent started', { httpPort: this.httpPort, containerizers: this.containerizers, resources: format(c.resources) });
+    this.log.info('agent started', { httpPort: this.httpPort, containerizers: this.containerizers, isolation: this.isolation, resources: format(c.resources) });
   }
 
   stop(): Promise<void> {
@@ -294,6 +305,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       attributes: { ...this.config.attributes },
       resources: { text: format(r), cpus: scalar(r, 'cpus'), mem: scalar(r, 'mem'), disk: scalar(r, 'disk'), gpus: scalar(r, 'gpus') },
       containerizers: [...this.containerizers],
+      isolation: { ...this.isolation },
       registered: this.agentId !== '',
       unacknowledgedUpdates: this.updates.snapshot().streams.reduce((n, st) => n + st.pending.length, 0),
       tasks: this.runner.records().map((t) => ({

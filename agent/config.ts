@@ -11,6 +11,8 @@ import { subjects } from '../common/subjects';
 import { detectResources } from './resource-detect';
 
 export type ContainerizerChoice = 'docker' | 'process' | 'auto';
+/** `auto`: process containers get cgroup limits when the host allows; `none`: never. */
+export type IsolationChoice = 'auto' | 'none';
 
 export type RecoverMode = 'reconnect' | 'cleanup';
 
@@ -27,6 +29,9 @@ export interface AgentOptions {
   containerizer?: ContainerizerChoice;
   dockerSocket?: string;
   defaultImage?: string;
+  /** A Docker image pull that has not finished by then fails the launch. */
+  imagePullTimeoutMs?: number;
+  isolation?: IsolationChoice;
   /** Overrides the interval the master sends in its register reply. */
   heartbeatIntervalMs?: number;
   statusRetryInitialMs?: number;
@@ -58,6 +63,8 @@ export interface AgentConfig {
   readonly containerizer: ContainerizerChoice;
   readonly dockerSocket: string;
   readonly defaultImage: string;
+  readonly imagePullTimeoutMs: number;
+  readonly isolation: IsolationChoice;
   readonly heartbeatIntervalMs: number | undefined;
   readonly statusRetryInitialMs: number;
   readonly statusRetryMaxMs: number;
@@ -89,6 +96,8 @@ export const DEFAULTS = {
   containerizer: 'auto' as ContainerizerChoice,
   dockerSocket: '/var/run/docker.sock',
   defaultImage: 'agora/busybox:latest',
+  imagePullTimeoutMs: 300_000,
+  isolation: 'auto' as IsolationChoice,
   statusRetryInitialMs: 10_000,
   statusRetryMaxMs: 600_000,
   killGracePeriodMs: 3_000,
@@ -113,6 +122,10 @@ export function agentConfig(options: AgentOptions = {}): AgentConfig {
   if (!['docker', 'process', 'auto'].includes(containerizer)) {
     throw new AgentConfigError('containerizer', `'${String(containerizer)}' is not one of docker, process, auto`);
   }
+  const isolation = o.isolation ?? DEFAULTS.isolation;
+  if (!['auto', 'none'].includes(isolation)) {
+    throw new AgentConfigError('isolation', `'${String(isolation)}' is not one of auto, none`);
+  }
   const statusRetryInitialMs = positive('statusRetryInitialMs', o.statusRetryInitialMs ?? DEFAULTS.statusRetryInitialMs);
   const statusRetryMaxMs = positive('statusRetryMaxMs', o.statusRetryMaxMs ?? DEFAULTS.statusRetryMaxMs);
   if (statusRetryMaxMs < statusRetryInitialMs) {
@@ -135,6 +148,8 @@ export function agentConfig(options: AgentOptions = {}): AgentConfig {
     containerizer,
     dockerSocket: nonEmpty('dockerSocket', o.dockerSocket ?? DEFAULTS.dockerSocket),
     defaultImage: nonEmpty('defaultImage', o.defaultImage ?? DEFAULTS.defaultImage),
+    imagePullTimeoutMs: positive('imagePullTimeoutMs', o.imagePullTimeoutMs ?? DEFAULTS.imagePullTimeoutMs),
+    isolation,
     heartbeatIntervalMs: o.heartbeatIntervalMs === undefined ? undefined : positive('heartbeatIntervalMs', o.heartbeatIntervalMs),
     statusRetryInitialMs,
     statusRetryMaxMs,

@@ -35,6 +35,8 @@ export interface AgentStateView {
   attributes: Record<string, string>;
   resources: ResourceView;
   containerizers: string[];
+  /** Whether process containers get cgroup limits here, and if not, why not. */
+  isolation: { cgroups: 'v1' | 'v2' | 'none'; why: string };
   registered: boolean;
   /** Status updates sent and not yet acknowledged by their framework: a stuck one shows here. */
   unacknowledgedUpdates: number;

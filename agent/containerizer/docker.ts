@@ -7,9 +7,13 @@
  * Limits are real: `cpus` becomes a CFS quota (NanoCpus), `mem` a hard memory limit with
  * no extra swap. A shell command runs under an init process (`docker-init`) as PID 1, so
  * SIGTERM reaches it instead of being ignored by a shell running as PID 1.
+ *
+ * An image the engine does not have (or every image, with `forcePullImage`) is pulled
+ * first, within a bounded time; a task's volumes become bind mounts, its sandbox-relative
+ * ones made inside the run's sandbox.
  */
 import Docker from 'dockerode';
-import { createWriteStream, statSync, type WriteStream } from 'fs';
+import { chownSync, createWriteStream, mkdirSync, statSync, type WriteStream } from 'fs';
 import { Writable } from 'stream';
 import { join } from 'path';
 import { scalar } from '../../common/resources';
@@ -19,6 +23,7 @@ import {
   commandLine, EXEC_OUTPUT_MAX, LaunchError, type Containerizer, type ExecOptions, type ExecResult, type LaunchSpec,
   type RecoverSpec, type Recovered, type RunIdentity, type Termination,
 } from './containerizer';
+import { resolveVolumes, volumesProblem, workingDirectory, type ResolvedVolume } from './volumes';
 
 export const LABELS = {
   agentId: 'agora.agent-id',
@@ -33,6 +38,8 @@ export const CONTAINER_SANDBOX = '/mnt/agora/sandbox';
 const MB = 1024 * 1024;
 /** How long the output stream may lag behind the exit before it is cut off. */
 const OUTPUT_DRAIN_MS = 2_000;
+/** How long an image pull may take unless told otherwise: big images over slow links. */
+export const DEFAULT_PULL_TIMEOUT_MS = 300_000;
 
 interface Running {
   dockerId: string;
@@ -44,6 +51,8 @@ export interface DockerContainerizerOptions {
   defaultImage: string;
   /** The agent's current id, for finding its containers by label. */
   agentId(): string;
+  /** An image pull that has not finished by then is abandoned and the launch fails. */
+  pullTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -76,9 +85,27 @@ export class DockerContainerizer implements Containerizer {
 
   async launch(spec: LaunchSpec): Promise<RunIdentity> {
     const image = spec.task.container.docker?.image || this.opts.defaultImage;
+    // What is wrong with the task itself is said before anything is pulled or made.
+    const volumes = spec.task.container.volumes ?? [];
+    const problem = volumesProblem(volumes);
+    if (problem) throw new LaunchError(problem);
+    const workDir = workingDirectory(CONTAINER_SANDBOX, spec.task.command.workingDirectory);
+    if (workDir === undefined) {
+      throw new LaunchError(`command.workingDirectory '${spec.task.command.workingDirectory}' leads out of the sandbox; use a path inside it or an absolute one`);
+    }
+    const mounts = resolveVolumes(spec.sandboxDir, volumes);
+    for (const v of mounts.filter((m) => m.inSandbox)) {
+      try {
+        mkdirSync(v.hostPath, { recursive: true });
+      } catch (err) {
+        throw new LaunchError(`cannot create the volume directory ${v.hostPath} in the sandbox: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    giveSandboxTo(spec.task.command.user, spec.sandboxDir, mounts);
+    await this.ensureImage(image, spec.task.container.docker?.forcePullImage ?? false);
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(this.createOptions(spec, image));
+      container = await this.docker.createContainer(this.createOptions(spec, image, workDir, mounts));
     } catch (err) {
       throw new LaunchError(createFailure(err, image), { cause: err });
     }
@@ -209,7 +236,30 @@ export class DockerContainerizer implements Containerizer {
     this.running.clear();
   }
 
-  private createOptions(spec: LaunchSpec, image: string): Docker.ContainerCreateOptions {
+  /**
+   * Makes sure the engine has `image`: pulled when it is missing, or always with
+   * `forcePull` (then a failed pull of an image the engine has is only a warning).
+   */
+  private async ensureImage(image: string, forcePull: boolean): Promise<void> {
+    const present = await this.docker.getImage(image).inspect().then(() => true, (err: unknown) => {
+      if ((err as { statusCode?: number }).statusCode === 404) return false;
+      throw new LaunchError(`docker could not look up image '${image}': ${dockerMessage(err)}`, { cause: err });
+    });
+    if (present && !forcePull) return;
+    const timeoutMs = this.opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
+    try {
+      this.log.info('pulling image', { image, forcePull, timeoutMs });
+      await pull(this.docker, image, timeoutMs);
+    } catch (err) {
+      if (present) {
+        this.log.warn('cannot pull image; using the one the engine has', { image, err: (err as Error).message });
+        return;
+      }
+      throw new LaunchError(`image '${image}' is not on this agent and could not be pulled: ${dockerMessage(err)}`, { cause: err });
+    }
+  }
+
+  private createOptions(spec: LaunchSpec, image: string, workDir: string, volumes: ResolvedVolume[]): Docker.ContainerCreateOptions {
     const argv = commandLine(spec.task);
     const shell = spec.task.command.value !== '';
     const docker = spec.task.container.docker;
@@ -230,7 +280,13 @@ export class DockerContainerizer implements Containerizer {
       // the image's command. Neither: the image's own default command.
       ...(shell && argv ? { Entrypoint: argv.slice(0, 2), Cmd: argv.slice(2) } : argv ? { Cmd: argv } : {}),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      ...(spec.task.command.user ? { User: spec.task.command.user } : {}),
+      // The sandbox is the working directory only when one is asked for: otherwise the
+      // image's own, as Docker users expect.
+      ...(spec.task.command.workingDirectory ? { WorkingDir: workDir } : {}),
       Labels: {
+        // The task's labels, except that the agent's own always say whose container it is.
+        ...spec.task.labels,
         [LABELS.agentId]: spec.agentId,
         [LABELS.frameworkId]: spec.frameworkId,
         [LABELS.taskId]: spec.taskId,
@@ -248,7 +304,7 @@ export class DockerContainerizer implements Containerizer {
         Init: shell,
         NetworkMode: networkMode(docker?.network),
         PortBindings: bindings,
-        Binds: [`${spec.sandboxDir}:${CONTAINER_SANDBOX}`],
+        Binds: [`${spec.sandboxDir}:${CONTAINER_SANDBOX}`, ...volumes.map((v) => `${v.hostPath}:${v.containerPath}:${v.readOnly ? 'ro' : 'rw'}`)],
         ...(cpus > 0 ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
         ...(memMb > 0 ? { Memory: Math.round(memMb * MB), MemorySwap: Math.round(memMb * MB) } : {}),
       },
@@ -303,6 +359,24 @@ export class DockerContainerizer implements Containerizer {
   }
 }
 
+/**
+ * A task run as a numeric `uid[:gid]` gets its sandbox (and the volume directories made in
+ * it), so it can write there as a root task can. A user name means whatever the image's
+ * passwd file says, which the agent does not read: that sandbox stays the agent's.
+ */
+function giveSandboxTo(user: string, sandboxDir: string, volumes: ResolvedVolume[]): void {
+  const m = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (!m) return;
+  const uid = Number(m[1]);
+  const gid = m[2] === undefined ? uid : Number(m[2]);
+  const paths = [sandboxDir, join(sandboxDir, 'stdout'), join(sandboxDir, 'stderr'), ...volumes.filter((v) => v.inSandbox).map((v) => v.hostPath)];
+  try {
+    for (const p of paths) chownSync(p, uid, gid);
+  } catch (err) {
+    throw new LaunchError(`cannot give the sandbox to user ${user}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 function networkMode(mode: NetworkMode | undefined): string {
   switch (mode) {
     case 'HOST': return 'host';
@@ -311,9 +385,36 @@ function networkMode(mode: NetworkMode | undefined): string {
   }
 }
 
+/**
+ * Pulls `image`, following the engine's progress stream to its end: the engine reports a
+ * failed pull inside the stream, not by the HTTP status. Abandoned after `timeoutMs`;
+ * closing the request makes the engine cancel the pull.
+ */
+function pull(docker: Docker, image: string, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let stream: NodeJS.ReadableStream | undefined;
+    let settled = false;
+    const done = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      else resolve();
+    };
+    const timer = setTimeout(() => {
+      (stream as { destroy?(): void } | undefined)?.destroy?.();
+      done(new Error(`the pull did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    docker.pull(image, {}, (err: unknown, s?: NodeJS.ReadableStream) => {
+      if (err || !s) return done(err ?? new Error('the engine answered without a progress stream'));
+      stream = s;
+      if (settled) return (s as { destroy?(): void }).destroy?.();
+      docker.modem.followProgress(s, (e: unknown) => done(e ?? undefined));
+    });
+  });
+}
+
 function createFailure(err: unknown, image: string): string {
-  const code = (err as { statusCode?: number }).statusCode;
-  if (code === 404) return `image '${image}' is not on this agent (no registry is pulled from: build or import it locally)`;
   return `docker could not create the container from '${image}': ${dockerMessage(err)}`;
 }
 

@@ -1,8 +1,13 @@
 /**
  * The process containerizer: the task's command as a plain child process, for machines
- * without Docker and for tasks that ask for PROCESS. No resource limits are enforced (like
- * Mesos's POSIX isolation); the command runs in its sandbox directory, in a process group
- * of its own, so a kill or a cleanup reaches every process it started, not just the shell.
+ * without Docker and for tasks that ask for PROCESS. The command runs in its sandbox
+ * directory (or its working directory), in a process group of its own, so a kill or a
+ * cleanup reaches every process it started, not just the shell; as `command.user` when one
+ * is given (the agent must be root to switch).
+ *
+ * Limits: when the host's cgroups are usable (see cgroups.ts) each container gets a cgroup
+ * with its memory limit and cpu quota, and an OOM kill is reported as such; otherwise the
+ * command runs without limits, like Mesos's POSIX isolation.
  *
  * The command runs under a small supervising shell (`SUPERVISOR`), the group's leader, which
  * writes the command's exit status to a file before ending the same way the command did. An
@@ -11,15 +16,19 @@
  * that file.
  */
 import { spawn, type ChildProcess } from 'child_process';
-import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, watch, type FSWatcher } from 'fs';
+import { accessSync, chownSync, closeSync, constants, mkdirSync, openSync, readFileSync, statSync, watch, type FSWatcher } from 'fs';
 import { constants as osConstants } from 'os';
-import { dirname, basename, isAbsolute, join, resolve } from 'path';
+import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'path';
 import { systemClock, type Clock, type Timer } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
+import { scalar } from '../../common/resources';
+import type { CgroupLimits, Cgroups, ContainerCgroup } from './cgroups';
 import {
   commandLine, EXEC_OUTPUT_MAX, LaunchError, type Containerizer, type ExecOptions, type ExecResult, type LaunchSpec,
   type RecoverSpec, type Recovered, type RunIdentity, type Termination,
 } from './containerizer';
+import { lookupUser, userSwitchProblem, type UserAccount } from './users';
+import { workingDirectory } from './volumes';
 
 interface Running {
   /** Undefined for a run recovered after an agent restart: the agent is not its parent. */
@@ -28,31 +37,59 @@ interface Running {
   exited: Promise<Termination>;
   done: boolean;
   escalation: Timer | undefined;
+  cgroup: ContainerCgroup | undefined;
   /** The task's environment and directory, for commands run beside it. */
   env: Record<string, string>;
   cwd: string;
 }
 
-/**
- * `sh -c SUPERVISOR agora-run <exit-status-file> <command...>`: runs the command as a child,
- * waits for it (again after a TERM it forwards, which interrupts `wait`), writes its status
- * atomically, then exits with the same code, or kills itself with the same signal, so that a
- * parent agent sees exactly how the command ended.
- */
-const SUPERVISOR = [
-  'status_file=$1; shift',
-  "trap 'kill -TERM \"$child\" 2>/dev/null' TERM",
-  '"$@" &',
-  'child=$!',
-  'while :; do wait "$child"; s=$?; kill -0 "$child" 2>/dev/null || break; done',
-  'if [ -n "$status_file" ]; then echo "$s" > "$status_file.tmp" && mv -f "$status_file.tmp" "$status_file"; fi',
-  'trap - TERM',
-  'if [ "$s" -gt 128 ]; then kill -$((s - 128)) $$; fi',
-  'exit "$s"',
-].join('\n');
+export interface ProcessContainerizerOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Limits through cgroups; none: the commands run without limits. */
+  cgroups?: Cgroups;
+  /** The agent's own uid (tests may pretend another). */
+  uid?: number;
+}
 
 /** The agent's own environment is not handed down (it may hold secrets); only these are. */
 const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ'];
+
+const MB = 1024 * 1024;
+
+/**
+ * `perl -e SUPERVISOR <gate> <exit-status-file> <command...>`: the process group's leader.
+ * It runs the command as its child, waits for it (forwarding a TERM sent to it alone),
+ * writes how it ended (`exit N` or `signal N`) to the exit-status file, then ends the same
+ * way itself, so that a parent agent sees exactly how the command ended and a restarted one
+ * can read it. Perl is part of every Debian system (perl-base is essential); a shell could
+ * not tell `exit 137` from death by SIGKILL.
+ *
+ * With `gate` 1 it first waits for one line on stdin: that is how a command gets into its
+ * cgroup before it runs. Node's spawn has no hook between fork and exec, and having the child
+ * write its own pid into cgroup.procs would need the task's user to own cgroup files (and, on
+ * v2, the agent's own cgroup). So the agent moves the supervisor into the cgroup, then sends
+ * the line; the command, started after, is born inside. If the agent dies first, the pipe
+ * closes and the command never runs.
+ */
+const SUPERVISOR = [
+  'my ($gate, $file, @cmd) = @ARGV;',
+  'if ($gate) { my $line = <STDIN>; exit 127 unless defined $line; }',
+  'open(STDIN, \'<\', \'/dev/null\');',
+  'my $pid = fork();',
+  'exit 127 unless defined $pid;',
+  'if ($pid == 0) { exec { $cmd[0] } @cmd; print STDERR "cannot start \'$cmd[0]\': $!\\n"; exit 127; }',
+  '$SIG{TERM} = sub { kill \'TERM\', $pid; };',
+  'while (waitpid($pid, 0) != $pid) {}',
+  'my $st = $?;',
+  'my $sig = $st & 127;',
+  'if ($file ne \'\' && open(my $f, \'>\', "$file.tmp")) { print $f ($sig ? "signal $sig" : \'exit \' . ($st >> 8)), "\\n"; close($f); rename("$file.tmp", $file); }',
+  'if ($sig) { $SIG{TERM} = \'DEFAULT\'; kill $sig, $$; }',
+  'exit($sig ? 128 + $sig : $st >> 8);',
+].join('\n');
+
+/** The supervisor's interpreter: `SUPERVISOR` is written for it. */
+export const PERL = '/usr/bin/perl';
 
 export class ProcessContainerizer implements Containerizer {
   readonly kind = 'process' as const;
@@ -60,22 +97,48 @@ export class ProcessContainerizer implements Containerizer {
   private readonly log: Logger;
   // Kill escalation waits on a real process, so it runs on real time unless told otherwise.
   private readonly clock: Clock;
+  private readonly cgroups: Cgroups | undefined;
+  private readonly uid: number;
 
-  constructor(opts: { clock?: Clock; log?: Logger } = {}) {
+  constructor(opts: ProcessContainerizerOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? logger('agent/process');
+    this.cgroups = opts.cgroups;
+    this.uid = opts.uid ?? process.getuid?.() ?? 0;
   }
 
   async launch(spec: LaunchSpec): Promise<RunIdentity> {
     const argv = commandLine(spec.task);
     if (!argv) throw new LaunchError('the task has no command: set command.value (shell) or command.argv (exec)');
-    const [file] = argv as [string, ...string[]];
+    if ((spec.task.container.volumes ?? []).length > 0) {
+      throw new LaunchError('volumes need the Docker containerizer: a process task runs in the agent\'s own filesystem, with its sandbox as its directory');
+    }
+    const [file, ...args] = argv as [string, ...string[]];
+    const user = spec.task.command.user ? await lookupUser(spec.task.command.user) : undefined;
+    if (user) {
+      const problem = userSwitchProblem(this.uid, user);
+      if (problem) throw new LaunchError(problem);
+    }
+    const cwd = prepareWorkingDirectory(spec, user);
     const env: Record<string, string> = {};
     for (const k of INHERITED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
+    if (user) Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name });
     Object.assign(env, spec.env, spec.task.command.environment);
-    // Under the supervisor a missing program would be an exit 127; say it plainly instead.
-    const missing = notExecutable(file, env.PATH ?? '', spec.sandboxDir);
-    if (missing) throw new LaunchError(missing);
+    const switchTo = user && user.uid !== this.uid ? { uid: user.uid, gid: user.gid } : {};
+
+    // Under the supervisor a missing binary would only show as the shell's exit code 127:
+    // look for it first, so it stays a launch failure.
+    const missing = executableProblem(file, cwd, env.PATH ?? '');
+    if (missing) throw new LaunchError(`cannot start '${file}': ${missing}`);
+    let cgroup: ContainerCgroup | undefined;
+    if (this.cgroups) {
+      try {
+        cgroup = this.cgroups.create(spec.containerId, limitsOf(spec));
+      } catch (e) {
+        throw new LaunchError(`cannot set up the container's cgroup: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    const cmdArgs = ['-e', SUPERVISOR, cgroup ? '1' : '0', spec.exitStatusFile ?? '', file, ...args];
 
     const out = openSync(join(spec.sandboxDir, 'stdout'), 'a');
     const err = openSync(join(spec.sandboxDir, 'stderr'), 'a');
@@ -83,30 +146,37 @@ export class ProcessContainerizer implements Containerizer {
     try {
       // The child writes straight into the sandbox files: nothing is buffered in the agent,
       // and the output survives an agent restart.
-      child = spawn('/bin/sh', ['-c', SUPERVISOR, 'agora-run', spec.exitStatusFile ?? '', ...argv],
-        { cwd: spec.sandboxDir, env, detached: true, stdio: ['ignore', out, err] });
+      child = spawn(PERL, cmdArgs, { cwd, env, detached: true, stdio: [cgroup ? 'pipe' : 'ignore', out, err], ...switchTo });
     } catch (e) {
+      await cgroup?.destroy().catch(() => undefined);
       throw new LaunchError(`cannot start '${file}': ${(e as Error).message}`, { cause: e });
     } finally {
       closeSync(out);
       closeSync(err);
     }
-    await new Promise<void>((resolve, reject) => {
-      let spawned = false;
-      child.once('spawn', () => { spawned = true; resolve(); });
-      // Kept for the child's whole life: an 'error' event without a listener would crash the agent.
-      child.on('error', (e) => {
-        if (!spawned) reject(new LaunchError(`cannot start '${file}': ${e.message}`, { cause: e }));
-        else this.log.warn('process container error', { containerId: spec.containerId, err: e });
-      });
-    });
-    const pid = child.pid;
-    if (pid === undefined) throw new LaunchError(`cannot start '${file}': no process id`);
-    const entry: Running = { child, pgid: pid, done: false, escalation: undefined, env, cwd: spec.sandboxDir, exited: undefined as unknown as Promise<Termination> };
+    try {
+      // As another user, the failure may be the user's (e.g. it may not execute the file).
+      const what = user ? `${file}' as user '${user.name}' in '${cwd}` : file;
+      await spawned(child, what, (e) => this.log.warn('process container error', { containerId: spec.containerId, err: e }));
+      if (cgroup) {
+        child.stdin?.on('error', () => undefined); // the gate may be gone already; its exit says why
+        cgroup.addProcess(child.pid!);
+        child.stdin?.end('go\n');
+      }
+    } catch (e) {
+      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+      await cgroup?.destroy().catch(() => undefined);
+      if (e instanceof LaunchError) throw e;
+      throw new LaunchError(`cannot move '${file}' into its cgroup: ${(e as Error).message}`, { cause: e });
+    }
+    const pid = child.pid!;
+    const entry: Running = { child, pgid: pid, done: false, escalation: undefined, cgroup, env, cwd, exited: undefined as unknown as Promise<Termination> };
     entry.exited = new Promise<Termination>((resolve) => {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         this.ended(entry);
-        resolve(code === null ? { exitCode: undefined, signal: signal ?? undefined } : { exitCode: code });
+        const oomKilled = entry.cgroup?.oomKilled() ?? false;
+        const how = code === null ? { exitCode: undefined, signal: signal ?? undefined } : { exitCode: code };
+        resolve(oomKilled ? { ...how, oomKilled } : how);
       };
       if (child.exitCode !== null || child.signalCode !== null) finish(child.exitCode, child.signalCode);
       else child.once('exit', finish);
@@ -123,22 +193,30 @@ export class ProcessContainerizer implements Containerizer {
     const status = spec.exitStatusFile ? readExitStatus(spec.exitStatusFile) : undefined;
     if (status) {
       if (alive) signalGroup(pid, 'SIGKILL');
-      return Promise.resolve({ state: 'exited', termination: status });
+      const cgroup = this.cgroups?.open(spec.containerId);
+      const oomKilled = cgroup?.oomKilled() ?? false;
+      await cgroup?.destroy().catch(() => undefined);
+      return { state: 'exited', termination: oomKilled ? { ...status, oomKilled } : status };
     }
     if (alive) {
       // Its environment, for health-check commands, is the one it was started with.
+      const cgroup = this.cgroups?.open(spec.containerId);
       const entry: Running = {
-        child: undefined, pgid: pid, done: false, escalation: undefined, env: environOf(pid), cwd: spec.sandboxDir,
+        child: undefined, pgid: pid, done: false, escalation: undefined, cgroup, env: environOf(pid), cwd: spec.sandboxDir,
         exited: undefined as unknown as Promise<Termination>,
       };
-      entry.exited = this.watchExit(entry, spec).then((t) => { this.ended(entry); return t; });
+      entry.exited = this.watchExit(entry, spec).then((t) => {
+        this.ended(entry);
+        return entry.cgroup?.oomKilled() ? { ...t, oomKilled: true } : t;
+      });
       this.running.set(spec.containerId, entry);
-      return Promise.resolve({ state: 'running' });
+      return { state: 'running' };
     }
-    return Promise.resolve({
+    await this.cgroups?.open(spec.containerId)?.destroy().catch(() => undefined);
+    return {
       state: 'missing',
       why: pid === undefined ? 'no process was recorded for it' : `process ${pid} is gone and left no exit status (it was killed outright, or the machine restarted)`,
-    });
+    };
   }
 
   /** Processes carry no label to find them by: a run without a checkpoint cannot be found. */
@@ -218,6 +296,8 @@ export class ProcessContainerizer implements Containerizer {
       signalGroup(r.pgid, 'SIGKILL');
       await r.exited;
     }
+    // The cgroup also holds what left the process group (setsid, double forks): it goes too.
+    await r.cgroup?.destroy().catch((err) => this.log.warn('cannot remove the container\'s cgroup', { containerId, err }));
     this.running.delete(containerId);
   }
 
@@ -266,21 +346,79 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Why `file` cannot be run (looked up in `path` when it has no slash), or undefined when it can. */
-function notExecutable(file: string, path: string, cwd: string): string | undefined {
-  const runnable = (p: string): boolean => {
+/** Resolves once the child runs; a LaunchError when it could not be started. */
+function spawned(child: ChildProcess, file: string, later: (e: Error) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let started = false;
+    child.once('spawn', () => { started = true; resolve(); });
+    // Kept for the child's whole life: an 'error' event without a listener would crash the agent.
+    child.on('error', (e) => {
+      if (!started) reject(new LaunchError(`cannot start '${file}': ${e.message}`, { cause: e }));
+      else later(e);
+    });
+  });
+}
+
+function limitsOf(spec: LaunchSpec): CgroupLimits {
+  const cpus = scalar(spec.task.resources, 'cpus');
+  const mem = scalar(spec.task.resources, 'mem');
+  return { ...(cpus > 0 ? { cpus } : {}), ...(mem > 0 ? { memBytes: Math.round(mem * MB) } : {}) };
+}
+
+/**
+ * The directory the command starts in, made when it is a missing one inside the sandbox and
+ * owned by the task's user, who must be able to write there as in the sandbox itself.
+ */
+function prepareWorkingDirectory(spec: LaunchSpec, user: UserAccount | undefined): string {
+  const given = spec.task.command.workingDirectory;
+  const cwd = workingDirectory(spec.sandboxDir, given);
+  if (cwd === undefined) throw new LaunchError(`command.workingDirectory '${given}' leads out of the sandbox; use a path inside it or an absolute one`);
+  const inSandbox = cwd === spec.sandboxDir || cwd.startsWith(spec.sandboxDir + sep);
+  if (inSandbox) {
     try {
-      accessSync(p, fsConstants.X_OK);
-      return true;
-    } catch {
-      return false;
+      mkdirSync(cwd, { recursive: true });
+      if (user) chownPath(spec.sandboxDir, cwd, user);
+    } catch (e) {
+      throw new LaunchError(`cannot prepare the sandbox for user '${user?.name ?? ''}' in ${cwd}: ${(e as Error).message}`, { cause: e });
     }
-  };
-  if (file.includes('/')) {
-    return runnable(isAbsolute(file) ? file : resolve(cwd, file)) ? undefined : `cannot start '${file}': no such executable file`;
+  } else {
+    let isDir = false;
+    try {
+      isDir = statSync(cwd).isDirectory();
+    } catch {
+      // Reported below.
+    }
+    if (!isDir) throw new LaunchError(`command.workingDirectory '${cwd}' is not a directory on this agent`);
   }
-  for (const dir of path.split(':').filter(Boolean)) if (runnable(join(dir, file))) return undefined;
-  return `cannot start '${file}': not found in PATH (${path || 'empty'})`;
+  return cwd;
+}
+
+/** Gives the sandbox (its output files, and every directory down to `cwd`) to the task's user. */
+function chownPath(sandbox: string, cwd: string, user: UserAccount): void {
+  for (const f of [sandbox, join(sandbox, 'stdout'), join(sandbox, 'stderr')]) chownSync(f, user.uid, user.gid);
+  let dir = sandbox;
+  for (const part of relative(sandbox, cwd).split(sep).filter(Boolean)) {
+    dir = join(dir, part);
+    chownSync(dir, user.uid, user.gid);
+  }
+}
+
+/** Why `file` cannot be executed (as a path, or found on PATH), or undefined. */
+function executableProblem(file: string, cwd: string, path: string): string | undefined {
+  const candidates = file.includes('/') ? [isAbsolute(file) ? file : resolve(cwd, file)] : path.split(delimiter).filter(Boolean).map((d) => join(d, file));
+  let seen = false;
+  for (const c of candidates) {
+    try {
+      if (!statSync(c).isFile()) continue;
+      seen = true;
+      accessSync(c, constants.X_OK);
+      return undefined;
+    } catch {
+      // Try the next one.
+    }
+  }
+  if (seen) return 'EACCES: not executable';
+  return file.includes('/') ? 'ENOENT: no such file' : `ENOENT: not found on PATH (${path})`;
 }
 
 /** When the process started, in clock ticks since boot (/proc/<pid>/stat field 22); undefined if it is gone. */
@@ -308,7 +446,7 @@ function isAlive(pid: number, startTicksWanted: number | undefined): boolean {
   return stat !== undefined && stat.state !== 'Z' && (startTicksWanted === undefined || stat.startTicks === startTicksWanted);
 }
 
-/** The status the supervisor wrote: an exit code, or 128 + n for death by signal n. */
+/** How the command ended, as the supervisor wrote it: `exit N` or `signal N`. */
 export function readExitStatus(file: string): Termination | undefined {
   let text: string;
   try {
@@ -316,13 +454,12 @@ export function readExitStatus(file: string): Termination | undefined {
   } catch {
     return undefined;
   }
-  const s = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isInteger(s)) return undefined;
-  if (s > 128) {
-    const name = Object.entries(osConstants.signals).find(([, n]) => n === s - 128)?.[0];
-    return { exitCode: undefined, signal: name ?? `signal ${s - 128}` };
-  }
-  return { exitCode: s };
+  const m = /^(exit|signal) (\d+)$/.exec(text);
+  if (!m) return undefined;
+  const n = Number(m[2]);
+  if (m[1] === 'exit') return { exitCode: n };
+  const name = Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0];
+  return { exitCode: undefined, signal: name ?? `signal ${n}` };
 }
 
 /** The environment a process was started with (/proc/<pid>/environ); empty if unreadable. */
