@@ -46,11 +46,8 @@ export async function logs(argv: string[], io: LogsIo): Promise<number> {
   }
   const agent = state.agents.find((a) => a.id === found.agentId);
   if (!agent) throw new LogsError(`task ${taskId} ran on agent ${found.agentId}, which the master no longer lists: its sandbox cannot be reached`);
-  const sandbox: SandboxRef = {
-    agent: `${agent.hostname}:${agent.port}`,
-    query: `framework_id=${encodeURIComponent(found.frameworkId)}&task_id=${encodeURIComponent(taskId)}&file=${flags.stderr ? 'stderr' : 'stdout'}`,
-  };
-  if (flags.follow) await follow(sandbox, offset, io.stdout);
+  const sandbox = sandboxFileRef(`${agent.hostname}:${agent.port}`, found.frameworkId, taskId, flags.stderr ? 'stderr' : 'stdout');
+  if (flags.follow) await followSandboxFile(sandbox, offset, io.stdout);
   else await print(sandbox, offset, io.stdout);
   return 0;
 }
@@ -67,11 +64,16 @@ function findTask(state: MasterStateView, addr: MasterAddress, taskId: string, f
   throw new LogsError(`the master at ${addr.httpUrl} knows no task ${taskId} (it lists live tasks and the latest finished ones; see agora tasks)`);
 }
 
-interface SandboxRef {
+/** A file in the sandbox of a task's newest run, on its agent. */
+export interface SandboxRef {
   /** The agent's HTTP address, host:port. */
   agent: string;
   /** framework_id, task_id and file, URL-encoded. */
   query: string;
+}
+
+export function sandboxFileRef(agent: string, frameworkId: string, taskId: string, file: string): SandboxRef {
+  return { agent, query: `framework_id=${encodeURIComponent(frameworkId)}&task_id=${encodeURIComponent(taskId)}&file=${encodeURIComponent(file)}` };
 }
 
 /** What the file holds now, from `offset`, page by page. */
@@ -90,7 +92,7 @@ async function print(s: SandboxRef, offset: number, write: (chunk: string) => vo
 }
 
 /** Streams the file from `offset` until the agent ends the stream: the run is over. */
-function follow(s: SandboxRef, offset: number, write: (chunk: string) => void): Promise<void> {
+export function followSandboxFile(s: SandboxRef, offset: number, write: (chunk: string) => void): Promise<void> {
   const path = `/files/follow?${s.query}&offset=${offset}`;
   return new Promise((resolve, reject) => {
     const req = request(`http://${s.agent}${path}`, (res) => {
