@@ -57,6 +57,8 @@ export interface FollowSpec {
 }
 
 export async function followFile(res: ServerResponse, spec: FollowSpec): Promise<void> {
+  // Opened before anything is set up or sent: a failure here leaves nothing to undo.
+  const fh = await fsp.open(spec.path, 'r');
   res.writeHead(200, {
     'content-type': 'text/plain; charset=utf-8',
     'cache-control': 'no-store',
@@ -65,11 +67,12 @@ export async function followFile(res: ServerResponse, spec: FollowSpec): Promise
     'x-agora-offset': String(spec.offset),
     'x-agora-container-id': spec.containerId,
   });
-  if (spec.headOnly) { res.end(); return; }
+  if (spec.headOnly) { res.end(); await fh.close(); return; }
   res.flushHeaders();   // the client learns at once that the stream is open
 
   let changed = true;
-  let closed = false;
+  // The client may have left while the file was looked up, before 'close' was listened to.
+  let closed = res.destroyed || (res.socket?.destroyed ?? true);
   let wake: (() => void) | undefined;
   const signal = () => { changed = true; wake?.(); };
   const onClose = () => { closed = true; signal(); };
@@ -83,7 +86,6 @@ export async function followFile(res: ServerResponse, spec: FollowSpec): Promise
   } catch {
     // No watch here (e.g. out of inotify watches): the poll alone drives the follower.
   }
-  const fh = await fsp.open(spec.path, 'r');
   try {
     let position = spec.offset;
     while (!closed) {

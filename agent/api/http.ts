@@ -72,6 +72,8 @@ export interface AgentHttpDeps {
 
 export interface AgentHttpServer {
   port: number;
+  /** Responses of /files/follow still streaming. */
+  readonly following: number;
   close(): Promise<void>;
 }
 
@@ -94,6 +96,7 @@ export async function startHttp(host: string, port: number, deps: AgentHttpDeps)
   });
   return {
     port: (server.address() as AddressInfo).port,
+    get following() { return runEnds.size; },
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
