@@ -16,7 +16,7 @@ import { connect, type NatsConnection, type Subscription } from 'nats';
 import { logger } from '../common/log';
 import { format, scalar } from '../common/resources';
 import { subjects as makeSubjects } from '../common/subjects';
-import type { AgentInfo, TaskInfo, TaskStatus } from '../common/types';
+import { isTerminal, type AgentInfo, type TaskInfo, type TaskStatus } from '../common/types';
 import { startHttp, type AgentHttpServer, type AgentStateView } from './api/http';
 import { metaDir, readJson, writeJsonAtomic } from './checkpoint';
 import { agentConfig, type AgentConfig, type AgentOptions } from './config';
@@ -162,7 +162,12 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     await this.recover();
     this.http = await startHttp(c.httpHost, c.httpPort, {
       state: () => this.state(),
-      sandboxOf: (f, t, cid) => this.runner.find(f, t, cid)?.sandboxDir || undefined,
+      runOf: (f, t, cid) => {
+        const r = this.runner.find(f, t, cid);
+        return r?.sandboxDir ? { containerId: r.containerId, sandbox: r.sandboxDir, over: isTerminal(r.state) } : undefined;
+      },
+      // A run's terminal update goes out after its container is removed, its output all written.
+      onRunEnded: (listener) => this.on('status', (s) => { if (isTerminal(s.state)) listener(s.containerId); }),
       log: this.log.child('http'),
     });
     this.httpPort = this.http.port;

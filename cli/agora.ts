@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
  * The `agora` command: run the pieces (`up`, `master`, `agent`), look at a cluster
- * (`agents`, `tasks`, `offers`), and run a command as a task (`execute`). The master's
- * address comes from --master or AGORA_MASTER, defaulting to the local cluster.
+ * (`agents`, `tasks`, `offers`, a task's `logs`), and run a command as a task (`execute`).
+ * The master's address comes from --master or AGORA_MASTER, defaulting to the local cluster.
  */
 import { runAgent } from '../agent/main';
 import { runMaster } from '../master/main';
 import { UsageError } from '../common/flags';
 import { untilStopSignal } from '../common/signals';
 import { execute } from './execute';
+import { logs } from './logs';
 import { agents, offers, tasks, weights } from './read-commands';
 import { up } from './up';
 
@@ -26,6 +27,9 @@ const USAGE = `usage: agora <command> [flags]
                       the role weights of DRF, or set some
   offers [--follow] [--replay N] [--json]
                       outstanding offers, or the live offer log
+  logs <task-id> [-f|--follow] [--stderr] [--framework ID] [--offset N]
+                      a task's stdout (or stderr) from its sandbox; -f follows it
+                      until the task's run ends; --offset -1 starts at the end
   execute [--image IMG] [--cpus N] [--mem MB] [--process] -- <command>
                       run one command as a task; exits with its exit code
 
@@ -42,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'tasks': return tasks(rest, out);
     case 'offers': return offers(rest, out);
     case 'weights': return weights(rest, out);
+    case 'logs': return logs(rest, { stdout: (c) => process.stdout.write(c), stderr: (c) => process.stderr.write(c) });
     case 'execute': return execute(rest, {
       stdout: (c) => process.stdout.write(c),
       stderr: (c) => process.stderr.write(c),

@@ -9,6 +9,7 @@ import { isTerminal, type Offer, type TaskStatus } from '../common/types';
 import { subscribe, task } from '../frameworks/sdk';
 import { getJson, masterAddress, type MasterAddress } from '../frameworks/sdk/master-address';
 import { parseArgs, UsageError } from '../common/flags';
+import { followSandboxFile, sandboxFileRef } from './logs';
 
 export interface ExecuteIo {
   /** The task's output, raw: chunks may end mid-line. */
@@ -47,17 +48,19 @@ export async function execute(argv: string[], io: ExecuteIo): Promise<number> {
     }
   });
 
-  const output = new SandboxTail(addr, s.frameworkId, taskId, io);
+  let output: Promise<void> | undefined;
   const last = await new Promise<TaskStatus>((resolve, reject) => {
     s.on('closed', (err) => reject(err ?? new Error('subscription closed before the task ended')));
     s.on('update', (st) => {
       if (st.taskId !== taskId) return;
       io.note(`${st.state}${st.message ? `: ${st.message}` : ''}`);
-      if (st.state === 'TASK_RUNNING') output.start(st.agentId);
+      if (st.state === 'TASK_RUNNING') output ??= copyOutput(addr, s.frameworkId, taskId, st.agentId, io);
       if (isTerminal(st.state)) resolve(st);
     });
   });
-  await output.finish(last.agentId);
+  // A run that never started running wrote nothing; one that did is over by now, so its
+  // streams end as soon as the last of its output is printed.
+  await output;
   await s.teardown().catch(() => undefined);
   s.close();
   return exitCodeOf(last);
@@ -76,53 +79,22 @@ function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Copies the task's stdout and stderr from its agent's sandbox as they grow. */
-class SandboxTail {
-  private offsets = { stdout: 0, stderr: 0 };
-  private timer: NodeJS.Timeout | undefined;
-  private agentUrl: Promise<string> | undefined;
-
-  constructor(private readonly addr: MasterAddress, private readonly frameworkId: string,
-    private readonly taskId: string, private readonly io: ExecuteIo) {}
-
-  start(agentId: string): void {
-    this.agentUrl ??= this.locate(agentId);
-    this.timer ??= setInterval(() => {
-      if (!this.inflight) this.inflight = this.pull().catch(() => undefined).finally(() => { this.inflight = undefined; });
-    }, 250);
-  }
-
-  /**
-   * After the terminal update: waits out a pull still under way (it may have read a file
-   * before the task's last words reached it), then reads whatever is left.
-   */
-  async finish(agentId: string): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.inflight;
-    this.agentUrl ??= this.locate(agentId);
-    await this.pull().catch((err: Error) => this.io.note(`could not read the task's output: ${err.message}`));
-  }
-
-  private async locate(agentId: string): Promise<string> {
-    const state = await getJson<MasterStateView>(this.addr, '/api/v1/state');
+/**
+ * Prints the task's stdout and stderr as they are written, through its agent's
+ * `/files/follow`; resolves once the run is over and all it wrote was printed (the agent
+ * ends the streams then), or once it was said why the output cannot be had.
+ */
+async function copyOutput(addr: MasterAddress, frameworkId: string, taskId: string, agentId: string, io: ExecuteIo): Promise<void> {
+  try {
+    const state = await getJson<MasterStateView>(addr, '/api/v1/state');
     const agent = state.agents.find((a) => a.id === agentId);
     if (!agent) throw new Error(`agent ${agentId} is not registered`);
-    return `${agent.hostname}:${agent.port}`;
-  }
-
-  /** The periodic pull under way, if any: pulls never overlap, so no chunk is printed twice. */
-  private inflight: Promise<void> | undefined;
-
-  private async pull(): Promise<void> {
-    if (!this.agentUrl) return;
-    const agent = masterAddress(await this.agentUrl);
-    for (const file of ['stdout', 'stderr'] as const) {
-      const q = `framework_id=${encodeURIComponent(this.frameworkId)}&task_id=${encodeURIComponent(this.taskId)}&file=${file}&offset=${this.offsets[file]}`;
-      const chunk = await getJson<{ data: string; offset: number }>(agent, `/files/read?${q}`);
-      if (chunk.data) {
-        this.offsets[file] = chunk.offset + Buffer.byteLength(chunk.data);
-        (file === 'stdout' ? this.io.stdout : this.io.stderr)(chunk.data);
-      }
-    }
+    const at = `${agent.hostname}:${agent.port}`;
+    await Promise.all([
+      followSandboxFile(sandboxFileRef(at, frameworkId, taskId, 'stdout'), 0, io.stdout),
+      followSandboxFile(sandboxFileRef(at, frameworkId, taskId, 'stderr'), 0, io.stderr),
+    ]);
+  } catch (err) {
+    io.note(`could not read the task's output: ${(err as Error).message}`);
   }
 }

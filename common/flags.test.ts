@@ -25,3 +25,10 @@ it('reads -h as --help where the command has one', () => {
   expect(parseArgs(['-h'], { help: 'boolean' }).flags).toEqual({ help: true });
   expect(() => parseArgs(['-h'], {})).toThrow(/unexpected argument '-h'/);
 });
+
+it('reads a one-letter alias the command declares as its long flag, and no other', () => {
+  const spec = { follow: 'boolean', offset: 'number' } as const;
+  expect(parseArgs(['-f', '-o', '-1', 'web'], spec, { positional: true, short: { f: 'follow', o: 'offset' } }))
+    .toEqual({ flags: { follow: true, offset: -1 }, positional: ['web'], rest: [] });
+  expect(() => parseArgs(['-x'], spec, { short: { f: 'follow' } })).toThrow(/unexpected argument '-x'/);
+});

@@ -1,6 +1,7 @@
 /**
  * The one flag parser of every `agora` command (master, agent and the CLI's own):
- * `--name value`, `--name=value`, boolean `--flag` (`-h` for `--help` where there is one),
+ * `--name value`, `--name=value`, boolean `--flag` (`-h` for `--help` where there is one,
+ * and one-letter aliases a command declares, such as `-f` for `--follow`),
  * and everything after `--` kept verbatim. An unknown flag, a stray argument or a bad value
  * is a UsageError that names it, so a typo never passes silently.
  */
@@ -18,14 +19,18 @@ export type Parsed<S extends FlagSpec> = {
   rest: string[];
 };
 
-export function parseArgs<S extends FlagSpec>(argv: readonly string[], spec: S, opts: { positional?: boolean } = {}): Parsed<S> {
+export function parseArgs<S extends FlagSpec>(argv: readonly string[], spec: S,
+  opts: { positional?: boolean; short?: Record<string, keyof S & string> } = {}): Parsed<S> {
   const flags: Record<string, string | number | boolean> = {};
   const positional: string[] = [];
   let rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    let arg = argv[i]!;
     if (arg === '--') { rest = argv.slice(i + 1); break; }
     if (arg === '-h' && spec.help === 'boolean') { flags.help = true; continue; }
+    // A one-letter alias the command declares (`-f` for `--follow`) stands for the long flag.
+    const long = /^-[A-Za-z]$/.test(arg) ? opts.short?.[arg.slice(1)] : undefined;
+    if (long) arg = `--${long}`;
     if (!arg.startsWith('--')) {
       if (!opts.positional) throw new UsageError(`unexpected argument '${arg}'`);
       positional.push(arg);

@@ -1,0 +1,139 @@
+/**
+ * `agora logs <task-id> [-f|--follow] [--stderr] [--framework ID] [--offset N]`: a task's
+ * stdout (or stderr) from its agent's sandbox. The master says which agent runs the task;
+ * the agent serves the file (`/files/read`) or streams it as it grows (`/files/follow`),
+ * ending once the task's run is over and all it wrote was sent.
+ */
+import { request } from 'http';
+import type { MasterStateView, TaskView } from '../common/operator-types';
+import { parseArgs, UsageError } from '../common/flags';
+import { getJson, masterAddress, type MasterAddress } from '../frameworks/sdk/master-address';
+import { table } from './table';
+
+export interface LogsIo {
+  /** The file's text, raw: chunks may end mid-line. */
+  stdout: (chunk: string) => void;
+  /** For people: why the command could not do what was asked. */
+  stderr: (chunk: string) => void;
+}
+
+/** The task or its agent cannot be found or reached; the message says which and why. */
+export class LogsError extends Error {
+  override readonly name = 'LogsError';
+}
+
+/** The agent's cut for one read; larger files are read page by page. */
+const PAGE_BYTES = 1024 * 1024;
+
+export async function logs(argv: string[], io: LogsIo): Promise<number> {
+  const { flags, positional } = parseArgs(argv,
+    { master: 'string', follow: 'boolean', stderr: 'boolean', framework: 'string', offset: 'number' },
+    { positional: true, short: { f: 'follow' } });
+  if (positional.length !== 1) throw new UsageError('agora logs needs exactly one task id, e.g. agora logs web-1');
+  const offset = flags.offset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < -1) throw new UsageError(`--offset must be an integer ≥ 0, or -1 for the end; got ${offset}`);
+  const taskId = positional[0]!;
+  const addr = masterAddress(flags.master);
+  const state = await getJson<MasterStateView>(addr, '/api/v1/state');
+
+  const found = findTask(state, addr, taskId, flags.framework);
+  if ('choices' in found) {
+    io.stderr(`agora: task ${taskId} is in ${found.choices.length} frameworks; choose one with --framework ID:\n`);
+    io.stderr(`${table(['FRAMEWORK', 'NAME', 'STATE', 'AGENT'], found.choices.map((t) => [
+      t.frameworkId, state.frameworks.find((f) => f.id === t.frameworkId)?.name ?? '', t.state, t.agentId,
+    ]))}\n`);
+    return 2;
+  }
+  const agent = state.agents.find((a) => a.id === found.agentId);
+  if (!agent) throw new LogsError(`task ${taskId} ran on agent ${found.agentId}, which the master no longer lists: its sandbox cannot be reached`);
+  const sandbox = sandboxFileRef(`${agent.hostname}:${agent.port}`, found.frameworkId, taskId, flags.stderr ? 'stderr' : 'stdout');
+  if (flags.follow) await followSandboxFile(sandbox, offset, io.stdout);
+  else await print(sandbox, offset, io.stdout);
+  return 0;
+}
+
+/** The one task of that id (in that framework), or the frameworks to choose from. */
+function findTask(state: MasterStateView, addr: MasterAddress, taskId: string, frameworkId: string | undefined): TaskView | { choices: TaskView[] } {
+  const all = state.tasks.filter((t) => t.id === taskId);
+  const matching = frameworkId === undefined ? all : all.filter((t) => t.frameworkId === frameworkId);
+  if (matching.length === 1) return matching[0]!;
+  if (matching.length > 1) return { choices: matching };
+  if (all.length > 0) {
+    throw new LogsError(`framework ${frameworkId ?? ''} has no task ${taskId}; it is in framework ${all.map((t) => t.frameworkId).join(', ')}`);
+  }
+  throw new LogsError(`the master at ${addr.httpUrl} knows no task ${taskId} (it lists live tasks and the latest finished ones; see agora tasks)`);
+}
+
+/** A file in the sandbox of a task's newest run, on its agent. */
+export interface SandboxRef {
+  /** The agent's HTTP address, host:port. */
+  agent: string;
+  /** framework_id, task_id and file, URL-encoded. */
+  query: string;
+}
+
+export function sandboxFileRef(agent: string, frameworkId: string, taskId: string, file: string): SandboxRef {
+  return { agent, query: `framework_id=${encodeURIComponent(frameworkId)}&task_id=${encodeURIComponent(taskId)}&file=${encodeURIComponent(file)}` };
+}
+
+/** What the file holds now, from `offset`, page by page. */
+async function print(s: SandboxRef, offset: number, write: (chunk: string) => void): Promise<void> {
+  // The size first: a file that grows while it is read is printed up to where it was,
+  // so a busy task's log cannot keep the command reading for ever.
+  const { offset: size } = await agentJson<{ offset: number }>(s.agent, `/files/read?${s.query}&offset=-1`);
+  let at = offset === -1 ? size : offset;
+  while (at < size) {
+    const length = Math.min(PAGE_BYTES, size - at);
+    const { data } = await agentJson<{ data: string }>(s.agent, `/files/read?${s.query}&offset=${at}&length=${length}`);
+    if (!data) return;   // the file shrank meanwhile
+    write(data);
+    at += length;
+  }
+}
+
+/** Streams the file from `offset` until the agent ends the stream: the run is over. */
+export function followSandboxFile(s: SandboxRef, offset: number, write: (chunk: string) => void): Promise<void> {
+  const path = `/files/follow?${s.query}&offset=${offset}`;
+  return new Promise((resolve, reject) => {
+    const req = request(`http://${s.agent}${path}`, (res) => {
+      res.setEncoding('utf8');   // a character split between two chunks stays whole
+      if (res.statusCode !== 200) {
+        let body = '';
+        res.on('data', (d: string) => { body += d; });
+        res.on('end', () => reject(agentError(s.agent, res.statusCode ?? 0, body)));
+        return;
+      }
+      res.on('data', write);
+      // A clean end means the run is over and everything was sent; a cut one does not.
+      res.on('close', () => (res.complete ? resolve() : reject(new LogsError(`the agent at ${s.agent} closed the stream before the task's run ended`))));
+    });
+    // A follow may last as long as the task: no timeout, but a dead peer is noticed.
+    req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
+    req.on('error', (err) => reject(new LogsError(`cannot reach the agent at ${s.agent}: ${err.message}`)));
+    req.end();
+  });
+}
+
+function agentJson<T>(agent: string, path: string, timeoutMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = request(`http://${agent}${path}`, { timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(agentError(agent, res.statusCode ?? 0, body));
+        try { resolve(JSON.parse(body) as T); } catch (err) { reject(new LogsError(`the agent at ${agent} sent invalid JSON: ${(err as Error).message}`)); }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (err) => reject(new LogsError(`cannot reach the agent at ${agent}: ${err.message}`)));
+    req.end();
+  });
+}
+
+/** The agent's own words when it refuses: `{"error": "no file 'x' in the sandbox"}`. */
+function agentError(agent: string, status: number, body: string): LogsError {
+  let why = body.slice(0, 300);
+  try { why = (JSON.parse(body) as { error?: string }).error ?? why; } catch { /* not JSON: the raw text */ }
+  return new LogsError(`the agent at ${agent} answered ${status}: ${why}`);
+}
