@@ -120,13 +120,32 @@ describe('agent with the Docker containerizer', () => {
     // once the command runs, to see SIGTERM itself work.
     await untilFileHas(join(sandboxOf('d-kill', running.containerId), 'stdout'), 'up\n');
     expect(await containersOf('d-kill')).toHaveLength(1);
-    const t0 = Date.now();
     master.kill(agentId, 'd-kill', 3000);
     const killed = await master.waitForState('d-kill', 'TASK_KILLED');
-    // SIGTERM reaches `sleep` through the init process: no waiting out the grace period.
-    expect(Date.now() - t0).toBeLessThan(2500);
+    // SIGTERM reached `sleep` through the init process (128 + 15), rather than the SIGKILL
+    // at the end of the grace period (128 + 9).
+    expect(killed.exitCode).toBe(143);
     expect(killed.source).toBe('SOURCE_AGENT');
     expect(await containersOf('d-kill')).toEqual([]);
+  });
+
+  it('honours the kill grace period: a task that traps SIGTERM finishes its clean-up, one that ignores it is SIGKILLed after it', async () => {
+    // On SIGTERM: say so, take a moment, write that the clean-up is done, exit 0.
+    master.run(agentId, testTask('d-grace', 'trap \'echo term; sleep 1; echo cleaned; exit 0\' TERM; echo up; while :; do sleep 0.1; done'));
+    const running = await master.waitForState('d-grace', 'TASK_RUNNING');
+    const stdout = join(sandboxOf('d-grace', running.containerId), 'stdout');
+    await untilFileHas(stdout, 'up\n');
+    master.kill(agentId, 'd-grace', 10_000);
+    const killed = await master.waitForState('d-grace', 'TASK_KILLED');
+    expect(readFileSync(stdout, 'utf8')).toBe('up\nterm\ncleaned\n');
+    expect(killed.exitCode).toBe(0);
+
+    master.run(agentId, testTask('d-deaf', 'trap "" TERM; echo up; while :; do sleep 0.1; done'));
+    const deaf = await master.waitForState('d-deaf', 'TASK_RUNNING');
+    await untilFileHas(join(sandboxOf('d-deaf', deaf.containerId), 'stdout'), 'up\n');
+    master.kill(agentId, 'd-deaf', 1000);
+    const ended = await master.waitForState('d-deaf', 'TASK_KILLED');
+    expect(ended.exitCode).toBe(137);
   });
 
   it('an image neither on the engine nor pullable is TASK_FAILED with REASON_CONTAINER_LAUNCH_FAILED naming the image and the pull error', async () => {

@@ -134,6 +134,24 @@ describe('agent with the process containerizer', () => {
     await master.waitForState('p-dup', 'TASK_KILLED');
   });
 
+  it('honours the kill grace period: a task that traps SIGTERM finishes its clean-up, one that ignores it is SIGKILLed after it', async () => {
+    master.run(agentId, testTask('p-grace', 'trap \'echo term; sleep 1; echo cleaned; exit 0\' TERM; echo up > up; while :; do sleep 0.1; done'));
+    const running = await master.waitForState('p-grace', 'TASK_RUNNING');
+    const sandbox = join(workDir, 'agents', agentId, 'frameworks', 'fw-1', 'tasks', 'p-grace', 'runs', running.containerId);
+    await untilLine(join(sandbox, 'up'));
+    master.kill(agentId, 'p-grace', 10_000);
+    const killed = await master.waitForState('p-grace', 'TASK_KILLED');
+    expect(readFileSync(join(sandbox, 'stdout'), 'utf8')).toBe('term\ncleaned\n');
+    expect(killed.exitCode).toBe(0);
+
+    master.run(agentId, testTask('p-deaf', 'trap "" TERM; echo up > up; while :; do sleep 0.1; done'));
+    const deaf = await master.waitForState('p-deaf', 'TASK_RUNNING');
+    await untilLine(join(workDir, 'agents', agentId, 'frameworks', 'fw-1', 'tasks', 'p-deaf', 'runs', deaf.containerId, 'up'));
+    master.kill(agentId, 'p-deaf', 500);
+    const ended = await master.waitForState('p-deaf', 'TASK_KILLED');
+    expect(ended.message).toMatch(/signal SIGKILL/);
+  });
+
   it('answers a kill for a task it does not have with TASK_DROPPED', async () => {
     master.kill(agentId, 'p-never-ran');
     const dropped = await master.waitForState('p-never-ran', 'TASK_DROPPED');

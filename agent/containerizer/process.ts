@@ -59,8 +59,9 @@ const MB = 1024 * 1024;
 
 /**
  * `perl -e SUPERVISOR <gate> <exit-status-file> <command...>`: the process group's leader.
- * It runs the command as its child, waits for it (forwarding a TERM sent to it alone),
- * writes how it ended (`exit N` or `signal N`) to the exit-status file, then ends the same
+ * It runs the command as its child and waits for it; a SIGTERM (the agent signals the whole
+ * group, so the command has it too) does not stop it from waiting. Then it
+ * writes how the command ended (`exit N` or `signal N`) to the exit-status file, ends the same
  * way itself, so that a parent agent sees exactly how the command ended and a restarted one
  * can read it. Perl is part of every Debian system (perl-base is essential); a shell could
  * not tell `exit 137` from death by SIGKILL.
@@ -79,7 +80,7 @@ const SUPERVISOR = [
   'my $pid = fork();',
   'exit 127 unless defined $pid;',
   'if ($pid == 0) { exec { $cmd[0] } @cmd; print STDERR "cannot start \'$cmd[0]\': $!\\n"; exit 127; }',
-  '$SIG{TERM} = sub { kill \'TERM\', $pid; };',
+  '$SIG{TERM} = sub {};',
   'while (waitpid($pid, 0) != $pid) {}',
   'my $st = $?;',
   'my $sig = $st & 127;',
