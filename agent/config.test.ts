@@ -1,6 +1,6 @@
 import { format, parse, scalar } from '../common/resources';
 import { agentConfig, AgentConfigError, parseAttributes } from './config';
-import { detectResources } from './resource-detect';
+import { detectResources, hostFacts, parseGpuIndexes } from './resource-detect';
 describe('agent config', () => {
   it('fills the defaults: prefix agora, port 5051, auto containerizer, Mesos retry and grace periods', () => {
     const c = agentConfig({ resources: 'cpus:1;mem:512;disk:100;ports:[31000-31000]' });
@@ -27,6 +27,23 @@ describe('agent config', () => {
     const small = { cores: 1, totalMemMb: 1_000, freeDiskMb: 4_000 };
     expect(format(detectResources([], '/x', '[31000-32000]', small))).toBe('cpus:1;disk:2000;mem:500;ports:[31000-32000]');
     expect(format(detectResources(parse('mem:100'), '/x', '[1-2]', small))).toBe('cpus:1;disk:2000;mem:100;ports:[1-2]');
+  });
+
+  it('counts GPUs from nvidia-smi\'s index list, and a given gpus resource wins', () => {
+    expect(parseGpuIndexes('0\n1\n2\n')).toBe(3);
+    expect(parseGpuIndexes('')).toBe(0);
+    expect(parseGpuIndexes('NVIDIA-SMI has failed because it couldn\'t communicate with the NVIDIA driver.\n')).toBe(0);
+    const facts = { cores: 2, totalMemMb: 4096, freeDiskMb: 10_000, gpus: 2 };
+    expect(format(detectResources([], '/x', '[1-2]', facts))).toBe('cpus:2;disk:5000;gpus:2;mem:3072;ports:[1-2]');
+    expect(format(detectResources(parse('gpus:1'), '/x', '[1-2]', facts))).toBe('cpus:2;disk:5000;gpus:1;mem:3072;ports:[1-2]');
+    // This machine has no nvidia-smi: no gpus are offered unless the operator says so.
+    expect(hostFacts('/tmp').gpus).toBe(0);
+    expect(scalar(agentConfig({}).resources, 'gpus')).toBe(0);
+  });
+
+  it('keeps resources reserved for a role beside the unreserved ones, and detects nothing of a name already given', () => {
+    const c = agentConfig({ resources: 'cpus(prod):2;cpus:1;mem(prod):512;disk:100;ports:[31000-31009]' });
+    expect(format(c.resources)).toMatch(/^cpus:1;cpus\(prod\):2;disk:100;mem\(prod\):512;ports:\[31000-31009\]$/);
   });
 
   it.each([
