@@ -150,3 +150,52 @@ describe.each(['docker', 'process'] as const)('an agent killed with SIGKILL and 
     step = 'done';
   });
 });
+
+describe('an agent restarted with --recover=cleanup', () => {
+  let cluster: TestCluster;
+  let workDir: string;
+  let agent: ChildProcess | undefined;
+  let s: Scheduler;
+  let log: EventLog;
+
+  const startAgentProcess = (recover: 'reconnect' | 'cleanup'): ChildProcess => spawn(process.execPath, [BIN, 'agent',
+    '--nats', cluster.nats.url, '--port', '0', '--host', '127.0.0.1', '--hostname', '127.0.0.1', '--work-dir', workDir,
+    '--containerizer', 'docker', '--resources', 'cpus:2;mem:1024;disk:100', '--recover', recover],
+  { stdio: 'ignore', env: { ...process.env, AGORA_LOG: 'warn' } });
+
+  beforeAll(async () => {
+    // Heartbeats every 200 ms, 3 may be missed: the old agent is noticed gone quickly.
+    cluster = await startCluster({ agents: 0, masterOptions: { agentHeartbeatIntervalMs: 200, agentMaxMissedHeartbeats: 3 } });
+    workDir = mkdtempSync(join(tmpdir(), 'agora-cleanup-'));
+    agent = startAgentProcess('reconnect');
+    await eventually('the agent registered', async () => (await cluster.state()).agents.length === 1);
+    s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'cleanup', capabilities: ['PARTITION_AWARE'] } });
+    log = new EventLog(s);
+  });
+  afterAll(async () => {
+    if (agent) await stopChild(agent);
+    s?.close();
+    await cluster.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('kills what the previous agent left and registers as a new agent; the old one\'s task is reported unreachable', async () => {
+    const offer = await log.offer();
+    await s.launch(offer, [task({ id: 'left-behind', command: 'sleep 600', cpus: 0.1, mem: 32, image: TEST_IMAGE }, offer)]);
+    const running = await log.status('left-behind', 'TASK_RUNNING');
+    const dead = new Promise((resolve) => agent!.once('exit', resolve));
+    agent!.kill('SIGKILL');
+    await dead;
+    const [before] = await docker.listContainers({ all: true, filters: { label: [`agora.container-id=${running.containerId}`] } });
+    expect(before?.State).toBe('running');
+
+    const unreachable = log.next((e) => e.type === 'UPDATE' && e.status.taskId === 'left-behind' && e.status.state === 'TASK_UNREACHABLE');
+    agent = startAgentProcess('cleanup');
+    await eventually('a second agent registered', async () => (await cluster.state()).agents.some((a) => a.id !== offer.agentId));
+    await unreachable;
+    expect(await docker.listContainers({ all: true, filters: { label: [`agora.container-id=${running.containerId}`] } })).toEqual([]);
+    expect(existsSync(join(workDir, 'meta', 'runs', running.containerId))).toBe(false);
+    const state = await cluster.state();
+    expect(state.agents.find((a) => a.id === offer.agentId)?.status).toBe('UNREACHABLE');
+  });
+});
