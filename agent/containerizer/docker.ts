@@ -161,6 +161,11 @@ export class DockerContainerizer implements Containerizer {
     if (!found) return { state: 'missing', why: `no Docker container labelled ${LABELS.containerId}=${spec.containerId} is left` };
     const container = this.docker.getContainer(found.Id);
     const info = await container.inspect();
+    if (info.State.Status === 'created') {
+      // The agent stopped between creating and starting it: the command never ran.
+      await this.remove(found.Id);
+      return { state: 'missing', why: 'its container was created but never started' };
+    }
     const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream;
     const out = appendMissing(join(spec.sandboxDir, 'stdout'));
     const errOut = appendMissing(join(spec.sandboxDir, 'stderr'));
