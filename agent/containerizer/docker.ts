@@ -16,6 +16,7 @@ import Docker from 'dockerode';
 import { chownSync, createWriteStream, mkdirSync, statSync, type WriteStream } from 'fs';
 import { Writable } from 'stream';
 import { join } from 'path';
+import { mapLimited } from '../../common/limit';
 import { scalar } from '../../common/resources';
 import type { NetworkMode } from '../../common/types';
 import { logger, type Logger } from '../../common/log';
@@ -36,6 +37,13 @@ export const LABELS = {
 export const CONTAINER_SANDBOX = '/mnt/agora/sandbox';
 
 const MB = 1024 * 1024;
+/**
+ * At most this many containers are stopped and removed at once when the agent clears many
+ * (on stop, after a restart): Docker 20.10 before .27 can deadlock when hundreds of container
+ * removals run concurrently (moby/moby#42545), and a wedged engine stops every task here.
+ */
+const BURST_LIMIT = 8;
+
 /** How long the output stream may lag behind the exit before it is cut off. */
 const OUTPUT_DRAIN_MS = 2_000;
 /** How long an image pull may take unless told otherwise: big images over slow links. */
@@ -185,10 +193,10 @@ export class DockerContainerizer implements Containerizer {
 
   async removeOrphans(known: ReadonlySet<string>): Promise<string[]> {
     const orphans = (await this.labelled()).filter((c) => !known.has(c.Labels[LABELS.containerId] ?? ''));
-    await Promise.all(orphans.map(async (c) => {
+    await mapLimited(orphans, BURST_LIMIT, async (c) => {
       await this.stop(c.Id, 0);
       await this.remove(c.Id);
-    }));
+    });
     return orphans.map((c) => c.Labels[LABELS.containerId] ?? c.Id);
   }
 
@@ -233,10 +241,10 @@ export class DockerContainerizer implements Containerizer {
   async destroyAll(gracePeriodMs: number): Promise<void> {
     const dockerIds = new Set([...this.running.values()].map((r) => r.dockerId));
     for (const c of await this.labelled()) dockerIds.add(c.Id);
-    await Promise.all([...dockerIds].map(async (id) => {
+    await mapLimited([...dockerIds], BURST_LIMIT, async (id) => {
       await this.stop(id, gracePeriodMs);
       await this.remove(id);
-    }));
+    });
     await Promise.all([...this.running.values()].map((r) => r.exited));
     this.running.clear();
   }
