@@ -25,8 +25,8 @@ describe('GC policy: how old a finished sandbox may be', () => {
     expect(maxAgeMs({ gcDelayMs: HOUR, diskHeadroom: 0 }, 0)).toBe(HOUR);
   });
 
-  it('takes a reading that is no fraction at its nearest sane value: NaN as full, below 0 as empty', () => {
-    expect(maxAgeMs(hourly, Number.NaN)).toBe(0);
+  it('clamps a reading out of range, and takes one that is no number as an empty disk (removing least)', () => {
+    expect(maxAgeMs(hourly, Number.NaN)).toBe(0.9 * HOUR);
     expect(maxAgeMs(hourly, -3)).toBe(0.9 * HOUR);
     expect(maxAgeMs(hourly, 7)).toBe(0);
   });

@@ -40,9 +40,9 @@ export interface GcDecision {
 /** How old a finished sandbox may be when the work directory's filesystem is `usage` full. */
 export function maxAgeMs(policy: GcPolicy, usage: number): number {
   assert(policy.gcDelayMs >= 0 && policy.diskHeadroom >= 0 && policy.diskHeadroom <= 1, 'a validated GC policy');
-  // An unreadable or absurd reading (NaN, negative, above 1) is taken at its nearest sane
-  // value rather than trusted: NaN would otherwise keep everything forever.
-  const u = Number.isFinite(usage) ? Math.min(1, Math.max(0, usage)) : 1;
+  // A reading out of range is clamped. One that is no number at all (a failed statfs) is
+  // taken as an empty disk: removing is what cannot be undone, so not knowing removes least.
+  const u = Number.isFinite(usage) ? Math.min(1, Math.max(0, usage)) : 0;
   return Math.floor(policy.gcDelayMs * Math.max(0, 1 - policy.diskHeadroom - u));
 }
 
