@@ -4,14 +4,18 @@
  * a function the test sets, so "95 % full" needs no full disk. Every check waits for a GC
  * sweep that decided at the clock's new time, never on wall time.
  */
+import Docker from 'dockerode';
+import { randomUUID } from 'crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'fs';
 import { request } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { FakeClock } from '../common/clock';
 import type { TaskStatus } from '../common/types';
+import { TEST_IMAGE } from '../test/support/cluster';
 import { startAgent, type AgentHandle } from './agent';
 import type { AgentStateView } from './api/http';
+import { LABELS } from './containerizer/docker';
 import type { GcSweep } from './gc-collector';
 import { startAgentRig, testTask, type AgentRig } from './test-master';
 
@@ -205,6 +209,54 @@ describe('agent garbage collection at start-up', () => {
       await agent?.stop();
       await rig.stop();
       rmSync(workDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('agent garbage collection of exited containers (Docker)', () => {
+  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  const made: Docker.Container[] = [];
+
+  /** A container carrying an agent's labels for a run no agent knows, as a crash would leave it. */
+  async function labelled(agentId: string, cmd: string[]): Promise<{ container: Docker.Container; containerId: string }> {
+    const containerId = `orphan-${randomUUID()}`;
+    const container = await docker.createContainer({
+      Image: TEST_IMAGE, Cmd: cmd, HostConfig: { Init: true },
+      Labels: { [LABELS.agentId]: agentId, [LABELS.frameworkId]: 'fw-gone', [LABELS.taskId]: 't-gone', [LABELS.containerId]: containerId },
+    });
+    made.push(container);
+    await container.start();
+    return { container, containerId };
+  }
+
+  const exists = (c: Docker.Container) => c.inspect().then(() => true, (e: { statusCode?: number }) => {
+    if (e.statusCode === 404) return false;
+    throw e;
+  });
+
+  afterAll(async () => {
+    await Promise.all(made.map((c) => c.remove({ force: true }).catch(() => undefined)));
+  });
+
+  it('removes an exited container labelled with this agent\'s id that no run claims; a running one and another agent\'s are left', async () => {
+    const clock = new FakeClock();
+    const rig = await startAgentRig({
+      containerizer: 'docker', resources: 'cpus:1;mem:256;disk:100', clock, diskWatchIntervalMs: MIN, diskUsage: () => Promise.resolve(0),
+    });
+    try {
+      const exited = await labelled(rig.agentId, ['true']);
+      await exited.container.wait();
+      const running = await labelled(rig.agentId, ['sleep', '300']);
+      const foreign = await labelled(`other-${rig.agentId}`, ['true']);
+      await foreign.container.wait();
+
+      const swept = await advanceAndSweep(rig.agent, clock, MIN);
+      expect(swept.containers).toEqual([exited.containerId]);
+      expect(await exists(exited.container)).toBe(false);
+      expect(await exists(running.container)).toBe(true);
+      expect(await exists(foreign.container)).toBe(true);
+    } finally {
+      await rig.stop();
     }
   });
 });
