@@ -21,6 +21,8 @@ import { startHttp, type AgentHttpServer, type AgentStateView } from './api/http
 import { metaDir, readJson, writeJsonAtomic } from './checkpoint';
 import { agentConfig, type AgentConfig, type AgentOptions } from './config';
 import { detectCgroups, type IsolationView } from './containerizer/cgroups';
+import { GarbageCollector, type GcSweep } from './gc-collector';
+import { removeExitedContainers } from './gc-containers';
 import type { Containerizer, ContainerizerKind } from './containerizer/containerizer';
 import { DockerContainerizer, dockerAvailable } from './containerizer/docker';
 import { ProcessContainerizer } from './containerizer/process';
@@ -41,6 +43,8 @@ type AgentEvents = {
   status: [TaskStatus];
   /** One probe of a task's health check, whether or not its health changed. */
   health: [HealthProbeReport];
+  /** One garbage-collection sweep: what it removed, at which disk usage. */
+  gc: [GcSweep];
 };
 
 export interface AgentHandle {
@@ -98,6 +102,8 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   private readonly updates: StatusUpdateManager;
   private readonly runner: TaskRunner;
   private readonly runs: RunStore;
+  private readonly gc: GarbageCollector;
+  private dockerClient: Docker | undefined;
   private readonly checkpointFile: string;
   private readonly identityFile: string;
   private stopping: Promise<void> | undefined;
@@ -142,7 +148,24 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       pendingOf: (frameworkId, taskId) => this.updates.pendingOf(frameworkId, taskId),
       containerizerOf: (kind) => (kind === 'docker' ? this.docker : this.process),
       onHealthProbe: (report) => this.emit('health', report),
+      // Mesos schedules a sandbox when its executor is done; here, when the run leaves the table.
+      onRunCompleted: (rec) => this.gc.schedule(rec.sandboxDir, config.clock.now()),
       log: this.log.child('tasks'),
+    });
+    this.gc = new GarbageCollector({
+      policy: { gcDelayMs: config.gcDelayMs, diskHeadroom: config.gcDiskHeadroom },
+      clock: config.clock,
+      diskWatchIntervalMs: config.diskWatchIntervalMs,
+      agentsDir: join(config.workDir, 'agents'),
+      diskUsage: () => config.diskUsage(config.workDir),
+      agentId: () => this.agentId,
+      isLive: (sandbox) => this.runner.live().some((r) => r.sandboxDir === sandbox),
+      onRemoved: (sandbox) => this.runner.forget(sandbox),
+      removeExitedContainers: async () => (this.dockerClient
+        ? removeExitedContainers(this.dockerClient, this.agentId, new Set(this.runner.live().map((r) => r.containerId)), this.log.child('gc'))
+        : []),
+      onSweep: (sweep) => this.emit('gc', sweep),
+      log: this.log.child('gc'),
     });
   }
 
@@ -151,6 +174,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     if (c.containerizer !== 'process') {
       const docker = new Docker({ socketPath: c.dockerSocket });
       if (await dockerAvailable(docker)) {
+        this.dockerClient = docker;
         this.docker = new DockerContainerizer({
           docker, defaultImage: c.defaultImage, agentId: () => this.agentId, pullTimeoutMs: c.imagePullTimeoutMs, log: this.log.child('docker'),
         });
@@ -160,6 +184,9 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     }
     this.containerizers = this.docker ? ['docker', 'process'] : ['process'];
     await this.recover();
+    // After recovery, so that the runs taken back are live and their sandboxes left alone.
+    await this.gc.scan();
+    this.gc.start();
     this.http = await startHttp(c.httpHost, c.httpPort, {
       state: () => this.state(),
       runOf: (f, t, cid) => {
@@ -204,6 +231,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
 
   private async shutdown(): Promise<void> {
     this.registrar?.stop();
+    await this.gc.stop();
     this.rejectRegistered(new Error('the agent stopped before it registered'));
     // Tasks are killed and report TASK_KILLED while NATS is still open and acknowledgements
     // still arrive, so the master can hear of it (runs that come now are dropped); then

@@ -1,5 +1,5 @@
 import { format, parse, scalar } from '../common/resources';
-import { agentConfig, AgentConfigError, parseAttributes } from './config';
+import { agentConfig, AgentConfigError, parseAttributes, parseDuration } from './config';
 import { detectResources, hostFacts, parseGpuIndexes } from './resource-detect';
 describe('agent config', () => {
   it('fills the defaults: prefix agora, port 5051, auto containerizer, Mesos retry and grace periods', () => {
@@ -58,6 +58,10 @@ describe('agent config', () => {
     [{ heartbeatIntervalMs: Number.NaN }, 'heartbeatIntervalMs'],
     [{ natsUrl: ' ' }, 'natsUrl'],
     [{ attributes: { 'bad key': 'x' } }, 'attributes'],
+    [{ gcDelayMs: -1 }, 'gcDelayMs'],
+    [{ gcDiskHeadroom: 1 }, 'gcDiskHeadroom'],
+    [{ gcDiskHeadroom: -0.1 }, 'gcDiskHeadroom'],
+    [{ diskWatchIntervalMs: 0 }, 'diskWatchIntervalMs'],
   ])('rejects %j with an AgentConfigError naming %s', (opts, field) => {
     let err: unknown;
     try {
@@ -68,6 +72,31 @@ describe('agent config', () => {
     expect(err).toBeInstanceOf(AgentConfigError);
     expect((err as AgentConfigError).field).toBe(field);
     expect((err as Error).message).toMatch(new RegExp(`'${field}'`));
+  });
+
+  it('garbage-collects as Mesos does by default: a week, 10 % headroom, the disk checked every minute, usage by statfs', async () => {
+    const c = agentConfig({ resources: 'cpus:1;mem:1;disk:1;ports:[1-1]' });
+    expect(c).toMatchObject({ gcDelayMs: 604_800_000, gcDiskHeadroom: 0.1, diskWatchIntervalMs: 60_000 });
+    const usage = await c.diskUsage('/');
+    expect(usage).toBeGreaterThan(0);
+    expect(usage).toBeLessThanOrEqual(1);
+  });
+
+  it('parses durations: 500ms, 30s, 10m, 1h, 7d, 2w, 1h30m, 1.5h', () => {
+    expect(parseDuration('f', '500ms')).toBe(500);
+    expect(parseDuration('f', '30s')).toBe(30_000);
+    expect(parseDuration('f', '10m')).toBe(600_000);
+    expect(parseDuration('f', '1h')).toBe(3_600_000);
+    expect(parseDuration('f', '7d')).toBe(604_800_000);
+    expect(parseDuration('f', '2w')).toBe(1_209_600_000);
+    expect(parseDuration('f', '1h30m')).toBe(5_400_000);
+    expect(parseDuration('f', '1.5h')).toBe(5_400_000);
+    expect(parseDuration('f', '0s')).toBe(0);
+  });
+
+  it.each(['', '10', 'h', '1 h', '-1h', '1y', 'soon', '1h-', '1e3s'])('refuses the duration %j, saying what a duration looks like', (text) => {
+    expect(() => parseDuration('gcDelayMs', text)).toThrow(AgentConfigError);
+    expect(() => parseDuration('gcDelayMs', text)).toThrow(/invalid agent config 'gcDelayMs': .* is not a duration: a number and a unit \(ms, s, m, h, d, w\), e\.g\. 30s/);
   });
 
   it('parses attributes k:v;k2:v2 and rejects a part without a colon', () => {

@@ -8,6 +8,7 @@ import { resolve } from 'path';
 import { systemClock, systemRandom, type Clock, type Random } from '../common/clock';
 import { parse, ResourceError, type Resources } from '../common/resources';
 import { subjects } from '../common/subjects';
+import { diskUsageOf } from './gc-collector';
 import { detectResources } from './resource-detect';
 
 export type ContainerizerChoice = 'docker' | 'process' | 'auto';
@@ -48,6 +49,17 @@ export interface AgentOptions {
    * them and registers as a new agent.
    */
   recover?: RecoverMode;
+  /**
+   * The longest a finished run's sandbox is kept (Mesos `--gc_delay`); it goes sooner as the
+   * disk fills: after gcDelayMs × max(0, 1 − gcDiskHeadroom − usage).
+   */
+  gcDelayMs?: number;
+  /** The fraction of the work directory's disk GC tries to keep free (Mesos `--gc_disk_headroom`). */
+  gcDiskHeadroom?: number;
+  /** How often the disk is checked and GC looks again (Mesos `--disk_watch_interval`). */
+  diskWatchIntervalMs?: number;
+  /** The fraction (0..1) of the work directory's filesystem in use; default: statfs. */
+  diskUsage?: (workDir: string) => Promise<number>;
   clock?: Clock;
   random?: Random;
 }
@@ -74,6 +86,10 @@ export interface AgentConfig {
   readonly requestTimeoutMs: number;
   readonly attributes: Readonly<Record<string, string>>;
   readonly recover: RecoverMode;
+  readonly gcDelayMs: number;
+  readonly gcDiskHeadroom: number;
+  readonly diskWatchIntervalMs: number;
+  readonly diskUsage: (workDir: string) => Promise<number>;
   readonly clock: Clock;
   readonly random: Random;
 }
@@ -104,6 +120,10 @@ export const DEFAULTS = {
   registerBackoffFactorMs: 1_000,
   registerBackoffMaxMs: 60_000,
   requestTimeoutMs: 5_000,
+  // Mesos's GC defaults: a week, 10 % of the disk kept free, the disk checked every minute.
+  gcDelayMs: 7 * 24 * 3_600_000,
+  gcDiskHeadroom: 0.1,
+  diskWatchIntervalMs: 60_000,
   ports: '[31000-32000]',
 } as const;
 
@@ -137,6 +157,11 @@ export function agentConfig(options: AgentOptions = {}): AgentConfig {
   }
   const registerBackoffFactorMs = positive('registerBackoffFactorMs', o.registerBackoffFactorMs ?? DEFAULTS.registerBackoffFactorMs);
   const registerBackoffMaxMs = positive('registerBackoffMaxMs', o.registerBackoffMaxMs ?? DEFAULTS.registerBackoffMaxMs);
+  const gcDiskHeadroom = o.gcDiskHeadroom ?? DEFAULTS.gcDiskHeadroom;
+  if (!Number.isFinite(gcDiskHeadroom) || gcDiskHeadroom < 0 || gcDiskHeadroom >= 1) {
+    throw new AgentConfigError('gcDiskHeadroom', `${gcDiskHeadroom} must be a fraction in [0, 1), e.g. 0.1 to keep 10 % of the disk free`);
+  }
+  if (o.diskUsage !== undefined && typeof o.diskUsage !== 'function') throw new AgentConfigError('diskUsage', 'must be a function of the work directory');
   return Object.freeze({
     natsUrl,
     subjectPrefix: prefix,
@@ -159,6 +184,10 @@ export function agentConfig(options: AgentOptions = {}): AgentConfig {
     requestTimeoutMs: positive('requestTimeoutMs', o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
     attributes: Object.freeze(attributesOf(o.attributes ?? {})),
     recover,
+    gcDelayMs: nonNegative('gcDelayMs', o.gcDelayMs ?? DEFAULTS.gcDelayMs),
+    gcDiskHeadroom,
+    diskWatchIntervalMs: positive('diskWatchIntervalMs', o.diskWatchIntervalMs ?? DEFAULTS.diskWatchIntervalMs),
+    diskUsage: o.diskUsage ?? diskUsageOf,
     clock: o.clock ?? systemClock,
     random: o.random ?? systemRandom,
   });
@@ -173,6 +202,25 @@ export function parseAttributes(text: string): Record<string, string> {
     out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
   }
   return out;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * Parses a duration as flags give it: a number and a unit, `500ms`, `30s`, `10m`, `1h`,
+ * `7d`, `2w`, also combined (`1h30m`) or with a fraction (`1.5h`); in milliseconds. `field`
+ * names the setting in the error.
+ */
+export function parseDuration(field: string, text: string): number {
+  const s = text.trim();
+  const unitList = 'ms, s, m, h, d, w';
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/.test(s)) {
+    throw new AgentConfigError(field, `'${text}' is not a duration: a number and a unit (${unitList}), e.g. 30s, 10m, 1h, 7d or 1h30m`);
+  }
+  let ms = 0;
+  for (const [, n, , unit] of s.matchAll(/(\d+(\.\d+)?)(ms|s|m|h|d|w)/g)) ms += Number(n) * DURATION_UNITS_MS[unit!]!;
+  if (!Number.isSafeInteger(Math.round(ms))) throw new AgentConfigError(field, `'${text}' is too long a duration`);
+  return Math.round(ms);
 }
 
 /** Given resources win; the predefined ones the operator left out are detected (as Mesos does). */

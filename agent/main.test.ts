@@ -19,6 +19,13 @@ describe('agora agent flags', () => {
     });
   });
 
+  it('takes the GC settings as durations and a fraction: --gc-delay 1h --gc-disk-headroom 0.2 --disk-watch-interval=30s', () => {
+    expect(parseAgentArgs(['--gc-delay', '1h', '--gc-disk-headroom', '0.2', '--disk-watch-interval=30s'], {}))
+      .toEqual({ gcDelayMs: 3_600_000, gcDiskHeadroom: 0.2, diskWatchIntervalMs: 30_000 });
+    expect(() => parseAgentArgs(['--gc-delay', 'a week'], {})).toThrow(/'gcDelayMs': 'a week' is not a duration/);
+    expect(() => parseAgentArgs(['--disk-watch-interval', '60'], {})).toThrow(/'diskWatchIntervalMs': '60' is not a duration/);
+  });
+
   it('takes the NATS url from AGORA_NATS unless --nats is given', () => {
     expect(parseAgentArgs([], { AGORA_NATS: 'nats://env:1' })).toEqual({ natsUrl: 'nats://env:1' });
     expect(parseAgentArgs(['--nats', 'nats://flag:2'], { AGORA_NATS: 'nats://env:1' })).toEqual({ natsUrl: 'nats://flag:2' });

@@ -8,7 +8,7 @@ import { logger } from '../common/log';
 import { AGENT_VERSION, startAgent } from './agent';
 import { parseArgs } from '../common/flags';
 import { untilStopSignal, type SignalSource } from '../common/signals';
-import { DEFAULTS, parseAttributes, type AgentOptions, type ContainerizerChoice, type RecoverMode } from './config';
+import { DEFAULTS, parseAttributes, parseDuration, type AgentOptions, type ContainerizerChoice, type RecoverMode } from './config';
 
 export const USAGE = `Usage: agora agent [flags]
 
@@ -27,13 +27,19 @@ Runs an agent: offers this machine's resources to the master and runs tasks in c
   --attributes TEXT        e.g. 'rack:r1;zone:a'
   --recover MODE           reconnect (default): take back the tasks a previous run of this
                            agent left running; cleanup: kill them and register as a new agent
+  --gc-delay DURATION      the longest a finished task's sandbox is kept, e.g. 30m, 12h, 7d
+                           (default 7d); sooner as the disk fills
+  --gc-disk-headroom F     the fraction of the work directory's disk to keep free (default ${DEFAULTS.gcDiskHeadroom})
+  --disk-watch-interval DURATION
+                           how often the disk is checked for GC (default 1m)
   --help                   this text
 `;
 
 const SPEC = {
   nats: 'string', prefix: 'string', 'work-dir': 'string', resources: 'string', port: 'number', host: 'string',
   hostname: 'string', containerizer: 'string', 'docker-socket': 'string', 'default-image': 'string',
-  attributes: 'string', recover: 'string', help: 'boolean',
+  attributes: 'string', recover: 'string', 'gc-delay': 'string', 'gc-disk-headroom': 'number', 'disk-watch-interval': 'string',
+  help: 'boolean',
 } as const;
 
 /** Parses the flags (`--flag value` or `--flag=value`); 'help' when help was asked for. */
@@ -54,6 +60,9 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (f['default-image'] !== undefined) o.defaultImage = f['default-image'];
   if (f.attributes !== undefined) o.attributes = parseAttributes(f.attributes);
   if (f.recover !== undefined) o.recover = f.recover as RecoverMode;   // checked by agentConfig
+  if (f['gc-delay'] !== undefined) o.gcDelayMs = parseDuration('gcDelayMs', f['gc-delay']);
+  if (f['gc-disk-headroom'] !== undefined) o.gcDiskHeadroom = f['gc-disk-headroom'];   // checked by agentConfig
+  if (f['disk-watch-interval'] !== undefined) o.diskWatchIntervalMs = parseDuration('diskWatchIntervalMs', f['disk-watch-interval']);
   return o;
 }
 

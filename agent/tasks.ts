@@ -89,6 +89,8 @@ export interface TaskRunnerDeps {
   containerizerOf(kind: ContainerizerKind): Containerizer | undefined;
   /** Hears every health-check probe (not only changes). */
   onHealthProbe?(report: HealthProbeReport): void;
+  /** A run has left the table of live tasks, over for good: its sandbox may be collected. */
+  onRunCompleted?(rec: TaskRecord): void;
   log: Logger;
 }
 
@@ -249,6 +251,17 @@ export class TaskRunner {
   /** Every run the agent knows, newest last, for `/state` and `/files`. */
   records(): readonly TaskRecord[] {
     return [...this.completed, ...this.active.values()];
+  }
+
+  /** The runs still in the table: live, or with their terminal update unacknowledged. */
+  live(): readonly TaskRecord[] {
+    return [...this.active.values()];
+  }
+
+  /** The sandbox of a completed run is gone: the run is no longer offered to `/state` and `/files`. */
+  forget(sandboxDir: string): void {
+    const i = this.completed.findIndex((r) => r.sandboxDir === sandboxDir);
+    if (i >= 0) this.completed.splice(i, 1);
   }
 
   /** The newest run of a task (or the one with `containerId`). */
@@ -440,6 +453,7 @@ export class TaskRunner {
   private remember(rec: TaskRecord): void {
     this.completed.push(rec);
     if (this.completed.length > MAX_COMPLETED) this.completed.shift();
+    this.deps.onRunCompleted?.(rec);
   }
 
   /** What the agent tells every task about itself; the task's own environment wins. */
