@@ -3,7 +3,7 @@
  * destroyed through the agent and straight through Docker in the same run, the ratio against
  * the issue's goal (within 1.15× of raw Docker), and Mesos 1.7.0's published launch rate.
  */
-import { GOAL_RATIO, LAUNCH_SOURCE, TASKS, caseOf, type Path } from './agent-launch.bench';
+import { CONCURRENCY, GOAL_RATIO, LAUNCH_SOURCE, TASKS, caseOf, type Path } from './agent-launch.bench';
 import { median, round, type Measurement } from './harness';
 
 const ms = (x: number): string => (x >= 1000 ? `${round(x / 1000, 2)} s` : `${round(x, 1)} ms`);
@@ -56,24 +56,26 @@ export function agentLaunchSection(measurements: readonly Measurement[]): string
     `- One agent with the Docker containerizer, a real nats-server, and the in-test master of \`agent/test-master.ts\` sending`,
     '  run and kill messages straight over NATS and acknowledging every update: no master, allocator or framework in the way.',
     '  The agent runs in the bench\'s own Node process (as in the agent\'s tests).',
-    `- ${TASKS} tasks \`sleep 600\` in \`agora/busybox:latest\`, cpus 0.1, mem 32 MB, all sent at once. Launch: first run message →`,
-    `  last TASK_RUNNING (the agent sends it once \`start\` returned). Destroy: all ${TASKS} killed with grace 0 → last TASK_KILLED`,
-    '  (sent after the container is removed).',
-    '- Raw Docker, the same containers (image, command, `--init`, limits, bridge network, a bind-mounted directory),',
-    `  ${TASKS} at once: through the Engine API with dockerode, the agent's own client (create + start; remove with force), and`,
-    '  with the `docker` CLI (`docker run -d`; `docker rm -f`), one process per container. The goal is checked against the',
-    '  Engine API: the same API path and the same concurrency as the agent, so the ratio is what the agent adds.',
+    `- ${TASKS} tasks \`sleep 600\` in \`agora/busybox:latest\`, cpus 0.1, mem 32 MB. Launch: first run message → last`,
+    '  TASK_RUNNING (the agent sends it once `start` returned). Destroy: all killed with grace 0 → last TASK_KILLED (sent',
+    '  after the container is removed).',
+    '- Raw Docker, the same containers (image, command, `--init`, limits, bridge network, a bind-mounted directory):',
+    '  through the Engine API with dockerode, the agent\'s own client (create + start; remove with force), and with the',
+    '  `docker` CLI (`docker run -d`; `docker rm -f`), one process per container. The goal is checked against the Engine',
+    '  API: the same API path and the same concurrency as the agent, so the ratio is what the agent adds.',
+    `- At most ${CONCURRENCY} operations in flight on every path, the next sent as one completes: for the agent, a run message`,
+    `  counts until its TASK_RUNNING and a kill until its TASK_KILLED; raw, a create + start or a removal until it returns.`,
+    '  Why a bound: Docker Engines before 20.10.27 can deadlock for good when many containers on one network go away at once',
+    '  (libnetwork lock order: moby/moby#42545, fixed for 20.10 by moby/moby#46693), and a first version of this bench, with',
+    `  all ${TASKS} at once, wedged this machine's shared dockerd (20.10.24) that way during ${TASKS} concurrent \`docker rm -f\`.`,
     '- Per round the three paths run one after another, the order reversed every other round; a 20-container warm-up first.',
-    '- Docker Engines before 20.10.27 can deadlock for good when many containers on one network exit at once',
-    '  (libnetwork lock order: moby/moby#42545, backported in moby/moby#46693). On such an engine the bench skips itself',
-    '  unless `AGORA_BENCH_DOCKER_BURST=1`; its first run here wedged the shared dockerd (20.10.24) that way, during the',
-    `  CLI's ${TASKS} \`docker rm -f\`.`,
     '',
     '### Read with care',
     '',
     'Mesos\'s figures are the Mesos containerizer (not Docker) on a 24-core, two-socket Xeon E5-2658 v3; ours share 2 cores',
     'with dockerd, containerd, the shims and the agent, and the machine with other people\'s test runs. The Mesos comparison',
-    'says "same league or not". The ratio to raw Docker is the figure that means something here: both sides ran on the',
+    'says "same league or not"; how many of its 1,000 launches were in flight at once is not stated in the sources used',
+    'here. The ratio to raw Docker is the figure that means something here: both sides ran on the',
     'same machine, minutes apart, against the same daemon.',
     '',
     `Source: ${LAUNCH_SOURCE}. Via \`/work/shared/REFERENCE.md\`, "Mesos — 4. Allocator" (scale figures, 1.7.0 release chart)`,
@@ -82,7 +84,7 @@ export function agentLaunchSection(measurements: readonly Measurement[]): string
     '',
   ];
   if (!agent || !engine) {
-    return [...head, '**Not measured in this run** (the bench was skipped or failed; see the run\'s stderr).', '', ...method];
+    return [...head, '**Not measured in this run** (the bench failed; see the run\'s stderr).', '', ...method];
   }
   const both = median(agent.bothMs) / median(engine.bothMs);
   const launch = agent.launch.medianMs / engine.launch.medianMs;
