@@ -25,6 +25,10 @@
  * starting nats-server and the agent, a warm-up round, and the checks that nothing is left.
  * AGORA_BENCH_TRACE=1 also prints, per path and phase, the Engine API calls made and their
  * times (`docker-trace.ts`).
+ *
+ * The bound does not make an engine with moby/moby#42545 safe: a run with 16 removals in flight
+ * wedged this machine's dockerd (20.10.24) again. So on engines before 20.10.27 the bench does
+ * not run unless AGORA_BENCH_DOCKER_BURST=1 says that whoever runs it can restart dockerd.
  */
 import Docker from 'dockerode';
 import { execFile } from 'child_process';
@@ -57,9 +61,9 @@ const RAW_LABEL_VALUE = `${RAW_LABEL}=raw`;
  * before 20.10.27 can deadlock for good when many containers on one network go away at once
  * (libnetwork takes its network and controller locks in opposite orders: moby/moby#42545,
  * fixed for 20.10 by moby/moby#46693); 200 concurrent `docker rm -f` wedged this machine's
- * shared dockerd (20.10.24) that way. A bound makes the race rarer, not impossible. 16 still
- * keeps dockerd, containerd and both cores busy (a launch spends most of its time waiting on
- * them), so the bound costs little throughput.
+ * shared dockerd (20.10.24) that way. A bound makes the race rarer, not impossible (16 at a
+ * time wedged it too, hence `exitBurstHazard`). 16 still keeps dockerd, containerd and both
+ * cores busy (a launch spends most of its time waiting on them), so it costs little throughput.
  */
 export const CONCURRENCY = 16;
 /** A phase (200 launches or destroys) that takes longer has hung: fail loudly rather than wait forever. */
@@ -210,6 +214,20 @@ async function throughAgent(rig: AgentRig, docker: Docker, tag: string, n: numbe
   }
 }
 
+/**
+ * Why `version` (the engine's, e.g. "20.10.24+dfsg1") may deadlock when containers go away
+ * concurrently, or undefined when it has the fix: 20.10.27 and later, and every release from 23.0.
+ */
+export function exitBurstHazard(version: string): string | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!m) return undefined;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const fixed = major > 20 || (major === 20 && minor > 10) || (major === 20 && minor === 10 && patch >= 27);
+  return fixed ? undefined
+    : `Docker Engine ${version} lacks the libnetwork deadlock fix of 20.10.27 (moby/moby#42545, #46693): `
+      + `containers removed concurrently, even ${CONCURRENCY} at a time, can wedge dockerd until it is restarted`;
+}
+
 /** The container the agent makes for a bench task, less what only the agent needs (attach, env). */
 function rawCreateOptions(name: string, sandbox: string): Docker.ContainerCreateOptions {
   return {
@@ -302,6 +320,11 @@ export const agentLaunchBench: Bench = {
     const docker = new Docker({ socketPath: '/var/run/docker.sock' });
     // Also the first sign of a wedged engine: nothing is started before it answers.
     const engine = (await within(CALL_TIMEOUT_MS, docker.version(), () => 'the Docker Engine did not answer `version`')).Version;
+    const hazard = exitBurstHazard(engine);
+    if (hazard && process.env.AGORA_BENCH_DOCKER_BURST !== '1') {
+      process.stderr.write(`agent-launch: not run. ${hazard}; set AGORA_BENCH_DOCKER_BURST=1 to run it anyway, on a dockerd nobody else needs.\n`);
+      return [];
+    }
     const sandbox = mkdtempSync(join(tmpdir(), 'agora-bench-raw-'));
     // Resources are the master's business; the in-test master sends whatever it is told to.
     const rig = await startAgentRig({ containerizer: 'docker', resources: 'cpus:2;mem:4096;disk:4096' });

@@ -68,6 +68,8 @@ export function agentLaunchSection(measurements: readonly Measurement[]): string
     '  Why a bound: Docker Engines before 20.10.27 can deadlock for good when many containers on one network go away at once',
     '  (libnetwork lock order: moby/moby#42545, fixed for 20.10 by moby/moby#46693), and a first version of this bench, with',
     `  all ${TASKS} at once, wedged this machine's shared dockerd (20.10.24) that way during ${TASKS} concurrent \`docker rm -f\`.`,
+    `  The bound makes that rarer, not impossible (a run at ${CONCURRENCY} wedged it again), so on such an engine the bench skips`,
+    '  itself unless `AGORA_BENCH_DOCKER_BURST=1`.',
     '- Per round the three paths run one after another, the order reversed every other round; a 20-container warm-up first.',
     '',
     '### Read with care',
@@ -84,7 +86,7 @@ export function agentLaunchSection(measurements: readonly Measurement[]): string
     '',
   ];
   if (!agent || !engine) {
-    return [...head, '**Not measured in this run** (the bench failed; see the run\'s stderr).', '', ...method];
+    return [...head, '**Not measured in this run** (the bench was skipped or failed; see the run\'s stderr).', '', ...method];
   }
   const both = median(agent.bothMs) / median(engine.bothMs);
   const launch = agent.launch.medianMs / engine.launch.medianMs;
