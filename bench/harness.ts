@@ -29,6 +29,19 @@ export interface Measurement {
   published: PublishedFigure[];
   /** Heap figures, for the benches that measure memory (see `MemoryFigure`). */
   memory?: MemoryFigure;
+  /** Per-operation latencies inside each run, for the benches that time each operation. */
+  latency?: LatencyFigure;
+}
+
+/** The spread of per-operation latencies in each timed run (one entry per run, like `samplesMs`). */
+export interface LatencyFigure {
+  /** What one latency is, from what to what. */
+  what: string;
+  /** Latencies per run. */
+  count: number;
+  p50Ms: number[];
+  p99Ms: number[];
+  maxMs: number[];
 }
 
 /** What one memory reading measured, in MiB of V8 heap (`process.memoryUsage().heapUsed`). */
@@ -57,7 +70,7 @@ export interface Bench {
   run(): Measurement[] | Promise<Measurement[]>;
 }
 
-const median = (xs: readonly number[]): number => {
+export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
@@ -92,4 +105,11 @@ export async function timeAsync<T>(fn: () => Promise<T>, runs: number, warmups =
     samplesMs.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   return { samplesMs, medianMs: median(samplesMs), last };
+}
+
+/** The nearest-rank percentile `p` (0–100] of `xs`: the smallest value at least p% of them do not exceed. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) throw new Error('percentile of no values');
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1] as number;
 }

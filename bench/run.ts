@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { agentLaunchBench } from './agent-launch.bench';
 import { allocatorBench } from './allocator.bench';
 import { declineRoundsBench } from './decline-rounds.bench';
 import { benchmarksDoc } from './docs';
@@ -19,7 +20,7 @@ import { round, type Bench, type Measurement } from './harness';
 import { launchBench } from './launch.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, launchBench];
+const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, launchBench, agentLaunchBench];
 
 export interface Machine {
   cpuModel: string;
@@ -77,7 +78,11 @@ function markdown(r: Results): string {
       ? `<br>heap: snapshot ${m.memory.snapshotRetainedMiB} MiB, +${m.memory.allocateHeapGrowthMiB} MiB during allocate `
         + `(${m.memory.gcsDuringAllocate} GCs), result ${m.memory.resultRetainedMiB} MiB`
       : '';
-    return `| ${m.case} | ${seconds(m.medianMs)} | ${m.ops.toLocaleString('en-US')} ${m.opsLabel}${heap} | `
+    const latency = m.latency
+      ? `<br>each (${m.latency.what}): p50 ${m.latency.p50Ms.map((x) => seconds(x)).join(' / ')}, `
+        + `p99 ${m.latency.p99Ms.map((x) => seconds(x)).join(' / ')} (per run)`
+      : '';
+    return `| ${m.case} | ${seconds(m.medianMs)} | ${m.ops.toLocaleString('en-US')} ${m.opsLabel}${heap}${latency} | `
       + `${m.opsPerSec.toLocaleString('en-US')} | ${published} | ${ratio} |`;
   });
   const { cpuModel, cores, memoryGiB, node, platform } = r.machine;
