@@ -59,7 +59,7 @@ export function agentLaunchSection(measurements: readonly Measurement[]): string
     `- ${TASKS} tasks \`sleep 600\` in \`agora/busybox:latest\`, cpus 0.1, mem 32 MB. Launch: first run message → last`,
     '  TASK_RUNNING (the agent sends it once `start` returned). Destroy: all killed with grace 0 → last TASK_KILLED (sent',
     '  after the container is removed).',
-    '- Raw Docker, the same containers (image, command, `--init`, limits, bridge network, a bind-mounted directory):',
+    '- Raw Docker, the same containers (image, command, `--init`, limits, no network, a bind-mounted directory):',
     '  through the Engine API with dockerode, the agent\'s own client (create + start; remove with force), and with the',
     '  `docker` CLI (`docker run -d`; `docker rm -f`), one process per container. The goal is checked against the Engine',
     '  API: the same API path and the same concurrency as the agent, so the ratio is what the agent adds.',
