@@ -28,8 +28,10 @@ import { Registrar } from './registration';
 import { RunStore, type RunCheckpoint } from './runs';
 import { StatusUpdateManager, type StatusCheckpoint } from './status-updates';
 import { TaskRunner, type HealthProbeReport } from './tasks';
+import { UsageReporter } from './usage';
 import {
-  decodeKillTask, decodeRunTask, decodeStatusAck, decodeUnregisterReply, encodeStatusUpdate, encodeUnregister,
+  decodeKillTask, decodeRunTask, decodeStatusAck, decodeUnregisterReply, encodeAgentUsage, encodeStatusUpdate, encodeUnregister,
+  type AgentUsage,
 } from '../common/agent-messages';
 
 export const AGENT_VERSION = '0.1.0';
@@ -41,6 +43,8 @@ type AgentEvents = {
   status: [TaskStatus];
   /** One probe of a task's health check, whether or not its health changed. */
   health: [HealthProbeReport];
+  /** A usage report, as it was sent to the master. */
+  usage: [AgentUsage];
 };
 
 export interface AgentHandle {
@@ -98,6 +102,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   private readonly updates: StatusUpdateManager;
   private readonly runner: TaskRunner;
   private readonly runs: RunStore;
+  private readonly usage: UsageReporter;
   private readonly checkpointFile: string;
   private readonly identityFile: string;
   private stopping: Promise<void> | undefined;
@@ -143,6 +148,22 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       containerizerOf: (kind) => (kind === 'docker' ? this.docker : this.process),
       onHealthProbe: (report) => this.emit('health', report),
       log: this.log.child('tasks'),
+    });
+    this.usage = new UsageReporter({
+      clock: config.clock,
+      intervalMs: config.usageIntervalMs,
+      agentId: () => this.agentId,
+      registered: () => this.registrar?.registered ?? false,
+      liveRuns: () => this.runner.liveRuns().map(({ record: r, containerizer }) => ({
+        frameworkId: r.frameworkId, taskId: r.taskId, containerId: r.containerId, resources: r.info.resources, containerizer,
+      })),
+      send: (usage) => {
+        // A round still measuring when the agent stops finds NATS closed: nothing to tell.
+        if (!this.nc || this.nc.isClosed()) return;
+        this.nc.publish(this.subjects.usage, encodeAgentUsage(usage));
+        this.emit('usage', usage);
+      },
+      log: this.log.child('usage'),
     });
   }
 
@@ -194,6 +215,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       log: this.log.child('registration'),
     });
     this.registrar.start();
+    this.usage.start();
     this.log.info('agent started', { httpPort: this.httpPort, containerizers: this.containerizers, isolation: this.isolation, resources: format(c.resources) });
   }
 
@@ -204,6 +226,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
 
   private async shutdown(): Promise<void> {
     this.registrar?.stop();
+    this.usage.stop();
     this.rejectRegistered(new Error('the agent stopped before it registered'));
     // Tasks are killed and report TASK_KILLED while NATS is still open and acknowledgements
     // still arrive, so the master can hear of it (runs that come now are dropped); then
@@ -314,6 +337,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       registered: this.agentId !== '',
       unacknowledgedUpdates: this.updates.snapshot().streams.reduce((n, st) => n + st.pending.length, 0),
       tasks: this.runner.records().map((t) => ({
+        statistics: isTerminal(t.state) ? undefined : this.usage.latestOf(t.containerId),
         id: t.taskId, name: t.info.name, frameworkId: t.frameworkId, state: t.state, containerId: t.containerId,
         containerizer: t.containerizer ?? '', sandbox: t.sandboxDir, message: t.latest?.message ?? '',
         ...(t.latest?.exitCode !== undefined ? { exitCode: t.latest.exitCode } : {}),

@@ -25,6 +25,7 @@ Runs an agent: offers this machine's resources to the master and runs tasks in c
   --docker-socket PATH     (default ${DEFAULTS.dockerSocket})
   --default-image IMAGE    for Docker tasks that name none (default ${DEFAULTS.defaultImage})
   --attributes TEXT        e.g. 'rack:r1;zone:a'
+  --usage-interval-ms N    how often task usage is measured and sent to the master (default ${DEFAULTS.usageIntervalMs})
   --recover MODE           reconnect (default): take back the tasks a previous run of this
                            agent left running; cleanup: kill them and register as a new agent
   --help                   this text
@@ -33,7 +34,7 @@ Runs an agent: offers this machine's resources to the master and runs tasks in c
 const SPEC = {
   nats: 'string', prefix: 'string', 'work-dir': 'string', resources: 'string', port: 'number', host: 'string',
   hostname: 'string', containerizer: 'string', 'docker-socket': 'string', 'default-image': 'string',
-  attributes: 'string', recover: 'string', help: 'boolean',
+  attributes: 'string', recover: 'string', 'usage-interval-ms': 'number', help: 'boolean',
 } as const;
 
 /** Parses the flags (`--flag value` or `--flag=value`); 'help' when help was asked for. */
@@ -54,6 +55,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (f['default-image'] !== undefined) o.defaultImage = f['default-image'];
   if (f.attributes !== undefined) o.attributes = parseAttributes(f.attributes);
   if (f.recover !== undefined) o.recover = f.recover as RecoverMode;   // checked by agentConfig
+  if (f['usage-interval-ms'] !== undefined) o.usageIntervalMs = f['usage-interval-ms'];
   return o;
 }
 
