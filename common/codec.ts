@@ -285,14 +285,23 @@ export function statisticsToWire(st: ResourceStatistics): agora.v1.ResourceStati
   };
 }
 
+/**
+ * A uint64 as a number. Decoded values are numbers (`--force-number`), but protobufjs gives
+ * some absent uint64 fields a Long zero as their default.
+ */
+function u64(v: number | { toNumber(): number } | null | undefined): number {
+  if (typeof v === 'number') return v;
+  return v ? v.toNumber() : 0;
+}
+
 /** Zero limits are unknown ones (proto3 cannot tell 0 from unset, and no task is limited to 0). */
 export function statisticsFromWire(st: agora.v1.ResourceStatistics.$Properties): ResourceStatistics {
   return {
     timestampMs: ms(st.timestamp), cpusUserTimeSecs: st.cpusUserTimeSecs ?? 0, cpusSystemTimeSecs: st.cpusSystemTimeSecs ?? 0,
     ...(st.cpusLimit ? { cpusLimit: st.cpusLimit } : {}),
-    memRssBytes: Number(st.memRssBytes ?? 0), memTotalBytes: Number(st.memTotalBytes ?? 0),
-    ...(st.memLimitBytes ? { memLimitBytes: Number(st.memLimitBytes) } : {}),
-    cpusNrPeriods: Number(st.cpusNrPeriods ?? 0), cpusNrThrottled: Number(st.cpusNrThrottled ?? 0),
+    memRssBytes: u64(st.memRssBytes), memTotalBytes: u64(st.memTotalBytes),
+    ...(u64(st.memLimitBytes) > 0 ? { memLimitBytes: u64(st.memLimitBytes) } : {}),
+    cpusNrPeriods: u64(st.cpusNrPeriods), cpusNrThrottled: u64(st.cpusNrThrottled),
     cpusThrottledTimeSecs: st.cpusThrottledTimeSecs ?? 0, processes: st.processes ?? 0,
   };
 }
