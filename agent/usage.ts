@@ -65,7 +65,7 @@ export function statisticsOf(measured: ContainerUsage, timestampMs: number, allo
 
 export class UsageReporter {
   private timer: Timer | undefined;
-  private round: Promise<AgentUsage | undefined> | undefined;
+  private measuring = false;
   private latest = new Map<string, ResourceStatistics>();
 
   constructor(private readonly deps: UsageReporterDeps) {}
@@ -85,12 +85,24 @@ export class UsageReporter {
   }
 
   private tick(): void {
-    if (this.round || !this.deps.registered()) return;
-    this.round = this.report().finally(() => { this.round = undefined; });
+    if (this.measuring || !this.deps.registered()) return;
+    this.measuring = true;
+    this.measure().then((usage) => {
+      // The round is over before its report goes out: whoever hears the report may start the next.
+      this.measuring = false;
+      try {
+        if (usage) this.deps.send(usage);
+      } catch (err) {
+        this.deps.log.warn('cannot send the usage report', { err });
+      }
+    }, (err) => {
+      this.measuring = false;
+      this.deps.log.warn('usage round failed', { err });
+    });
   }
 
-  /** Measures every live run and sends what was measured; resolves with the report sent, if any. */
-  async report(): Promise<AgentUsage | undefined> {
+  /** Measures every live run; the report to send, if there is anything to tell a master. */
+  private async measure(): Promise<AgentUsage | undefined> {
     const d = this.deps;
     const runs = d.liveRuns();
     const measured = await Promise.all(runs.map(async (run): Promise<TaskUsage | undefined> => {
@@ -108,8 +120,6 @@ export class UsageReporter {
     this.latest = new Map(tasks.map((t) => [t.containerId, t.statistics]));
     const agentId = d.agentId();
     if (tasks.length === 0 || !agentId || !d.registered()) return undefined;
-    const usage: AgentUsage = { agentId, timestampMs: d.clock.now(), tasks };
-    d.send(usage);
-    return usage;
+    return { agentId, timestampMs: d.clock.now(), tasks };
   }
 }
