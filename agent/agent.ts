@@ -337,10 +337,10 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       registered: this.agentId !== '',
       unacknowledgedUpdates: this.updates.snapshot().streams.reduce((n, st) => n + st.pending.length, 0),
       tasks: this.runner.records().map((t) => ({
-        statistics: isTerminal(t.state) ? undefined : this.usage.latestOf(t.containerId),
         id: t.taskId, name: t.info.name, frameworkId: t.frameworkId, state: t.state, containerId: t.containerId,
         containerizer: t.containerizer ?? '', sandbox: t.sandboxDir, message: t.latest?.message ?? '',
         ...(t.latest?.exitCode !== undefined ? { exitCode: t.latest.exitCode } : {}),
+        statistics: isTerminal(t.state) ? undefined : this.usage.latestOf(t.containerId),
       })),
     };
   }
