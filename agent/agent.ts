@@ -30,8 +30,10 @@ import { Registrar } from './registration';
 import { RunStore, type RunCheckpoint } from './runs';
 import { StatusUpdateManager, type StatusCheckpoint } from './status-updates';
 import { TaskRunner, type HealthProbeReport } from './tasks';
+import { UsageReporter } from './usage';
 import {
-  decodeKillTask, decodeRunTask, decodeStatusAck, decodeUnregisterReply, encodeStatusUpdate, encodeUnregister,
+  decodeKillTask, decodeRunTask, decodeStatusAck, decodeUnregisterReply, encodeAgentUsage, encodeStatusUpdate, encodeUnregister,
+  type AgentUsage,
 } from '../common/agent-messages';
 
 export const AGENT_VERSION = '0.1.0';
@@ -45,6 +47,8 @@ type AgentEvents = {
   health: [HealthProbeReport];
   /** One garbage-collection sweep: what it removed, at which disk usage. */
   gc: [GcSweep];
+  /** A usage report, as it was sent to the master. */
+  usage: [AgentUsage];
 };
 
 export interface AgentHandle {
@@ -104,6 +108,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   private readonly runs: RunStore;
   private readonly gc: GarbageCollector;
   private dockerClient: Docker | undefined;
+  private readonly usage: UsageReporter;
   private readonly checkpointFile: string;
   private readonly identityFile: string;
   private stopping: Promise<void> | undefined;
@@ -167,6 +172,22 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       onSweep: (sweep) => this.emit('gc', sweep),
       log: this.log.child('gc'),
     });
+    this.usage = new UsageReporter({
+      clock: config.clock,
+      intervalMs: config.usageIntervalMs,
+      agentId: () => this.agentId,
+      registered: () => this.registrar?.registered ?? false,
+      liveRuns: () => this.runner.liveRuns().map(({ record: r, containerizer }) => ({
+        frameworkId: r.frameworkId, taskId: r.taskId, containerId: r.containerId, resources: r.info.resources, containerizer,
+      })),
+      send: (usage) => {
+        // A round still measuring when the agent stops finds NATS closed: nothing to tell.
+        if (!this.nc || this.nc.isClosed()) return;
+        this.nc.publish(this.subjects.usage, encodeAgentUsage(usage));
+        this.emit('usage', usage);
+      },
+      log: this.log.child('usage'),
+    });
   }
 
   async start(): Promise<void> {
@@ -221,6 +242,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       log: this.log.child('registration'),
     });
     this.registrar.start();
+    this.usage.start();
     this.log.info('agent started', { httpPort: this.httpPort, containerizers: this.containerizers, isolation: this.isolation, resources: format(c.resources) });
   }
 
@@ -232,6 +254,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   private async shutdown(): Promise<void> {
     this.registrar?.stop();
     await this.gc.stop();
+    this.usage.stop();
     this.rejectRegistered(new Error('the agent stopped before it registered'));
     // Tasks are killed and report TASK_KILLED while NATS is still open and acknowledgements
     // still arrive, so the master can hear of it (runs that come now are dropped); then
@@ -345,6 +368,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
         id: t.taskId, name: t.info.name, frameworkId: t.frameworkId, state: t.state, containerId: t.containerId,
         containerizer: t.containerizer ?? '', sandbox: t.sandboxDir, message: t.latest?.message ?? '',
         ...(t.latest?.exitCode !== undefined ? { exitCode: t.latest.exitCode } : {}),
+        statistics: isTerminal(t.state) ? undefined : this.usage.latestOf(t.containerId),
       })),
     };
   }

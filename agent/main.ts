@@ -25,6 +25,7 @@ Runs an agent: offers this machine's resources to the master and runs tasks in c
   --docker-socket PATH     (default ${DEFAULTS.dockerSocket})
   --default-image IMAGE    for Docker tasks that name none (default ${DEFAULTS.defaultImage})
   --attributes TEXT        e.g. 'rack:r1;zone:a'
+  --usage-interval-ms N    how often task usage is measured and sent to the master (default ${DEFAULTS.usageIntervalMs})
   --recover MODE           reconnect (default): take back the tasks a previous run of this
                            agent left running; cleanup: kill them and register as a new agent
   --gc-delay DURATION      the longest a finished task's sandbox is kept, e.g. 30m, 12h, 7d
@@ -39,7 +40,7 @@ const SPEC = {
   nats: 'string', prefix: 'string', 'work-dir': 'string', resources: 'string', port: 'number', host: 'string',
   hostname: 'string', containerizer: 'string', 'docker-socket': 'string', 'default-image': 'string',
   attributes: 'string', recover: 'string', 'gc-delay': 'string', 'gc-disk-headroom': 'number', 'disk-watch-interval': 'string',
-  help: 'boolean',
+  'usage-interval-ms': 'number', help: 'boolean',
 } as const;
 
 /** Parses the flags (`--flag value` or `--flag=value`); 'help' when help was asked for. */
@@ -63,6 +64,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (f['gc-delay'] !== undefined) o.gcDelayMs = parseDuration('gcDelayMs', f['gc-delay']);
   if (f['gc-disk-headroom'] !== undefined) o.gcDiskHeadroom = f['gc-disk-headroom'];   // checked by agentConfig
   if (f['disk-watch-interval'] !== undefined) o.diskWatchIntervalMs = parseDuration('diskWatchIntervalMs', f['disk-watch-interval']);
+  if (f['usage-interval-ms'] !== undefined) o.usageIntervalMs = f['usage-interval-ms'];
   return o;
 }
 

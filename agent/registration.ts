@@ -53,8 +53,14 @@ export class Registrar {
   private registeredOnce = false;
   private heartbeatMs = FALLBACK_HEARTBEAT_MS;
   private failedHeartbeats = 0;
+  private isRegistered = false;
 
   constructor(private readonly deps: RegistrarDeps) {}
+
+  /** Accepted by the master, and not since told it is unknown there. */
+  get registered(): boolean {
+    return this.isRegistered;
+  }
 
   start(): void {
     // Straight away, not through the clock: a paused test clock must not hold back the first try.
@@ -63,6 +69,7 @@ export class Registrar {
 
   stop(): void {
     this.stopped = true;
+    this.isRegistered = false;
     this.timer?.cancel();
     this.timer = undefined;
   }
@@ -90,6 +97,7 @@ export class Registrar {
     const reregistered = this.registeredOnce;
     this.registeredOnce = true;
     this.failedHeartbeats = 0;
+    this.isRegistered = true;
     d.log.info(reregistered ? 're-registered with the master' : 'registered with the master', { agentId: reply.agentId, masterId: reply.masterId });
     await d.onRegistered(reply, reregistered);
     this.schedule(() => this.heartbeat(), this.heartbeatMs);
@@ -104,6 +112,7 @@ export class Registrar {
       if (this.stopped) return;
       this.failedHeartbeats = 0;
       if (reply.reregister) {
+        this.isRegistered = false;
         d.log.warn('the master does not know this agent; registering again', { agentId, masterId: reply.masterId });
         this.now(() => this.attempt(0));
         return;

@@ -248,6 +248,14 @@ export class TaskRunner {
     }));
   }
 
+  /** Launched runs not yet reported ended, with their containerizer: what usage is measured of. */
+  liveRuns(): { record: TaskRecord; containerizer: Containerizer }[] {
+    return [...this.active.values()].flatMap((record) => {
+      const containerizer = this.runtimes.get(record.containerId);
+      return containerizer && record.launched && !isTerminal(record.state) ? [{ record, containerizer }] : [];
+    });
+  }
+
   /** Every run the agent knows, newest last, for `/state` and `/files`. */
   records(): readonly TaskRecord[] {
     return [...this.completed, ...this.active.values()];

@@ -7,10 +7,10 @@
  */
 import {
   agentInfoFromWire, agentInfoToWire, frameworkInfoFromWire, frameworkInfoToWire, killPolicyFromWire, killPolicyToWire,
-  taskFromWire, taskInfoFromWire, taskInfoToWire, taskStatusFromWire, taskStatusToWire, taskToWire,
+  statisticsFromWire, statisticsToWire, taskFromWire, taskInfoFromWire, taskInfoToWire, taskStatusFromWire, taskStatusToWire, taskToWire,
 } from './codec';
 import { decodeAs, pb, WireError } from './proto';
-import type { AgentInfo, FrameworkInfo, KillPolicy, Task, TaskInfo, TaskStatus } from './types';
+import type { AgentInfo, FrameworkInfo, KillPolicy, ResourceStatistics, Task, TaskInfo, TaskStatus, TaskUsage } from './types';
 
 export interface RegisterRequest { agentInfo: AgentInfo; tasks: Task[]; version: string }
 export interface RegisterReply { agentId: string; heartbeatIntervalMs: number; masterId: string; error: string }
@@ -22,6 +22,7 @@ export interface StatusUpdate { frameworkId: string; status: TaskStatus }
 export interface StatusAck { frameworkId: string; taskId: string; uuid: string }
 export interface Unregister { agentId: string; reason: string }
 export interface UnregisterReply { error: string }
+export interface AgentUsage { agentId: string; timestampMs: number; tasks: TaskUsage[] }
 
 // ------------------------------------------------------------------ agent → master
 
@@ -60,6 +61,40 @@ export function encodeUnregister(u: Unregister): Uint8Array {
 export function decodeUnregister(bytes: Uint8Array): Unregister {
   const m = decodeAs(pb.UnregisterAgentRequest, 'UnregisterAgentRequest', bytes);
   return { agentId: m.agentId ?? '', reason: m.reason ?? '' };
+}
+
+export function encodeAgentUsage(u: AgentUsage): Uint8Array {
+  return pb.AgentUsage.encode({
+    agentId: u.agentId, timestamp: u.timestampMs / 1000,
+    tasks: u.tasks.map((t) => ({ frameworkId: t.frameworkId, taskId: t.taskId, containerId: t.containerId, statistics: statisticsToWire(t.statistics) })),
+  }).finish();
+}
+
+/**
+ * Decodes a usage report, all or nothing: a report that names no agent, a task without its
+ * ids or statistics, or a number that no measurement gives (negative, NaN, infinite) is a
+ * WireError saying which, so a master never keeps half of a bad report.
+ */
+export function decodeAgentUsage(bytes: Uint8Array): AgentUsage {
+  const m = decodeAs(pb.AgentUsage, 'AgentUsage', bytes);
+  if (!m.agentId) throw new WireError('malformed AgentUsage: it names no agent (agent_id is empty)');
+  const tasks = (m.tasks ?? []).map((t, i): TaskUsage => {
+    const where = `AgentUsage of agent ${m.agentId}, task #${i}`;
+    if (!t.frameworkId || !t.taskId) throw new WireError(`malformed ${where}: framework_id and task_id are both required`);
+    if (!t.statistics) throw new WireError(`malformed ${where} (${t.taskId}): it carries no statistics`);
+    const statistics = statisticsFromWire(t.statistics);
+    checkStatistics(statistics, `${where} (${t.taskId})`);
+    return { frameworkId: t.frameworkId, taskId: t.taskId, containerId: t.containerId ?? '', statistics };
+  });
+  return { agentId: m.agentId, timestampMs: Math.round((m.timestamp ?? 0) * 1000), tasks };
+}
+
+function checkStatistics(st: ResourceStatistics, where: string): void {
+  for (const [field, value] of Object.entries(st)) {
+    if (typeof value === 'number' && !(Number.isFinite(value) && value >= 0)) {
+      throw new WireError(`malformed ${where}: statistics.${field} is ${value}; measurements are finite and >= 0`);
+    }
+  }
 }
 
 // ------------------------------------------------------------------ master → agent

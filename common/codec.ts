@@ -6,7 +6,7 @@ import { pb, type agora } from './proto';
 import { normalize, ResourceError, type Range, type Resource, type Resources } from './resources';
 import type {
   AgentInfo, Capability, CommandInfo, ContainerInfo, Filters, FrameworkInfo, HealthCheck, KillPolicy,
-  MasterInfo, Offer, Operation, SchedulerEvent, StatusReason, StatusSource, Task, TaskInfo, TaskState, TaskStatus, Volume,
+  MasterInfo, Offer, Operation, ResourceStatistics, SchedulerEvent, StatusReason, StatusSource, Task, TaskInfo, TaskState, TaskStatus, Volume,
 } from './types';
 
 
@@ -274,6 +274,38 @@ export function taskFromWire(t: agora.v1.Task.$Properties): Task {
 // ------------------------------------------------------------------ scheduler calls and events
 
 /** Unknown operation types are reported, not silently dropped: the caller turns them into errors. */
+// ------------------------------------------------------------------ usage
+
+export function statisticsToWire(st: ResourceStatistics): agora.v1.ResourceStatistics.$Properties {
+  return {
+    timestamp: sec(st.timestampMs), cpusUserTimeSecs: st.cpusUserTimeSecs, cpusSystemTimeSecs: st.cpusSystemTimeSecs,
+    cpusLimit: st.cpusLimit ?? 0, memRssBytes: st.memRssBytes, memTotalBytes: st.memTotalBytes, memLimitBytes: st.memLimitBytes ?? 0,
+    cpusNrPeriods: st.cpusNrPeriods, cpusNrThrottled: st.cpusNrThrottled, cpusThrottledTimeSecs: st.cpusThrottledTimeSecs,
+    processes: st.processes,
+  };
+}
+
+/**
+ * A uint64 as a number. Decoded values are numbers (`--force-number`), but protobufjs gives
+ * some absent uint64 fields a Long zero as their default.
+ */
+function u64(v: number | { toNumber(): number } | null | undefined): number {
+  if (typeof v === 'number') return v;
+  return v ? v.toNumber() : 0;
+}
+
+/** Zero limits are unknown ones (proto3 cannot tell 0 from unset, and no task is limited to 0). */
+export function statisticsFromWire(st: agora.v1.ResourceStatistics.$Properties): ResourceStatistics {
+  return {
+    timestampMs: ms(st.timestamp), cpusUserTimeSecs: st.cpusUserTimeSecs ?? 0, cpusSystemTimeSecs: st.cpusSystemTimeSecs ?? 0,
+    ...(st.cpusLimit ? { cpusLimit: st.cpusLimit } : {}),
+    memRssBytes: u64(st.memRssBytes), memTotalBytes: u64(st.memTotalBytes),
+    ...(u64(st.memLimitBytes) > 0 ? { memLimitBytes: u64(st.memLimitBytes) } : {}),
+    cpusNrPeriods: u64(st.cpusNrPeriods), cpusNrThrottled: u64(st.cpusNrThrottled),
+    cpusThrottledTimeSecs: st.cpusThrottledTimeSecs ?? 0, processes: st.processes ?? 0,
+  };
+}
+
 export function operationFromWire(o: agora.v1.Operation.$Properties): Operation | { type: 'UNKNOWN'; id: string; raw: number } {
   if (o.type === pb.Operation.Type.LAUNCH) {
     return { type: 'LAUNCH', id: o.id ?? '', tasks: (o.launch?.taskInfos ?? []).map(taskInfoFromWire) };

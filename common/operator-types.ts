@@ -5,7 +5,7 @@
  * agent flag syntax (`cpus:2;mem:1024;ports:[31000-32000]`) for people, and as totals for
  * machines.
  */
-import type { TaskState } from './types';
+import type { ResourceStatistics, TaskState } from './types';
 
 export interface ResourceView {
   text: string;                          // format(resources)
@@ -54,6 +54,8 @@ export interface TaskView {
   exitCode?: number;
   healthy?: boolean;
   updatedAt: number;
+  /** A live task's newest usage as its agent reported it (every few seconds); absent once it ended. */
+  statistics?: ResourceStatistics;
 }
 
 export interface OfferView {

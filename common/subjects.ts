@@ -9,6 +9,8 @@ export interface Subjects {
   heartbeat: string;
   /** Agent → master: StatusUpdateMessage, resent until acknowledged. */
   status: string;
+  /** Agent → master: AgentUsage, every usage interval; no reply. */
+  usage: string;
   /** Request/reply: UnregisterAgentRequest → UnregisterAgentResponse, when an agent stops for good. */
   unregister: string;
   /** Master → one agent: RunTaskMessage. */
@@ -34,6 +36,7 @@ export function subjects(prefix = 'agora'): Subjects {
     heartbeat: `${prefix}.master.heartbeat`,
     status: `${prefix}.master.status`,
     unregister: `${prefix}.master.unregister`,
+    usage: `${prefix}.master.usage`,
     run: (id) => `${agent(id)}.run`,
     kill: (id) => `${agent(id)}.kill`,
     ack: (id) => `${agent(id)}.ack`,

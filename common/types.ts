@@ -167,6 +167,33 @@ export interface Task {
   info?: TaskInfo;
 }
 
+/**
+ * What a running container uses, as its agent measured it (Mesos's ResourceStatistics).
+ * Cumulative cpu times only grow while the container runs; `undefined` limits are unknown.
+ * Counters the agent could not measure here are 0 (see proto/agora/v1/agora.proto).
+ */
+export interface ResourceStatistics {
+  timestampMs: number;
+  cpusUserTimeSecs: number;
+  cpusSystemTimeSecs: number;
+  cpusLimit?: number;
+  memRssBytes: number;
+  memTotalBytes: number;
+  memLimitBytes?: number;
+  cpusNrPeriods: number;
+  cpusNrThrottled: number;
+  cpusThrottledTimeSecs: number;
+  processes: number;
+}
+
+/** One live task's latest statistics, in an agent's usage report. */
+export interface TaskUsage {
+  frameworkId: string;
+  taskId: string;
+  containerId: string;
+  statistics: ResourceStatistics;
+}
+
 export type LaunchOperation = { type: 'LAUNCH'; id: string; tasks: TaskInfo[] };
 export type Operation = LaunchOperation;
 

@@ -5,7 +5,7 @@
 import { newId } from '../common/ids';
 import { add, contains, format, normalize, type Resources } from '../common/resources';
 import { isTerminal, type Task } from '../common/types';
-import type { HeartbeatResult, RegisterAgentCall, RegisterAgentResult, StatusUpdateCall } from './calls';
+import type { AgentUsageCall, HeartbeatResult, RegisterAgentCall, RegisterAgentResult, StatusUpdateCall } from './calls';
 import { CallError } from './errors';
 import { now, rescindOffer, tell, type MasterState } from './state';
 import { masterStatus } from './tasks';
@@ -256,4 +256,37 @@ export function statusUpdate(s: MasterState, call: StatusUpdateCall): void {
   // Without a uuid there will be no acknowledgement to retire the task on.
   if (ended && !status.uuid) s.tasks.complete(frameworkId, status.taskId);
   tell(s, frameworkId, { type: 'UPDATE', status });
+}
+
+/**
+ * Keeps the newest statistics an agent reports of each task it runs. Only the agent the
+ * master places a task on speaks for it, and only while the task is live: a report from an
+ * agent the master does not know (it will re-register) is dropped whole; a task it does not
+ * know, placed elsewhere, ended, or run in another container is dropped alone. Debug logs
+ * only: a report crossing a task's end is routine.
+ */
+export function agentUsage(s: MasterState, call: AgentUsageCall): void {
+  if (!s.agents.has(call.agentId)) {
+    s.log.debug('usage from an unregistered agent; dropped', { agentId: call.agentId });
+    return;
+  }
+  for (const u of call.tasks) {
+    const entry = s.tasks.get(u.frameworkId, u.taskId);
+    const why = usageRefusal(entry?.task, call.agentId, u.containerId);
+    if (why !== undefined || !entry) {
+      s.log.debug('task usage dropped', { agentId: call.agentId, frameworkId: u.frameworkId, taskId: u.taskId, why });
+      continue;
+    }
+    entry.statistics = u.statistics;
+  }
+}
+
+/** Why a task's usage from `agentId` is not kept, or undefined when it is. */
+function usageRefusal(task: Task | undefined, agentId: string, containerId: string): string | undefined {
+  if (!task) return 'the master does not know the task';
+  if (task.agentId !== agentId) return `the task runs on agent ${task.agentId}`;
+  if (isTerminal(task.state)) return `the task is ${task.state}`;
+  const current = task.status?.containerId;
+  if (containerId && current && containerId !== current) return `the task runs in container ${current}`;
+  return undefined;
 }

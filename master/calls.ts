@@ -2,7 +2,7 @@
  * What frameworks and agents ask of the master, as plain domain values. The shells decode
  * wire messages into these (through common/codec.ts) and hand them to the core.
  */
-import type { HeartbeatReply, RegisterRequest, StatusUpdate } from '../common/agent-messages';
+import type { AgentUsage, HeartbeatReply, RegisterRequest, StatusUpdate } from '../common/agent-messages';
 import type { Filters, FrameworkInfo, KillPolicy, Operation } from '../common/types';
 import type { FrameworkStream } from './ports';
 
@@ -73,6 +73,8 @@ export type HeartbeatResult = HeartbeatReply;
 
 export type StatusUpdateCall = StatusUpdate;
 
+export type AgentUsageCall = AgentUsage;
+
 /**
  * What the gRPC shell needs of the master. Each call either succeeds or throws a CallError
  * and changes nothing; `disconnect` is how the shell reports a stream that went away.
@@ -98,4 +100,5 @@ export interface AgentHandler {
   agentHeartbeat(agentId: string): HeartbeatResult;
   unregisterAgent(agentId: string, reason: string): Promise<void>;
   statusUpdate(call: StatusUpdateCall): void;
+  agentUsage(call: AgentUsageCall): void;
 }

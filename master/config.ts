@@ -41,6 +41,11 @@ export interface MasterOptions {
   weights?: Readonly<Record<string, number>>;
   /** How many offer-log events the master keeps for replay. */
   offerLogCapacity?: number;
+  /**
+   * Whether `/metrics` has per-task usage series (a handful per live task): off for clusters
+   * whose task count would swamp Prometheus; `/api/v1/state` shows the usage either way.
+   */
+  taskUsageMetrics?: boolean;
   clock?: Clock;
   random?: Random;
   /** The name the master reports in MasterInfo. */
@@ -62,6 +67,7 @@ export interface MasterConfig {
   readonly minAllocatable: readonly Resources[];
   readonly weights: ReadonlyMap<string, number>;
   readonly offerLogCapacity: number;
+  readonly taskUsageMetrics: boolean;
   readonly clock: Clock;
   readonly random: Random;
   readonly hostname: string;
@@ -88,6 +94,7 @@ export const DEFAULTS = {
   defaultRefuseMs: 5000,
   minAllocatable: 'cpus:0.01|mem:32',
   offerLogCapacity: 1000,
+  taskUsageMetrics: true,
 } as const;
 
 function port(option: string, v: number): number {
@@ -149,10 +156,16 @@ export function resolveConfig(options: MasterOptions = {}): MasterConfig {
     minAllocatable: minAllocatable(o.minAllocatable),
     weights: weights(options.weights ?? {}),
     offerLogCapacity: positiveInt('offerLogCapacity', o.offerLogCapacity),
+    taskUsageMetrics: bool('taskUsageMetrics', o.taskUsageMetrics),
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,
     hostname: nonEmpty('hostname', options.hostname ?? osHostname()),
   });
+}
+
+function bool(option: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new ConfigError(option, v, 'expected true or false');
+  return v;
 }
 
 function positiveInt(option: string, v: number): number {

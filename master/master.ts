@@ -15,7 +15,7 @@ import { AgentTable } from './agents';
 import { runAllocation, type AllocateFn } from './allocation';
 import { allocate as drfAllocate } from './allocator';
 import type {
-  AcceptCall, AcknowledgeCall, AgentHandler, CallBase, DeclineCall, HeartbeatResult, KillCall, MessageCall, ReconcileCall,
+  AcceptCall, AcknowledgeCall, AgentHandler, AgentUsageCall, CallBase, DeclineCall, HeartbeatResult, KillCall, MessageCall, ReconcileCall,
   RegisterAgentCall, RegisterAgentResult, RolesCall, SchedulerApi, StatusUpdateCall, Subscription, UpdateFrameworkCall,
 } from './calls';
 import { MASTER_VERSION, type MasterConfig } from './config';
@@ -224,6 +224,10 @@ export class Master implements SchedulerApi, AgentHandler {
 
   statusUpdate(call: StatusUpdateCall): void {
     if (!this.stopped) agentCalls.statusUpdate(this.s, call);
+  }
+
+  agentUsage(call: AgentUsageCall): void {
+    if (!this.stopped) agentCalls.agentUsage(this.s, call);
   }
 
   private checkRunning(): void {

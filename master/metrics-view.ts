@@ -45,5 +45,7 @@ export function metricsView(s: MasterState, startedAt: number, counts: MasterCou
     resources: { total: round3(total), used: round3(used), offered: round3(offered) },
     outstandingOffers: s.offers.all().length,
     counts: copyCounts(counts),
+    taskUsage: s.config.taskUsageMetrics ? s.tasks.all().flatMap(({ task, statistics }) => (
+      statistics ? [{ frameworkId: task.frameworkId, taskId: task.taskId, statistics: { ...statistics } }] : [])) : [],
   };
 }

@@ -19,6 +19,7 @@ function snapshot(): MasterMetrics {
     resources: { total: { cpus: 8, mem: 4096, disk: 0, gpus: 0 }, used: { cpus: 1.5, mem: 512, disk: 0, gpus: 0 }, offered: none },
     outstandingOffers: 1,
     counts,
+    taskUsage: [],
   };
 }
 

@@ -7,7 +7,7 @@
  * Every known label value is always present (zero included): a series that vanishes when a
  * count drops to zero makes `rate()` and alerts misread it as missing data.
  */
-import type { TaskState } from '../common/types';
+import type { ResourceStatistics, TaskState } from '../common/types';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -45,6 +45,8 @@ export interface MasterMetrics {
   resources: { total: ResourceAmounts; used: ResourceAmounts; offered: ResourceAmounts };
   outstandingOffers: number;
   counts: MasterCounts;
+  /** The newest usage of each live task that has one (none when per-task metrics are off). */
+  taskUsage: { frameworkId: string; taskId: string; statistics: ResourceStatistics }[];
 }
 
 export type MetricType = 'gauge' | 'counter' | 'summary';
@@ -128,6 +130,28 @@ export function metricFamilies(m: MasterMetrics): MetricFamily[] {
       name: 'agora_allocation_run_seconds', type: 'summary', help: 'Time spent in allocation cycles.',
       samples: [{ suffix: '_sum', value: counts.allocationSeconds }, { suffix: '_count', value: counts.allocationRuns }],
     },
+    // Families only while a task has a report: a cluster without usage shows none of them.
+    ...taskUsageFamilies(m.taskUsage).filter((f) => f.samples.length > 0),
+  ];
+}
+
+/**
+ * Per-task usage, labelled by framework and task: a live task's series exist from its first
+ * report until it ends — the one place where series vanish, since the task is gone. Cpu time
+ * is a counter (as cAdvisor's `container_cpu_user_seconds_total`), so `rate()` gives cores in use.
+ */
+function taskUsageFamilies(usage: MasterMetrics['taskUsage']): MetricFamily[] {
+  const each = (value: (st: ResourceStatistics) => number | undefined): Sample[] => usage.flatMap((u) => {
+    const v = value(u.statistics);
+    return v === undefined ? [] : [{ labels: { framework_id: u.frameworkId, task_id: u.taskId }, value: v }];
+  });
+  return [
+    counter('agora_task_cpu_user_seconds_total', 'Cpu time a live task spent in user mode, as its agent last reported.', each((s) => s.cpusUserTimeSecs)),
+    counter('agora_task_cpu_system_seconds_total', 'Cpu time a live task spent in the kernel, as its agent last reported.', each((s) => s.cpusSystemTimeSecs)),
+    gauge('agora_task_cpus_limit', 'The cpus a live task may use (its allocation).', each((s) => s.cpusLimit)),
+    gauge('agora_task_mem_rss_bytes', 'Resident anonymous memory of a live task.', each((s) => s.memRssBytes)),
+    gauge('agora_task_mem_total_bytes', 'All memory charged to a live task, page cache included.', each((s) => s.memTotalBytes)),
+    gauge('agora_task_mem_limit_bytes', 'The memory limit of a live task.', each((s) => s.memLimitBytes)),
   ];
 }
 

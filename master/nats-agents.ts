@@ -1,13 +1,13 @@
 /**
- * The master's NATS shell towards agents. In: registrations and heartbeats (request/reply)
- * and status updates. Out: run, kill and acknowledgement messages on each agent's subjects.
+ * The master's NATS shell towards agents. In: registrations and heartbeats (request/reply),
+ * status updates and usage reports. Out: run, kill and acknowledgement messages on each agent's subjects.
  * Payloads go through common/agent-messages.ts, shared with the agent. Bytes that are not the
  * message are logged and, when a reply is expected, answered with an error — never allowed to
  * take the master down.
  */
 import { type Msg, type NatsConnection, type Subscription } from 'nats';
 import {
-  decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, decodeUnregister, encodeHeartbeatReply, encodeKillTask,
+  decodeAgentUsage, decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, decodeUnregister, encodeHeartbeatReply, encodeKillTask,
   encodeRegisterReply, encodeRunTask, encodeStatusAck, encodeUnregisterReply, type RegisterReply,
 } from '../common/agent-messages';
 import type { Logger } from '../common/log';
@@ -63,6 +63,10 @@ export function serveAgents(
     nc.subscribe(subjects.status, { callback: (err, msg) => {
       if (err) return log.error('status subscription failed', { error: err.message });
       onStatus(handler, msg, log);
+    } }),
+    nc.subscribe(subjects.usage, { callback: (err, msg) => {
+      if (err) return log.error('usage subscription failed', { error: err.message });
+      onUsage(handler, msg, log);
     } }),
   ];
   return { close: () => { for (const sub of subs) sub.unsubscribe(); } };
@@ -123,5 +127,14 @@ function onStatus(handler: AgentHandler, msg: Msg, log: Logger): void {
   } catch (err) {
     // The agent resends what was not acknowledged, so dropping a bad update loses nothing.
     log.error('bad status update', { error: messageOf(err), bytes: msg.data.length });
+  }
+}
+
+function onUsage(handler: AgentHandler, msg: Msg, log: Logger): void {
+  try {
+    handler.agentUsage(decodeAgentUsage(msg.data));
+  } catch (err) {
+    // The next report replaces a bad one; nothing of it was kept.
+    log.error('bad agent usage report', { error: messageOf(err), errorType: err instanceof Error ? err.name : typeof err, bytes: msg.data.length });
   }
 }

@@ -30,11 +30,12 @@ function agentView(s: MasterState, agentId: string): AgentView {
   };
 }
 
-function taskView({ task, updatedAt }: TaskRecord): TaskView {
+function taskView({ task, updatedAt, statistics }: TaskRecord): TaskView {
   return {
     id: task.taskId, name: task.name, frameworkId: task.frameworkId, agentId: task.agentId, state: task.state,
     resources: resourceView(task.resources), reason: task.status?.reason ?? 'REASON_UNKNOWN', message: task.status?.message ?? '',
     exitCode: task.status?.exitCode, healthy: task.status?.healthy, updatedAt,
+    ...(statistics ? { statistics: { ...statistics } } : {}),
   };
 }
 

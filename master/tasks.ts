@@ -5,9 +5,12 @@
  * a task's resources the moment it is applied. Terminal tasks stay until their terminal
  * update is acknowledged (reconciliation still answers for them), then move to a bounded
  * ring of completed tasks for the operator's view.
+ *
+ * A live task also carries the newest resource statistics its agent reported; they go when
+ * the task turns terminal, so an ended task never shows, nor is scraped with, stale usage.
  */
 import { add, type Resources } from '../common/resources';
-import { isTerminal, type Task, type TaskStatus } from '../common/types';
+import { isTerminal, type ResourceStatistics, type Task, type TaskStatus } from '../common/types';
 import { SetIndex } from './set-index';
 
 export interface TaskRecord {
@@ -15,6 +18,8 @@ export interface TaskRecord {
   /** The role of the offer the task was launched from: its resources count for that role. */
   readonly role: string;
   updatedAt: number;
+  /** The newest usage its agent reported while it was live. */
+  statistics?: ResourceStatistics;
 }
 
 /** What applying a status did: moved the task, repeated what we knew, or was too late. */
@@ -62,6 +67,7 @@ export class TaskTable {
     if (effect !== 'ignored') {
       record.task = task;
       record.updatedAt = now;
+      if (isTerminal(task.state)) delete record.statistics;
     }
     return effect;
   }

@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'http';
 import type { AddressInfo } from 'net';
 import type { Logger } from '../../common/log';
 import type { ResourceView } from '../../common/operator-types';
+import type { ResourceStatistics } from '../../common/types';
 import { listSandboxDir, readChunk, sandboxFile } from '../sandbox';
 import { followFile, RunEnds } from './follow';
 
@@ -33,6 +34,8 @@ export interface AgentTaskView {
   sandbox: string;
   message: string;
   exitCode?: number;
+  /** A live task's newest usage, as last sent to the master. */
+  statistics?: ResourceStatistics;
 }
 
 export interface AgentStateView {

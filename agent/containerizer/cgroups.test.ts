@@ -75,6 +75,24 @@ withCgroups(`cgroups of this host (${host.view.cgroups}: ${host.view.why})`, () 
     for (const dir of cg.dirs) expect(existsSync(dir)).toBe(false);
   });
 
+  it('accounts the cpu time and memory of the processes in it', async () => {
+    const cg = cgroups.create(id(), { memBytes: 64 * 1024 * 1024, cpus: 0.5 });
+    const child = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+    await new Promise((r) => child.once('spawn', r));
+    cg.addProcess(child.pid!);
+    // The kernel accounts as the process runs: poll, bounded, until it has been charged.
+    let usage = cg.usage();
+    for (let i = 0; i < 400 && !((usage.cpusUserTimeSecs ?? 0) + (usage.cpusSystemTimeSecs ?? 0) > 0); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      usage = cg.usage();
+    }
+    expect((usage.cpusUserTimeSecs ?? 0) + (usage.cpusSystemTimeSecs ?? 0)).toBeGreaterThan(0);
+    // Its memory stays charged where it was allocated, before the move (v1 does not move
+    // charges): the process containerizer starts commands inside, so theirs is counted.
+    expect(usage).toMatchObject({ processes: 1, memLimitBytes: 64 * 1024 * 1024 });
+    await cg.destroy();
+  });
+
   it('destroy kills every process in the cgroup before removing it', async () => {
     const cg = cgroups.create(id(), {});
     const child = spawn('sleep', ['300'], { stdio: 'ignore' });

@@ -7,6 +7,8 @@
  *
  *   v1: <mount>/memory/<agent's memory cgroup>/agora/<containerId>   memory.limit_in_bytes, memory.memsw.limit_in_bytes
  *       <mount>/cpu/<agent's cpu cgroup>/agora/<containerId>         cpu.cfs_quota_us (cpus × cpu.cfs_period_us), cpu.shares
+ *       <mount>/cpuacct/<agent's cpuacct cgroup>/agora/<containerId> no limits: cpu time accounting, when cpuacct is
+ *                                                                    a hierarchy of its own (else it is the cpu one)
  *   v2: <mount>/<agent's cgroup>/agora/<containerId>                  memory.max, memory.swap.max = 0, cpu.max
  *
  * Detection says plainly why limits cannot be had (not root, read-only, a controller
@@ -14,6 +16,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { cgroupV1Statistics, cgroupV2Statistics, type ContainerUsage } from './statistics';
 
 export type CgroupsVersion = 'v1' | 'v2';
 
@@ -40,6 +43,8 @@ export interface ContainerCgroup {
   pids(): number[];
   /** Whether the kernel's OOM killer killed a process of it for exceeding the limit. */
   oomKilled(): boolean;
+  /** What its processes use now, as far as its controllers account for it. */
+  usage(): ContainerUsage;
   /** Kills whatever still runs in it and removes it. Idempotent. */
   destroy(): Promise<void>;
 }
@@ -133,16 +138,24 @@ function v1(mount: string, self: string, parent: string): Cgroups {
   if (!existsSync(join(cpuRoot, 'cpu.cfs_quota_us'))) throw new CgroupError(`cgroup v1 without CFS bandwidth control (no ${join(cpuRoot, 'cpu.cfs_quota_us')})`);
   const memParent = join(ownDir(memRoot, ownPath(self, 'memory')), parent);
   const cpuParent = join(ownDir(cpuRoot, ownPath(self, 'cpu')), parent);
-  for (const dir of [memParent, cpuParent]) makeDir(dir);
+  // cpu time is accounted by cpuacct: often co-mounted with cpu (`cpu,cpuacct`), then the cpu
+  // cgroup has its files; else a hierarchy of its own, where each container needs a cgroup
+  // too. Without either, usage falls back to /proc.
+  const cpuacctRoot = join(mount, 'cpuacct');
+  const cpuacctParent = !existsSync(join(cpuRoot, 'cpuacct.usage')) && existsSync(join(cpuacctRoot, 'cpuacct.usage'))
+    ? join(ownDir(cpuacctRoot, ownPath(self, 'cpuacct')), parent)
+    : undefined;
+  const parents = cpuacctParent ? [memParent, cpuParent, cpuacctParent] : [memParent, cpuParent];
+  for (const dir of parents) makeDir(dir);
   return {
     version: 'v1',
-    parents: [memParent, cpuParent],
+    parents,
     create(containerId, limits) {
       const mem = join(memParent, containerId);
       const cpu = join(cpuParent, containerId);
       const made: string[] = [];
       try {
-        for (const dir of [mem, cpu]) { makeDir(dir); made.push(dir); }
+        for (const dir of parents.map((p) => join(p, containerId))) { makeDir(dir); made.push(dir); }
         if (limits.memBytes !== undefined) {
           write(join(mem, 'memory.limit_in_bytes'), limits.memBytes);
           // Without swap accounting the file is absent and swap cannot be limited here.
@@ -164,12 +177,24 @@ function v1(mount: string, self: string, parent: string): Cgroups {
       const mem = join(memParent, containerId);
       const cpu = join(cpuParent, containerId);
       if (!existsSync(mem) || !existsSync(cpu)) return undefined;
-      return containerCgroup([mem, cpu], () => {
+      // A run an older agent started may have no cpuacct cgroup: its cpu time comes from /proc.
+      const acct = cpuacctParent ? join(cpuacctParent, containerId) : cpu;
+      const dirs = acct !== cpu && existsSync(acct) ? [mem, cpu, acct] : [mem, cpu];
+      return containerCgroup(dirs, () => {
         // oom_kill counts kills since 4.13; older kernels only say the limit was hit.
         const control = keyValues(read(join(mem, 'memory.oom_control')));
         if (control.oom_kill !== undefined) return control.oom_kill > 0;
         return (readNumber(join(mem, 'memory.failcnt')) ?? 0) > 0;
-      });
+      }, () => cgroupV1Statistics({
+        cpuacctUsageUser: readIfThere(join(acct, 'cpuacct.usage_user')),
+        cpuacctUsageSys: readIfThere(join(acct, 'cpuacct.usage_sys')),
+        cpuacctStat: readIfThere(join(acct, 'cpuacct.stat')),
+        cpuStat: readIfThere(join(cpu, 'cpu.stat')),
+        memoryStat: readIfThere(join(mem, 'memory.stat')),
+        memoryUsageInBytes: readIfThere(join(mem, 'memory.usage_in_bytes')),
+        memoryLimitInBytes: readIfThere(join(mem, 'memory.limit_in_bytes')),
+        procs: readIfThere(join(mem, 'cgroup.procs')),
+      }));
     },
   };
 }
@@ -211,7 +236,13 @@ function v2(mount: string, self: string, parent: string): Cgroups {
     open(containerId) {
       const dir = join(parentDir, containerId);
       if (!existsSync(dir)) return undefined;
-      return containerCgroup([dir], () => (keyValues(read(join(dir, 'memory.events'))).oom_kill ?? 0) > 0);
+      return containerCgroup([dir], () => (keyValues(read(join(dir, 'memory.events'))).oom_kill ?? 0) > 0, () => cgroupV2Statistics({
+        cpuStat: readIfThere(join(dir, 'cpu.stat')),
+        memoryStat: readIfThere(join(dir, 'memory.stat')),
+        memoryCurrent: readIfThere(join(dir, 'memory.current')),
+        memoryMax: readIfThere(join(dir, 'memory.max')),
+        procs: readIfThere(join(dir, 'cgroup.procs')),
+      }));
     },
   };
 }
@@ -230,7 +261,7 @@ export function cfsQuotaUs(cpus: number, periodUs: number): number {
   return Math.max(MIN_CFS_QUOTA_US, Math.round(cpus * periodUs));
 }
 
-function containerCgroup(dirs: string[], oomKilled: () => boolean): ContainerCgroup {
+function containerCgroup(dirs: string[], oomKilled: () => boolean, usage: () => ContainerUsage): ContainerCgroup {
   let destroyed = false;
   const pids = (): number[] => {
     const all = new Set<number>();
@@ -256,6 +287,7 @@ function containerCgroup(dirs: string[], oomKilled: () => boolean): ContainerCgr
         return false;
       }
     },
+    usage,
     async destroy() {
       if (destroyed) return;
       // Killing by cgroup reaches what left the task's process group (setsid, daemons);
@@ -309,6 +341,15 @@ function write(file: string, value: number): void {
 
 function read(file: string): string {
   return readFileSync(file, 'utf8');
+}
+
+/** A cgroup file's text, or undefined where this kernel (or a removed cgroup) has none. */
+function readIfThere(file: string): string | undefined {
+  try {
+    return read(file);
+  } catch {
+    return undefined;
+  }
 }
 
 function readNumber(file: string): number | undefined {

@@ -13,6 +13,7 @@
  * agent left running that no checkpoint claims.
  */
 import type { TaskInfo } from '../../common/types';
+import type { ContainerUsage } from './statistics';
 
 export type ContainerizerKind = 'docker' | 'process';
 
@@ -98,6 +99,11 @@ export interface Containerizer {
    * directory. Rejects when the container is not running or the command cannot start.
    */
   exec(containerId: string, argv: string[], opts: ExecOptions): Promise<ExecResult>;
+  /**
+   * What the running container uses now (statistics.ts). Rejects with a UsageError when it
+   * is not running or its usage cannot be read.
+   */
+  usage(containerId: string): Promise<ContainerUsage>;
   /** The ids of the containers this containerizer runs for the agent. */
   list(): Promise<string[]>;
   /** Kills and removes every container of this agent: nothing is left behind on stop. */

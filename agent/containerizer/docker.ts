@@ -24,6 +24,7 @@ import {
   commandLine, EXEC_OUTPUT_MAX, LaunchError, type Containerizer, type ExecOptions, type ExecResult, type LaunchSpec,
   type RecoverSpec, type Recovered, type RunIdentity, type Termination,
 } from './containerizer';
+import { dockerStatistics, UsageError, type ContainerUsage } from './statistics';
 import { resolveVolumes, volumesProblem, workingDirectory, type ResolvedVolume } from './volumes';
 
 export const LABELS = {
@@ -198,6 +199,22 @@ export class DockerContainerizer implements Containerizer {
       await this.remove(c.Id);
     });
     return orphans.map((c) => c.Labels[LABELS.containerId] ?? c.Id);
+  }
+
+  /**
+   * One sample of the engine's stats. `one-shot` (Engine API 1.41) skips the second sample
+   * the engine otherwise waits a second for, which only serves cpu percentages we do not use.
+   */
+  async usage(containerId: string): Promise<ContainerUsage> {
+    const r = this.running.get(containerId);
+    if (!r) throw new UsageError(`unknown docker container ${containerId}`);
+    let stats: unknown;
+    try {
+      stats = await this.docker.getContainer(r.dockerId).stats({ stream: false, 'one-shot': true });
+    } catch (err) {
+      throw new UsageError(`docker stats of container ${containerId} failed: ${dockerMessage(err)}`, { cause: err });
+    }
+    return dockerStatistics(stats);
   }
 
   /** `docker exec`: inside the container, with the container's environment plus `opts.env`. */

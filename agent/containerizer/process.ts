@@ -23,6 +23,8 @@ import { systemClock, type Clock, type Timer } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
 import { scalar } from '../../common/resources';
 import type { CgroupLimits, Cgroups, ContainerCgroup } from './cgroups';
+import { processGroupUsage } from './procfs';
+import { UsageError, type ContainerUsage } from './statistics';
 import {
   commandLine, EXEC_OUTPUT_MAX, LaunchError, type Containerizer, type ExecOptions, type ExecResult, type LaunchSpec,
   type RecoverSpec, type Recovered, type RunIdentity, type Termination,
@@ -300,6 +302,18 @@ export class ProcessContainerizer implements Containerizer {
     // The cgroup also holds what left the process group (setsid, double forks): it goes too.
     await r.cgroup?.destroy().catch((err) => this.log.warn('cannot remove the container\'s cgroup', { containerId, err }));
     this.running.delete(containerId);
+  }
+
+  /**
+   * Its cgroup's accounting where it has one (it sees what left the process group too);
+   * what the cgroup does not account for (no cpuacct, no cgroups at all) from /proc.
+   */
+  usage(containerId: string): Promise<ContainerUsage> {
+    const r = this.running.get(containerId);
+    if (!r || r.done) return Promise.reject(new UsageError(`process container ${containerId} is not running`));
+    const measured: ContainerUsage = r.cgroup?.usage() ?? {};
+    const complete = measured.cpusUserTimeSecs !== undefined && measured.memRssBytes !== undefined && measured.processes !== undefined;
+    return Promise.resolve(complete ? measured : { ...processGroupUsage(r.pgid), ...measured });
   }
 
   /** A command beside the task: in its sandbox, with its environment plus `opts.env`. */

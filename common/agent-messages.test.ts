@@ -1,0 +1,48 @@
+/**
+ * AgentUsage on the wire: what an agent encodes the master decodes unchanged, and a report
+ * that no agent could have measured is refused whole, saying what is wrong.
+ */
+import { decodeAgentUsage, encodeAgentUsage, type AgentUsage } from './agent-messages';
+import { pb, WireError } from './proto';
+
+const REPORT: AgentUsage = {
+  agentId: 'agent-1', timestampMs: 1_700_000_005_000,
+  tasks: [{
+    frameworkId: 'fw-1', taskId: 'burn', containerId: 'c-1',
+    statistics: {
+      timestampMs: 1_700_000_004_990, cpusUserTimeSecs: 1.25, cpusSystemTimeSecs: 0.5, cpusLimit: 0.5, memRssBytes: 3_145_728,
+      memTotalBytes: 3_300_000, memLimitBytes: 67_108_864, cpusNrPeriods: 40, cpusNrThrottled: 12, cpusThrottledTimeSecs: 0.6, processes: 2,
+    },
+  }],
+};
+
+describe('AgentUsage codec', () => {
+  it('round-trips a report; zero limits decode as unknown', () => {
+    expect(decodeAgentUsage(encodeAgentUsage(REPORT))).toEqual(REPORT);
+    const { cpusLimit: _c, memLimitBytes: _m, ...unlimited } = REPORT.tasks[0]!.statistics;
+    const report = { ...REPORT, tasks: [{ ...REPORT.tasks[0]!, statistics: unlimited }] };
+    expect(decodeAgentUsage(encodeAgentUsage(report))).toEqual(report);
+    const empty = pb.AgentUsage.encode({ agentId: 'agent-1', tasks: [{ frameworkId: 'fw-1', taskId: 'burn', statistics: {} }] }).finish();
+    expect(decodeAgentUsage(empty).tasks[0]!.statistics).toEqual({
+      timestampMs: 0, cpusUserTimeSecs: 0, cpusSystemTimeSecs: 0, memRssBytes: 0, memTotalBytes: 0,
+      cpusNrPeriods: 0, cpusNrThrottled: 0, cpusThrottledTimeSecs: 0, processes: 0,
+    });
+  });
+
+  it('refuses bytes that are not a report, a report without an agent, a task without ids or statistics', () => {
+    expect(() => decodeAgentUsage(Uint8Array.from([0xff, 0xff, 0xff]))).toThrow(/^malformed AgentUsage \(3 bytes\)/);
+    expect(() => decodeAgentUsage(encodeAgentUsage({ ...REPORT, agentId: '' }))).toThrow(new WireError('malformed AgentUsage: it names no agent (agent_id is empty)'));
+    expect(() => decodeAgentUsage(encodeAgentUsage({ ...REPORT, tasks: [{ ...REPORT.tasks[0]!, taskId: '' }] })))
+      .toThrow('malformed AgentUsage of agent agent-1, task #0: framework_id and task_id are both required');
+    const bare = pb.AgentUsage.encode({ agentId: 'agent-1', tasks: [{ frameworkId: 'fw-1', taskId: 'burn' }] }).finish();
+    expect(() => decodeAgentUsage(bare)).toThrow('malformed AgentUsage of agent agent-1, task #0 (burn): it carries no statistics');
+  });
+
+  it('refuses a negative or non-finite measurement, naming the field', () => {
+    const bad = { ...REPORT, tasks: [{ ...REPORT.tasks[0]!, statistics: { ...REPORT.tasks[0]!.statistics, cpusUserTimeSecs: -1 } }] };
+    expect(() => decodeAgentUsage(encodeAgentUsage(bad)))
+      .toThrow('malformed AgentUsage of agent agent-1, task #0 (burn): statistics.cpusUserTimeSecs is -1; measurements are finite and >= 0');
+    const nan = { ...REPORT, tasks: [{ ...REPORT.tasks[0]!, statistics: { ...REPORT.tasks[0]!.statistics, cpusThrottledTimeSecs: NaN } }] };
+    expect(() => decodeAgentUsage(encodeAgentUsage(nan))).toThrow(/statistics\.cpusThrottledTimeSecs is NaN/);
+  });
+});
