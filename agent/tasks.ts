@@ -25,11 +25,12 @@ import { randomUUID } from 'crypto';
 import type { Clock } from '../common/clock';
 import type { Logger } from '../common/log';
 import { ranges, type Resources } from '../common/resources';
-import { isTerminal, type KillPolicy, type StatusReason, type StatusSource, type Task, type TaskInfo, type TaskState, type TaskStatus } from '../common/types';
-import { LaunchError, type Containerizer, type ContainerizerKind, type Termination } from './containerizer/containerizer';
+import { isTerminal, type KillPolicy, type Task, type TaskInfo, type TaskState, type TaskStatus } from '../common/types';
+import { LaunchError, type Containerizer, type ContainerizerKind } from './containerizer/containerizer';
 import type { RunCheckpoint, RunStore } from './runs';
 import { HealthChecker, resolveHealthCheck, type HealthEvent } from './health';
 import { probeFor } from './health-probes';
+import { terminalStatus, type StatusFields } from './terminal-status';
 import { createSandbox, sandboxPath, unsafeIdReason } from './sandbox';
 
 export interface TaskRecord {
@@ -475,35 +476,6 @@ export class TaskRunner {
     ports.forEach((p, i) => { env[`PORT${i}`] = String(p); });
     return env;
   }
-}
-
-interface StatusFields {
-  message?: string;
-  reason?: StatusReason;
-  source?: StatusSource;
-  exitCode?: number;
-  /** Set on health updates and on the kill of an unhealthy task, as with Mesos executors. */
-  healthy?: boolean;
-}
-
-/** How a run that exited is reported. A requested kill wins over however it happened to end. */
-export function terminalStatus(rec: Pick<TaskRecord, 'killRequested' | 'launched' | 'info' | 'latest' | 'healthKill'>, t: Termination): [TaskState, StatusFields] {
-  const how = t.exitCode !== undefined ? `exited with code ${t.exitCode}` : `terminated by signal ${t.signal ?? 'unknown'}`;
-  const exit = t.exitCode !== undefined ? { exitCode: t.exitCode } : {};
-  if (rec.healthKill) {
-    // Mesos leaves the reason unset here (a TODO in its command executor); saying it is
-    // the health check spares the framework from parsing the message.
-    return ['TASK_KILLED', { ...exit, healthy: false, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', message: `killed as unhealthy: ${rec.healthKill}; command ${how}` }];
-  }
-  if (rec.killRequested) {
-    const duringLaunch = rec.latest?.state !== 'TASK_RUNNING';
-    return ['TASK_KILLED', { ...exit, message: `killed on request; command ${how}`, reason: duringLaunch ? 'REASON_TASK_KILLED_DURING_LAUNCH' : 'REASON_UNKNOWN' }];
-  }
-  if (t.oomKilled) {
-    return ['TASK_FAILED', { ...exit, reason: 'REASON_CONTAINER_LIMITATION_MEMORY', message: `memory limit exceeded; command ${how}` }];
-  }
-  if (t.exitCode === 0) return ['TASK_FINISHED', { ...exit, source: 'SOURCE_EXECUTOR', message: 'command exited with code 0' }];
-  return ['TASK_FAILED', { ...exit, source: 'SOURCE_EXECUTOR', message: `command ${how}` }];
 }
 
 /** The host ports the task was given, in order: PORT0, PORT1, … */

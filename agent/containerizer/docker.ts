@@ -13,7 +13,7 @@
  * ones made inside the run's sandbox.
  */
 import Docker from 'dockerode';
-import { chownSync, createWriteStream, mkdirSync, statSync, type WriteStream } from 'fs';
+import { chownSync, createWriteStream, mkdirSync } from 'fs';
 import { Writable } from 'stream';
 import { join } from 'path';
 import { mapLimited } from '../../common/limit';
@@ -26,6 +26,7 @@ import {
 } from './containerizer';
 import { dockerStatistics, UsageError, type ContainerUsage } from './statistics';
 import { resolveVolumes, volumesProblem, workingDirectory, type ResolvedVolume } from './volumes';
+import { appendMissing, closeFile, drained } from './docker-output';
 
 export const LABELS = {
   agentId: 'agora.agent-id',
@@ -451,54 +452,4 @@ function createFailure(err: unknown, image: string): string {
 function dockerMessage(err: unknown): string {
   const e = err as { json?: { message?: string }; message?: string };
   return e.json?.message ?? e.message ?? String(err);
-}
-
-function drained(stream: NodeJS.ReadableStream, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const r = stream as NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean; destroy?(): void };
-    if (r.readableEnded || r.destroyed) return resolve();
-    const t = setTimeout(() => { r.destroy?.(); resolve(); }, timeoutMs);
-    const done = () => { clearTimeout(t); resolve(); };
-    stream.once('end', done);
-    stream.once('close', done);
-    stream.once('error', done);
-  });
-}
-
-function closeFile(w: Writable | WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (w.closed) return resolve();
-    w.once('close', () => resolve());
-    w.once('error', () => resolve());
-    w.end();
-  });
-}
-
-/**
- * A sink for a container's whole log that appends to `path` only what the file does not hold
- * yet: the file holds a prefix of the log (it was streamed there until the agent stopped).
- */
-function appendMissing(path: string): Writable {
-  let skip = 0;
-  try {
-    skip = statSync(path).size;
-  } catch {
-    // No file yet: everything is missing.
-  }
-  const file = createWriteStream(path, { flags: 'a' });
-  return new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      if (skip >= chunk.length) {
-        skip -= chunk.length;
-        callback();
-        return;
-      }
-      const rest = skip > 0 ? chunk.subarray(skip) : chunk;
-      skip = 0;
-      file.write(rest, callback);
-    },
-    final(callback) {
-      file.end(() => callback());
-    },
-  });
 }
