@@ -1,0 +1,102 @@
+import { parseApp, resolveAppId, type App, type ValidationDetail } from './app';
+
+const ok = (json: unknown): App => {
+  const r = parseApp(json);
+  if (!r.ok) throw new Error(`expected a valid app, got ${JSON.stringify(r.details)}`);
+  return r.app;
+};
+const problems = (json: unknown): ValidationDetail[] => {
+  const r = parseApp(json);
+  if (r.ok) throw new Error('expected problems, the app was accepted');
+  return r.details;
+};
+
+describe('Marathon app definitions', () => {
+  it('accepts Marathon\'s own simple example and fills in Marathon\'s defaults', () => {
+    const app = ok({ id: '/simple', instances: 2, cmd: 'sleep 1000', cpus: 0.1, disk: 0, mem: 16 });
+    expect(app).toEqual({
+      id: '/simple', cmd: 'sleep 1000', cpus: 0.1, mem: 16, disk: 0, gpus: 0, instances: 2,
+      networks: [{ mode: 'host' }], portDefinitions: [{ port: 0, protocol: 'tcp' }], requirePorts: false, env: {}, labels: {},
+      constraints: [], healthChecks: [], upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 },
+      backoffSeconds: 1, backoffFactor: 1.15, maxLaunchDelaySeconds: 300, killSelection: 'YOUNGEST_FIRST',
+      unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 }, dependencies: [],
+    });
+    expect(ok({ id: 'x', cmd: 'true' })).toMatchObject({ id: '/x', cpus: 1, mem: 128, instances: 1 });
+  });
+
+  it('reads a bridged Docker app with port mappings and a MESOS_HTTP health check on its first port', () => {
+    const app = ok({
+      id: '/web', instances: 3, cpus: 0.5, mem: 256, networks: [{ mode: 'container/bridge' }],
+      container: { type: 'DOCKER', docker: { image: 'nginx' }, portMappings: [{ containerPort: 80, hostPort: 0 }] },
+      healthChecks: [{ protocol: 'MESOS_HTTP', path: '/', portIndex: 0 }],
+    });
+    expect(app.container).toEqual({ type: 'DOCKER', docker: { image: 'nginx', forcePullImage: false }, portMappings: [{ containerPort: 80, hostPort: 0, servicePort: 0, protocol: 'tcp' }] });
+    expect(app.portDefinitions).toEqual([]);
+    expect(app.healthChecks).toEqual([{
+      protocol: 'MESOS_HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 300, intervalSeconds: 60, timeoutSeconds: 20, delaySeconds: 15, maxConsecutiveFailures: 3,
+    }]);
+  });
+
+  it('resolves ids as paths and refuses segments Marathon refuses', () => {
+    expect(resolveAppId('app', '/grp')).toBe('/grp/app');
+    expect(resolveAppId('../other/app', '/grp/sub')).toBe('/grp/other/app');
+    expect(resolveAppId('/a.b/c-d/./e')).toBe('/a.b/c-d/e');
+    for (const bad of ['/Upper', '/-lead', '/trail-', '/sp ace', '/under_score', '/..', '/']) expect(resolveAppId(bad)).toBeUndefined();
+  });
+
+  it('reports every problem at its JSON path, not just the first', () => {
+    expect(problems({
+      id: '/Bad', cmd: 'x', args: ['y'], cpus: 0, instances: 1.5, mem: 'lots',
+      upgradeStrategy: { minimumHealthCapacity: 2 }, killSelection: 'RANDOM',
+      constraints: [['hostname', 'UNIQUE', 'x'], ['rack', 'LIKE'], ['zone', 'NEAR', 'a'], ['rack', 'MAX_PER', 'two'], ['rack', 'LIKE', '(']],
+      healthChecks: [{ protocol: 'HTTP' }, { protocol: 'COMMAND' }, { protocol: 'MESOS_TCP', portIndex: 3 }],
+      env: { A: 'ok', B: { secret: 'pw' } },
+      unreachableStrategy: { inactiveAfterSeconds: 60, expungeAfterSeconds: 10 },
+    })).toEqual([
+      { path: '/id', errors: [expect.stringMatching(/'\/Bad' is not a valid app id/)] },
+      { path: '/cmd', errors: ['give cmd (a shell command) or args (exec form), not both'] },
+      { path: '/cpus', errors: ['must be at least 0.001, got 0'] },
+      { path: '/mem', errors: ['expected a number, got "lots"'] },
+      { path: '/instances', errors: ['expected a whole number, got 1.5'] },
+      { path: '/env/B', errors: ['expected a string, got {"secret":"pw"} (secrets are not supported)'] },
+      { path: '/constraints(0)', errors: ['UNIQUE takes no value'] },
+      { path: '/constraints(1)', errors: ['LIKE needs a value'] },
+      { path: '/constraints(2)', errors: ["'NEAR' is not one of UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER, IS"] },
+      { path: '/constraints(3)', errors: ["MAX_PER takes a whole number > 0, got 'two'"] },
+      { path: '/constraints(4)', errors: [expect.stringMatching(/^'\(' is not a regular expression/)] },
+      { path: '/healthChecks(0)/protocol', errors: ["'HTTP' is not MESOS_HTTP, MESOS_TCP or COMMAND (checks run by the agent: use MESOS_HTTP)"] },
+      { path: '/healthChecks(1)/command', errors: ['a COMMAND check needs command: {"value": "…"}'] },
+      { path: '/healthChecks(2)/portIndex', errors: ['the app has 1 port, so portIndex 3 names none'] },
+      { path: '/upgradeStrategy/minimumHealthCapacity', errors: ['must be at most 1, got 2'] },
+      { path: '/killSelection', errors: ["'RANDOM' is not YOUNGEST_FIRST or OLDEST_FIRST"] },
+      { path: '/unreachableStrategy', errors: ['expungeAfterSeconds (10) must not be below inactiveAfterSeconds (60)'] },
+    ]);
+  });
+
+  it('needs something to run, an image for Docker, and networks Marathon knows', () => {
+    expect(problems({ id: '/nothing' })).toEqual([{ path: '/cmd', errors: ['an app needs cmd, args, or a Docker image to run'] }]);
+    expect(problems({ id: '/d', container: { type: 'DOCKER' }, cmd: 'x' })).toEqual([
+      { path: '/container/docker', errors: ['a DOCKER container needs docker: {"image": …}'] },
+    ]);
+    expect(problems({ id: '/n', cmd: 'x', networks: [{ mode: 'overlay' }] })).toEqual([
+      { path: '/networks(0)/mode', errors: ["'overlay' is not host, container/bridge or container"] },
+    ]);
+    expect(problems({ id: '/p', cmd: 'x', networks: [{ mode: 'container/bridge' }], portDefinitions: [{ port: 80 }] })[0]?.path).toBe('/portDefinitions');
+    expect(problems('just a string')).toEqual([{ path: '/', errors: ['expected a JSON object'] }]);
+  });
+
+  it('keeps constraints, dependencies resolved against the app\'s group, and the other fields as given', () => {
+    const app = ok({
+      id: '/prod/api', cmd: 'serve', constraints: [['hostname', 'UNIQUE'], ['rack', 'GROUP_BY', '3'], ['zone', 'LIKE', 'eu-.*']],
+      dependencies: ['db', '/shared/cache'], unreachableStrategy: 'disabled', taskKillGracePeriodSeconds: 30, user: 'nobody',
+      labels: { team: 'x' }, env: { MODE: 'prod' }, killSelection: 'OLDEST_FIRST', requirePorts: true,
+      portDefinitions: [{ port: 8080, name: 'http' }, { port: 0, protocol: 'udp' }],
+    });
+    expect(app.constraints).toEqual([
+      { field: 'hostname', operator: 'UNIQUE' }, { field: 'rack', operator: 'GROUP_BY', value: '3' }, { field: 'zone', operator: 'LIKE', value: 'eu-.*' },
+    ]);
+    expect(app.dependencies).toEqual(['/prod/db', '/shared/cache']);
+    expect(app).toMatchObject({ unreachableStrategy: 'disabled', taskKillGracePeriodSeconds: 30, user: 'nobody', killSelection: 'OLDEST_FIRST', requirePorts: true });
+    expect(app.portDefinitions).toEqual([{ port: 8080, protocol: 'tcp', name: 'http' }, { port: 0, protocol: 'udp' }]);
+  });
+});
