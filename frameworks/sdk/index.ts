@@ -1,7 +1,7 @@
 /** The Agora scheduler SDK: write a framework in TypeScript. See README.md beside this file. */
 export { Scheduler, subscribe, type SubscribeOptions } from './client';
 export { SchedulerCallError, SubscriptionError } from './errors';
-export { task, fit, taskResources, type TaskSpec } from './tasks';
+export { task, fit, pickPorts, taskResources, type TaskSpec } from './tasks';
 export { masterAddress, grpcAddress, DEFAULT_MASTER, type MasterAddress } from './master-address';
 export { isTerminal } from '../../common/types';
 export type { Offer, TaskInfo, TaskStatus, TaskState, SchedulerEvent, FrameworkInfo, Filters } from '../../common/types';

@@ -1,6 +1,6 @@
 import { parse, scalar, ranges } from '../../common/resources';
 import type { Offer } from '../../common/types';
-import { fit, task, type TaskSpec } from './tasks';
+import { fit, pickPorts, task, type TaskSpec } from './tasks';
 
 const offer: Offer = {
   id: 'offer-1', frameworkId: 'fw-1', agentId: 'agent-1', hostname: 'h', role: '*', attributes: {},
@@ -33,5 +33,22 @@ describe('fitting tasks into an offer', () => {
   it('asks for the process containerizer when told, and lets the agent choose otherwise', () => {
     expect(task({ ...spec('p', 0.1, 16), process: true }, offer).container.type).toBe('PROCESS');
     expect(task(spec('d', 0.1, 16), offer).container.type).toBe('DEFAULT');
+  });
+});
+
+describe('picking host ports from an offer', () => {
+  const offered = parse('cpus:1;ports:[31000-31002,31010-31010]');
+
+  it('picks free ports lowest first for each 0, and keeps literal ones where they are', () => {
+    expect(pickPorts(offered, [0, 0])).toEqual([31000, 31001]);
+    expect(pickPorts(offered, [31001, 0, 0])).toEqual([31001, 31000, 31002]);
+    expect(pickPorts(offered, [0, 0, 0, 0])).toEqual([31000, 31001, 31002, 31010]);
+    expect(pickPorts(offered, [])).toEqual([]);
+  });
+
+  it('gives nothing when the offer lacks a literal port or has too few', () => {
+    expect(pickPorts(offered, [8080])).toBeUndefined();
+    expect(pickPorts(offered, [0, 0, 0, 0, 0])).toBeUndefined();
+    expect(pickPorts(parse('cpus:1'), [0])).toBeUndefined();
   });
 });

@@ -74,3 +74,28 @@ export function fit(offer: Offer, pending: TaskSpec[]): TaskInfo[] {
   }
   return out;
 }
+
+/**
+ * Host ports for a task from what `available` offers (its `ports` ranges, any role): each
+ * entry of `wanted` is a port the task must have, or 0 for any free one, picked lowest
+ * first. Undefined when the offer cannot give them all (a literal port it lacks, or too few).
+ */
+export function pickPorts(available: Resources, wanted: readonly number[]): number[] | undefined {
+  const free = new Set<number>();
+  const ranges = available.flatMap((r) => (r.name === 'ports' && r.kind === 'ranges' ? r.ranges : []));
+  const literal = new Set(wanted.filter((p) => p !== 0));
+  for (const p of literal) if (!ranges.some(([b, e]) => p >= b && p <= e)) return undefined;
+  const out: number[] = [];
+  let need = wanted.filter((p) => p === 0).length;
+  for (const [b, e] of [...ranges].sort((x, y) => x[0] - y[0])) {
+    for (let p = b; p <= e && need > 0; p++) {
+      if (literal.has(p) || free.has(p)) continue;
+      free.add(p);
+      need--;
+    }
+  }
+  if (need > 0) return undefined;
+  const picked = [...free];
+  for (const p of wanted) out.push(p !== 0 ? p : (picked.shift() as number));
+  return out;
+}
