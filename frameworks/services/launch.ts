@@ -1,0 +1,94 @@
+/**
+ * One instance of an app as a task for one offer: its resources, its host ports picked from
+ * the offer, its container, its health check and the environment Marathon gives its tasks
+ * (PORT0…, PORTS, PORT_<NAME>, HOST, MARATHON_APP_ID, MARATHON_APP_VERSION, MESOS_TASK_ID, plus
+ * AGORA_APP_ID and AGORA_APP_VERSION). Pure. When the offer cannot take it, the answer says
+ * why, for `/v2/queue`.
+ */
+import { contains, format, type Resources } from '../../common/resources';
+import type { HealthCheck, Offer, PortMapping, TaskInfo } from '../../common/types';
+import { pickPorts, taskResources } from '../sdk/tasks';
+import type { App, AppHealthCheck } from './app';
+
+export type Launch = { ok: true; task: TaskInfo; hostPorts: number[] } | { ok: false; reason: string };
+
+/** The Mesos task id of an instance: the app path with `/` → `_`, then the instance id. */
+export function taskIdOf(appId: string, instanceId: string): string {
+  return `${appId.slice(1).replace(/\//g, '_')}.${instanceId}`;
+}
+
+/** The app an instance's task id belongs to, or undefined for a task id not made by `taskIdOf`. */
+export function appIdOfTask(taskId: string): string | undefined {
+  const dot = taskId.lastIndexOf('.');
+  return dot > 0 ? `/${taskId.slice(0, dot).replace(/_/g, '/')}` : undefined;
+}
+
+export function taskFor(app: App, version: string, offer: Offer, instanceId: string): Launch {
+  const bridged = app.networks.some((n) => n.mode !== 'host');
+  const mappings = bridged ? (app.container?.portMappings ?? []) : [];
+  // Host ports wanted: a literal one for requirePorts (host) or a given hostPort (bridge), else any.
+  const wanted = bridged ? mappings.map((m) => m.hostPort) : app.portDefinitions.map((d) => (app.requirePorts ? d.port : 0));
+  const hostPorts = wanted.length === 0 ? [] : pickPorts(offer.resources, wanted);
+  if (!hostPorts) {
+    return { ok: false, reason: `offer ${offer.id} on ${offer.hostname} has not the ${wanted.length} host port${wanted.length === 1 ? '' : 's'} needed (${wanted.map((p) => p || 'any').join(', ')})` };
+  }
+  const resources = taskResources({ cpus: app.cpus, mem: app.mem, disk: app.disk, gpus: app.gpus, ports: hostPorts });
+  if (!contains(offer.resources, resources)) {
+    return { ok: false, reason: `offer ${offer.id} on ${offer.hostname} has ${format(offer.resources)}, an instance needs ${format(withoutPorts(resources))}` };
+  }
+  const taskId = taskIdOf(app.id, instanceId);
+  const named = bridged ? mappings.map((m) => m.name) : app.portDefinitions.map((d) => d.name);
+  const env: Record<string, string> = {
+    HOST: offer.hostname, MARATHON_APP_ID: app.id, MARATHON_APP_VERSION: version, MESOS_TASK_ID: taskId,
+    AGORA_APP_ID: app.id, AGORA_APP_VERSION: version,
+  };
+  if (hostPorts.length > 0) env.PORTS = hostPorts.join(',');
+  hostPorts.forEach((p, i) => {
+    env[`PORT${i}`] = String(p);
+    const name = named[i];
+    if (name) env[`PORT_${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = String(p);
+  });
+  const image = app.container?.docker?.image;
+  const task: TaskInfo = {
+    taskId,
+    name: app.id.slice(1).split('/').reverse().join('.'),
+    agentId: offer.agentId,
+    resources,
+    command: { value: app.cmd ?? '', argv: app.args ? [...app.args] : [], environment: { ...env, ...app.env }, user: app.user ?? '' },
+    container: image
+      ? {
+        type: 'DOCKER',
+        docker: {
+          image, network: bridged ? 'BRIDGE' : 'HOST', forcePullImage: app.container?.docker?.forcePullImage ?? false,
+          portMappings: mappings.map((m, i): PortMapping => ({ hostPort: hostPorts[i] as number, containerPort: m.containerPort, protocol: m.protocol })),
+        },
+      }
+      : { type: 'PROCESS' },
+    labels: { ...app.labels },
+    ...(app.taskKillGracePeriodSeconds !== undefined ? { killPolicy: { gracePeriodMs: app.taskKillGracePeriodSeconds * 1000 } } : {}),
+  };
+  const check = app.healthChecks[0];
+  if (check) task.healthCheck = healthCheckFor(check, bridged ? mappings.map((m) => m.containerPort) : hostPorts);
+  return { ok: true, task, hostPorts };
+}
+
+/**
+ * The agent runs one check per task: the app's first. Its port is the container's for a
+ * bridged app (the agent maps it to the host port) and the host port otherwise.
+ */
+function healthCheckFor(h: AppHealthCheck, ports: readonly number[]): HealthCheck {
+  const base = {
+    delayMs: h.delaySeconds * 1000, intervalMs: h.intervalSeconds * 1000, timeoutMs: h.timeoutSeconds * 1000,
+    consecutiveFailures: h.maxConsecutiveFailures, gracePeriodMs: h.gracePeriodSeconds * 1000, path: h.path,
+  };
+  const port = h.port ?? ports[h.portIndex ?? 0] ?? 0;
+  switch (h.protocol) {
+    case 'MESOS_HTTP': return { ...base, type: 'HTTP', port };
+    case 'MESOS_TCP': return { ...base, type: 'TCP', port };
+    case 'COMMAND': return { ...base, type: 'COMMAND', port: 0, command: { value: h.command ?? '', argv: [], environment: {}, user: '' } };
+  }
+}
+
+function withoutPorts(rs: Resources): Resources {
+  return rs.filter((r) => r.name !== 'ports');
+}
