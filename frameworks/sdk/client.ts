@@ -27,6 +27,13 @@ export interface SubscribeOptions {
   master?: string;
   /** The master's gRPC address (`host:5053`), to skip looking it up over HTTP. */
   grpcAddress?: string;
+  /**
+   * Stay subscribed when the master goes away: subscribe again with the framework id, with a
+   * delay doubling from `initialDelayMs` (default 200) up to `maxDelayMs` (default 10 s), to
+   * the next of `grpcAddresses` (default: the one above) each time, and reconcile implicitly
+   * once back. `false`: the first loss closes the subscription (emits `closed`).
+   */
+  reconnect?: false | { initialDelayMs?: number; maxDelayMs?: number; grpcAddresses?: string[] };
   framework: Partial<FrameworkInfo> & { name: string };
   autoAcknowledge?: boolean;
   /** How many events may wait unread in `events()` before the subscription fails. */
@@ -52,6 +59,10 @@ type Events = {
   update: [TaskStatus];
   error: [Error];
   closed: [Error | undefined];
+  /** The stream to the master broke; the SDK is subscribing again (with `reconnect`). */
+  disconnected: [Error];
+  /** Subscribed again with the same framework id, to this gRPC address. */
+  resubscribed: [string];
 };
 
 const SchedulerGrpcClient = makeGenericClientConstructor(schedulerService, 'Scheduler');
@@ -67,9 +78,15 @@ export class Scheduler extends EventEmitter<Events> {
   private wake: (() => void) | undefined;
   private iterating = false;
 
+  private info!: FrameworkInfo;
+  private reconnect: SubscribeOptions['reconnect'] = false;
+  private targets: string[] = [];
+  private attempt = 0;
+  private retry: NodeJS.Timeout | undefined;
+
   private constructor(
-    private readonly client: Client,
-    private readonly stream: ClientReadableStream<agora.v1.Event>,
+    private client: Client,
+    private stream: ClientReadableStream<agora.v1.Event>,
     private readonly autoAcknowledge: boolean,
     private readonly maxBuffered: number,
     private readonly replayWindow: number,
@@ -85,17 +102,52 @@ export class Scheduler extends EventEmitter<Events> {
       id: '', roles: ['*'], failoverTimeoutMs: 0, capabilities: [], principal: '', user: '', hostname: '', labels: {},
       ...opts.framework,
     };
-    const stream = (client as unknown as { Subscribe(req: unknown): ClientReadableStream<agora.v1.Event> })
-      .Subscribe({ frameworkInfo: frameworkInfoToWire(info) });
+    const stream = openStream(client, info);
     const s = new Scheduler(client, stream, opts.autoAcknowledge ?? true, opts.maxBufferedEvents ?? 100_000, opts.replayWindow ?? 1000);
-    await s.attach();
+    s.info = info;
+    s.reconnect = opts.reconnect ?? false;
+    s.targets = [target, ...(opts.reconnect ? opts.reconnect.grpcAddresses ?? [] : [])].filter((t, i, all) => all.indexOf(t) === i);
+    await s.attach(stream, (err) => { if (stream === s.stream) s.lost(err); });
     return s;
   }
 
-  private attach(): Promise<void> {
+  /**
+   * The stream broke. Without `reconnect` the subscription is over; with it, the SDK subscribes
+   * again with its framework id after a growing delay, to the next address, until it is back
+   * or the master says the framework is gone for good.
+   */
+  private lost(err: Error): void {
+    if (this.closed) return;
+    if (!this.reconnect) return this.finish(err);
+    if (err instanceof SchedulerCallError && err.code === 'FAILED_PRECONDITION') return this.finish(err);
+    if (this.retry) return;
+    this.stream.cancel();
+    this.client.close();
+    if (this.attempt === 0) this.emit('disconnected', err);
+    const { initialDelayMs = 200, maxDelayMs = 10_000 } = this.reconnect;
+    const delay = Math.min(initialDelayMs * 2 ** this.attempt, maxDelayMs);
+    const target = this.targets[this.attempt % this.targets.length] as string;
+    this.attempt++;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.closed) return;
+      this.client = new SchedulerGrpcClient(target, credentials.createInsecure());
+      this.stream = openStream(this.client, { ...this.info, id: this.frameworkId });
+      const stream = this.stream;
+      const onLost = (e: Error): void => { if (stream === this.stream) this.lost(e); };
+      this.attach(stream, onLost).then(() => {
+        this.attempt = 0;
+        this.emit('resubscribed', target);
+        // What happened while away: the master answers with the state of every task it knows.
+        this.reconcile().catch((e: Error) => this.emitError(e));
+      }, onLost);
+    }, delay);
+  }
+
+  private attach(stream: ClientReadableStream<agora.v1.Event>, onLost: (err: Error) => void): Promise<void> {
     return new Promise((resolve, reject) => {
       let subscribed = false;
-      this.stream.on('data', (wire: agora.v1.Event) => {
+      stream.on('data', (wire: agora.v1.Event) => {
         const event = eventFromWire(wire);
         if (!event) return;   // a newer master's event type: skip it
         if (event.type === 'SUBSCRIBED') {
@@ -106,16 +158,16 @@ export class Scheduler extends EventEmitter<Events> {
         }
         this.dispatch(event);
       });
-      this.stream.on('error', (err: ServiceError) => {
+      stream.on('error', (err: ServiceError) => {
         if (this.closed) return;   // our own close() cancelled the stream
         const e = SchedulerCallError.from('Subscribe', err);
         if (!subscribed) reject(e);
-        this.finish(e);
+        else onLost(e);
       });
-      this.stream.on('end', () => {
+      stream.on('end', () => {
         const e = new SubscriptionError('the master ended the subscription');
         if (!subscribed) reject(e);
-        this.finish(e);
+        else onLost(e);
       });
     });
   }
@@ -152,6 +204,7 @@ export class Scheduler extends EventEmitter<Events> {
   private finish(err: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
     this.closeError = err;
     this.wake?.();
     this.emit('closed', err);
@@ -244,3 +297,8 @@ export class Scheduler extends EventEmitter<Events> {
 }
 
 export const subscribe = (opts: SubscribeOptions): Promise<Scheduler> => Scheduler.subscribe(opts);
+
+function openStream(client: Client, info: FrameworkInfo): ClientReadableStream<agora.v1.Event> {
+  return (client as unknown as { Subscribe(req: unknown): ClientReadableStream<agora.v1.Event> })
+    .Subscribe({ frameworkInfo: frameworkInfoToWire(info) });
+}
