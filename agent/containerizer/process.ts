@@ -23,7 +23,7 @@ import { systemClock, type Clock, type Timer } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
 import { scalar } from '../../common/resources';
 import type { CgroupLimits, Cgroups, ContainerCgroup } from './cgroups';
-import { processGroupUsage } from './procfs';
+import { processGroupUsage, readProcStat } from './procfs';
 import { UsageError, type ContainerUsage } from './statistics';
 import {
   commandLine, EXEC_OUTPUT_MAX, LaunchError, type Containerizer, type ExecOptions, type ExecResult, type LaunchSpec,
@@ -438,26 +438,12 @@ function executableProblem(file: string, cwd: string, path: string): string | un
 
 /** When the process started, in clock ticks since boot (/proc/<pid>/stat field 22); undefined if it is gone. */
 export function startTicks(pid: number): number | undefined {
-  const stat = procStat(pid);
-  return stat?.startTicks;
-}
-
-function procStat(pid: number): { state: string; startTicks: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name, field 2, is in parentheses and may hold spaces: count from after it.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const startTicks = Number(rest[19]);
-  return Number.isFinite(startTicks) ? { state: rest[0] ?? '', startTicks } : undefined;
+  return readProcStat(pid)?.startTicks;
 }
 
 /** The process exists, is not a zombie, and is the one that started at `startTicks`. */
 function isAlive(pid: number, startTicksWanted: number | undefined): boolean {
-  const stat = procStat(pid);
+  const stat = readProcStat(pid);
   return stat !== undefined && stat.state !== 'Z' && (startTicksWanted === undefined || stat.startTicks === startTicksWanted);
 }
 

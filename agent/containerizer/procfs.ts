@@ -11,7 +11,7 @@ export function processGroupUsage(pgid: number, proc = '/proc'): ContainerUsage 
   const members: { stat: ProcStat; rssBytes: number }[] = [];
   for (const entry of readdirSync(proc)) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(`${proc}/${entry}/stat`);
+    const stat = readProcStat(Number(entry), proc);
     // A zombie's times are about to move to its parent's cutime: counting both would count twice.
     if (!stat || stat.pgrp !== pgid || stat.state === 'Z') continue;
     let rssBytes = 0;
@@ -25,9 +25,10 @@ export function processGroupUsage(pgid: number, proc = '/proc'): ContainerUsage 
   return processGroupStatistics(members);
 }
 
-function readStat(file: string): ProcStat | undefined {
+/** `/proc/<pid>/stat`, parsed; undefined when the process is gone. */
+export function readProcStat(pid: number, proc = '/proc'): ProcStat | undefined {
   try {
-    return parseProcStat(readFileSync(file, 'utf8'));
+    return parseProcStat(readFileSync(`${proc}/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }

@@ -82,7 +82,7 @@ describe('/proc', () => {
   const STAT = '4242 (my (odd) cmd) R 4200 4242 4242 0 -1 4194304 102 0 0 0 250 30 12 3 20 0 1 0 1031977 3133440 416 18446744073709551615';
 
   it('parses /proc/<pid>/stat past a command name with spaces and parentheses', () => {
-    expect(parseProcStat(STAT)).toEqual({ pid: 4242, state: 'R', pgrp: 4242, utimeTicks: 250, stimeTicks: 30, cutimeTicks: 12, cstimeTicks: 3 });
+    expect(parseProcStat(STAT)).toEqual({ pid: 4242, state: 'R', pgrp: 4242, utimeTicks: 250, stimeTicks: 30, cutimeTicks: 12, cstimeTicks: 3, startTicks: 1031977 });
     expect(parseProcStat('garbage')).toBeUndefined();
   });
 

@@ -187,6 +187,8 @@ export interface ProcStat {
   /** Times of children it has waited for: they are gone from /proc but were the task's. */
   cutimeTicks: number;
   cstimeTicks: number;
+  /** When it started, in clock ticks since boot: with the pid, what tells it from a later process of the same pid. */
+  startTicks: number;
 }
 
 /** Parses one `/proc/<pid>/stat` line; undefined when it is not one. */
@@ -196,10 +198,12 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const pid = Number(text.slice(0, text.indexOf(' ')));
   if (close < 0 || !Number.isInteger(pid)) return undefined;
   const f = text.slice(close + 2).trim().split(' ');
-  // After the name: state(3) ppid(4) pgrp(5) … utime(14) stime(15) cutime(16) cstime(17).
+  // After the name: state(3) ppid(4) pgrp(5) … utime(14) stime(15) cutime(16) cstime(17) … starttime(22).
   const at = (field: number) => Number(f[field - 3]);
-  const stat = { pid, state: f[0] ?? '', pgrp: at(5), utimeTicks: at(14), stimeTicks: at(15), cutimeTicks: at(16), cstimeTicks: at(17) };
-  return [stat.pgrp, stat.utimeTicks, stat.stimeTicks, stat.cutimeTicks, stat.cstimeTicks].every(Number.isFinite) ? stat : undefined;
+  const stat = {
+    pid, state: f[0] ?? '', pgrp: at(5), utimeTicks: at(14), stimeTicks: at(15), cutimeTicks: at(16), cstimeTicks: at(17), startTicks: at(22),
+  };
+  return [stat.pgrp, stat.utimeTicks, stat.stimeTicks, stat.cutimeTicks, stat.cstimeTicks, stat.startTicks].every(Number.isFinite) ? stat : undefined;
 }
 
 /** `VmRSS:   1234 kB` of `/proc/<pid>/status`, in bytes; 0 for a kernel thread or a zombie, which have none. */
