@@ -72,7 +72,7 @@ export function reconcile(app: App, instances: readonly Instance[], backoff: Bac
   }
 
   if (counted.length > app.instances) {
-    const victims = [...counted].sort((a, b) => rank(a) - rank(b) || bySelection(app, a, b)).slice(0, counted.length - app.instances);
+    const victims = [...counted].sort((a, b) => rank(a) - rank(b) || byKillSelection(app, a, b)).slice(0, counted.length - app.instances);
     return { launch: 0, kill: victims.map((v) => v.id), expunge };
   }
   const missing = app.instances - counted.length;
@@ -91,6 +91,7 @@ function rank(i: Instance): number {
   return 4;
 }
 
-function bySelection(app: App, a: Instance, b: Instance): number {
+/** Among instances equally worth keeping, the order `killSelection` asks for. */
+export function byKillSelection(app: Pick<App, 'killSelection'>, a: Instance, b: Instance): number {
   return app.killSelection === 'YOUNGEST_FIRST' ? b.launchedAt - a.launchedAt : a.launchedAt - b.launchedAt;
 }

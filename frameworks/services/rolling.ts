@@ -13,7 +13,7 @@
  * `killSelection`). New instances are launched up to the capacity left.
  */
 import type { App } from './app';
-import type { Instance } from './reconcile';
+import { byKillSelection, type Instance } from './reconcile';
 
 export interface RollingStep {
   launch: number;
@@ -41,8 +41,7 @@ export function rollingStep(app: App, old: readonly Instance[], fresh: readonly 
   let oldHealthy = old.filter((i) => isHealthy(app, i)).length;
 
   const kill: string[] = [];
-  const candidates = [...old].sort((a, b) => usefulness(app, a) - usefulness(app, b)
-    || (app.killSelection === 'YOUNGEST_FIRST' ? b.launchedAt - a.launchedAt : a.launchedAt - b.launchedAt));
+  const candidates = [...old].sort((a, b) => usefulness(app, a) - usefulness(app, b) || byKillSelection(app, a, b));
   for (const i of candidates) {
     const healthy = isHealthy(app, i);
     if (healthy && oldHealthy - 1 + freshHealthy < minHealthy) continue;
