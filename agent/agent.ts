@@ -151,7 +151,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       publish: (status) => { this.updates.update(status); this.emit('status', status); },
       runs: this.runs,
       pendingOf: (frameworkId, taskId) => this.updates.pendingOf(frameworkId, taskId),
-      containerizerOf: (kind) => (kind === 'docker' ? this.docker : this.process),
+      containerizerOf: (kind) => this.containerizerOfKind(kind),
       onHealthProbe: (report) => this.emit('health', report),
       // Mesos schedules a sandbox when its executor is done; here, when the run leaves the table.
       onRunCompleted: (rec) => this.gc.schedule(rec.sandboxDir, config.clock.now()),
@@ -339,6 +339,11 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     });
   }
 
+  /** The containerizer of a kind, if this agent runs it. */
+  private containerizerOfKind(kind: ContainerizerKind): Containerizer | undefined {
+    return kind === 'docker' ? this.docker : this.process;
+  }
+
   private containerizerFor(task: TaskInfo): Containerizer | { error: string } {
     switch (task.container.type) {
       case 'PROCESS': return this.process;
@@ -423,11 +428,8 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     this.agentId = previousId;   // the label the Docker containerizer finds them by
     try {
       for (const run of runs) {
-        const c = run.containerizer === 'docker' ? this.docker : this.process;
-        const found = await c?.recover({
-          containerId: run.containerId, sandboxDir: run.sandboxDir,
-          ...(run.pid !== undefined ? { pid: run.pid } : {}), ...(run.pidStartTicks !== undefined ? { pidStartTicks: run.pidStartTicks } : {}),
-        });
+        const c = this.containerizerOfKind(run.containerizer);
+        const found = await c?.recover(this.runs.recoverSpec(run));
         if (found?.state === 'running') await c?.kill(run.containerId, 0);
         await c?.destroy(run.containerId);
       }

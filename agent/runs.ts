@@ -18,7 +18,7 @@ import { readdirSync, rmSync } from 'fs';
 import { join } from 'path';
 import type { TaskInfo, TaskStatus } from '../common/types';
 import { metaDir, readJson, writeJsonAtomic } from './checkpoint';
-import type { ContainerizerKind } from './containerizer/containerizer';
+import type { ContainerizerKind, RecoverSpec } from './containerizer/containerizer';
 
 export interface RunCheckpoint {
   version: 1;
@@ -55,6 +55,14 @@ export class RunStore {
   /** Where a process run's wrapper leaves the command's exit status. */
   exitStatusFile(containerId: string): string {
     return join(this.runDir(containerId), 'exit-status');
+  }
+
+  /** What a containerizer needs to find the run again. */
+  recoverSpec(run: RunCheckpoint): RecoverSpec {
+    return {
+      containerId: run.containerId, sandboxDir: run.sandboxDir, exitStatusFile: this.exitStatusFile(run.containerId),
+      ...(run.pid !== undefined ? { pid: run.pid } : {}), ...(run.pidStartTicks !== undefined ? { pidStartTicks: run.pidStartTicks } : {}),
+    };
   }
 
   write(run: RunCheckpoint, durable = false): void {

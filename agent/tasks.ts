@@ -210,10 +210,7 @@ export class TaskRunner {
       this.publish(rec, 'TASK_FAILED', { reason: 'REASON_AGENT_RESTARTED', message: `the agent restarted without its ${run.containerizer} containerizer; container ${containerId} cannot be found` });
       return;
     }
-    const found = await c.recover({
-      containerId, sandboxDir: run.sandboxDir, exitStatusFile: this.deps.runs.exitStatusFile(containerId),
-      ...(run.pid !== undefined ? { pid: run.pid } : {}), ...(run.pidStartTicks !== undefined ? { pidStartTicks: run.pidStartTicks } : {}),
-    });
+    const found = await c.recover(this.deps.runs.recoverSpec(run));
     switch (found.state) {
       case 'missing':
         this.publish(rec, 'TASK_FAILED', { reason: 'REASON_AGENT_RESTARTED', message: `container ${containerId} was not found after the agent restarted: ${found.why}` });
