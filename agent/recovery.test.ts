@@ -15,6 +15,7 @@ import { metaDir, writeJsonAtomic } from './checkpoint';
 import { LABELS } from './containerizer/docker';
 import { RunStore, type RunCheckpoint } from './runs';
 import { createSandbox, sandboxPath } from './sandbox';
+import { eventually } from '../test/support/cluster';
 import { TestMaster, testTask } from './test-master';
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -64,15 +65,6 @@ function stagedRun(taskId: string, containerizer: 'docker' | 'process', more: Pa
   return run;
 }
 
-/** Waits for a condition the agent brings about after a message it received (bounded). */
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (ok()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${what}: never happened`);
-}
-
 const start = async (containerizer: 'docker' | 'process'): Promise<void> => {
   agent = await startAgent({ natsUrl: nats.url, workDir, httpHost: '127.0.0.1', httpPort: 0, containerizer });
   expect(await agent.registered).toBe(agentId);
@@ -108,7 +100,7 @@ describe('recovery from a crash between two steps of a launch', () => {
     expect(failed.message).toMatch(/no process was recorded/);
     expect(new RunStore(workDir).list().runs.map((r) => r.containerId)).toContain(run.containerId);
     master.ack(failed);
-    await until('the checkpoint is removed', () => !new RunStore(workDir).list().runs.some((r) => r.containerId === run.containerId));
+    await eventually('the checkpoint is removed', async () => !new RunStore(workDir).list().runs.some((r) => r.containerId === run.containerId));
   });
 
   it('a container labelled with the agent\'s id that no checkpoint claims is removed at start-up', async () => {
