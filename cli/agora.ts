@@ -6,6 +6,7 @@
  */
 import { runAgent } from '../agent/main';
 import { runMaster } from '../master/main';
+import { runServices } from '../frameworks/services/main';
 import { UsageError } from '../common/flags';
 import { untilStopSignal } from '../common/signals';
 import { execute } from './execute';
@@ -20,6 +21,8 @@ const USAGE = `usage: agora <command> [flags]
                       a local cluster (nats-server, master, agent) until Ctrl-C
   master [--nats URL] [--port 5050] [--grpc-port 5053] …   run a master
   agent [--nats URL] [--port 5051] [--resources SPEC] …    run an agent
+  services [--master HOST:PORT] [--redis URL] [--port 8080] …
+                      run the services framework (Marathon's REST API and a web UI)
   agents [--json]     the registered agents
   agents gone ID      an operator's word that agent ID is gone for good
   tasks [--json]      the tasks the master knows
@@ -42,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'up': return up(rest, out, untilStopSignal());
     case 'master': await runMaster(rest); return 0;
     case 'agent': await runAgent(rest); return 0;
+    case 'services': await runServices(rest); return 0;
     case 'agents': return agents(rest, out);
     case 'tasks': return tasks(rest, out);
     case 'offers': return offers(rest, out);
@@ -62,7 +66,7 @@ if (require.main === module) {
     process.stderr.write(`agora: ${err.message}\n`);
     if (err instanceof UsageError) {
       const command = process.argv[2];
-      process.stderr.write(command === 'master' || command === 'agent' ? `see: agora ${command} --help\n` : `${USAGE}\n`);
+      process.stderr.write(command === 'master' || command === 'agent' || command === 'services' ? `see: agora ${command} --help\n` : `${USAGE}\n`);
     }
     process.exit(err instanceof UsageError ? 2 : 1);   // 2: the command line was wrong, whichever command
   });

@@ -1,0 +1,201 @@
+/**
+ * Marathon's v2 REST API over the services framework (REFERENCE.md, Frameworks 2), so that
+ * Marathon clients work unchanged; plus, beyond Marathon, why waiting apps' offers were
+ * declined (`/v2/queue` `lastUnusedOffers`, always) and each app's live endpoints
+ * (`/v1/discovery`). Routes map a request to the framework's commands and views; the
+ * answers' shapes are in views.ts.
+ */
+import { resolveAppId } from './app';
+import { ApiError, appNotFound, type Commands } from './commands';
+import type { ServicesFramework } from './framework';
+import type { Reply, Request } from './http';
+import { instancesOf, type Deployment, type InstanceRecord } from './model';
+import { appDefinition, appJson, deploymentJson, embedsOf, taskJson } from './views';
+import { groupTree, queueJson, discovery, metricsText } from './api-views';
+
+export interface RouteDeps {
+  framework: ServicesFramework;
+  commands: Commands;
+  /** This server's address as clients reach it (`host:port`), Marathon's leader. */
+  self: () => string;
+  info: () => Record<string, unknown>;
+  /** Serves the web UI's files; undefined: not found. */
+  ui?: (path: string) => Reply | undefined;
+}
+
+const flag = (url: URL, name: string, dflt = false): boolean => {
+  const v = url.searchParams.get(name);
+  return v === null ? dflt : v === '' || v === 'true';
+};
+
+const deployed = (d: Deployment, status = 200): Reply => ({
+  status, body: { version: d.version, deploymentId: d.id }, headers: { 'Marathon-Deployment-Id': d.id },
+});
+
+function appIdFrom(raw: string): string {
+  const id = resolveAppId(decodeURIComponent(raw));
+  if (!id) throw new ApiError(400, { message: `'${raw}' is not a valid app id` });
+  return id;
+}
+
+const APP_SUB = /^\/v2\/apps(\/.+?)(?:\/(restart|tasks|versions)(?:\/([^/]+))?)?\/?$/;
+
+export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply {
+  const { framework: f, commands: c } = deps;
+  return async (req) => {
+    const { method, url } = req;
+    const p = url.pathname;
+    const force = flag(url, 'force');
+    if (p === '/ping') return { status: 200, text: { contentType: 'text/plain; charset=utf-8', data: 'pong\n' } };
+    if (p === '/metrics') return { status: 200, text: { contentType: 'text/plain; version=0.0.4; charset=utf-8', data: metricsText(f) } };
+    if (p === '/v2/info') return { status: 200, body: deps.info() };
+    if (p === '/v2/leader') return { status: 200, body: { leader: deps.self() } };
+    if (p === '/v2/apps' || p === '/v2/apps/') {
+      if (method === 'GET') return { status: 200, body: { apps: listApps(f, url) } };
+      if (method === 'POST') {
+        const { app, deployment } = await c.createApp(req.body, force);
+        const rec = f.state.apps.get(app.id);
+        return {
+          status: 201, body: rec ? appJson(f.state, rec, new Set()) : appDefinition(app),
+          headers: { Location: `/v2/apps${app.id}`, 'Marathon-Deployment-Id': deployment.id },
+        };
+      }
+      if (method === 'PUT' || method === 'PATCH') {
+        return deployed(await c.putApps(req.body, { force, partial: method === 'PATCH' || flag(url, 'partialUpdate', true) }));
+      }
+      return notAllowed(method, p);
+    }
+    const m = APP_SUB.exec(p);
+    if (m) return appRoute(deps, req, appIdFrom(m[1] as string), m[2], m[3] !== undefined ? decodeURIComponent(m[3]) : undefined);
+    if (p === '/v2/groups' || p.startsWith('/v2/groups/')) {
+      const id = p === '/v2/groups' || p === '/v2/groups/' ? '/' : resolveAppId(decodeURIComponent(p.slice('/v2/groups'.length))) ?? '/';
+      if (method === 'GET') {
+        const tree = groupTree(f, id);
+        if (!tree) throw new ApiError(404, { message: `Group '${id}' does not exist` });
+        return { status: 200, body: tree };
+      }
+      if (method === 'POST' || method === 'PUT' || method === 'PATCH') return deployed(await c.putGroup(id, req.body, force), method === 'POST' ? 201 : 200);
+      if (method === 'DELETE') return deployed(await c.deleteGroup(id, force));
+      return notAllowed(method, p);
+    }
+    if (p === '/v2/deployments' && method === 'GET') return { status: 200, body: [...f.state.deployments.values()].map(deploymentJson) };
+    if (p.startsWith('/v2/deployments/') && method === 'DELETE') {
+      const d = await c.deleteDeployment(decodeURIComponent(p.slice('/v2/deployments/'.length)), force);
+      return d ? deployed(d) : { status: 202, body: {} };
+    }
+    if (p === '/v2/tasks' && method === 'GET') return tasksReply(f, [...f.state.instances.values()], req);
+    if (p === '/v2/tasks/delete' && method === 'POST') {
+      const ids = (req.body as { ids?: unknown } | undefined)?.ids;
+      if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) {
+        throw new ApiError(422, { message: 'Object is not valid', details: [{ path: '/ids', errors: ['expected a list of task ids'] }] });
+      }
+      const { killed, deployment } = await c.killTasks(ids as string[], { scale: flag(url, 'scale'), force });
+      return deployment ? deployed(deployment) : { status: 200, body: { tasks: killed.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app)) } };
+    }
+    if (p === '/v2/queue' && method === 'GET') return { status: 200, body: queueJson(f) };
+    const delay = /^\/v2\/queue(\/.+)\/delay$/.exec(p);
+    if (delay && method === 'DELETE') {
+      await c.resetDelay(appIdFrom(delay[1] as string));
+      return { status: 204 };
+    }
+    if (p === '/v1/discovery' || p.startsWith('/v1/discovery/')) {
+      const id = p.length > '/v1/discovery'.length ? appIdFrom(p.slice('/v1/discovery'.length)) : undefined;
+      const body = discovery(f, id);
+      if (id && !body) throw appNotFound(id);
+      return { status: 200, body };
+    }
+    if (p === '/' || p === '/ui') return { status: 302, headers: { Location: '/ui/' } };
+    if (p.startsWith('/ui/') && method === 'GET') {
+      const r = deps.ui?.(p.slice('/ui/'.length) || 'index.html');
+      if (r) return r;
+    }
+    throw new ApiError(404, { message: `no such endpoint: ${method} ${p}` });
+  };
+}
+
+function notAllowed(method: string, path: string): Reply {
+  return { status: 405, body: { message: `${path} does not answer ${method}` } };
+}
+
+/** GET /v2/apps with Marathon's filters: `id` and `cmd` (substrings) and `label` (k, k==v, k!=v). */
+function listApps(f: ServicesFramework, url: URL): Record<string, unknown>[] {
+  const id = url.searchParams.get('id');
+  const cmd = url.searchParams.get('cmd');
+  const label = url.searchParams.get('label');
+  const embed = embedsOf(url.searchParams);
+  return [...f.state.apps.values()]
+    .filter((r) => (id ? r.app.id.includes(id) : true))
+    .filter((r) => (cmd ? (r.app.cmd ?? '').includes(cmd) : true))
+    .filter((r) => (label ? labelMatches(r.app.labels, label) : true))
+    .sort((a, b) => a.app.id.localeCompare(b.app.id))
+    .map((r) => appJson(f.state, r, embed));
+}
+
+function labelMatches(labels: Record<string, string>, selector: string): boolean {
+  return selector.split(',').every((term) => {
+    const ne = /^\s*([^!=\s]+)\s*!=\s*(.*?)\s*$/.exec(term);
+    if (ne) return labels[ne[1] as string] !== ne[2];
+    const eq = /^\s*([^!=\s]+)\s*==?\s*(.*?)\s*$/.exec(term);
+    if (eq) return labels[eq[1] as string] === eq[2];
+    return term.trim() in labels;
+  });
+}
+
+async function appRoute(deps: RouteDeps, req: Request, id: string, sub: string | undefined, arg: string | undefined): Promise<Reply> {
+  const { framework: f, commands: c } = deps;
+  const { method, url } = req;
+  const force = flag(url, 'force');
+  const rec = f.state.apps.get(id);
+  if (sub === undefined) {
+    if (method === 'GET') {
+      if (!rec) throw appNotFound(id);
+      return { status: 200, body: { app: appJson(f.state, rec, embedsOf(url.searchParams)) } };
+    }
+    if (method === 'PUT' || method === 'PATCH') {
+      const { created, deployment } = await c.putApp(id, req.body, { force, partial: method === 'PATCH' || flag(url, 'partialUpdate', true) });
+      return deployed(deployment, created ? 201 : 200);
+    }
+    if (method === 'DELETE') return deployed(await c.deleteApp(id, flag(url, 'force', true)));
+    return notAllowed(method, url.pathname);
+  }
+  if (sub === 'restart' && method === 'POST') return deployed(await c.restartApp(id, force));
+  if (sub === 'tasks') {
+    if (!rec && instancesOf(f.state, id).length === 0) throw appNotFound(id);
+    if (method === 'GET') return tasksReply(f, instancesOf(f.state, id), req);
+    if (method === 'DELETE') {
+      const host = url.searchParams.get('host');
+      const ids = arg !== undefined ? [arg] : instancesOf(f.state, id).filter((i) => !host || i.hostname === host).map((i) => i.taskId);
+      const { killed, deployment } = await c.killTasks(ids, { scale: flag(url, 'scale'), force, appId: id });
+      if (deployment) return deployed(deployment);
+      const tasks = killed.map((i) => taskJson(i, rec?.app));
+      return { status: 200, body: arg !== undefined ? { task: tasks[0] } : { tasks } };
+    }
+  }
+  if (sub === 'versions' && method === 'GET') {
+    if (!rec) throw appNotFound(id);
+    if (arg === undefined) return { status: 200, body: { versions: (await f.store.versions(id)).reverse() } };
+    const app = await f.store.version(id, arg);
+    if (!app) throw new ApiError(404, { message: `App '${id}' does not exist in version ${arg}` });
+    return { status: 200, body: { ...appDefinition(app), version: arg } };
+  }
+  return notAllowed(method, url.pathname);
+}
+
+/** Tasks as JSON, or with `Accept: text/plain` Marathon's discovery lines: `app port host:port …`. */
+function tasksReply(f: ServicesFramework, instances: InstanceRecord[], req: Request): Reply {
+  const status = req.url.searchParams.get('status');
+  const chosen = instances.filter((i) => (status === 'running' ? i.state === 'RUNNING' : status === 'staging' ? i.state === 'STAGING' || i.state === 'STARTING' : true));
+  if ((req.headers.accept ?? '').includes('text/plain')) {
+    const byApp = new Map<string, InstanceRecord[]>();
+    for (const i of chosen) byApp.set(i.appId, [...(byApp.get(i.appId) ?? []), i]);
+    const lines: string[] = [];
+    for (const [appId, list] of byApp) {
+      const ports = Math.max(0, ...list.map((i) => i.hostPorts.length));
+      for (let k = 0; k < ports; k++) {
+        lines.push([appId.slice(1).replace(/\//g, '_'), '0', ...list.filter((i) => i.hostPorts[k] !== undefined).map((i) => `${i.hostname}:${i.hostPorts[k]}`)].join('\t'));
+      }
+    }
+    return { status: 200, text: { contentType: 'text/plain; charset=utf-8', data: lines.map((l) => `${l}\n`).join('') } };
+  }
+  return { status: 200, body: { tasks: chosen.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app)) } };
+}

@@ -1,0 +1,209 @@
+/**
+ * What the REST API (and the UI and CLI through it) can ask of the services framework:
+ * create, update, scale, restart and delete apps and groups, kill tasks, roll back or cancel
+ * deployments, reset a launch delay. Each runs in the framework's turn, validates first
+ * (nothing changes on a refusal), commits, and answers. Refusals are `ApiError`s that carry
+ * Marathon's status and body.
+ */
+import { parseApp, resolveAppId, type App } from './app';
+import { deploy, rollbackTargets, type Target } from './deploy';
+import type { ServicesFramework } from './framework';
+import { instancesOf, type Deployment, type InstanceRecord } from './model';
+import { appDefinition, deploymentJson } from './views';
+
+/** A refusal in Marathon's words: its HTTP status and JSON body. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(readonly status: number, readonly body: { message: string; [k: string]: unknown }) {
+    super(body.message);
+  }
+}
+
+export const appNotFound = (id: string): ApiError => new ApiError(404, { message: `App '${id}' does not exist` });
+
+function locked(conflicts: Deployment[]): ApiError {
+  return new ApiError(409, {
+    message: `App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/${conflicts[0]?.id ?? ''}'.`,
+    deployments: conflicts.map((d) => ({ id: d.id })),
+  });
+}
+
+function invalid(details: { path: string; errors: string[] }[]): ApiError {
+  return new ApiError(422, { message: 'Object is not valid', details });
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export class Commands {
+  private lastVersionMs = 0;
+
+  constructor(private readonly f: ServicesFramework) {
+    for (const r of f.state.apps.values()) this.lastVersionMs = Math.max(this.lastVersionMs, Date.parse(r.version));
+  }
+
+  /** An ISO version later than every one handed out, even within one millisecond. */
+  private nextVersion(): string {
+    this.lastVersionMs = Math.max(this.f.now(), this.lastVersionMs + 1);
+    return new Date(this.lastVersionMs).toISOString();
+  }
+
+  /** Inside the framework's turn: targets → a deployment, committed. */
+  private async apply(targets: Target[], force: boolean): Promise<Deployment> {
+    const result = deploy(this.f.state, targets, { force, version: this.nextVersion(), deploymentId: this.f.newId(), now: this.f.now() });
+    if (!result.ok) throw locked(result.conflicts);
+    const cancelled = result.change.deleteDeployments ?? [];
+    await this.f.commit(result.change);
+    for (const id of cancelled) this.f.bus.emit('deployment_failed', { id, reason: `cancelled by deployment ${result.deployment.id}` });
+    this.f.bus.emit('deployment_info', { plan: deploymentJson(result.deployment), currentStep: { actions: result.deployment.actions } });
+    return result.deployment;
+  }
+
+  private parse(json: unknown, base = '/'): App {
+    const parsed = parseApp(json, base);
+    if (!parsed.ok) throw invalid(parsed.details);
+    return parsed.app;
+  }
+
+  createApp(json: unknown, force: boolean): Promise<{ app: App; deployment: Deployment }> {
+    return this.f.serial(async () => {
+      const app = this.parse(json);
+      if (this.f.state.apps.has(app.id)) throw new ApiError(409, { message: `An app with id [${app.id}] already exists.` });
+      const deployment = await this.apply([{ appId: app.id, app }], force);
+      this.f.bus.emit('api_post_event', { uri: `/v2/apps${app.id}`, appDefinition: appDefinition(app) });
+      return { app, deployment };
+    });
+  }
+
+  /** PUT: create or update; `partial` (the default, as in Marathon) keeps the fields not given. */
+  putApp(id: string, json: unknown, o: { force: boolean; partial: boolean }): Promise<{ created: boolean; deployment: Deployment }> {
+    return this.f.serial(async () => {
+      if (!isObject(json)) throw invalid([{ path: '/', errors: ['expected a JSON object'] }]);
+      const current = this.f.state.apps.get(id);
+      const merged = current && o.partial ? { ...appDefinition(current.app), ...json } : json;
+      const app = this.parse({ ...merged, id });
+      const deployment = await this.apply([{ appId: id, app }], o.force);
+      this.f.bus.emit('api_post_event', { uri: `/v2/apps${id}`, appDefinition: appDefinition(app) });
+      return { created: !current, deployment };
+    });
+  }
+
+  /** Several apps in one deployment (PUT /v2/apps). */
+  putApps(list: unknown, o: { force: boolean; partial: boolean }): Promise<Deployment> {
+    return this.f.serial(async () => {
+      if (!Array.isArray(list)) throw invalid([{ path: '/', errors: ['expected a list of app definitions'] }]);
+      const problems: { path: string; errors: string[] }[] = [];
+      const targets: Target[] = [];
+      list.forEach((json: unknown, i) => {
+        const id = isObject(json) && typeof json.id === 'string' ? resolveAppId(json.id) : undefined;
+        const current = id ? this.f.state.apps.get(id) : undefined;
+        const parsed = parseApp(current && o.partial && isObject(json) ? { ...appDefinition(current.app), ...json, id } : json);
+        if (!parsed.ok) problems.push(...parsed.details.map((d) => ({ ...d, path: `(${i})${d.path}` })));
+        else targets.push({ appId: parsed.app.id, app: parsed.app });
+      });
+      if (problems.length > 0) throw invalid(problems);
+      return this.apply(targets, o.force);
+    });
+  }
+
+  deleteApp(id: string, force: boolean): Promise<Deployment> {
+    return this.f.serial(() => {
+      if (!this.f.state.apps.has(id)) throw appNotFound(id);
+      return this.apply([{ appId: id, app: null }], force);
+    });
+  }
+
+  restartApp(id: string, force: boolean): Promise<Deployment> {
+    return this.f.serial(() => {
+      const rec = this.f.state.apps.get(id);
+      if (!rec) throw appNotFound(id);
+      return this.apply([{ appId: id, app: rec.app, restart: true }], force);
+    });
+  }
+
+  /**
+   * Kills tasks. Without `scale` they are replaced; with it each app's instance count drops by
+   * the number killed, as a scale deployment (returned).
+   */
+  killTasks(taskIds: string[], o: { scale: boolean; force: boolean; appId?: string }): Promise<{ killed: InstanceRecord[]; deployment?: Deployment }> {
+    return this.f.serial(async () => {
+      const killed: InstanceRecord[] = [];
+      for (const id of taskIds) {
+        const i = this.f.state.instances.get(id);
+        if (!i || (o.appId !== undefined && i.appId !== o.appId)) throw new ApiError(404, { message: `Task '${id}' does not exist` });
+        killed.push(i);
+      }
+      let deployment: Deployment | undefined;
+      if (o.scale) {
+        const perApp = new Map<string, number>();
+        for (const i of killed) perApp.set(i.appId, (perApp.get(i.appId) ?? 0) + 1);
+        const targets: Target[] = [];
+        for (const [appId, n] of perApp) {
+          const rec = this.f.state.apps.get(appId);
+          if (rec) targets.push({ appId, app: { ...rec.app, instances: Math.max(0, rec.app.instances - n) } });
+        }
+        deployment = await this.apply(targets, o.force);
+      }
+      await this.f.killInstances(killed);
+      return { killed, ...(deployment ? { deployment } : {}) };
+    });
+  }
+
+  /** Rolls a deployment back (a new deployment to where its apps were), or with `force` only cancels it. */
+  deleteDeployment(id: string, force: boolean): Promise<Deployment | undefined> {
+    return this.f.serial(async () => {
+      const d = this.f.state.deployments.get(id);
+      if (!d) throw new ApiError(404, { message: `DeploymentPlan ${id} does not exist` });
+      if (force) {
+        await this.f.commit({ deleteDeployments: [id] });
+        this.f.bus.emit('deployment_failed', { id, plan: deploymentJson(d), reason: 'cancelled' });
+        return undefined;
+      }
+      return this.apply(rollbackTargets(d), true);
+    });
+  }
+
+  resetDelay(appId: string): Promise<void> {
+    return this.f.serial(async () => {
+      if (!this.f.state.apps.has(appId)) throw appNotFound(appId);
+      await this.f.commit({ backoffs: [{ appId, backoff: null }] });
+    });
+  }
+
+  /** POST/PUT /v2/groups: every app of the group tree (ids relative to their group) in one deployment. */
+  putGroup(groupId: string, json: unknown, force: boolean): Promise<Deployment> {
+    return this.f.serial(() => {
+      if (!isObject(json)) throw invalid([{ path: '/', errors: ['expected a group object {id, apps, groups}'] }]);
+      const problems: { path: string; errors: string[] }[] = [];
+      const targets: Target[] = [];
+      const walk = (g: Json, base: string, at: string): void => {
+        const id = typeof g.id === 'string' ? resolveAppId(g.id, base) ?? base : base;
+        const apps = Array.isArray(g.apps) ? g.apps : [];
+        apps.forEach((a: unknown, i) => {
+          const parsed = parseApp(a, id);
+          if (!parsed.ok) problems.push(...parsed.details.map((d) => ({ ...d, path: `${at}/apps(${i})${d.path}` })));
+          else targets.push({ appId: parsed.app.id, app: parsed.app });
+        });
+        const groups = Array.isArray(g.groups) ? g.groups : [];
+        groups.forEach((sub: unknown, i) => { if (isObject(sub)) walk(sub, id, `${at}/groups(${i})`); });
+      };
+      walk(json, groupId, '');
+      if (problems.length > 0) throw invalid(problems);
+      if (targets.length === 0) throw invalid([{ path: '/apps', errors: ['the group has no apps'] }]);
+      return this.apply(targets, force);
+    });
+  }
+
+  deleteGroup(groupId: string, force: boolean): Promise<Deployment> {
+    return this.f.serial(() => {
+      const prefix = groupId === '/' ? '/' : `${groupId}/`;
+      const ids = [...this.f.state.apps.keys()].filter((id) => id.startsWith(prefix));
+      if (ids.length === 0) throw new ApiError(404, { message: `Group '${groupId}' does not exist` });
+      return this.apply(ids.map((appId) => ({ appId, app: null })), force);
+    });
+  }
+
+  instancesOf(appId: string): InstanceRecord[] {
+    return instancesOf(this.f.state, appId);
+  }
+}

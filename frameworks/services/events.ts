@@ -1,0 +1,42 @@
+/**
+ * The framework's event bus, in Marathon's event types and JSON shapes, for `/v2/events`
+ * (server-sent events) and the web UI: status_update_event, instance_changed_event,
+ * health_status_changed_event, deployment_info, deployment_success, deployment_failed,
+ * deployment_step_success, app_terminated_event, api_post_event, unhealthy_instance_kill_event,
+ * event_stream_attached / detached. Listeners are called in order; one that throws is dropped.
+ */
+export interface MarathonEvent {
+  eventType: string;
+  timestamp: string;
+  [field: string]: unknown;
+}
+
+export class EventBus {
+  private readonly listeners = new Set<(e: MarathonEvent) => void>();
+  private readonly recent: MarathonEvent[] = [];
+
+  constructor(private readonly now: () => number, private readonly keep = 200) {}
+
+  emit(eventType: string, body: Record<string, unknown>): void {
+    const event: MarathonEvent = { ...body, eventType, timestamp: new Date(this.now()).toISOString() };
+    this.recent.push(event);
+    if (this.recent.length > this.keep) this.recent.shift();
+    for (const l of [...this.listeners]) {
+      try {
+        l(event);
+      } catch {
+        this.listeners.delete(l);
+      }
+    }
+  }
+
+  subscribe(listener: (e: MarathonEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  /** The latest events, oldest first (for a UI that just opened). */
+  latest(n: number): MarathonEvent[] {
+    return this.recent.slice(-n);
+  }
+}

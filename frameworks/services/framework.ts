@@ -1,0 +1,358 @@
+/**
+ * The services framework at run time: the state, kept in a store, driven by offers, status
+ * updates, the clock and API commands. Every one of those runs in turn (`serial`), and ends
+ * with `evaluate()`: each app's plan (plan.ts) turned into kills, a list of wanted launches
+ * for the next offers, deployments marked done, and a timer for the next backoff to expire.
+ *
+ * Order of effects, so that nothing acknowledged is lost and no task is launched twice:
+ *  - a launch is committed to the store (STAGING) before its Accept goes to the master;
+ *  - a status update is committed before it is acknowledged;
+ *  - an API change is committed before the client gets its answer.
+ * A restarted framework loads the store, subscribes under the same framework id, and asks
+ * the master about every instance it knows (explicit reconciliation); a task of its own the
+ * master reports but the store does not know is killed.
+ */
+import type { Clock, Timer } from '../../common/clock';
+import type { Logger } from '../../common/log';
+import { isTerminal, type Filters, type Offer, type TaskInfo, type TaskStatus } from '../../common/types';
+import { EventBus } from './events';
+import { appIdOfTask } from './launch';
+import { applyChange, deploymentOf, instancesOf, type Change, type InstanceRecord, type ServicesState } from './model';
+import { actionDone, planApp } from './plan';
+import { placeOffers, type Refusal, type Want } from './placement';
+import { failed } from './reconcile';
+import type { ServicesStore } from './store';
+import { deploymentJson } from './views';
+
+/** What the framework needs of its master connection: the SDK's Scheduler has all of it. */
+export interface Driver {
+  launch(offer: Offer, tasks: TaskInfo[], filters?: Filters): Promise<void>;
+  decline(offerIds: string[], filters?: Filters, reason?: string): Promise<void>;
+  kill(taskId: string, opts: { agentId?: string; gracePeriodMs?: number }): Promise<void>;
+  acknowledge(status: Pick<TaskStatus, 'agentId' | 'taskId' | 'uuid'>): Promise<void>;
+  reconcile(tasks?: { taskId: string; agentId?: string }[]): Promise<void>;
+  revive(roles?: string[]): Promise<void>;
+  suppress(roles?: string[]): Promise<void>;
+}
+
+/** An app waiting for offers, as `/v2/queue` shows it. */
+export interface QueueEntry {
+  appId: string;
+  count: number;
+  since: number;
+  delayedUntil?: number;
+  processedOffers: number;
+  unusedOffers: number;
+  lastUnusedOffers: (Refusal & { at: number })[];
+}
+
+export interface FrameworkOptions {
+  store: ServicesStore;
+  clock: Clock;
+  log: Logger;
+  newId: () => string;
+  /** How long an offer nothing wants is declined for (default 5 s). */
+  declineRefuseMs?: number;
+}
+
+const KEEP_REFUSALS = 10;
+const FAILURES: ReadonlySet<string> = new Set(['TASK_FAILED', 'TASK_FINISHED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED']);
+
+export class ServicesFramework {
+  readonly bus: EventBus;
+  private driver: Driver | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private wants: Want[] = [];
+  private readonly queue = new Map<string, QueueEntry>();
+  private suppressed = false;
+  private timer: Timer | undefined;
+  private timerAt = Infinity;
+  private stopped = false;
+
+  constructor(readonly state: ServicesState, private readonly o: FrameworkOptions) {
+    this.bus = new EventBus(() => o.clock.now());
+  }
+
+  static async load(o: FrameworkOptions): Promise<ServicesFramework> {
+    return new ServicesFramework(await o.store.load(), o);
+  }
+
+  get store(): ServicesStore {
+    return this.o.store;
+  }
+
+  now(): number {
+    return this.o.clock.now();
+  }
+
+  newId(): string {
+    return this.o.newId();
+  }
+
+  /** Runs `fn` after everything queued before it; the state changes only inside. */
+  serial<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.chain.then(async () => {
+      const out = await fn();
+      await this.settle();
+      return out;
+    });
+    this.chain = run.catch(() => undefined);   // the caller has the rejection
+    return run;
+  }
+
+  /** Stores `change`, then applies it in memory. */
+  async commit(change: Change): Promise<void> {
+    await this.o.store.commit(change);
+    applyChange(this.state, change);
+  }
+
+  /** (Re)subscribed under `frameworkId`: remember it, and ask the master about every instance we know. */
+  attach(driver: Driver, frameworkId: string): Promise<void> {
+    return this.serial(async () => {
+      this.driver = driver;
+      this.suppressed = false;
+      if (this.state.frameworkId !== frameworkId) {
+        await this.o.store.saveFrameworkId(frameworkId);
+        this.state.frameworkId = frameworkId;
+      }
+      const known = [...this.state.instances.values()].map((i) => ({ taskId: i.taskId, agentId: i.agentId }));
+      if (known.length > 0) await driver.reconcile(known).catch((e: Error) => this.o.log.warn('reconcile failed', { error: e.message }));
+    });
+  }
+
+  detach(): void {
+    this.driver = undefined;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  queueEntries(): QueueEntry[] {
+    return [...this.queue.values()];
+  }
+
+  onOffers(offers: Offer[]): Promise<void> {
+    return this.serial(async () => {
+      const driver = this.driver;
+      if (!driver) return;
+      const now = this.now();
+      const { launches, refusals } = placeOffers(offers, this.wants, () => this.newId(), now);
+      const staged = [...launches.values()].flat().map((l) => l.instance);
+      if (staged.length > 0) await this.commit({ instances: staged });
+      for (const [appId, list] of refusals) this.noteRefusals(appId, list, offers.length, now);
+      const byOffer = new Map<string, string>();
+      for (const list of refusals.values()) for (const r of list) if (!byOffer.has(r.offerId)) byOffer.set(r.offerId, r.reason);
+      for (const offer of offers) {
+        const tasks = launches.get(offer.id);
+        if (tasks) {
+          driver.launch(offer, tasks.map((t) => t.task)).catch((e: Error) => this.o.log.warn('launch failed', { offerId: offer.id, error: e.message }));
+          for (const t of tasks) this.instanceEvent(t.instance, 'TASK_STAGING', `launched on ${offer.hostname}`);
+          continue;
+        }
+        const reason = byOffer.get(offer.id);
+        const refuseMs = this.wants.length > 0 ? 1000 : this.o.declineRefuseMs ?? 5000;
+        driver.decline([offer.id], { refuseMs }, reason ?? 'agora services: nothing to launch')
+          .catch((e: Error) => this.o.log.debug('decline failed', { offerId: offer.id, error: e.message }));
+      }
+    });
+  }
+
+  private noteRefusals(appId: string, list: Refusal[], processed: number, now: number): void {
+    const q = this.queue.get(appId);
+    if (!q) return;
+    q.processedOffers += processed;
+    q.unusedOffers += list.length;
+    q.lastUnusedOffers = [...q.lastUnusedOffers, ...list.map((r) => ({ ...r, at: now }))].slice(-KEEP_REFUSALS);
+  }
+
+  onUpdate(status: TaskStatus): Promise<void> {
+    return this.serial(async () => {
+      const i = this.state.instances.get(status.taskId);
+      if (!i) {
+        // Ours by its id, unknown to the store: an orphan (launched by a framework that lost its
+        // record, or expunged). It must not run beside the instances we count.
+        if (!isTerminal(status.state) && appIdOfTask(status.taskId) !== undefined) {
+          this.driver?.kill(status.taskId, { agentId: status.agentId }).catch(() => undefined);
+        }
+      } else {
+        await this.applyStatus(i, status);
+      }
+      if (status.uuid) await this.driver?.acknowledge(status).catch((e: Error) => this.o.log.debug('acknowledge failed', { error: e.message }));
+    });
+  }
+
+  private async applyStatus(i: InstanceRecord, status: TaskStatus): Promise<void> {
+    const now = this.now();
+    const healthBefore = i.healthy;
+    if (isTerminal(status.state) || status.state === 'TASK_UNKNOWN') {
+      const change: Change = { deleteInstances: [i.taskId] };
+      const failure = FAILURES.has(status.state) || (status.state === 'TASK_KILLED' && !i.killRequested);
+      if (failure && this.state.apps.get(i.appId)?.configVersion === i.configVersion) {
+        change.backoffs = [{ appId: i.appId, backoff: failed(this.state.backoffs.get(i.appId), now) }];
+      }
+      if (failure) {
+        change.failures = [{
+          appId: i.appId, taskId: i.taskId, state: status.state, message: status.message, host: i.hostname, version: i.version,
+          timestamp: new Date(now).toISOString(),
+        }];
+      }
+      await this.commit(change);
+      if (status.state === 'TASK_KILLED' && !i.killRequested && status.healthy === false) {
+        this.bus.emit('unhealthy_instance_kill_event', { appId: i.appId, taskId: i.taskId, instanceId: i.instanceId, version: i.version, reason: status.message, host: i.hostname, slaveId: i.agentId });
+      }
+      this.instanceEvent(i, status.state, status.message);
+      return;
+    }
+    const next: InstanceRecord = { ...i };
+    if (status.state === 'TASK_STAGING') next.state = 'STAGING';
+    if (status.state === 'TASK_STARTING') next.state = 'STARTING';
+    if (status.state === 'TASK_RUNNING') {
+      next.state = i.state === 'KILLING' ? 'KILLING' : 'RUNNING';
+      next.startedAt ??= now;
+      delete next.unreachableSince;
+    }
+    if (status.state === 'TASK_KILLING') next.state = 'KILLING';
+    if (status.state === 'TASK_UNREACHABLE') {
+      next.state = 'UNREACHABLE';
+      next.unreachableSince ??= now;
+    }
+    if (status.healthy !== undefined) next.healthy = status.healthy;
+    await this.commit({ instances: [next] });
+    this.instanceEvent(next, status.state, status.message);
+    if (next.healthy !== undefined && next.healthy !== healthBefore) {
+      this.bus.emit('health_status_changed_event', { appId: i.appId, instanceId: i.instanceId, taskId: i.taskId, version: i.version, alive: next.healthy });
+    }
+  }
+
+  private instanceEvent(i: InstanceRecord, taskStatus: string, message: string): void {
+    this.bus.emit('status_update_event', {
+      slaveId: i.agentId, taskId: i.taskId, taskStatus, message, appId: i.appId, host: i.hostname, ports: i.hostPorts, ipAddresses: [], version: i.version,
+    });
+    this.bus.emit('instance_changed_event', {
+      instanceId: i.instanceId, condition: taskStatus.replace(/^TASK_/, ''), runSpecId: i.appId, agentId: i.agentId, host: i.hostname, runSpecVersion: i.version,
+    });
+  }
+
+  /** Asks the master to kill these instances; their TASK_KILLED is then no failure. */
+  async killInstances(instances: readonly InstanceRecord[]): Promise<void> {
+    const fresh = instances.filter((i) => !i.killRequested);
+    if (fresh.length > 0) await this.commit({ instances: fresh.map((i) => ({ ...i, killRequested: true })) });
+    for (const i of instances) this.sendKill(i);
+  }
+
+  private sendKill(i: InstanceRecord): void {
+    const grace = this.state.apps.get(i.appId)?.app.taskKillGracePeriodSeconds;
+    this.driver?.kill(i.taskId, { agentId: i.agentId, ...(grace !== undefined ? { gracePeriodMs: grace * 1000 } : {}) })
+      .catch((e: Error) => this.o.log.warn('kill failed', { taskId: i.taskId, error: e.message }));
+  }
+
+  /** Evaluates until nothing follows: a kill written or a deployment done changes the state again. */
+  private async settle(): Promise<void> {
+    for (let round = 0; round < 4 && !this.stopped; round++) {
+      const followUp = this.evaluate();
+      if (followUp.length === 0) return;
+      await Promise.all(followUp);
+    }
+  }
+
+  /**
+   * Every app's plan, acted on. Kills and expunges are written before they are sent; the
+   * launches wanted wait for offers; deployments whose goal is reached are done.
+   */
+  private evaluate(): Promise<void>[] {
+    const now = this.now();
+    const s = this.state;
+    const appIds = new Set([...s.apps.keys(), ...[...s.instances.values()].map((i) => i.appId)]);
+    const wants: Want[] = [];
+    const toKill: InstanceRecord[] = [];
+    const expunged: string[] = [];
+    let wakeAt = Infinity;
+    for (const appId of [...appIds].sort()) {
+      const rec = s.apps.get(appId);
+      const instances = instancesOf(s, appId);
+      const restarting = deploymentOf(s, appId)?.actions.some((a) => a.app === appId && a.action === 'RestartApplication') ?? false;
+      const plan = planApp(rec, instances, s.backoffs.get(appId), restarting, now);
+      for (const id of plan.kill) toKill.push(s.instances.get(id) as InstanceRecord);
+      expunged.push(...plan.expunge);
+      if (plan.delayedUntil !== undefined) wakeAt = Math.min(wakeAt, plan.delayedUntil);
+      // Unreachable instances are looked at again when they turn inactive or are to be forgotten.
+      for (const i of instances) {
+        const us = rec?.app.unreachableStrategy;
+        if (i.state === 'UNREACHABLE' && us && us !== 'disabled' && i.unreachableSince !== undefined) {
+          for (const after of [us.inactiveAfterSeconds, us.expungeAfterSeconds]) {
+            const at = i.unreachableSince + after * 1000;
+            if (at > now) wakeAt = Math.min(wakeAt, at);
+          }
+        }
+      }
+      const waiting = rec && (plan.launch > 0 || plan.delayedUntil !== undefined);
+      if (rec && plan.launch > 0) {
+        wants.push({ rec, count: plan.launch, placed: instances.map((i) => ({ hostname: i.hostname, attributes: i.attributes })) });
+      }
+      if (waiting) {
+        const q = this.queue.get(appId) ?? { appId, count: 0, since: now, processedOffers: 0, unusedOffers: 0, lastUnusedOffers: [] };
+        q.count = plan.launch || (rec.app.instances - instances.length);
+        q.delayedUntil = plan.delayedUntil;
+        this.queue.set(appId, q);
+      } else {
+        this.queue.delete(appId);
+      }
+    }
+    // Deployments first: a change someone waits for goes before steady-state replacements.
+    const deploying = new Set([...s.deployments.values()].flatMap((d) => d.actions.map((a) => a.app)));
+    this.wants = [...wants.filter((w) => deploying.has(w.rec.app.id)), ...wants.filter((w) => !deploying.has(w.rec.app.id))];
+
+    const followUp: Promise<void>[] = [];
+    if (toKill.length > 0) followUp.push(this.killInstances(toKill));
+    if (expunged.length > 0) {
+      const gone = expunged.map((id) => s.instances.get(id) as InstanceRecord);
+      followUp.push(this.commit({ deleteInstances: expunged }).then(() => { for (const i of gone) this.sendKill(i); }));
+    }
+    followUp.push(...this.finishDeployments());
+    this.offerInterest();
+    this.wakeAt(wakeAt);
+    return followUp;
+  }
+
+  private finishDeployments(): Promise<void>[] {
+    const out: Promise<void>[] = [];
+    for (const d of this.state.deployments.values()) {
+      const done = d.actions.every((a) => actionDone(a, this.state.apps.get(a.app), instancesOf(this.state, a.app)));
+      if (!done) continue;
+      out.push(this.commit({ deleteDeployments: [d.id] }).then(() => {
+        for (const a of d.actions) if (a.action === 'StopApplication') this.bus.emit('app_terminated_event', { appId: a.app });
+        this.bus.emit('deployment_step_success', { plan: deploymentJson(d), currentStep: { actions: d.actions } });
+        this.bus.emit('deployment_success', { id: d.id, plan: deploymentJson(d) });
+      }));
+    }
+    return out;
+  }
+
+  /** Revive when something waits for offers, suppress when nothing does (Mesos: no offers wasted on us). */
+  private offerInterest(): void {
+    const driver = this.driver;
+    if (!driver) return;
+    const wanting = this.wants.length > 0;
+    if (wanting && this.suppressed) {
+      this.suppressed = false;
+      driver.revive().catch((e: Error) => this.o.log.debug('revive failed', { error: e.message }));
+    } else if (!wanting && !this.suppressed && this.queue.size === 0) {
+      this.suppressed = true;
+      driver.suppress().catch((e: Error) => this.o.log.debug('suppress failed', { error: e.message }));
+    }
+  }
+
+  private wakeAt(at: number): void {
+    if (at === this.timerAt) return;
+    this.timer?.cancel();
+    this.timerAt = at;
+    if (at === Infinity) return;
+    this.timer = this.o.clock.setTimeout(() => {
+      this.timerAt = Infinity;
+      this.timer = undefined;
+      void this.serial(() => undefined);
+    }, Math.max(0, at - this.now()));
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `agora services`: flags → options → startServices, until SIGINT or SIGTERM.
+ */
+import { parseArgs } from '../../common/flags';
+import { untilStopSignal } from '../../common/signals';
+import { startServices, type ServicesOptions } from './server';
+
+export const SERVICES_USAGE = `Usage: agora services [flags]
+
+  --master HOST:PORT      the master's HTTP address (env AGORA_MASTER; default 127.0.0.1:5050)
+  --redis URL             keep apps, deployments and tasks in Redis (env AGORA_REDIS;
+                          default: in memory, forgotten when the framework stops)
+  --redis-prefix NAME     key prefix in Redis (default agora:services:)
+  --host ADDR             address to bind HTTP to (default 0.0.0.0)
+  --port N                HTTP port of the REST API and UI (default 8080; 0 picks one)
+  --name NAME             framework name (default agora-services)
+  --role ROLE             the role to take offers for (default *)
+  --failover-timeout-ms N how long the master keeps our tasks while we are away (default one week)
+  --help                  this text
+`;
+
+const SPEC = {
+  master: 'string', redis: 'string', 'redis-prefix': 'string', host: 'string', port: 'number', name: 'string', role: 'string',
+  'failover-timeout-ms': 'number', help: 'boolean',
+} as const;
+
+export function parseServicesArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { help: false; options: ServicesOptions } {
+  const { flags: f } = parseArgs(argv, SPEC);
+  if (f.help) return { help: true };
+  const options: ServicesOptions = {};
+  const master = f.master ?? env.AGORA_MASTER;
+  if (master) options.master = master;
+  const redis = f.redis ?? env.AGORA_REDIS;
+  if (redis) options.redisUrl = redis;
+  if (f['redis-prefix'] !== undefined) options.redisPrefix = f['redis-prefix'];
+  if (f.host !== undefined) options.host = f.host;
+  if (f.port !== undefined) options.port = f.port;
+  if (f.name !== undefined) options.name = f.name;
+  if (f.role !== undefined) options.role = f.role;
+  if (f['failover-timeout-ms'] !== undefined) options.failoverTimeoutMs = f['failover-timeout-ms'];
+  return { help: false, options };
+}
+
+export async function runServices(argv: string[]): Promise<void> {
+  const parsed = parseServicesArgs(argv);
+  if (parsed.help) {
+    process.stdout.write(SERVICES_USAGE);
+    return;
+  }
+  const services = await startServices(parsed.options);
+  process.stdout.write(`agora services: REST API and UI on port ${services.port}\n`);
+  await untilStopSignal();
+  await services.stop();
+}

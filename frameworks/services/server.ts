@@ -1,0 +1,137 @@
+/**
+ * `startServices`: the services framework as a server — its store (Redis, or memory), the
+ * framework, its HTTP API and UI, and its subscription to the master. The API serves from
+ * the start; the subscription is made, and made again, in the background, so a framework
+ * started before its master (or outliving it for a while) still answers, and catches up.
+ */
+import { randomUUID } from 'crypto';
+import { systemClock, type Clock } from '../../common/clock';
+import { logger, type Logger } from '../../common/log';
+import { subscribe, type Scheduler } from '../sdk';
+import { SchedulerCallError } from '../sdk/errors';
+import { route } from './api-routes';
+import { Commands } from './commands';
+import { ServicesFramework } from './framework';
+import { startHttp } from './http';
+import { MemoryStore, RedisStore, DEFAULT_SERVICES_PREFIX, type ServicesStore } from './store';
+import { uiFile } from './ui';
+
+export interface ServicesOptions {
+  /** The master's HTTP address (host:5050); defaults to AGORA_MASTER, then the local cluster. */
+  master?: string;
+  /** The master's gRPC address, to skip looking it up. */
+  grpcAddress?: string;
+  /** Keep state in Redis under `redisPrefix`; without it, in memory (lost on stop). */
+  redisUrl?: string;
+  redisPrefix?: string;
+  host?: string;
+  /** HTTP port (default 8080; 0 picks one). */
+  port?: number;
+  /** The address clients reach this server at, for /v2/leader (default host:port). */
+  advertise?: string;
+  name?: string;
+  role?: string;
+  /** How long the master keeps our tasks while we are away (default one week, as Marathon). */
+  failoverTimeoutMs?: number;
+  clock?: Clock;
+  log?: Logger;
+}
+
+export interface ServicesHandle {
+  port: number;
+  framework: ServicesFramework;
+  /** Resolves once subscribed to the master for the first time. */
+  subscribed: Promise<string>;
+  stop(): Promise<void>;
+}
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+export const SERVICES_VERSION = '0.1.0';
+
+export async function startServices(o: ServicesOptions = {}): Promise<ServicesHandle> {
+  const log = o.log ?? logger('services');
+  const clock = o.clock ?? systemClock;
+  const store: ServicesStore = o.redisUrl ? await RedisStore.connect(o.redisUrl, o.redisPrefix ?? DEFAULT_SERVICES_PREFIX) : new MemoryStore();
+  const framework = await ServicesFramework.load({ store, clock, log, newId: randomUUID });
+  const commands = new Commands(framework);
+  const host = o.host ?? '0.0.0.0';
+  let scheduler: Scheduler | undefined;
+  let stopping = false;
+  let port = 0;
+  const self = (): string => o.advertise ?? `${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const http = await startHttp({
+    host, port: o.port ?? 8080, log, events: framework.bus,
+    route: route({
+      framework, commands, self, ui: uiFile,
+      info: () => ({
+        name: 'agora-services', version: SERVICES_VERSION, elected: true, leader: self(),
+        frameworkId: framework.state.frameworkId ?? null, connected: scheduler !== undefined,
+        marathon_config: {
+          master: o.master ?? process.env.AGORA_MASTER ?? '127.0.0.1:5050', framework_name: o.name ?? 'agora-services',
+          failover_timeout: Math.round((o.failoverTimeoutMs ?? WEEK_MS) / 1000), mesos_role: o.role ?? '*',
+          store: o.redisUrl ? 'redis' : 'memory',
+        },
+        http_config: { http_port: port },
+      }),
+    }),
+  });
+  port = http.port;
+
+  let firstSubscribed!: (id: string) => void;
+  const subscribed = new Promise<string>((r) => { firstSubscribed = r; });
+  let retry: ReturnType<typeof setTimeout> | undefined;
+
+  const connect = async (attempt: number): Promise<void> => {
+    if (stopping) return;
+    try {
+      const s = await subscribe({
+        master: o.master, grpcAddress: o.grpcAddress, autoAcknowledge: false, reconnect: {},
+        framework: {
+          name: o.name ?? 'agora-services', roles: [o.role ?? '*'], failoverTimeoutMs: o.failoverTimeoutMs ?? WEEK_MS,
+          ...(framework.state.frameworkId ? { id: framework.state.frameworkId } : {}),
+        },
+      });
+      if (stopping) return s.close();
+      scheduler = s;
+      s.on('offers', (offers) => { framework.onOffers(offers).catch((e: Error) => log.error('offers failed', { error: e.message })); });
+      s.on('update', (status) => { framework.onUpdate(status).catch((e: Error) => log.error('update failed', { error: e.message })); });
+      s.on('disconnected', (e) => { log.warn('lost the master; subscribing again', { error: e.message }); framework.detach(); });
+      s.on('resubscribed', () => { void framework.attach(s, s.frameworkId); });
+      s.on('error', (e) => log.warn('master connection', { error: e.message }));
+      s.on('closed', (e) => {
+        framework.detach();
+        scheduler = undefined;
+        if (stopping) return;
+        // Removed by the master (failover timeout passed, torn down): start over as a new framework.
+        if (e instanceof SchedulerCallError && e.code === 'FAILED_PRECONDITION') framework.state.frameworkId = undefined;
+        log.warn('subscription closed; subscribing again', { error: e?.message });
+        retry = setTimeout(() => void connect(1), 1000);
+      });
+      await framework.attach(s, s.frameworkId);
+      firstSubscribed(s.frameworkId);
+      log.info('subscribed', { frameworkId: s.frameworkId });
+    } catch (err) {
+      if (stopping) return;
+      if (err instanceof SchedulerCallError && err.code === 'FAILED_PRECONDITION' && framework.state.frameworkId) {
+        log.warn('the master no longer knows our framework id; subscribing as a new framework', { error: err.message });
+        framework.state.frameworkId = undefined;
+      } else if (attempt % 10 === 0) {
+        log.warn('cannot subscribe to the master yet', { error: (err as Error).message });
+      }
+      retry = setTimeout(() => void connect(attempt + 1), Math.min(200 * 2 ** Math.min(attempt, 5), 5000));
+    }
+  };
+  void connect(0);
+
+  return {
+    port, framework, subscribed,
+    stop: async () => {
+      stopping = true;
+      if (retry) clearTimeout(retry);
+      scheduler?.close();
+      framework.stop();
+      await http.stop();
+      await store.close();
+    },
+  };
+}
