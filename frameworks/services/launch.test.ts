@@ -1,7 +1,7 @@
 import { format, parse } from '../../common/resources';
 import type { Offer } from '../../common/types';
 import { parseApp, type App } from './app';
-import { appIdOfTask, taskFor, taskIdOf } from './launch';
+import { appIdOfTask, NEVER_KILL, taskFor, taskIdOf } from './launch';
 
 const app = (json: Record<string, unknown>): App => {
   const r = parseApp({ id: '/shop/web', ...json });
@@ -40,8 +40,16 @@ describe('an instance as a task', () => {
         { hostPort: 31000, containerPort: 80, protocol: 'tcp' }, { hostPort: 31004, containerPort: 9000, protocol: 'tcp' },
       ] },
     });
-    expect(r.task.healthCheck).toEqual({ type: 'HTTP', port: 80, path: '/health', delayMs: 0, intervalMs: 2000, timeoutMs: 1000, consecutiveFailures: 2, gracePeriodMs: 10_000 });
+    // delay 0 goes as 1 ms: on the wire 0 would mean the 15 s default.
+    expect(r.task.healthCheck).toEqual({ type: 'HTTP', port: 80, path: '/health', delayMs: 1, intervalMs: 2000, timeoutMs: 1000, consecutiveFailures: 2, gracePeriodMs: 10_000 });
     expect(r.task.killPolicy).toEqual({ gracePeriodMs: 5000 });
+  });
+
+  it('sends maxConsecutiveFailures 0 as never kill, and a zero grace period as 1 ms', () => {
+    const r = taskFor(app({ cmd: 'x', healthChecks: [{ protocol: 'COMMAND', command: { value: 'true' }, gracePeriodSeconds: 0, maxConsecutiveFailures: 0 }] }), 'v1', offer(), 'i');
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.task.healthCheck).toMatchObject({ type: 'COMMAND', consecutiveFailures: NEVER_KILL, gracePeriodMs: 1, delayMs: 15_000 });
+    expect(NEVER_KILL).toBe(4_294_967_295);
   });
 
   it('says why an offer cannot take an instance: too small, or without the host ports', () => {

@@ -72,14 +72,20 @@ export function taskFor(app: App, version: string, offer: Offer, instanceId: str
   return { ok: true, task, hostPorts };
 }
 
+/** The most failures the wire can carry (uint32): in effect, never. */
+export const NEVER_KILL = 2 ** 32 - 1;
+
 /**
  * The agent runs one check per task: the app's first. Its port is the container's for a
  * bridged app (the agent maps it to the host port) and the host port otherwise.
  */
 function healthCheckFor(h: AppHealthCheck, ports: readonly number[]): HealthCheck {
+  // On the wire 0 means "the default" (15 s delay, 10 s grace, 3 failures), so an app's
+  // explicit 0 goes as 1 ms; and maxConsecutiveFailures 0 means never kill, as in Marathon.
   const base = {
-    delayMs: h.delaySeconds * 1000, intervalMs: h.intervalSeconds * 1000, timeoutMs: h.timeoutSeconds * 1000,
-    consecutiveFailures: h.maxConsecutiveFailures, gracePeriodMs: h.gracePeriodSeconds * 1000, path: h.path,
+    delayMs: Math.max(1, h.delaySeconds * 1000), intervalMs: h.intervalSeconds * 1000, timeoutMs: h.timeoutSeconds * 1000,
+    consecutiveFailures: h.maxConsecutiveFailures === 0 ? NEVER_KILL : h.maxConsecutiveFailures,
+    gracePeriodMs: Math.max(1, h.gracePeriodSeconds * 1000), path: h.path,
   };
   const port = h.port ?? ports[h.portIndex ?? 0] ?? 0;
   switch (h.protocol) {

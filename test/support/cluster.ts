@@ -27,7 +27,7 @@ export interface TestCluster {
   masterAddr: string;
   grpcAddr: string;
   state(): Promise<MasterStateView>;
-  addAgent(opts?: { containerizer?: 'docker' | 'process'; resources?: string }): Promise<Agent>;
+  addAgent(opts?: { containerizer?: 'docker' | 'process'; resources?: string; hostname?: string }): Promise<Agent>;
   stop(): Promise<void>;
 }
 
@@ -36,6 +36,8 @@ export async function startCluster(opts: {
   resources?: string;
   allocationIntervalMs?: number;
   agents?: number;
+  /** The hostname each agent reports (default 127.0.0.1 for all), e.g. to tell them apart in constraints. */
+  hostnames?: string[];
   /** More agent options, e.g. a short `statusRetryInitialMs` to see resends. */
   agentOptions?: AgentOptions;
   /** More master options, e.g. a short agent heartbeat interval. */
@@ -50,9 +52,9 @@ export async function startCluster(opts: {
   });
   const masterAddr = `127.0.0.1:${master.httpPort}`;
   const agents: Agent[] = [];
-  const addAgent = async (a: { containerizer?: 'docker' | 'process'; resources?: string } = {}) => {
+  const addAgent = async (a: { containerizer?: 'docker' | 'process'; resources?: string; hostname?: string } = {}) => {
     const agent = await startAgent({
-      natsUrl: nats.url, httpHost: '127.0.0.1', httpPort: 0, hostname: '127.0.0.1',
+      natsUrl: nats.url, httpHost: '127.0.0.1', httpPort: 0, hostname: a.hostname ?? '127.0.0.1',
       workDir: join(workRoot, `agent-${agents.length}`),
       containerizer: a.containerizer ?? opts.containerizer ?? 'docker',
       resources: a.resources ?? opts.resources ?? AGENT_RESOURCES,
@@ -62,7 +64,7 @@ export async function startCluster(opts: {
     await agent.registered;
     return agent;
   };
-  for (let i = 0; i < (opts.agents ?? 1); i++) await addAgent();
+  for (let i = 0; i < (opts.agents ?? 1); i++) await addAgent({ hostname: opts.hostnames?.[i] });
   return {
     nats, master, agents, masterAddr,
     grpcAddr: `127.0.0.1:${master.grpcPort}`,
