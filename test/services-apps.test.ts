@@ -2,7 +2,10 @@
  * The services framework on a real cluster (master, Docker agent, Redis): apps of busybox
  * httpd instances, deployed through Marathon's REST API.
  */
+import Docker from 'dockerode';
 import { get } from 'http';
+import { FakeClock } from '../common/clock';
+import type { MarathonEvent } from '../frameworks/services/events';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { startTestServices, type TestServices } from './support/services';
 
@@ -10,10 +13,12 @@ jest.setTimeout(120_000);
 
 let cluster: TestCluster;
 let t: TestServices;
+/** The framework's clock: launch backoffs pass only when the test says so. */
+const clock = new FakeClock(Date.parse('2026-11-22T00:00:00Z'));
 
 beforeAll(async () => {
   cluster = await startCluster({ containerizer: 'docker' });
-  t = await startTestServices(cluster);
+  t = await startTestServices(cluster, { clock });
 });
 
 afterAll(async () => {
@@ -75,5 +80,77 @@ describe('an app of 3 httpd instances with a MESOS_HTTP health check', () => {
     expect((await t.api.call('GET', '/v2/apps/web/hello')).status).toBe(404);
     const state = await cluster.state();
     expect(state.tasks.filter((x) => x.id.startsWith('web_hello.') && x.state === 'TASK_RUNNING')).toEqual([]);
+  });
+});
+
+describe('a rolling update', () => {
+  it('never drops below minimumHealthCapacity healthy instances, by the event stream, and ends with only new-version tasks', async () => {
+    const strategy = { upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0 } };   // floor ceil(3 × 0.5) = 2
+    const created = await t.api.call('POST', '/v2/apps', webApp('/web/roll', 3, strategy));
+    await t.events.deploymentDone(created.headers['marathon-deployment-id'] as string);
+    const before = (await t.api.call<{ tasks: TaskJson[] }>('GET', '/v2/apps/web/roll/tasks')).body.tasks.map((x) => x.id);
+    expect(before).toHaveLength(3);
+
+    const from = t.events.events.length;
+    const update = await t.api.call<{ deploymentId: string; version: string }>('PUT', '/v2/apps/web/roll', { env: { RELEASE: '2' } });
+    expect(update.status).toBe(200);
+    await t.events.deploymentDone(update.body.deploymentId);
+
+    // Replay the stream: a task is healthy from its alive=true health event until it is killed or ends.
+    const healthy = new Set(before);
+    const seen: number[] = [];
+    const ends = new Set(['TASK_KILLING', 'TASK_KILLED', 'TASK_FAILED', 'TASK_FINISHED', 'TASK_LOST', 'TASK_ERROR', 'TASK_GONE']);
+    for (const e of t.events.events.slice(from) as (MarathonEvent & { taskId?: string; alive?: boolean; taskStatus?: string })[]) {
+      if (e.eventType === 'health_status_changed_event' && e.taskId) {
+        if (e.alive) healthy.add(e.taskId); else healthy.delete(e.taskId);
+      } else if (e.eventType === 'status_update_event' && e.taskId && ends.has(e.taskStatus ?? '')) {
+        healthy.delete(e.taskId);
+      } else continue;
+      seen.push(healthy.size);
+    }
+    expect(Math.min(...seen)).toBe(2);   // it used the room the floor gives, and no more
+    const after = (await t.api.call<{ tasks: TaskJson[] & { version: string }[] }>('GET', '/v2/apps/web/roll/tasks')).body.tasks;
+    expect(after).toHaveLength(3);
+    expect(after.filter((x) => before.includes(x.id))).toEqual([]);
+    expect(new Set(after.map((x) => (x as unknown as { version: string }).version))).toEqual(new Set([update.body.version]));
+    expect([...healthy].sort()).toEqual(after.map((x) => x.id).sort());
+
+    const removed = await t.api.call<{ deploymentId: string }>('DELETE', '/v2/apps/web/roll');
+    await t.events.deploymentDone(removed.body.deploymentId);
+  });
+});
+
+describe('a container killed from outside', () => {
+  it('is replaced after the launch backoff, which grows with each failure in a row', async () => {
+    const app = {
+      id: '/crashy', instances: 1, cpus: 0.1, mem: 64, cmd: 'exec sleep 600', backoffSeconds: 10, backoffFactor: 2,
+      container: { type: 'DOCKER', docker: { image: TEST_IMAGE } }, networks: [{ mode: 'container/bridge' }],
+    };
+    const created = await t.api.call('POST', '/v2/apps', app);
+    await t.events.deploymentDone(created.headers['marathon-deployment-id'] as string);
+    const docker = new Docker();
+
+    const crash = async (expectedDelaySeconds: number): Promise<void> => {
+      const [task] = (await t.api.call<{ tasks: TaskJson[] }>('GET', '/v2/apps/crashy/tasks')).body.tasks;
+      const [container] = await docker.listContainers({ filters: { label: [`agora.task-id=${task!.id}`] } });
+      await docker.getContainer(container!.Id).kill();
+      await t.events.waitFor((e) => e.eventType === 'status_update_event' && e.taskId === task!.id && e.taskStatus === 'TASK_FAILED');
+      const queue = await t.api.call<{ queue: { app: { id: string }; delay: { timeLeftSeconds: number; overdue: boolean } }[] }>('GET', '/v2/queue');
+      expect(queue.body.queue.find((q) => q.app.id === '/crashy')?.delay).toEqual({ timeLeftSeconds: expectedDelaySeconds, overdue: false });
+      const waiting = await t.api.call<{ app: { tasksRunning: number; tasksStaged: number; lastTaskFailure: { taskId: string; state: string } } }>('GET', '/v2/apps/crashy?embed=app.lastTaskFailure');
+      expect(waiting.body.app).toMatchObject({ tasksRunning: 0, tasksStaged: 0, lastTaskFailure: { taskId: task!.id, state: 'TASK_FAILED' } });
+
+      const replaced = t.events.next((e) => e.eventType === 'status_update_event' && e.appId === '/crashy' && e.taskStatus === 'TASK_RUNNING');
+      clock.advance(expectedDelaySeconds * 1000 - 1);
+      expect((await t.api.call<{ tasks: TaskJson[] }>('GET', '/v2/apps/crashy/tasks')).body.tasks).toEqual([]);   // not a millisecond early
+      clock.advance(1);
+      await replaced;
+    };
+    await crash(10);   // backoffSeconds
+    await crash(20);   // × backoffFactor
+    await crash(40);
+
+    const removed = await t.api.call<{ deploymentId: string }>('DELETE', '/v2/apps/crashy');
+    await t.events.deploymentDone(removed.body.deploymentId);
   });
 });

@@ -14,11 +14,31 @@ export interface MarathonEvent {
 export class EventBus {
   private readonly listeners = new Set<(e: MarathonEvent) => void>();
   private readonly recent: MarathonEvent[] = [];
+  private held: MarathonEvent[] | undefined;
 
   constructor(private readonly now: () => number, private readonly keep = 200) {}
 
   emit(eventType: string, body: Record<string, unknown>): void {
     const event: MarathonEvent = { ...body, eventType, timestamp: new Date(this.now()).toISOString() };
+    if (this.held) this.held.push(event);
+    else this.deliver(event);
+  }
+
+  /**
+   * Keeps events back until `release()`: the framework holds them while a step runs, so a
+   * client that reacts to an event reads the state the whole step left, not half of it.
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const e of held) this.deliver(e);
+  }
+
+  private deliver(event: MarathonEvent): void {
     this.recent.push(event);
     if (this.recent.length > this.keep) this.recent.shift();
     for (const l of [...this.listeners]) {

@@ -92,9 +92,14 @@ export class ServicesFramework {
   /** Runs `fn` after everything queued before it; the state changes only inside. */
   serial<T>(fn: () => Promise<T> | T): Promise<T> {
     const run = this.chain.then(async () => {
-      const out = await fn();
-      await this.settle();
-      return out;
+      this.bus.hold();
+      try {
+        const out = await fn();
+        await this.settle();
+        return out;
+      } finally {
+        this.bus.release();
+      }
     });
     this.chain = run.catch(() => undefined);   // the caller has the rejection
     return run;

@@ -80,6 +80,11 @@ export class EventStream {
     return new Promise((resolve) => this.waiters.push({ match, resolve }));
   }
 
+  /** The next matching event from now on. */
+  next(match: (e: MarathonEvent) => boolean): Promise<MarathonEvent> {
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+
   deploymentDone(id: string): Promise<MarathonEvent> {
     return this.waitFor((e) => e.eventType === 'deployment_success' && e.id === id);
   }
