@@ -38,6 +38,7 @@ export function placeOffers(offers: readonly Offer[], wants: readonly Want[], ne
   const left = new Map(offers.map((o) => [o.id, o]));
   const launches = new Map<string, { task: TaskInfo; instance: InstanceRecord }[]>();
   const refusals = new Map<string, Refusal[]>();
+  let spare: string | undefined;   // an id drawn for a launch that did not fit, used for the next
   for (const want of wants) {
     const { app } = want.rec;
     const placed = [...want.placed];
@@ -54,9 +55,11 @@ export function placeOffers(offers: readonly Offer[], wants: readonly Want[], ne
           refused.push(refusal(offer, verdict.reason));
           break;
         }
-        const instanceId = newInstanceId();
+        const instanceId = spare ?? newInstanceId();
+        spare = undefined;
         const launch = taskFor(app, want.rec.version, offer, instanceId);
         if (!launch.ok) {
+          spare = instanceId;
           refused.push(refusal(offer, launch.reason));
           break;
         }
