@@ -110,4 +110,60 @@ describe('a deployment in progress', () => {
     expect(tasks).toEqual(before);
     expect(await running('gated.')).toEqual(before);
   });
+
+  it('rolls back when its deployment is deleted: the app returns to its old definition and its old tasks stay', async () => {
+    const before = await running('gated.');
+    expect(before).toHaveLength(2);
+    const old = (await t.api.call<{ app: AppJson & { version: string } }>('GET', '/v2/apps/gated')).body.app;
+    // The new version's check waits on a file nobody creates: its deployment cannot finish.
+    const check = { ...gated().healthChecks[0], command: { value: `test -f ${join(gate, 'never')}` } };
+    const update = await t.api.call<{ deploymentId: string }>('PUT', '/v2/apps/gated', { env: { RELEASE: '2' }, healthChecks: [check] });
+    expect(update.status).toBe(200);
+    await eventually('new-version tasks running', async () => (await running('gated.')).length === 4);
+
+    const rollback = await t.api.call<{ deploymentId: string; version: string }>('DELETE', `/v2/deployments/${update.body.deploymentId}`);
+    expect(rollback.status).toBe(200);
+    expect(rollback.body.deploymentId).not.toBe(update.body.deploymentId);
+    await t.events.deploymentDone(rollback.body.deploymentId);
+    const app = (await t.api.call<{ app: AppJson & { healthChecks: unknown[] } }>('GET', '/v2/apps/gated')).body.app;
+    expect(app.env).toEqual(old.env);
+    expect(app.healthChecks).toEqual((old as unknown as { healthChecks: unknown[] }).healthChecks);
+    expect(await running('gated.')).toEqual(before);
+
+    // A forced delete only cancels: the app stays where the deployment left it.
+    const stuck = await t.api.call<{ deploymentId: string }>('PUT', '/v2/apps/gated', { instances: 3, healthChecks: [check] });
+    await eventually('a third task running', async () => (await running('gated.')).length >= 3);
+    const cancelled = await t.api.call('DELETE', `/v2/deployments/${stuck.body.deploymentId}?force=true`);
+    expect(cancelled.status).toBe(202);
+    expect((await t.api.call<unknown[]>('GET', '/v2/deployments')).body).toEqual([]);
+    expect((await t.api.call<{ app: AppJson }>('GET', '/v2/apps/gated')).body.app.instances).toBe(3);
+  });
+});
+
+describe('killing tasks', () => {
+  it('replaces a killed task, and with scale=true lowers the instance count instead', async () => {
+    const app = { id: '/killme', instances: 2, cpus: 0.1, mem: 16, cmd: 'sleep 600' };
+    const created = await t.api.call('POST', '/v2/apps', app);
+    await t.events.deploymentDone(created.headers['marathon-deployment-id'] as string);
+    const [first, second] = await running('killme.');
+
+    const killed = await t.api.call<{ task: { id: string } }>('DELETE', `/v2/apps/killme/tasks/${first}`);
+    expect(killed.status).toBe(200);
+    expect(killed.body.task.id).toBe(first);
+    await eventually('a replacement running', async () => {
+      const now = await running('killme.');
+      return now.length === 2 && !now.includes(first!);
+    });
+
+    const scaled = await t.api.call<{ deploymentId: string }>('POST', '/v2/tasks/delete?scale=true', { ids: [second] });
+    expect(scaled.status).toBe(200);
+    await t.events.deploymentDone(scaled.body.deploymentId);
+    const left = await running('killme.');
+    expect(left).toHaveLength(1);
+    expect(left).not.toContain(second);
+    expect((await t.api.call<{ app: AppJson }>('GET', '/v2/apps/killme')).body.app.instances).toBe(1);
+
+    const unknown = await t.api.call('DELETE', '/v2/apps/killme/tasks/killme.nope');
+    expect(unknown.status).toBe(404);
+  });
 });

@@ -56,6 +56,11 @@ export interface FrameworkOptions {
 }
 
 const KEEP_REFUSALS = 10;
+
+/** A step asked of a framework that is stopping: it was not taken. */
+export class StoppedError extends Error {
+  override readonly name = 'StoppedError';
+}
 const FAILURES: ReadonlySet<string> = new Set(['TASK_FAILED', 'TASK_FINISHED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED']);
 
 export class ServicesFramework {
@@ -92,6 +97,7 @@ export class ServicesFramework {
   /** Runs `fn` after everything queued before it; the state changes only inside. */
   serial<T>(fn: () => Promise<T> | T): Promise<T> {
     const run = this.chain.then(async () => {
+      if (this.stopped) throw new StoppedError('the services framework is stopping');
       this.bus.hold();
       try {
         const out = await fn();
@@ -129,9 +135,11 @@ export class ServicesFramework {
     this.driver = undefined;
   }
 
-  stop(): void {
+  /** Takes no more steps, and resolves once the one under way is done (its writes in). */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
+    await this.chain;
   }
 
   queueEntries(): QueueEntry[] {

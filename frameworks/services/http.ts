@@ -8,6 +8,7 @@ import type { AddressInfo } from 'net';
 import type { Logger } from '../../common/log';
 import { ApiError } from './commands';
 import type { MarathonEvent } from './events';
+import { StoppedError } from './framework';
 
 export interface Request {
   method: string;
@@ -60,6 +61,7 @@ export async function startHttp(o: { host: string; port: number; route: Handler;
     }).catch((err: Error) => {
       if (err instanceof ApiError) return send(res, { status: err.status, body: err.body });
       if (err instanceof BodyTooBig) return send(res, { status: 413, body: { message: err.message } });
+      if (err instanceof StoppedError) return send(res, { status: 503, body: { message: err.message } });
       o.log.error('request failed', { method: req.method, url: req.url, error: err.message });
       send(res, { status: 500, body: { message: `internal error: ${err.message}` } });
     });

@@ -11,7 +11,7 @@ import { subscribe, type Scheduler } from '../sdk';
 import { SchedulerCallError } from '../sdk/errors';
 import { route } from './api-routes';
 import { Commands } from './commands';
-import { ServicesFramework } from './framework';
+import { ServicesFramework, StoppedError } from './framework';
 import { startHttp } from './http';
 import { MemoryStore, RedisStore, DEFAULT_SERVICES_PREFIX, type ServicesStore } from './store';
 import { uiFile } from './ui';
@@ -93,8 +93,9 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
       });
       if (stopping) return s.close();
       scheduler = s;
-      s.on('offers', (offers) => { framework.onOffers(offers).catch((e: Error) => log.error('offers failed', { error: e.message })); });
-      s.on('update', (status) => { framework.onUpdate(status).catch((e: Error) => log.error('update failed', { error: e.message })); });
+      const failed = (what: string) => (e: Error) => { if (!(e instanceof StoppedError)) log.error(`${what} failed`, { error: e.message }); };
+      s.on('offers', (offers) => { framework.onOffers(offers).catch(failed('offers')); });
+      s.on('update', (status) => { framework.onUpdate(status).catch(failed('update')); });
       s.on('disconnected', (e) => { log.warn('lost the master; subscribing again', { error: e.message }); framework.detach(); });
       s.on('resubscribed', () => { void framework.attach(s, s.frameworkId); });
       s.on('error', (e) => log.warn('master connection', { error: e.message }));
@@ -129,7 +130,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
       stopping = true;
       if (retry) clearTimeout(retry);
       scheduler?.close();
-      framework.stop();
+      await framework.stop();
       await http.stop();
       await store.close();
     },
