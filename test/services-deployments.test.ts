@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { Redis } from 'ioredis';
 import { eventually, startCluster, type TestCluster } from './support/cluster';
 import { startTestServices, type TestServices } from './support/services';
 
@@ -165,5 +166,28 @@ describe('killing tasks', () => {
 
     const unknown = await t.api.call('DELETE', '/v2/apps/killme/tasks/killme.nope');
     expect(unknown.status).toBe(404);
+  });
+});
+
+describe('a task the store does not know', () => {
+  it('is killed as an orphan when the framework comes back, and the app gets a task it knows', async () => {
+    const app = { id: '/orphan', instances: 1, cpus: 0.1, mem: 16, cmd: 'sleep 600' };
+    const created = await t.api.call('POST', '/v2/apps', app);
+    await t.events.deploymentDone(created.headers['marathon-deployment-id'] as string);
+    const [task] = await running('orphan.');
+
+    // The record is lost while the framework is away (as if written by nobody).
+    await t.services.stop();
+    const redis = new Redis(t.redis.url);
+    expect(await redis.hdel('agora:services:instances', task!)).toBe(1);
+    redis.disconnect();
+    await t.restart();
+
+    await eventually('the orphan killed and a known task running', async () => {
+      const now = await running('orphan.');
+      return now.length === 1 && now[0] !== task;
+    });
+    const known = (await t.api.call<{ tasks: TaskJson[] }>('GET', '/v2/apps/orphan/tasks')).body.tasks.map((x) => x.id);
+    expect(known).toEqual(await running('orphan.'));
   });
 });

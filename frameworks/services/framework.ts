@@ -69,7 +69,8 @@ export class ServicesFramework {
   private chain: Promise<unknown> = Promise.resolve();
   private wants: Want[] = [];
   private readonly queue = new Map<string, QueueEntry>();
-  private suppressed = false;
+  /** Whether the master has our role suppressed; undefined after (re)subscribing: say it again. */
+  private suppressed: boolean | undefined;
   private timer: Timer | undefined;
   private timerAt = Infinity;
   private stopped = false;
@@ -121,13 +122,17 @@ export class ServicesFramework {
   attach(driver: Driver, frameworkId: string): Promise<void> {
     return this.serial(async () => {
       this.driver = driver;
-      this.suppressed = false;
+      this.suppressed = undefined;
       if (this.state.frameworkId !== frameworkId) {
         await this.o.store.saveFrameworkId(frameworkId);
         this.state.frameworkId = frameworkId;
       }
+      // Explicitly, what we know (the master answers even for tasks it lost); implicitly, all it
+      // knows of ours, so that a task the store forgot turns up, and is killed as an orphan.
       const known = [...this.state.instances.values()].map((i) => ({ taskId: i.taskId, agentId: i.agentId }));
-      if (known.length > 0) await driver.reconcile(known).catch((e: Error) => this.o.log.warn('reconcile failed', { error: e.message }));
+      const failed = (e: Error) => this.o.log.warn('reconcile failed', { error: e.message });
+      if (known.length > 0) await driver.reconcile(known).catch(failed);
+      await driver.reconcile([]).catch(failed);
     });
   }
 
@@ -348,10 +353,10 @@ export class ServicesFramework {
     const driver = this.driver;
     if (!driver) return;
     const wanting = this.wants.length > 0;
-    if (wanting && this.suppressed) {
+    if (wanting && this.suppressed !== false) {
       this.suppressed = false;
       driver.revive().catch((e: Error) => this.o.log.debug('revive failed', { error: e.message }));
-    } else if (!wanting && !this.suppressed && this.queue.size === 0) {
+    } else if (!wanting && this.suppressed !== true && this.queue.size === 0) {
       this.suppressed = true;
       driver.suppress().catch((e: Error) => this.o.log.debug('suppress failed', { error: e.message }));
     }

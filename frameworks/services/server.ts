@@ -123,16 +123,17 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
     }
   };
   void connect(0);
+  let stopped: Promise<void> | undefined;
 
   return {
     port, framework, subscribed,
-    stop: async () => {
+    stop: () => stopped ??= (async () => {
       stopping = true;
       if (retry) clearTimeout(retry);
       scheduler?.close();
       await framework.stop();
       await http.stop();
       await store.close();
-    },
+    })(),
   };
 }
