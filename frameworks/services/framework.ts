@@ -53,6 +53,8 @@ export interface FrameworkOptions {
   newId: () => string;
   /** How long an offer nothing wants is declined for (default 5 s). */
   declineRefuseMs?: number;
+  /** How long an instance may stay STAGING before it is killed and replaced (default 5 min). */
+  launchTimeoutMs?: number;
 }
 
 const KEEP_REFUSALS = 10;
@@ -75,8 +77,11 @@ export class ServicesFramework {
   private timerAt = Infinity;
   private stopped = false;
 
+  private readonly launchTimeoutMs: number;
+
   constructor(readonly state: ServicesState, private readonly o: FrameworkOptions) {
     this.bus = new EventBus(() => o.clock.now());
+    this.launchTimeoutMs = o.launchTimeoutMs ?? 300_000;
   }
 
   static async load(o: FrameworkOptions): Promise<ServicesFramework> {
@@ -165,7 +170,12 @@ export class ServicesFramework {
       for (const offer of offers) {
         const tasks = launches.get(offer.id);
         if (tasks) {
-          driver.launch(offer, tasks.map((t) => t.task)).catch((e: Error) => this.o.log.warn('launch failed', { offerId: offer.id, error: e.message }));
+          driver.launch(offer, tasks.map((t) => t.task)).catch((e: Error) => {
+            // Refused outright: no status will come for these tasks. Ask the master about them;
+            // it answers TASK_GONE for what it never launched, and they are replaced.
+            this.o.log.warn('launch failed', { offerId: offer.id, error: e.message });
+            driver.reconcile(tasks.map((t) => ({ taskId: t.instance.taskId, agentId: t.instance.agentId }))).catch(() => undefined);
+          });
           for (const t of tasks) this.instanceEvent(t.instance, 'TASK_STAGING', `launched on ${offer.hostname}`);
           continue;
         }
@@ -293,10 +303,18 @@ export class ServicesFramework {
       const restarting = deploymentOf(s, appId)?.actions.some((a) => a.app === appId && a.action === 'RestartApplication') ?? false;
       const plan = planApp(rec, instances, s.backoffs.get(appId), restarting, now);
       for (const id of plan.kill) toKill.push(s.instances.get(id) as InstanceRecord);
+      const planned = new Set(plan.kill);
       expunged.push(...plan.expunge);
       if (plan.delayedUntil !== undefined) wakeAt = Math.min(wakeAt, plan.delayedUntil);
       // Unreachable instances are looked at again when they turn inactive or are to be forgotten.
       for (const i of instances) {
+        // Staging for longer than the launch timeout: the agent never started it (Marathon's
+        // task_launch_timeout): it is killed, and replaced like any instance that goes.
+        if (i.state === 'STAGING' && !i.killRequested && !planned.has(i.taskId)) {
+          const deadline = i.stagedAt + this.launchTimeoutMs;
+          if (deadline <= now) toKill.push(i);
+          else wakeAt = Math.min(wakeAt, deadline);
+        }
         const us = rec?.app.unreachableStrategy;
         if (i.state === 'UNREACHABLE' && us && us !== 'disabled' && i.unreachableSince !== undefined) {
           for (const after of [us.inactiveAfterSeconds, us.expungeAfterSeconds]) {
