@@ -88,6 +88,8 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
         master: o.master, grpcAddress: o.grpcAddress, autoAcknowledge: false, reconnect: {},
         framework: {
           name: o.name ?? 'agora-services', roles: [o.role ?? '*'], failoverTimeoutMs: o.failoverTimeoutMs ?? WEEK_MS,
+          // TASK_UNREACHABLE, not TASK_LOST, for a partitioned agent: the app's unreachableStrategy decides.
+          capabilities: ['PARTITION_AWARE'],
           ...(framework.state.frameworkId ? { id: framework.state.frameworkId } : {}),
         },
       });
