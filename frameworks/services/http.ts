@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'http';
 import type { AddressInfo } from 'net';
 import type { Logger } from '../../common/log';
+import { openEventStream } from '../../common/sse';
 import { ApiError } from './commands';
 import type { MarathonEvent } from './events';
 import { StoppedError } from './framework';
@@ -118,20 +119,12 @@ function send(res: ServerResponse, r: Reply): void {
 
 function eventStream(events: EventSource, url: URL, res: ServerResponse, streams: Set<ServerResponse>, keepAliveMs: number): void {
   const only = new Set(url.searchParams.getAll('event_type'));
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'access-control-allow-origin': '*' });
-  res.flushHeaders();
   const write = (e: MarathonEvent): void => {
     if (only.size > 0 && !only.has(e.eventType)) return;
     res.write(`event: ${e.eventType}\ndata: ${JSON.stringify(e)}\n\n`);
   };
+  let unsubscribe = (): void => undefined;
+  openEventStream(res, { keepAliveMs, streams, onClose: () => unsubscribe(), headers: { 'access-control-allow-origin': '*' } });
   write({ eventType: 'event_stream_attached', timestamp: new Date().toISOString(), remoteAddress: res.socket?.remoteAddress ?? '' });
-  const unsubscribe = events.subscribe(write);
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), keepAliveMs);
-  keepAlive.unref();
-  streams.add(res);
-  res.on('close', () => {
-    clearInterval(keepAlive);
-    unsubscribe();
-    streams.delete(res);
-  });
+  unsubscribe = events.subscribe(write);
 }

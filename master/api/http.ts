@@ -13,6 +13,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'http';
 import type { Logger } from '../../common/log';
+import { openEventStream } from '../../common/sse';
 import type { MasterStateView, OfferLogEvent } from '../../common/operator-types';
 import { CallError } from '../errors';
 import { METRICS_CONTENT_TYPE } from '../metrics';
@@ -67,19 +68,11 @@ function replayCount(url: URL): number | string {
 function offerEvents(deps: HttpDeps, url: URL, res: ServerResponse, streams: Set<ServerResponse>, keepAliveMs: number): void {
   const replay = replayCount(url);
   if (typeof replay === 'string') return json(res, 400, { error: replay });
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-  res.flushHeaders();
   const write = (event: OfferLogEvent) => { res.write(`data: ${JSON.stringify(event)}\n\n`); };
+  let unsubscribe = (): void => undefined;
+  openEventStream(res, { keepAliveMs, streams, onClose: () => unsubscribe() });
   for (const event of deps.offerLog.recent(replay)) write(event);
-  const unsubscribe = deps.offerLog.subscribe(write);
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), keepAliveMs);
-  keepAlive.unref();
-  streams.add(res);
-  res.on('close', () => {
-    clearInterval(keepAlive);
-    unsubscribe();
-    streams.delete(res);
-  });
+  unsubscribe = deps.offerLog.subscribe(write);
 }
 
 const GONE = /^\/api\/v1\/agents\/([^/]+)\/gone$/;
