@@ -7,7 +7,8 @@
  * Every write is one MULTI/EXEC: the record and the version move together or not at all, so a
  * reader that sees version n sees every record written up to n.
  */
-import { Redis, type ChainableCommander } from 'ioredis';
+import type { Redis, ChainableCommander } from 'ioredis';
+import { connectRedis } from '../common/redis';
 import type { AgentInfo, FrameworkInfo } from '../common/types';
 import type { AgentRegistry, StoredFramework } from './registry';
 
@@ -22,17 +23,6 @@ export interface RedisRegistryOptions {
 /** A stored record that does not parse, or a write Redis refused. */
 export class RegistryError extends Error {
   override readonly name = 'RegistryError';
-}
-
-/** The URL without its password, fit for an error message or a log line. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }
 
 export class RedisRegistry implements AgentRegistry {
@@ -56,25 +46,7 @@ export class RedisRegistry implements AgentRegistry {
    * off to 2 s) across Redis restarts; writes made meanwhile fail after a few retries.
    */
   static async connect(url: string, options: RedisRegistryOptions = {}): Promise<RedisRegistry> {
-    let ready = false;
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      connectTimeout: options.connectTimeoutMs ?? 5000,
-      maxRetriesPerRequest: 5,
-      // ioredis waits this long for a dead socket to close, holding the process open meanwhile.
-      disconnectTimeout: 200,
-      retryStrategy: (times) => (ready ? Math.min(times * 100, 2000) : null),
-    });
-    // Without a listener ioredis prints every connection error; the callers see them as rejections.
-    redis.on('error', () => undefined);
-    try {
-      await redis.connect();
-      await redis.ping();
-    } catch (err) {
-      redis.disconnect();
-      throw new RegistryError(`cannot connect to Redis at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
-    }
-    ready = true;
+    const redis = await connectRedis(url, { connectTimeoutMs: options.connectTimeoutMs, fail: (m, cause) => new RegistryError(m, { cause }) });
     return new RedisRegistry(redis, options.keyPrefix ?? DEFAULT_KEY_PREFIX);
   }
 

@@ -16,7 +16,8 @@
  *   backoffs                      hash: app id → Backoff JSON
  *   failures                      hash: app id → TaskFailure JSON
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../../common/redis';
 import type { App } from './app';
 import { applyChange, emptyState, type Change, type ServicesState } from './model';
 
@@ -79,20 +80,7 @@ export class RedisStore implements ServicesStore {
 
   /** Connects, or fails at once naming the URL: a framework pointed at the wrong Redis should say so. */
   static async connect(url: string, prefix = DEFAULT_SERVICES_PREFIX): Promise<RedisStore> {
-    let ready = false;
-    const redis = new Redis(url, {
-      lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 5, disconnectTimeout: 200,
-      retryStrategy: (times) => (ready ? Math.min(times * 100, 2000) : null),
-    });
-    redis.on('error', () => undefined);   // callers see failures as rejected commits
-    try {
-      await redis.connect();
-      await redis.ping();
-    } catch (err) {
-      redis.disconnect();
-      throw new StoreError(`cannot connect to Redis at ${url.replace(/\/\/[^@]*@/, '//***@')}: ${(err as Error).message}`, { cause: err });
-    }
-    ready = true;
+    const redis = await connectRedis(url, { fail: (m, cause) => new StoreError(m, { cause }) });
     return new RedisStore(redis, prefix);
   }
 
