@@ -10,6 +10,7 @@ export const TASK_STATES = [
   'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED',
   'TASK_UNREACHABLE', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR',
 ] as const;
+/** Where a task is in its life, as Mesos names it (STAGING → STARTING → RUNNING → a terminal state). */
 export type TaskState = (typeof TASK_STATES)[number];
 
 const TERMINAL: ReadonlySet<TaskState> = new Set<TaskState>([
@@ -45,6 +46,7 @@ export interface AgentInfo {
   port: number;
 }
 
+/** A framework as the master knows it: its name, id once subscribed, roles and failover timeout. */
 export interface FrameworkInfo {
   id: string;                       // '' on a first subscription
   name: string;
@@ -65,6 +67,7 @@ export interface MasterInfo {
   version: string;
 }
 
+/** Resources of one agent offered to one framework for one role; its id is good for one Accept or Decline. */
 export interface Offer {
   id: string;
   frameworkId: string;
@@ -75,6 +78,7 @@ export interface Offer {
   attributes: Record<string, string>;
 }
 
+/** How long declined or unused resources stay away from the framework on that agent. */
 export interface Filters {
   refuseMs?: number;                // undefined: the default (5 s)
 }
@@ -129,6 +133,7 @@ export interface KillPolicy {
   gracePeriodMs?: number;           // undefined: 3 s
 }
 
+/** A task to launch: what to run, where (agentId), with which resources and container. */
 export interface TaskInfo {
   taskId: string;
   name: string;
@@ -141,6 +146,7 @@ export interface TaskInfo {
   labels: Record<string, string>;
 }
 
+/** A task's state as reported to its framework, with why (reason, message) and from where (source). */
 export interface TaskStatus {
   taskId: string;
   state: TaskState;
@@ -197,6 +203,7 @@ export interface TaskUsage {
 export type LaunchOperation = { type: 'LAUNCH'; id: string; tasks: TaskInfo[] };
 export type Operation = LaunchOperation;
 
+/** What the master sends a framework on its subscription stream, one discriminated union by `type`. */
 export type SchedulerEvent =
   | { type: 'SUBSCRIBED'; frameworkId: string; streamId: string; heartbeatIntervalMs: number; master?: MasterInfo }
   | { type: 'OFFERS'; offers: Offer[] }

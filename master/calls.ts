@@ -21,6 +21,8 @@ export interface AcceptCall extends CallBase {
 export interface DeclineCall extends CallBase {
   offerIds: string[];
   filters: Filters;
+  /** Why, in the framework's words, for the offer log; absent or blank: 'declined by framework'. */
+  reason?: string;
 }
 
 /** Revive and Suppress: no roles means all of the framework's roles. */

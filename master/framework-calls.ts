@@ -129,12 +129,29 @@ export function accept(s: MasterState, call: AcceptCall): void {
   for (const event of plan.log) s.offerLog.record(event);
 }
 
+/** How much of a framework's decline reason the offer log keeps, in characters. */
+export const MAX_DECLINE_REASON_CHARS = 500;
+
+/**
+ * A decline reason as the offer log keeps it: on one line (it is printed one event a line by
+ * `agora offers`), at most MAX_DECLINE_REASON_CHARS characters, so a framework cannot fill
+ * the log's ring with one long string; blank means the framework gave none. Truncated rather
+ * than refused: the decline itself is valid, only its note is long.
+ */
+export function declineReason(raw: string | undefined): string {
+  const text = (raw ?? '').replace(/[\s\p{Cc}]+/gu, ' ').trim();
+  if (!text) return 'declined by framework';
+  const chars = Array.from(text);   // code points, so a cut never splits a surrogate pair
+  return chars.length <= MAX_DECLINE_REASON_CHARS ? text : `${chars.slice(0, MAX_DECLINE_REASON_CHARS - 1).join('')}…`;
+}
+
 /** Declined offers come back filtered for max(refuse, allocation interval). Unknown ids are
  * ignored: a decline racing a rescind is normal, not an error. */
 export function decline(s: MasterState, call: DeclineCall): void {
   authorize(s, call);
   const at = now(s);
   const refuseMs = refuseMsFor(call.filters, s.config.defaultRefuseMs, s.config.allocationIntervalMs);
+  const reason = declineReason(call.reason);
   for (const id of new Set(call.offerIds)) {
     const offer = s.offers.get(id)?.offer;
     if (!offer || offer.frameworkId !== call.frameworkId) {
@@ -145,7 +162,7 @@ export function decline(s: MasterState, call: DeclineCall): void {
     s.filters.add({ frameworkId: offer.frameworkId, role: offer.role, agentId: offer.agentId, resources: offer.resources, expiresAt: at + refuseMs });
     s.offerLog.record({
       type: 'DECLINED', at, offerId: id, frameworkId: offer.frameworkId, agentId: offer.agentId,
-      resources: format(offer.resources), refuseMs, reason: 'declined by framework',
+      resources: format(offer.resources), refuseMs, reason,
     });
   }
 }

@@ -4,9 +4,10 @@ describe('agora master flags', () => {
   it('maps every flag to its option, in both --flag value and --flag=value forms', () => {
     expect(parseMasterArgs([
       '--nats', 'nats://n:4222', '--prefix=dev', '--host', '127.0.0.1', '--port', '0', '--grpc-port=6000',
-      '--allocation-interval-ms', '250', '--offer-timeout-ms=30000',
+      '--allocation-interval-ms', '250', '--offer-timeout-ms=30000', '--framework-heartbeat-interval-ms', '200',
     ], {})).toEqual({ help: false, options: {
       natsUrl: 'nats://n:4222', subjectPrefix: 'dev', host: '127.0.0.1', httpPort: 0, grpcPort: 6000, allocationIntervalMs: 250, offerTimeoutMs: 30_000,
+      frameworkHeartbeatIntervalMs: 200,
     } });
   });
 

@@ -17,6 +17,8 @@ export const MASTER_USAGE = `Usage: agora master [flags]
   --grpc-port N               gRPC scheduler API port (default 5053; 0 picks one)
   --allocation-interval-ms N  time between allocation cycles (default 1000)
   --offer-timeout-ms N        rescind offers not answered within N ms (default 0: never)
+  --framework-heartbeat-interval-ms N
+                              HEARTBEAT to each framework every N ms (default 15000)
   --help                      this text
 `;
 
@@ -24,7 +26,7 @@ export { UsageError };
 
 const SPEC = {
   nats: 'string', prefix: 'string', redis: 'string', host: 'string', port: 'number', 'grpc-port': 'number',
-  'allocation-interval-ms': 'number', 'offer-timeout-ms': 'number', help: 'boolean',
+  'allocation-interval-ms': 'number', 'offer-timeout-ms': 'number', 'framework-heartbeat-interval-ms': 'number', help: 'boolean',
 } as const;
 
 /** Pure: argv (without node and script) and the environment → options, or a request for help. */
@@ -42,6 +44,7 @@ export function parseMasterArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   if (f['grpc-port'] !== undefined) options.grpcPort = f['grpc-port'];
   if (f['allocation-interval-ms'] !== undefined) options.allocationIntervalMs = f['allocation-interval-ms'];
   if (f['offer-timeout-ms'] !== undefined) options.offerTimeoutMs = f['offer-timeout-ms'];
+  if (f['framework-heartbeat-interval-ms'] !== undefined) options.frameworkHeartbeatIntervalMs = f['framework-heartbeat-interval-ms'];
   return { help: false, options };
 }
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { add, contains, parse, scalar } from '../common/resources';
+import { declineReason } from './framework-calls';
 import { harness, taskInfo } from './testing';
 
 const launch = (...tasks: ReturnType<typeof taskInfo>[]) => [{ type: 'LAUNCH' as const, id: '', tasks }];
@@ -218,6 +219,36 @@ describe('decline', () => {
     expect(fw.stream.offers()).toHaveLength(1);
     h.clock.advance(1001);
     expect(fw.stream.offers()).toHaveLength(2);
+  });
+
+  it('logs the framework\'s reason for a decline, and "declined by framework" when it gives none or a blank one', async () => {
+    const h = harness();
+    await h.addAgent();
+    await h.addAgent();
+    await h.addAgent();
+    const fw = h.subscribe();
+    h.clock.advance(0);
+    const [a, b, c] = fw.stream.offers();
+    h.master.decline({ ...fw.call, offerIds: [a!.id], filters: {}, reason: 'needs\n a GPU' });
+    h.master.decline({ ...fw.call, offerIds: [b!.id], filters: {} });
+    h.master.decline({ ...fw.call, offerIds: [c!.id], filters: {}, reason: '  \t ' });
+    expect(h.offerLog.recent().slice(-3).map((e) => [e.offerId, e.type === 'DECLINED' && e.reason])).toEqual([
+      [a!.id, 'needs a GPU'], [b!.id, 'declined by framework'], [c!.id, 'declined by framework'],
+    ]);
+  });
+
+  it('keeps at most 500 characters of a reason: 499 of a 10 000-character one and an ellipsis', async () => {
+    const h = harness();
+    await h.addAgent();
+    const fw = h.subscribe();
+    h.clock.advance(0);
+    h.master.decline({ ...fw.call, offerIds: [fw.stream.lastOffer().id], filters: {}, reason: 'x'.repeat(10_000) });
+    const logged = h.offerLog.recent().at(-1);
+    expect(logged?.type === 'DECLINED' && logged.reason).toBe(`${'x'.repeat(499)}…`);
+    // exactly 500 stays whole; a cut never splits a character outside the BMP
+    expect(declineReason('y'.repeat(500))).toBe('y'.repeat(500));
+    expect(Array.from(declineReason('😀'.repeat(600)))).toHaveLength(500);
+    expect(declineReason('😀'.repeat(600))).toBe(`${'😀'.repeat(499)}…`);
   });
 
   it('revive clears the framework\'s filters and allocates soon', async () => {

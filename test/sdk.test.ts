@@ -1,11 +1,19 @@
 /**
  * The SDK's promises, against a real master and agent: a framework that only listens with
  * callbacks holds no growing backlog; with `events()`, an update is acknowledged only once
- * the reader is done with it, so an update it never read is sent again, never lost.
+ * the reader is done with it, so an update it never read is sent again, never lost; a
+ * decline's reason reaches the master's offer log; a stream silent for three heartbeat
+ * intervals of the SDK's clock counts as lost.
  */
+import { once } from 'events';
+import { FakeClock } from '../common/clock';
+import type { OfferLogEvent } from '../common/operator-types';
 import type { SchedulerEvent } from '../common/types';
-import { subscribe, task } from '../frameworks/sdk';
+import { followOffers } from '../cli/read-commands';
+import { subscribe, task, SubscriptionError } from '../frameworks/sdk';
+import { masterAddress } from '../frameworks/sdk/master-address';
 import { startCluster, type TestCluster } from './support/cluster';
+import { EventLog } from './support/events';
 
 describe('the scheduler SDK', () => {
   let cluster: TestCluster;
@@ -63,5 +71,60 @@ describe('the scheduler SDK', () => {
     await s.kill('read-me');
     await next(update('TASK_KILLED'));
     s.close();
+  });
+
+  it('declines with a reason that the master\'s offer log shows, as `agora offers` reads it', async () => {
+    const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'picky' } });
+    const offer = await new EventLog(s).offer();
+    await s.decline([offer.id], { refuseMs: 0, reason: 'needs a GPU; this agent has none' });
+    s.close();
+
+    const controller = new AbortController();
+    let declined: OfferLogEvent | undefined;
+    await followOffers(masterAddress(cluster.masterAddr), { replay: 1000, signal: controller.signal }, (e) => {
+      if (e.type === 'DECLINED' && e.offerId === offer.id) { declined = e; controller.abort(); }
+    });
+    expect(declined).toMatchObject({ type: 'DECLINED', frameworkId: s.frameworkId, reason: 'needs a GPU; this agent has none' });
+  });
+
+  it('counts a stream silent for 3 heartbeat intervals of its clock as lost: disconnected, then subscribed again 200 ms later', async () => {
+    // The master sends HEARTBEAT every 15 s of real time; the SDK's fake clock passes 45 s in
+    // an instant, so to the SDK the master has gone silent.
+    const clock = new FakeClock();
+    const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'watched', failoverTimeoutMs: 60_000 }, clock });
+    const frameworkId = s.frameworkId;
+    expect(s.heartbeatIntervalMs).toBe(15_000);
+    let lost: Error | undefined;
+    s.on('disconnected', (err) => { lost = err; });
+    clock.advance(44_999);
+    expect(lost).toBeUndefined();
+    clock.advance(1);
+    expect(lost).toBeInstanceOf(SubscriptionError);
+    expect(lost?.message).toMatch(/^no event from the master for 45000 ms \(3 heartbeat intervals of 15000 ms\)/);
+    expect(s.connected).toBe(false);
+    await expect(s.revive()).rejects.toThrow("Revive while the master is away: the SDK is subscribing again; call again after 'resubscribed'");
+
+    const resubscribed = once(s, 'resubscribed');
+    clock.advance(199);
+    expect(s.connected).toBe(false);
+    clock.advance(1);
+    expect(await resubscribed).toEqual([cluster.grpcAddr]);
+    expect(s.frameworkId).toBe(frameworkId);
+    expect(s.connected).toBe(true);
+    await s.revive();
+    s.close();
+  });
+
+  it('without reconnect, a silent stream closes the subscription with the reason', async () => {
+    const clock = new FakeClock();
+    const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'one-shot' }, reconnect: false, maxMissedHeartbeats: 2, clock });
+    const closed: (Error | undefined)[] = [];
+    s.on('closed', (err) => closed.push(err));
+    clock.advance(29_999);
+    expect(closed).toEqual([]);
+    clock.advance(1);
+    expect(closed).toHaveLength(1);
+    expect(closed[0]?.message).toMatch(/^no event from the master for 30000 ms \(2 heartbeat intervals of 15000 ms\)/);
+    await expect(s.revive()).rejects.toThrow('Revive after the subscription closed');
   });
 });

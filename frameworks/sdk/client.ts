@@ -8,6 +8,11 @@
  * One `Subscribe` stream carries the events; every other call is unary and presents the
  * framework id and stream id from SUBSCRIBED.
  *
+ * The stream counts as lost when it breaks, ends, or carries no event for
+ * `maxMissedHeartbeats` heartbeat intervals (a hung master or a silent network would
+ * otherwise keep it open forever). A lost stream is followed by a new subscription under the
+ * same framework id, unless `reconnect: false`.
+ *
  * Status updates that carry a uuid are acknowledged automatically unless
  * `autoAcknowledge: false`: with `events()`, once the consumer asks for the next event (it is
  * done with this one); otherwise once the listeners have run. An update the framework never
@@ -15,35 +20,24 @@
  */
 import { EventEmitter } from 'events';
 import { credentials, makeGenericClientConstructor, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import type { Timer } from '../../common/clock';
 import { eventFromWire, filtersToWire, frameworkInfoToWire, killPolicyToWire, operationToWire } from '../../common/codec';
 import type { agora } from '../../common/proto';
 import { schedulerService, type UnaryCall } from '../../common/scheduler-service';
 import type { Filters, FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../../common/types';
-import { SchedulerCallError, SubscriptionError } from './errors';
+import { InvalidArgumentError, SchedulerCallError, SubscriptionError } from './errors';
+import { HeartbeatWatch } from './heartbeat';
 import { grpcAddress, masterAddress } from './master-address';
+import { compileOptions, type SchedulerConfig, type SubscribeOptions } from './options';
 
-export interface SubscribeOptions {
-  /** The master's HTTP address (`host:5050`); defaults to AGORA_MASTER, then the local cluster. */
-  master?: string;
-  /** The master's gRPC address (`host:5053`), to skip looking it up over HTTP. */
-  grpcAddress?: string;
+/** How a decline is filtered and explained: `refuseMs` as in Filters, and a reason for people. */
+export interface DeclineOptions extends Filters {
   /**
-   * Stay subscribed when the master goes away: subscribe again with the framework id, with a
-   * delay doubling from `initialDelayMs` (default 200) up to `maxDelayMs` (default 10 s), to
-   * the next of `grpcAddresses` (default: the one above) each time, and reconcile implicitly
-   * once back. `false`: the first loss closes the subscription (emits `closed`).
+   * Why, in a few words ("needs a GPU", "waiting for rack r7"): it is shown in the master's
+   * offer log (`agora offers`), where operators look when work does not start. The master
+   * keeps at most 500 characters of it. Absent: "declined by framework".
    */
-  reconnect?: false | { initialDelayMs?: number; maxDelayMs?: number; grpcAddresses?: string[] };
-  framework: Partial<FrameworkInfo> & { name: string };
-  autoAcknowledge?: boolean;
-  /** How many events may wait unread in `events()` before the subscription fails. */
-  maxBufferedEvents?: number;
-  /**
-   * How many of the latest events `events()` replays when it is first called (from
-   * SUBSCRIBED on, if no more arrived). Until then only these are kept, so a framework that
-   * only listens with `on()` holds no growing backlog.
-   */
-  replayWindow?: number;
+  reason?: string;
 }
 
 interface Buffered {
@@ -52,25 +46,36 @@ interface Buffered {
   acked: boolean;
 }
 
-type Events = {
+/** What a Scheduler emits, with the arguments its listeners get. */
+export type SchedulerEvents = {
+  /** Every event, in order (HEARTBEAT included). */
   event: [SchedulerEvent];
   offers: [Offer[]];
+  /** An offer is void: rescinded by the master. */
   rescind: [string];
+  /** A task's status changed. */
   update: [TaskStatus];
+  /** A call the SDK made on its own (an acknowledgement, the reconciliation after reconnecting) failed, or the master reported an error. */
   error: [Error];
+  /** The subscription is over: with the error that ended it, or none after `close()`. */
   closed: [Error | undefined];
-  /** The stream to the master broke; the SDK is subscribing again (with `reconnect`). */
+  /** The stream to the master was lost; the SDK is subscribing again. */
   disconnected: [Error];
-  /** Subscribed again with the same framework id, to this gRPC address. */
+  /** Subscribed again under the same framework id, to this gRPC address. */
   resubscribed: [string];
 };
 
 const SchedulerGrpcClient = makeGenericClientConstructor(schedulerService, 'Scheduler');
 type Unary = (req: unknown, cb: (err: ServiceError | null) => void) => void;
+type EventStream = ClientReadableStream<agora.v1.Event>;
 
-export class Scheduler extends EventEmitter<Events> {
+/** A framework's subscription to the master: its events, and the calls it makes. Made by `subscribe`. */
+export class Scheduler extends EventEmitter<SchedulerEvents> {
+  /** The framework's id, from SUBSCRIBED; the same after every reconnection. */
   frameworkId = '';
+  /** The id of the live subscription, presented with every call. */
   streamId = '';
+  /** How often the master sends HEARTBEAT, from SUBSCRIBED. */
   heartbeatIntervalMs = 0;
   private closed = false;
   private closeError: Error | undefined;
@@ -78,108 +83,136 @@ export class Scheduler extends EventEmitter<Events> {
   private wake: (() => void) | undefined;
   private iterating = false;
 
-  private info!: FrameworkInfo;
-  private reconnect: SubscribeOptions['reconnect'] = false;
-  private targets: string[] = [];
+  private client: Client;
+  /** The stream in use; undefined between losing one and opening the next. */
+  private stream: EventStream | undefined;
+  /** SUBSCRIBED arrived on the stream in use. */
+  private live = false;
+  private readonly targets: string[];
   private attempt = 0;
-  private retry: NodeJS.Timeout | undefined;
+  private retry: Timer | undefined;
+  private readonly watch: HeartbeatWatch;
 
-  private constructor(
-    private client: Client,
-    private stream: ClientReadableStream<agora.v1.Event>,
-    private readonly autoAcknowledge: boolean,
-    private readonly maxBuffered: number,
-    private readonly replayWindow: number,
-  ) {
+  private constructor(private readonly config: SchedulerConfig, target: string) {
     super();
+    this.targets = [target, ...(config.reconnect?.grpcAddresses ?? [])].filter((t, i, all) => all.indexOf(t) === i);
+    this.client = new SchedulerGrpcClient(target, credentials.createInsecure());
+    this.watch = new HeartbeatWatch(config.clock, (silentMs) => this.silent(silentMs));
   }
 
   /** Subscribes and resolves once SUBSCRIBED arrives. */
   static async subscribe(opts: SubscribeOptions): Promise<Scheduler> {
+    const config = compileOptions(opts);
     const target = opts.grpcAddress ?? (await grpcAddress(masterAddress(opts.master)));
-    const client = new SchedulerGrpcClient(target, credentials.createInsecure());
-    const info: FrameworkInfo = {
-      id: '', roles: ['*'], failoverTimeoutMs: 0, capabilities: [], principal: '', user: '', hostname: '', labels: {},
-      ...opts.framework,
-    };
-    const stream = openStream(client, info);
-    const s = new Scheduler(client, stream, opts.autoAcknowledge ?? true, opts.maxBufferedEvents ?? 100_000, opts.replayWindow ?? 1000);
-    s.info = info;
-    s.reconnect = opts.reconnect ?? false;
-    s.targets = [target, ...(opts.reconnect ? opts.reconnect.grpcAddresses ?? [] : [])].filter((t, i, all) => all.indexOf(t) === i);
-    await s.attach(stream, (err) => { if (stream === s.stream) s.lost(err); });
+    const s = new Scheduler(config, target);
+    try {
+      await s.open();
+    } catch (err) {
+      s.client.close();
+      throw err;
+    }
     return s;
   }
 
-  /**
-   * The stream broke. Without `reconnect` the subscription is over; with it, the SDK subscribes
-   * again with its framework id after a growing delay, to the next address, until it is back
-   * or the master says the framework is gone for good.
-   */
-  private lost(err: Error): void {
-    if (this.closed) return;
-    if (!this.reconnect) return this.finish(err);
-    if (err instanceof SchedulerCallError && err.code === 'FAILED_PRECONDITION') return this.finish(err);
-    if (this.retry) return;
-    this.stream.cancel();
-    this.client.close();
-    if (this.attempt === 0) this.emit('disconnected', err);
-    const { initialDelayMs = 200, maxDelayMs = 10_000 } = this.reconnect;
-    const delay = Math.min(initialDelayMs * 2 ** this.attempt, maxDelayMs);
-    const target = this.targets[this.attempt % this.targets.length] as string;
-    this.attempt++;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      if (this.closed) return;
-      this.client = new SchedulerGrpcClient(target, credentials.createInsecure());
-      this.stream = openStream(this.client, { ...this.info, id: this.frameworkId });
-      const stream = this.stream;
-      const onLost = (e: Error): void => { if (stream === this.stream) this.lost(e); };
-      this.attach(stream, onLost).then(() => {
-        this.attempt = 0;
-        this.emit('resubscribed', target);
-        // What happened while away: the master answers with the state of every task it knows.
-        this.reconcile().catch((e: Error) => this.emitError(e));
-      }, onLost);
-    }, delay);
+  /** True while subscribed: calls can be made. False while reconnecting and once closed. */
+  get connected(): boolean {
+    return this.live && !this.closed;
   }
 
-  private attach(stream: ClientReadableStream<agora.v1.Event>, onLost: (err: Error) => void): Promise<void> {
+  /**
+   * Opens a stream on the current client and resolves once SUBSCRIBED arrives on it, or
+   * rejects if it breaks first. Once subscribed, its loss goes to `lost`.
+   */
+  private open(): Promise<void> {
+    const stream = openStream(this.client, { ...this.config.framework, id: this.frameworkId || this.config.framework.id });
+    this.stream = stream;
+    // Subscribing again: a master that takes the connection but never answers is as lost as
+    // one that refuses it. (The first subscription has no heartbeat interval to go by yet.)
+    if (this.heartbeatIntervalMs > 0) this.watch.start(this.heartbeatTimeoutMs());
     return new Promise((resolve, reject) => {
       let subscribed = false;
+      const broke = (e: Error): void => {
+        if (!subscribed) reject(e);
+        else this.lost(stream, e);
+      };
       stream.on('data', (wire: agora.v1.Event) => {
+        if (stream !== this.stream) return;   // one we gave up on
+        this.watch.saw();
         const event = eventFromWire(wire);
         if (!event) return;   // a newer master's event type: skip it
         if (event.type === 'SUBSCRIBED') {
           this.frameworkId = event.frameworkId;
           this.streamId = event.streamId;
           this.heartbeatIntervalMs = event.heartbeatIntervalMs;
+          this.live = true;
+          if (event.heartbeatIntervalMs > 0) this.watch.start(this.heartbeatTimeoutMs());
+          else this.watch.stop();   // a master that sends no heartbeats cannot be watched by them
           if (!subscribed) { subscribed = true; resolve(); }
         }
         this.dispatch(event);
       });
       stream.on('error', (err: ServiceError) => {
         if (this.closed) return;   // our own close() cancelled the stream
-        const e = SchedulerCallError.from('Subscribe', err);
-        if (!subscribed) reject(e);
-        else onLost(e);
+        broke(SchedulerCallError.from('Subscribe', err));
       });
-      stream.on('end', () => {
-        const e = new SubscriptionError('the master ended the subscription');
-        if (!subscribed) reject(e);
-        else onLost(e);
-      });
+      stream.on('end', () => broke(new SubscriptionError('the master ended the subscription')));
     });
   }
 
+  private heartbeatTimeoutMs(): number {
+    return this.heartbeatIntervalMs * this.config.maxMissedHeartbeats;
+  }
+
+  private silent(silentMs: number): void {
+    const what = this.live ? 'no event from the master' : 'no answer from the master to subscribing again';
+    this.lost(this.stream, new SubscriptionError(
+      `${what} for ${silentMs} ms (${this.config.maxMissedHeartbeats} heartbeat intervals of ${this.heartbeatIntervalMs} ms): the connection counts as lost`));
+  }
+
+  /**
+   * `stream` broke, ended or went silent. Without `reconnect` the subscription is over; with
+   * it, the SDK subscribes again with its framework id after a growing delay, to the next
+   * address, until it is back or the master says the framework is gone for good.
+   */
+  private lost(stream: EventStream | undefined, err: Error): void {
+    if (this.closed || !stream || stream !== this.stream) return;   // already given up on
+    this.stream = undefined;
+    this.live = false;
+    this.watch.stop();
+    stream.cancel();
+    this.client.close();
+    const reconnect = this.config.reconnect;
+    if (!reconnect) return this.finish(err);
+    if (err instanceof SchedulerCallError && err.code === 'FAILED_PRECONDITION') return this.finish(err);
+    if (this.attempt === 0) this.emit('disconnected', err);
+    const delay = Math.min(reconnect.initialDelayMs * 2 ** this.attempt, reconnect.maxDelayMs);
+    const target = this.targets[this.attempt % this.targets.length] as string;
+    this.attempt++;
+    this.retry = this.config.clock.setTimeout(() => this.resubscribe(target), delay);
+  }
+
+  private resubscribe(target: string): void {
+    this.retry = undefined;
+    if (this.closed) return;
+    this.client = new SchedulerGrpcClient(target, credentials.createInsecure());
+    const opened = this.open();
+    const stream = this.stream;
+    opened.then(() => {
+      this.attempt = 0;
+      this.emit('resubscribed', target);
+      // What happened while away: the master answers with the state of every task it knows.
+      this.reconcile().catch((e: Error) => this.emitError(e));
+    }, (e: Error) => this.lost(stream, e));
+  }
+
   private dispatch(event: SchedulerEvent): void {
-    if (this.iterating && this.buffer.length >= this.maxBuffered) {
-      this.finish(new SubscriptionError(`more than ${this.maxBuffered} events unread: read events() faster or raise maxBufferedEvents`));
+    if (this.iterating && this.buffer.length >= this.config.maxBufferedEvents) {
+      this.finish(new SubscriptionError(`more than ${this.config.maxBufferedEvents} events unread: read events() faster or raise maxBufferedEvents`));
       return;
     }
-    if (!this.iterating && this.buffer.length >= this.replayWindow) this.buffer.shift();
     const entry: Buffered = { event, acked: false };
     this.buffer.push(entry);
+    if (!this.iterating && this.buffer.length > this.config.replayWindow) this.buffer.shift();
     this.wake?.();
     this.emit('event', event);
     if (event.type === 'OFFERS') this.emit('offers', event.offers);
@@ -192,7 +225,7 @@ export class Scheduler extends EventEmitter<Events> {
   }
 
   private autoAck(event: SchedulerEvent): void {
-    if (this.autoAcknowledge && event.type === 'UPDATE' && event.status.uuid && !this.closed) {
+    if (this.config.autoAcknowledge && event.type === 'UPDATE' && event.status.uuid && !this.closed) {
       this.acknowledge(event.status).catch((err: Error) => this.emitError(err));
     }
   }
@@ -204,11 +237,15 @@ export class Scheduler extends EventEmitter<Events> {
   private finish(err: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.retry) clearTimeout(this.retry);
+    this.live = false;
+    this.retry?.cancel();
+    this.retry = undefined;
+    this.watch.stop();
     this.closeError = err;
     this.wake?.();
     this.emit('closed', err);
-    this.stream.cancel();   // harmless on a stream that already ended
+    this.stream?.cancel();   // harmless on a stream that already ended
+    this.stream = undefined;
     this.client.close();
   }
 
@@ -237,7 +274,10 @@ export class Scheduler extends EventEmitter<Events> {
   }
 
   private call(name: UnaryCall, body: object): Promise<void> {
-    if (!this.streamId) return Promise.reject(new SubscriptionError(`${name} before SUBSCRIBED`));
+    if (this.closed) return Promise.reject(new SubscriptionError(`${name} after the subscription closed`));
+    if (!this.live) {
+      return Promise.reject(new SubscriptionError(`${name} while the master is away: the SDK is subscribing again; call again after 'resubscribed'`));
+    }
     const fn = (this.client as unknown as Record<UnaryCall, Unary>)[name].bind(this.client);
     return new Promise((resolve, reject) => {
       fn({ frameworkId: this.frameworkId, streamId: this.streamId, ...body }, (err) => {
@@ -246,6 +286,11 @@ export class Scheduler extends EventEmitter<Events> {
     });
   }
 
+  /**
+   * Launches `tasks` with the offers `offerIds` (all of one agent). Whatever the tasks leave
+   * unused is declined with `filters` (logged as "unused in accept"). No tasks: the offers
+   * are declined whole.
+   */
   accept(offerIds: string[], tasks: TaskInfo[], filters?: Filters): Promise<void> {
     const operations = tasks.length ? [operationToWire({ type: 'LAUNCH', id: '', tasks })] : [];
     return this.call('Accept', { offerIds, operations, filters: filtersToWire(filters) });
@@ -256,23 +301,38 @@ export class Scheduler extends EventEmitter<Events> {
     return this.accept([offer.id], tasks, filters);
   }
 
-  decline(offerIds: string[], filters?: Filters): Promise<void> {
-    return this.call('Decline', { offerIds, filters: filtersToWire(filters) });
+  /**
+   * Gives the offers back. Their resources stay away from this framework on that agent for
+   * `refuseMs` (default 5 s, at least the master's allocation interval); `reason` goes to the
+   * master's offer log:
+   *
+   *   s.decline([offer.id], { refuseMs: 30_000, reason: 'needs a GPU' });
+   */
+  decline(offerIds: string[], options: DeclineOptions = {}): Promise<void> {
+    const { reason } = options;
+    if (reason !== undefined && typeof reason !== 'string') {
+      return Promise.reject(new InvalidArgumentError('decline reason', `must be a string, got ${typeof reason}`));
+    }
+    return this.call('Decline', { offerIds, filters: filtersToWire(options), reason: reason ?? '' });
   }
 
+  /** Wants offers again for `roles` (none: all the framework's), clearing its decline filters. */
   revive(roles: string[] = []): Promise<void> {
     return this.call('Revive', { roles });
   }
 
+  /** Wants no more offers for `roles` (none: all) until `revive`. Outstanding offers stay. */
   suppress(roles: string[] = []): Promise<void> {
     return this.call('Suppress', { roles });
   }
 
+  /** Kills a task: SIGTERM, then SIGKILL after `gracePeriodMs` (default: the task's kill policy). */
   kill(taskId: string, opts: { agentId?: string; gracePeriodMs?: number } = {}): Promise<void> {
     const killPolicy = opts.gracePeriodMs === undefined ? undefined : killPolicyToWire({ gracePeriodMs: opts.gracePeriodMs });
     return this.call('Kill', { taskId, agentId: opts.agentId ?? '', killPolicy });
   }
 
+  /** The receipt for a status update with a uuid; needed only with `autoAcknowledge: false`. */
   acknowledge(status: Pick<TaskStatus, 'agentId' | 'taskId' | 'uuid'>): Promise<void> {
     return this.call('Acknowledge', { agentId: status.agentId, taskId: status.taskId, uuid: status.uuid });
   }
@@ -282,10 +342,12 @@ export class Scheduler extends EventEmitter<Events> {
     return this.call('Reconcile', { tasks: tasks.map((t) => ({ taskId: t.taskId, agentId: t.agentId ?? '' })) });
   }
 
+  /** Ends the framework at the master: its tasks are killed and its id is retired. */
   teardown(): Promise<void> {
     return this.call('Teardown', {});
   }
 
+  /** Changes the framework's info (roles, failover timeout, capabilities…) without resubscribing. */
   updateFramework(info: FrameworkInfo): Promise<void> {
     return this.call('UpdateFramework', { frameworkInfo: frameworkInfoToWire(info) });
   }
@@ -296,9 +358,14 @@ export class Scheduler extends EventEmitter<Events> {
   }
 }
 
+/**
+ * Subscribes a framework to the master and resolves once SUBSCRIBED arrives: the one way in.
+ * Rejects with InvalidArgumentError for a bad option, or SchedulerCallError if the master
+ * refuses or cannot be reached.
+ */
 export const subscribe = (opts: SubscribeOptions): Promise<Scheduler> => Scheduler.subscribe(opts);
 
-function openStream(client: Client, info: FrameworkInfo): ClientReadableStream<agora.v1.Event> {
-  return (client as unknown as { Subscribe(req: unknown): ClientReadableStream<agora.v1.Event> })
+function openStream(client: Client, info: FrameworkInfo): EventStream {
+  return (client as unknown as { Subscribe(req: unknown): EventStream })
     .Subscribe({ frameworkInfo: frameworkInfoToWire(info) });
 }

@@ -18,7 +18,18 @@ export class SchedulerCallError extends Error {
   }
 }
 
-/** The subscription ended, or never started. */
+/** The subscription ended, or never started, or a call was made while it was not live. */
 export class SubscriptionError extends Error {
   override readonly name = 'SubscriptionError';
+}
+
+/**
+ * Bad input to the SDK itself (an option, a constraint, a task spec), caught before anything
+ * is sent: `argument` names what was wrong, the message says what would be right.
+ */
+export class InvalidArgumentError extends Error {
+  override readonly name = 'InvalidArgumentError';
+  constructor(readonly argument: string, message: string) {
+    super(`${argument}: ${message}`);
+  }
 }

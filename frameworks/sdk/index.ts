@@ -1,7 +1,13 @@
-/** The Agora scheduler SDK: write a framework in TypeScript. See README.md beside this file. */
-export { Scheduler, subscribe, type SubscribeOptions } from './client';
-export { SchedulerCallError, SubscriptionError } from './errors';
+/**
+ * The Agora scheduler SDK: write a framework in TypeScript. Everything a framework needs is
+ * exported from here, and nothing else; see README.md beside this file.
+ */
+export { subscribe, Scheduler, type DeclineOptions, type SchedulerEvents } from './client';
+export type { SubscribeOptions, ReconnectOptions } from './options';
+export { SchedulerCallError, SubscriptionError, InvalidArgumentError } from './errors';
 export { task, fit, pickPorts, taskResources, type TaskSpec } from './tasks';
+export { pack, type Packing, type Unplaced } from './pack';
+export { matchAttributes, type AttributeConstraint, type Constraints, type Match } from './placement';
 export { masterAddress, grpcAddress, DEFAULT_MASTER, type MasterAddress } from './master-address';
 export { isTerminal } from '../../common/types';
 export type { Offer, TaskInfo, TaskStatus, TaskState, SchedulerEvent, FrameworkInfo, Filters } from '../../common/types';

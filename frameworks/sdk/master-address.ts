@@ -6,8 +6,10 @@
  */
 import { request } from 'http';
 
+/** The master of `agora up` on this machine: where a framework looks when told nothing. */
 export const DEFAULT_MASTER = '127.0.0.1:5050';
 
+/** A master's operator API address, parsed. */
 export interface MasterAddress {
   /** `http://host:port` of the master's operator API. */
   httpUrl: string;
@@ -15,6 +17,7 @@ export interface MasterAddress {
   httpPort: number;
 }
 
+/** Parses `host:port` or `http://host:port` (default: AGORA_MASTER, then DEFAULT_MASTER); throws for another scheme. */
 export function masterAddress(raw: string | undefined = process.env.AGORA_MASTER): MasterAddress {
   const text = (raw && raw.trim()) || DEFAULT_MASTER;
   const url = new URL(/^[a-z]+:\/\//.test(text) ? text : `http://${text}`);

@@ -1,5 +1,6 @@
 import { parse, scalar, ranges } from '../../common/resources';
 import type { Offer } from '../../common/types';
+import { InvalidArgumentError } from './errors';
 import { fit, pickPorts, task, type TaskSpec } from './tasks';
 
 const offer: Offer = {
@@ -28,6 +29,11 @@ describe('fitting tasks into an offer', () => {
     expect(ranges(t.resources, 'ports')).toEqual([[31005, 31005]]);
     expect(t.container).toEqual({ type: 'DOCKER', docker: { image: 'img', network: undefined, portMappings: [], forcePullImage: false } });
     expect(t.killPolicy).toEqual({ gracePeriodMs: 2000 });
+  });
+
+  it('refuses port 0 (any port) with an InvalidArgumentError: pack or pickPorts resolve it first', () => {
+    expect(() => task({ ...spec('w', 0.1, 16), ports: [31000, 0] }, offer)).toThrow(InvalidArgumentError);
+    expect(() => task({ ...spec('w', 0.1, 16), ports: [0] }, offer)).toThrow('task w ports: port 0 means any free port');
   });
 
   it('asks for the process containerizer when told, and lets the agent choose otherwise', () => {

@@ -1,35 +1,48 @@
 /**
  * Pleasant constructors for what a framework sends: a task from a few named numbers, and
- * fitting tasks into offers. Everything returns the plain domain types of common/types.ts.
+ * fitting tasks into offers in the order given (`fit`; `pack` in pack.ts reorders to fit
+ * more). Everything returns the plain domain types of common/types.ts.
  */
 import { contains, parse, rangesResource, scalarResource, subtract, type Resources } from '../../common/resources';
 import type { ContainerInfo, HealthCheck, KillPolicy, Offer, PortMapping, TaskInfo } from '../../common/types';
+import { InvalidArgumentError } from './errors';
 
+/** A task in a few named numbers; `task(spec, offer)` makes the TaskInfo. */
 export interface TaskSpec {
+  /** Unique among the framework's tasks. */
   id: string;
+  /** For people; defaults to the id. */
   name?: string;
   /** A shell command, run as `/bin/sh -c`. */
   command: string;
   cpus: number;
+  /** Memory in MB. */
   mem: number;
+  /** Disk in MB. */
   disk?: number;
   gpus?: number;
-  /** Specific host ports to reserve from the offer's ranges. */
+  /** Host ports to reserve from the offer's ranges. With `pack`, a 0 is any free one. */
   ports?: number[];
   /** Docker image; without it the agent chooses (Docker with its default image, or a process). */
   image?: string;
   /** Force the process containerizer. */
   process?: boolean;
+  /** Docker network mode (Docker's default, BRIDGE, when absent). */
   network?: 'HOST' | 'BRIDGE' | 'NONE';
+  /** Docker port mappings; their host ports must also be in `ports`. */
   portMappings?: PortMapping[];
+  /** Environment of the command. */
   env?: Record<string, string>;
   labels?: Record<string, string>;
+  /** Probed by the agent; results arrive as updates with `healthy` set. */
   healthCheck?: HealthCheck;
+  /** Time between SIGTERM and SIGKILL when the task is killed (default 3 s). */
   killGracePeriodMs?: number;
   /** Extra resources in the agent flag syntax, e.g. `disks:{ssd1}`. */
   extra?: string;
 }
 
+/** The resources a spec asks for, unreserved, as `task` puts them in the TaskInfo. */
 export function taskResources(spec: Pick<TaskSpec, 'cpus' | 'mem' | 'disk' | 'gpus' | 'ports' | 'extra'>): Resources {
   const rs = [scalarResource('cpus', spec.cpus), scalarResource('mem', spec.mem)];
   if (spec.disk) rs.push(scalarResource('disk', spec.disk));
@@ -38,8 +51,15 @@ export function taskResources(spec: Pick<TaskSpec, 'cpus' | 'mem' | 'disk' | 'gp
   return spec.extra ? [...rs, ...parse(spec.extra)] : rs;
 }
 
-/** A TaskInfo for `offer`'s agent, asking for unreserved resources. */
+/**
+ * A TaskInfo for `offer`'s agent, asking for unreserved resources. Its ports must be the
+ * host ports themselves: a `0` (any port) is resolved by `pack` or `pickPorts` first, and
+ * refused here with an InvalidArgumentError.
+ */
 export function task(spec: TaskSpec, offer: Pick<Offer, 'agentId' | 'role'>): TaskInfo {
+  if (spec.ports?.includes(0)) {
+    throw new InvalidArgumentError(`task ${spec.id} ports`, 'port 0 means any free port: pick one with pickPorts(offer.resources, ports), or place the task with pack(offer, specs)');
+  }
   const container: ContainerInfo = spec.process
     ? { type: 'PROCESS' }
     : spec.image

@@ -108,7 +108,9 @@ function unaryHandlers(api: SchedulerApi, ready: () => boolean, log: Logger): Un
     Accept: unary<agora.v1.AcceptRequest.$Properties>((r) => api.accept({
       ...base(r), offerIds: r.offerIds ?? [], operations: operations(r.operations), filters: filtersFromWire(r.filters),
     })),
-    Decline: unary<agora.v1.DeclineRequest.$Properties>((r) => api.decline({ ...base(r), offerIds: r.offerIds ?? [], filters: filtersFromWire(r.filters) })),
+    Decline: unary<agora.v1.DeclineRequest.$Properties>((r) => api.decline({
+      ...base(r), offerIds: r.offerIds ?? [], filters: filtersFromWire(r.filters), reason: r.reason ?? '',
+    })),
     Revive: unary<agora.v1.ReviveRequest.$Properties>((r) => api.revive({ ...base(r), roles: r.roles ?? [] })),
     Suppress: unary<agora.v1.SuppressRequest.$Properties>((r) => api.suppress({ ...base(r), roles: r.roles ?? [] })),
     Kill: unary<agora.v1.KillRequest.$Properties>((r) => api.kill({
