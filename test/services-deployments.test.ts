@@ -10,6 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Redis } from 'ioredis';
+import { followOffers } from '../cli/read-commands';
+import { masterAddress } from '../frameworks/sdk/master-address';
 import { eventually, startCluster, type TestCluster } from './support/cluster';
 import { startTestServices, type TestServices } from './support/services';
 
@@ -54,6 +56,11 @@ describe('UNIQUE hostname over two agents', () => {
     const reasons = new Set(entry?.lastUnusedOffers.map((o) => `${o.hostname}: ${o.reason}`));
     expect(reasons).toContain('host-a: ["hostname", "UNIQUE"]: an instance already runs where hostname is host-a');
     expect(reasons).toContain('host-b: ["hostname", "UNIQUE"]: an instance already runs where hostname is host-b');
+    // The same words reach the master's offer log, where an operator looks.
+    const controller = new AbortController();
+    await followOffers(masterAddress(cluster.masterAddr), { replay: 10_000, signal: controller.signal }, (e) => {
+      if (e.type === 'DECLINED' && e.reason === '["hostname", "UNIQUE"]: an instance already runs where hostname is host-a') controller.abort();
+    });
 
     const removed = await t.api.call<{ deploymentId: string }>('DELETE', '/v2/apps/spread');
     await t.events.deploymentDone(removed.body.deploymentId);

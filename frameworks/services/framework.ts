@@ -27,7 +27,7 @@ import { deploymentJson } from './views';
 /** What the framework needs of its master connection: the SDK's Scheduler has all of it. */
 export interface Driver {
   launch(offer: Offer, tasks: TaskInfo[], filters?: Filters): Promise<void>;
-  decline(offerIds: string[], filters?: Filters, reason?: string): Promise<void>;
+  decline(offerIds: string[], options?: { refuseMs?: number; reason?: string }): Promise<void>;
   kill(taskId: string, opts: { agentId?: string; gracePeriodMs?: number }): Promise<void>;
   acknowledge(status: Pick<TaskStatus, 'agentId' | 'taskId' | 'uuid'>): Promise<void>;
   reconcile(tasks?: { taskId: string; agentId?: string }[]): Promise<void>;
@@ -181,7 +181,8 @@ export class ServicesFramework {
         }
         const reason = byOffer.get(offer.id);
         const refuseMs = this.wants.length > 0 ? 1000 : this.o.declineRefuseMs ?? 5000;
-        driver.decline([offer.id], { refuseMs }, reason ?? 'agora services: nothing to launch')
+        // The reason reaches the master's offer log: an operator sees there why an app waits.
+        driver.decline([offer.id], { refuseMs, reason: reason ?? 'nothing to launch' })
           .catch((e: Error) => this.o.log.debug('decline failed', { offerId: offer.id, error: e.message }));
       }
     });
