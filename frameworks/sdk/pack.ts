@@ -12,7 +12,7 @@
 import { contains, format, scalar, scalarTotals, subtract, UNRESERVED, type Resources } from '../../common/resources';
 import type { Offer, TaskInfo } from '../../common/types';
 import { InvalidArgumentError } from './errors';
-import { pickPorts, task, taskResources, type TaskSpec } from './tasks';
+import { pickPorts, portEnv, task, taskResources, type TaskSpec } from './tasks';
 
 /** A spec that did not fit, and why, in words fit for a log line or a decline reason. */
 export interface Unplaced {
@@ -65,10 +65,7 @@ export function pack(offer: Offer, specs: readonly TaskSpec[]): Packing {
       continue;
     }
     left = subtract(left, need);
-    const env: Record<string, string> = {};
-    ports.forEach((p, i) => { env[`PORT${i}`] = String(p); });
-    if (ports.length > 0) env.PORTS = ports.join(',');
-    tasks.push(task({ ...spec, ports, env: { ...env, ...spec.env } }, offer));
+    tasks.push(task({ ...spec, ports, env: { ...portEnv(ports), ...spec.env } }, offer));
   }
   unplaced.sort((a, b) => a.index - b.index);
   return { tasks, unplaced: unplaced.map(({ spec, reason }) => ({ spec, reason })), left };

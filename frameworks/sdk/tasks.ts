@@ -119,3 +119,19 @@ export function pickPorts(available: Resources, wanted: readonly number[]): numb
   for (const p of wanted) out.push(p !== 0 ? p : (picked.shift() as number));
   return out;
 }
+
+/**
+ * The environment a task learns its host ports from: `PORT0`, `PORT1`… in order, `PORTS`
+ * (comma-separated) and, for a port with a name, `PORT_<NAME>` (upper case, other characters
+ * as `_`). Marathon's names, so that programs written for it find their ports.
+ */
+export function portEnv(ports: readonly number[], names: readonly (string | undefined)[] = []): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (ports.length > 0) env.PORTS = ports.join(',');
+  ports.forEach((p, i) => {
+    env[`PORT${i}`] = String(p);
+    const name = names[i];
+    if (name) env[`PORT_${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = String(p);
+  });
+  return env;
+}

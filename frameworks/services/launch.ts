@@ -7,7 +7,7 @@
  */
 import { contains, format, type Resources } from '../../common/resources';
 import type { HealthCheck, Offer, PortMapping, TaskInfo } from '../../common/types';
-import { pickPorts, taskResources } from '../sdk/tasks';
+import { pickPorts, portEnv, taskResources } from '../sdk/tasks';
 import type { App, AppHealthCheck } from './app';
 
 export type Launch = { ok: true; task: TaskInfo; hostPorts: number[] } | { ok: false; reason: string };
@@ -42,12 +42,7 @@ export function taskFor(app: App, version: string, offer: Offer, instanceId: str
     HOST: offer.hostname, MARATHON_APP_ID: app.id, MARATHON_APP_VERSION: version, MESOS_TASK_ID: taskId,
     AGORA_APP_ID: app.id, AGORA_APP_VERSION: version,
   };
-  if (hostPorts.length > 0) env.PORTS = hostPorts.join(',');
-  hostPorts.forEach((p, i) => {
-    env[`PORT${i}`] = String(p);
-    const name = named[i];
-    if (name) env[`PORT_${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = String(p);
-  });
+  Object.assign(env, portEnv(hostPorts, named));
   const image = app.container?.docker?.image;
   const task: TaskInfo = {
     taskId,
