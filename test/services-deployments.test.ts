@@ -35,7 +35,7 @@ afterAll(async () => {
 
 interface AppJson { id: string; instances: number; tasksRunning: number; tasksHealthy: number; deployments: { id: string }[]; env: Record<string, string> }
 interface TaskJson { id: string; host: string; state: string; version: string }
-interface QueueJson { queue: { app: { id: string }; count: number; lastUnusedOffers: { hostname: string; reason: string }[] }[] }
+interface QueueJson { queue: { app: { id: string }; count: number; lastUnusedOffers: { offer: { hostname: string }; reason: string[] }[] }[] }
 
 const running = async (appPrefix: string): Promise<string[]> =>
   (await cluster.state()).tasks.filter((x) => x.id.startsWith(appPrefix) && x.state === 'TASK_RUNNING').map((x) => x.id).sort();
@@ -46,14 +46,15 @@ describe('UNIQUE hostname over two agents', () => {
     expect((await t.api.call('POST', '/v2/apps', app)).status).toBe(201);
     await eventually('two instances running', async () => (await running('spread.')).length === 2);
     await eventually('the third waiting with reasons', async () => {
-      const q = await t.api.call<QueueJson>('GET', '/v2/queue');
+      const q = await t.api.call<QueueJson>('GET', '/v2/queue?embed=lastUnusedOffers');
       return (q.body.queue.find((e) => e.app.id === '/spread')?.lastUnusedOffers.length ?? 0) >= 2;
     });
     const tasks = await t.api.call<{ tasks: TaskJson[] }>('GET', '/v2/apps/spread/tasks');
     expect(tasks.body.tasks.map((x) => x.host).sort()).toEqual(['host-a', 'host-b']);
-    const entry = (await t.api.call<QueueJson>('GET', '/v2/queue')).body.queue.find((e) => e.app.id === '/spread');
+    const entry = (await t.api.call<QueueJson>('GET', '/v2/queue?embed=lastUnusedOffers')).body.queue.find((e) => e.app.id === '/spread');
     expect(entry?.count).toBe(1);
-    const reasons = new Set(entry?.lastUnusedOffers.map((o) => `${o.hostname}: ${o.reason}`));
+    expect(new Set(entry?.lastUnusedOffers.map((o) => o.reason[0]))).toEqual(new Set(['UnfulfilledConstraint']));
+    const reasons = new Set(entry?.lastUnusedOffers.map((o) => `${o.offer.hostname}: ${o.reason[1]}`));
     expect(reasons).toContain('host-a: ["hostname", "UNIQUE"]: an instance already runs where hostname is host-a');
     expect(reasons).toContain('host-b: ["hostname", "UNIQUE"]: an instance already runs where hostname is host-b');
     // The same words reach the master's offer log, where an operator looks.

@@ -10,8 +10,8 @@ import { ApiError, appNotFound, type Commands } from './commands';
 import type { ServicesFramework } from './framework';
 import type { Reply, Request } from './http';
 import { instancesOf, type Deployment, type InstanceRecord } from './model';
-import { appDefinition, appJson, deploymentJson, embedsOf, taskJson } from './views';
-import { groupTree, queueJson, discovery, metricsText } from './api-views';
+import { appDefinition, appJson, deploymentJson, embedsOf, servicePorts, taskJson } from './views';
+import { groupTree, queueJson, discovery, metricsJson, metricsText } from './api-views';
 
 export interface RouteDeps {
   framework: ServicesFramework;
@@ -19,6 +19,8 @@ export interface RouteDeps {
   /** This server's address as clients reach it (`host:port`), Marathon's leader. */
   self: () => string;
   info: () => Record<string, unknown>;
+  /** Whether the framework is subscribed to a master now. */
+  connected: () => boolean;
   /** Serves the web UI's files; undefined: not found. */
   ui?: (path: string) => Reply | undefined;
 }
@@ -46,8 +48,11 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
     const { method, url } = req;
     const p = url.pathname;
     const force = flag(url, 'force');
-    if (p === '/ping') return { status: 200, text: { contentType: 'text/plain; charset=utf-8', data: 'pong\n' } };
-    if (p === '/metrics') return { status: 200, text: { contentType: 'text/plain; version=0.0.4; charset=utf-8', data: metricsText(f) } };
+    if (p === '/ping') {
+      return (req.headers.accept ?? '').startsWith('application/json') ? { status: 200, body: 'pong' } : { status: 200, text: { contentType: 'text/plain; charset=utf-8', data: 'pong' } };
+    }
+    if (p === '/metrics') return { status: 200, body: metricsJson(f, deps.connected()) };
+    if (p === '/metrics/prometheus') return { status: 200, text: { contentType: 'text/plain; version=0.0.4; charset=utf-8', data: metricsText(f, deps.connected()) } };
     if (p === '/v2/info') return { status: 200, body: deps.info() };
     if (p === '/v2/leader') return { status: 200, body: { leader: deps.self() } };
     if (p === '/v2/apps' || p === '/v2/apps/') {
@@ -56,12 +61,13 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
         const { app, deployment } = await c.createApp(req.body, force);
         const rec = f.state.apps.get(app.id);
         return {
-          status: 201, body: rec ? appJson(f.state, rec, new Set()) : appDefinition(app),
+          status: 201, body: rec ? appJson(f.state, rec, new Set(), f.role) : appDefinition(app),
           headers: { Location: `/v2/apps${app.id}`, 'Marathon-Deployment-Id': deployment.id },
         };
       }
       if (method === 'PUT' || method === 'PATCH') {
-        return deployed(await c.putApps(req.body, { force, partial: method === 'PATCH' || flag(url, 'partialUpdate', true) }));
+        // PATCH changes apps that exist; PUT may create them (Marathon's allowCreation).
+        return deployed(await c.putApps(req.body, { force, partial: method === 'PATCH' || flag(url, 'partialUpdate', true), create: method === 'PUT' }));
       }
       return notAllowed(method, p);
     }
@@ -90,9 +96,9 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
         throw new ApiError(422, { message: 'Object is not valid', details: [{ path: '/ids', errors: ['expected a list of task ids'] }] });
       }
       const { killed, deployment } = await c.killTasks(ids as string[], { scale: flag(url, 'scale'), force });
-      return deployment ? deployed(deployment) : { status: 200, body: { tasks: killed.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app)) } };
+      return deployment ? deployed(deployment) : { status: 200, body: { tasks: killed.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app, f.role)) } };
     }
-    if (p === '/v2/queue' && method === 'GET') return { status: 200, body: queueJson(f) };
+    if (p === '/v2/queue' && method === 'GET') return { status: 200, body: queueJson(f, new Set(url.searchParams.getAll('embed'))) };
     const delay = /^\/v2\/queue(\/.+)\/delay$/.exec(p);
     if (delay && method === 'DELETE') {
       await c.resetDelay(appIdFrom(delay[1] as string));
@@ -128,7 +134,7 @@ function listApps(f: ServicesFramework, url: URL): Record<string, unknown>[] {
     .filter((r) => (cmd ? (r.app.cmd ?? '').includes(cmd) : true))
     .filter((r) => (label ? labelMatches(r.app.labels, label) : true))
     .sort((a, b) => a.app.id.localeCompare(b.app.id))
-    .map((r) => appJson(f.state, r, embed));
+    .map((r) => appJson(f.state, r, embed, f.role));
 }
 
 function labelMatches(labels: Record<string, string>, selector: string): boolean {
@@ -149,10 +155,10 @@ async function appRoute(deps: RouteDeps, req: Request, id: string, sub: string |
   if (sub === undefined) {
     if (method === 'GET') {
       if (!rec) throw appNotFound(id);
-      return { status: 200, body: { app: appJson(f.state, rec, embedsOf(url.searchParams)) } };
+      return { status: 200, body: { app: appJson(f.state, rec, new Set([...embedsOf(url.searchParams), 'tasks', 'lastTaskFailure']), f.role) } };
     }
     if (method === 'PUT' || method === 'PATCH') {
-      const { created, deployment } = await c.putApp(id, req.body, { force, partial: method === 'PATCH' || flag(url, 'partialUpdate', true) });
+      const { created, deployment } = await c.putApp(id, req.body, { force, partial: method === 'PATCH' || flag(url, 'partialUpdate', true), create: method === 'PUT' });
       return deployed(deployment, created ? 201 : 200);
     }
     if (method === 'DELETE') return deployed(await c.deleteApp(id, flag(url, 'force', true)));
@@ -167,7 +173,7 @@ async function appRoute(deps: RouteDeps, req: Request, id: string, sub: string |
       const ids = arg !== undefined ? [arg] : instancesOf(f.state, id).filter((i) => !host || i.hostname === host).map((i) => i.taskId);
       const { killed, deployment } = await c.killTasks(ids, { scale: flag(url, 'scale'), force, appId: id });
       if (deployment) return deployed(deployment);
-      const tasks = killed.map((i) => taskJson(i, rec?.app));
+      const tasks = killed.map((i) => taskJson(i, rec?.app, f.role));
       return { status: 200, body: arg !== undefined ? { task: tasks[0] } : { tasks } };
     }
   }
@@ -185,17 +191,29 @@ async function appRoute(deps: RouteDeps, req: Request, id: string, sub: string |
 function tasksReply(f: ServicesFramework, instances: InstanceRecord[], req: Request): Reply {
   const status = req.url.searchParams.get('status');
   const chosen = instances.filter((i) => (status === 'running' ? i.state === 'RUNNING' : status === 'staging' ? i.state === 'STAGING' || i.state === 'STARTING' : true));
-  if ((req.headers.accept ?? '').includes('text/plain')) {
+  if (prefersText(req.headers.accept)) {
     const byApp = new Map<string, InstanceRecord[]>();
     for (const i of chosen) byApp.set(i.appId, [...(byApp.get(i.appId) ?? []), i]);
     const lines: string[] = [];
     for (const [appId, list] of byApp) {
       const ports = Math.max(0, ...list.map((i) => i.hostPorts.length));
+      const service = servicePortsOfApp(f, appId);
       for (let k = 0; k < ports; k++) {
-        lines.push([appId.slice(1).replace(/\//g, '_'), '0', ...list.filter((i) => i.hostPorts[k] !== undefined).map((i) => `${i.hostname}:${i.hostPorts[k]}`)].join('\t'));
+        lines.push([appId.slice(1).replace(/\//g, '_'), String(service[k] ?? 0), ...list.filter((i) => i.hostPorts[k] !== undefined).map((i) => `${i.hostname}:${i.hostPorts[k]}`)].join('\t'));
       }
     }
     return { status: 200, text: { contentType: 'text/plain; charset=utf-8', data: lines.map((l) => `${l}\n`).join('') } };
   }
-  return { status: 200, body: { tasks: chosen.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app)) } };
+  return { status: 200, body: { tasks: chosen.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app, f.role)) } };
+}
+
+/** Text only when the client names text/plain first: browsers and axios list it after JSON. */
+function prefersText(accept: string | undefined): boolean {
+  const first = (accept ?? '').split(',')[0]?.split(';')[0]?.trim();
+  return first === 'text/plain';
+}
+
+function servicePortsOfApp(f: ServicesFramework, appId: string): number[] {
+  const app = f.state.apps.get(appId)?.app;
+  return app ? servicePorts(app) : [];
 }

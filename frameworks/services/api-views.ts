@@ -2,6 +2,7 @@
  * The REST API's larger answers: the group tree, the launch queue with why offers were
  * declined, service discovery, and the Prometheus metrics. Pure reads of the framework.
  */
+import type { Resources } from '../../common/resources';
 import type { ServicesFramework } from './framework';
 import { instancesOf, type ServicesState } from './model';
 import { isHealthy } from './rolling';
@@ -27,42 +28,65 @@ export function groupTree(f: ServicesFramework, id: string): GroupJson | undefin
     const subIds = new Set(under.filter((r) => r.app.id.startsWith(gp) && r.app.id.slice(gp.length).includes('/'))
       .map((r) => gp + (r.app.id.slice(gp.length).split('/')[0] as string)));
     const version = [...under.map((r) => r.version)].sort().at(-1) ?? new Date(0).toISOString();
-    return { id: gid, apps: direct.map((r) => appJson(s, r, new Set())), groups: [...subIds].sort().map(build), dependencies: [], version };
+    return { id: gid, apps: direct.map((r) => appJson(s, r, new Set(), f.role)), groups: [...subIds].sort().map(build), dependencies: [], version };
   };
   return build(id);
 }
 
-/** Why an offer was refused, in Marathon's reject-summary words. */
-function category(reason: string): string {
-  if (reason.startsWith('[')) return 'UnfulfilledConstraint';
-  if (reason.includes('host port')) return 'InsufficientPorts';
-  if (/cpus/.test(reason) && /mem/.test(reason)) return 'InsufficientResources';
-  return 'InsufficientResources';
+/** The checks an offer goes through, in order (Marathon's reject-summary funnel). */
+const FUNNEL = ['UnfulfilledRole', 'UnfulfilledConstraint', 'NoCorrespondingReservationFound', 'AgentMaintenance', 'InsufficientCpus',
+  'InsufficientMemory', 'InsufficientDisk', 'InsufficientGpus', 'InsufficientPorts', 'DeclinedScarceResources'];
+
+/** Resources as Marathon's offer.raml writes them. */
+function resourcesJson(rs: Resources): Record<string, unknown>[] {
+  return rs.map((r) => ({
+    name: r.name, role: r.role,
+    ...(r.kind === 'scalar' ? { scalar: r.value } : r.kind === 'ranges' ? { ranges: r.ranges.map(([begin, end]) => ({ begin, end })) } : { set: [...r.items] }),
+  }));
 }
 
-export function queueJson(f: ServicesFramework): { queue: Record<string, unknown>[] } {
+/**
+ * `/v2/queue`: the apps waiting to launch, with their launch delay and a summary of the offers
+ * they could not use; with `embed=lastUnusedOffers`, each of those offers with the reason, as
+ * Marathon's name and in words ("why is my app not starting?").
+ */
+export function queueJson(f: ServicesFramework, embed: ReadonlySet<string>): { queue: Record<string, unknown>[] } {
   const now = f.now();
   return {
     queue: f.queueEntries().map((q) => {
       const rec = f.state.apps.get(q.appId);
-      const reasons = new Map<string, number>();
-      for (const r of q.lastUnusedOffers) reasons.set(category(r.reason), (reasons.get(category(r.reason)) ?? 0) + 1);
+      let processed = q.lastUnusedOffers.length;
+      const funnel = FUNNEL.map((reason) => {
+        const declined = q.lastUnusedOffers.filter((r) => r.kind === reason).length;
+        const entry = { reason, declined, processed };
+        processed -= declined;
+        return entry;
+      });
       const left = q.delayedUntil !== undefined ? Math.max(0, Math.ceil((q.delayedUntil - now) / 1000)) : 0;
+      const lastAt = q.lastUnusedOffers.at(-1)?.at;
       return {
-        app: rec ? appJson(f.state, rec, new Set()) : { id: q.appId },
+        app: rec ? appJson(f.state, rec, new Set(), f.role) : { id: q.appId },
         count: q.count,
+        role: f.role,
         delay: { timeLeftSeconds: left, overdue: q.delayedUntil === undefined || q.delayedUntil <= now },
         since: new Date(q.since).toISOString(),
         processedOffersSummary: {
           processedOffersCount: q.processedOffers,
           unusedOffersCount: q.unusedOffers,
-          lastUnusedOfferAt: q.lastUnusedOffers.at(-1) ? new Date((q.lastUnusedOffers.at(-1) as { at: number }).at).toISOString() : null,
-          rejectSummaryLastOffers: [...reasons].map(([reason, declined]) => ({ reason, declined, processed: q.lastUnusedOffers.length })),
+          ...(lastAt !== undefined ? { lastUnusedOfferAt: new Date(lastAt).toISOString() } : {}),
+          rejectSummaryLastOffers: funnel,
+          rejectSummaryLaunchAttempt: funnel,
         },
-        // Beyond Marathon: the words, per offer, for "why is my app not starting?"
-        lastUnusedOffers: q.lastUnusedOffers.map((r) => ({
-          offerId: r.offerId, agentId: r.agentId, hostname: r.hostname, reason: r.reason, timestamp: new Date(r.at).toISOString(),
-        })),
+        ...(embed.has('lastUnusedOffers') ? {
+          lastUnusedOffers: q.lastUnusedOffers.map((r) => ({
+            offer: {
+              id: r.offerId, agentId: r.agentId, hostname: r.hostname, resources: resourcesJson(r.resources),
+              attributes: Object.entries(r.attributes).map(([name, text]) => ({ name, text })),
+            },
+            reason: [r.kind, r.reason],
+            timestamp: new Date(r.at).toISOString(),
+          })),
+        } : {}),
       };
     }),
   };
@@ -87,23 +111,37 @@ export function discovery(f: ServicesFramework, appId?: string): { apps: { id: s
   };
 }
 
-export function metricsText(f: ServicesFramework): string {
+/** The gauges, by name, for both renderings of /metrics. */
+function gauges(f: ServicesFramework, connected: boolean): { name: string; help: string; value: number; labels?: string }[] {
   const s = f.state;
   const byState = new Map<string, number>();
   for (const i of s.instances.values()) byState.set(i.state, (byState.get(i.state) ?? 0) + 1);
-  const lines = [
-    '# HELP agora_services_apps Apps defined.',
-    '# TYPE agora_services_apps gauge',
-    `agora_services_apps ${s.apps.size}`,
-    '# HELP agora_services_instances Instances known, by state.',
-    '# TYPE agora_services_instances gauge',
-    ...['STAGING', 'STARTING', 'RUNNING', 'UNREACHABLE', 'KILLING'].map((st) => `agora_services_instances{state="${st}"} ${byState.get(st) ?? 0}`),
-    '# HELP agora_services_deployments Deployments in progress.',
-    '# TYPE agora_services_deployments gauge',
-    `agora_services_deployments ${s.deployments.size}`,
-    '# HELP agora_services_queued_apps Apps waiting to launch instances.',
-    '# TYPE agora_services_queued_apps gauge',
-    `agora_services_queued_apps ${f.queueEntries().length}`,
+  return [
+    { name: 'agora_services_connected', help: 'Whether the framework is subscribed to a master (1) or not (0).', value: connected ? 1 : 0 },
+    { name: 'agora_services_apps', help: 'Apps defined.', value: s.apps.size },
+    ...['STAGING', 'STARTING', 'RUNNING', 'UNREACHABLE', 'KILLING'].map((st) => ({
+      name: 'agora_services_instances', help: 'Instances known, by state.', value: byState.get(st) ?? 0, labels: `state="${st}"`,
+    })),
+    { name: 'agora_services_deployments', help: 'Deployments in progress.', value: s.deployments.size },
+    { name: 'agora_services_queued_apps', help: 'Apps waiting to launch instances.', value: f.queueEntries().length },
   ];
+}
+
+/** Marathon's JSON metrics (metrics.raml): the gauges, each `{value}`. */
+export function metricsJson(f: ServicesFramework, connected: boolean): Record<string, unknown> {
+  const out: Record<string, { value: number }> = {};
+  for (const g of gauges(f, connected)) out[g.labels ? `${g.name}.${/"(.*)"/.exec(g.labels)?.[1]?.toLowerCase()}` : g.name] = { value: g.value };
+  return { version: '4.0.0', counters: {}, gauges: out, histograms: {}, meters: {}, timers: {} };
+}
+
+/** The Prometheus text exposition (0.0.4). */
+export function metricsText(f: ServicesFramework, connected: boolean): string {
+  const lines: string[] = [];
+  let last = '';
+  for (const g of gauges(f, connected)) {
+    if (g.name !== last) lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`);
+    last = g.name;
+    lines.push(`${g.name}${g.labels ? `{${g.labels}}` : ''} ${g.value}`);
+  }
   return `${lines.join('\n')}\n`;
 }

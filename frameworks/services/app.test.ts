@@ -99,4 +99,11 @@ describe('Marathon app definitions', () => {
     expect(app).toMatchObject({ unreachableStrategy: 'disabled', taskKillGracePeriodSeconds: 30, user: 'nobody', killSelection: 'OLDEST_FIRST', requirePorts: true });
     expect(app.portDefinitions).toEqual([{ port: 8080, protocol: 'tcp', name: 'http' }, { port: 0, protocol: 'udp' }]);
   });
+
+  it('refuses an id ending in a word the API uses after app ids (restart, tasks, versions), and takes one that only contains it', () => {
+    for (const word of ['restart', 'tasks', 'versions']) {
+      expect(parseApp({ id: `/shop/${word}`, cmd: 'x' })).toEqual({ ok: false, details: [{ path: '/id', errors: [expect.stringContaining('ends in a word the API')] }] });
+    }
+    expect(parseApp({ id: '/tasks/worker', cmd: 'x' }).ok).toBe(true);
+  });
 });

@@ -70,6 +70,8 @@ export interface ValidationDetail { path: string; errors: string[] }
 export type ParsedApp = { ok: true; app: App } | { ok: false; details: ValidationDetail[] };
 
 const OPERATORS: readonly ConstraintOperator[] = ['UNIQUE', 'CLUSTER', 'GROUP_BY', 'LIKE', 'UNLIKE', 'MAX_PER', 'IS'];
+/** Last segments the REST API's paths use after an app id (/v2/apps/{id}/tasks …), as in Marathon. */
+const RESERVED = ['restart', 'tasks', 'versions'];
 const SEGMENT = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 
 type Json = Record<string, unknown>;
@@ -119,7 +121,9 @@ export function parseApp(json: unknown, base = '/'): ParsedApp {
   else {
     const resolved = resolveAppId(j.id, base);
     if (!resolved) p.add('/id', `'${j.id}' is not a valid app id: path segments of lowercase letters, digits, '-' and '.', not starting or ending with '-'`);
-    else id = resolved;
+    else if (RESERVED.includes(resolved.slice(resolved.lastIndexOf('/') + 1))) {
+      p.add('/id', `'${j.id}' ends in a word the API's paths use (${RESERVED.join(', ')}): choose another name`);
+    } else id = resolved;
   }
 
   const cmd = optionalString(p, j, 'cmd');

@@ -9,7 +9,7 @@ import { parseApp, resolveAppId, type App } from './app';
 import { deploy, rollbackTargets, type Target } from './deploy';
 import type { ServicesFramework } from './framework';
 import { instancesOf, type Deployment, type InstanceRecord } from './model';
-import { appDefinition, deploymentJson } from './views';
+import { appDefinition, planJson } from './views';
 
 /** A refusal in Marathon's words: its HTTP status and JSON body. */
 export class ApiError extends Error {
@@ -52,10 +52,10 @@ export class Commands {
   private async apply(targets: Target[], force: boolean): Promise<Deployment> {
     const result = deploy(this.f.state, targets, { force, version: this.nextVersion(), deploymentId: this.f.newId(), now: this.f.now() });
     if (!result.ok) throw locked(result.conflicts);
-    const cancelled = result.change.deleteDeployments ?? [];
+    const cancelled = (result.change.deleteDeployments ?? []).map((id) => this.f.state.deployments.get(id) as Deployment);
     await this.f.commit(result.change);
-    for (const id of cancelled) this.f.bus.emit('deployment_failed', { id, reason: `cancelled by deployment ${result.deployment.id}` });
-    this.f.bus.emit('deployment_info', { plan: deploymentJson(result.deployment), currentStep: { actions: result.deployment.actions } });
+    for (const d of cancelled) this.f.bus.emit('deployment_failed', { id: d.id, plan: planJson(d), reason: `cancelled by deployment ${result.deployment.id}` });
+    this.f.bus.emit('deployment_info', { plan: planJson(result.deployment), currentStep: { actions: result.deployment.actions } });
     return result.deployment;
   }
 
@@ -76,10 +76,11 @@ export class Commands {
   }
 
   /** PUT: create or update; `partial` (the default, as in Marathon) keeps the fields not given. */
-  putApp(id: string, json: unknown, o: { force: boolean; partial: boolean }): Promise<{ created: boolean; deployment: Deployment }> {
+  putApp(id: string, json: unknown, o: { force: boolean; partial: boolean; create?: boolean }): Promise<{ created: boolean; deployment: Deployment }> {
     return this.f.serial(async () => {
       if (!isObject(json)) throw invalid([{ path: '/', errors: ['expected a JSON object'] }]);
       const current = this.f.state.apps.get(id);
+      if (!current && o.create === false) throw appNotFound(id);
       const merged = current && o.partial ? { ...appDefinition(current.app), ...json } : json;
       const app = this.parse({ ...merged, id });
       const deployment = await this.apply([{ appId: id, app }], o.force);
@@ -89,7 +90,7 @@ export class Commands {
   }
 
   /** Several apps in one deployment (PUT /v2/apps). */
-  putApps(list: unknown, o: { force: boolean; partial: boolean }): Promise<Deployment> {
+  putApps(list: unknown, o: { force: boolean; partial: boolean; create?: boolean }): Promise<Deployment> {
     return this.f.serial(async () => {
       if (!Array.isArray(list)) throw invalid([{ path: '/', errors: ['expected a list of app definitions'] }]);
       const problems: { path: string; errors: string[] }[] = [];
@@ -97,6 +98,7 @@ export class Commands {
       list.forEach((json: unknown, i) => {
         const id = isObject(json) && typeof json.id === 'string' ? resolveAppId(json.id) : undefined;
         const current = id ? this.f.state.apps.get(id) : undefined;
+        if (id && !current && o.create === false) throw appNotFound(id);
         const parsed = parseApp(current && o.partial && isObject(json) ? { ...appDefinition(current.app), ...json, id } : json);
         if (!parsed.ok) problems.push(...parsed.details.map((d) => ({ ...d, path: `(${i})${d.path}` })));
         else targets.push({ appId: parsed.app.id, app: parsed.app });
@@ -156,7 +158,7 @@ export class Commands {
       if (!d) throw new ApiError(404, { message: `DeploymentPlan ${id} does not exist` });
       if (force) {
         await this.f.commit({ deleteDeployments: [id] });
-        this.f.bus.emit('deployment_failed', { id, plan: deploymentJson(d), reason: 'cancelled' });
+        this.f.bus.emit('deployment_failed', { id, plan: planJson(d), reason: 'cancelled' });
         return undefined;
       }
       return this.apply(rollbackTargets(d), true);

@@ -47,7 +47,9 @@ export function deploy(s: ServicesState, targets: readonly Target[], o: DeployOp
   const change: Change = { apps: [], versions: [], deleteApps: [], deployments: [], deleteDeployments: [...conflicts.keys()], backoffs: [] };
   const actions: DeploymentAction[] = [];
   const original: Record<string, AppRecord | null> = {};
-  for (const t of targets) {
+  const targeted = new Set(targets.map((t) => t.appId));
+  const usedPorts = new Set([...s.apps.values()].filter((r) => !targeted.has(r.app.id)).flatMap((r) => servicePortsOf(r.app)));
+  for (let t of targets) {
     const current = s.apps.get(t.appId);
     // A forced change over a cancelled deployment rolls back to what that one started from.
     const cancelled = [...conflicts.values()].find((d) => t.appId in d.original);
@@ -59,11 +61,12 @@ export function deploy(s: ServicesState, targets: readonly Target[], o: DeployOp
       change.backoffs!.push({ appId: t.appId, backoff: null });
       continue;
     }
-    const configChanged = t.restart || !current || !sameConfig(current.app, t.app);
+    t = { ...t, app: withServicePorts(t.app, usedPorts, current?.app) };
+    const configChanged = t.restart || !current || !sameConfig(current.app, t.app as App);
     const configVersion = t.configVersion ?? (configChanged ? o.version : (current as AppRecord).configVersion);
-    const rec: AppRecord = { app: t.app, version: o.version, configVersion };
+    const rec: AppRecord = { app: t.app as App, version: o.version, configVersion };
     change.apps!.push(rec);
-    change.versions!.push({ appId: t.appId, version: o.version, app: t.app });
+    change.versions!.push({ appId: t.appId, version: o.version, app: t.app as App });
     if (!current) actions.push({ action: 'StartApplication', app: t.appId });
     else if (configVersion !== current.configVersion) actions.push({ action: 'RestartApplication', app: t.appId });
     else actions.push({ action: 'ScaleApplication', app: t.appId });
@@ -72,6 +75,37 @@ export function deploy(s: ServicesState, targets: readonly Target[], o: DeployOp
   const deployment: Deployment = { id: o.deploymentId, version: o.version, actions, original, startedAt: o.now };
   change.deployments!.push(deployment);
   return { ok: true, change, deployment };
+}
+
+/** Where Marathon takes service ports from (its local_port_min/max defaults). */
+export const SERVICE_PORTS = { min: 10000, max: 20000 };
+
+function servicePortsOf(app: App): number[] {
+  return app.networks.some((n) => n.mode !== 'host') ? (app.container?.portMappings ?? []).map((m) => m.servicePort) : app.portDefinitions.map((d) => d.port);
+}
+
+/**
+ * Every service port left 0 gets one: the app's previous one at that place if it had one,
+ * else the lowest free in 10000–20000. Service ports name an app's ports cluster-wide (a load
+ * balancer binds them); `used` holds the ones taken and gains the ones handed out.
+ */
+export function withServicePorts(app: App, used: Set<number>, previous?: App): App {
+  const before = previous ? servicePortsOf(previous) : [];
+  let next = SERVICE_PORTS.min;
+  const pick = (given: number, i: number): number => {
+    if (given !== 0) return given;
+    const kept = before[i];
+    if (kept && !used.has(kept)) return kept;
+    while (used.has(next) && next <= SERVICE_PORTS.max) next++;
+    return next <= SERVICE_PORTS.max ? next : 0;
+  };
+  const take = (p: number): number => { if (p !== 0) used.add(p); return p; };
+  if (app.networks.some((n) => n.mode !== 'host')) {
+    if (!app.container) return app;
+    const portMappings = app.container.portMappings.map((m, i) => ({ ...m, servicePort: take(pick(m.servicePort, i)) }));
+    return { ...app, container: { ...app.container, portMappings } };
+  }
+  return { ...app, portDefinitions: app.portDefinitions.map((d, i) => ({ ...d, port: take(pick(d.port, i)) })) };
 }
 
 /** The targets that undo a deployment: every app it touched, back as it was. */

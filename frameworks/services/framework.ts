@@ -22,7 +22,7 @@ import { actionDone, planApp } from './plan';
 import { placeOffers, type Refusal, type Want } from './placement';
 import { failed } from './reconcile';
 import type { ServicesStore } from './store';
-import { deploymentJson } from './views';
+import { planJson } from './views';
 
 /** What the framework needs of its master connection: the SDK's Scheduler has all of it. */
 export interface Driver {
@@ -53,6 +53,8 @@ export interface FrameworkOptions {
   newId: () => string;
   /** How long an offer nothing wants is declined for (default 5 s). */
   declineRefuseMs?: number;
+  /** The role the framework takes offers for (default *), shown on its tasks. */
+  role?: string;
   /** How long an instance may stay STAGING before it is killed and replaced (default 5 min). */
   launchTimeoutMs?: number;
 }
@@ -78,10 +80,12 @@ export class ServicesFramework {
   private stopped = false;
 
   private readonly launchTimeoutMs: number;
+  readonly role: string;
 
   constructor(readonly state: ServicesState, private readonly o: FrameworkOptions) {
     this.bus = new EventBus(() => o.clock.now());
     this.launchTimeoutMs = o.launchTimeoutMs ?? 300_000;
+    this.role = o.role ?? '*';
   }
 
   static async load(o: FrameworkOptions): Promise<ServicesFramework> {
@@ -161,7 +165,7 @@ export class ServicesFramework {
       const driver = this.driver;
       if (!driver) return;
       const now = this.now();
-      const { launches, refusals } = placeOffers(offers, this.wants, () => this.newId(), now);
+      const { launches, refusals } = placeOffers(offers, this.wants, () => `instance-${this.newId()}`, now);
       const staged = [...launches.values()].flat().map((l) => l.instance);
       if (staged.length > 0) await this.commit({ instances: staged });
       for (const [appId, list] of refusals) this.noteRefusals(appId, list, offers.length, now);
@@ -260,7 +264,7 @@ export class ServicesFramework {
       slaveId: i.agentId, taskId: i.taskId, taskStatus, message, appId: i.appId, host: i.hostname, ports: i.hostPorts, ipAddresses: [], version: i.version,
     });
     this.bus.emit('instance_changed_event', {
-      instanceId: i.instanceId, condition: taskStatus.replace(/^TASK_/, ''), runSpecId: i.appId, agentId: i.agentId, host: i.hostname, runSpecVersion: i.version,
+      instanceId: i.instanceId, condition: conditionOf(taskStatus), runSpecId: i.appId, agentId: i.agentId, host: i.hostname, runSpecVersion: i.version,
     });
   }
 
@@ -337,6 +341,7 @@ export class ServicesFramework {
         this.queue.delete(appId);
       }
     }
+    for (const appId of this.queue.keys()) if (!appIds.has(appId)) this.queue.delete(appId);   // deleted while waiting
     // Deployments first: a change someone waits for goes before steady-state replacements.
     const deploying = new Set([...s.deployments.values()].flatMap((d) => d.actions.map((a) => a.app)));
     this.wants = [...wants.filter((w) => deploying.has(w.rec.app.id)), ...wants.filter((w) => !deploying.has(w.rec.app.id))];
@@ -360,8 +365,8 @@ export class ServicesFramework {
       if (!done) continue;
       out.push(this.commit({ deleteDeployments: [d.id] }).then(() => {
         for (const a of d.actions) if (a.action === 'StopApplication') this.bus.emit('app_terminated_event', { appId: a.app });
-        this.bus.emit('deployment_step_success', { plan: deploymentJson(d), currentStep: { actions: d.actions } });
-        this.bus.emit('deployment_success', { id: d.id, plan: deploymentJson(d) });
+        this.bus.emit('deployment_step_success', { plan: planJson(d), currentStep: { actions: d.actions } });
+        this.bus.emit('deployment_success', { id: d.id, plan: planJson(d) });
       }));
     }
     return out;
@@ -392,4 +397,11 @@ export class ServicesFramework {
       void this.serial(() => undefined);
     }, Math.max(0, at - this.now()));
   }
+}
+
+/** Marathon's instance condition for a task state: TASK_RUNNING → Running, TASK_GONE_BY_OPERATOR → Gone. */
+export function conditionOf(taskState: string): string {
+  const special: Record<string, string> = { TASK_GONE_BY_OPERATOR: 'Gone', TASK_LOST: 'Unknown', TASK_UNKNOWN: 'Unknown' };
+  const name = taskState.replace(/^TASK_/, '').toLowerCase();
+  return special[taskState] ?? name.charAt(0).toUpperCase() + name.slice(1);
 }

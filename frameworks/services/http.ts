@@ -125,6 +125,8 @@ function eventStream(events: EventSource, url: URL, res: ServerResponse, streams
   };
   let unsubscribe = (): void => undefined;
   openEventStream(res, { keepAliveMs, streams, onClose: () => unsubscribe(), headers: { 'access-control-allow-origin': '*' } });
-  write({ eventType: 'event_stream_attached', timestamp: new Date().toISOString(), remoteAddress: res.socket?.remoteAddress ?? '' });
+  // Subscribed in the same turn of the event loop as the headers are flushed: a client that
+  // sees the response open and then sends a change gets every event of it (\`agora app --wait\`).
   unsubscribe = events.subscribe(write);
+  write({ eventType: 'event_stream_attached', timestamp: new Date().toISOString(), remoteAddress: res.socket?.remoteAddress ?? '' });
 }

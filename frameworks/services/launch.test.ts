@@ -54,9 +54,15 @@ describe('an instance as a task', () => {
 
   it('says why an offer cannot take an instance: too small, or without the host ports', () => {
     const small = taskFor(app({ cmd: 'x', cpus: 4 }), 'v1', offer(), 'i');
-    expect(small).toEqual({ ok: false, reason: 'offer offer-1 on node-1 has cpus:2;disk:100;mem:1024;ports:[31000-31005], an instance needs cpus:4;mem:128' });
+    expect(small).toEqual({ ok: false, kind: 'InsufficientCpus', reason: 'offer offer-1 on node-1 has cpus:2;disk:100;mem:1024;ports:[31000-31005], an instance needs cpus:4;mem:128' });
     const literal = taskFor(app({ cmd: 'x', requirePorts: true, portDefinitions: [{ port: 8080 }] }), 'v1', offer(), 'i');
-    expect(literal).toEqual({ ok: false, reason: 'offer offer-1 on node-1 has not the 1 host port needed (8080)' });
+    expect(literal).toEqual({ ok: false, kind: 'InsufficientPorts', reason: 'offer offer-1 on node-1 has not the 1 host port needed (8080)' });
+  });
+
+  it('names the resource an offer is short of as Marathon does', () => {
+    const r = taskFor(app({ cmd: 'x', cpus: 1, mem: 4096 }), 'v1', offer(), 'i');
+    expect(r).toMatchObject({ ok: false, kind: 'InsufficientMemory' });
+    expect(taskFor(app({ cmd: 'x', cpus: 1, disk: 500 }), 'v1', offer(), 'i')).toMatchObject({ ok: false, kind: 'InsufficientDisk' });
   });
 
   it('turns app ids into task ids and back', () => {

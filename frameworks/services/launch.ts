@@ -5,12 +5,15 @@
  * AGORA_APP_ID and AGORA_APP_VERSION). Pure. When the offer cannot take it, the answer says
  * why, for `/v2/queue`.
  */
-import { contains, format, type Resources } from '../../common/resources';
+import { contains, format, scalar, type Resources } from '../../common/resources';
 import type { HealthCheck, Offer, PortMapping, TaskInfo } from '../../common/types';
 import { pickPorts, portEnv, taskResources } from '../sdk/tasks';
 import type { App, AppHealthCheck } from './app';
 
-export type Launch = { ok: true; task: TaskInfo; hostPorts: number[] } | { ok: false; reason: string };
+/** Why an offer cannot take an instance, in Marathon's reject-summary names. */
+export type RefusalKind = 'InsufficientCpus' | 'InsufficientMemory' | 'InsufficientDisk' | 'InsufficientGpus' | 'InsufficientPorts' | 'UnfulfilledConstraint';
+
+export type Launch = { ok: true; task: TaskInfo; hostPorts: number[] } | { ok: false; kind: RefusalKind; reason: string };
 
 /** The Mesos task id of an instance: the app path with `/` → `_`, then the instance id. */
 export function taskIdOf(appId: string, instanceId: string): string {
@@ -30,11 +33,11 @@ export function taskFor(app: App, version: string, offer: Offer, instanceId: str
   const wanted = bridged ? mappings.map((m) => m.hostPort) : app.portDefinitions.map((d) => (app.requirePorts ? d.port : 0));
   const hostPorts = wanted.length === 0 ? [] : pickPorts(offer.resources, wanted);
   if (!hostPorts) {
-    return { ok: false, reason: `offer ${offer.id} on ${offer.hostname} has not the ${wanted.length} host port${wanted.length === 1 ? '' : 's'} needed (${wanted.map((p) => p || 'any').join(', ')})` };
+    return { ok: false, kind: 'InsufficientPorts', reason: `offer ${offer.id} on ${offer.hostname} has not the ${wanted.length} host port${wanted.length === 1 ? '' : 's'} needed (${wanted.map((p) => p || 'any').join(', ')})` };
   }
   const resources = taskResources({ cpus: app.cpus, mem: app.mem, disk: app.disk, gpus: app.gpus, ports: hostPorts });
   if (!contains(offer.resources, resources)) {
-    return { ok: false, reason: `offer ${offer.id} on ${offer.hostname} has ${format(offer.resources)}, an instance needs ${format(withoutPorts(resources))}` };
+    return { ok: false, kind: shortOf(offer.resources, resources), reason: `offer ${offer.id} on ${offer.hostname} has ${format(offer.resources)}, an instance needs ${format(withoutPorts(resources))}` };
   }
   const taskId = taskIdOf(app.id, instanceId);
   const named = bridged ? mappings.map((m) => m.name) : app.portDefinitions.map((d) => d.name);
@@ -88,6 +91,13 @@ function healthCheckFor(h: AppHealthCheck, ports: readonly number[]): HealthChec
     case 'MESOS_TCP': return { ...base, type: 'TCP', port };
     case 'COMMAND': return { ...base, type: 'COMMAND', port: 0, command: { value: h.command ?? '', argv: [], environment: {}, user: '' } };
   }
+}
+
+/** The first scalar the offer has too little of, in Marathon's words. */
+function shortOf(offered: Resources, needed: Resources): RefusalKind {
+  const names: [string, RefusalKind][] = [['cpus', 'InsufficientCpus'], ['mem', 'InsufficientMemory'], ['disk', 'InsufficientDisk'], ['gpus', 'InsufficientGpus']];
+  for (const [name, kind] of names) if (scalar(offered, name) < scalar(needed, name)) return kind;
+  return 'InsufficientCpus';
 }
 
 function withoutPorts(rs: Resources): Resources {

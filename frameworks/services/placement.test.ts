@@ -31,7 +31,10 @@ describe('placing waiting instances on offers', () => {
     const second = rec({ id: '/second', cpus: 1, mem: 100 });
     const r = placeOffers([offer('o1', 'a', 'cpus:2;mem:1000')], [{ rec: first, count: 1, placed: [] }, { rec: second, count: 1, placed: [] }], newId, 0);
     expect(r.launches.get('o1')!.map((l) => l.instance.appId)).toEqual(['/first']);
-    expect(r.refusals.get('/second')).toEqual([{ offerId: 'o1', agentId: 'agent-a', hostname: 'a', reason: 'offer o1 on a has mem:900, an instance needs cpus:1;mem:100' }]);
+    expect(r.refusals.get('/second')).toEqual([{
+      offerId: 'o1', agentId: 'agent-a', hostname: 'a', resources: parse('mem:900'), attributes: {},
+      kind: 'InsufficientCpus', reason: 'offer o1 on a has mem:900, an instance needs cpus:1;mem:100',
+    }]);
   });
 
   it('checks constraints against where the app runs, including what this round placed', () => {
@@ -40,6 +43,7 @@ describe('placing waiting instances on offers', () => {
     const r = placeOffers(offers, [{ rec: spread, count: 3, placed: [{ hostname: 'b', attributes: {} }] }], newId, 0);
     expect([...r.launches.keys()]).toEqual(['o1', 'o3']);
     // One still waits: every offer was refused, and each refusal says why.
+    expect(r.refusals.get('/spread')?.map((x) => x.kind)).toEqual(['UnfulfilledConstraint', 'UnfulfilledConstraint', 'UnfulfilledConstraint']);
     expect(r.refusals.get('/spread')?.map((x) => x.reason)).toEqual([
       '["hostname", "UNIQUE"]: an instance already runs where hostname is a',
       '["hostname", "UNIQUE"]: an instance already runs where hostname is b',

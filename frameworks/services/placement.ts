@@ -7,10 +7,10 @@
  * from the offers what fits, one instance at a time, with the constraints checked against
  * where its instances run, counting the ones placed in this same round.
  */
-import { subtract } from '../../common/resources';
+import { subtract, type Resources } from '../../common/resources';
 import type { Offer, TaskInfo } from '../../common/types';
 import { checkConstraints, type Placement } from './constraints';
-import { taskFor } from './launch';
+import { taskFor, type RefusalKind } from './launch';
 import type { AppRecord, InstanceRecord } from './model';
 
 export interface Want {
@@ -24,6 +24,10 @@ export interface Refusal {
   offerId: string;
   agentId: string;
   hostname: string;
+  /** What the offer held when it was refused. */
+  resources: Resources;
+  attributes: Record<string, string>;
+  kind: RefusalKind;
   reason: string;
 }
 
@@ -52,7 +56,7 @@ export function placeOffers(offers: readonly Offer[], wants: readonly Want[], ne
         const at: Placement = { hostname: offer.hostname, attributes: offer.attributes };
         const verdict = checkConstraints(app.constraints, at, placed);
         if (!verdict.ok) {
-          refused.push(refusal(offer, verdict.reason));
+          refused.push(refusal(offer, 'UnfulfilledConstraint', verdict.reason));
           break;
         }
         const instanceId = spare ?? newInstanceId();
@@ -60,11 +64,11 @@ export function placeOffers(offers: readonly Offer[], wants: readonly Want[], ne
         const launch = taskFor(app, want.rec.version, offer, instanceId);
         if (!launch.ok) {
           spare = instanceId;
-          refused.push(refusal(offer, launch.reason));
+          refused.push(refusal(offer, launch.kind, launch.reason));
           break;
         }
         const instance: InstanceRecord = {
-          instanceId, taskId: launch.task.taskId, appId: app.id, configVersion: want.rec.configVersion, version: want.rec.version,
+          instanceId: launch.task.taskId, taskId: launch.task.taskId, appId: app.id, configVersion: want.rec.configVersion, version: want.rec.version,
           agentId: offer.agentId, hostname: offer.hostname, attributes: { ...offer.attributes }, hostPorts: launch.hostPorts,
           state: 'STAGING', stagedAt: now,
         };
@@ -82,6 +86,6 @@ export function placeOffers(offers: readonly Offer[], wants: readonly Want[], ne
   return { launches, refusals };
 }
 
-function refusal(offer: Offer, reason: string): Refusal {
-  return { offerId: offer.id, agentId: offer.agentId, hostname: offer.hostname, reason };
+function refusal(offer: Offer, kind: RefusalKind, reason: string): Refusal {
+  return { offerId: offer.id, agentId: offer.agentId, hostname: offer.hostname, resources: offer.resources, attributes: offer.attributes, kind, reason };
 }

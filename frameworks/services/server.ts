@@ -47,12 +47,14 @@ export interface ServicesHandle {
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 export const SERVICES_VERSION = '0.1.0';
+/** The Marathon REST API release whose shapes this framework answers in. */
+export const MARATHON_API_VERSION = '1.10.0';
 
 export async function startServices(o: ServicesOptions = {}): Promise<ServicesHandle> {
   const log = o.log ?? logger('services');
   const clock = o.clock ?? systemClock;
   const store: ServicesStore = o.redisUrl ? await RedisStore.connect(o.redisUrl, o.redisPrefix ?? DEFAULT_SERVICES_PREFIX) : new MemoryStore();
-  const framework = await ServicesFramework.load({ store, clock, log, newId: randomUUID });
+  const framework = await ServicesFramework.load({ store, clock, log, newId: randomUUID, role: o.role ?? '*' });
   const commands = new Commands(framework);
   const host = o.host ?? '0.0.0.0';
   let scheduler: Scheduler | undefined;
@@ -62,18 +64,23 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   const http = await startHttp({
     host, port: o.port ?? 8080, log, events: framework.bus,
     route: route({
-      framework, commands, self, ui: uiFile,
+      framework, commands, self, ui: uiFile, connected: () => scheduler !== undefined,
       info: () => ({
-        name: 'agora-services', version: SERVICES_VERSION, elected: true, leader: self(),
-        frameworkId: framework.state.frameworkId ?? null, connected: scheduler !== undefined,
+        // Marathon's MarathonInfo, field for field: strict clients refuse anything else. The
+        // version is the Marathon API this speaks; buildref says what answers it.
+        name: 'agora-services', version: MARATHON_API_VERSION, buildref: `agora-${SERVICES_VERSION}`, elected: true, leader: self(),
+        ...(framework.state.frameworkId ? { frameworkId: framework.state.frameworkId } : {}),
         marathon_config: {
           master: o.master ?? process.env.AGORA_MASTER ?? '127.0.0.1:5050', framework_name: o.name ?? 'agora-services',
-          failover_timeout: Math.round((o.failoverTimeoutMs ?? WEEK_MS) / 1000), mesos_role: o.role ?? '*',
-          store: o.redisUrl ? 'redis' : 'memory',
+          failover_timeout: Math.round((o.failoverTimeoutMs ?? WEEK_MS) / 1000), mesos_role: o.role ?? '*', ha: false, checkpoint: true,
+          local_port_min: 10000, local_port_max: 20000, task_launch_timeout: 300_000, features: [],
         },
-        http_config: { http_port: port },
-      }),
+        zookeeper_config: { zk: '', zk_timeout: 0, zk_connection_timeout: 0, zk_session_timeout: 0, zk_max_versions: 0 },
+        http_config: { http_port: port, https_port: 0 },      }),
     }),
+  }).catch(async (err: Error) => {
+    await store.close();   // a taken port: nothing may stay open behind the error
+    throw err;
   });
   port = http.port;
 

@@ -5,7 +5,6 @@
 import type { App } from './app';
 import type { AppRecord, Deployment, InstanceRecord, ServicesState, TaskFailure } from './model';
 import { instancesOf, deploymentOf } from './model';
-import { isHealthy } from './rolling';
 
 /** An app definition as Marathon writes it: what `parseApp` reads back to the same app. */
 export function appDefinition(app: App): Record<string, unknown> {
@@ -37,26 +36,29 @@ export function counts(app: App | undefined, instances: readonly InstanceRecord[
   return { tasksStaged, tasksRunning, tasksHealthy, tasksUnhealthy };
 }
 
-export function taskJson(i: InstanceRecord, app: App | undefined): Record<string, unknown> {
+/** A task in Marathon's shape (task.raml Task), and nothing more: strict clients refuse unknown fields. */
+export function taskJson(i: InstanceRecord, app: App | undefined, role: string): Record<string, unknown> {
   const healthChecked = (app?.healthChecks.length ?? 0) > 0 && i.healthy !== undefined;
   return {
     id: i.taskId,
     appId: i.appId,
-    instanceId: i.instanceId,
     host: i.hostname,
     ports: i.hostPorts,
-    servicePorts: [],
+    servicePorts: app ? servicePorts(app) : [],
     slaveId: i.agentId,
-    agentId: i.agentId,
     state: i.state === 'KILLING' ? 'TASK_KILLING' : `TASK_${i.state}`,
     stagedAt: new Date(i.stagedAt).toISOString(),
-    startedAt: i.startedAt !== undefined ? new Date(i.startedAt).toISOString() : null,
+    ...(i.startedAt !== undefined ? { startedAt: new Date(i.startedAt).toISOString() } : {}),
     version: i.version,
     ipAddresses: [],
-    ...(healthChecked ? { healthCheckResults: [{ alive: i.healthy, instanceId: i.instanceId, consecutiveFailures: i.healthy ? 0 : 1 }] } : {}),
-    /** Beyond Marathon: whether the instance counts as healthy for deployments. */
-    healthy: app ? isHealthy(app, { id: i.taskId, state: i.state === 'KILLING' ? 'RUNNING' : i.state, healthy: i.healthy, launchedAt: i.stagedAt }) && i.state !== 'KILLING' : false,
+    role,
+    ...(healthChecked ? { healthCheckResults: [{ alive: i.healthy, instanceId: i.taskId, consecutiveFailures: i.healthy ? 0 : 1 }] } : {}),
   };
+}
+
+/** The app's service ports: its port definitions' ports (host networking) or its mappings' service ports. */
+export function servicePorts(app: App): number[] {
+  return app.networks.some((n) => n.mode !== 'host') ? (app.container?.portMappings ?? []).map((m) => m.servicePort) : app.portDefinitions.map((d) => d.port);
 }
 
 export function deploymentJson(d: Deployment): Record<string, unknown> {
@@ -72,10 +74,15 @@ export function deploymentJson(d: Deployment): Record<string, unknown> {
   };
 }
 
+/** A deployment plan as events carry it (Marathon's DeploymentPlan): id, steps, version. */
+export function planJson(d: Deployment): Record<string, unknown> {
+  return { id: d.id, version: d.version, steps: [{ actions: d.actions.map((a) => ({ action: a.action, app: a.app })) }] };
+}
+
 export type Embed = 'tasks' | 'counts' | 'deployments' | 'lastTaskFailure' | 'readiness' | 'taskStats';
 
 /** An app with what Marathon adds to it on GET: version, counts, deployments, and what `embed` asks for. */
-export function appJson(s: ServicesState, rec: AppRecord, embed: ReadonlySet<Embed>): Record<string, unknown> {
+export function appJson(s: ServicesState, rec: AppRecord, embed: ReadonlySet<Embed>, role: string): Record<string, unknown> {
   const instances = instancesOf(s, rec.app.id);
   const d = deploymentOf(s, rec.app.id);
   const failure: TaskFailure | undefined = s.failures.get(rec.app.id);
@@ -85,7 +92,7 @@ export function appJson(s: ServicesState, rec: AppRecord, embed: ReadonlySet<Emb
     versionInfo: { lastScalingAt: rec.version, lastConfigChangeAt: rec.configVersion },
     ...counts(rec.app, instances),
     deployments: d ? [{ id: d.id }] : [],
-    ...(embed.has('tasks') ? { tasks: instances.map((i) => taskJson(i, rec.app)) } : {}),
+    ...(embed.has('tasks') ? { tasks: instances.map((i) => taskJson(i, rec.app, role)) } : {}),
     ...(embed.has('lastTaskFailure') && failure ? { lastTaskFailure: failure } : {}),
     ...(embed.has('readiness') ? { readinessCheckResults: [] } : {}),
   };
