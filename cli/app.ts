@@ -45,10 +45,10 @@ async function add(argv: string[], io: AppIo): Promise<number> {
   const { flags, positional } = parseArgs(argv, CHANGE, { positional: true });
   if (positional.length !== 1) throw new UsageError('agora app add needs one app definition: a JSON file, or - for stdin');
   const definition = await readDefinition(positional[0]!, io);
-  const named = typeof (definition as { id?: unknown } | null)?.id === 'string' ? `app ${(definition as { id: string }).id}` : 'the app';
+  const given = (definition as { id?: unknown } | null)?.id;
   const api = client(flags.services);
   return change(api, flags, io, async () => {
-    const { body, deploymentId } = await refusing(api, named, () => api.post<AppJson>(`/v2/apps${force(flags)}`, definition), true);
+    const { body, deploymentId } = await refusing(api, typeof given === 'string' ? `app ${given}` : 'the app', () => api.post<AppJson>(`/v2/apps${force(flags)}`, definition), true);
     if (!deploymentId) throw new ServicesError(`the services framework at ${api.addr.httpUrl} created ${body.id} but named no deployment`);
     io.out(`app ${body.id} created; deployment ${deploymentId}`);
     return { appId: body.id, deploymentId };
@@ -126,6 +126,7 @@ async function rollback(argv: string[], io: AppIo): Promise<number> {
   const { flags, positional } = parseArgs(argv, CHANGE, { positional: true });
   if (positional.length !== 1) throw new UsageError('agora deployments rollback needs one deployment id (see agora deployments)');
   const id = positional[0]!;
+  if (flags.force && flags.wait) throw new UsageError('--force cancels the deployment where it stands and starts none: there is nothing to --wait for');
   const api = client(flags.services);
   const path = `/v2/deployments/${encodeURIComponent(id)}${force(flags)}`;
   if (flags.force) {
