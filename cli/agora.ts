@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `agora` command: run the pieces (`up`, `master`, `agent`), look at a cluster
- * (`agents`, `tasks`, `offers`, a task's `logs`), and run a command as a task (`execute`).
- * The master's address comes from --master or AGORA_MASTER, defaulting to the local cluster.
+ * (`agents`, `tasks`, `offers`, a task's `logs`), run a command as a task (`execute`), and
+ * manage the services framework's apps (`app`, `deployments`).
+ * The master's address comes from --master or AGORA_MASTER, the services framework's from
+ * --services or AGORA_SERVICES; both default to the local cluster.
  */
 import { runAgent } from '../agent/main';
 import { runMaster } from '../master/main';
@@ -12,13 +14,16 @@ import { untilStopSignal } from '../common/signals';
 import { execute } from './execute';
 import { logs } from './logs';
 import { agents, offers, tasks, weights } from './read-commands';
+import { app, deployments } from './app';
 import { up } from './up';
 
 const USAGE = `usage: agora <command> [flags]
 
   up [--example] [--tasks N] [--containerizer auto|docker|process]
      [--http-port 5050] [--grpc-port 5053] [--agent-port 5051] [--nats-port N]
-                      a local cluster (nats-server, master, agent) until Ctrl-C
+     [--services-port 8080] [--redis URL]
+                      a local cluster (nats-server, master, agent, and the services
+                      framework with its REST API and UI) until Ctrl-C
   master [--nats URL] [--port 5050] [--grpc-port 5053] …   run a master
   agent [--nats URL] [--port 5051] [--resources SPEC] …    run an agent
   services [--master HOST:PORT] [--redis URL] [--port 8080] …
@@ -35,12 +40,29 @@ const USAGE = `usage: agora <command> [flags]
                       until the task's run ends; --offset -1 starts at the end
   execute [--image IMG] [--cpus N] [--mem MB] [--process] -- <command>
                       run one command as a task; exits with its exit code
+  app add <file.json|-> [--wait] [--force]
+                      create an app from its Marathon JSON; --wait until it is deployed
+  app list [--json]   the apps: instances running/desired, health, resources, deploying
+  app show <id> [--json]
+                      one app's definition and its tasks (state, host:ports, health)
+  app scale <id> <n> [--wait] [--force]
+  app restart <id> [--wait] [--force]
+  app remove <id> [--wait] [--force]
+                      change an app; --force overrides the deployment holding it
+  deployments [--json]
+                      the deployments in progress
+  deployments rollback <id> [--wait] [--force]
+                      undo a deployment; --force only cancels it where it stands
 
-  --master HOST:PORT  the master's HTTP address (default: $AGORA_MASTER or 127.0.0.1:5050)`;
+  --master HOST:PORT  the master's HTTP address (default: $AGORA_MASTER or 127.0.0.1:5050)
+  --services HOST:PORT
+                      the services framework's address, for app and deployments
+                      (default: $AGORA_SERVICES or 127.0.0.1:8080, as agora up serves it)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const out = (s: string) => process.stdout.write(`${s}\n`);
+  const note = (l: string) => process.stderr.write(`agora: ${l}\n`);
   switch (command) {
     case 'up': return up(rest, out, untilStopSignal());
     case 'master': await runMaster(rest); return 0;
@@ -51,10 +73,12 @@ export async function main(argv: string[]): Promise<number> {
     case 'offers': return offers(rest, out);
     case 'weights': return weights(rest, out);
     case 'logs': return logs(rest, { stdout: (c) => process.stdout.write(c), stderr: (c) => process.stderr.write(c) });
+    case 'app': return app(rest, { out, note });
+    case 'deployments': return deployments(rest, { out, note });
     case 'execute': return execute(rest, {
       stdout: (c) => process.stdout.write(c),
       stderr: (c) => process.stderr.write(c),
-      note: (l) => process.stderr.write(`agora: ${l}\n`),
+      note,
     });
     case undefined: case 'help': case '--help': case '-h': out(USAGE); return command ? 0 : 2;
     default: throw new UsageError(`unknown command '${command}'`);

@@ -1,8 +1,10 @@
 /**
  * `agora up`: a whole local cluster in the foreground — a nats-server child on its own port,
- * a master and one agent in this process — until Ctrl-C or SIGTERM, when everything is
- * stopped: the agent kills its tasks and removes their containers, the master closes its
- * streams, nats-server exits. With `--example` it also runs the example framework once.
+ * a master, one agent and the services framework in this process — until Ctrl-C or SIGTERM,
+ * when everything is stopped, last started first: the services framework lets go of the
+ * master (its tasks stay until the agent goes), the agent kills its tasks and removes their
+ * containers, the master closes its streams, nats-server exits. With `--example` it also
+ * runs the example framework once.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -11,6 +13,7 @@ import { startAgent } from '../agent/agent';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
 import { runNTasks } from '../frameworks/examples/run-n-tasks';
 import { startMaster } from '../master/server';
+import { startServices, type ServicesHandle, type ServicesOptions } from '../frameworks/services/server';
 import { parseArgs } from '../common/flags';
 
 type Stoppable = { stop(): Promise<void> };
@@ -19,7 +22,7 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
   const { flags } = parseArgs(argv, {
     example: 'boolean', tasks: 'number', containerizer: 'string', host: 'string',
     'http-port': 'number', 'grpc-port': 'number', 'agent-port': 'number', 'nats-port': 'number',
-    'work-dir': 'string', resources: 'string',
+    'work-dir': 'string', resources: 'string', 'services-port': 'number', redis: 'string',
   });
   const containerizer = flags.containerizer ?? 'auto';
   if (!['auto', 'docker', 'process'].includes(containerizer)) {
@@ -47,10 +50,21 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     started.push(agent);
     await agent.registered;
     const masterAddr = `${host}:${master.httpPort}`;
+    const services = await startLocalServices({
+      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['services-port'] ?? 8080,
+      ...(flags.redis ? { redisUrl: flags.redis } : {}),
+    });
+    started.push(services);
+    // Subscribed before the banner, so that what it promises answers; a signal meanwhile still stops it all.
+    const early = await Promise.race([services.subscribed.then(() => undefined), signal]);
+    if (early !== undefined) return await shutdown(early);
+    const servicesAddr = `${host}:${services.port}`;
     print(`agora is up: master http://${masterAddr} (gRPC ${host}:${master.grpcPort}), agent ${agent.agentId} ` +
       `(http ${host}:${agent.httpPort}, ${agent.containerizers[0]} containerizer), nats ${nats.url}`);
+    print(`services http://${servicesAddr} (REST API and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
     print(`task sandboxes in ${workDir}${flags['work-dir'] ? '' : ' (removed on stop)'}`);
     print(`try: AGORA_MASTER=${masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
+    print(`     AGORA_SERVICES=${servicesAddr} agora app add app.json --wait | agora app list | agora deployments`);
 
     if (flags.example) {
       const n = flags.tasks ?? 3;
@@ -65,6 +79,17 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
   } catch (err) {
     await stopAll();
     throw err;
+  }
+
+  /** The services framework on the cluster's master; a taken port says how to choose another. */
+  async function startLocalServices(o: ServicesOptions & { port: number }): Promise<ServicesHandle> {
+    try {
+      return await startServices(o);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      throw new Error(`the services framework cannot listen on ${o.host}:${o.port}: the port is taken; ` +
+        'choose another with --services-port N (0 picks a free one)');
+    }
   }
 
   async function shutdown(why: string): Promise<number> {
