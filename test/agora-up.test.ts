@@ -51,8 +51,10 @@ describe('agora up', () => {
     const servicesPort = Number(/services http:\/\/127\.0\.0\.1:(\d+) \(REST API and UI\)/.exec(out)?.[1]);
     expect(servicesPort).toBeGreaterThan(0);
     const api = new ServicesClient(servicesPort);
-    const info = await api.call<{ name: string; frameworkId: string; connected: boolean; marathon_config: { master: string; store: string } }>('GET', '/v2/info');
-    expect(info.body).toMatchObject({ name: 'agora-services', connected: true, marathon_config: { master: `127.0.0.1:${httpPort}`, store: 'memory' } });
+    const info = await api.call<{ name: string; frameworkId: string; marathon_config: { master: string } }>('GET', '/v2/info');
+    expect(info.body).toMatchObject({ name: 'agora-services', frameworkId: expect.stringMatching(/^fw-/), marathon_config: { master: `127.0.0.1:${httpPort}` } });
+    const metrics = await api.call<{ gauges: Record<string, { value: number }> }>('GET', '/metrics');
+    expect(metrics.body.gauges.agora_services_connected).toEqual({ value: 1 });
     const events = await EventStream.open(servicesPort);
     const posted = await api.call('POST', '/v2/apps', {
       id: '/up-check', cmd: 'sleep 600', cpus: 0.1, mem: 16, container: { type: 'DOCKER', docker: { image: 'agora/busybox:latest' } },

@@ -143,10 +143,11 @@ describe('agora app and deployments, when the framework says no', () => {
 
   it('add --wait fails, naming why, when its deployment is cancelled; an app that exists cannot be added again', async () => {
     const waiting = agora(app, 'add', file('huge.json', huge), '--wait');
+    type Plan = { id: string; steps: { actions: { action: string; app: string }[] }[] };
     const info = await t.events.waitFor((e) => e.eventType === 'deployment_info' &&
-      (e.plan as DeploymentJson).affectedApps.includes('/cli/huge') && (e.plan as DeploymentJson).currentActions[0]?.action === 'StartApplication' &&
-      !t.events.events.some((x) => x.eventType === 'deployment_failed' && x.id === (e.plan as DeploymentJson).id));
-    const id = (info.plan as DeploymentJson).id;
+      (e.plan as Plan).steps[0]?.actions.some((a) => a.app === '/cli/huge' && a.action === 'StartApplication') === true &&
+      !t.events.events.some((x) => x.eventType === 'deployment_failed' && x.id === (e.plan as Plan).id));
+    const id = (info.plan as Plan).id;
     const cancelled = await agora(deployments, 'rollback', id, '--force');
     expect(cancelled.out).toBe(`deployment ${id} cancelled; its apps stay as it left them\n`);
     await expect(waiting).rejects.toThrow(`deployment ${id} did not succeed: cancelled`);
