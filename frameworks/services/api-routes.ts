@@ -80,14 +80,19 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
         if (!tree) throw new ApiError(404, { message: `Group '${id}' does not exist` });
         return { status: 200, body: tree };
       }
-      if (method === 'POST' || method === 'PUT' || method === 'PATCH') return deployed(await c.putGroup(id, req.body, force), method === 'POST' ? 201 : 200);
+      if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+        const mode = method === 'POST' ? 'create' : method === 'PUT' ? 'replace' : 'update';
+        const { groupId, deployment } = await c.putGroup(id, req.body, { force, mode });
+        const reply = deployed(deployment, method === 'POST' ? 201 : 200);
+        return method === 'POST' ? { ...reply, headers: { ...reply.headers, Location: `/v2/groups${groupId}` } } : reply;
+      }
       if (method === 'DELETE') return deployed(await c.deleteGroup(id, force));
       return notAllowed(method, p);
     }
     if (p === '/v2/deployments' && method === 'GET') return { status: 200, body: [...f.state.deployments.values()].map(deploymentJson) };
     if (p.startsWith('/v2/deployments/') && method === 'DELETE') {
       const d = await c.deleteDeployment(decodeURIComponent(p.slice('/v2/deployments/'.length)), force);
-      return d ? deployed(d) : { status: 202, body: {} };
+      return d ? deployed(d) : { status: 202 };   // cancelled: nothing new to follow
     }
     if (p === '/v2/tasks' && method === 'GET') return tasksReply(f, [...f.state.instances.values()], req);
     if (p === '/v2/tasks/delete' && method === 'POST') {

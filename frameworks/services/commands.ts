@@ -172,10 +172,20 @@ export class Commands {
     });
   }
 
-  /** POST/PUT /v2/groups: every app of the group tree (ids relative to their group) in one deployment. */
-  putGroup(groupId: string, json: unknown, force: boolean): Promise<Deployment> {
-    return this.f.serial(() => {
+  /**
+   * Every app of a group tree (ids relative to their group) in one deployment. `create` (POST)
+   * refuses a group that exists; `replace` (PUT) also stops the group's apps the definition
+   * leaves out; `update` (PATCH) only adds and changes.
+   */
+  putGroup(path: string, json: unknown, o: { force: boolean; mode: 'create' | 'replace' | 'update' }): Promise<{ groupId: string; deployment: Deployment }> {
+    return this.f.serial(async () => {
       if (!isObject(json)) throw invalid([{ path: '/', errors: ['expected a group object {id, apps, groups}'] }]);
+      const groupId = typeof json.id === 'string' ? resolveAppId(json.id, path) ?? path : path;
+      const prefix = groupId === '/' ? '/' : `${groupId}/`;
+      const existing = [...this.f.state.apps.keys()].filter((id) => id.startsWith(prefix));
+      if (o.mode === 'create' && existing.length > 0) {
+        throw new ApiError(409, { message: `Group ${groupId} is already created. Use PUT to change this group.` });
+      }
       const problems: { path: string; errors: string[] }[] = [];
       const targets: Target[] = [];
       const walk = (g: Json, base: string, at: string): void => {
@@ -189,10 +199,14 @@ export class Commands {
         const groups = Array.isArray(g.groups) ? g.groups : [];
         groups.forEach((sub: unknown, i) => { if (isObject(sub)) walk(sub, id, `${at}/groups(${i})`); });
       };
-      walk(json, groupId, '');
+      walk(json, path, '');
       if (problems.length > 0) throw invalid(problems);
+      if (o.mode === 'replace') {
+        const kept = new Set(targets.map((t) => t.appId));
+        for (const id of existing) if (!kept.has(id)) targets.push({ appId: id, app: null });
+      }
       if (targets.length === 0) throw invalid([{ path: '/apps', errors: ['the group has no apps'] }]);
-      return this.apply(targets, force);
+      return { groupId, deployment: await this.apply(targets, o.force) };
     });
   }
 
