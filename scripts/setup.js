@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes this machine ready to build, test and run Agora: the npm packages, the real servers the
-// tests talk to (nats-server, redis-server, Docker Engine), a running dockerd, and the local task
-// image. It only looks when everything is there, so `npm test` and `npm start` can run it every time.
+// tests talk to (nats-server, redis-server, Docker Engine), Chromium for the web UI's test, a
+// running dockerd, and the local task image. It only looks when everything is there, so `npm test` and `npm start` can run it every time.
 // Node built-ins only: it is what runs `npm ci` in a fresh clone.
 //
 //   node scripts/setup.js [--check] [--no-docker] [--quiet]
@@ -32,6 +32,7 @@ const PACKAGES = [
   { pkg: 'redis-server', bin: 'redis-server' },               // the registry and leader election
   { pkg: 'docker.io', bin: 'dockerd', docker: true },         // the Docker containerizer
   { pkg: 'busybox-static', file: BUSYBOX, docker: true },     // the task image's one binary
+  { pkg: 'chromium', bin: 'chromium' },                       // the services UI's test drives it headless
 ];
 
 let problems = 0;
