@@ -7,17 +7,17 @@ import { FIELDS, appToForm, fieldOfPath, formToApp } from './model.js';
 import { problemView } from './widgets.js';
 
 const INPUTS = {
-  id: { label: 'ID', placeholder: '/group/app', hint: 'lowercase letters, digits, - and ., in /-separated groups', required: true },
-  cmd: { label: 'Command', placeholder: 'exec httpd -f -p 80 -h /www', hint: 'run with /bin/sh -c; may be empty with an image' },
-  image: { label: 'Docker image', placeholder: 'agora/busybox:latest', hint: 'empty: the command runs as a process' },
-  instances: { label: 'Instances', type: 'number', placeholder: '1', min: 0, step: 1 },
-  cpus: { label: 'CPUs', type: 'number', placeholder: '1', min: 0, step: 'any' },
-  mem: { label: 'Memory (MiB)', type: 'number', placeholder: '128', min: 0, step: 'any' },
-  port: { label: 'Port', type: 'number', placeholder: '80', min: 0, step: 1, hint: 'with an image: the container port, published on a host port from the offer; without: a host port (0: any)' },
-  hcPath: { label: 'HTTP health check path', placeholder: '/', hint: 'a MESOS_HTTP check on the port above' },
-  hcInterval: { label: 'Check interval (s)', type: 'number', placeholder: '60', min: 0, step: 'any' },
-  hcDelay: { label: 'First check after (s)', type: 'number', placeholder: '15', min: 0, step: 'any' },
-  hcGrace: { label: 'Grace period (s)', type: 'number', placeholder: '300', min: 0, step: 'any' },
+  id: { label: 'ID', placeholder: 'e.g. /shop/web', hint: 'lowercase letters, digits, - and ., in /-separated groups', required: true },
+  cmd: { label: 'Command', placeholder: 'e.g. exec httpd -f -p 80 -h /www', hint: 'run with /bin/sh -c; may be empty with an image' },
+  image: { label: 'Docker image', placeholder: 'e.g. agora/busybox:latest', hint: 'empty: the command runs as a process' },
+  instances: { label: 'Instances', type: 'number', placeholder: '1 (default)', min: 0, step: 1 },
+  cpus: { label: 'CPUs', type: 'number', placeholder: '1 (default)', min: 0, step: 'any' },
+  mem: { label: 'Memory (MiB)', type: 'number', placeholder: '128 (default)', min: 0, step: 'any' },
+  port: { label: 'Port', type: 'number', placeholder: 'optional', min: 0, step: 1, hint: 'with an image: the container port, published on a host port from the offer; without: a host port (0: any)' },
+  hcPath: { label: 'HTTP health check path', placeholder: 'e.g. /health', hint: 'a MESOS_HTTP check on the port above' },
+  hcInterval: { label: 'Check interval (s)', type: 'number', placeholder: '60 (default)', min: 0, step: 'any' },
+  hcDelay: { label: 'First check after (s)', type: 'number', placeholder: '15 (default)', min: 0, step: 'any' },
+  hcGrace: { label: 'Grace period (s)', type: 'number', placeholder: '300 (default)', min: 0, step: 'any' },
 };
 
 export function newAppView(ctx) {
