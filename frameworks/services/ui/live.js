@@ -20,7 +20,10 @@ export function startLive(onChange) {
     loaded: false, error: undefined, streaming: false,
     /** The latest events, newest last, since the page opened. */
     events: [],
+    /** Agent id → where it serves sandbox files (host:port), for the tasks' log links. */
+    agents: new Map(),
   };
+  let agentsServed = true;
   let inFlight;
   let queued;
   let timer;
@@ -41,11 +44,12 @@ export function startLive(onChange) {
   async function load() {
     try {
       const [apps, queue, deployments] = await Promise.all([
-        call('GET', '/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure'), call('GET', '/v2/queue'), call('GET', '/v2/deployments'),
+        call('GET', '/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure'), call('GET', '/v2/queue?embed=lastUnusedOffers'), call('GET', '/v2/deployments'),
       ]);
       const bad = [apps, queue, deployments].find((a) => !a.ok);
       if (bad) throw new Error(`the API answered ${bad.status}: ${bad.body?.message ?? ''}`);
       state.apps = apps.body.apps;
+      if (state.apps.some((a) => (a.tasks ?? []).some((t) => !state.agents.has(t.slaveId)))) await loadAgents();
       state.queue = queue.body.queue;
       state.deployments = deployments.body;
       state.loaded = true;
@@ -54,6 +58,18 @@ export function startLive(onChange) {
       state.error = `cannot read the services API: ${err.message}`;
     }
     onChange(state);
+  }
+
+  /**
+   * Not Marathon's, and not served yet: `/v1/agents` ({agents: [{id, hostname, port}]}, the
+   * master's view relayed) says where each agent's HTTP server is. Until it answers, tasks
+   * show the `agora logs` command instead of a link, and the page stops asking.
+   */
+  async function loadAgents() {
+    if (!agentsServed) return;
+    const a = await call('GET', '/v1/agents').catch(() => undefined);
+    if (a?.status === 404) agentsServed = false;
+    if (a?.ok && Array.isArray(a.body?.agents)) state.agents = new Map(a.body.agents.map((x) => [x.id, `${x.hostname}:${x.port}`]));
   }
 
   async function loadInfo() {

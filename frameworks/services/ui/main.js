@@ -62,9 +62,7 @@ function changed(state) {
   bannerEl.textContent = state.error ?? '';
   streamEl.textContent = state.streaming ? 'live' : 'reconnecting…';
   streamEl.className = state.streaming ? 'stream on' : 'stream off';
-  frameworkEl.textContent = state.info
-    ? `framework ${state.info.frameworkId ?? '(not registered yet)'}${state.info.connected ? '' : ', master not connected'}`
-    : '';
+  frameworkEl.textContent = state.info ? `framework ${state.info.frameworkId ?? '(not registered with a master yet)'}` : '';
   deploymentsCount.textContent = state.deployments.length > 0 ? String(state.deployments.length) : '';
   view?.update(state);
 }

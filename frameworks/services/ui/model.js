@@ -23,7 +23,17 @@ export function appStatus(app, queued) {
 }
 
 function latestReason(queued) {
-  return (queued.lastUnusedOffers ?? []).at(-1)?.reason;
+  const last = (queued.lastUnusedOffers ?? []).at(-1);
+  return last ? declined(last).words : undefined;
+}
+
+/**
+ * An unused offer of `/v2/queue?embed=lastUnusedOffers` (Marathon's UnusedOffer): where it
+ * came from, and why it did not fit — `reason` is [Marathon's name for it, the words].
+ */
+export function declined(u) {
+  const [kind, words] = u.reason ?? ['', ''];
+  return { offerId: u.offer?.id, hostname: u.offer?.hostname ?? u.offer?.agentId ?? '', kind, words, at: u.timestamp };
 }
 
 /**
@@ -61,13 +71,13 @@ export function endpoints(task) {
 
 /**
  * A task's stdout as its agent serves it (`/files/follow`: text/plain as the file grows), or
- * undefined while the task JSON lacks the agent's HTTP port: the services API knows the
- * agent's id and hostname, not where its HTTP server listens.
+ * undefined while the agent's HTTP address is unknown (`agents`: agent id → host:port).
  */
-export function stdoutHref(task, frameworkId) {
-  if (!frameworkId || !task.agentHttpPort) return undefined;
+export function stdoutHref(task, frameworkId, agents) {
+  const at = agents.get(task.slaveId);
+  if (!frameworkId || !at) return undefined;
   const q = new URLSearchParams({ framework_id: frameworkId, task_id: task.id, file: 'stdout', offset: '0' });
-  return `http://${task.host}:${task.agentHttpPort}/files/follow?${q}`;
+  return `http://${at}/files/follow?${q}`;
 }
 
 // ------------------------------------------------------------------ the create form

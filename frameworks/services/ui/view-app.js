@@ -2,7 +2,7 @@
 // destroy), its tasks with their health and logs, its last failure, definition and events.
 import { call, appPath, problemOf } from './api.js';
 import { ago, h, renderIfChanged } from './dom.js';
-import { appStatus, endpoints, stdoutHref, taskHealth } from './model.js';
+import { appStatus, declined, endpoints, stdoutHref, taskHealth } from './model.js';
 import { confirmButton, healthBar, problemView, statusBadge } from './widgets.js';
 
 /** What GET /v2/apps adds to a definition: left out of the definition shown. */
@@ -115,7 +115,7 @@ export function appView(ctx, id) {
       setBusy(busy);
       drawSummary(app);
       drawWaiting(queued);
-      drawTasks(app, state.info?.frameworkId);
+      drawTasks(app, state.info?.frameworkId, state.agents);
       el.failure.replaceChildren(...failureView(app.lastTaskFailure));
       renderIfChanged(el.definition, app.version, () => JSON.stringify(definitionOf(app), null, 2));
       drawEvents(state.events);
@@ -139,7 +139,7 @@ export function appView(ctx, id) {
   function drawWaiting(q) {
     el.waiting.hidden = !q;
     if (!q) return;
-    const offers = q.lastUnusedOffers ?? [];
+    const offers = (q.lastUnusedOffers ?? []).map(declined);
     renderIfChanged(el.waiting, JSON.stringify([q.count, q.delay, offers.map((o) => o.offerId)]), () => [
       h('h3', {}, 'Why waiting'),
       h('p', {}, `${q.count} instance${q.count === 1 ? '' : 's'} waiting for offers since `, h('time', { datetime: q.since }, ago(q.since)), '.',
@@ -149,17 +149,19 @@ export function appView(ctx, id) {
         : h('table', { class: 'list' },
           h('thead', {}, h('tr', {}, ['Agent', 'Why the offer did not fit', 'When'].map((c) => h('th', { scope: 'col' }, c)))),
           h('tbody', {}, [...offers].reverse().map((o) => h('tr', { 'data-testid': 'declined-offer' },
-            h('td', {}, o.hostname), h('td', { 'data-testid': 'declined-reason' }, o.reason), h('td', {}, h('time', { datetime: o.timestamp }, ago(o.timestamp))))))),
+            h('td', {}, o.hostname),
+            h('td', {}, h('span', { class: 'tag', 'data-testid': 'declined-kind' }, o.kind), ' ', h('span', { 'data-testid': 'declined-reason' }, o.words)),
+            h('td', {}, h('time', { datetime: o.at }, ago(o.at))))))),
     ]);
   }
 
-  function drawTasks(app, frameworkId) {
+  function drawTasks(app, frameworkId, agents) {
     const tasks = [...(app.tasks ?? [])].sort((a, b) => a.stagedAt.localeCompare(b.stagedAt));
-    renderIfChanged(el.tasks, JSON.stringify([tasks, frameworkId]), () => {
+    renderIfChanged(el.tasks, JSON.stringify([tasks, frameworkId, tasks.map((t) => agents.get(t.slaveId))]), () => {
       if (tasks.length === 0) return h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No tasks.'));
       return tasks.map((t) => {
         const health = taskHealth(t, app);
-        const href = stdoutHref(t, frameworkId);
+        const href = stdoutHref(t, frameworkId, agents);
         return h('tr', { 'data-testid': 'task-row', 'data-task-id': t.id },
           h('th', { scope: 'row' }, h('code', {}, t.id)),
           h('td', { 'data-testid': 'task-state' }, t.state.replace(/^TASK_/, '')),
@@ -168,7 +170,7 @@ export function appView(ctx, id) {
           h('td', {}, t.startedAt ? h('time', { datetime: t.startedAt, title: t.startedAt }, ago(t.startedAt)) : ''),
           h('td', { 'data-testid': 'task-logs' }, href
             ? h('a', { href, target: '_blank', rel: 'noopener' }, 'stdout')
-            : h('code', { title: 'The services API does not tell where the agent serves files; the CLI asks the master.' }, `agora logs ${t.id}`)));
+            : h('code', { title: 'Where this agent serves files is not known here; the CLI asks the master.' }, `agora logs ${t.id}`)));
       });
     });
   }
@@ -195,8 +197,7 @@ function failureView(f) {
 
 function concerns(e, id) {
   if (e.appId === id || e.runSpecId === id) return true;
-  const plan = e.plan;
-  return !!plan && Array.isArray(plan.affectedApps) && plan.affectedApps.includes(id);
+  return (e.plan?.steps ?? []).some((s) => (s.actions ?? []).some((a) => a.app === id));
 }
 
 function describe(e) {
