@@ -1,0 +1,398 @@
+/**
+ * The services framework's apps and tasks endpoints held to Marathon's published v2 contract
+ * (v2/apps.raml, v2/tasks.raml and their types; the shapes are in support/marathon-shapes.ts).
+ * Each endpoint is called on a real cluster (one process agent, Redis), and its status,
+ * headers and answer are checked against the fields the contract requires, with their types.
+ * What the code does not meet yet is an `it.todo` at the end of each group.
+ */
+import { eventually, startCluster, type TestCluster } from './support/cluster';
+import {
+  app, appWithCounts, arrayOf, datetime, errorBody, expectDeployment, expectShape, header, healthCheck, holdAfter, instanceIdOf, int, obj,
+  small, str, task, taskFailure, waiting, type Json,
+} from './support/marathon-shapes';
+import { startTestServices, type TestServices } from './support/services';
+
+jest.setTimeout(120_000);
+
+let cluster: TestCluster;
+let t: TestServices;
+
+beforeAll(async () => {
+  cluster = await startCluster({ containerizer: 'process', agents: 1 });
+  t = await startTestServices(cluster);
+});
+
+afterAll(async () => {
+  await t?.stop();
+  await cluster?.stop();
+});
+
+type Body = Json;
+const done = async (deploymentId: string): Promise<void> => { await t.events.deploymentDone(deploymentId); };
+const runningOf = async (appId: string): Promise<Body[]> =>
+  ((await t.api.call<{ tasks: Body[] }>('GET', `/v2/apps${appId}/tasks`)).body.tasks ?? []).filter((x) => x.state === 'TASK_RUNNING');
+/** What axios and browsers send: JSON first, text/plain after. */
+const BROWSER_ACCEPT = 'application/json, text/plain, */*';
+const inServiceRange = (p: unknown): void => {
+  expect(p).toBeGreaterThanOrEqual(10000);
+  expect(p).toBeLessThanOrEqual(20000);
+};
+
+describe('/v2/apps and /v2/apps/{id} (v2/apps.raml)', () => {
+  const id = '/contract/app';
+  const definition = small(id, { labels: { tier: 'contract' }, healthChecks: [healthCheck] });
+  /** The service port the app's one port definition (port 0 by default) was given. */
+  let servicePort = 0;
+  const portOf = async (appId: string): Promise<unknown> =>
+    ((await t.api.call<{ app: Body }>('GET', `/v2/apps${appId}`)).body.app.portDefinitions as Body[])[0]?.port;
+
+  it('POST /v2/apps: 201 with the app, a Location, and Marathon-Deployment-Id naming the deployment in its deployments; port 0 gets a service port', async () => {
+    const created = await t.api.call<Body>('POST', '/v2/apps', definition);
+    expect(created.status).toBe(201);
+    expectShape(created.body, appWithCounts);
+    const deploymentId = header(created, 'Marathon-Deployment-Id') as string;
+    expect(created.body).toMatchObject({ id, instances: 1, cpus: 0.1, mem: 16, cmd: 'sleep 600', labels: { tier: 'contract' }, deployments: [{ id: deploymentId }] });
+    expect(header(created, 'Location')).toMatch(/\/contract\/app$/);
+    servicePort = (created.body.portDefinitions as Body[])[0]?.port as number;
+    inServiceRange(servicePort);
+    await done(deploymentId);
+  });
+
+  it('POST /v2/apps of an existing id: 409 with a message naming it', async () => {
+    const again = await t.api.call<Body>('POST', '/v2/apps', definition);
+    expect(again.status).toBe(409);
+    expectShape(again.body, errorBody);
+    expect(again.body.message).toBe('An app with id [/contract/app] already exists.');
+  });
+
+  it('an app id whose last segment is restart, tasks or versions: 422 at /id, nothing created', async () => {
+    for (const word of ['restart', 'tasks', 'versions']) {
+      const bad = await t.api.call<Body>('POST', '/v2/apps', small(`/contract/${word}`));
+      expect(bad.status).toBe(422);
+      expectShape(bad.body, obj({ message: str, details: arrayOf(obj({ path: str, errors: arrayOf(str) })) }));
+      expect((bad.body.details as Body[]).map((d) => d.path)).toEqual(['/id']);
+    }
+    const ids = (await t.api.call<{ apps: Body[] }>('GET', '/v2/apps')).body.apps.map((a) => a.id);
+    expect(ids).toEqual([id]);
+  });
+
+  it('GET /v2/apps: {apps: AppInfo[]}, counts and deployments always, tasks with embed=apps.tasks; the id, cmd and label filters', async () => {
+    const listed = await t.api.call<{ apps: Body[] }>('GET', '/v2/apps?embed=apps.tasks');
+    expect(listed.status).toBe(200);
+    expectShape(listed.body, obj({ apps: arrayOf(appWithCounts) }));
+    const mine = listed.body.apps.find((a) => a.id === id) as Body;
+    expect(mine).toMatchObject({ instances: 1, tasksRunning: 1, tasksHealthy: 1, tasksUnhealthy: 0, tasksStaged: 0, deployments: [] });
+    expectShape(mine.tasks, arrayOf(task), '$.tasks');
+    expect(mine.tasks).toEqual([expect.objectContaining({ appId: id, state: 'TASK_RUNNING', role: '*', healthCheckResults: [expect.objectContaining({ alive: true })] })]);
+    // The task id is the instance id (stringTypes.raml InstanceId), and health results name it.
+    const [only] = mine.tasks as [Body];
+    expect(only.id).toMatch(instanceIdOf(id));
+    expect((only.healthCheckResults as Body[])[0]?.instanceId).toBe(only.id);
+
+    const plain = await t.api.call<{ apps: Body[] }>('GET', '/v2/apps');
+    expect(plain.body.apps.find((a) => a.id === id)).not.toHaveProperty('tasks');
+
+    const ids = async (query: string): Promise<string[]> => (await t.api.call<{ apps: Body[] }>('GET', `/v2/apps?${query}`)).body.apps.map((a) => a.id as string);
+    expect(await ids('id=contract/app')).toContain(id);
+    expect(await ids('id=no-such-app')).toEqual([]);
+    expect(await ids('cmd=sleep')).toContain(id);
+    expect(await ids(`label=${encodeURIComponent('tier==contract')}`)).toContain(id);
+    expect(await ids(`label=${encodeURIComponent('tier!=contract')}`)).not.toContain(id);
+    expect(await ids('label=tier')).toContain(id);
+  });
+
+  it('GET /v2/apps/{id}: 200 {app: AppInfo} with its tasks unasked; an unknown id: 404 with the message', async () => {
+    const shown = await t.api.call<{ app: Body }>('GET', `/v2/apps${id}`);
+    expect(shown.status).toBe(200);
+    expectShape(shown.body, obj({ app: appWithCounts }));
+    expect(shown.body.app).toMatchObject({ id, tasksRunning: 1 });
+    expectShape(shown.body.app, obj({ tasks: arrayOf(task) }), '$.app');
+    expect(shown.body.app.tasks).toHaveLength(1);
+    expect(shown.body.app).not.toHaveProperty('lastTaskFailure');   // none failed
+
+    const embedded = await t.api.call<{ app: Body }>('GET', `/v2/apps${id}?embed=app.tasks&embed=app.counts&embed=app.deployments&embed=app.lastTaskFailure`);
+    expectShape(embedded.body.app, obj({ tasks: arrayOf(task) }), '$.app');
+
+    const missing = await t.api.call<Body>('GET', '/v2/apps/contract/nope');
+    expect(missing.status).toBe(404);
+    expectShape(missing.body, errorBody);
+    expect(missing.body.message).toBe("App '/contract/nope' does not exist");
+  });
+
+  it('GET /v2/apps/{id} of an app whose task failed embeds lastTaskFailure unasked', async () => {
+    const failing = '/contract/failing';
+    const failed = t.events.next((e) => e.eventType === 'status_update_event' && e.appId === failing && e.taskStatus === 'TASK_FAILED');
+    expect((await t.api.call('POST', '/v2/apps', small(failing, { cmd: 'exit 3' }))).status).toBe(201);
+    const update = await failed;
+    const shown = (await t.api.call<{ app: Body }>('GET', `/v2/apps${failing}`)).body.app;
+    expectShape(shown, obj({ tasks: arrayOf(task), lastTaskFailure: taskFailure }), '$.app');
+    expect(shown.lastTaskFailure).toMatchObject({ appId: failing, taskId: update.taskId, state: 'TASK_FAILED' });
+
+    await done(expectDeployment(await t.api.call<Body>('DELETE', `/v2/apps${failing}`)));
+  });
+
+  it('a task not started yet: TASK_STAGING with stagedAt, and startedAt omitted (not null) until it runs', async () => {
+    const staging = '/contract/staging';
+    const hold = holdAfter(t.services.framework, (e) => e.eventType === 'status_update_event' && e.appId === staging && e.taskStatus === 'TASK_STAGING');
+    let deploymentId = '';
+    try {
+      const created = await t.api.call<Body>('POST', '/v2/apps', small(staging));
+      expect(created.status).toBe(201);
+      deploymentId = header(created, 'Marathon-Deployment-Id') as string;
+      await hold.held;
+      const [staged] = (await t.api.call<{ tasks: Body[] }>('GET', `/v2/apps${staging}/tasks`)).body.tasks as [Body];
+      expectShape(staged, task);
+      expectShape(staged, obj({ stagedAt: datetime }));
+      expect(staged.state).toBe('TASK_STAGING');
+      expect(staged).not.toHaveProperty('startedAt');
+    } finally {
+      hold.release();
+    }
+    await done(deploymentId);
+    const [started] = await runningOf(staging);
+    expectShape(started, obj({ stagedAt: datetime, startedAt: datetime }));
+
+    await done(expectDeployment(await t.api.call<Body>('DELETE', `/v2/apps${staging}`)));
+  });
+
+  it('PUT /v2/apps/{id} of an existing app: 200 with DeploymentResult and the header (partial by default); the service port kept', async () => {
+    const deploymentId = expectDeployment(await t.api.call<Body>('PUT', `/v2/apps${id}`, { instances: 2 }));
+    await done(deploymentId);
+    const shown = await t.api.call<{ app: Body }>('GET', `/v2/apps${id}`);
+    expect(shown.body.app).toMatchObject({ instances: 2, tasksRunning: 2, cmd: 'sleep 600', labels: { tier: 'contract' }, portDefinitions: [{ port: servicePort }] });
+  });
+
+  it('PATCH /v2/apps/{id}: 200 with DeploymentResult and the header; a port given 0 again keeps its service port', async () => {
+    const deploymentId = expectDeployment(await t.api.call<Body>('PATCH', `/v2/apps${id}`, { env: { RELEASE: '2' }, portDefinitions: [{ port: 0 }] }));
+    await done(deploymentId);
+    expect((await t.api.call<{ app: Body }>('GET', `/v2/apps${id}`)).body.app).toMatchObject({ env: { RELEASE: '2' }, instances: 2 });
+    expect(await portOf(id)).toBe(servicePort);
+  });
+
+  it('PATCH /v2/apps/{id} and PATCH /v2/apps of an unknown app: 404, nothing created', async () => {
+    const one = await t.api.call<Body>('PATCH', '/v2/apps/contract/nope', { instances: 1, cmd: 'sleep 600' });
+    expect(one.status).toBe(404);
+    expectShape(one.body, errorBody);
+    expect(one.body.message).toBe("App '/contract/nope' does not exist");
+    const several = await t.api.call<Body>('PATCH', '/v2/apps', [{ id, instances: 2 }, { id: '/contract/nope', instances: 1, cmd: 'sleep 600' }]);
+    expect(several.status).toBe(404);
+    expectShape(several.body, errorBody);
+    expect((await t.api.call('GET', '/v2/apps/contract/nope')).status).toBe(404);
+    expect((await t.api.call<{ apps: Body[] }>('GET', '/v2/apps')).body.apps.map((a) => a.id)).toEqual([id]);
+  });
+
+  it('PUT /v2/apps/{id} of a new id creates the app: 201 with DeploymentResult and the header; its service port another', async () => {
+    const deploymentId = expectDeployment(await t.api.call<Body>('PUT', '/v2/apps/contract/other', small('/contract/other')), 201);
+    await done(deploymentId);
+    const port = await portOf('/contract/other');
+    inServiceRange(port);
+    expect(port).not.toBe(servicePort);
+  });
+
+  it('PUT and PATCH /v2/apps change several apps in one deployment: 200 with DeploymentResult and the header', async () => {
+    const put = expectDeployment(await t.api.call<Body>('PUT', '/v2/apps', [{ id, instances: 1 }, { id: '/contract/other', instances: 2 }]));
+    await done(put);
+    const patch = expectDeployment(await t.api.call<Body>('PATCH', '/v2/apps', [{ id: '/contract/other', instances: 1 }]));
+    await done(patch);
+    const apps = (await t.api.call<{ apps: Body[] }>('GET', '/v2/apps?id=contract')).body.apps;
+    expect(apps.map((a) => [a.id, a.instances])).toEqual([[id, 1], ['/contract/other', 1]]);
+  });
+
+  it('a port mapping given servicePort 0 gets a service port of its own; service ports stay across updates, a lower one free or not', async () => {
+    // Apps that wait for offers (3 cpus): only their definitions matter here.
+    const container = { type: 'DOCKER', docker: { image: 'agora/busybox:latest' }, portMappings: [{ containerPort: 80, hostPort: 0, servicePort: 0 }] };
+    const created: Record<string, unknown> = {};
+    for (const [appId, extra] of [['/contract/low', {}], ['/contract/bridged', { networks: [{ mode: 'container/bridge' }], container }], ['/contract/hosted', {}]] as const) {
+      const answer = await t.api.call<Body>('POST', '/v2/apps', waiting(appId, extra));
+      expect(answer.status).toBe(201);
+      expectShape(answer.body, app);
+      created[appId] = appId === '/contract/bridged'
+        ? ((answer.body.container as Body).portMappings as Body[])[0]?.servicePort
+        : (answer.body.portDefinitions as Body[])[0]?.port;
+      inServiceRange(created[appId]);
+    }
+    const taken = [servicePort, await portOf('/contract/other'), ...Object.values(created)];
+    expect(new Set(taken).size).toBe(taken.length);
+
+    // The lowest of them freed, both others given 0 again: each keeps its own.
+    for (const higher of ['/contract/bridged', '/contract/hosted']) expect(Number(created['/contract/low'])).toBeLessThan(Number(created[higher]));
+    await done(expectDeployment(await t.api.call<Body>('DELETE', '/v2/apps/contract/low')));
+    expectDeployment(await t.api.call<Body>('PUT', '/v2/apps?force=true', [
+      { id: '/contract/bridged', container }, { id: '/contract/hosted', portDefinitions: [{ port: 0 }] },
+    ]));   // still waiting for offers: the deployment stays open
+    const bridged = (await t.api.call<{ app: Body }>('GET', '/v2/apps/contract/bridged')).body.app;
+    expect(((bridged.container as Body).portMappings as Body[])[0]?.servicePort).toBe(created['/contract/bridged']);
+    expect(await portOf('/contract/hosted')).toBe(created['/contract/hosted']);
+
+    for (const gone of ['/contract/bridged', '/contract/hosted']) await done(expectDeployment(await t.api.call<Body>('DELETE', `/v2/apps${gone}`)));
+  });
+
+  it('POST /v2/apps/{id}/restart: 200 with DeploymentResult and the header; an unknown app: 404', async () => {
+    const before = (await runningOf(id)).map((x) => x.id);
+    const deploymentId = expectDeployment(await t.api.call<Body>('POST', `/v2/apps${id}/restart`));
+    await done(deploymentId);
+    const after = (await runningOf(id)).map((x) => x.id);
+    expect(after).toHaveLength(1);
+    expect(after).not.toEqual(before);
+
+    const missing = await t.api.call<Body>('POST', '/v2/apps/contract/nope/restart');
+    expect(missing.status).toBe(404);
+    expectShape(missing.body, errorBody);
+  });
+
+  it('GET /v2/apps/{id}/versions: {versions: datetime[]}; …/versions/{v}: the App as it was; an unknown version: 404', async () => {
+    const listed = await t.api.call<{ versions: string[] }>('GET', `/v2/apps${id}/versions`);
+    expect(listed.status).toBe(200);
+    expectShape(listed.body, obj({ versions: arrayOf(datetime) }));
+    const current = (await t.api.call<{ app: Body }>('GET', `/v2/apps${id}`)).body.app.version as string;
+    expect(listed.body.versions).toContain(current);
+    expect(listed.body.versions.length).toBeGreaterThanOrEqual(4);   // created, scaled, patched, scaled again, restarted
+
+    const first = [...listed.body.versions].sort()[0] as string;
+    const old = await t.api.call<Body>('GET', `/v2/apps${id}/versions/${first}`);
+    expect(old.status).toBe(200);
+    expectShape(old.body, app);
+    expect(old.body).toMatchObject({ id, version: first, instances: 1, portDefinitions: [{ port: servicePort }] });
+    expect(old.body).not.toHaveProperty('env.RELEASE');
+
+    const none = await t.api.call<Body>('GET', `/v2/apps${id}/versions/2000-01-01T00:00:00.000Z`);
+    expect(none.status).toBe(404);
+    expectShape(none.body, errorBody);
+    expect((await t.api.call<Body>('GET', '/v2/apps/contract/nope/versions')).status).toBe(404);
+  });
+
+  it('GET /v2/apps/{id}/tasks: TaskList in JSON; text/plain asked first: one tab-separated line per port, app, service port, host:port…', async () => {
+    const listed = await t.api.call<{ tasks: Body[] }>('GET', `/v2/apps${id}/tasks`);
+    expect(listed.status).toBe(200);
+    expectShape(listed.body, obj({ tasks: arrayOf(task) }));
+    const [only] = listed.body.tasks as [Body];
+    expect(only).toMatchObject({ appId: id, state: 'TASK_RUNNING', host: '127.0.0.1', servicePorts: [servicePort] });
+    expectShape(only, obj({ ports: arrayOf(int), stagedAt: datetime, startedAt: datetime, version: datetime, slaveId: str }));
+
+    const text = await t.api.call('GET', `/v2/apps${id}/tasks`, undefined, { accept: 'text/plain' });
+    expect(text.status).toBe(200);
+    expect(header(text, 'content-type')).toMatch(/^text\/plain/);
+    const [line] = text.text.trim().split('\n');
+    const [name, port, ...endpoints] = (line as string).split('\t');
+    expect(name).toBe('contract_app');
+    expect(Number(port)).toBe(servicePort);
+    expect(endpoints).toEqual([`127.0.0.1:${(only.ports as number[])[0]}`]);
+
+    const browser = await t.api.call<{ tasks: Body[] }>('GET', `/v2/apps${id}/tasks`, undefined, { accept: BROWSER_ACCEPT });
+    expect(header(browser, 'content-type')).toMatch(/^application\/json/);
+    expect(browser.body.tasks.map((x) => x.id)).toEqual([only.id]);
+
+    expect((await t.api.call<Body>('GET', '/v2/apps/contract/nope/tasks')).status).toBe(404);
+  });
+
+  it('DELETE /v2/apps/{id}/tasks/{taskId}: 200 {task: Task}, and the task is replaced; an unknown task: 404', async () => {
+    const [victim] = await runningOf(id);
+    const replaced = t.events.next((e) => e.eventType === 'status_update_event' && e.appId === id && e.taskStatus === 'TASK_RUNNING');
+    const killed = await t.api.call<{ task: Body }>('DELETE', `/v2/apps${id}/tasks/${victim?.id as string}`);
+    expect(killed.status).toBe(200);
+    expectShape(killed.body, obj({ task }));
+    expect(killed.body.task.id).toBe(victim?.id);
+    expect((await replaced).taskId).not.toBe(victim?.id);
+
+    const unknown = await t.api.call<Body>('DELETE', `/v2/apps${id}/tasks/contract_app.no-such-task`);
+    expect(unknown.status).toBe(404);
+    expectShape(unknown.body, errorBody);
+    expect(unknown.body.message).toBe("Task 'contract_app.no-such-task' does not exist");
+  });
+
+  it('DELETE /v2/apps/{id}/tasks: 200 {tasks: Task[]}; with scale=true a DeploymentResult and the header', async () => {
+    await eventually('one running task', async () => (await runningOf(id)).length === 1);
+    const replaced = t.events.next((e) => e.eventType === 'status_update_event' && e.appId === id && e.taskStatus === 'TASK_RUNNING');
+    const killed = await t.api.call<{ tasks: Body[] }>('DELETE', `/v2/apps${id}/tasks`);
+    expect(killed.status).toBe(200);
+    expectShape(killed.body, obj({ tasks: arrayOf(task) }));
+    expect(killed.body.tasks).toHaveLength(1);
+    await replaced;
+
+    const deploymentId = expectDeployment(await t.api.call<Body>('DELETE', '/v2/apps/contract/other/tasks?scale=true'));
+    await done(deploymentId);
+    expect((await t.api.call<{ app: Body }>('GET', '/v2/apps/contract/other')).body.app).toMatchObject({ instances: 0, tasksRunning: 0 });
+  });
+
+  it('DELETE /v2/apps/{id}: 200 with DeploymentResult and the header; then 404', async () => {
+    for (const gone of [id, '/contract/other']) {
+      const deploymentId = expectDeployment(await t.api.call<Body>('DELETE', `/v2/apps${gone}`));
+      await done(deploymentId);
+      expect((await t.api.call<Body>('GET', `/v2/apps${gone}`)).status).toBe(404);
+    }
+    const missing = await t.api.call<Body>('DELETE', '/v2/apps/contract/nope');
+    expect(missing.status).toBe(404);
+    expectShape(missing.body, errorBody);
+  });
+
+  it.todo('GET /v2/apps?embed=apps.failures embeds lastTaskFailure, tasks, counts and deployments; embed=apps.taskStats adds taskStats');
+  it.todo('GET /v2/apps matches id and cmd case-insensitively, and the label selector takes "k in (a, b)" and "k notin (a, b)"');
+  it.todo('GET /v2/apps/{group}/* lists the group\'s apps as {"*": [...]}; GET /v2/apps/{group}/*/tasks their tasks');
+  it.todo('health check times (gracePeriodSeconds, intervalSeconds, timeoutSeconds, delaySeconds) are whole seconds: a fraction is a 422');
+  it.todo('DELETE /v2/apps/{id}/tasks?host=* kills on every host');
+});
+
+describe('/v2/tasks (v2/tasks.raml)', () => {
+  const id = '/contract/tasklist';
+
+  beforeAll(async () => {
+    const created = await t.api.call<Body>('POST', '/v2/apps', small(id, { instances: 2 }));
+    await done(header(created, 'Marathon-Deployment-Id') as string);
+  });
+
+  afterAll(async () => {
+    const removed = await t.api.call<Body>('DELETE', `/v2/apps${id}`);
+    await done(removed.body.deploymentId as string);
+  });
+
+  it('GET /v2/tasks: TaskList of every app\'s tasks; status=running filters; text/plain asked first gives the discovery lines', async () => {
+    const all = await t.api.call<{ tasks: Body[] }>('GET', '/v2/tasks');
+    expect(all.status).toBe(200);
+    expectShape(all.body, obj({ tasks: arrayOf(task) }));
+    const mine = all.body.tasks.filter((x) => x.appId === id);
+    expect(mine).toHaveLength(2);
+
+    const running = await t.api.call<{ tasks: Body[] }>('GET', '/v2/tasks?status=running');
+    expect(running.body.tasks.length).toBeGreaterThanOrEqual(2);
+    expect(running.body.tasks.every((x) => x.state === 'TASK_RUNNING')).toBe(true);
+    expect((await t.api.call<{ tasks: Body[] }>('GET', '/v2/tasks?status=staging')).body.tasks.every((x) => x.state === 'TASK_STAGING' || x.state === 'TASK_STARTING')).toBe(true);
+
+    const text = await t.api.call('GET', '/v2/tasks', undefined, { accept: 'text/plain' });
+    expect(header(text, 'content-type')).toMatch(/^text\/plain/);
+    const line = text.text.split('\n').find((l) => l.startsWith('contract_tasklist\t'));
+    const [, port, ...endpoints] = (line as string).split('\t');
+    inServiceRange(Number(port));
+    expect(Number(port)).toBe((mine[0]?.servicePorts as number[])[0]);
+    expect(endpoints.sort()).toEqual(mine.map((x) => `${x.host as string}:${(x.ports as number[])[0]}`).sort());
+
+    const browser = await t.api.call<{ tasks: Body[] }>('GET', '/v2/tasks', undefined, { accept: BROWSER_ACCEPT });
+    expect(header(browser, 'content-type')).toMatch(/^application\/json/);
+    expectShape(browser.body, obj({ tasks: arrayOf(task) }));
+  });
+
+  it('POST /v2/tasks/delete {ids}: 200 {tasks: Task[]} of the killed, replaced; with scale=true a DeploymentResult and the header', async () => {
+    const [one] = (await t.api.call<{ tasks: Body[] }>('GET', `/v2/apps${id}/tasks`)).body.tasks as [Body];
+    const replaced = t.events.next((e) => e.eventType === 'status_update_event' && e.appId === id && e.taskStatus === 'TASK_RUNNING');
+    const killed = await t.api.call<{ tasks: Body[] }>('POST', '/v2/tasks/delete', { ids: [one.id] });
+    expect(killed.status).toBe(200);
+    expectShape(killed.body, obj({ tasks: arrayOf(task) }));
+    expect(killed.body.tasks.map((x) => x.id)).toEqual([one.id]);
+    await replaced;
+
+    await eventually('two running tasks', async () => (await runningOf(id)).length === 2);
+    const [two] = await runningOf(id);
+    const deploymentId = expectDeployment(await t.api.call<Body>('POST', '/v2/tasks/delete?scale=true', { ids: [two?.id] }));
+    await done(deploymentId);
+    expect((await t.api.call<{ app: Body }>('GET', `/v2/apps${id}`)).body.app).toMatchObject({ instances: 1, tasksRunning: 1 });
+  });
+
+  it('POST /v2/tasks/delete without a list of ids: refused in the error shape', async () => {
+    const bad = await t.api.call<Body>('POST', '/v2/tasks/delete', { ids: 'not-a-list' });
+    expect([400, 422]).toContain(bad.status);
+    expectShape(bad.body, errorBody);
+  });
+
+  it.todo('POST /v2/tasks/delete with a task id that is not one: 400 (tasks.raml); a well-formed id of no task is skipped, as Marathon does, not a 404');
+  it.todo('GET /v2/tasks?status[]=running&status[]=staging filters by several states');
+  it.todo('GET /v2/tasks lists only tasks of apps that exist');
+});
