@@ -32,12 +32,6 @@ beforeAll(async () => {
   page.setDefaultTimeout(PAGE_WAIT_MS);
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
-  // The one thing the services API does not serve yet (see frameworks/services/README.md):
-  // where agents serve sandbox files. Stubbed with the master's own view of its agents.
-  await page.route('**/v1/agents', async (route) => {
-    const { agents } = await cluster.state();
-    await route.fulfill({ json: { agents: agents.map(({ id, hostname, port }) => ({ id, hostname, port })) } });
-  });
 });
 
 afterAll(async () => {

@@ -19,6 +19,8 @@ export interface RouteDeps {
   /** This server's address as clients reach it (`host:port`), Marathon's leader. */
   self: () => string;
   info: () => Record<string, unknown>;
+  /** Where the cluster's agents serve HTTP (sandbox files), as the master knows them. */
+  agents: () => Promise<{ id: string; hostname: string; port: number }[]>;
   /** Whether the framework is subscribed to a master now. */
   connected: () => boolean;
   /** Serves the web UI's files; undefined: not found. */
@@ -109,6 +111,8 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
       await c.resetDelay(appIdFrom(delay[1] as string));
       return { status: 204 };
     }
+    // Beyond Marathon: where each agent serves its sandboxes, so the UI can link a task's output.
+    if (p === '/v1/agents' && method === 'GET') return { status: 200, body: { agents: await deps.agents() } };
     if (p === '/v1/discovery' || p.startsWith('/v1/discovery/')) {
       const id = p.length > '/v1/discovery'.length ? appIdFrom(p.slice('/v1/discovery'.length)) : undefined;
       const body = discovery(f, id);

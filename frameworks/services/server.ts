@@ -7,7 +7,9 @@
 import { randomUUID } from 'crypto';
 import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
+import type { MasterStateView } from '../../common/operator-types';
 import { subscribe, type Scheduler } from '../sdk';
+import { getJson, masterAddress } from '../sdk/master-address';
 import { SchedulerCallError } from '../sdk/errors';
 import { route } from './api-routes';
 import { Commands } from './commands';
@@ -65,6 +67,8 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
     host, port: o.port ?? 8080, log, events: framework.bus,
     route: route({
       framework, commands, self, ui: uiFile, connected: () => scheduler !== undefined,
+      agents: async () => (await getJson<MasterStateView>(masterAddress(o.master), '/api/v1/state')).agents
+        .map(({ id, hostname, port: agentPort }) => ({ id, hostname, port: agentPort })),
       info: () => ({
         // Marathon's MarathonInfo, field for field: strict clients refuse anything else. The
         // version is the Marathon API this speaks; buildref says what answers it.

@@ -61,9 +61,9 @@ export function startLive(onChange) {
   }
 
   /**
-   * Not Marathon's, and not served yet: `/v1/agents` ({agents: [{id, hostname, port}]}, the
-   * master's view relayed) says where each agent's HTTP server is. Until it answers, tasks
-   * show the `agora logs` command instead of a link, and the page stops asking.
+   * Not Marathon's: `/v1/agents` ({agents: [{id, hostname, port}]}, the master's view
+   * relayed) says where each agent's HTTP server is. A framework that cannot answer it (404)
+   * gets tasks with the `agora logs` command instead of a link, and the page stops asking.
    */
   async function loadAgents() {
     if (!agentsServed) return;
