@@ -6,6 +6,7 @@
  * answers' shapes are in views.ts.
  */
 import { resolveAppId } from './app';
+import { appIdOfTask } from './launch';
 import { ApiError, appNotFound, type Commands } from './commands';
 import type { ServicesFramework } from './framework';
 import type { Reply, Request } from './http';
@@ -60,7 +61,7 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
     if (p === '/v2/apps' || p === '/v2/apps/') {
       if (method === 'GET') return { status: 200, body: { apps: listApps(f, url) } };
       if (method === 'POST') {
-        const { app, deployment } = await c.createApp(req.body, force);
+        const { app, deployment } = await c.createApp(req.body, force, req.remoteAddress);
         const rec = f.state.apps.get(app.id);
         return {
           status: 201, body: rec ? appJson(f.state, rec, new Set(), f.role) : appDefinition(app),
@@ -72,6 +73,14 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
         return deployed(await c.putApps(req.body, { force, partial: method === 'PATCH' || flag(url, 'partialUpdate', true), create: method === 'PUT' }));
       }
       return notAllowed(method, p);
+    }
+    // /v2/apps/{group}/*: the group's apps; …/*/tasks their tasks (Marathon's wildcard).
+    const wild = /^\/v2\/apps((?:\/[^/*]+)*)\/\*(\/tasks)?$/.exec(p);
+    if (wild && method === 'GET') {
+      const group = wild[1] ? appIdFrom(wild[1]) : '/';
+      if (!wild[2]) return { status: 200, body: { '*': listApps(f, url, group) } };
+      const prefix = group === '/' ? '/' : `${group}/`;
+      return tasksReply(f, [...f.state.instances.values()].filter((i) => i.appId.startsWith(prefix)), req);
     }
     const m = APP_SUB.exec(p);
     if (m) return appRoute(deps, req, appIdFrom(m[1] as string), m[2], m[3] !== undefined ? decodeURIComponent(m[3]) : undefined);
@@ -96,13 +105,17 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
       const d = await c.deleteDeployment(decodeURIComponent(p.slice('/v2/deployments/'.length)), force);
       return d ? deployed(d) : { status: 202 };   // cancelled: nothing new to follow
     }
-    if (p === '/v2/tasks' && method === 'GET') return tasksReply(f, [...f.state.instances.values()], req);
+    if (p === '/v2/tasks' && method === 'GET') return tasksReply(f, [...f.state.instances.values()].filter((i) => f.state.apps.has(i.appId)), req);
     if (p === '/v2/tasks/delete' && method === 'POST') {
       const ids = (req.body as { ids?: unknown } | undefined)?.ids;
       if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) {
         throw new ApiError(422, { message: 'Object is not valid', details: [{ path: '/ids', errors: ['expected a list of task ids'] }] });
       }
-      const { killed, deployment } = await c.killTasks(ids as string[], { scale: flag(url, 'scale'), force });
+      const malformed = (ids as string[]).filter((x) => appIdOfTask(x) === undefined);
+      if (malformed.length > 0) throw new ApiError(400, { message: `not task ids: ${malformed.join(', ')}` });
+      // A well-formed id of no task is skipped, as Marathon does: it may have ended meanwhile.
+      const known = (ids as string[]).filter((x) => f.state.instances.has(x));
+      const { killed, deployment } = await c.killTasks(known, { scale: flag(url, 'scale'), force });
       return deployment ? deployed(deployment) : { status: 200, body: { tasks: killed.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app, f.role)) } };
     }
     if (p === '/v2/queue' && method === 'GET') return { status: 200, body: queueJson(f, new Set(url.searchParams.getAll('embed'))) };
@@ -133,21 +146,30 @@ function notAllowed(method: string, path: string): Reply {
 }
 
 /** GET /v2/apps with Marathon's filters: `id` and `cmd` (substrings) and `label` (k, k==v, k!=v). */
-function listApps(f: ServicesFramework, url: URL): Record<string, unknown>[] {
-  const id = url.searchParams.get('id');
-  const cmd = url.searchParams.get('cmd');
+function listApps(f: ServicesFramework, url: URL, under?: string): Record<string, unknown>[] {
+  const id = url.searchParams.get('id')?.toLowerCase();
+  const cmd = url.searchParams.get('cmd')?.toLowerCase();
   const label = url.searchParams.get('label');
   const embed = embedsOf(url.searchParams);
   return [...f.state.apps.values()]
-    .filter((r) => (id ? r.app.id.includes(id) : true))
-    .filter((r) => (cmd ? (r.app.cmd ?? '').includes(cmd) : true))
+    .filter((r) => (under ? r.app.id.startsWith(under === '/' ? '/' : `${under}/`) : true))
+    .filter((r) => (id ? r.app.id.toLowerCase().includes(id) : true))
+    .filter((r) => (cmd ? (r.app.cmd ?? '').toLowerCase().includes(cmd) : true))
     .filter((r) => (label ? labelMatches(r.app.labels, label) : true))
     .sort((a, b) => a.app.id.localeCompare(b.app.id))
-    .map((r) => appJson(f.state, r, embed, f.role));
+    .map((r) => appJson(f.state, r, embed, f.role, f.now()));
 }
 
-function labelMatches(labels: Record<string, string>, selector: string): boolean {
-  return selector.split(',').every((term) => {
+/** Marathon's label selector: `k`, `k==v`, `k!=v`, `k in (a, b)`, `k notin (a, b)`, joined by commas. */
+export function labelMatches(labels: Record<string, string>, selector: string): boolean {
+  const terms = selector.match(/[^,(]+(\([^)]*\))?/g) ?? [];
+  return terms.every((term) => {
+    const set = /^\s*(\S+)\s+(in|notin)\s*\(([^)]*)\)\s*$/.exec(term);
+    if (set) {
+      const values = (set[3] as string).split(',').map((v) => v.trim());
+      const value = labels[set[1] as string];
+      return set[2] === 'in' ? value !== undefined && values.includes(value) : value === undefined || !values.includes(value);
+    }
     const ne = /^\s*([^!=\s]+)\s*!=\s*(.*?)\s*$/.exec(term);
     if (ne) return labels[ne[1] as string] !== ne[2];
     const eq = /^\s*([^!=\s]+)\s*==?\s*(.*?)\s*$/.exec(term);
@@ -164,10 +186,12 @@ async function appRoute(deps: RouteDeps, req: Request, id: string, sub: string |
   if (sub === undefined) {
     if (method === 'GET') {
       if (!rec) throw appNotFound(id);
-      return { status: 200, body: { app: appJson(f.state, rec, new Set([...embedsOf(url.searchParams), 'tasks', 'lastTaskFailure']), f.role) } };
+      return { status: 200, body: { app: appJson(f.state, rec, new Set([...embedsOf(url.searchParams), 'tasks', 'lastTaskFailure']), f.role, f.now()) } };
     }
     if (method === 'PUT' || method === 'PATCH') {
-      const { created, deployment } = await c.putApp(id, req.body, { force, partial: method === 'PATCH' || flag(url, 'partialUpdate', true), create: method === 'PUT' });
+      const { created, deployment } = await c.putApp(id, req.body, {
+        force, partial: method === 'PATCH' || flag(url, 'partialUpdate', true), create: method === 'PUT', clientIp: req.remoteAddress,
+      });
       return deployed(deployment, created ? 201 : 200);
     }
     if (method === 'DELETE') return deployed(await c.deleteApp(id, flag(url, 'force', true)));
@@ -179,7 +203,8 @@ async function appRoute(deps: RouteDeps, req: Request, id: string, sub: string |
     if (method === 'GET') return tasksReply(f, instancesOf(f.state, id), req);
     if (method === 'DELETE') {
       const host = url.searchParams.get('host');
-      const ids = arg !== undefined ? [arg] : instancesOf(f.state, id).filter((i) => !host || i.hostname === host).map((i) => i.taskId);
+      const everywhere = !host || host === '*';
+      const ids = arg !== undefined ? [arg] : instancesOf(f.state, id).filter((i) => everywhere || i.hostname === host).map((i) => i.taskId);
       const { killed, deployment } = await c.killTasks(ids, { scale: flag(url, 'scale'), force, appId: id });
       if (deployment) return deployed(deployment);
       const tasks = killed.map((i) => taskJson(i, rec?.app, f.role));
@@ -198,8 +223,10 @@ async function appRoute(deps: RouteDeps, req: Request, id: string, sub: string |
 
 /** Tasks as JSON, or with `Accept: text/plain` Marathon's discovery lines: `app port host:port …`. */
 function tasksReply(f: ServicesFramework, instances: InstanceRecord[], req: Request): Reply {
-  const status = req.url.searchParams.get('status');
-  const chosen = instances.filter((i) => (status === 'running' ? i.state === 'RUNNING' : status === 'staging' ? i.state === 'STAGING' || i.state === 'STARTING' : true));
+  const wanted = new Set([...req.url.searchParams.getAll('status'), ...req.url.searchParams.getAll('status[]')]);
+  const staging = (i: InstanceRecord) => i.state === 'STAGING' || i.state === 'STARTING';
+  const chosen = wanted.size === 0 ? instances
+    : instances.filter((i) => (wanted.has('running') && i.state === 'RUNNING') || (wanted.has('staging') && staging(i)));
   if (prefersText(req.headers.accept)) {
     const byApp = new Map<string, InstanceRecord[]>();
     for (const i of chosen) byApp.set(i.appId, [...(byApp.get(i.appId) ?? []), i]);

@@ -12,6 +12,8 @@ interface GroupJson {
   id: string;
   apps: Record<string, unknown>[];
   groups: GroupJson[];
+  pods: never[];
+  enforceRole: boolean;
   dependencies: string[];
   version: string;
 }
@@ -28,7 +30,7 @@ export function groupTree(f: ServicesFramework, id: string): GroupJson | undefin
     const subIds = new Set(under.filter((r) => r.app.id.startsWith(gp) && r.app.id.slice(gp.length).includes('/'))
       .map((r) => gp + (r.app.id.slice(gp.length).split('/')[0] as string)));
     const version = [...under.map((r) => r.version)].sort().at(-1) ?? new Date(0).toISOString();
-    return { id: gid, apps: direct.map((r) => appJson(s, r, new Set(), f.role)), groups: [...subIds].sort().map(build), dependencies: [], version };
+    return { id: gid, apps: direct.map((r) => appJson(s, r, new Set(), f.role)), groups: [...subIds].sort().map(build), pods: [], dependencies: [], version, enforceRole: false };
   };
   return build(id);
 }

@@ -65,18 +65,18 @@ export class Commands {
     return parsed.app;
   }
 
-  createApp(json: unknown, force: boolean): Promise<{ app: App; deployment: Deployment }> {
+  createApp(json: unknown, force: boolean, clientIp = ''): Promise<{ app: App; deployment: Deployment }> {
     return this.f.serial(async () => {
       const app = this.parse(json);
       if (this.f.state.apps.has(app.id)) throw new ApiError(409, { message: `An app with id [${app.id}] already exists.` });
       const deployment = await this.apply([{ appId: app.id, app }], force);
-      this.f.bus.emit('api_post_event', { uri: `/v2/apps${app.id}`, appDefinition: appDefinition(app) });
+      this.f.bus.emit('api_post_event', { clientIp, uri: '/v2/apps', appDefinition: { ...appDefinition(app), version: deployment.version } });
       return { app, deployment };
     });
   }
 
   /** PUT: create or update; `partial` (the default, as in Marathon) keeps the fields not given. */
-  putApp(id: string, json: unknown, o: { force: boolean; partial: boolean; create?: boolean }): Promise<{ created: boolean; deployment: Deployment }> {
+  putApp(id: string, json: unknown, o: { force: boolean; partial: boolean; create?: boolean; clientIp?: string }): Promise<{ created: boolean; deployment: Deployment }> {
     return this.f.serial(async () => {
       if (!isObject(json)) throw invalid([{ path: '/', errors: ['expected a JSON object'] }]);
       const current = this.f.state.apps.get(id);
@@ -84,7 +84,7 @@ export class Commands {
       const merged = current && o.partial ? { ...appDefinition(current.app), ...json } : json;
       const app = this.parse({ ...merged, id });
       const deployment = await this.apply([{ appId: id, app }], o.force);
-      this.f.bus.emit('api_post_event', { uri: `/v2/apps${id}`, appDefinition: appDefinition(app) });
+      this.f.bus.emit('api_post_event', { clientIp: o.clientIp ?? '', uri: `/v2/apps${id}`, appDefinition: { ...appDefinition(app), version: deployment.version } });
       return { created: !current, deployment };
     });
   }
@@ -167,7 +167,7 @@ export class Commands {
 
   resetDelay(appId: string): Promise<void> {
     return this.f.serial(async () => {
-      if (!this.f.state.apps.has(appId)) throw appNotFound(appId);
+      if (!this.f.queueEntries().some((q) => q.appId === appId)) throw new ApiError(404, { message: `Application ${appId} not found in tasks queue.` });
       await this.f.commit({ backoffs: [{ appId, backoff: null }] });
     });
   }

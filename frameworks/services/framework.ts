@@ -256,6 +256,7 @@ export class ServicesFramework {
     this.instanceEvent(next, status.state, status.message);
     if (next.healthy !== undefined && next.healthy !== healthBefore) {
       this.bus.emit('health_status_changed_event', { appId: i.appId, instanceId: i.instanceId, taskId: i.taskId, version: i.version, alive: next.healthy });
+      this.bus.emit('instance_health_changed_event', { instanceId: i.instanceId, runSpecId: i.appId, runSpecVersion: i.version, healthy: next.healthy });
     }
   }
 

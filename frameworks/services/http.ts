@@ -17,6 +17,8 @@ export interface Request {
   /** The parsed JSON body, or undefined when there was none. */
   body: unknown;
   headers: IncomingMessage['headers'];
+  /** The caller's address. */
+  remoteAddress: string;
 }
 
 export interface Reply {
@@ -29,6 +31,7 @@ export interface Reply {
 
 export interface EventSource {
   subscribe(listener: (e: MarathonEvent) => void): () => void;
+  emit(eventType: string, body: Record<string, unknown>): void;
 }
 
 export type Handler = (req: Request) => Promise<Reply> | Reply;
@@ -58,7 +61,7 @@ export async function startHttp(o: { host: string; port: number; route: Handler;
           return send(res, { status: 400, body: { message: 'Invalid JSON', details: [{ path: '/', errors: [(err as Error).message] }] } });
         }
       }
-      send(res, await o.route({ method: req.method ?? 'GET', url, body, headers: req.headers }));
+      send(res, await o.route({ method: req.method ?? 'GET', url, body, headers: req.headers, remoteAddress: req.socket.remoteAddress ?? '' }));
     }).catch((err: Error) => {
       if (err instanceof ApiError) return send(res, { status: err.status, body: err.body });
       if (err instanceof BodyTooBig) return send(res, { status: 413, body: { message: err.message } });
@@ -124,9 +127,14 @@ function eventStream(events: EventSource, url: URL, res: ServerResponse, streams
     res.write(`event: ${e.eventType}\ndata: ${JSON.stringify(e)}\n\n`);
   };
   let unsubscribe = (): void => undefined;
-  openEventStream(res, { keepAliveMs, streams, onClose: () => unsubscribe(), headers: { 'access-control-allow-origin': '*' } });
+  const remoteAddress = res.socket?.remoteAddress ?? '';
+  const onClose = (): void => {
+    unsubscribe();
+    events.emit('event_stream_detached', { remoteAddress });
+  };
+  openEventStream(res, { keepAliveMs, streams, onClose, headers: { 'access-control-allow-origin': '*' } });
   // Subscribed in the same turn of the event loop as the headers are flushed: a client that
   // sees the response open and then sends a change gets every event of it (\`agora app --wait\`).
   unsubscribe = events.subscribe(write);
-  write({ eventType: 'event_stream_attached', timestamp: new Date().toISOString(), remoteAddress: res.socket?.remoteAddress ?? '' });
+  events.emit('event_stream_attached', { remoteAddress });
 }

@@ -79,10 +79,32 @@ export function planJson(d: Deployment): Record<string, unknown> {
   return { id: d.id, version: d.version, steps: [{ actions: d.actions.map((a) => ({ action: a.action, app: a.app })) }] };
 }
 
-export type Embed = 'tasks' | 'counts' | 'deployments' | 'lastTaskFailure' | 'readiness' | 'taskStats';
+export type Embed = 'tasks' | 'counts' | 'deployments' | 'lastTaskFailure' | 'readiness' | 'taskStats' | 'failures';
+
+/**
+ * Marathon's taskStats: counts and life times of the app's tasks, in all (totalSummary), of
+ * the current config and of older ones, and of those started since the last scale. A
+ * category without tasks is left out.
+ */
+export function taskStats(rec: AppRecord, instances: readonly InstanceRecord[], now: number): Record<string, unknown> {
+  const stats = (list: readonly InstanceRecord[]) => {
+    const c = counts(rec.app, list);
+    const lives = list.filter((i) => i.startedAt !== undefined).map((i) => (now - (i.startedAt as number)) / 1000).sort((a, b) => a - b);
+    const average = lives.length ? lives.reduce((x, y) => x + y, 0) / lives.length : 0;
+    const median = lives.length ? (lives[Math.floor((lives.length - 1) / 2)]! + lives[Math.ceil((lives.length - 1) / 2)]!) / 2 : 0;
+    return { stats: { counts: { staged: c.tasksStaged, running: c.tasksRunning, healthy: c.tasksHealthy, unhealthy: c.tasksUnhealthy }, ...(lives.length ? { lifeTime: { averageSeconds: average, medianSeconds: median } } : {}) } };
+  };
+  const groups: [string, InstanceRecord[]][] = [
+    ['startedAfterLastScaling', instances.filter((i) => i.stagedAt >= Date.parse(rec.version))],
+    ['withLatestConfig', instances.filter((i) => i.configVersion === rec.configVersion)],
+    ['withOutdatedConfig', instances.filter((i) => i.configVersion !== rec.configVersion)],
+    ['totalSummary', [...instances]],
+  ];
+  return Object.fromEntries(groups.filter(([, list]) => list.length > 0).map(([name, list]) => [name, stats(list)]));
+}
 
 /** An app with what Marathon adds to it on GET: version, counts, deployments, and what `embed` asks for. */
-export function appJson(s: ServicesState, rec: AppRecord, embed: ReadonlySet<Embed>, role: string): Record<string, unknown> {
+export function appJson(s: ServicesState, rec: AppRecord, embed: ReadonlySet<Embed>, role: string, now = Date.now()): Record<string, unknown> {
   const instances = instancesOf(s, rec.app.id);
   const d = deploymentOf(s, rec.app.id);
   const failure: TaskFailure | undefined = s.failures.get(rec.app.id);
@@ -92,8 +114,9 @@ export function appJson(s: ServicesState, rec: AppRecord, embed: ReadonlySet<Emb
     versionInfo: { lastScalingAt: rec.version, lastConfigChangeAt: rec.configVersion },
     ...counts(rec.app, instances),
     deployments: d ? [{ id: d.id }] : [],
-    ...(embed.has('tasks') ? { tasks: instances.map((i) => taskJson(i, rec.app, role)) } : {}),
-    ...(embed.has('lastTaskFailure') && failure ? { lastTaskFailure: failure } : {}),
+    ...(embed.has('tasks') || embed.has('failures') ? { tasks: instances.map((i) => taskJson(i, rec.app, role)) } : {}),
+    ...((embed.has('lastTaskFailure') || embed.has('failures')) && failure ? { lastTaskFailure: failure } : {}),
+    ...(embed.has('taskStats') ? { taskStats: taskStats(rec, instances, now) } : {}),
     ...(embed.has('readiness') ? { readinessCheckResults: [] } : {}),
   };
 }
