@@ -325,11 +325,7 @@ describe('/v2/apps and /v2/apps/{id} (v2/apps.raml)', () => {
     expectShape(missing.body, errorBody);
   });
 
-  it.todo('GET /v2/apps?embed=apps.failures embeds lastTaskFailure, tasks, counts and deployments; embed=apps.taskStats adds taskStats');
-  it.todo('GET /v2/apps matches id and cmd case-insensitively, and the label selector takes "k in (a, b)" and "k notin (a, b)"');
-  it.todo('GET /v2/apps/{group}/* lists the group\'s apps as {"*": [...]}; GET /v2/apps/{group}/*/tasks their tasks');
   it.todo('health check times (gracePeriodSeconds, intervalSeconds, timeoutSeconds, delaySeconds) are whole seconds: a fraction is a 422');
-  it.todo('DELETE /v2/apps/{id}/tasks?host=* kills on every host');
 });
 
 describe('/v2/tasks (v2/tasks.raml)', () => {
@@ -392,7 +388,77 @@ describe('/v2/tasks (v2/tasks.raml)', () => {
     expectShape(bad.body, errorBody);
   });
 
-  it.todo('POST /v2/tasks/delete with a task id that is not one: 400 (tasks.raml); a well-formed id of no task is skipped, as Marathon does, not a 404');
-  it.todo('GET /v2/tasks?status[]=running&status[]=staging filters by several states');
-  it.todo('GET /v2/tasks lists only tasks of apps that exist');
+});
+
+describe('Marathon\'s conveniences on /v2/apps and /v2/tasks', () => {
+  const web = '/conv/web';
+  const batch = '/conv/batch';
+
+  beforeAll(async () => {
+    for (const def of [small(web, { labels: { tier: 'front', team: 'x' } }), small(batch, { cmd: 'sleep 601', labels: { tier: 'back' } })]) {
+      await done(header(await t.api.call<Body>('POST', '/v2/apps', def), 'Marathon-Deployment-Id') as string);
+    }
+  });
+
+  const ids = async (query: string): Promise<unknown[]> => (await t.api.call<{ apps: Body[] }>('GET', `/v2/apps?${query}`)).body.apps.map((a) => a.id);
+
+  it('GET /v2/apps matches id and cmd case-insensitively, and labels by k, k==v, k!=v, k in (…), k notin (…)', async () => {
+    expect(await ids('id=CONV/WE')).toEqual([web]);
+    expect(await ids(`cmd=${encodeURIComponent('SLEEP 601')}`)).toEqual([batch]);
+    expect(await ids(`id=conv&label=${encodeURIComponent('tier in (front, middle)')}`)).toEqual([web]);
+    expect(await ids(`id=conv&label=${encodeURIComponent('tier notin (front)')}`)).toEqual([batch]);
+    expect(await ids(`id=conv&label=${encodeURIComponent('team, tier==front')}`)).toEqual([web]);
+    expect(await ids(`id=conv&label=${encodeURIComponent('tier!=front')}`)).toEqual([batch]);
+  });
+
+  it('GET /v2/apps/{group}/*: {"*": [apps]}; …/*/tasks: their tasks', async () => {
+    const wild = await t.api.call<{ '*': Body[] }>('GET', '/v2/apps/conv/*');
+    expect(wild.status).toBe(200);
+    expect(wild.body['*'].map((a) => a.id)).toEqual([batch, web]);
+    const tasks = await t.api.call<{ tasks: Body[] }>('GET', '/v2/apps/conv/*/tasks');
+    expectShape(tasks.body, obj({ tasks: arrayOf(task) }));
+    expect(tasks.body.tasks.map((x) => x.appId).sort()).toEqual([batch, web]);
+  });
+
+  it('embed=apps.failures brings tasks and the last failure; embed=apps.taskStats counts tasks by config and in total', async () => {
+    const [failures] = (await t.api.call<{ apps: Body[] }>('GET', `/v2/apps?id=${web}&embed=apps.failures`)).body.apps;
+    expect(failures?.tasks).toEqual([expect.objectContaining({ appId: web, state: 'TASK_RUNNING' })]);
+    const [stats] = (await t.api.call<{ apps: Body[] }>('GET', `/v2/apps?id=${web}&embed=apps.taskStats`)).body.apps;
+    const running = { stats: expect.objectContaining({ counts: { staged: 0, running: 1, healthy: 0, unhealthy: 0 } }) };
+    expect(stats?.taskStats).toEqual({ startedAfterLastScaling: running, withLatestConfig: running, totalSummary: running });
+  });
+
+  it('GET /v2/tasks?status[]=…: several states at once', async () => {
+    const both = await t.api.call<{ tasks: Body[] }>('GET', '/v2/tasks?status[]=running&status[]=staging');
+    expect(both.body.tasks.filter((x) => String(x.appId).startsWith('/conv/')).length).toBe(2);
+    expect(both.body.tasks.every((x) => ['TASK_RUNNING', 'TASK_STAGING', 'TASK_STARTING'].includes(x.state as string))).toBe(true);
+    expect((await t.api.call<{ tasks: Body[] }>('GET', '/v2/tasks?status[]=staging')).body.tasks.filter((x) => x.state === 'TASK_RUNNING')).toEqual([]);
+  });
+
+  it('POST /v2/tasks/delete: an id that is no task id is a 400; a well-formed id of no task is skipped', async () => {
+    const malformed = await t.api.call<Body>('POST', '/v2/tasks/delete', { ids: ['nodot'] });
+    expect(malformed.status).toBe(400);
+    expectShape(malformed.body, errorBody);
+    const unknown = await t.api.call<{ tasks: Body[] }>('POST', '/v2/tasks/delete', { ids: ['conv_web.instance-gone'] });
+    expect(unknown.status).toBe(200);
+    expect(unknown.body.tasks).toEqual([]);
+  });
+
+  it('DELETE /v2/apps/{id}/tasks?host=*: kills on every host', async () => {
+    const killed = await t.api.call<{ tasks: Body[] }>('DELETE', `/v2/apps${web}/tasks?host=*`);
+    expect(killed.body.tasks).toHaveLength(1);
+  });
+
+  it('GET /v2/tasks lists tasks of apps that exist only: not those of a deleted app still being killed', async () => {
+    const hold = holdAfter(t.services.framework, (e) => e.eventType === 'deployment_info' && JSON.stringify(e.plan).includes(batch));
+    const removed = await t.api.call<Body>('DELETE', `/v2/apps${batch}`);
+    await hold.held;
+    try {
+      expect((await t.api.call<{ tasks: Body[] }>('GET', `/v2/apps${batch}/tasks`)).body.tasks).toHaveLength(1);   // still there, going
+      expect((await t.api.call<{ tasks: Body[] }>('GET', '/v2/tasks')).body.tasks.filter((x) => x.appId === batch)).toEqual([]);
+    } finally {
+      hold.release();
+    }
+    await done(removed.body.deploymentId as string);
+  });
 });

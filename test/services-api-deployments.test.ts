@@ -158,7 +158,12 @@ describe('/v2/queue and /v2/deployments (v2/queue.raml, v2/deployments.raml)', (
     expect(missing.body.message).toBe('DeploymentPlan no-such-deployment does not exist');
   });
 
-  it.todo('DELETE /v2/queue/{id}/delay of an app that is not in the queue: 404 "Application /x not found in tasks queue."');
+  it('DELETE /v2/queue/{id}/delay of an app that is not in the queue: 404 with Marathon\'s message', async () => {
+    const missing = await t.api.call<Body>('DELETE', '/v2/queue/contract/not-queued/delay');
+    expect(missing.status).toBe(404);
+    expectShape(missing.body, errorBody);
+    expect(missing.body.message).toBe('Application /contract/not-queued not found in tasks queue.');
+  });
   it.todo('a new app deploys in Marathon\'s steps (StartApplication, then ScaleApplication), totalSteps counting them');
 });
 
@@ -221,5 +226,8 @@ describe('/v2/groups (v2/groups.raml)', () => {
   it.todo('PUT /v2/groups/{id} takes scaleBy, version (rollback) and dryRun');
   it.todo('a group with no apps can be created and exists (GET 200) until deleted; deleting an empty group is 200');
   it.todo('PATCH /v2/groups/{id} changes only enforceRole of a top-level group (200, no deployment), instead of deploying apps');
-  it.todo('GroupInfo carries pods: [] and enforceRole, and its version is the group\'s');
+  it('GroupInfo carries pods (none here) and enforceRole', async () => {
+    const root = await t.api.call<Body>('GET', '/v2/groups');
+    expect(root.body).toMatchObject({ id: '/', pods: [], enforceRole: false });
+  });
 });

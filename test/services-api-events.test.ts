@@ -95,9 +95,9 @@ describe('/v2/events (v2/events.raml, event-bus.md)', () => {
 
   it('api_post_event: uri and appDefinition', () => {
     const [e] = of('api_post_event', (x) => (x.appDefinition as Body | undefined)?.id === id);
-    expectShape(e, event('api_post_event', { uri: str, appDefinition: app }));
-    // pending: clientIp, the caller's address.
-    // expectShape(e, obj({ clientIp: str }));
+    expectShape(e, event('api_post_event', { clientIp: str, uri: str, appDefinition: app }));
+    expect(e?.clientIp).toMatch(/127\.0\.0\.1$/);
+    expect((e?.appDefinition as Body).version).toEqual(expect.any(String));
   });
 
   it('status_update_event: slaveId, taskId, taskStatus, message, appId, host, ports, ipAddresses, version', () => {
@@ -158,9 +158,20 @@ describe('/v2/events (v2/events.raml, event-bus.md)', () => {
     expectShape(of('app_terminated_event', (x) => x.appId === id)[0], event('app_terminated_event', { appId: pathId }));
   });
 
-  it.todo('api_post_event carries clientIp, and appDefinition its version');
-  it.todo('event_stream_attached and event_stream_detached go to every open stream when a client comes or goes');
-  it.todo('instance_health_changed_event {instanceId, runSpecId, runSpecVersion, healthy} for health from Mesos checks');
+  it('instance_health_changed_event: instanceId, runSpecId, runSpecVersion, healthy', () => {
+    const [e] = of('instance_health_changed_event', (x) => x.runSpecId === id);
+    expectShape(e, event('instance_health_changed_event', { instanceId: str, runSpecId: pathId, runSpecVersion: datetime, healthy: bool }));
+    expect(e?.healthy).toBe(true);
+  });
+
+  it('event_stream_attached and event_stream_detached go to every open stream when a client comes or goes', async () => {
+    const before = of('event_stream_attached').length;
+    const other = await rawEvents('');
+    await t.events.waitFor((e) => e.eventType === 'event_stream_attached' && of('event_stream_attached').indexOf(e) >= before);
+    const detached = t.events.next((e) => e.eventType === 'event_stream_detached');
+    other.close();
+    expectShape(await detached, event('event_stream_detached', { remoteAddress: str }));
+  });
 });
 
 describe('/v2/info, /v2/leader, /ping, /metrics (v2/info.raml, v2/leader.raml, general/*.raml)', () => {
