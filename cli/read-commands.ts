@@ -4,6 +4,7 @@ import type { MasterStateView, OfferLogEvent } from '../common/operator-types';
 import { getJson, masterAddress, postJson, putJson, type MasterAddress } from '../frameworks/sdk/master-address';
 import { parseArgs, UsageError } from '../common/flags';
 import { ago, table } from './table';
+import { readEventFrames } from '../common/sse';
 
 const fmt = (n: number) => String(Math.round(n * 100) / 100);
 
@@ -94,17 +95,9 @@ export function followOffers(addr: MasterAddress, opts: { replay?: number; signa
     const req = request(`${addr.httpUrl}/api/v1/offers/events?replay=${opts.replay ?? 0}`, { headers: { accept: 'text/event-stream' } }, (res) => {
       if (res.statusCode !== 200) { reject(new Error(`master answered ${res.statusCode} for the offer log`)); res.resume(); return; }
       opts.onOpen?.();
-      res.setEncoding('utf8');
-      let pending = '';
-      res.on('data', (chunk: string) => {
-        pending += chunk;
-        let cut: number;
-        while ((cut = pending.indexOf('\n\n')) >= 0) {
-          const frame = pending.slice(0, cut);
-          pending = pending.slice(cut + 2);
-          const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
-          if (data) onEvent(JSON.parse(data) as OfferLogEvent);
-        }
+      readEventFrames(res, (frame) => {
+        const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+        if (data) onEvent(JSON.parse(data) as OfferLogEvent);
       });
       res.on('end', resolve);
       res.on('error', reject);

@@ -5,6 +5,7 @@
  * read are declared here, apart from how the commands show them.
  */
 import { request, type IncomingMessage } from 'http';
+import { readEventFrames } from '../common/sse';
 
 export const DEFAULT_SERVICES = '127.0.0.1:8080';
 
@@ -181,16 +182,7 @@ export class DeploymentWatch {
         }
         // The framework subscribes the stream before it sends the headers: from here on, nothing is missed.
         resolve(w);
-        res.setEncoding('utf8');
-        let pending = '';
-        res.on('data', (chunk: string) => {
-          pending += chunk;
-          let cut: number;
-          while ((cut = pending.indexOf('\n\n')) >= 0) {
-            w.frame(pending.slice(0, cut));
-            pending = pending.slice(cut + 2);
-          }
-        });
+        readEventFrames(res, (frame) => w.frame(frame));
         res.on('close', () => w.end(new ServicesError(`the services framework at ${addr.httpUrl} closed its event stream`)));
       });
       // A wait may last as long as a deployment: no timeout, but a dead peer is noticed.

@@ -23,3 +23,27 @@ export function openEventStream(res: ServerResponse, o: {
     o.streams.delete(res);
   });
 }
+
+/**
+ * The client side: calls `onFrame` with each event of a server-sent stream (the text between
+ * blank lines), however the chunks fall.
+ */
+export function readEventFrames(stream: NodeJS.ReadableStream, onFrame: (frame: string) => void): void {
+  stream.setEncoding('utf8');
+  let pending = '';
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    let cut: number;
+    while ((cut = pending.indexOf('\n\n')) >= 0) {
+      const frame = pending.slice(0, cut);
+      pending = pending.slice(cut + 2);
+      onFrame(frame);
+    }
+  });
+}
+
+/** A frame's `event:` name and `data:` text (undefined when absent). */
+export function frameFields(frame: string): { event?: string; data?: string } {
+  const lines = frame.split('\n');
+  return { event: lines.find((l) => l.startsWith('event: '))?.slice(7), data: lines.find((l) => l.startsWith('data: '))?.slice(6) };
+}

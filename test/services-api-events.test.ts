@@ -6,6 +6,7 @@
  * does not meet yet is an `it.todo` at the end of each group.
  */
 import { request } from 'http';
+import { frameFields, readEventFrames } from '../common/sse';
 import type { MarathonEvent } from '../frameworks/services/events';
 import { startServices } from '../frameworks/services/server';
 import { startCluster, type TestCluster } from './support/cluster';
@@ -39,19 +40,10 @@ function rawEvents(query: string): Promise<{ headers: Record<string, unknown>; e
     const events: { name: string; data: Json }[] = [];
     const waiters: { n: number; resolve: () => void }[] = [];
     const req = request({ host: '127.0.0.1', port: t.api.port, path: `/v2/events?${query}`, headers: { accept: 'text/event-stream' } }, (res) => {
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        buf += c;
-        let at: number;
-        while ((at = buf.indexOf('\n\n')) >= 0) {
-          const lines = buf.slice(0, at).split('\n');
-          buf = buf.slice(at + 2);
-          const name = lines.find((l) => l.startsWith('event: '))?.slice(7);
-          const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
-          if (name !== undefined && data !== undefined) events.push({ name, data: JSON.parse(data) as Json });
-          for (const w of waiters.filter((x) => events.length >= x.n)) w.resolve();
-        }
+      readEventFrames(res, (frame) => {
+        const { event: name, data } = frameFields(frame);
+        if (name !== undefined && data !== undefined) events.push({ name, data: JSON.parse(data) as Json });
+        for (const w of waiters.filter((x) => events.length >= x.n)) w.resolve();
       });
       resolve({
         headers: res.headers, events,

@@ -4,6 +4,7 @@
  * a test can wait for the one it expects.
  */
 import { request } from 'http';
+import { frameFields, readEventFrames } from '../../common/sse';
 import { startRedisServer, type RedisServer } from '../../common/redis-server';
 import { startServices, type ServicesHandle, type ServicesOptions } from '../../frameworks/services/server';
 import type { MarathonEvent } from '../../frameworks/services/events';
@@ -49,17 +50,9 @@ export class EventStream {
     const s = new EventStream();
     return new Promise((resolve, reject) => {
       s.req = request({ host: '127.0.0.1', port, path: '/v2/events', headers: { accept: 'text/event-stream' } }, (res) => {
-        let buf = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          buf += c;
-          let at: number;
-          while ((at = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, at);
-            buf = buf.slice(at + 2);
-            const data = block.split('\n').find((l) => l.startsWith('data: '));
-            if (data) s.push(JSON.parse(data.slice(6)) as MarathonEvent);
-          }
+        readEventFrames(res, (frame) => {
+          const { data } = frameFields(frame);
+          if (data) s.push(JSON.parse(data) as MarathonEvent);
         });
         resolve(s);
       });
