@@ -325,7 +325,6 @@ describe('/v2/apps and /v2/apps/{id} (v2/apps.raml)', () => {
     expectShape(missing.body, errorBody);
   });
 
-  it.todo('health check times (gracePeriodSeconds, intervalSeconds, timeoutSeconds, delaySeconds) are whole seconds: a fraction is a 422');
 });
 
 describe('/v2/tasks (v2/tasks.raml)', () => {

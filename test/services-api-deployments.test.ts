@@ -214,6 +214,17 @@ describe('/v2/groups (v2/groups.raml)', () => {
     expect(t.events.events.some((e) => e.eventType === 'app_terminated_event' && e.appId === '/contract/grp/one')).toBe(true);
   });
 
+  it('PUT /v2/groups/{id} with dryRun=true answers the steps and changes nothing; {scaleBy} scales every app of the group', async () => {
+    const dry = await t.api.call<Body>('PUT', '/v2/groups/contract/grp?dryRun=true', { scaleBy: 2 });
+    expect(dry.status).toBe(200);
+    expect(dry.body).toEqual({ steps: [{ actions: [{ action: 'ScaleApplication', app: '/contract/grp/two' }] }] });
+    expect((await t.api.call<Body[]>('GET', '/v2/deployments')).body).toEqual([]);
+    expect((await t.api.call<{ app: Body }>('GET', '/v2/apps/contract/grp/two')).body.app.instances).toBe(1);
+
+    await done(expectDeployment(await t.api.call<Body>('PUT', '/v2/groups/contract/grp', { scaleBy: 2 })));
+    expect((await t.api.call<{ app: Body }>('GET', '/v2/apps/contract/grp/two')).body.app).toMatchObject({ instances: 2, tasksRunning: 2 });
+  });
+
   it('DELETE /v2/groups/{id}: 200 with DeploymentResult and the header; then 404 with the message', async () => {
     const deploymentId = expectDeployment(await t.api.call<Body>('DELETE', '/v2/groups/contract/grp'));
     await done(deploymentId);
@@ -223,7 +234,7 @@ describe('/v2/groups (v2/groups.raml)', () => {
     expect(missing.body.message).toBe("Group '/contract/grp' does not exist");
   });
 
-  it.todo('PUT /v2/groups/{id} takes scaleBy, version (rollback) and dryRun');
+  it.todo('PUT /v2/groups/{id} takes {version} to roll the group back to an earlier version');
   it.todo('a group with no apps can be created and exists (GET 200) until deleted; deleting an empty group is 200');
   it.todo('PATCH /v2/groups/{id} changes only enforceRole of a top-level group (200, no deployment), instead of deploying apps');
   it('GroupInfo carries pods (none here) and enforceRole', async () => {

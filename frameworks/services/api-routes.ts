@@ -93,7 +93,9 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
       }
       if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
         const mode = method === 'POST' ? 'create' : method === 'PUT' ? 'replace' : 'update';
-        const { groupId, deployment } = await c.putGroup(id, req.body, { force, mode });
+        const dryRun = flag(url, 'dryRun');
+        const { groupId, deployment } = await c.putGroup(id, req.body, { force, mode, dryRun });
+        if (dryRun) return { status: 200, body: { steps: [{ actions: deployment.actions }] } };   // planned, not deployed
         const reply = deployed(deployment, method === 'POST' ? 201 : 200);
         return method === 'POST' ? { ...reply, headers: { ...reply.headers, Location: `/v2/groups${groupId}` } } : reply;
       }

@@ -8,7 +8,7 @@
 import { parseApp, resolveAppId, type App } from './app';
 import { deploy, rollbackTargets, type Target } from './deploy';
 import type { ServicesFramework } from './framework';
-import { instancesOf, type Deployment, type InstanceRecord } from './model';
+import { instancesOf, type AppRecord, type Deployment, type InstanceRecord } from './model';
 import { appDefinition, planJson } from './views';
 
 /** A refusal in Marathon's words: its HTTP status and JSON body. */
@@ -48,10 +48,11 @@ export class Commands {
     return new Date(this.lastVersionMs).toISOString();
   }
 
-  /** Inside the framework's turn: targets → a deployment, committed. */
-  private async apply(targets: Target[], force: boolean): Promise<Deployment> {
+  /** Inside the framework's turn: targets → a deployment, committed (or only planned, for a dry run). */
+  private async apply(targets: Target[], force: boolean, dryRun = false): Promise<Deployment> {
     const result = deploy(this.f.state, targets, { force, version: this.nextVersion(), deploymentId: this.f.newId(), now: this.f.now() });
     if (!result.ok) throw locked(result.conflicts);
+    if (dryRun) return result.deployment;
     const cancelled = (result.change.deleteDeployments ?? []).map((id) => this.f.state.deployments.get(id) as Deployment);
     await this.f.commit(result.change);
     for (const d of cancelled) this.f.bus.emit('deployment_failed', { id: d.id, plan: planJson(d), reason: `cancelled by deployment ${result.deployment.id}` });
@@ -177,12 +178,23 @@ export class Commands {
    * refuses a group that exists; `replace` (PUT) also stops the group's apps the definition
    * leaves out; `update` (PATCH) only adds and changes.
    */
-  putGroup(path: string, json: unknown, o: { force: boolean; mode: 'create' | 'replace' | 'update' }): Promise<{ groupId: string; deployment: Deployment }> {
+  putGroup(path: string, json: unknown, o: { force: boolean; mode: 'create' | 'replace' | 'update'; dryRun?: boolean }): Promise<{ groupId: string; deployment: Deployment }> {
     return this.f.serial(async () => {
       if (!isObject(json)) throw invalid([{ path: '/', errors: ['expected a group object {id, apps, groups}'] }]);
       const groupId = typeof json.id === 'string' ? resolveAppId(json.id, path) ?? path : path;
       const prefix = groupId === '/' ? '/' : `${groupId}/`;
       const existing = [...this.f.state.apps.keys()].filter((id) => id.startsWith(prefix));
+      // {scaleBy: f}: every app of the group scaled by f (Marathon rounds to the nearest).
+      if (json.scaleBy !== undefined) {
+        if (typeof json.scaleBy !== 'number' || !(json.scaleBy >= 0)) throw invalid([{ path: '/scaleBy', errors: ['expected a number ≥ 0'] }]);
+        if (existing.length === 0) throw new ApiError(404, { message: `Group '${groupId}' does not exist` });
+        const factor = json.scaleBy;
+        const targets = existing.map((appId) => {
+          const app = (this.f.state.apps.get(appId) as AppRecord).app;
+          return { appId, app: { ...app, instances: Math.round(app.instances * factor) } };
+        });
+        return { groupId, deployment: await this.apply(targets, o.force, o.dryRun) };
+      }
       if (o.mode === 'create' && existing.length > 0) {
         throw new ApiError(409, { message: `Group ${groupId} is already created. Use PUT to change this group.` });
       }
@@ -206,7 +218,7 @@ export class Commands {
         for (const id of existing) if (!kept.has(id)) targets.push({ appId: id, app: null });
       }
       if (targets.length === 0) throw invalid([{ path: '/apps', errors: ['the group has no apps'] }]);
-      return { groupId, deployment: await this.apply(targets, o.force) };
+      return { groupId, deployment: await this.apply(targets, o.force, o.dryRun) };
     });
   }
 
