@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Makes this machine ready to build, test and run Agora: the npm packages, the real servers the
-// tests talk to (nats-server, redis-server, Docker Engine), Chromium for the web UI's test, a
-// running dockerd, and the local task image. It only looks when everything is there, so `npm test` and `npm start` can run it every time.
+// tests talk to (nats-server, redis-server, Docker Engine), a running dockerd, the local task
+// image, and with --tests Chromium for the web UI's test. It only looks when everything is
+// there, so `npm test` and `npm start` can run it every time.
 // Node built-ins only: it is what runs `npm ci` in a fresh clone.
 //
-//   node scripts/setup.js [--check] [--no-docker] [--quiet]
+//   node scripts/setup.js [--check] [--no-docker] [--quiet] [--tests]
 //     --check      report what is missing, change nothing, exit 1 if anything is
+//     --tests      also what only the test suite needs (Chromium); `npm test` passes it
 //     --no-docker  skip Docker Engine, busybox and the task image (process containerizer only)
 //     --quiet      print only what changes and what is wrong
 'use strict';
@@ -17,8 +19,10 @@ const { execFileSync, spawn, spawnSync } = require('child_process');
 
 const root = path.resolve(__dirname, '..');
 const flags = process.argv.slice(2);
-for (const f of flags) if (!['--check', '--no-docker', '--quiet'].includes(f)) die(`unknown option ${f} (use --check, --no-docker, --quiet)`);
+for (const f of flags) if (!['--check', '--no-docker', '--quiet', '--tests'].includes(f)) die(`unknown option ${f} (use --check, --no-docker, --quiet, --tests)`);
 const CHECK = flags.includes('--check');
+// What only the test suite needs (a browser for the services UI's test) comes with --tests.
+const TESTS = flags.includes('--tests');
 const DOCKER = !flags.includes('--no-docker');
 const QUIET = flags.includes('--quiet');
 // Not in the README: lets the image build be exercised without touching the image others run.
@@ -32,7 +36,7 @@ const PACKAGES = [
   { pkg: 'redis-server', bin: 'redis-server' },               // the registry and leader election
   { pkg: 'docker.io', bin: 'dockerd', docker: true },         // the Docker containerizer
   { pkg: 'busybox-static', file: BUSYBOX, docker: true },     // the task image's one binary
-  { pkg: 'chromium', bin: 'chromium' },                       // the services UI's test drives it headless
+  { pkg: 'chromium', bin: 'chromium', tests: true },           // the services UI's test drives it headless
 ];
 
 let problems = 0;
@@ -107,7 +111,7 @@ function dpkgVersions(names) {
 }
 
 function systemPackages() {
-  const wanted = PACKAGES.filter((p) => DOCKER || !p.docker);
+  const wanted = PACKAGES.filter((p) => (DOCKER || !p.docker) && (TESTS || !p.tests));
   const dpkg = dpkgVersions(wanted.map((p) => p.pkg));
   const haveDpkg = !!which('dpkg-query');
   const missing = [];
