@@ -37,8 +37,17 @@ const deployed = (d: Deployment, status = 200): Reply => ({
   status, body: { version: d.version, deploymentId: d.id }, headers: { 'Marathon-Deployment-Id': d.id },
 });
 
+/** A path segment unescaped; a broken escape is the client's mistake (400), not ours. */
+function decode(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ApiError(400, { message: `'${raw}' is not a valid URL path (a broken % escape)` });
+  }
+}
+
 function appIdFrom(raw: string): string {
-  const id = resolveAppId(decodeURIComponent(raw));
+  const id = resolveAppId(decode(raw));
   if (!id) throw new ApiError(400, { message: `'${raw}' is not a valid app id` });
   return id;
 }
@@ -83,9 +92,9 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
       return tasksReply(f, [...f.state.instances.values()].filter((i) => i.appId.startsWith(prefix)), req);
     }
     const m = APP_SUB.exec(p);
-    if (m) return appRoute(deps, req, appIdFrom(m[1] as string), m[2], m[3] !== undefined ? decodeURIComponent(m[3]) : undefined);
+    if (m) return appRoute(deps, req, appIdFrom(m[1] as string), m[2], m[3] !== undefined ? decode(m[3]) : undefined);
     if (p === '/v2/groups' || p.startsWith('/v2/groups/')) {
-      const id = p === '/v2/groups' || p === '/v2/groups/' ? '/' : resolveAppId(decodeURIComponent(p.slice('/v2/groups'.length))) ?? '/';
+      const id = p === '/v2/groups' || p === '/v2/groups/' ? '/' : resolveAppId(decode(p.slice('/v2/groups'.length))) ?? '/';
       if (method === 'GET') {
         const tree = groupTree(f, id);
         if (!tree) throw new ApiError(404, { message: `Group '${id}' does not exist` });
@@ -104,7 +113,7 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
     }
     if (p === '/v2/deployments' && method === 'GET') return { status: 200, body: [...f.state.deployments.values()].map(deploymentJson) };
     if (p.startsWith('/v2/deployments/') && method === 'DELETE') {
-      const d = await c.deleteDeployment(decodeURIComponent(p.slice('/v2/deployments/'.length)), force);
+      const d = await c.deleteDeployment(decode(p.slice('/v2/deployments/'.length)), force);
       return d ? deployed(d) : { status: 202 };   // cancelled: nothing new to follow
     }
     if (p === '/v2/tasks' && method === 'GET') return tasksReply(f, [...f.state.instances.values()].filter((i) => f.state.apps.has(i.appId)), req);

@@ -17,7 +17,7 @@ import type { Logger } from '../../common/log';
 import { isTerminal, type Filters, type Offer, type TaskInfo, type TaskStatus } from '../../common/types';
 import { EventBus } from './events';
 import { appIdOfTask } from './launch';
-import { applyChange, deploymentOf, instancesOf, type Change, type InstanceRecord, type ServicesState } from './model';
+import { applyChange, deploymentOf, type Change, type InstanceRecord, type ServicesState } from './model';
 import { actionDone, planApp } from './plan';
 import { placeOffers, type Refusal, type Want } from './placement';
 import { failed } from './reconcile';
@@ -60,12 +60,16 @@ export interface FrameworkOptions {
 }
 
 const KEEP_REFUSALS = 10;
+/** After a failed step, the next evaluation (ms). */
+const RETRY_MS = 1000;
+/** A kill not answered by the task's end is sent again after this long (ms). */
+const KILL_RETRY_MS = 10_000;
 
 /** A step asked of a framework that is stopping: it was not taken. */
 export class StoppedError extends Error {
   override readonly name = 'StoppedError';
 }
-const FAILURES: ReadonlySet<string> = new Set(['TASK_FAILED', 'TASK_FINISHED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED']);
+const FAILURES: ReadonlySet<string> = new Set(['TASK_FAILED', 'TASK_FINISHED', 'TASK_ERROR', 'TASK_LOST']);
 
 export class ServicesFramework {
   readonly bus: EventBus;
@@ -117,7 +121,13 @@ export class ServicesFramework {
         this.bus.release();
       }
     });
-    this.chain = run.catch(() => undefined);   // the caller has the rejection
+    // The caller has the rejection. What the step left undone (a kill, a launch, a timer) is
+    // looked at again soon: every step ends by evaluating everything.
+    this.chain = run.catch((e: Error) => {
+      if (this.stopped || e instanceof StoppedError) return;
+      this.o.log.warn('a step failed; evaluating again shortly', { error: e.message });
+      this.wakeAt(Math.min(this.timerAt, this.now() + RETRY_MS));
+    });
     return run;
   }
 
@@ -140,8 +150,9 @@ export class ServicesFramework {
       // knows of ours, so that a task the store forgot turns up, and is killed as an orphan.
       const known = [...this.state.instances.values()].map((i) => ({ taskId: i.taskId, agentId: i.agentId }));
       const failed = (e: Error) => this.o.log.warn('reconcile failed', { error: e.message });
-      if (known.length > 0) await driver.reconcile(known).catch(failed);
-      await driver.reconcile([]).catch(failed);
+      if (known.length > 0) driver.reconcile(known).catch(failed);
+      driver.reconcile([]).catch(failed);
+      this.killsSent.clear();   // a new connection: every kill still wanted is sent again
     });
   }
 
@@ -167,7 +178,16 @@ export class ServicesFramework {
       const now = this.now();
       const { launches, refusals } = placeOffers(offers, this.wants, () => `instance-${this.newId()}`, now);
       const staged = [...launches.values()].flat().map((l) => l.instance);
-      if (staged.length > 0) await this.commit({ instances: staged });
+      if (staged.length > 0) {
+        try {
+          await this.commit({ instances: staged });
+        } catch (err) {
+          // Not stored, so not launched; and an offer left unanswered would hold its agent's
+          // resources until we disconnect (the master may never time it out).
+          driver.decline(offers.map((o) => o.id), { refuseMs: RETRY_MS, reason: 'the services framework could not store its launches' }).catch(() => undefined);
+          throw err;
+        }
+      }
       for (const [appId, list] of refusals) this.noteRefusals(appId, list, offers.length, now);
       const byOffer = new Map<string, string>();
       for (const list of refusals.values()) for (const r of list) if (!byOffer.has(r.offerId)) byOffer.set(r.offerId, r.reason);
@@ -212,7 +232,9 @@ export class ServicesFramework {
       } else {
         await this.applyStatus(i, status);
       }
-      if (status.uuid) await this.driver?.acknowledge(status).catch((e: Error) => this.o.log.debug('acknowledge failed', { error: e.message }));
+      // Stored above, so it may be acknowledged; not awaited: a master slow to answer must not
+      // hold every other step.
+      if (status.uuid) this.driver?.acknowledge(status).catch((e: Error) => this.o.log.debug('acknowledge failed', { error: e.message }));
     });
   }
 
@@ -221,7 +243,9 @@ export class ServicesFramework {
     const healthBefore = i.healthy;
     if (isTerminal(status.state) || status.state === 'TASK_UNKNOWN') {
       const change: Change = { deleteInstances: [i.taskId] };
-      const failure = FAILURES.has(status.state) || (status.state === 'TASK_KILLED' && !i.killRequested);
+      // What we killed ends however the master words it (KILLED, or LOST for a task it lost);
+      // a launch dropped in an offer race was never tried. Neither grows the backoff.
+      const failure = !i.killRequested && (FAILURES.has(status.state) || status.state === 'TASK_KILLED');
       if (failure && this.state.apps.get(i.appId)?.configVersion === i.configVersion) {
         change.backoffs = [{ appId: i.appId, backoff: failed(this.state.backoffs.get(i.appId), now) }];
       }
@@ -269,17 +293,43 @@ export class ServicesFramework {
     });
   }
 
-  /** Asks the master to kill these instances; their TASK_KILLED is then no failure. */
+  /**
+   * Asks the master to kill these instances; their TASK_KILLED is then no failure. An
+   * unreachable one is forgotten at once (its agent cannot answer; should it come back, its
+   * task is an orphan and is killed then), as Marathon expunges what it kills there.
+   */
   async killInstances(instances: readonly InstanceRecord[]): Promise<void> {
-    const fresh = instances.filter((i) => !i.killRequested);
-    if (fresh.length > 0) await this.commit({ instances: fresh.map((i) => ({ ...i, killRequested: true })) });
+    const unreachable = instances.filter((i) => i.state === 'UNREACHABLE');
+    const fresh = instances.filter((i) => !i.killRequested && i.state !== 'UNREACHABLE');
+    if (fresh.length > 0 || unreachable.length > 0) {
+      await this.commit({ instances: fresh.map((i) => ({ ...i, killRequested: true })), deleteInstances: unreachable.map((i) => i.taskId) });
+    }
     for (const i of instances) this.sendKill(i);
   }
 
+  /** When each kill was last sent on this connection: one unanswered is sent again. */
+  private readonly killsSent = new Map<string, number>();
+
   private sendKill(i: InstanceRecord): void {
+    const driver = this.driver;
+    if (!driver) return;   // sent once connected: attach() clears killsSent
+    this.killsSent.set(i.taskId, this.now());
     const grace = this.state.apps.get(i.appId)?.app.taskKillGracePeriodSeconds;
-    this.driver?.kill(i.taskId, { agentId: i.agentId, ...(grace !== undefined ? { gracePeriodMs: grace * 1000 } : {}) })
+    driver.kill(i.taskId, { agentId: i.agentId, ...(grace !== undefined ? { gracePeriodMs: grace * 1000 } : {}) })
       .catch((e: Error) => this.o.log.warn('kill failed', { taskId: i.taskId, error: e.message }));
+  }
+
+  /** Kills asked for and not yet answered by the task's end: sent again when due; the next due time. */
+  private resendKills(now: number): number {
+    let next = Infinity;
+    for (const taskId of this.killsSent.keys()) if (!this.state.instances.has(taskId)) this.killsSent.delete(taskId);
+    for (const i of this.state.instances.values()) {
+      if (!i.killRequested) continue;
+      const sent = this.killsSent.get(i.taskId);
+      if (sent === undefined || now - sent >= KILL_RETRY_MS) this.sendKill(i);
+      next = Math.min(next, (this.killsSent.get(i.taskId) ?? now) + KILL_RETRY_MS);
+    }
+    return next;
   }
 
   /** Evaluates until nothing follows: a kill written or a deployment done changes the state again. */
@@ -287,7 +337,9 @@ export class ServicesFramework {
     for (let round = 0; round < 4 && !this.stopped; round++) {
       const followUp = this.evaluate();
       if (followUp.length === 0) return;
-      await Promise.all(followUp);
+      // Every write lands (or fails) before the step ends; the first failure fails the step.
+      const failed = (await Promise.allSettled(followUp)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
   }
 
@@ -298,14 +350,20 @@ export class ServicesFramework {
   private evaluate(): Promise<void>[] {
     const now = this.now();
     const s = this.state;
-    const appIds = new Set([...s.apps.keys(), ...[...s.instances.values()].map((i) => i.appId)]);
+    // Instances by app, once per evaluation: a scan per app would cost apps × instances.
+    const byApp = new Map<string, InstanceRecord[]>();
+    for (const i of s.instances.values()) {
+      const list = byApp.get(i.appId);
+      if (list) list.push(i); else byApp.set(i.appId, [i]);
+    }
+    const appIds = new Set([...s.apps.keys(), ...byApp.keys()]);
     const wants: Want[] = [];
     const toKill: InstanceRecord[] = [];
     const expunged: string[] = [];
     let wakeAt = Infinity;
     for (const appId of [...appIds].sort()) {
       const rec = s.apps.get(appId);
-      const instances = instancesOf(s, appId);
+      const instances = byApp.get(appId) ?? [];
       const restarting = deploymentOf(s, appId)?.actions.some((a) => a.app === appId && a.action === 'RestartApplication') ?? false;
       const plan = planApp(rec, instances, s.backoffs.get(appId), restarting, now);
       for (const id of plan.kill) toKill.push(s.instances.get(id) as InstanceRecord);
@@ -353,16 +411,17 @@ export class ServicesFramework {
       const gone = expunged.map((id) => s.instances.get(id) as InstanceRecord);
       followUp.push(this.commit({ deleteInstances: expunged }).then(() => { for (const i of gone) this.sendKill(i); }));
     }
-    followUp.push(...this.finishDeployments());
+    followUp.push(...this.finishDeployments(byApp));
+    if (this.driver) wakeAt = Math.min(wakeAt, this.resendKills(now));
     this.offerInterest();
     this.wakeAt(wakeAt);
     return followUp;
   }
 
-  private finishDeployments(): Promise<void>[] {
+  private finishDeployments(byApp: ReadonlyMap<string, InstanceRecord[]>): Promise<void>[] {
     const out: Promise<void>[] = [];
     for (const d of this.state.deployments.values()) {
-      const done = d.actions.every((a) => actionDone(a, this.state.apps.get(a.app), instancesOf(this.state, a.app)));
+      const done = d.actions.every((a) => actionDone(a, this.state.apps.get(a.app), byApp.get(a.app) ?? []));
       if (!done) continue;
       out.push(this.commit({ deleteDeployments: [d.id] }).then(() => {
         for (const a of d.actions) if (a.action === 'StopApplication') this.bus.emit('app_terminated_event', { appId: a.app });
@@ -378,12 +437,18 @@ export class ServicesFramework {
     const driver = this.driver;
     if (!driver) return;
     const wanting = this.wants.length > 0;
+    // On failure the state is unknown again, so the next evaluation says it once more.
+    const unknown = (what: string) => (e: Error) => {
+      this.o.log.debug(`${what} failed`, { error: e.message });
+      this.suppressed = undefined;
+      this.wakeAt(Math.min(this.timerAt, this.now() + RETRY_MS));
+    };
     if (wanting && this.suppressed !== false) {
       this.suppressed = false;
-      driver.revive().catch((e: Error) => this.o.log.debug('revive failed', { error: e.message }));
+      driver.revive().catch(unknown('revive'));
     } else if (!wanting && this.suppressed !== true && this.queue.size === 0) {
       this.suppressed = true;
-      driver.suppress().catch((e: Error) => this.o.log.debug('suppress failed', { error: e.message }));
+      driver.suppress().catch(unknown('suppress'));
     }
   }
 

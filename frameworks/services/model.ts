@@ -107,7 +107,10 @@ export interface Change {
 /** Applies a committed change to the in-memory state. */
 export function applyChange(s: ServicesState, c: Change): void {
   for (const r of c.apps ?? []) s.apps.set(r.app.id, r);
-  for (const id of c.deleteApps ?? []) s.apps.delete(id);
+  for (const id of c.deleteApps ?? []) {
+    s.apps.delete(id);
+    s.failures.delete(id);   // as the Redis store drops them: a new app of that id starts clean
+  }
   for (const i of c.instances ?? []) s.instances.set(i.taskId, i);
   for (const id of c.deleteInstances ?? []) s.instances.delete(id);
   for (const d of c.deployments ?? []) s.deployments.set(d.id, d);

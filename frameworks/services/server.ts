@@ -66,7 +66,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   const http = await startHttp({
     host, port: o.port ?? 8080, log, events: framework.bus,
     route: route({
-      framework, commands, self, ui: uiFile, connected: () => scheduler !== undefined,
+      framework, commands, self, ui: uiFile, connected: () => scheduler?.connected ?? false,
       agents: async () => (await getJson<MasterStateView>(masterAddress(o.master), '/api/v1/state')).agents
         .map(({ id, hostname, port: agentPort }) => ({ id, hostname, port: agentPort })),
       info: () => ({
@@ -94,8 +94,9 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
 
   const connect = async (attempt: number): Promise<void> => {
     if (stopping) return;
+    let s: Scheduler | undefined;
     try {
-      const s = await subscribe({
+      s = await subscribe({
         master: o.master, grpcAddress: o.grpcAddress, autoAcknowledge: false, reconnect: {},
         framework: {
           name: o.name ?? 'agora-services', roles: [o.role ?? '*'], failoverTimeoutMs: o.failoverTimeoutMs ?? WEEK_MS,
@@ -105,12 +106,13 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
         },
       });
       if (stopping) return s.close();
+      const sub = s;
       scheduler = s;
       const failed = (what: string) => (e: Error) => { if (!(e instanceof StoppedError)) log.error(`${what} failed`, { error: e.message }); };
       s.on('offers', (offers) => { framework.onOffers(offers).catch(failed('offers')); });
       s.on('update', (status) => { framework.onUpdate(status).catch(failed('update')); });
       s.on('disconnected', (e) => { log.warn('lost the master; subscribing again', { error: e.message }); framework.detach(); });
-      s.on('resubscribed', () => { void framework.attach(s, s.frameworkId); });
+      s.on('resubscribed', () => { framework.attach(sub, sub.frameworkId).catch(failed('re-attaching')); });
       s.on('error', (e) => log.warn('master connection', { error: e.message }));
       s.on('closed', (e) => {
         framework.detach();
@@ -125,6 +127,14 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
       firstSubscribed(s.frameworkId);
       log.info('subscribed', { frameworkId: s.frameworkId });
     } catch (err) {
+      if (s) {
+        // Subscribed, but not attached (the store failed): close this subscription before the
+        // next try, or two would take the framework id from each other for ever.
+        s.removeAllListeners();
+        s.close();
+        scheduler = undefined;
+        framework.detach();
+      }
       if (stopping) return;
       if (err instanceof SchedulerCallError && err.code === 'FAILED_PRECONDITION' && framework.state.frameworkId) {
         log.warn('the master no longer knows our framework id; subscribing as a new framework', { error: err.message });
