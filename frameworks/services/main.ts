@@ -15,7 +15,8 @@ export const SERVICES_USAGE = `Usage: agora services [flags]
   --port N                HTTP port of the REST API and UI (default 8080; 0 picks one)
   --name NAME             framework name (default agora-services)
   --role ROLE             the role to take offers for (default *)
-  --failover-timeout-ms N how long the master keeps our tasks while we are away (default one week)
+  --failover-timeout-ms N how long the master keeps our tasks while we are away (default one
+                          week with --redis, one minute in memory: that state dies with us)
   --help                  this text
 `;
 

@@ -33,7 +33,7 @@ export interface ServicesOptions {
   advertise?: string;
   name?: string;
   role?: string;
-  /** How long the master keeps our tasks while we are away (default one week, as Marathon). */
+  /** How long the master keeps our tasks while we are away (default: a week as Marathon with Redis; a minute in memory). */
   failoverTimeoutMs?: number;
   clock?: Clock;
   log?: Logger;
@@ -48,6 +48,11 @@ export interface ServicesHandle {
 }
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
+/**
+ * Kept in memory, the state dies with the process, and a new one could never claim the old
+ * tasks: the master should not keep them for a week, only across a short loss of connection.
+ */
+const MEMORY_FAILOVER_MS = 60_000;
 export const SERVICES_VERSION = '0.1.0';
 /** The Marathon REST API release whose shapes this framework answers in. */
 export const MARATHON_API_VERSION = '1.10.0';
@@ -55,6 +60,7 @@ export const MARATHON_API_VERSION = '1.10.0';
 export async function startServices(o: ServicesOptions = {}): Promise<ServicesHandle> {
   const log = o.log ?? logger('services');
   const clock = o.clock ?? systemClock;
+  const failoverTimeoutMs = o.failoverTimeoutMs ?? (o.redisUrl ? WEEK_MS : MEMORY_FAILOVER_MS);
   const store: ServicesStore = o.redisUrl ? await RedisStore.connect(o.redisUrl, o.redisPrefix ?? DEFAULT_SERVICES_PREFIX) : new MemoryStore();
   const framework = await ServicesFramework.load({ store, clock, log, newId: randomUUID, role: o.role ?? '*' });
   const commands = new Commands(framework);
@@ -76,7 +82,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
         ...(framework.state.frameworkId ? { frameworkId: framework.state.frameworkId } : {}),
         marathon_config: {
           master: o.master ?? process.env.AGORA_MASTER ?? '127.0.0.1:5050', framework_name: o.name ?? 'agora-services',
-          failover_timeout: Math.round((o.failoverTimeoutMs ?? WEEK_MS) / 1000), mesos_role: o.role ?? '*', ha: false, checkpoint: true,
+          failover_timeout: Math.round(failoverTimeoutMs / 1000), mesos_role: o.role ?? '*', ha: false, checkpoint: true,
           local_port_min: 10000, local_port_max: 20000, task_launch_timeout: 300_000, features: [],
         },
         zookeeper_config: { zk: '', zk_timeout: 0, zk_connection_timeout: 0, zk_session_timeout: 0, zk_max_versions: 0 },
@@ -99,7 +105,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
       s = await subscribe({
         master: o.master, grpcAddress: o.grpcAddress, autoAcknowledge: false, reconnect: {},
         framework: {
-          name: o.name ?? 'agora-services', roles: [o.role ?? '*'], failoverTimeoutMs: o.failoverTimeoutMs ?? WEEK_MS,
+          name: o.name ?? 'agora-services', roles: [o.role ?? '*'], failoverTimeoutMs,
           // TASK_UNREACHABLE, not TASK_LOST, for a partitioned agent: the app's unreachableStrategy decides.
           capabilities: ['PARTITION_AWARE'],
           ...(framework.state.frameworkId ? { id: framework.state.frameworkId } : {}),
