@@ -5,27 +5,18 @@
  * headers and answer are checked against the fields the contract requires, with their types.
  * What the code does not meet yet is an `it.todo` at the end of each group.
  */
-import { eventually, startCluster, type TestCluster } from './support/cluster';
+import { eventually } from './support/cluster';
 import {
   app, appWithCounts, arrayOf, datetime, errorBody, expectDeployment, expectShape, header, healthCheck, holdAfter, instanceIdOf, int, obj,
   small, str, task, taskFailure, waiting, type Json,
 } from './support/marathon-shapes';
-import { startTestServices, type TestServices } from './support/services';
+import { type TestServices, withServicesOnOneAgent } from './support/services';
 
 jest.setTimeout(120_000);
 
-let cluster: TestCluster;
 let t: TestServices;
 
-beforeAll(async () => {
-  cluster = await startCluster({ containerizer: 'process', agents: 1 });
-  t = await startTestServices(cluster);
-});
-
-afterAll(async () => {
-  await t?.stop();
-  await cluster?.stop();
-});
+withServicesOnOneAgent((_, s) => { t = s; });
 
 type Body = Json;
 const done = async (deploymentId: string): Promise<void> => { await t.events.deploymentDone(deploymentId); };

@@ -5,27 +5,19 @@
  * Redis). An app asking for 3 cpus waits for offers, which keeps it in the queue and its
  * deployment open. What the code does not meet yet is an `it.todo` at the end of each group.
  */
-import { eventually, startCluster, type TestCluster } from './support/cluster';
+import { eventually, type TestCluster } from './support/cluster';
 import {
   arrayOf, deploymentPlan, deploymentStepInfo, errorBody, event, expectDeployment, expectShape, groupInfo, header, holdAfter, obj,
   queueApp, REJECT_REASONS, str, waiting, type Json,
 } from './support/marathon-shapes';
-import { startTestServices, type TestServices } from './support/services';
+import { type TestServices, withServicesOnOneAgent } from './support/services';
 
 jest.setTimeout(120_000);
 
 let cluster: TestCluster;
 let t: TestServices;
 
-beforeAll(async () => {
-  cluster = await startCluster({ containerizer: 'process', agents: 1 });
-  t = await startTestServices(cluster);
-});
-
-afterAll(async () => {
-  await t?.stop();
-  await cluster?.stop();
-});
+withServicesOnOneAgent((c, s) => { cluster = c; t = s; });
 
 type Body = Json;
 type Queue = { queue: Body[] };

@@ -9,27 +9,17 @@ import { request } from 'http';
 import { frameFields, readEventFrames } from '../common/sse';
 import type { MarathonEvent } from '../frameworks/services/events';
 import { startServices } from '../frameworks/services/server';
-import { startCluster, type TestCluster } from './support/cluster';
 import {
   app, arrayOf, bool, CONDITIONS, datetime, deploymentPlan, deploymentStep, errorBody, event, expectShape, header, healthCheck, instanceIdOf,
   int, marathonInfo, MESOS_TASK_STATES, metrics, obj, oneOf, pathId, small, str, type Json,
 } from './support/marathon-shapes';
-import { ServicesClient, startTestServices, type TestServices } from './support/services';
+import { ServicesClient, type TestServices, withServicesOnOneAgent } from './support/services';
 
 jest.setTimeout(120_000);
 
-let cluster: TestCluster;
 let t: TestServices;
 
-beforeAll(async () => {
-  cluster = await startCluster({ containerizer: 'process', agents: 1 });
-  t = await startTestServices(cluster);
-});
-
-afterAll(async () => {
-  await t?.stop();
-  await cluster?.stop();
-});
+withServicesOnOneAgent((_, s) => { t = s; });
 
 type Body = Json;
 const done = async (deploymentId: string): Promise<void> => { await t.events.deploymentDone(deploymentId); };

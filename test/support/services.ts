@@ -8,7 +8,7 @@ import { frameFields, readEventFrames } from '../../common/sse';
 import { startRedisServer, type RedisServer } from '../../common/redis-server';
 import { startServices, type ServicesHandle, type ServicesOptions } from '../../frameworks/services/server';
 import type { MarathonEvent } from '../../frameworks/services/events';
-import type { TestCluster } from './cluster';
+import { startCluster, type TestCluster } from './cluster';
 
 export interface Answer<T = Record<string, unknown>> {
   status: number;
@@ -122,4 +122,23 @@ export async function startTestServices(cluster: TestCluster, extra: ServicesOpt
     },
   };
   return t;
+}
+
+/**
+ * For a file of API tests: a cluster of one process agent and the framework, started before
+ * the file's tests and stopped after; `ready` hands them over once they are up.
+ */
+export function withServicesOnOneAgent(ready: (cluster: TestCluster, t: TestServices) => void): void {
+  let cluster: TestCluster | undefined;
+  let t: TestServices | undefined;
+  beforeAll(async () => {
+    const c = await startCluster({ containerizer: 'process', agents: 1 });
+    cluster = c;
+    t = await startTestServices(c);
+    ready(c, t);
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await cluster?.stop();
+  });
 }
