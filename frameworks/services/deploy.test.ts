@@ -105,6 +105,17 @@ describe('deployments from app changes', () => {
   });
 });
 
+describe('a restart and unreachable instances', () => {
+  it('replaces a new instance gone inactive, and forgets one past expungeAfterSeconds', () => {
+    const rec = { app: app({ instances: 2, unreachableStrategy: { inactiveAfterSeconds: 60, expungeAfterSeconds: 600 } }), version: 'v2', configVersion: 'v2' };
+    const lost = (id: string, since: number) => instance(id, 'v2', { state: 'UNREACHABLE', unreachableSince: since });
+    const now = 1_000_000;
+    expect(planApp(rec, [instance('a', 'v2'), lost('b', now - 59_999)], undefined, true, now)).toEqual({ launch: 0, kill: [], expunge: [] });
+    expect(planApp(rec, [instance('a', 'v2'), lost('b', now - 60_000)], undefined, true, now)).toEqual({ launch: 1, kill: [], expunge: [] });
+    expect(planApp(rec, [instance('a', 'v2'), lost('b', now - 600_000)], undefined, true, now)).toEqual({ launch: 1, kill: [], expunge: ['b'] });
+  });
+});
+
 describe('what a deployment waits for', () => {
   const rec = { app: app({ instances: 2, healthChecks: [{ protocol: 'COMMAND', command: { value: 'true' } }] }), version: 'v2', configVersion: 'v2' };
 

@@ -247,7 +247,7 @@ export class ServicesFramework {
       // a launch dropped in an offer race was never tried. Neither grows the backoff.
       const failure = !i.killRequested && (FAILURES.has(status.state) || status.state === 'TASK_KILLED');
       if (failure && this.state.apps.get(i.appId)?.configVersion === i.configVersion) {
-        change.backoffs = [{ appId: i.appId, backoff: failed(this.state.backoffs.get(i.appId), now) }];
+        change.backoffs = [{ appId: i.appId, backoff: failed(this.state.backoffs.get(i.appId), now, this.state.apps.get(i.appId)?.app) }];
       }
       if (failure) {
         change.failures = [{

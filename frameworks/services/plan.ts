@@ -11,7 +11,7 @@
  * desired number nor towards the healthy floor of a rolling restart.
  */
 import type { DeploymentAction, InstanceRecord, AppRecord } from './model';
-import { reconcile, launchDelayMs, type Backoff, type Instance } from './reconcile';
+import { byReachability, reconcile, launchDelayMs, type Backoff, type Instance } from './reconcile';
 import { isHealthy, rollingStep } from './rolling';
 
 export interface AppPlan {
@@ -32,13 +32,16 @@ export function planApp(rec: AppRecord | undefined, instances: readonly Instance
   if (!rec) return { launch: 0, kill: alive.map((i) => i.id), expunge: [] };
   if (!restarting) return reconcile(rec.app, alive, backoff, now);
 
+  // The unreachableStrategy holds during a restart too: an inactive instance is replaced (here
+  // by a new one), a long-gone one forgotten.
+  const { counted, expunge } = byReachability(rec.app, alive, now);
   const byId = new Map(instances.map((i) => [i.taskId, i]));
-  const old = alive.filter((i) => byId.get(i.id)?.configVersion !== rec.configVersion);
-  const fresh = alive.filter((i) => byId.get(i.id)?.configVersion === rec.configVersion);
+  const old = counted.filter((i) => byId.get(i.id)?.configVersion !== rec.configVersion);
+  const fresh = counted.filter((i) => byId.get(i.id)?.configVersion === rec.configVersion);
   const step = rollingStep(rec.app, old, fresh);
   const until = backoff ? backoff.lastFailureAt + launchDelayMs(rec.app, backoff.failures) : now;
-  if (step.launch > 0 && until > now) return { launch: 0, kill: step.kill, expunge: [], delayedUntil: until };
-  return { launch: step.launch, kill: step.kill, expunge: [] };
+  if (step.launch > 0 && until > now) return { launch: 0, kill: step.kill, expunge, delayedUntil: until };
+  return { launch: step.launch, kill: step.kill, expunge };
 }
 
 /** Whether a deployment's action on one app has reached its goal. */

@@ -40,6 +40,14 @@ describe('the steady-state reconciler', () => {
     expect(reconcile(a, [], backoff, NOW + 10 + 1150)).toEqual({ launch: 1, kill: [], expunge: [] });
   });
 
+  it('starts the failure count again when a failure comes long after the last delay ran out', () => {
+    const a = app({ instances: 1 });   // backoff 1 s × 1.15, at most 300 s
+    const many = { failures: 100, lastFailureAt: NOW };   // its delay: the 300 s maximum
+    expect(failed(many, NOW + 300_000 + 300_000, a)).toEqual({ failures: 101, lastFailureAt: NOW + 600_000 });
+    expect(failed(many, NOW + 300_000 + 300_001, a)).toEqual({ failures: 1, lastFailureAt: NOW + 600_001 });
+    expect(failed(many, NOW + 7 * 24 * 3600_000)).toEqual({ failures: 101, lastFailureAt: NOW + 7 * 24 * 3600_000 });   // without the app: only counts
+  });
+
   it('replaces an unreachable instance after inactiveAfterSeconds and forgets it after expungeAfterSeconds', () => {
     const a = app({ instances: 1, unreachableStrategy: { inactiveAfterSeconds: 60, expungeAfterSeconds: 600 } });
     const lost: Instance = { id: 'lost', state: 'UNREACHABLE', launchedAt: 0, unreachableSince: NOW };

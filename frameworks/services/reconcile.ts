@@ -50,12 +50,26 @@ export function launchDelayMs(app: Pick<App, 'backoffSeconds' | 'backoffFactor' 
   return Math.round(seconds * 1000);
 }
 
-/** The backoff after another failure (TASK_FAILED or TASK_FINISHED; a kill is not one). */
-export function failed(backoff: Backoff | undefined, at: number): Backoff {
+/**
+ * The backoff after another failure (TASK_FAILED or TASK_FINISHED; a kill is not one). A
+ * failure coming more than maxLaunchDelaySeconds after the last delay ran out starts the count
+ * again: the app had recovered, and an occasional crash weeks apart should not wait the full
+ * maximum (Marathon drops delays that are long overdue).
+ */
+export function failed(backoff: Backoff | undefined, at: number, app?: Pick<App, 'backoffSeconds' | 'backoffFactor' | 'maxLaunchDelaySeconds'>): Backoff {
+  if (backoff && app) {
+    const delayEnded = backoff.lastFailureAt + launchDelayMs(app, backoff.failures);
+    if (at - delayEnded > app.maxLaunchDelaySeconds * 1000) return { failures: 1, lastFailureAt: at };
+  }
   return { failures: (backoff?.failures ?? 0) + 1, lastFailureAt: at };
 }
 
-export function reconcile(app: App, instances: readonly Instance[], backoff: Backoff | undefined, now: number): Plan {
+/**
+ * The unreachableStrategy applied: which instances still count (reachable, or unreachable for
+ * less than inactiveAfterSeconds, or for good with "disabled"), and which to forget (unreachable
+ * for expungeAfterSeconds). Those in between are inactive: replaced, not yet forgotten.
+ */
+export function byReachability(app: Pick<App, 'unreachableStrategy'>, instances: readonly Instance[], now: number): { counted: Instance[]; expunge: string[] } {
   const expunge: string[] = [];
   const counted: Instance[] = [];
   for (const i of instances) {
@@ -66,10 +80,15 @@ export function reconcile(app: App, instances: readonly Instance[], backoff: Bac
         expunge.push(i.id);
         continue;
       }
-      if (gone >= inactiveAfterSeconds * 1000) continue;   // inactive: replaced, not yet forgotten
+      if (gone >= inactiveAfterSeconds * 1000) continue;
     }
     counted.push(i);
   }
+  return { counted, expunge };
+}
+
+export function reconcile(app: App, instances: readonly Instance[], backoff: Backoff | undefined, now: number): Plan {
+  const { counted, expunge } = byReachability(app, instances, now);
 
   if (counted.length > app.instances) {
     const victims = [...counted].sort((a, b) => rank(a) - rank(b) || byKillSelection(app, a, b)).slice(0, counted.length - app.instances);
