@@ -1,0 +1,64 @@
+import { parseChronosJob, parseMetronomeJob, toChronos, toMetronome, type Job } from './job';
+
+const ok = (r: ReturnType<typeof parseMetronomeJob>): Job => {
+  if (!r.ok) throw new Error(JSON.stringify(r.details));
+  return r.job;
+};
+
+describe('a Metronome job', () => {
+  const nightly = {
+    id: 'reports.nightly', description: 'the nightly report', labels: { team: 'data' },
+    run: { cmd: 'make report', cpus: 0.5, mem: 64, docker: { image: 'agora/busybox:latest' }, env: { MODE: 'full' }, restart: { policy: 'ON_FAILURE', activeDeadlineSeconds: 600 },
+      placement: { constraints: [{ attribute: 'rack', operator: 'LIKE', value: 'r[12]' }] } },
+    schedules: [{ id: 'default', cron: '30 2 * * *', timezone: 'Europe/Berlin', concurrencyPolicy: 'FORBID' }],
+    dependencies: [{ id: 'ingest' }],
+  };
+
+  it('reads into the model with Metronome\'s defaults, and writes back to the same definition', () => {
+    const job = ok(parseMetronomeJob(nightly));
+    expect(job).toMatchObject({
+      id: 'reports.nightly', cmd: 'make report', cpus: 0.5, mem: 64, disk: 0, image: 'agora/busybox:latest', restartPolicy: 'ON_FAILURE',
+      activeDeadlineSeconds: 600, parents: ['ingest'], constraints: [{ attribute: 'rack', operator: 'LIKE', value: 'r[12]' }],
+      schedule: { kind: 'cron', expression: '30 2 * * *', timeZone: 'Europe/Berlin', concurrencyPolicy: 'FORBID', startingDeadlineSeconds: 900, enabled: true },
+    });
+    expect(ok(parseMetronomeJob(toMetronome(job)))).toEqual(job);
+    expect(ok(parseMetronomeJob({ id: 'tiny', run: { cmd: 'true' } }))).toMatchObject({ cpus: 1, mem: 128, disk: 0, restartPolicy: 'NEVER', parents: [] });
+  });
+
+  it('names every field that is wrong, and takes nothing', () => {
+    const bad = parseMetronomeJob({
+      id: 'Bad_Id', run: { cmd: 'x', cpus: -1, mem: 16, restart: { policy: 'ALWAYS' } },
+      schedules: [{ cron: '61 * * * *', timezone: 'Europe/Berlin', concurrencyPolicy: 'SOMETIMES' }],
+    });
+    expect(bad.ok).toBe(false);
+    const paths = bad.ok ? [] : bad.details.map((d) => d.path).sort();
+    expect(paths).toEqual(['/id', '/run/cpus', '/run/mem', '/run/restart/policy', '/schedules(0)/concurrencyPolicy', '/schedules(0)/cron']);
+    expect(parseMetronomeJob({ id: 'tz', run: { cmd: 'x' }, schedules: [{ cron: '0 0 * * *', timezone: 'Mars/Olympus' }] }))
+      .toEqual({ ok: false, details: [{ path: '/schedules(0)/timezone', errors: ["'Mars/Olympus' is not a time zone (an IANA name such as Europe/Berlin or UTC)"] }] });
+  });
+});
+
+describe('a Chronos job', () => {
+  it('reads with Chronos\'s defaults (shell, 2 retries, 0.1 cpus, 128 MB, 256 MB disk), concurrent false as FORBID, and writes back', () => {
+    const job = ok(parseChronosJob({
+      name: 'hourly-sync', command: 'sync.sh', schedule: 'R/2026-01-01T00:00:00Z/PT1H', scheduleTimeZone: 'America/New_York', owner: 'ops@example.com',
+      environmentVariables: [{ name: 'TARGET', value: 'eu' }], constraints: [['rack', 'EQUALS', 'r1']], maxCompletionTime: 90_000,
+    }));
+    expect(job).toMatchObject({
+      id: 'hourly-sync', cmd: 'sync.sh', cpus: 0.1, mem: 128, disk: 256, retries: 2, restartPolicy: 'ON_FAILURE', env: { TARGET: 'eu' },
+      constraints: [{ attribute: 'rack', operator: 'IS', value: 'r1' }], activeDeadlineSeconds: 90, owner: 'ops@example.com',
+      schedule: { kind: 'iso8601', expression: 'R/2026-01-01T00:00:00Z/PT1H', timeZone: 'America/New_York', concurrencyPolicy: 'FORBID' },
+    });
+    expect(ok(parseChronosJob(toChronos(job)))).toEqual(job);
+    const child = ok(parseChronosJob({ name: 'report', command: 'report.sh', parents: ['hourly-sync'], softError: true }));
+    expect(child).toMatchObject({ parents: ['hourly-sync'], softError: true });
+    expect(child.schedule).toBeUndefined();
+  });
+
+  it('refuses a malformed schedule, a schedule with parents, and neither', () => {
+    expect(parseChronosJob({ name: 'x', command: 'y', schedule: 'R/2026-01-01T00:00:00Z/1H' })).toMatchObject({ ok: false, details: [{ path: '/schedule' }] });
+    expect(parseChronosJob({ name: 'x', command: 'y', schedule: 'R//PT1H', parents: ['a'] })).toMatchObject({ ok: false, details: [{ path: '/parents' }] });
+    expect(parseChronosJob({ name: 'x', command: 'y' })).toMatchObject({ ok: false, details: [{ path: '/schedule' }] });
+    expect(parseChronosJob({ name: 'x y', command: 'y', parents: ['a'], cpus: -0.5 })).toMatchObject({ ok: false, details: [{ path: '/name' }, { path: '/cpus' }] });
+  });
+});
