@@ -5,13 +5,14 @@
  * because an operator's broken connection must not fail an Accept.
  */
 import type { OfferLogEvent } from '../common/operator-types';
+import { Listeners } from '../common/listeners';
 import type { OfferLogSink } from './ports';
 
 export type OfferLogListener = (event: OfferLogEvent) => void;
 
 export class OfferLog implements OfferLogSink {
   private readonly ring: OfferLogEvent[] = [];
-  private readonly listeners = new Set<OfferLogListener>();
+  private readonly listeners = new Listeners<OfferLogEvent>();
 
   constructor(private readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`offer log capacity must be ≥ 1, got ${capacity}`);
@@ -20,13 +21,7 @@ export class OfferLog implements OfferLogSink {
   record(event: OfferLogEvent): void {
     this.ring.push(event);
     if (this.ring.length > this.capacity) this.ring.shift();
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(event);
-      } catch {
-        this.listeners.delete(listener);
-      }
-    }
+    this.listeners.emit(event);
   }
 
   /** The last `n` events, oldest first. */
@@ -36,7 +31,6 @@ export class OfferLog implements OfferLogSink {
 
   /** Returns the unsubscribe function. */
   subscribe(listener: OfferLogListener): () => void {
-    this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return this.listeners.add(listener);
   }
 }

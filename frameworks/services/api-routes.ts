@@ -172,7 +172,7 @@ function listApps(f: ServicesFramework, url: URL, under?: string): Record<string
 }
 
 /** Marathon's label selector: `k`, `k==v`, `k!=v`, `k in (a, b)`, `k notin (a, b)`, joined by commas. */
-export function labelMatches(labels: Record<string, string>, selector: string): boolean {
+function labelMatches(labels: Record<string, string>, selector: string): boolean {
   const terms = selector.match(/[^,(]+(\([^)]*\))?/g) ?? [];
   return terms.every((term) => {
     const set = /^\s*(\S+)\s+(in|notin)\s*\(([^)]*)\)\s*$/.exec(term);

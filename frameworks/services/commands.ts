@@ -8,7 +8,7 @@
 import { parseApp, resolveAppId, type App } from './app';
 import { deploy, rollbackTargets, type Target } from './deploy';
 import type { ServicesFramework } from './framework';
-import { instancesOf, type AppRecord, type Deployment, type InstanceRecord } from './model';
+import { type AppRecord, type Deployment, type InstanceRecord } from './model';
 import { appDefinition, planJson } from './views';
 
 /** A refusal in Marathon's words: its HTTP status and JSON body. */
@@ -229,9 +229,5 @@ export class Commands {
       if (ids.length === 0) throw new ApiError(404, { message: `Group '${groupId}' does not exist` });
       return this.apply(ids.map((appId) => ({ appId, app: null })), force);
     });
-  }
-
-  instancesOf(appId: string): InstanceRecord[] {
-    return instancesOf(this.f.state, appId);
   }
 }

@@ -5,6 +5,8 @@
  * deployment_step_success, app_terminated_event, api_post_event, unhealthy_instance_kill_event,
  * event_stream_attached / detached. Listeners are called in order; one that throws is dropped.
  */
+import { Listeners } from '../../common/listeners';
+
 export interface MarathonEvent {
   eventType: string;
   timestamp: string;
@@ -12,11 +14,10 @@ export interface MarathonEvent {
 }
 
 export class EventBus {
-  private readonly listeners = new Set<(e: MarathonEvent) => void>();
-  private readonly recent: MarathonEvent[] = [];
+  private readonly listeners = new Listeners<MarathonEvent>();
   private held: MarathonEvent[] | undefined;
 
-  constructor(private readonly now: () => number, private readonly keep = 200) {}
+  constructor(private readonly now: () => number) {}
 
   emit(eventType: string, body: Record<string, unknown>): void {
     const event: MarathonEvent = { ...body, eventType, timestamp: new Date(this.now()).toISOString() };
@@ -39,24 +40,10 @@ export class EventBus {
   }
 
   private deliver(event: MarathonEvent): void {
-    this.recent.push(event);
-    if (this.recent.length > this.keep) this.recent.shift();
-    for (const l of [...this.listeners]) {
-      try {
-        l(event);
-      } catch {
-        this.listeners.delete(l);
-      }
-    }
+    this.listeners.emit(event);
   }
 
   subscribe(listener: (e: MarathonEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
-  }
-
-  /** The latest events, oldest first (for a UI that just opened). */
-  latest(n: number): MarathonEvent[] {
-    return this.recent.slice(-n);
+    return this.listeners.add(listener);
   }
 }
