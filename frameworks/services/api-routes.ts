@@ -9,7 +9,7 @@ import { resolveAppId } from './app';
 import { appIdOfTask } from './launch';
 import { ApiError, appNotFound, type Commands } from './commands';
 import type { ServicesFramework } from './framework';
-import type { Reply, Request } from './http';
+import { ping, type Reply, type Request } from '../shared/http';
 import { instancesOf, type Deployment, type InstanceRecord } from './model';
 import { appDefinition, appJson, deploymentJson, embedsOf, servicePorts, taskJson } from './views';
 import { groupTree, queueJson, discovery, metricsJson, metricsText } from './api-views';
@@ -60,9 +60,7 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
     const { method, url } = req;
     const p = url.pathname;
     const force = flag(url, 'force');
-    if (p === '/ping') {
-      return (req.headers.accept ?? '').startsWith('application/json') ? { status: 200, body: 'pong' } : { status: 200, text: { contentType: 'text/plain; charset=utf-8', data: 'pong' } };
-    }
+    if (p === '/ping') return ping(req);
     if (p === '/metrics') return { status: 200, body: metricsJson(f, deps.connected()) };
     if (p === '/metrics/prometheus') return { status: 200, text: { contentType: 'text/plain; version=0.0.4; charset=utf-8', data: metricsText(f, deps.connected()) } };
     if (p === '/v2/info') return { status: 200, body: deps.info() };

@@ -11,13 +11,10 @@ import type { ServicesFramework } from './framework';
 import { type AppRecord, type Deployment, type InstanceRecord } from './model';
 import { appDefinition, planJson } from './views';
 
+import { ApiError } from '../shared/http';
+
 /** A refusal in Marathon's words: its HTTP status and JSON body. */
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-  constructor(readonly status: number, readonly body: { message: string; [k: string]: unknown }) {
-    super(body.message);
-  }
-}
+export { ApiError };
 
 export const appNotFound = (id: string): ApiError => new ApiError(404, { message: `App '${id}' does not exist` });
 

@@ -15,6 +15,7 @@
 import type { Clock, Timer } from '../../common/clock';
 import type { Logger } from '../../common/log';
 import { isTerminal, type Filters, type Offer, type TaskInfo, type TaskStatus } from '../../common/types';
+import { StoppedError } from '../shared/http';
 import { EventBus } from './events';
 import { appIdOfTask } from './launch';
 import { applyChange, deploymentOf, type Change, type InstanceRecord, type ServicesState } from './model';
@@ -65,10 +66,7 @@ const RETRY_MS = 1000;
 /** A kill not answered by the task's end is sent again after this long (ms). */
 const KILL_RETRY_MS = 10_000;
 
-/** A step asked of a framework that is stopping: it was not taken. */
-export class StoppedError extends Error {
-  override readonly name = 'StoppedError';
-}
+export { StoppedError };
 const FAILURES: ReadonlySet<string> = new Set(['TASK_FAILED', 'TASK_FINISHED', 'TASK_ERROR', 'TASK_LOST']);
 
 export class ServicesFramework {

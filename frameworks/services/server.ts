@@ -8,12 +8,11 @@ import { randomUUID } from 'crypto';
 import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
 import type { MasterStateView } from '../../common/operator-types';
-import { subscribe, type Scheduler } from '../sdk';
 import { getJson, masterAddress } from '../sdk/master-address';
-import { SchedulerCallError } from '../sdk/errors';
+import { keepSubscribed } from '../shared/subscription';
 import { route } from './api-routes';
 import { Commands } from './commands';
-import { ServicesFramework, StoppedError } from './framework';
+import { ServicesFramework } from './framework';
 import { startHttp } from './http';
 import { MemoryStore, RedisStore, DEFAULT_SERVICES_PREFIX, type ServicesStore } from './store';
 import { uiFile } from './ui';
@@ -65,14 +64,12 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   const framework = await ServicesFramework.load({ store, clock, log, newId: randomUUID, role: o.role ?? '*' });
   const commands = new Commands(framework);
   const host = o.host ?? '0.0.0.0';
-  let scheduler: Scheduler | undefined;
-  let stopping = false;
   let port = 0;
   const self = (): string => o.advertise ?? `${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   const http = await startHttp({
     host, port: o.port ?? 8080, log, events: framework.bus,
     route: route({
-      framework, commands, self, ui: uiFile, connected: () => scheduler?.connected ?? false,
+      framework, commands, self, ui: uiFile, connected: () => subscription.scheduler()?.connected ?? false,
       agents: async () => (await getJson<MasterStateView>(masterAddress(o.master), '/api/v1/state')).agents
         .map(({ id, hostname, port: agentPort }) => ({ id, hostname, port: agentPort })),
       info: () => ({
@@ -94,72 +91,20 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   });
   port = http.port;
 
-  let firstSubscribed!: (id: string) => void;
-  const subscribed = new Promise<string>((r) => { firstSubscribed = r; });
-  let retry: ReturnType<typeof setTimeout> | undefined;
-
-  const connect = async (attempt: number): Promise<void> => {
-    if (stopping) return;
-    let s: Scheduler | undefined;
-    try {
-      s = await subscribe({
-        master: o.master, grpcAddress: o.grpcAddress, autoAcknowledge: false, reconnect: {},
-        framework: {
-          name: o.name ?? 'agora-services', roles: [o.role ?? '*'], failoverTimeoutMs,
-          // TASK_UNREACHABLE, not TASK_LOST, for a partitioned agent: the app's unreachableStrategy decides.
-          capabilities: ['PARTITION_AWARE'],
-          ...(framework.state.frameworkId ? { id: framework.state.frameworkId } : {}),
-        },
-      });
-      if (stopping) return s.close();
-      const sub = s;
-      scheduler = s;
-      const failed = (what: string) => (e: Error) => { if (!(e instanceof StoppedError)) log.error(`${what} failed`, { error: e.message }); };
-      s.on('offers', (offers) => { framework.onOffers(offers).catch(failed('offers')); });
-      s.on('update', (status) => { framework.onUpdate(status).catch(failed('update')); });
-      s.on('disconnected', (e) => { log.warn('lost the master; subscribing again', { error: e.message }); framework.detach(); });
-      s.on('resubscribed', () => { framework.attach(sub, sub.frameworkId).catch(failed('re-attaching')); });
-      s.on('error', (e) => log.warn('master connection', { error: e.message }));
-      s.on('closed', (e) => {
-        framework.detach();
-        scheduler = undefined;
-        if (stopping) return;
-        // Removed by the master (failover timeout passed, torn down): start over as a new framework.
-        if (e instanceof SchedulerCallError && e.code === 'FAILED_PRECONDITION') framework.state.frameworkId = undefined;
-        log.warn('subscription closed; subscribing again', { error: e?.message });
-        retry = setTimeout(() => void connect(1), 1000);
-      });
-      await framework.attach(s, s.frameworkId);
-      firstSubscribed(s.frameworkId);
-      log.info('subscribed', { frameworkId: s.frameworkId });
-    } catch (err) {
-      if (s) {
-        // Subscribed, but not attached (the store failed): close this subscription before the
-        // next try, or two would take the framework id from each other for ever.
-        s.removeAllListeners();
-        s.close();
-        scheduler = undefined;
-        framework.detach();
-      }
-      if (stopping) return;
-      if (err instanceof SchedulerCallError && err.code === 'FAILED_PRECONDITION' && framework.state.frameworkId) {
-        log.warn('the master no longer knows our framework id; subscribing as a new framework', { error: err.message });
-        framework.state.frameworkId = undefined;
-      } else if (attempt % 10 === 0) {
-        log.warn('cannot subscribe to the master yet', { error: (err as Error).message });
-      }
-      retry = setTimeout(() => void connect(attempt + 1), Math.min(200 * 2 ** Math.min(attempt, 5), 5000));
-    }
-  };
-  void connect(0);
+  const subscription = keepSubscribed(framework, {
+    master: o.master, grpcAddress: o.grpcAddress, log,
+    framework: {
+      name: o.name ?? 'agora-services', roles: [o.role ?? '*'], failoverTimeoutMs,
+      // TASK_UNREACHABLE, not TASK_LOST, for a partitioned agent: the app's unreachableStrategy decides.
+      capabilities: ['PARTITION_AWARE'],
+    },
+  });
   let stopped: Promise<void> | undefined;
 
   return {
-    port, framework, subscribed,
+    port, framework, subscribed: subscription.subscribed,
     stop: () => stopped ??= (async () => {
-      stopping = true;
-      if (retry) clearTimeout(retry);
-      scheduler?.close();
+      subscription.close();
       await framework.stop();
       await http.stop();
       await store.close();

@@ -1,0 +1,107 @@
+/**
+ * Keeping a framework subscribed to its master, for as long as it runs: subscribe (again and
+ * again, with backoff, until the master is there), hand the connection to the framework's
+ * runtime (`attach`), feed it offers and updates, take the connection away when it drops
+ * (`detach`), and start over as a new framework when the master no longer knows the old id
+ * (its failover timeout passed). The SDK itself resubscribes after a lost stream; this is
+ * what happens around it.
+ */
+import type { Logger } from '../../common/log';
+import type { FrameworkInfo, Offer, TaskStatus } from '../../common/types';
+import { subscribe, type Scheduler } from '../sdk';
+import { SchedulerCallError } from '../sdk/errors';
+import { StoppedError } from './http';
+
+/** What a framework's runtime must offer to be kept subscribed. */
+export interface Subscriber {
+  /** The framework id it runs under; cleared here when the master no longer knows it. */
+  state: { frameworkId?: string };
+  attach(driver: Scheduler, frameworkId: string): Promise<void>;
+  detach(): void;
+  onOffers(offers: Offer[]): Promise<void>;
+  onUpdate(status: TaskStatus): Promise<void>;
+}
+
+export interface SubscriptionOptions {
+  master?: string;
+  grpcAddress?: string;
+  framework: Partial<Omit<FrameworkInfo, 'id'>> & { name: string };
+  log: Logger;
+}
+
+export interface Subscription {
+  /** Resolves with the framework id once subscribed (and attached) for the first time. */
+  subscribed: Promise<string>;
+  /** The live connection, if any. */
+  scheduler(): Scheduler | undefined;
+  close(): void;
+}
+
+export function keepSubscribed(target: Subscriber, o: SubscriptionOptions): Subscription {
+  const log = o.log;
+  let scheduler: Scheduler | undefined;
+  let stopping = false;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let firstSubscribed!: (id: string) => void;
+  const subscribed = new Promise<string>((r) => { firstSubscribed = r; });
+
+  const connect = async (attempt: number): Promise<void> => {
+    if (stopping) return;
+    let s: Scheduler | undefined;
+    try {
+      s = await subscribe({
+        master: o.master, grpcAddress: o.grpcAddress, autoAcknowledge: false, reconnect: {},
+        framework: { ...o.framework, ...(target.state.frameworkId ? { id: target.state.frameworkId } : {}) },
+      });
+      if (stopping) return s.close();
+      const sub = s;
+      scheduler = s;
+      const failed = (what: string) => (e: Error) => { if (!(e instanceof StoppedError)) log.error(`${what} failed`, { error: e.message }); };
+      s.on('offers', (offers) => { target.onOffers(offers).catch(failed('offers')); });
+      s.on('update', (status) => { target.onUpdate(status).catch(failed('update')); });
+      s.on('disconnected', (e) => { log.warn('lost the master; subscribing again', { error: e.message }); target.detach(); });
+      s.on('resubscribed', () => { target.attach(sub, sub.frameworkId).catch(failed('re-attaching')); });
+      s.on('error', (e) => log.warn('master connection', { error: e.message }));
+      s.on('closed', (e) => {
+        target.detach();
+        scheduler = undefined;
+        if (stopping) return;
+        // Removed by the master (failover timeout passed, torn down): start over as a new framework.
+        if (e instanceof SchedulerCallError && e.code === 'FAILED_PRECONDITION') target.state.frameworkId = undefined;
+        log.warn('subscription closed; subscribing again', { error: e?.message });
+        retry = setTimeout(() => void connect(1), 1000);
+      });
+      await target.attach(s, s.frameworkId);
+      firstSubscribed(s.frameworkId);
+      log.info('subscribed', { frameworkId: s.frameworkId });
+    } catch (err) {
+      if (s) {
+        // Subscribed, but not attached (the store failed): close this subscription before the
+        // next try, or two would take the framework id from each other for ever.
+        s.removeAllListeners();
+        s.close();
+        scheduler = undefined;
+        target.detach();
+      }
+      if (stopping) return;
+      if (err instanceof SchedulerCallError && err.code === 'FAILED_PRECONDITION' && target.state.frameworkId) {
+        log.warn('the master no longer knows our framework id; subscribing as a new framework', { error: err.message });
+        target.state.frameworkId = undefined;
+      } else if (attempt % 10 === 0) {
+        log.warn('cannot subscribe to the master yet', { error: (err as Error).message });
+      }
+      retry = setTimeout(() => void connect(attempt + 1), Math.min(200 * 2 ** Math.min(attempt, 5), 5000));
+    }
+  };
+  void connect(0);
+
+  return {
+    subscribed,
+    scheduler: () => scheduler,
+    close: () => {
+      stopping = true;
+      if (retry) clearTimeout(retry);
+      scheduler?.close();
+    },
+  };
+}
