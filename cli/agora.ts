@@ -8,6 +8,7 @@
  */
 import { runAgent } from '../agent/main';
 import { runMaster } from '../master/main';
+import { runJobs } from '../frameworks/jobs/main';
 import { runServices } from '../frameworks/services/main';
 import { UsageError } from '../common/flags';
 import { untilStopSignal } from '../common/signals';
@@ -28,6 +29,8 @@ const USAGE = `usage: agora <command> [flags]
   agent [--nats URL] [--port 5051] [--resources SPEC] …    run an agent
   services [--master HOST:PORT] [--redis URL] [--port 8080] …
                       run the services framework (Marathon's REST API and a web UI)
+  jobs [--master HOST:PORT] [--redis URL] [--port 4400] …
+                      run the jobs framework (Chronos's and Metronome's REST APIs, a web UI)
   agents [--json]     the registered agents
   agents gone ID      an operator's word that agent ID is gone for good
   tasks [--json]      the tasks the master knows
@@ -68,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'master': await runMaster(rest); return 0;
     case 'agent': await runAgent(rest); return 0;
     case 'services': await runServices(rest); return 0;
+    case 'jobs': await runJobs(rest); return 0;
     case 'agents': return agents(rest, out);
     case 'tasks': return tasks(rest, out);
     case 'offers': return offers(rest, out);
@@ -90,7 +94,7 @@ if (require.main === module) {
     process.stderr.write(`agora: ${err.message}\n`);
     if (err instanceof UsageError) {
       const command = process.argv[2];
-      process.stderr.write(command === 'master' || command === 'agent' || command === 'services' ? `see: agora ${command} --help\n` : `${USAGE}\n`);
+      process.stderr.write(['master', 'agent', 'services', 'jobs'].includes(command ?? '') ? `see: agora ${command} --help\n` : `${USAGE}\n`);
     }
     process.exit(err instanceof UsageError ? 2 : 1);   // 2: the command line was wrong, whichever command
   });

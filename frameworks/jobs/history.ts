@@ -7,17 +7,42 @@
 
 export type RunState = 'STARTING' | 'ACTIVE' | 'SUCCESS' | 'FAILED' | 'MISSED' | 'SKIPPED';
 
+/** One try at a run: one task. */
+export interface Attempt {
+  taskId: string;
+  agentId: string;
+  hostname?: string;
+  /** When it was launched. */
+  startedAt: number;
+  /** When the agent reported it running. */
+  runningAt?: number;
+  endedAt?: number;
+  /** The task's last state (TASK_STAGING … TASK_FINISHED). */
+  state: string;
+  exitCode?: number;
+  message?: string;
+}
+
 export interface RunRecord {
   runId: string;
   jobId: string;
+  /** What started it: its schedule, someone (run now), or its parents' success. */
+  trigger?: 'schedule' | 'manual' | 'parents';
   /** The occurrence it is for; undefined for "run now" and for runs started by parents. */
   scheduledAt?: number;
+  /** When the run was made (due, asked for, or let go by its parents). */
+  createdAt?: number;
+  /** When its first attempt was launched. */
   startedAt?: number;
   endedAt?: number;
   state: RunState;
   exitCode?: number;
   message?: string;
-  attempts: { taskId: string; agentId: string; startedAt: number; endedAt?: number; state: string }[];
+  attempts: Attempt[];
+  /** The next attempt is not launched before this (a retry's delay). */
+  retryAt?: number;
+  /** Asked to end (stopped, replaced, past its deadline): why. It ends FAILED with this message. */
+  stopRequested?: string;
 }
 
 export interface JobStats {

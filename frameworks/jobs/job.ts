@@ -44,6 +44,8 @@ export interface Job {
   restartPolicy: RestartPolicy;
   /** A run still going after this long is killed and failed (Metronome activeDeadlineSeconds, Chronos maxCompletionTime). */
   activeDeadlineSeconds?: number;
+  /** A run not running this long after it was due is given up, failed (Metronome maxLaunchDelay). */
+  maxLaunchDelaySeconds: number;
   schedule?: JobSchedule;
   /** Jobs that must all succeed (since this one last ran) before it runs. */
   parents: string[];
@@ -96,6 +98,9 @@ class Problems {
     return v as Record<string, string>;
   }
 }
+
+/** How often a Metronome ON_FAILURE run is tried again at most. */
+export const METRONOME_RETRIES = 10;
 
 const METRONOME_ID = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 const CHRONOS_NAME = /^[\w.-]+$/;
@@ -160,7 +165,8 @@ export function parseMetronomeJob(json: unknown, now = 0): ParsedJob {
     cpus: p.num(run, 'cpus', '/run', 1, 0.01), mem: p.num(run, 'mem', '/run', 128, 32), disk: p.num(run, 'disk', '/run', 0), gpus: p.num(run, 'gpus', '/run', 0),
     ...(image !== undefined ? { image } : {}), forcePullImage: docker ? p.bool(docker, 'forcePullImage', '/run/docker', false) : false,
     env: p.stringMap(run, 'env', '/run'), constraints, ...(typeof run.user === 'string' ? { user: run.user } : {}),
-    retries: 0, restartPolicy: policy as RestartPolicy,
+    // Metronome retries ON_FAILURE until the deadline; Agora also stops after 10 (a crash loop ends).
+    retries: policy === 'ON_FAILURE' ? METRONOME_RETRIES : 0, restartPolicy: policy as RestartPolicy, maxLaunchDelaySeconds: p.num(run, 'maxLaunchDelay', '/run', 3600, 1),
     ...(restart.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: p.num(restart, 'activeDeadlineSeconds', '/run/restart', 0, 1) } : {}),
     ...(schedule ? { schedule } : {}), parents, softError: false, disabled: false,
   };
@@ -211,7 +217,7 @@ export function parseChronosJob(json: unknown, now = 0): ParsedJob {
     cpus: p.num(json, 'cpus', '', 0.1, 0.01), mem: p.num(json, 'mem', '', 128, 1), disk: p.num(json, 'disk', '', 256), gpus: 0,
     ...(image ? { image } : {}), forcePullImage: container ? p.bool(container, 'forcePullImage', '/container', false) : false,
     env, constraints, ...(typeof json.runAsUser === 'string' ? { user: json.runAsUser } : {}),
-    retries: p.num(json, 'retries', '', 2), restartPolicy: 'ON_FAILURE',
+    retries: p.num(json, 'retries', '', 2), restartPolicy: 'ON_FAILURE', maxLaunchDelaySeconds: 3600,
     // Chronos gives maxCompletionTime in milliseconds.
     ...(maxCompletionTime !== undefined ? { activeDeadlineSeconds: Math.ceil(maxCompletionTime / 1000) } : {}),
     ...(schedule ? { schedule } : {}), parents, softError: p.bool(json, 'softError', '', false), disabled: p.bool(json, 'disabled', '', false),
@@ -225,7 +231,7 @@ export function toMetronome(job: Job): Json {
     id: job.id, description: job.description, labels: job.labels,
     run: {
       ...(job.cmd !== undefined ? { cmd: job.cmd } : {}), ...(job.args ? { args: job.args } : {}),
-      cpus: job.cpus, mem: job.mem, disk: job.disk, gpus: job.gpus, env: job.env,
+      cpus: job.cpus, mem: job.mem, disk: job.disk, gpus: job.gpus, env: job.env, maxLaunchDelay: job.maxLaunchDelaySeconds,
       ...(job.image ? { docker: { image: job.image, forcePullImage: job.forcePullImage } } : {}),
       placement: { constraints: job.constraints.map((c) => ({ ...c })) }, ...(job.user ? { user: job.user } : {}),
       restart: { policy: job.restartPolicy, ...(job.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: job.activeDeadlineSeconds } : {}) },

@@ -14,7 +14,8 @@
  */
 import type { Clock, Timer } from '../../common/clock';
 import type { Logger } from '../../common/log';
-import { isTerminal, type Filters, type Offer, type TaskInfo, type TaskStatus } from '../../common/types';
+import { isTerminal, type Offer, type TaskStatus } from '../../common/types';
+import type { Driver } from '../shared/driver';
 import { StoppedError } from '../shared/http';
 import { EventBus } from './events';
 import { appIdOfTask } from './launch';
@@ -25,16 +26,7 @@ import { failed } from './reconcile';
 import type { ServicesStore } from './store';
 import { planJson } from './views';
 
-/** What the framework needs of its master connection: the SDK's Scheduler has all of it. */
-export interface Driver {
-  launch(offer: Offer, tasks: TaskInfo[], filters?: Filters): Promise<void>;
-  decline(offerIds: string[], options?: { refuseMs?: number; reason?: string }): Promise<void>;
-  kill(taskId: string, opts: { agentId?: string; gracePeriodMs?: number }): Promise<void>;
-  acknowledge(status: Pick<TaskStatus, 'agentId' | 'taskId' | 'uuid'>): Promise<void>;
-  reconcile(tasks?: { taskId: string; agentId?: string }[]): Promise<void>;
-  revive(roles?: string[]): Promise<void>;
-  suppress(roles?: string[]): Promise<void>;
-}
+export type { Driver } from '../shared/driver';
 
 /** An app waiting for offers, as `/v2/queue` shows it. */
 export interface QueueEntry {

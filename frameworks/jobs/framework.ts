@@ -1,0 +1,530 @@
+/**
+ * The jobs framework at run time: jobs, their cursors, runs and the dependency state, kept
+ * in a store and driven by the clock, offers, status updates and API commands — each a step,
+ * taken in turn (../shared/steps.ts), each ending with a look at every job (`settle`).
+ *
+ * Exactly once per occurrence: the look that finds an occurrence due writes the run's record
+ * and moves the job's cursor in one atomic commit, before anything is launched. After a
+ * crash either both are stored (the run is known: its tasks are reconciled, and it is
+ * launched if it never was) or neither (the occurrence is due again, and runs late if still
+ * within `startingDeadlineSeconds`). Likewise an attempt is written before its Accept is
+ * sent, a status update before it is acknowledged, and a command before it is answered; a
+ * run's end, the children it lets go and the dependency state are one commit too.
+ *
+ * Words: a *job* is a definition; an *occurrence* one time its schedule names; a *run* what
+ * happens for an occurrence, for "run now" or for its parents' success; an *attempt* one
+ * task of a run (a retry is the next attempt).
+ */
+import type { Clock } from '../../common/clock';
+import type { Logger } from '../../common/log';
+import { isTerminal, type Offer, type TaskStatus } from '../../common/types';
+import type { Driver } from '../shared/driver';
+import { Steps, RETRY_MS } from '../shared/steps';
+import { afterEnd, dependencyProblem } from './dag';
+import type { Attempt, RunRecord } from './history';
+import type { Job } from './job';
+import { placeRuns, runIdAt, runOfTask } from './launch';
+import { concurrency, due } from './occurrences';
+import { cronSchedule, exhausted, next, repeatingSchedule, type Schedule } from './schedule';
+import { applyJobsChange, type JobsChange, type JobsState, type JobsStore } from './store';
+
+export type { Driver } from '../shared/driver';
+
+/** A command refused: what was wrong, in words (and by JSON path); nothing changed. */
+export class JobsError extends Error {
+  override readonly name = 'JobsError';
+  constructor(readonly kind: 'not-found' | 'exists' | 'conflict' | 'invalid', message: string, readonly details: { path: string; errors: string[] }[] = []) {
+    super(message);
+  }
+}
+
+export interface JobsFrameworkOptions {
+  store: JobsStore;
+  clock: Clock;
+  log: Logger;
+  /** Five or more random characters, for run ids. */
+  random: () => string;
+  /** The delay before a failed run's first retry; it doubles for each one after (default 10 s, Chronos waits 60). */
+  retryDelayMs?: number;
+  /** Runs kept per job, the newest (default 100). */
+  keepRuns?: number;
+  /** How long an offer nothing wants is declined for (default 5 s). */
+  declineRefuseMs?: number;
+}
+
+const ACTIVE: ReadonlySet<string> = new Set(['STARTING', 'ACTIVE']);
+export const isActive = (r: RunRecord): boolean => ACTIVE.has(r.state);
+/** Ends of an attempt that never started: the launch never happened, so it is tried again and not counted. */
+const NOT_TRIED: ReadonlySet<string> = new Set(['TASK_DROPPED', 'TASK_GONE', 'TASK_UNKNOWN']);
+const KILL_RETRY_MS = 10_000;
+const MAX_RETRY_DELAY_MS = 10 * 60_000;
+
+const liveAttempt = (r: RunRecord): Attempt | undefined => r.attempts.find((a) => !isTerminal(a.state as TaskStatus['state']) && a.state !== 'TASK_UNKNOWN');
+
+export class JobsFramework {
+  private driver: Driver | undefined;
+  private readonly steps: Steps;
+  private readonly schedules = new Map<string, { key: string; schedule: Schedule | undefined }>();
+  private readonly killsSent = new Map<string, number>();
+  private waiting: { job: Job; run: RunRecord }[] = [];
+  /** Whether the master has us suppressed; undefined after (re)subscribing: say it again. */
+  private suppressed: boolean | undefined;
+  private readonly retryDelayMs: number;
+  private readonly keepRuns: number;
+
+  constructor(readonly state: JobsState, private readonly o: JobsFrameworkOptions) {
+    this.retryDelayMs = o.retryDelayMs ?? 10_000;
+    this.keepRuns = o.keepRuns ?? 100;
+    this.steps = new Steps({ clock: o.clock, log: o.log, name: 'jobs framework', settle: () => this.settle() });
+  }
+
+  static async load(o: JobsFrameworkOptions): Promise<JobsFramework> {
+    const f = new JobsFramework(await o.store.load(), o);
+    // Due occurrences and runs waiting since before a restart are looked at now, not at the first offer.
+    f.step(() => undefined).catch(() => undefined);
+    return f;
+  }
+
+  now(): number {
+    return this.o.clock.now();
+  }
+
+  /** Runs `fn` in the framework's turn; the state changes only inside steps. */
+  step<T>(fn: () => Promise<T> | T): Promise<T> {
+    return this.steps.run(fn);
+  }
+
+  private async commit(change: JobsChange): Promise<void> {
+    await this.o.store.commit(change);
+    applyJobsChange(this.state, change);
+  }
+
+  // ---- views -------------------------------------------------------------------------------
+
+  runsOf(jobId: string): readonly RunRecord[] {
+    return this.state.runs.get(jobId) ?? [];
+  }
+
+  activeRuns(jobId: string): RunRecord[] {
+    return this.runsOf(jobId).filter(isActive);
+  }
+
+  /** The job's schedule as the calculator reads it; undefined for a job without one. */
+  scheduleOf(job: Job): Schedule | undefined {
+    const s = job.schedule;
+    if (!s) return undefined;
+    const key = `${s.kind} ${s.expression} ${s.timeZone}`;
+    const cached = this.schedules.get(job.id);
+    if (cached?.key === key) return cached.schedule;
+    const parsed = s.kind === 'cron' ? cronSchedule(s.expression, s.timeZone) : repeatingSchedule(s.expression, s.timeZone, this.now());
+    if (!parsed.ok) this.o.log.error('a stored schedule does not parse; the job will not run on it', { jobId: job.id, error: parsed.error });
+    const schedule = parsed.ok ? parsed.value : undefined;
+    this.schedules.set(job.id, { key, schedule });
+    return schedule;
+  }
+
+  /** Whether the job runs on its schedule now (it has one, enabled, and the job is not disabled). */
+  scheduled(job: Job): boolean {
+    return job.schedule !== undefined && job.schedule.enabled && !job.disabled && this.scheduleOf(job) !== undefined;
+  }
+
+  /** The job's next occurrence (overdue ones included), if it runs on a schedule. */
+  nextRun(jobId: string): number | undefined {
+    const job = this.state.jobs.get(jobId);
+    if (!job || !this.scheduled(job)) return undefined;
+    return next(this.scheduleOf(job)!, this.state.cursors.get(jobId) ?? this.now());
+  }
+
+  // ---- the master connection ------------------------------------------------------------------
+
+  /** (Re)subscribed: remember the id, and ask the master about every attempt we think is live. */
+  attach(driver: Driver, frameworkId: string): Promise<void> {
+    return this.step(async () => {
+      this.driver = driver;
+      this.suppressed = undefined;
+      if (this.state.frameworkId !== frameworkId) {
+        await this.o.store.saveFrameworkId(frameworkId);
+        this.state.frameworkId = frameworkId;
+      }
+      const live = [...this.state.runs.values()].flat().flatMap((r) => r.attempts.filter((a) => a === liveAttempt(r)))
+        .map((a) => ({ taskId: a.taskId, agentId: a.agentId }));
+      const failed = (e: Error) => this.o.log.warn('reconcile failed', { error: e.message });
+      // Explicitly what we know (the master answers even for tasks it never saw: TASK_GONE, and
+      // they are launched again); implicitly all it knows of ours, so an orphan turns up and is killed.
+      if (live.length > 0) driver.reconcile(live).catch(failed);
+      driver.reconcile([]).catch(failed);
+      this.killsSent.clear();
+    });
+  }
+
+  detach(): void {
+    this.driver = undefined;
+  }
+
+  /** Takes no more steps; resolves once the one under way is done (its writes in). */
+  stop(): Promise<void> {
+    return this.steps.stop();
+  }
+
+  onOffers(offers: Offer[]): Promise<void> {
+    return this.step(async () => {
+      const driver = this.driver;
+      if (!driver) return;
+      const now = this.now();
+      const waiting = this.waiting.filter(({ run }) => this.needsLaunch(this.current(run) ?? run, now)).map(({ job, run }) => ({ job, run: this.current(run)! }));
+      const { placed, refusals } = placeRuns(offers, waiting);
+      if (placed.length > 0) {
+        const runs = placed.map((p) => {
+          const run = this.current({ jobId: p.jobId, runId: p.runId })!;
+          const attempt: Attempt = { taskId: p.task.taskId, agentId: p.task.agentId, hostname: p.hostname, startedAt: now, state: 'TASK_STAGING' };
+          const { retryAt: _, ...rest } = run;
+          return { ...rest, startedAt: run.startedAt ?? now, attempts: [...run.attempts, attempt] };
+        });
+        try {
+          await this.commit({ runs });
+        } catch (err) {
+          // Not stored, so not launched; an offer left unanswered would hold its agent's resources.
+          driver.decline(offers.map((o) => o.id), { refuseMs: RETRY_MS, reason: 'the jobs framework could not store its launches' }).catch(() => undefined);
+          throw err;
+        }
+      }
+      const byOffer = new Map<string, typeof placed>();
+      for (const p of placed) byOffer.set(p.offerId, [...(byOffer.get(p.offerId) ?? []), p]);
+      for (const offer of offers) {
+        const tasks = byOffer.get(offer.id);
+        if (tasks) {
+          driver.launch(offer, tasks.map((t) => t.task)).catch((e: Error) => {
+            // Refused outright: no status will come. The master answers TASK_GONE for what it
+            // never launched, and the run is launched again.
+            this.o.log.warn('launch failed', { offerId: offer.id, error: e.message });
+            driver.reconcile(tasks.map((t) => ({ taskId: t.task.taskId, agentId: t.task.agentId }))).catch(() => undefined);
+          });
+          continue;
+        }
+        const refuseMs = this.waiting.length > placed.length ? 1000 : this.o.declineRefuseMs ?? 5000;
+        driver.decline([offer.id], { refuseMs, reason: refusals.get(offer.id) ?? 'no job run is waiting' })
+          .catch((e: Error) => this.o.log.debug('decline failed', { offerId: offer.id, error: e.message }));
+      }
+    });
+  }
+
+  onUpdate(status: TaskStatus): Promise<void> {
+    return this.step(async () => {
+      const ids = runOfTask(status.taskId);
+      const run = ids && this.current(ids);
+      const attempt = run?.attempts.find((a) => a.taskId === status.taskId);
+      if (!run || !attempt) {
+        // Ours (it came to our framework id), unknown to the store: an orphan. It must not run.
+        if (!isTerminal(status.state)) this.driver?.kill(status.taskId, { agentId: status.agentId }).catch(() => undefined);
+      } else if (attempt.state !== status.state || status.exitCode !== undefined) {
+        await this.applyStatus(run, attempt, status);
+      }
+      // Stored above, so it may be acknowledged; not awaited: a slow master must not hold every step.
+      if (status.uuid) this.driver?.acknowledge(status).catch((e: Error) => this.o.log.debug('acknowledge failed', { error: e.message }));
+    });
+  }
+
+  private async applyStatus(run: RunRecord, attempt: Attempt, status: TaskStatus): Promise<void> {
+    const now = this.now();
+    const ended = isTerminal(status.state) || status.state === 'TASK_UNKNOWN';
+    const a: Attempt = {
+      ...attempt, state: status.state,
+      ...(status.state === 'TASK_RUNNING' && attempt.runningAt === undefined ? { runningAt: now } : {}),
+      ...(ended ? { endedAt: now } : {}),
+      ...(status.exitCode !== undefined ? { exitCode: status.exitCode } : {}),
+      ...(status.message ? { message: status.message } : {}),
+    };
+    let r: RunRecord = { ...run, attempts: run.attempts.map((x) => (x.taskId === a.taskId ? a : x)) };
+    if (!isActive(run)) return this.commit({ runs: [r] });   // a late update of a finished run: kept, nothing follows
+    if (status.state === 'TASK_RUNNING') r.state = 'ACTIVE';
+    if (!ended) return this.commit({ runs: [r] });
+    const job = this.state.jobs.get(run.jobId);
+    if (status.state === 'TASK_FINISHED') return this.end(r, 'SUCCESS', now, { exitCode: status.exitCode ?? 0 });
+    const why = `attempt ${r.attempts.length} ended ${status.state}${status.message ? `: ${status.message}` : ''}`;
+    if (r.stopRequested) return this.end(r, 'FAILED', now, { message: r.stopRequested, exitCode: status.exitCode });
+    if (attempt.runningAt === undefined && NOT_TRIED.has(status.state)) {
+      r = { ...r, state: 'STARTING', message: `${why}; launching it again` };   // never tried: not a failure
+      return this.commit({ runs: [r] });
+    }
+    const failures = r.attempts.filter((x) => x.endedAt !== undefined && x.state !== 'TASK_FINISHED' && !(x.runningAt === undefined && NOT_TRIED.has(x.state))).length;
+    const retries = job?.restartPolicy === 'NEVER' ? 0 : job?.retries ?? 0;
+    if (failures <= retries) {
+      const delay = Math.min(this.retryDelayMs * 2 ** (failures - 1), MAX_RETRY_DELAY_MS);
+      r = { ...r, state: 'STARTING', retryAt: now + delay, message: `${why}; retry ${failures} of ${retries} in ${Math.round(delay / 100) / 10} s` };
+      return this.commit({ runs: [r] });
+    }
+    return this.end(r, 'FAILED', now, { message: why, exitCode: status.exitCode });
+  }
+
+  /**
+   * Ends a run, in one commit with what follows from it: the dependency state, and the runs of
+   * the children its end lets go.
+   */
+  private async end(run: RunRecord, state: 'SUCCESS' | 'FAILED', now: number, o: { message?: string; exitCode?: number | undefined }): Promise<void> {
+    const { retryAt: _, ...rest } = run;
+    const done: RunRecord = { ...rest, state, endedAt: now, ...(o.message ? { message: o.message } : {}), ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}) };
+    const change: JobsChange = { runs: [done], ...this.dependentsOf(done.jobId, state === 'SUCCESS', now) };
+    change.deleteRuns = this.retention(done.jobId, change.runs!);
+    await this.commit(change);
+  }
+
+  /** The dependency state after a job ended, and the runs of its children that may now go. */
+  private dependentsOf(jobId: string, success: boolean, now: number): Pick<JobsChange, 'dag' | 'runs'> {
+    const jobs = [...this.state.jobs.values()];
+    const after = afterEnd(jobs, this.state.dag, { id: jobId, at: now, success });
+    if (after.state === this.state.dag) return { runs: [] };
+    const runs = after.run.map((id) => this.state.jobs.get(id)).filter((j): j is Job => j !== undefined && !j.disabled).map((j) => this.newRun(j, 'parents', now));
+    return { dag: after.state, runs };
+  }
+
+  private newRun(job: Job, trigger: RunRecord['trigger'], now: number, scheduledAt?: number): RunRecord {
+    return { runId: runIdAt(now, this.o.random()), jobId: job.id, trigger, ...(scheduledAt !== undefined ? { scheduledAt } : {}), state: 'STARTING', attempts: [], createdAt: now };
+  }
+
+  /** Finished runs to delete so that a job keeps its newest `keepRuns` (active ones are never deleted). */
+  private retention(jobId: string, adding: readonly RunRecord[]): { jobId: string; runId: string }[] {
+    const ids = new Set(adding.filter((r) => r.jobId === jobId).map((r) => r.runId));
+    const all = [...this.runsOf(jobId).filter((r) => !ids.has(r.runId)), ...adding.filter((r) => r.jobId === jobId)];
+    const over = all.length - this.keepRuns;
+    if (over <= 0) return [];
+    return all.filter((r) => !isActive(r)).slice(0, over).map((r) => ({ jobId, runId: r.runId }));
+  }
+
+  /** The stored version of a run. */
+  private current(ids: { jobId: string; runId: string }): RunRecord | undefined {
+    return this.state.runs.get(ids.jobId)?.find((r) => r.runId === ids.runId);
+  }
+
+  private needsLaunch(run: RunRecord, now: number): boolean {
+    return isActive(run) && !run.stopRequested && liveAttempt(run) === undefined && (run.retryAt ?? 0) <= now;
+  }
+
+  // ---- commands (the REST APIs, the UI and the CLI) -----------------------------------------
+
+  /**
+   * Creates (`create`), replaces (`replace`) or either (`upsert`) a job. Refused when its
+   * parents do not exist or would form a cycle. A new schedule starts from now: occurrences
+   * before it are not missed ones.
+   */
+  putJob(job: Job, mode: 'create' | 'replace' | 'upsert'): Promise<Job> {
+    return this.step(async () => {
+      const old = this.state.jobs.get(job.id);
+      if (old && mode === 'create') throw new JobsError('exists', `Job with id '${job.id}' already exists`);
+      if (!old && mode === 'replace') throw new JobsError('not-found', `Job '${job.id}' does not exist`);
+      const problem = dependencyProblem([...this.state.jobs.values()], job);
+      if (problem) throw new JobsError('invalid', problem, [{ path: job.schedule?.kind === 'iso8601' || job.owner !== undefined ? '/parents' : '/dependencies', errors: [problem] }]);
+      const now = this.now();
+      const fixed = withStart(job, now);
+      const fresh = !old || !old.schedule || !fixed.schedule || old.schedule.expression !== fixed.schedule.expression
+        || old.schedule.timeZone !== fixed.schedule.timeZone || (!this.scheduled(old) && fixed.schedule.enabled && !fixed.disabled);
+      await this.commit({ jobs: [fixed], ...(fresh && fixed.schedule ? { cursors: [{ jobId: job.id, at: now - 1 }] } : {}) });
+      return fixed;
+    });
+  }
+
+  /** Deletes a job; refused while other jobs depend on it, or while it runs (unless those runs are to be stopped). */
+  deleteJob(id: string, o: { stopCurrentJobRuns: boolean }): Promise<Job> {
+    return this.step(async () => {
+      const job = this.state.jobs.get(id);
+      if (!job) throw new JobsError('not-found', `Job '${id}' does not exist`);
+      const children = [...this.state.jobs.values()].filter((j) => j.parents.includes(id)).map((j) => j.id);
+      if (children.length > 0) throw new JobsError('conflict', `Job '${id}' cannot be deleted: ${children.map((c) => `'${c}'`).join(', ')} depend${children.length === 1 ? 's' : ''} on it`);
+      const active = this.activeRuns(id);
+      if (active.length > 0 && !o.stopCurrentJobRuns) {
+        throw new JobsError('conflict', `Job '${id}' has ${active.length} active run${active.length === 1 ? '' : 's'}. Override with stopCurrentJobRuns=true`);
+      }
+      const dag = structuredClone(this.state.dag);
+      delete dag.doneAt[id];
+      delete dag.triggeredAt[id];
+      await this.commit({ deleteJobs: [id], dag });
+      this.schedules.delete(id);
+      // Their records are gone: each live task is killed now, and as an orphan if it reports again.
+      for (const r of active) for (const a of r.attempts) if (a === liveAttempt(r)) this.sendKill(a);
+      return job;
+    });
+  }
+
+  /** Starts a run now, whatever the schedule and the concurrency policy say. */
+  runNow(id: string): Promise<RunRecord> {
+    return this.step(async () => {
+      const job = this.state.jobs.get(id);
+      if (!job) throw new JobsError('not-found', `Job '${id}' does not exist`);
+      const run = this.newRun(job, 'manual', this.now());
+      await this.commit({ runs: [run], deleteRuns: this.retention(id, [run]) });
+      return run;
+    });
+  }
+
+  /** Stops a run: its task is killed, and it ends FAILED, "stopped". */
+  stopRun(jobId: string, runId: string): Promise<RunRecord> {
+    return this.step(async () => {
+      if (!this.state.jobs.has(jobId)) throw new JobsError('not-found', `Job '${jobId}' does not exist`);
+      const run = this.current({ jobId, runId });
+      if (!run || !isActive(run)) throw new JobsError('not-found', `Job '${jobId}' has no active run '${runId}'`);
+      const stopped = { ...run, stopRequested: run.stopRequested ?? 'stopped on request' };
+      await this.commit({ runs: [stopped] });
+      return stopped;
+    });
+  }
+
+  /** Stops every active run of a job; how many there were. */
+  killJob(jobId: string): Promise<number> {
+    return this.step(async () => {
+      if (!this.state.jobs.has(jobId)) throw new JobsError('not-found', `Job '${jobId}' does not exist`);
+      const runs = this.activeRuns(jobId).filter((r) => !r.stopRequested).map((r) => ({ ...r, stopRequested: 'killed on request' }));
+      if (runs.length > 0) await this.commit({ runs });
+      return runs.length;
+    });
+  }
+
+  // ---- the look at everything -------------------------------------------------------------
+
+  /** Looks until nothing follows (a run ended, or started, can make another look find more). */
+  private async settle(): Promise<void> {
+    let wakeAt = Infinity;
+    for (let round = 0; round < 4 && !this.steps.stopped; round++) {
+      const look = this.look(this.now());
+      wakeAt = look.wakeAt;
+      if (look.change) await this.commit(look.change);
+      else break;
+    }
+    if (this.driver) wakeAt = Math.min(wakeAt, this.resendKills(this.now()));
+    this.offerInterest();
+    this.steps.wakeAt(wakeAt);
+  }
+
+  /**
+   * Every job and its active runs, looked at once: occurrences due (run, skipped, replacing,
+   * or missed), deadlines passed, runs that waited too long for a launch, stopped runs whose
+   * task is gone; and which runs wait for offers. One commit for all of it.
+   */
+  private look(now: number): { change?: JobsChange; wakeAt: number } {
+    const runs = new Map<string, RunRecord>();   // runId → its new version in this look
+    const cursors: { jobId: string; at: number }[] = [];
+    const jobs: Job[] = [];
+    let dag: JobsChange['dag'];
+    let wakeAt = Infinity;
+    const put = (r: RunRecord) => runs.set(r.runId, r);
+    const endRun = (r: RunRecord, state: 'FAILED', message: string) => {
+      const { retryAt: _, ...rest } = r;
+      put({ ...rest, state, endedAt: now, message });
+      const follow = this.dependentsOf(r.jobId, false, now);
+      if (follow.dag) { dag = follow.dag; for (const c of follow.runs ?? []) put(c); }
+    };
+    for (const job of this.state.jobs.values()) {
+      if (!this.scheduled(job)) continue;
+      const schedule = this.scheduleOf(job)!;
+      const sched = job.schedule!;
+      const cursor = this.state.cursors.get(job.id) ?? now - 1;
+      const d = due(schedule, cursor, now, sched.startingDeadlineSeconds);
+      if (d.wakeAt !== undefined) wakeAt = Math.min(wakeAt, d.wakeAt);
+      if (d.cursor === cursor) continue;
+      cursors.push({ jobId: job.id, at: d.cursor });
+      if (d.missedCount > 0) {
+        const last = d.missed[d.missed.length - 1]!;
+        put({
+          ...this.newRun(job, 'schedule', now, last), state: 'MISSED', endedAt: now,
+          message: `${d.missedCount} occurrence${d.missedCount === 1 ? '' : 's'} missed (the latest ${new Date(last).toISOString()}): more than startingDeadlineSeconds=${sched.startingDeadlineSeconds} late, or passed over for a later one`,
+        });
+      }
+      if (d.run !== undefined) {
+        const active = this.activeRuns(job.id);
+        const start = concurrency(sched.concurrencyPolicy, active.length);
+        const at = new Date(d.run).toISOString();
+        if (start === 'skip') {
+          put({ ...this.newRun(job, 'schedule', now, d.run), state: 'SKIPPED', endedAt: now, message: `concurrencyPolicy FORBID: run ${active.map((r) => r.runId).join(', ')} still going` });
+        } else {
+          const run = this.newRun(job, 'schedule', now, d.run);
+          if (start === 'replace') for (const r of active) put({ ...r, stopRequested: `replaced by run ${run.runId} (concurrencyPolicy REPLACE, occurrence ${at})` });
+          put(run);
+        }
+      }
+      if (exhausted(schedule, d.cursor)) jobs.push({ ...job, disabled: true });   // R[n] has run n times
+    }
+    // Every active run, in its new version.
+    const waiting: { job: Job; run: RunRecord }[] = [];
+    const all = [...this.state.runs.values()].flat().filter(isActive).map((r) => runs.get(r.runId) ?? r);
+    for (const r of runs.values()) if (isActive(r) && !all.some((x) => x.runId === r.runId)) all.push(r);
+    for (const r of all) {
+      const job = this.state.jobs.get(r.jobId);
+      if (!job) continue;
+      const live = liveAttempt(r);
+      const deadline = job.activeDeadlineSeconds !== undefined && r.startedAt !== undefined ? r.startedAt + job.activeDeadlineSeconds * 1000 : Infinity;
+      const launchBy = live === undefined && !r.attempts.some((a) => a.runningAt !== undefined) ? (r.createdAt ?? now) + job.maxLaunchDelaySeconds * 1000 : Infinity;
+      if (!r.stopRequested && deadline <= now) {
+        const stopped = { ...r, stopRequested: `past its deadline: still going after activeDeadlineSeconds=${job.activeDeadlineSeconds}` };
+        if (live) put(stopped); else endRun(stopped, 'FAILED', stopped.stopRequested);
+        continue;
+      }
+      if (!r.stopRequested && launchBy <= now) {
+        endRun(r, 'FAILED', `not launched within maxLaunchDelay=${job.maxLaunchDelaySeconds} s: no offer could take it`);
+        continue;
+      }
+      if (r.stopRequested && !live) {
+        endRun(r, 'FAILED', r.stopRequested);
+        continue;
+      }
+      wakeAt = Math.min(wakeAt, deadline, launchBy);
+      if (this.needsLaunch(r, now)) waiting.push({ job, run: r });
+      else if (!live && r.retryAt !== undefined) wakeAt = Math.min(wakeAt, r.retryAt);
+    }
+    this.waiting = waiting.sort((a, b) => (a.run.createdAt ?? 0) - (b.run.createdAt ?? 0));
+    if (runs.size === 0 && cursors.length === 0 && jobs.length === 0 && !dag) return { wakeAt };
+    const list = [...runs.values()];
+    const deleteRuns = [...new Set(list.map((r) => r.jobId))].flatMap((id) => this.retention(id, list));
+    return { change: { runs: list, cursors, jobs, deleteRuns, ...(dag ? { dag } : {}) }, wakeAt };
+  }
+
+  private sendKill(a: Attempt): void {
+    const driver = this.driver;
+    if (!driver) return;   // sent once connected: attach() clears killsSent
+    this.killsSent.set(a.taskId, this.now());
+    driver.kill(a.taskId, { agentId: a.agentId }).catch((e: Error) => this.o.log.warn('kill failed', { taskId: a.taskId, error: e.message }));
+  }
+
+  /** Kills wanted (a run stopped with its task live) and not yet answered: sent again when due; the next due time. */
+  private resendKills(now: number): number {
+    let next = Infinity;
+    const wanted = new Set<string>();
+    for (const r of [...this.state.runs.values()].flat()) {
+      if (!isActive(r) || !r.stopRequested) continue;
+      const a = liveAttempt(r);
+      if (!a) continue;
+      wanted.add(a.taskId);
+      const sent = this.killsSent.get(a.taskId);
+      if (sent === undefined || now - sent >= KILL_RETRY_MS) this.sendKill(a);
+      next = Math.min(next, (this.killsSent.get(a.taskId) ?? now) + KILL_RETRY_MS);
+    }
+    for (const id of this.killsSent.keys()) if (!wanted.has(id)) this.killsSent.delete(id);
+    return next;
+  }
+
+  /** Revive when a run waits for offers, suppress when none does: no offers wasted on us. */
+  private offerInterest(): void {
+    const driver = this.driver;
+    if (!driver) return;
+    const wanting = this.waiting.length > 0;
+    const unknown = (what: string) => (e: Error) => {
+      this.o.log.debug(`${what} failed`, { error: e.message });
+      this.suppressed = undefined;
+      this.steps.soon();
+    };
+    if (wanting && this.suppressed !== false) {
+      this.suppressed = false;
+      driver.revive().catch(unknown('revive'));
+    } else if (!wanting && this.suppressed !== true) {
+      this.suppressed = true;
+      driver.suppress().catch(unknown('suppress'));
+    }
+  }
+}
+
+/** A Chronos schedule with no start (`R/ /PT1H`) starts when the job is stored, written down so it stays put. */
+function withStart(job: Job, now: number): Job {
+  const s = job.schedule;
+  if (!s || s.kind !== 'iso8601') return job;
+  const parts = s.expression.split('/');
+  if (parts.length !== 3 || parts[1] !== '') return job;
+  const start = new Date(Math.floor(now / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  return { ...job, schedule: { ...s, expression: `${parts[0]}/${start}/${parts[2]}` } };
+}

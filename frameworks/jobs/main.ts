@@ -1,0 +1,59 @@
+/**
+ * `agora jobs`: flags → options → startJobs, until SIGINT or SIGTERM.
+ */
+import { parseArgs } from '../../common/flags';
+import { untilStopSignal } from '../../common/signals';
+import { startJobs, type JobsOptions } from './server';
+
+export const JOBS_USAGE = `Usage: agora jobs [flags]
+
+  --master HOST:PORT      the master's HTTP address (env AGORA_MASTER; default 127.0.0.1:5050)
+  --redis URL             keep jobs, runs and the dependency state in Redis (env AGORA_REDIS;
+                          default: in memory, forgotten when the framework stops)
+  --redis-prefix NAME     key prefix in Redis (default agora:jobs:)
+  --host ADDR             address to bind HTTP to (default 0.0.0.0)
+  --port N                HTTP port of the REST APIs and UI (default 4400; 0 picks one)
+  --name NAME             framework name (default agora-jobs)
+  --role ROLE             the role to take offers for (default *)
+  --retry-delay-ms N      the delay before a failed run's first retry (default 10000; doubles after)
+  --keep-runs N           runs kept per job, the newest (default 100)
+  --failover-timeout-ms N how long the master keeps our tasks while we are away (default one
+                          week with --redis, one minute in memory)
+  --help                  this text
+`;
+
+const SPEC = {
+  master: 'string', redis: 'string', 'redis-prefix': 'string', host: 'string', port: 'number', name: 'string', role: 'string',
+  'retry-delay-ms': 'number', 'keep-runs': 'number', 'failover-timeout-ms': 'number', help: 'boolean',
+} as const;
+
+export function parseJobsArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { help: false; options: JobsOptions } {
+  const { flags: f } = parseArgs(argv, SPEC);
+  if (f.help) return { help: true };
+  const options: JobsOptions = {};
+  const master = f.master ?? env.AGORA_MASTER;
+  if (master) options.master = master;
+  const redis = f.redis ?? env.AGORA_REDIS;
+  if (redis) options.redisUrl = redis;
+  if (f['redis-prefix'] !== undefined) options.redisPrefix = f['redis-prefix'];
+  if (f.host !== undefined) options.host = f.host;
+  if (f.port !== undefined) options.port = f.port;
+  if (f.name !== undefined) options.name = f.name;
+  if (f.role !== undefined) options.role = f.role;
+  if (f['retry-delay-ms'] !== undefined) options.retryDelayMs = f['retry-delay-ms'];
+  if (f['keep-runs'] !== undefined) options.keepRuns = f['keep-runs'];
+  if (f['failover-timeout-ms'] !== undefined) options.failoverTimeoutMs = f['failover-timeout-ms'];
+  return { help: false, options };
+}
+
+export async function runJobs(argv: string[]): Promise<void> {
+  const parsed = parseJobsArgs(argv);
+  if (parsed.help) {
+    process.stdout.write(JOBS_USAGE);
+    return;
+  }
+  const jobs = await startJobs(parsed.options);
+  process.stdout.write(`agora jobs: REST APIs and UI on port ${jobs.port}\n`);
+  await untilStopSignal();
+  await jobs.stop();
+}

@@ -1,0 +1,4 @@
+/** The jobs framework's web UI files (`ui/`), served under /ui/. */
+import { uiFiles } from '../shared/ui-files';
+
+export const uiFile = uiFiles('jobs');

@@ -1,0 +1,87 @@
+/**
+ * A framework's inputs — offers, status updates, API commands, its own timer — taken one at a
+ * time. Each step runs after the one before has finished (its writes in), then `settle` looks
+ * at everything again. A step that fails is answered with its error, and the framework
+ * looks again a second later: what the failure left undone (a kill, a launch) is not lost.
+ *
+ * One timer: `wakeAt` says when the next look is due (the earliest deadline the last look
+ * saw); the timer's step is an empty one, followed by `settle` like any other.
+ */
+import type { Clock, Timer } from '../../common/clock';
+import type { Logger } from '../../common/log';
+import { StoppedError } from './http';
+
+/** After a failed step, the next look (ms). */
+export const RETRY_MS = 1000;
+
+export interface StepsOptions {
+  clock: Clock;
+  log: Logger;
+  /** Who is stepping, for the StoppedError's words. */
+  name: string;
+  /** Runs after every step; its failure fails the step. */
+  settle: () => Promise<void>;
+  /** Around every step (an event bus held until the step is done, say). */
+  before?: () => void;
+  after?: () => void;
+}
+
+export class Steps {
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: Timer | undefined;
+  private timerAt = Infinity;
+  private stopping = false;
+
+  constructor(private readonly o: StepsOptions) {}
+
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
+  /** Runs `fn` after everything queued before it; state changes only inside. */
+  run<T>(fn: () => Promise<T> | T): Promise<T> {
+    const step = this.chain.then(async () => {
+      if (this.stopping) throw new StoppedError(`the ${this.o.name} is stopping`);
+      this.o.before?.();
+      try {
+        const out = await fn();
+        await this.o.settle();
+        return out;
+      } finally {
+        this.o.after?.();
+      }
+    });
+    this.chain = step.catch((e: Error) => {
+      if (this.stopping || e instanceof StoppedError) return;
+      this.o.log.warn('a step failed; looking again shortly', { error: e.message });
+      this.soon();
+    });
+    return step;
+  }
+
+  /** The next look at `at` (Infinity: none), replacing the one set before. */
+  wakeAt(at: number): void {
+    if (at === this.timerAt) return;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === Infinity || this.stopping) return;
+    this.timer = this.o.clock.setTimeout(() => {
+      this.timerAt = Infinity;
+      this.timer = undefined;
+      this.run(() => undefined).catch(() => undefined);
+    }, Math.max(0, at - this.o.clock.now()));
+  }
+
+  /** A look within RETRY_MS, keeping an earlier one. */
+  soon(): void {
+    this.wakeAt(Math.min(this.timerAt, this.o.clock.now() + RETRY_MS));
+  }
+
+  /** Takes no more steps; resolves once the one under way is done. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.timer?.cancel();
+    await this.chain;
+  }
+}
