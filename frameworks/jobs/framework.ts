@@ -16,6 +16,7 @@
  * task of a run (a retry is the next attempt).
  */
 import type { Clock } from '../../common/clock';
+import { Listeners } from '../../common/listeners';
 import type { Logger } from '../../common/log';
 import { isTerminal, type Offer, type TaskStatus } from '../../common/types';
 import type { Driver } from '../shared/driver';
@@ -29,6 +30,15 @@ import { cronSchedule, exhausted, next, repeatingSchedule, type Schedule } from 
 import { applyJobsChange, type JobsChange, type JobsState, type JobsStore } from './store';
 
 export type { Driver } from '../shared/driver';
+
+/**
+ * What changed, after it is stored: a job created or changed, a job deleted, a run made or
+ * moved on (served as `/v1/events`, for the UI and for tests to wait on).
+ */
+export type JobsEvent =
+  | { type: 'job_updated'; job: Job }
+  | { type: 'job_deleted'; jobId: string }
+  | { type: 'run_updated'; run: RunRecord };
 
 /** A command refused: what was wrong, in words (and by JSON path); nothing changed. */
 export class JobsError extends Error {
@@ -62,6 +72,8 @@ const MAX_RETRY_DELAY_MS = 10 * 60_000;
 const liveAttempt = (r: RunRecord): Attempt | undefined => r.attempts.find((a) => !isTerminal(a.state as TaskStatus['state']) && a.state !== 'TASK_UNKNOWN');
 
 export class JobsFramework {
+  /** Every stored change, in order (listeners are called after the commit). */
+  readonly events = new Listeners<JobsEvent>();
   private driver: Driver | undefined;
   private readonly steps: Steps;
   private readonly schedules = new Map<string, { key: string; schedule: Schedule | undefined }>();
@@ -97,6 +109,9 @@ export class JobsFramework {
   private async commit(change: JobsChange): Promise<void> {
     await this.o.store.commit(change);
     applyJobsChange(this.state, change);
+    for (const job of change.jobs ?? []) this.events.emit({ type: 'job_updated', job });
+    for (const jobId of change.deleteJobs ?? []) this.events.emit({ type: 'job_deleted', jobId });
+    for (const run of change.runs ?? []) this.events.emit({ type: 'run_updated', run });
   }
 
   // ---- views -------------------------------------------------------------------------------

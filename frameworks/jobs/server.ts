@@ -11,7 +11,7 @@ import type { MasterStateView } from '../../common/operator-types';
 import { getJson, masterAddress } from '../sdk/master-address';
 import { startHttp } from '../shared/http';
 import { keepSubscribed } from '../shared/subscription';
-import { route } from './api-routes';
+import { eventStream, route } from './api-routes';
 import { JobsFramework } from './framework';
 import { DEFAULT_JOBS_PREFIX, MemoryJobsStore, RedisJobsStore, type JobsStore } from './store';
 import { uiFile } from './ui';
@@ -65,6 +65,11 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
   let subscription: ReturnType<typeof keepSubscribed> | undefined;
   const http = await startHttp({
     host: o.host ?? '0.0.0.0', port: o.port ?? 4400, log,
+    stream: (req, url, res, open) => {
+      if (url.pathname !== '/v1/events' || req.method !== 'GET') return false;
+      eventStream(framework, res, open);
+      return true;
+    },
     route: route({
       framework, ui: uiFile, connected: () => subscription?.scheduler()?.connected ?? false,
       agents: async () => (await getJson<MasterStateView>(masterAddress(o.master), '/api/v1/state')).agents
