@@ -337,13 +337,23 @@ export class JobsFramework {
     });
   }
 
-  /** Deletes a job; refused while other jobs depend on it, or while it runs (unless those runs are to be stopped). */
-  deleteJob(id: string, o: { stopCurrentJobRuns: boolean }): Promise<Job> {
+  /**
+   * Deletes a job; refused while it runs, unless those runs are to be stopped. Jobs that
+   * depend on it are refused too (Metronome), or re-parented (`reparent`, Chronos): a child
+   * takes the deleted job's parents in its place, or its schedule when it had none.
+   */
+  deleteJob(id: string, o: { stopCurrentJobRuns: boolean; reparent?: boolean }): Promise<Job> {
     return this.step(async () => {
       const job = this.state.jobs.get(id);
       if (!job) throw new JobsError('not-found', `Job '${id}' does not exist`);
-      const children = [...this.state.jobs.values()].filter((j) => j.parents.includes(id)).map((j) => j.id);
-      if (children.length > 0) throw new JobsError('conflict', `Job '${id}' cannot be deleted: ${children.map((c) => `'${c}'`).join(', ')} depend${children.length === 1 ? 's' : ''} on it`);
+      const children = [...this.state.jobs.values()].filter((j) => j.parents.includes(id));
+      if (children.length > 0 && !o.reparent) {
+        throw new JobsError('conflict', `Job '${id}' cannot be deleted: ${children.map((c) => `'${c.id}'`).join(', ')} depend${children.length === 1 ? 's' : ''} on it`);
+      }
+      const reparented = children.map((c): Job => {
+        const parents = [...new Set([...c.parents.filter((p) => p !== id), ...job.parents])];
+        return parents.length > 0 || !job.schedule ? { ...c, parents } : { ...c, parents, schedule: job.schedule };
+      });
       const active = this.activeRuns(id);
       if (active.length > 0 && !o.stopCurrentJobRuns) {
         throw new JobsError('conflict', `Job '${id}' has ${active.length} active run${active.length === 1 ? '' : 's'}. Override with stopCurrentJobRuns=true`);
@@ -351,7 +361,11 @@ export class JobsFramework {
       const dag = structuredClone(this.state.dag);
       delete dag.doneAt[id];
       delete dag.triggeredAt[id];
-      await this.commit({ deleteJobs: [id], dag });
+      const now = this.now();
+      await this.commit({
+        deleteJobs: [id], dag, jobs: reparented,
+        cursors: reparented.filter((c) => c.schedule && c.parents.length === 0).map((c) => ({ jobId: c.id, at: now - 1 })),
+      });
       this.schedules.delete(id);
       // Their records are gone: each live task is killed now, and as an orphan if it reports again.
       for (const r of active) for (const a of r.attempts) if (a === liveAttempt(r)) this.sendKill(a);
