@@ -78,6 +78,8 @@ export class JobsFramework {
   private readonly steps: Steps;
   private readonly schedules = new Map<string, { key: string; schedule: Schedule | undefined }>();
   private readonly killsSent = new Map<string, number>();
+  /** Per job, its next occurrence after a cursor (computing one can take milliseconds). */
+  private readonly upcoming = new Map<string, { cursor: number; schedule: Schedule; at: number | undefined }>();
   private waiting: { job: Job; run: RunRecord }[] = [];
   /** Whether the master has us suppressed; undefined after (re)subscribing: say it again. */
   private suppressed: boolean | undefined;
@@ -278,7 +280,8 @@ export class JobsFramework {
   private async end(run: RunRecord, state: 'SUCCESS' | 'FAILED', now: number, o: { message?: string; exitCode?: number | undefined }): Promise<void> {
     const { retryAt: _, ...rest } = run;
     const done: RunRecord = { ...rest, state, endedAt: now, ...(o.message ? { message: o.message } : {}), ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}) };
-    const change: JobsChange = { runs: [done], ...this.dependentsOf(done.jobId, state === 'SUCCESS', now) };
+    const follow = this.dependentsOf(done.jobId, state === 'SUCCESS', now);
+    const change: JobsChange = { runs: [done, ...follow.runs ?? []], ...(follow.dag ? { dag: follow.dag } : {}) };
     change.deleteRuns = this.retention(done.jobId, change.runs!);
     await this.commit(change);
   }
@@ -445,7 +448,15 @@ export class JobsFramework {
       const schedule = this.scheduleOf(job)!;
       const sched = job.schedule!;
       const cursor = this.state.cursors.get(job.id) ?? now - 1;
+      // The next occurrence after the cursor, computed once per cursor: a step (a status
+      // update, say) must not compute every cron job's next time again.
+      const upcoming = this.upcoming.get(job.id);
+      if (upcoming && upcoming.cursor === cursor && upcoming.schedule === schedule && (upcoming.at === undefined || upcoming.at > now)) {
+        if (upcoming.at !== undefined) wakeAt = Math.min(wakeAt, upcoming.at);
+        continue;
+      }
       const d = due(schedule, cursor, now, sched.startingDeadlineSeconds);
+      this.upcoming.set(job.id, { cursor: d.cursor, schedule, at: d.wakeAt });
       if (d.wakeAt !== undefined) wakeAt = Math.min(wakeAt, d.wakeAt);
       if (d.cursor === cursor) continue;
       cursors.push({ jobId: job.id, at: d.cursor });
@@ -554,6 +565,6 @@ function withStart(job: Job, now: number): Job {
   if (!s || s.kind !== 'iso8601') return job;
   const parts = s.expression.split('/');
   if (parts.length !== 3 || parts[1] !== '') return job;
-  const start = new Date(Math.floor(now / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const start = new Date(now).toISOString();
   return { ...job, schedule: { ...s, expression: `${parts[0]}/${start}/${parts[2]}` } };
 }

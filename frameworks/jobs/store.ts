@@ -53,7 +53,7 @@ export function emptyJobsState(): JobsState {
   return { jobs: new Map(), cursors: new Map(), runs: new Map(), dag: { doneAt: {}, triggeredAt: {} } };
 }
 
-/** Applies a committed change in memory (runs kept in start order). */
+/** Applies a committed change in memory (runs kept in the order they were made). */
 export function applyJobsChange(s: JobsState, c: JobsChange): void {
   for (const j of c.jobs ?? []) s.jobs.set(j.id, j);
   for (const id of c.deleteJobs ?? []) {
@@ -62,7 +62,11 @@ export function applyJobsChange(s: JobsState, c: JobsChange): void {
     s.runs.delete(id);
   }
   for (const { jobId, at } of c.cursors ?? []) s.cursors.set(jobId, at);
-  for (const r of c.runs ?? []) s.runs.set(r.jobId, [...(s.runs.get(r.jobId) ?? []).filter((x) => x.runId !== r.runId), r]);
+  for (const r of c.runs ?? []) {
+    const list = s.runs.get(r.jobId) ?? [];
+    const at = list.findIndex((x) => x.runId === r.runId);
+    s.runs.set(r.jobId, at < 0 ? [...list, r] : list.map((x, i) => (i === at ? r : x)));
+  }
   for (const { jobId, runId } of c.deleteRuns ?? []) s.runs.set(jobId, (s.runs.get(jobId) ?? []).filter((x) => x.runId !== runId));
   if (c.dag) s.dag = c.dag;
 }
@@ -117,7 +121,7 @@ export class RedisJobsStore implements JobsStore {
     if (dag) s.dag = this.parse(this.key('dag'), dag);
     for (const jobId of s.jobs.keys()) {
       const runs = Object.entries(await this.redis.hgetall(this.key(`runs:${jobId}`))).map(([k, v]) => this.parse<RunRecord>(`${this.key(`runs:${jobId}`)} ${k}`, v));
-      s.runs.set(jobId, runs.sort((a, b) => (a.startedAt ?? a.scheduledAt ?? 0) - (b.startedAt ?? b.scheduledAt ?? 0)));
+      s.runs.set(jobId, runs.sort((a, b) => madeAt(a) - madeAt(b) || (a.runId < b.runId ? -1 : 1)));
     }
     return s;
   }
@@ -142,4 +146,8 @@ export class RedisJobsStore implements JobsStore {
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
+}
+
+function madeAt(r: RunRecord): number {
+  return r.createdAt ?? r.startedAt ?? r.scheduledAt ?? 0;
 }
