@@ -19,7 +19,7 @@ class RecordingDriver implements Driver {
     this.log.push(call);
     return Promise.resolve();
   }
-  launch(offer: Offer, tasks: { taskId: string }[]) { return this.record('launch', tasks.map((t) => t.taskId)); }
+  launch(_offer: Offer, tasks: { taskId: string }[]) { return this.record('launch', tasks.map((t) => t.taskId)); }
   decline(offerIds: string[], o?: { reason?: string }) { return this.record('decline', { offerIds, reason: o?.reason }); }
   kill(taskId: string) { return this.record('kill', taskId); }
   acknowledge() { return Promise.resolve(); }

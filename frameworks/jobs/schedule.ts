@@ -13,7 +13,7 @@
  * first time (zone.ts). Bounded: a search looks at most 30 years ahead.
  */
 import { cronDay, parseCron, type CronSpec } from './cron';
-import { fromLocal, isTimeZone, toLocal } from './zone';
+import { fromLocal, isTimeZone, offsetAt, toLocal } from './zone';
 
 export interface Period { years: number; months: number; weeks: number; days: number; hours: number; minutes: number; seconds: number }
 
@@ -24,6 +24,8 @@ export type Schedule =
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const SEARCH_DAYS = 30 * 366;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 export function cronSchedule(expression: string, timeZone = 'UTC'): Parsed<Schedule> {
   if (!isTimeZone(timeZone)) return { ok: false, error: `'${timeZone}' is not a time zone (an IANA name such as Europe/Berlin or UTC)` };
@@ -132,6 +134,13 @@ function nextCron(s: Extract<Schedule, { kind: 'cron' }>, after: number): number
     const day = new Date(Date.UTC(start.year, start.month - 1, start.day + d));
     const [year, month, date] = [day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate()];
     if (!cronDay(cron, year, month, date)) return [];
+    // A day with one offset all around it (every day but two a year) is arithmetic; a day
+    // near a change asks the zone for each time (gaps and overlaps: zone.ts).
+    const midnight = Date.UTC(year, month - 1, date);
+    const offset = offsetAt(timeZone, midnight - 17 * HOUR);
+    if (offset === offsetAt(timeZone, midnight + DAY + 17 * HOUR)) {
+      return hours.flatMap((hour) => minutes.map((minute) => midnight + (hour * 60 + minute) * 60_000 - offset));
+    }
     return hours.flatMap((hour) => minutes.map((minute) => fromLocal(timeZone, { year, month, day: date, hour, minute, second: 0 })));
   };
   let today = instants(0).filter((t) => t > after);
