@@ -89,7 +89,7 @@ export class JobsFramework {
   constructor(readonly state: JobsState, private readonly o: JobsFrameworkOptions) {
     this.retryDelayMs = o.retryDelayMs ?? 10_000;
     this.keepRuns = o.keepRuns ?? 100;
-    this.steps = new Steps({ clock: o.clock, log: o.log, name: 'jobs framework', settle: () => this.settle() });
+    this.steps = new Steps({ clock: o.clock, log: o.log, name: 'jobs framework', settle: () => this.settle(), refusal: (e) => e instanceof JobsError });
   }
 
   static async load(o: JobsFrameworkOptions): Promise<JobsFramework> {

@@ -21,6 +21,8 @@ export interface StepsOptions {
   name: string;
   /** Runs after every step; its failure fails the step. */
   settle: () => Promise<void>;
+  /** A refusal (bad input, changing nothing): answered, not logged, and no reason to look again. */
+  refusal?: (e: Error) => boolean;
   /** Around every step (an event bus held until the step is done, say). */
   before?: () => void;
   after?: () => void;
@@ -52,7 +54,7 @@ export class Steps {
       }
     });
     this.chain = step.catch((e: Error) => {
-      if (this.stopping || e instanceof StoppedError) return;
+      if (this.stopping || e instanceof StoppedError || this.o.refusal?.(e)) return;
       this.o.log.warn('a step failed; looking again shortly', { error: e.message });
       this.soon();
     });
