@@ -330,7 +330,7 @@ export class JobsFramework {
       if (old && mode === 'create') throw new JobsError('exists', `Job with id '${job.id}' already exists`);
       if (!old && mode === 'replace') throw new JobsError('not-found', `Job '${job.id}' does not exist`);
       const problem = dependencyProblem([...this.state.jobs.values()], job);
-      if (problem) throw new JobsError('invalid', problem, [{ path: job.schedule?.kind === 'iso8601' || job.owner !== undefined ? '/parents' : '/dependencies', errors: [problem] }]);
+      if (problem) throw new JobsError('invalid', problem, [{ path: job.dialect === 'chronos' ? '/parents' : '/dependencies', errors: [problem] }]);
       const now = this.now();
       const fixed = withStart(job, now);
       const fresh = !old || !old.schedule || !fixed.schedule || old.schedule.expression !== fixed.schedule.expression

@@ -61,4 +61,11 @@ describe('a Chronos job', () => {
     expect(parseChronosJob({ name: 'x', command: 'y' })).toMatchObject({ ok: false, details: [{ path: '/schedule' }] });
     expect(parseChronosJob({ name: 'x y', command: 'y', parents: ['a'], cpus: -0.5 })).toMatchObject({ ok: false, details: [{ path: '/name' }, { path: '/cpus' }] });
   });
+
+  it('refuses a LIKE or UNLIKE constraint whose value is not a regular expression', () => {
+    expect(parseChronosJob({ name: 'x', command: 'y', schedule: 'R//PT1H', constraints: [['rack', 'LIKE', 'rack-[']] }))
+      .toMatchObject({ ok: false, details: [{ path: '/constraints(0)', errors: [expect.stringMatching(/^'rack-\[' is not a regular expression/)] }] });
+    expect(parseMetronomeJob({ id: 'x', run: { cmd: 'y', placement: { constraints: [{ attribute: 'rack', operator: 'UNLIKE', value: '(' }] } } }))
+      .toMatchObject({ ok: false, details: [{ path: '/run/placement/constraints(0)/value' }] });
+  });
 });

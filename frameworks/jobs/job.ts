@@ -25,6 +25,8 @@ export interface JobSchedule {
 
 export interface Job {
   id: string;
+  /** The dialect it was written in: its errors name that dialect's fields. */
+  dialect?: 'chronos' | 'metronome';
   description: string;
   labels: Record<string, string>;
   owner?: string;
@@ -105,6 +107,17 @@ export const METRONOME_RETRIES = 10;
 const METRONOME_ID = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 const CHRONOS_NAME = /^[\w.-]+$/;
 
+/** A LIKE or UNLIKE value must be a regular expression. */
+function patternProblem(c: JobConstraint): string | undefined {
+  if (c.operator === 'IS') return undefined;
+  try {
+    new RegExp(c.value);
+    return undefined;
+  } catch (err) {
+    return `'${c.value}' is not a regular expression: ${(err as Error).message}`;
+  }
+}
+
 function checkSchedule(p: Problems, s: JobSchedule, at: string, now: number): void {
   if (!isTimeZone(s.timeZone)) p.add(`${at}/${s.kind === 'cron' ? 'timezone' : 'scheduleTimeZone'}`, `'${s.timeZone}' is not a time zone (an IANA name such as Europe/Berlin or UTC)`);
   else {
@@ -135,7 +148,10 @@ export function parseMetronomeJob(json: unknown, now = 0): ParsedJob {
     if (!isObject(c) || typeof c.attribute !== 'string' || !['IS', 'LIKE', 'UNLIKE', 'EQ'].includes(String(c.operator))) {
       return p.add(at, 'expected {attribute, operator: IS|LIKE|UNLIKE, value}');
     }
-    constraints.push({ attribute: c.attribute, operator: c.operator === 'EQ' ? 'IS' : c.operator as JobConstraint['operator'], value: typeof c.value === 'string' ? c.value : '' });
+    const constraint: JobConstraint = { attribute: c.attribute, operator: c.operator === 'EQ' ? 'IS' : c.operator as JobConstraint['operator'], value: typeof c.value === 'string' ? c.value : '' };
+    const bad = patternProblem(constraint);
+    if (bad) p.add(`${at}/value`, bad);
+    constraints.push(constraint);
   });
   const schedules = Array.isArray(json.schedules) ? json.schedules : [];
   if (schedules.length > 1) p.add('/schedules', 'a job takes at most one schedule');
@@ -160,7 +176,7 @@ export function parseMetronomeJob(json: unknown, now = 0): ParsedJob {
     return d.id;
   });
   const job: Job = {
-    id, description: p.str(json, 'description', '') ?? '', labels: p.stringMap(json, 'labels', ''),
+    id, dialect: 'metronome', description: p.str(json, 'description', '') ?? '', labels: p.stringMap(json, 'labels', ''),
     ...(cmd !== undefined ? { cmd } : {}), ...(args !== undefined ? { args } : {}),
     cpus: p.num(run, 'cpus', '/run', 1, 0.01), mem: p.num(run, 'mem', '/run', 128, 32), disk: p.num(run, 'disk', '/run', 0), gpus: p.num(run, 'gpus', '/run', 0),
     ...(image !== undefined ? { image } : {}), forcePullImage: docker ? p.bool(docker, 'forcePullImage', '/run/docker', false) : false,
@@ -205,14 +221,17 @@ export function parseChronosJob(json: unknown, now = 0): ParsedJob {
     const ok = Array.isArray(c) && c.length === 3 && c.every((x) => typeof x === 'string') && ['EQUALS', 'LIKE', 'UNLIKE'].includes(c[1] as string);
     if (!ok) return p.add(`/constraints(${i})`, 'expected [attribute, EQUALS|LIKE|UNLIKE, value]');
     const [attribute, op, value] = c as [string, string, string];
-    constraints.push({ attribute, operator: op === 'EQUALS' ? 'IS' : op as JobConstraint['operator'], value });
+    const constraint: JobConstraint = { attribute, operator: op === 'EQUALS' ? 'IS' : op as JobConstraint['operator'], value };
+    const bad = patternProblem(constraint);
+    if (bad) p.add(`/constraints(${i})`, bad);
+    constraints.push(constraint);
   });
   const maxCompletionTime = json.maxCompletionTime === undefined ? undefined : p.num(json, 'maxCompletionTime', '', 0, 1);
   const image = container ? p.str(container, 'image', '/container') : undefined;
   const shell = p.bool(json, 'shell', '', true);
   const args = p.strings(json, 'arguments', '');
   const job: Job = {
-    id: name, description: p.str(json, 'description', '') ?? '', labels: {}, ...(typeof json.owner === 'string' ? { owner: json.owner } : {}),
+    id: name, dialect: 'chronos', description: p.str(json, 'description', '') ?? '', labels: {}, ...(typeof json.owner === 'string' ? { owner: json.owner } : {}),
     ...(shell ? { cmd: [command ?? '', ...(args ?? [])].join(' ').trim() } : { args: [command ?? '', ...(args ?? [])] }),
     cpus: p.num(json, 'cpus', '', 0.1, 0.01), mem: p.num(json, 'mem', '', 128, 1), disk: p.num(json, 'disk', '', 256), gpus: 0,
     ...(image ? { image } : {}), forcePullImage: container ? p.bool(container, 'forcePullImage', '/container', false) : false,
