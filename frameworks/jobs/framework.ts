@@ -81,6 +81,8 @@ export class JobsFramework {
   /** Per job, its next occurrence after a cursor (computing one can take milliseconds). */
   private readonly upcoming = new Map<string, { cursor: number; schedule: Schedule; at: number | undefined }>();
   private waiting: { job: Job; run: RunRecord }[] = [];
+  /** The active runs (run id → job id): a step looks at these, not at every job's history. */
+  private readonly active = new Map<string, string>();
   /** Whether the master has us suppressed; undefined after (re)subscribing: say it again. */
   private suppressed: boolean | undefined;
   private readonly retryDelayMs: number;
@@ -89,6 +91,7 @@ export class JobsFramework {
   constructor(readonly state: JobsState, private readonly o: JobsFrameworkOptions) {
     this.retryDelayMs = o.retryDelayMs ?? 10_000;
     this.keepRuns = o.keepRuns ?? 100;
+    for (const r of [...state.runs.values()].flat()) if (isActive(r)) this.active.set(r.runId, r.jobId);
     this.steps = new Steps({ clock: o.clock, log: o.log, name: 'jobs framework', settle: () => this.settle(), refusal: (e) => e instanceof JobsError });
   }
 
@@ -111,6 +114,9 @@ export class JobsFramework {
   private async commit(change: JobsChange): Promise<void> {
     await this.o.store.commit(change);
     applyJobsChange(this.state, change);
+    for (const r of change.runs ?? []) if (isActive(r)) this.active.set(r.runId, r.jobId); else this.active.delete(r.runId);
+    for (const { runId } of change.deleteRuns ?? []) this.active.delete(runId);
+    for (const id of change.deleteJobs ?? []) for (const [runId, jobId] of this.active) if (jobId === id) this.active.delete(runId);
     for (const job of change.jobs ?? []) this.events.emit({ type: 'job_updated', job });
     for (const jobId of change.deleteJobs ?? []) this.events.emit({ type: 'job_deleted', jobId });
     for (const run of change.runs ?? []) this.events.emit({ type: 'run_updated', run });
@@ -124,6 +130,11 @@ export class JobsFramework {
 
   activeRuns(jobId: string): RunRecord[] {
     return this.runsOf(jobId).filter(isActive);
+  }
+
+  /** Every active run, of every job. */
+  allActiveRuns(): RunRecord[] {
+    return [...this.active].map(([runId, jobId]) => this.current({ jobId, runId })).filter((r): r is RunRecord => r !== undefined);
   }
 
   /** The job's schedule as the calculator reads it; undefined for a job without one. */
@@ -163,7 +174,7 @@ export class JobsFramework {
         await this.o.store.saveFrameworkId(frameworkId);
         this.state.frameworkId = frameworkId;
       }
-      const live = [...this.state.runs.values()].flat().flatMap((r) => r.attempts.filter((a) => a === liveAttempt(r)))
+      const live = this.allActiveRuns().flatMap((r) => r.attempts.filter((a) => a === liveAttempt(r)))
         .map((a) => ({ taskId: a.taskId, agentId: a.agentId }));
       const failed = (e: Error) => this.o.log.warn('reconcile failed', { error: e.message });
       // Explicitly what we know (the master answers even for tasks it never saw: TASK_GONE, and
@@ -483,7 +494,7 @@ export class JobsFramework {
     }
     // Every active run, in its new version.
     const waiting: { job: Job; run: RunRecord }[] = [];
-    const all = [...this.state.runs.values()].flat().filter(isActive).map((r) => runs.get(r.runId) ?? r);
+    const all = this.allActiveRuns().map((r) => runs.get(r.runId) ?? r);
     for (const r of runs.values()) if (isActive(r) && !all.some((x) => x.runId === r.runId)) all.push(r);
     for (const r of all) {
       const job = this.state.jobs.get(r.jobId);
@@ -526,8 +537,8 @@ export class JobsFramework {
   private resendKills(now: number): number {
     let next = Infinity;
     const wanted = new Set<string>();
-    for (const r of [...this.state.runs.values()].flat()) {
-      if (!isActive(r) || !r.stopRequested) continue;
+    for (const r of this.allActiveRuns()) {
+      if (!r.stopRequested) continue;
       const a = liveAttempt(r);
       if (!a) continue;
       wanted.add(a.taskId);
