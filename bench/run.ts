@@ -17,10 +17,11 @@ import { allocatorBench } from './allocator.bench';
 import { declineRoundsBench } from './decline-rounds.bench';
 import { benchmarksDoc } from './docs';
 import { round, type Bench, type Measurement } from './harness';
+import { jobsBench } from './jobs.bench';
 import { launchBench } from './launch.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, launchBench, agentLaunchBench];
+const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, launchBench, agentLaunchBench];
 
 export interface Machine {
   cpuModel: string;

@@ -80,6 +80,11 @@ export class JobsFramework {
   private readonly killsSent = new Map<string, number>();
   /** Per job, its next occurrence after a cursor (computing one can take milliseconds). */
   private readonly upcoming = new Map<string, { cursor: number; schedule: Schedule; at: number | undefined }>();
+  /**
+   * The earliest of those, and whether jobs or cursors changed since it was found: until
+   * then, a step need not look at any job's schedule (a status update with 10k jobs).
+   */
+  private schedulesSeen = { changed: true, nextAt: Infinity };
   private waiting: { job: Job; run: RunRecord }[] = [];
   /** The active runs (run id → job id): a step looks at these, not at every job's history. */
   private readonly active = new Map<string, string>();
@@ -114,6 +119,7 @@ export class JobsFramework {
   private async commit(change: JobsChange): Promise<void> {
     await this.o.store.commit(change);
     applyJobsChange(this.state, change);
+    if (change.jobs?.length || change.deleteJobs?.length || change.cursors?.length) this.schedulesSeen.changed = true;
     for (const r of change.runs ?? []) if (isActive(r)) this.active.set(r.runId, r.jobId); else this.active.delete(r.runId);
     for (const { runId } of change.deleteRuns ?? []) this.active.delete(runId);
     for (const id of change.deleteJobs ?? []) for (const [runId, jobId] of this.active) if (jobId === id) this.active.delete(runId);
@@ -454,7 +460,11 @@ export class JobsFramework {
       const follow = this.dependentsOf(r.jobId, false, now);
       if (follow.dag) { dag = follow.dag; for (const c of follow.runs ?? []) put(c); }
     };
-    for (const job of this.state.jobs.values()) {
+    const seen = this.schedulesSeen;
+    const jobsToLook = seen.changed || seen.nextAt <= now ? this.state.jobs.values() : [];
+    if (!seen.changed && seen.nextAt > now) wakeAt = seen.nextAt;
+    else this.schedulesSeen = { changed: false, nextAt: Infinity };
+    for (const job of jobsToLook) {
       if (!this.scheduled(job)) continue;
       const schedule = this.scheduleOf(job)!;
       const sched = job.schedule!;
@@ -464,11 +474,13 @@ export class JobsFramework {
       const upcoming = this.upcoming.get(job.id);
       if (upcoming && upcoming.cursor === cursor && upcoming.schedule === schedule && (upcoming.at === undefined || upcoming.at > now)) {
         if (upcoming.at !== undefined) wakeAt = Math.min(wakeAt, upcoming.at);
+        this.schedulesSeen.nextAt = Math.min(this.schedulesSeen.nextAt, upcoming.at ?? Infinity);
         continue;
       }
       const d = due(schedule, cursor, now, sched.startingDeadlineSeconds);
       this.upcoming.set(job.id, { cursor: d.cursor, schedule, at: d.wakeAt });
       if (d.wakeAt !== undefined) wakeAt = Math.min(wakeAt, d.wakeAt);
+      this.schedulesSeen.nextAt = Math.min(this.schedulesSeen.nextAt, d.wakeAt ?? Infinity);
       if (d.cursor === cursor) continue;
       cursors.push({ jobId: job.id, at: d.cursor });
       if (d.missedCount > 0) {
