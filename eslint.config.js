@@ -14,13 +14,13 @@ module.exports = tseslint.config(
     },
   },
   {
-    // The services web UI: ES modules the browser runs as they are, with no type checker
+    // The frameworks' web UIs: ES modules the browser runs as they are, with no type checker
     // behind them, so at least no undefined or unused names.
-    files: ['frameworks/services/ui/**/*.js'],
+    files: ['frameworks/services/ui/**/*.js', 'frameworks/jobs/ui/**/*.js'],
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(['window', 'document', 'location', 'fetch', 'EventSource', 'URLSearchParams', 'Node',
-        'structuredClone', 'setTimeout', 'clearTimeout', 'setInterval'].map((g) => [g, 'readonly'])),
+        'structuredClone', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'].map((g) => [g, 'readonly'])),
     },
     rules: { 'no-undef': 'error', 'no-unused-vars': 'error', 'prefer-const': 'error', eqeqeq: 'error' },
   },

@@ -16,11 +16,21 @@ export interface Clock {
   setInterval(fn: () => void, ms: number): Timer;
 }
 
+/**
+ * Node runs a timeout longer than this at once (TimeoutOverflowWarning, delay set to 1 ms):
+ * a longer wait — a job's next occurrence weeks away — is taken in pieces of at most this.
+ */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
-    const h = setTimeout(fn, ms);
-    h.unref?.();
+    let h: ReturnType<typeof setTimeout>;
+    const arm = (left: number): void => {
+      h = setTimeout(() => (left > MAX_TIMEOUT_MS ? arm(left - MAX_TIMEOUT_MS) : fn()), Math.min(left, MAX_TIMEOUT_MS));
+      h.unref?.();
+    };
+    arm(ms);
     return { cancel: () => clearTimeout(h) };
   },
   setInterval(fn, ms) {

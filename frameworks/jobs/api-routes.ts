@@ -1,10 +1,16 @@
 /**
- * The jobs framework's HTTP API: Chronos's `/v1/scheduler/…` and Metronome's `/v1/jobs`, so
- * that their clients work unchanged, plus /ping, /metrics and the UI under /ui/.
+ * The jobs framework's HTTP API: Metronome's `/v1/jobs` (api-metronome.ts) and Chronos's
+ * `/v1/scheduler/…` (api-chronos.ts), so that their clients work unchanged, plus /ping,
+ * /v1/info, /metrics, the event stream and the UI under /ui/. One routing table for all of
+ * it (api-router.ts): a path known under other methods is 405 with `Allow`, an unknown one 404.
  */
 import type { ServerResponse } from 'http';
 import { openEventStream } from '../../common/sse';
-import { ping, type Reply, type Request } from '../shared/http';
+import { ApiError, ping, type Reply, type Request } from '../shared/http';
+import { chronosRoutes } from './api-chronos';
+import { metronomeRoutes } from './api-metronome';
+import { dispatch, type Route } from './api-router';
+import { metricsJson } from './api-views';
 import type { JobsEvent, JobsFramework } from './framework';
 
 export interface RouteDeps {
@@ -19,13 +25,27 @@ export interface RouteDeps {
 }
 
 export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply {
+  const metrics = (): Reply => ({ status: 200, body: metricsJson(deps.framework, deps.connected()) });
+  const info = (): Reply => ({ status: 200, body: deps.info() });
+  const routes: Route[] = [
+    { path: /^\/ping$/, methods: { GET: ping } },
+    // Metronome serves its info at /info and its metrics at /v1/metrics; both names answer.
+    { path: /^\/(?:v1\/)?info$/, methods: { GET: info } },
+    { path: /^\/(?:v1\/)?metrics$/, methods: { GET: metrics } },
+    ...metronomeRoutes({ framework: deps.framework, agents: deps.agents }),
+    ...chronosRoutes(deps.framework),
+    { path: /^\/(?:ui)?$/, methods: { GET: () => ({ status: 302, headers: { location: '/ui/' } }) } },
+    {
+      path: /^\/ui\/(.*)$/,
+      methods: {
+        GET: (_, [file]) => deps.ui?.(file || 'index.html') ?? { status: 404, body: { message: `no such file: /ui/${file ?? ''}` } },
+      },
+    },
+  ];
   return (req) => {
-    const p = req.url.pathname;
-    if (p === '/ping') return ping(req);
-    if (p === '/v1/info') return { status: 200, body: deps.info() };
-    if (p === '/' || p === '/ui') return { status: 302, headers: { location: '/ui/' } };
-    if (p.startsWith('/ui/') && deps.ui) return deps.ui(p === '/ui/' ? 'index.html' : p.slice(4)) ?? { status: 404, body: { message: `no such file: ${p}` } };
-    return { status: 404, body: { message: `no route for ${req.method} ${p}` } };
+    const reply = dispatch(routes, req);
+    if (reply === undefined) throw new ApiError(404, { message: `no route for ${req.method} ${req.url.pathname}` });
+    return reply;
   };
 }
 

@@ -1,0 +1,221 @@
+/**
+ * Metronome's `/v1/jobs` over the jobs framework (REFERENCE.md, Frameworks 5), so that its
+ * clients work unchanged; plus, beyond Metronome, a job's whole run history
+ * (`/v1/jobs/{id}/history`, missed and skipped occurrences included) and a run's output
+ * (`/v1/jobs/{id}/runs/{runId}/logs`). Refusals are Metronome's: 404 for what does not exist,
+ * 409 for a conflict, 422 `Object is not valid` with `details` by JSON path; nothing changes.
+ *
+ * Where Agora differs, and why:
+ * - A job has at most one schedule (Metronome's own limit, metronome PR #84), and its id is not
+ *   stored: it reads `default` everywhere, and any schedule id in a path names that one schedule.
+ * - `PUT /v1/jobs/{id}` keeps the job's schedule when the body has no `schedules` (Metronome
+ *   always keeps it; its clients send the schedules they read, so they see no difference), and
+ *   refuses a body whose `id` is not the path's (Metronome silently takes the path's).
+ * - `GET /runs/{runId}` answers finished runs too (Metronome only active ones); `GET /runs`
+ *   gives every stored run with `?all=true`.
+ */
+import { ApiError, type Reply, type Request } from '../shared/http';
+import { readSandboxFile } from './api-logs';
+import { flag, refusalsAs, type Route } from './api-router';
+import { agoraHistory, EMBEDS, jobInfo, newestFirst, runJson, type Embed } from './api-views';
+import { isActive, type JobsError, type JobsFramework } from './framework';
+import type { RunRecord } from './history';
+import { parseMetronomeJob, toMetronome, type Detail, type Job, type JobSchedule } from './job';
+
+export interface MetronomeDeps {
+  framework: JobsFramework;
+  /** Where the cluster's agents serve HTTP (sandbox files), as the master knows them. */
+  agents: () => Promise<{ id: string; hostname: string; port: number }[]>;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const invalid = (details: Detail[]): ApiError => new ApiError(422, { message: 'Object is not valid', details });
+const jobNotFound = (id: string): ApiError => new ApiError(404, { id, message: `Job '${id}' does not exist` });
+
+/** The framework's refusals in Metronome's words. */
+function metronomeRefusal(e: JobsError): ApiError {
+  switch (e.kind) {
+    case 'not-found': return new ApiError(404, { message: e.message });
+    case 'exists':
+    case 'conflict': return new ApiError(409, { message: e.message });
+    case 'invalid': return invalid(e.details.length > 0 ? e.details : [{ path: '/', errors: [e.message] }]);
+  }
+}
+
+const ID = '([^/]+)';
+const JOB = `^/v1/jobs/${ID}`;
+
+export function metronomeRoutes(deps: MetronomeDeps): Route[] {
+  const f = deps.framework;
+  const jobOf = (id: string): Job => {
+    const job = f.state.jobs.get(id);
+    if (!job) throw jobNotFound(id);
+    return job;
+  };
+  const runOf = (jobId: string, runId: string): RunRecord => {
+    jobOf(jobId);
+    const run = f.runsOf(jobId).find((r) => r.runId === runId);
+    if (!run) throw new ApiError(404, { message: `Job '${jobId}' has no run '${runId}'` });
+    return run;
+  };
+  /** The job's one cron schedule; a Chronos job's repeating interval is not one Metronome can show. */
+  const cronOf = (job: Job, scheduleId: string): JobSchedule => {
+    if (job.schedule?.kind !== 'cron') throw new ApiError(404, { id: scheduleId, message: `Job '${job.id}' has no schedule '${scheduleId}'` });
+    return job.schedule;
+  };
+  const scheduleJson = (job: Job): unknown => (toMetronome(job).schedules as unknown[])[0];
+  const withSchedule = async (job: Job, schedule: JobSchedule | undefined): Promise<Job> => {
+    const { schedule: _, ...rest } = job;
+    return f.putJob(schedule ? { ...rest, schedule } : rest, 'replace');
+  };
+
+  return refusalsAs([
+    {
+      path: /^\/v1\/jobs\/?$/,
+      methods: {
+        GET: (req) => ({ status: 200, body: [...f.state.jobs.values()].sort((a, b) => a.id.localeCompare(b.id)).map((j) => jobInfo(f, j, embedsOf(req.url))) }),
+        POST: async (req) => {
+          const parsed = parseMetronomeJob(req.body, f.now());
+          if (!parsed.ok) throw invalid(parsed.details);
+          const job = await f.putJob(parsed.job, 'create');
+          return { status: 201, body: jobInfo(f, job, new Set()), headers: { Location: `/v1/jobs/${encodeURIComponent(job.id)}` } };
+        },
+      },
+    },
+    {
+      path: new RegExp(`${JOB}/?$`),
+      methods: {
+        GET: (req, [id]) => ({ status: 200, body: jobInfo(f, jobOf(id!), embedsOf(req.url)) }),
+        PUT: async (req, [id]) => ({ status: 200, body: jobInfo(f, await f.putJob(replacement(f, req, id!), 'replace'), new Set()) }),
+        DELETE: async (req, [id]) => {
+          const job = await f.deleteJob(id!, { stopCurrentJobRuns: flag(req.url, 'stopCurrentJobRuns') });
+          return { status: 200, body: toMetronome(job) };
+        },
+      },
+    },
+    {
+      path: new RegExp(`${JOB}/schedules/?$`),
+      methods: {
+        GET: (_, [id]) => ({ status: 200, body: toMetronome(jobOf(id!)).schedules }),
+        POST: async (req, [id]) => {
+          const schedule = scheduleFrom(req.body, f.now());
+          const job = jobOf(id!);
+          if (job.schedule) {
+            throw new ApiError(409, { message: `Job '${job.id}' already has a schedule: Agora keeps one a job; change it with PUT /v1/jobs/${job.id}/schedules/default` });
+          }
+          return { status: 201, body: scheduleJson(await withSchedule(job, schedule)) };
+        },
+      },
+    },
+    {
+      path: new RegExp(`${JOB}/schedules/${ID}/?$`),
+      methods: {
+        GET: (_, [id, sid]) => {
+          const job = jobOf(id!);
+          cronOf(job, sid!);
+          return { status: 200, body: scheduleJson(job) };
+        },
+        PUT: async (req, [id, sid]) => {
+          const schedule = scheduleFrom(req.body, f.now());
+          const job = jobOf(id!);
+          cronOf(job, sid!);
+          return { status: 200, body: scheduleJson(await withSchedule(job, schedule)) };
+        },
+        DELETE: async (_, [id, sid]) => {
+          const job = jobOf(id!);
+          cronOf(job, sid!);
+          await withSchedule(job, undefined);
+          return { status: 200 };
+        },
+      },
+    },
+    {
+      path: new RegExp(`${JOB}/runs/?$`),
+      methods: {
+        GET: (req, [id]) => {
+          jobOf(id!);
+          const runs = flag(req.url, 'all') ? f.runsOf(id!) : f.runsOf(id!).filter(isActive);
+          return { status: 200, body: newestFirst(runs).map(runJson) };
+        },
+        POST: async (_, [id]) => {
+          const run = await f.runNow(id!);
+          return { status: 201, body: runJson(run), headers: { Location: `/v1/jobs/${encodeURIComponent(run.jobId)}/runs/${encodeURIComponent(run.runId)}` } };
+        },
+      },
+    },
+    { path: new RegExp(`${JOB}/runs/${ID}/?$`), methods: { GET: (_, [id, runId]) => ({ status: 200, body: runJson(runOf(id!, runId!)) }) } },
+    {
+      path: new RegExp(`${JOB}/runs/${ID}/actions/stop/?$`),
+      methods: { POST: async (_, [id, runId]) => ({ status: 200, body: runJson(await f.stopRun(id!, runId!)) }) },
+    },
+    { path: new RegExp(`${JOB}/runs/${ID}/logs/?$`), methods: { GET: (req, [id, runId]) => runLogs(deps, runOf(id!, runId!), req.url) } },
+    { path: new RegExp(`${JOB}/history/?$`), methods: { GET: (_, [id]) => ({ status: 200, body: agoraHistory(f, jobOf(id!).id) }) } },
+  ], metronomeRefusal);
+}
+
+/** `embed=a&embed=b` or `embed=a,b`; an unknown one is refused, naming those there are. */
+function embedsOf(url: URL): Set<Embed> {
+  const asked = url.searchParams.getAll('embed').flatMap((e) => e.split(',')).map((e) => e.trim()).filter((e) => e !== '');
+  const unknown = asked.filter((e) => !(EMBEDS as readonly string[]).includes(e));
+  if (unknown.length > 0) throw new ApiError(400, { message: `unknown embed ${unknown.map((e) => `'${e}'`).join(', ')}: choose from ${EMBEDS.join(', ')}` });
+  return new Set(asked as Embed[]);
+}
+
+/**
+ * The job a PUT asks for: the body, with the path's id (a different one in the body is
+ * refused), and the stored schedule when the body names none.
+ */
+function replacement(f: JobsFramework, req: Request, id: string): Job {
+  const body = req.body;
+  if (isObject(body) && body.id !== undefined && body.id !== id) {
+    throw invalid([{ path: '/id', errors: [`the body's id ${JSON.stringify(body.id)} is not the job's id in the path, '${id}'`] }]);
+  }
+  const parsed = parseMetronomeJob(isObject(body) ? { ...body, id } : body, f.now());
+  if (!parsed.ok) throw invalid(parsed.details);
+  const stored = f.state.jobs.get(id)?.schedule;
+  if (isObject(body) && body.schedules === undefined && stored) return { ...parsed.job, schedule: stored };
+  return parsed.job;
+}
+
+/**
+ * A ScheduleSpec (`/schedules` bodies), checked as a job's schedule is; problems at paths
+ * relative to the schedule (`/cron`, `/timezone`), as Metronome reports them there.
+ */
+function scheduleFrom(body: unknown, now: number): JobSchedule {
+  if (!isObject(body)) throw invalid([{ path: '/', errors: ['expected a schedule: {id, cron, timezone, concurrencyPolicy, startingDeadlineSeconds, enabled}'] }]);
+  const parsed = parseMetronomeJob({ id: 'schedule', run: { cmd: 'true' }, schedules: [body] }, now);
+  if (!parsed.ok) throw invalid(parsed.details.map((d) => ({ ...d, path: d.path.replace(/^\/schedules\(0\)/, '') || '/' })));
+  return parsed.job.schedule!;
+}
+
+/** `…/runs/{runId}/logs?file=stdout|stderr&attempt=N`: an attempt's output (default: the last attempt), read from its agent. */
+async function runLogs(deps: MetronomeDeps, run: RunRecord, url: URL): Promise<Reply> {
+  const file = url.searchParams.get('file') ?? 'stdout';
+  if (file !== 'stdout' && file !== 'stderr') throw new ApiError(400, { message: `file must be stdout or stderr, got '${file}'` });
+  const n = run.attempts.length;
+  if (n === 0) throw new ApiError(404, { message: `Run '${run.runId}' of job '${run.jobId}' has not been launched: it has no output` });
+  const asked = url.searchParams.get('attempt');
+  const k = asked === null || asked === '' ? n : Number(asked);
+  if (!Number.isSafeInteger(k) || k < 1 || k > n) {
+    throw new ApiError(404, { message: `Run '${run.runId}' of job '${run.jobId}' has no attempt ${asked}: it has ${n === 1 ? 'attempt 1' : `attempts 1 to ${n}`}` });
+  }
+  const a = run.attempts[k - 1]!;
+  const frameworkId = deps.framework.state.frameworkId;
+  let agents: { id: string; hostname: string; port: number }[];
+  try {
+    agents = await deps.agents();
+  } catch (err) {
+    throw new ApiError(502, { message: `cannot ask the master where agent ${a.agentId} is: ${(err as Error).message}` });
+  }
+  const agent = agents.find((x) => x.id === a.agentId);
+  if (!agent || !frameworkId) {
+    throw new ApiError(404, { message: `attempt ${k} of run '${run.runId}' ran on agent ${a.agentId}, which the master no longer lists: its sandbox is gone` });
+  }
+  const { text, skippedBytes } = await readSandboxFile({ agent: `${agent.hostname}:${agent.port}`, frameworkId, taskId: a.taskId, file });
+  return {
+    status: 200, text: { contentType: 'text/plain; charset=utf-8', data: text },
+    ...(skippedBytes > 0 ? { headers: { 'X-Agora-Skipped-Bytes': String(skippedBytes) } } : {}),
+  };
+}
