@@ -146,7 +146,7 @@ describe('/v1/jobs', () => {
   });
 });
 
-describe('/v1/jobs/{id}/schedules (one a job, id "default")', () => {
+describe('/v1/jobs/{id}/schedules (one a job, its id as given or "default")', () => {
   const job = 'sched.job';
   const base = `/v1/jobs/${job}/schedules`;
 
@@ -196,6 +196,17 @@ describe('/v1/jobs/{id}/schedules (one a job, id "default")', () => {
     expect((await call('GET', base)).body).toEqual([]);
     expect((await call('GET', `/v1/jobs/${job}/history`)).body.nextRunAt).toBeNull();
     expect((await refused('DELETE', `${base}/default`)).status).toBe(404);
+  });
+
+  it('keeps the id a schedule was given: it answers to that id, and not to another', async () => {
+    const created = await call('POST', base, { id: 'nightly', cron: NEW_YEAR });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id: 'nightly' });
+    expect((await call('GET', `${base}/nightly`)).body).toMatchObject({ id: 'nightly', cron: NEW_YEAR });
+    expect((await refused('GET', `${base}/default`)).status).toBe(404);
+    expect((await refused('PUT', `${base}/default`, { cron: NEW_YEAR })).status).toBe(404);
+    expect((await call('GET', `/v1/jobs/${job}`)).body).toMatchObject({ schedules: [{ id: 'nightly' }] });
+    expect((await call('DELETE', `${base}/nightly`)).status).toBe(200);
   });
 });
 

@@ -6,8 +6,8 @@
  * 409 for a conflict, 422 `Object is not valid` with `details` by JSON path; nothing changes.
  *
  * Where Agora differs, and why:
- * - A job has at most one schedule (Metronome's own limit, metronome PR #84), and its id is not
- *   stored: it reads `default` everywhere, and any schedule id in a path names that one schedule.
+ * - A job has at most one schedule (Metronome's own limit, metronome PR #84); its id is the one
+ *   given, or `default`.
  * - `PUT /v1/jobs/{id}` keeps the job's schedule when the body has no `schedules` (Metronome
  *   always keeps it; its clients send the schedules they read, so they see no difference), and
  *   refuses a body whose `id` is not the path's (Metronome silently takes the path's).
@@ -62,14 +62,16 @@ export function metronomeRoutes(deps: MetronomeDeps): Route[] {
   };
   /** The job's one cron schedule; a Chronos job's repeating interval is not one Metronome can show. */
   const cronOf = (job: Job, scheduleId: string): JobSchedule => {
-    if (job.schedule?.kind !== 'cron') throw new ApiError(404, { id: scheduleId, message: `Job '${job.id}' has no schedule '${scheduleId}'` });
+    if (job.schedule?.kind !== 'cron' || (job.schedule.id ?? 'default') !== scheduleId) throw new ApiError(404, { id: scheduleId, message: `Job '${job.id}' has no schedule '${scheduleId}'` });
     return job.schedule;
   };
   const scheduleJson = (job: Job): unknown => (toMetronome(job).schedules as unknown[])[0];
-  const withSchedule = async (job: Job, schedule: JobSchedule | undefined): Promise<Job> => {
+  /** Sets or removes the job's schedule in one step; `check` runs on the job as it is then (a concurrent change cannot slip in between). */
+  const withSchedule = (id: string, schedule: JobSchedule | undefined, check: (job: Job) => void): Promise<Job> => f.updateJob(id, (job) => {
+    check(job);
     const { schedule: _, ...rest } = job;
-    return f.putJob(schedule ? { ...rest, schedule } : rest, 'replace');
-  };
+    return schedule ? { ...rest, schedule } : rest;
+  });
 
   return refusalsAs([
     {
@@ -101,11 +103,13 @@ export function metronomeRoutes(deps: MetronomeDeps): Route[] {
         GET: (_, [id]) => ({ status: 200, body: toMetronome(jobOf(id!)).schedules }),
         POST: async (req, [id]) => {
           const schedule = scheduleFrom(req.body, f.now());
-          const job = jobOf(id!);
-          if (job.schedule) {
-            throw new ApiError(409, { message: `Job '${job.id}' already has a schedule: Agora keeps one a job; change it with PUT /v1/jobs/${job.id}/schedules/default` });
-          }
-          return { status: 201, body: scheduleJson(await withSchedule(job, schedule)) };
+          jobOf(id!);
+          const job = await withSchedule(id!, schedule, (now) => {
+            if (now.schedule) {
+              throw new ApiError(409, { message: `Job '${now.id}' already has a schedule: Agora keeps one a job; change it with PUT /v1/jobs/${now.id}/schedules/${now.schedule.id ?? 'default'}` });
+            }
+          });
+          return { status: 201, body: scheduleJson(job) };
         },
       },
     },
@@ -119,14 +123,12 @@ export function metronomeRoutes(deps: MetronomeDeps): Route[] {
         },
         PUT: async (req, [id, sid]) => {
           const schedule = scheduleFrom(req.body, f.now());
-          const job = jobOf(id!);
-          cronOf(job, sid!);
-          return { status: 200, body: scheduleJson(await withSchedule(job, schedule)) };
+          jobOf(id!);
+          return { status: 200, body: scheduleJson(await withSchedule(id!, { ...schedule, id: sid! }, (now) => cronOf(now, sid!))) };
         },
         DELETE: async (_, [id, sid]) => {
-          const job = jobOf(id!);
-          cronOf(job, sid!);
-          await withSchedule(job, undefined);
+          jobOf(id!);
+          await withSchedule(id!, undefined, (now) => cronOf(now, sid!));
           return { status: 200 };
         },
       },

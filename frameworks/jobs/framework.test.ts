@@ -311,21 +311,3 @@ describe('the jobs framework: dependencies', () => {
   });
 });
 
-describe('the jobs framework: time', () => {
-  it('waits for a yearly occurrence with timers Node can keep (under 2^31 ms), waking once a day', async () => {
-    const delays: number[] = [];
-    class RecordingClock extends FakeClock {
-      override setTimeout(fn: () => void, ms: number) {
-        delays.push(ms);
-        return super.setTimeout(fn, ms);
-      }
-    }
-    const h = await setup(new RecordingStore(), new RecordingClock(T0));
-    await h.f.putJob(metronome({ id: 'new-year', run: { cmd: 'true', cpus: 0.1, mem: 32 }, schedules: [{ id: 'default', cron: '0 0 1 1 *' }] }), 'create');
-    const commits = h.store.commits.length;
-    for (let day = 0; day < 30; day++) await h.advance(24 * 3600_000);
-    expect(Math.max(...delays)).toBeLessThanOrEqual(24 * 3600_000);
-    expect(h.store.commits.length).toBe(commits);   // woke, found nothing due, wrote nothing
-    expect(h.f.nextRun('new-year')).toBe(Date.UTC(2027, 0, 1));
-  });
-});

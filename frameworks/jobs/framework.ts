@@ -20,6 +20,7 @@ import { Listeners } from '../../common/listeners';
 import type { Logger } from '../../common/log';
 import { isTerminal, type Offer, type TaskStatus } from '../../common/types';
 import type { Driver } from '../shared/driver';
+import { ApiError } from '../shared/http';
 import { Steps, RETRY_MS } from '../shared/steps';
 import { afterEnd, dependencyProblem } from './dag';
 import type { Attempt, RunRecord } from './history';
@@ -97,7 +98,7 @@ export class JobsFramework {
     this.retryDelayMs = o.retryDelayMs ?? 10_000;
     this.keepRuns = o.keepRuns ?? 100;
     for (const r of [...state.runs.values()].flat()) if (isActive(r)) this.active.set(r.runId, r.jobId);
-    this.steps = new Steps({ clock: o.clock, log: o.log, name: 'jobs framework', settle: () => this.settle(), refusal: (e) => e instanceof JobsError });
+    this.steps = new Steps({ clock: o.clock, log: o.log, name: 'jobs framework', settle: () => this.settle(), refusal: (e) => e instanceof JobsError || e instanceof ApiError });
   }
 
   static async load(o: JobsFrameworkOptions): Promise<JobsFramework> {
@@ -346,15 +347,28 @@ export class JobsFramework {
       const old = this.state.jobs.get(job.id);
       if (old && mode === 'create') throw new JobsError('exists', `Job with id '${job.id}' already exists`);
       if (!old && mode === 'replace') throw new JobsError('not-found', `Job '${job.id}' does not exist`);
-      const problem = dependencyProblem([...this.state.jobs.values()], job);
-      if (problem) throw new JobsError('invalid', problem, [{ path: job.dialect === 'chronos' ? '/parents' : '/dependencies', errors: [problem] }]);
-      const now = this.now();
-      const fixed = withStart(job, now);
-      const fresh = !old || !old.schedule || !fixed.schedule || old.schedule.expression !== fixed.schedule.expression
-        || old.schedule.timeZone !== fixed.schedule.timeZone || (!this.scheduled(old) && fixed.schedule.enabled && !fixed.disabled);
-      await this.commit({ jobs: [fixed], ...(fresh && fixed.schedule ? { cursors: [{ jobId: job.id, at: now - 1 }] } : {}) });
-      return fixed;
+      return this.storeJob(old, job);
     });
+  }
+
+  /** Changes a job by `change(job)`, in one step: no other change comes between the read and the write. */
+  updateJob(id: string, change: (job: Job) => Job): Promise<Job> {
+    return this.step(async () => {
+      const old = this.state.jobs.get(id);
+      if (!old) throw new JobsError('not-found', `Job '${id}' does not exist`);
+      return this.storeJob(old, { ...change(old), id });
+    });
+  }
+
+  private async storeJob(old: Job | undefined, job: Job): Promise<Job> {
+    const problem = dependencyProblem([...this.state.jobs.values()], job);
+    if (problem) throw new JobsError('invalid', problem, [{ path: job.dialect === 'chronos' ? '/parents' : '/dependencies', errors: [problem] }]);
+    const now = this.now();
+    const fixed = withStart(job, now);
+    const fresh = !old || !old.schedule || !fixed.schedule || old.schedule.expression !== fixed.schedule.expression
+      || old.schedule.timeZone !== fixed.schedule.timeZone || (!this.scheduled(old) && fixed.schedule.enabled && !fixed.disabled);
+    await this.commit({ jobs: [fixed], ...(fresh && fixed.schedule ? { cursors: [{ jobId: job.id, at: now - 1 }] } : {}) });
+    return fixed;
   }
 
   /**

@@ -13,6 +13,8 @@ export type RestartPolicy = 'NEVER' | 'ON_FAILURE';
 export interface JobConstraint { attribute: string; operator: 'IS' | 'LIKE' | 'UNLIKE'; value: string }
 
 export interface JobSchedule {
+  /** Metronome's schedule id (a job has one schedule; `default` when none was given). */
+  id?: string;
   /** A cron expression (Metronome) or an ISO 8601 repeating interval (Chronos). */
   kind: 'cron' | 'iso8601';
   expression: string;
@@ -162,8 +164,10 @@ export function parseMetronomeJob(json: unknown, now = 0): ParsedJob {
     else {
       const cp = s0.concurrencyPolicy ?? 'ALLOW';
       if (cp !== 'ALLOW' && cp !== 'FORBID' && cp !== 'REPLACE') p.add('/schedules(0)/concurrencyPolicy', `'${String(cp)}' is not ALLOW, FORBID or REPLACE`);
+      const sid = p.str(s0, 'id', '/schedules(0)');
+      if (sid !== undefined && !METRONOME_ID.test(sid)) p.add('/schedules(0)/id', `'${sid}' is not a schedule id: lowercase letters, digits and '-'`);
       schedule = {
-        kind: 'cron', expression: p.str(s0, 'cron', '/schedules(0)') ?? '', timeZone: p.str(s0, 'timezone', '/schedules(0)') ?? 'UTC',
+        ...(sid !== undefined ? { id: sid } : {}), kind: 'cron', expression: p.str(s0, 'cron', '/schedules(0)') ?? '', timeZone: p.str(s0, 'timezone', '/schedules(0)') ?? 'UTC',
         concurrencyPolicy: cp as ConcurrencyPolicy, startingDeadlineSeconds: p.num(s0, 'startingDeadlineSeconds', '/schedules(0)', 900, 1),
         enabled: p.bool(s0, 'enabled', '/schedules(0)', true),
       };
@@ -256,7 +260,7 @@ export function toMetronome(job: Job): Json {
       restart: { policy: job.restartPolicy, ...(job.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: job.activeDeadlineSeconds } : {}) },
     },
     schedules: job.schedule && job.schedule.kind === 'cron' ? [{
-      id: 'default', cron: job.schedule.expression, timezone: job.schedule.timeZone, concurrencyPolicy: job.schedule.concurrencyPolicy,
+      id: job.schedule.id ?? 'default', cron: job.schedule.expression, timezone: job.schedule.timeZone, concurrencyPolicy: job.schedule.concurrencyPolicy,
       startingDeadlineSeconds: job.schedule.startingDeadlineSeconds, enabled: job.schedule.enabled,
     }] : [],
     dependencies: job.parents.map((id) => ({ id })),

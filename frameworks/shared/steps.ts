@@ -11,13 +11,6 @@ import type { Clock, Timer } from '../../common/clock';
 import type { Logger } from '../../common/log';
 import { StoppedError } from './http';
 
-/**
- * The longest a timer is set for. A yearly job's next time is further off than a Node timer
- * can wait (2^31 ms, about 24.8 days; longer fires at once): it wakes early, looks, and sets
- * the timer again.
- */
-const MAX_TIMER_MS = 24 * 3600_000;
-
 /** After a failed step, the next look (ms). */
 export const RETRY_MS = 1000;
 
@@ -79,7 +72,7 @@ export class Steps {
       this.timerAt = Infinity;
       this.timer = undefined;
       this.run(() => undefined).catch(() => undefined);
-    }, Math.min(Math.max(0, at - this.o.clock.now()), MAX_TIMER_MS));
+    }, Math.max(0, at - this.o.clock.now()));
   }
 
   /** A look within RETRY_MS, keeping an earlier one. */
