@@ -30,6 +30,14 @@ function chronos(json: Record<string, unknown>): Job {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A run as `GET /v1/jobs/{id}/history` shows it: Metronome's JobRun, Agora's fields under `agora`. */
+interface HistoryRun {
+  id: string;
+  status: string;
+  completedAt: string | null;
+  agora: { trigger: string; scheduledAt?: string; startedAt?: string; exitCode?: number; attempts: { taskId: string; agentId: string; state: string; exitCode?: number }[]; logs: { stdout: string }[] };
+}
 const ended = (r: RunRecord) => r.state === 'SUCCESS' || r.state === 'FAILED';
 
 it('runs a job on a 3-second period at each occurrence, each run in its history with its task, agent and output', async () => {
@@ -42,14 +50,21 @@ it('runs a job on a 3-second period at each occurrence, each run in its history 
   const runs = t.events.runs('tick').filter((r) => r.scheduledAt! <= third.scheduledAt!);
   // One run per occurrence, none skipped, none twice.
   expect(runs.map((r) => r.scheduledAt)).toEqual([start, start + 3000, start + 6000]);
-  const stored = t.jobs.framework.runsOf('tick').filter((r) => r.scheduledAt! <= start + 6000);
+  // The history, as the API gives it (newest first), with each run's output behind its log link.
+  const history = await t.api.call<{ runs: HistoryRun[]; stats: { successCount: number } }>('GET', '/v1/jobs/tick/history');
+  const shown = history.body.runs.filter((r) => Date.parse(r.agora.scheduledAt!) <= start + 6000).reverse();
+  expect(shown.map((r) => r.agora.scheduledAt)).toEqual([iso(start), iso(start + 3000), iso(start + 6000)]);
+  expect(history.body.stats.successCount).toBeGreaterThanOrEqual(3);
   const frameworkId = t.jobs.framework.state.frameworkId!;
-  for (const [k, r] of stored.entries()) {
-    expect(r).toMatchObject({ state: 'SUCCESS', exitCode: 0, trigger: 'schedule', scheduledAt: start + 3000 * k });
-    expect(r.startedAt).toBeGreaterThanOrEqual(r.scheduledAt!);
-    expect(r.endedAt).toBeGreaterThanOrEqual(r.startedAt!);
-    expect(r.attempts).toEqual([expect.objectContaining({ agentId: cluster.agents[0]!.agentId, state: 'TASK_FINISHED', exitCode: 0 })]);
-    expect(await readSandbox(cluster, frameworkId, r.attempts[0]!.taskId, 'stdout')).toContain(`tick for ${iso(start + 3000 * k)} attempt 1`);
+  for (const [k, r] of shown.entries()) {
+    expect(r).toMatchObject({ status: 'SUCCESS', agora: { trigger: 'schedule', exitCode: 0 } });
+    expect(Date.parse(r.agora.startedAt!)).toBeGreaterThanOrEqual(start + 3000 * k);
+    expect(Date.parse(r.completedAt!)).toBeGreaterThanOrEqual(Date.parse(r.agora.startedAt!));
+    expect(r.agora.attempts).toEqual([expect.objectContaining({ agentId: cluster.agents[0]!.agentId, state: 'TASK_FINISHED', exitCode: 0 })]);
+    const logs = await t.api.call('GET', r.agora.logs[0]!.stdout);
+    expect(logs.status).toBe(200);
+    expect(logs.text).toContain(`tick for ${iso(start + 3000 * k)} attempt 1`);
+    expect(logs.text).toBe(await readSandbox(cluster, frameworkId, r.agora.attempts[0]!.taskId, 'stdout'));
   }
 });
 
