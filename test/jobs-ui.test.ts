@@ -57,7 +57,7 @@ const jobRow = (id: string) => page.locator(`[data-testid="job-row"][data-job-id
 const jobs = async () => (await t.api.call<{ id: string }[]>('GET', '/v1/jobs')).body.map((j) => j.id);
 
 describe('the jobs web UI', () => {
-  it('creates a job from its form (a bad cron first: the 422 shows at the cron field, nothing stored), runs it now, and shows the run succeed with its output', async () => {
+  it('creates a job from its form (a bad cron first: the 422 shows at the cron field, nothing stored), runs it now, shows the run succeed with its output, and edits it (its schedule switched off shows as disabled)', async () => {
     await page.goto(`${base}/`);
     expect(new URL(page.url()).pathname).toBe('/ui/');
     await byTestId('no-jobs').waitFor();
@@ -114,6 +114,23 @@ describe('the jobs web UI', () => {
     const at = Date.parse((await next.getAttribute('datetime'))!);
     expect(at).toBeGreaterThan(Date.now());
     expect(await byTestId('job-overdue', row).count()).toBe(0);
+
+    // Edited from the list: the form holds what is stored; the change is a PUT, and switching the schedule off shows.
+    await byTestId('edit', row).click();
+    await byTestId('edit-loading').waitFor({ state: 'hidden' });
+    expect(await field('cmd').inputValue()).toBe('echo ui-job-output');
+    expect(await field('timezone').inputValue()).toBe('Europe/Berlin');
+    expect(await field('id').getAttribute('readonly')).toBe('');
+    await field('cmd').fill('echo edited');
+    await field('enabled').uncheck();
+    await byTestId('save').click();
+    await shows('flash', 'Saved ui-echo');
+    await shows('job-cmd', /^echo edited$/);
+    const edited = await t.api.call<{ run: { cmd: string }; schedules: { cron: string; enabled: boolean }[] }>('GET', '/v1/jobs/ui-echo');
+    expect([edited.body.run.cmd, edited.body.schedules.map((x) => [x.cron, x.enabled])]).toEqual(['echo edited', [['0 3 * * *', false]]]);
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await shows('job-enabled', /^disabled$/, row);
+    expect(await byTestId('job-next', row).textContent()).toBe('—');
   });
 
   it('stops a running job from the list, and deletes it after asking in the page', async () => {
