@@ -2,9 +2,10 @@
 /**
  * The `agora` command: run the pieces (`up`, `master`, `agent`), look at a cluster
  * (`agents`, `tasks`, `offers`, a task's `logs`), run a command as a task (`execute`), and
- * manage the services framework's apps (`app`, `deployments`).
- * The master's address comes from --master or AGORA_MASTER, the services framework's from
- * --services or AGORA_SERVICES; both default to the local cluster.
+ * manage the services framework's apps (`app`, `deployments`) and the jobs framework's jobs
+ * (`job`). The master's address comes from --master or AGORA_MASTER, the services framework's
+ * from --services or AGORA_SERVICES, the jobs framework's from --jobs or AGORA_JOBS; all
+ * default to the local cluster.
  */
 import { runAgent } from '../agent/main';
 import { runMaster } from '../master/main';
@@ -16,15 +17,17 @@ import { execute } from './execute';
 import { logs } from './logs';
 import { agents, offers, tasks, weights } from './read-commands';
 import { app, deployments } from './app';
+import { job } from './job';
 import { up } from './up';
 
 const USAGE = `usage: agora <command> [flags]
 
   up [--example] [--tasks N] [--containerizer auto|docker|process]
      [--http-port 5050] [--grpc-port 5053] [--agent-port 5051] [--nats-port N]
-     [--services-port 8080] [--redis URL]
-                      a local cluster (nats-server, master, agent, and the services
-                      framework with its REST API and UI) until Ctrl-C
+     [--services-port 8080] [--jobs-port 4400] [--redis URL]
+                      a local cluster (nats-server, master, agent, the services
+                      framework and the jobs framework, with their REST APIs and
+                      UIs) until Ctrl-C
   master [--nats URL] [--port 5050] [--grpc-port 5053] …   run a master
   agent [--nats URL] [--port 5051] [--resources SPEC] …    run an agent
   services [--master HOST:PORT] [--redis URL] [--port 8080] …
@@ -56,11 +59,25 @@ const USAGE = `usage: agora <command> [flags]
                       the deployments in progress
   deployments rollback <id> [--wait] [--force]
                       undo a deployment; --force only cancels it where it stands
+  job add <file.json|->
+                      create or replace a job from its Metronome JSON (id, run) or
+                      its Chronos JSON (name, schedule or parents)
+  job list [--json]   the jobs: schedule, next run (OVERDUE), last result, state
+  job show <id> [--json]
+                      one job's definition, numbers and newest runs
+  job run <id> [--wait]
+                      run a job now; --wait until the run ends (exit 0 on SUCCESS, 1 if not)
+  job history <id> [--json]
+                      a job's runs: state, times, exit code, where their output is
+  job remove <id> [--force]
+                      delete a job; --force stops its active runs
 
   --master HOST:PORT  the master's HTTP address (default: $AGORA_MASTER or 127.0.0.1:5050)
   --services HOST:PORT
                       the services framework's address, for app and deployments
-                      (default: $AGORA_SERVICES or 127.0.0.1:8080, as agora up serves it)`;
+                      (default: $AGORA_SERVICES or 127.0.0.1:8080, as agora up serves it)
+  --jobs HOST:PORT    the jobs framework's address, for job
+                      (default: $AGORA_JOBS or 127.0.0.1:4400, as agora up serves it)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -79,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'logs': return logs(rest, { stdout: (c) => process.stdout.write(c), stderr: (c) => process.stderr.write(c) });
     case 'app': return app(rest, { out, note });
     case 'deployments': return deployments(rest, { out, note });
+    case 'job': return job(rest, { out, note });
     case 'execute': return execute(rest, {
       stdout: (c) => process.stdout.write(c),
       stderr: (c) => process.stderr.write(c),

@@ -1,10 +1,10 @@
 /**
  * `agora up`: a whole local cluster in the foreground — a nats-server child on its own port,
- * a master, one agent and the services framework in this process — until Ctrl-C or SIGTERM,
- * when everything is stopped, last started first: the services framework lets go of the
- * master (its tasks stay until the agent goes), the agent kills its tasks and removes their
- * containers, the master closes its streams, nats-server exits. With `--example` it also
- * runs the example framework once.
+ * a master, one agent, the services framework and the jobs framework in this process — until
+ * Ctrl-C or SIGTERM, when everything is stopped, last started first: the frameworks let go of
+ * the master (their tasks stay until the agent goes), the agent kills its tasks and removes
+ * their containers, the master closes its streams, nats-server exits. With `--example` it
+ * also runs the example framework once.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -14,6 +14,7 @@ import { startNatsServer, type NatsServer } from '../common/nats-server';
 import { runNTasks } from '../frameworks/examples/run-n-tasks';
 import { startMaster } from '../master/server';
 import { startServices, type ServicesHandle, type ServicesOptions } from '../frameworks/services/server';
+import { startJobs, type JobsHandle, type JobsOptions } from '../frameworks/jobs/server';
 import { parseArgs } from '../common/flags';
 
 type Stoppable = { stop(): Promise<void> };
@@ -22,7 +23,7 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
   const { flags } = parseArgs(argv, {
     example: 'boolean', tasks: 'number', containerizer: 'string', host: 'string',
     'http-port': 'number', 'grpc-port': 'number', 'agent-port': 'number', 'nats-port': 'number',
-    'work-dir': 'string', resources: 'string', 'services-port': 'number', redis: 'string',
+    'work-dir': 'string', resources: 'string', 'services-port': 'number', 'jobs-port': 'number', redis: 'string',
   });
   const containerizer = flags.containerizer ?? 'auto';
   if (!['auto', 'docker', 'process'].includes(containerizer)) {
@@ -55,16 +56,24 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
       ...(flags.redis ? { redisUrl: flags.redis } : {}),
     });
     started.push(services);
+    const jobs = await startLocalJobs({
+      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['jobs-port'] ?? 4400,
+      ...(flags.redis ? { redisUrl: flags.redis } : {}),
+    });
+    started.push(jobs);
     // Subscribed before the banner, so that what it promises answers; a signal meanwhile still stops it all.
-    const early = await Promise.race([services.subscribed.then(() => undefined), signal]);
+    const early = await Promise.race([Promise.all([services.subscribed, jobs.subscribed]).then(() => undefined), signal]);
     if (early !== undefined) return await shutdown(early);
     const servicesAddr = `${host}:${services.port}`;
+    const jobsAddr = `${host}:${jobs.port}`;
     print(`agora is up: master http://${masterAddr} (gRPC ${host}:${master.grpcPort}), agent ${agent.agentId} ` +
       `(http ${host}:${agent.httpPort}, ${agent.containerizers[0]} containerizer), nats ${nats.url}`);
     print(`services http://${servicesAddr} (REST API and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
+    print(`jobs http://${jobsAddr} (REST APIs and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
     print(`task sandboxes in ${workDir}${flags['work-dir'] ? '' : ' (removed on stop)'}`);
     print(`try: AGORA_MASTER=${masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
     print(`     AGORA_SERVICES=${servicesAddr} agora app add app.json --wait | agora app list | agora deployments`);
+    print(`     AGORA_JOBS=${jobsAddr} agora job add job.json | agora job run <id> --wait | agora job list | agora job history <id>`);
 
     if (flags.example) {
       const n = flags.tasks ?? 3;
@@ -89,6 +98,17 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
       throw new Error(`the services framework cannot listen on ${o.host}:${o.port}: the port is taken; ` +
         'choose another with --services-port N (0 picks a free one)');
+    }
+  }
+
+  /** The jobs framework on the cluster's master; a taken port says how to choose another. */
+  async function startLocalJobs(o: JobsOptions & { port: number }): Promise<JobsHandle> {
+    try {
+      return await startJobs(o);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      throw new Error(`the jobs framework cannot listen on ${o.host}:${o.port}: the port is taken; ` +
+        'choose another with --jobs-port N (0 picks a free one)');
     }
   }
 

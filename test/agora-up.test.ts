@@ -1,13 +1,15 @@
 /**
- * `agora up`, the real binary: it brings a local cluster up with the services framework,
- * serves the example framework and an app posted to the services REST API, and on SIGTERM
- * stops everything, leaving no process or container behind.
+ * `agora up`, the real binary: it brings a local cluster up with the services and jobs
+ * frameworks, serves the example framework, an app posted to the services REST API and a job
+ * run through the jobs REST API, and on SIGTERM stops everything, leaving no process or
+ * container behind.
  */
 import { spawn } from 'child_process';
 import { existsSync } from 'fs';
 import { createConnection } from 'net';
 import { join } from 'path';
 import Docker from 'dockerode';
+import { JobsEvents } from './support/jobs';
 import { EventStream, ServicesClient } from './support/services';
 
 const BIN = join(__dirname, '..', 'dist', 'cli', 'agora.js');
@@ -21,9 +23,9 @@ function refused(port: number): Promise<boolean> {
 }
 
 describe('agora up', () => {
-  it('comes up, runs the example framework to completion and a services app, and shuts down leaving nothing running', async () => {
+  it('comes up, runs the example framework to completion, a services app and a job, and shuts down leaving nothing running', async () => {
     expect(existsSync(BIN)).toBe(true);   // built by `npm test` before jest runs
-    const child = spawn(process.execPath, [BIN, 'up', '--example', '--http-port', '0', '--grpc-port', '0', '--agent-port', '0', '--services-port', '0'], {
+    const child = spawn(process.execPath, [BIN, 'up', '--example', '--http-port', '0', '--grpc-port', '0', '--agent-port', '0', '--services-port', '0', '--jobs-port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_LOG: 'warn' },
     });
     let out = '';
@@ -67,10 +69,27 @@ describe('agora up', () => {
     const running = await new Docker().listContainers({ filters: { label: [`agora.framework-id=${info.body.frameworkId}`] } });
     expect(running.map((c) => c.Labels['agora.agent-id'])).toEqual([agentId]);
 
+    // The jobs framework, subscribed to the same master, runs a job posted to its REST API to SUCCESS.
+    const jobsPort = Number(/jobs http:\/\/127\.0\.0\.1:(\d+) \(REST APIs and UI\)/.exec(out)?.[1]);
+    expect(jobsPort).toBeGreaterThan(0);
+    expect(out).toContain(`AGORA_JOBS=127.0.0.1:${jobsPort} agora job add job.json`);
+    const jobsApi = new ServicesClient(jobsPort);
+    const ping = await jobsApi.call('GET', '/ping');
+    expect([ping.status, ping.text]).toEqual([200, 'pong']);
+    const jobsInfo = await jobsApi.call<{ name: string; frameworkId: string; master: string }>('GET', '/v1/info');
+    expect(jobsInfo.body).toMatchObject({ name: 'agora-jobs', frameworkId: expect.stringMatching(/^fw-/), master: `127.0.0.1:${httpPort}` });
+    const jobEvents = await JobsEvents.open(jobsPort);
+    expect((await jobsApi.call('POST', '/v1/jobs', { id: 'up-check', run: { cmd: 'echo up-check', cpus: 0.1, mem: 32 } })).status).toBe(201);
+    const started = await jobsApi.call<{ id: string }>('POST', '/v1/jobs/up-check/runs');
+    expect(started.status).toBe(201);
+    const done = await jobEvents.run('up-check', (r) => r.runId === started.body.id && (r.state === 'SUCCESS' || r.state === 'FAILED'));
+    jobEvents.close();
+    expect(done).toMatchObject({ state: 'SUCCESS', exitCode: 0, attempts: [expect.objectContaining({ agentId })] });
+
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(out).toMatch(/stopped/);
-    for (const port of [httpPort, grpcPort, agentPort, natsPort, servicesPort]) expect(await refused(Number(port))).toBe(true);
+    for (const port of [httpPort, grpcPort, agentPort, natsPort, servicesPort, jobsPort]) expect(await refused(Number(port))).toBe(true);
     const left = await new Docker().listContainers({ all: true, filters: { label: [`agora.agent-id=${agentId}`] } });
     expect(left).toHaveLength(0);
     expect(existsSync(workDir!)).toBe(false);

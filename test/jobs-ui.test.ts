@@ -57,7 +57,7 @@ const jobRow = (id: string) => page.locator(`[data-testid="job-row"][data-job-id
 const jobs = async () => (await t.api.call<{ id: string }[]>('GET', '/v1/jobs')).body.map((j) => j.id);
 
 describe('the jobs web UI', () => {
-  it('creates a job from its form (a bad cron first: the 422 shows at the cron field, nothing stored), runs it now, and shows the run succeed with its output', async () => {
+  it('creates a job from its form (a bad cron first: the 422 shows at the cron field, nothing stored), runs it now, shows the run succeed with its output, and edits it (its schedule switched off shows as disabled)', async () => {
     await page.goto(`${base}/`);
     expect(new URL(page.url()).pathname).toBe('/ui/');
     await byTestId('no-jobs').waitFor();
@@ -114,6 +114,23 @@ describe('the jobs web UI', () => {
     const at = Date.parse((await next.getAttribute('datetime'))!);
     expect(at).toBeGreaterThan(Date.now());
     expect(await byTestId('job-overdue', row).count()).toBe(0);
+
+    // Edited from the list: the form holds what is stored; the change is a PUT, and switching the schedule off shows.
+    await byTestId('edit', row).click();
+    await byTestId('edit-loading').waitFor({ state: 'hidden' });
+    expect(await field('cmd').inputValue()).toBe('echo ui-job-output');
+    expect(await field('timezone').inputValue()).toBe('Europe/Berlin');
+    expect(await field('id').getAttribute('readonly')).toBe('');
+    await field('cmd').fill('echo edited');
+    await field('enabled').uncheck();
+    await byTestId('save').click();
+    await shows('flash', 'Saved ui-echo');
+    await shows('job-cmd', /^echo edited$/);
+    const edited = await t.api.call<{ run: { cmd: string }; schedules: { cron: string; enabled: boolean }[] }>('GET', '/v1/jobs/ui-echo');
+    expect([edited.body.run.cmd, edited.body.schedules.map((x) => [x.cron, x.enabled])]).toEqual(['echo edited', [['0 3 * * *', false]]]);
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await shows('job-enabled', /^disabled$/, row);
+    expect(await byTestId('job-next', row).textContent()).toBe('—');
   });
 
   it('stops a running job from the list, and deletes it after asking in the page', async () => {
@@ -154,6 +171,42 @@ describe('the jobs web UI', () => {
     await shows('job-schedule', /^every hour from 2030-01-01 00:00 UTC R\/2030-01-01T00:00:00Z\/PT1H$/);
     expect((await t.api.call<{ name: string; schedule: string }[]>('GET', '/v1/scheduler/jobs')).body)
       .toContainEqual(expect.objectContaining({ name: 'ui-hourly', schedule: 'R/2030-01-01T00:00:00Z/PT1H', command: 'echo hourly' }));
+  });
+
+  it('says schedules in words, and lays the graph out with a long edge going around the job between (the pure modules, run in the page)', async () => {
+    await page.goto(`${base}/ui/`);
+    // A string, not a function: the test's compiler would turn import() into require().
+    const got = await page.evaluate(`(async () => {
+      const { cronWords, repeatingWords, scheduleWords } = await import('/ui/words.js');
+      const { layout } = await import('/ui/graph.js');
+      const g = layout([{ id: 'a', parents: [] }, { id: 'b', parents: ['a'] }, { id: 'c', parents: ['a', 'b'] }]);
+      return {
+        cron: ['* * * * *', '*/15 * * * *', '5 * * * *', '30 2 * * *', '0 9 * * 1-5', '0 9 * * MON,FRI', '0 0 L * *', '0 6 1 1 *', '0 0 1,15 * *', '0 3 * * * 2030']
+          .map((e) => cronWords(e) ?? null),
+        repeating: [repeatingWords('R/2024-01-01T00:00:00Z/PT1H'), repeatingWords('R3/2024-01-01T06:30:00Z/P1DT12H'), repeatingWords('R/2024-01-01T00:00:00Z/PT0S') ?? null],
+        none: [scheduleWords(undefined, []), scheduleWords(undefined, ['x', 'y', 'z']), scheduleWords({ kind: 'cron', expression: '0 9 * * *', timeZone: 'UTC' })],
+        layers: g.nodes.map((n) => [n.id, n.layer]),
+        edges: g.edges.map((e) => [e.from, e.to, e.d]),
+        b: g.nodes.find((n) => n.id === 'b'),
+      };
+    })()`) as {
+      cron: (string | null)[]; repeating: (string | null)[]; none: string[]; layers: [string, number][]; edges: [string, string, string][];
+      b: { x: number; y: number; width: number; height: number };
+    };
+    expect(got.cron).toEqual([
+      'every minute', 'every 15 minutes', 'hourly at :05', 'daily at 02:30', 'on weekdays at 09:00', 'on Mondays and Fridays at 09:00',
+      'monthly on the last day at 00:00', 'yearly on January 1 at 06:00', null, null,
+    ]);
+    expect(got.repeating).toEqual(['every hour from 2024-01-01 00:00 UTC', 'every 1 day 12 hours from 2024-01-01 06:30 UTC, 3 times', null]);
+    expect(got.none).toEqual(['on demand', 'after x, y and z', 'daily at 09:00 (UTC)']);
+    expect(got.layers.sort()).toEqual([['a', 0], ['b', 1], ['c', 2]]);
+    // a → c crosses b's layer through a slot of its own: straight across it, above or below b, never through it.
+    const long = got.edges.find(([from, to]) => from === 'a' && to === 'c')![2];
+    const across = / L([\d.]+),([\d.]+)/.exec(long);
+    expect(across).not.toBeNull();
+    const y = Number(across![2]);
+    expect(y < got.b.y || y > got.b.y + got.b.height).toBe(true);
+    expect(Number(across![1])).toBe(got.b.x + got.b.width);
   });
 
   it('draws the dependency graph with an edge from parent to child, each job coloured by its last result as its runs end', async () => {

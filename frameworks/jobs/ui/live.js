@@ -3,6 +3,7 @@
 // as a new revision of its job, so a job's page knows to read that job's history again.
 // Re-reading is simpler than patching the copy from events and cannot drift from the API.
 import { call } from './api.js';
+import { ms } from './dom.js';
 import { enabled, nextRun, scheduleOf } from './model.js';
 
 const TYPES = ['job_updated', 'job_deleted', 'run_updated'];
@@ -58,14 +59,24 @@ export function startLive(onChange) {
 
   /**
    * NEXT RUN comes with the list when the API embeds it (schedules[0].nextRunAt); where it
-   * does not, a scheduled job's history says it (`nextRunAt`).
+   * does not, a scheduled job's history says it (`nextRunAt`), read again only when an event
+   * concerned the job or the time it gave has come.
    */
+  const nextRuns = new Map();   // job id → { revision, at }
   async function nextRunsOf(list) {
-    const missing = list.filter((j) => scheduleOf(j) && enabled(j) && nextRun(j) === undefined);
-    await Promise.all(missing.map(async (j) => {
-      const h = await call('GET', `/v1/jobs/${encodeURIComponent(j.id)}/history`).catch(() => undefined);
-      if (h?.ok && h.body?.nextRunAt) j.nextRunAt = h.body.nextRunAt;
+    const now = Date.now();
+    const wanted = list.filter((j) => scheduleOf(j) && enabled(j) && nextRun(j) === undefined);
+    await Promise.all(wanted.map(async (j) => {
+      const revision = state.revisions.get(j.id) ?? 0;
+      const known = nextRuns.get(j.id);
+      if (!known || known.revision !== revision || (ms(known.at) ?? Infinity) <= now) {
+        const h = await call('GET', `/v1/jobs/${encodeURIComponent(j.id)}/history`).catch(() => undefined);
+        if (h?.ok) nextRuns.set(j.id, { revision, at: h.body?.nextRunAt ?? undefined });
+      }
+      const at = nextRuns.get(j.id)?.at;
+      if (at) j.nextRunAt = at;
     }));
+    for (const id of nextRuns.keys()) if (!list.some((j) => j.id === id)) nextRuns.delete(id);
   }
 
   async function loadInfo() {

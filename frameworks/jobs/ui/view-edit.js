@@ -47,7 +47,7 @@ export function editView(ctx, editing) {
   const jsonProblem = h('div', { 'data-testid': 'json-problem' });
   const editor = h('textarea', { id: 'job-json', rows: 22, spellcheck: 'false', 'aria-label': 'Job definition (JSON)', 'data-testid': 'json-editor' });
   const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'save' }, editing ? 'Save job' : 'Create job');
-  const loading = h('p', { class: 'muted', hidden: !editing }, 'Loading…');
+  const loading = h('p', { class: 'muted', hidden: !editing, 'data-testid': 'edit-loading' }, 'Loading…');
   const tabs = { form: tab('form', 'Form'), json: tab('json', 'JSON') };
   const panels = {
     form: h('div', { id: 'panel-form', role: 'tabpanel', 'aria-labelledby': 'tab-form' }, formProblem,

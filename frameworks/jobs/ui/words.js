@@ -9,7 +9,10 @@ const MONTH_NAMES = Object.fromEntries(MONTHS.map((m, i) => [m.slice(0, 3).toLow
 
 const isNum = (f) => /^\d+$/.test(f);
 const pad = (n) => String(n).padStart(2, '0');
+/** "every minute", "every 5 minutes": the unit alone for one. */
 const plural = (n, one) => (Number(n) === 1 ? one : `${n} ${one}s`);
+/** "1 day", "12 hours": always the number. */
+const count = (n, one) => `${n} ${one}${Number(n) === 1 ? '' : 's'}`;
 const list = (xs) => (xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`);
 
 /** A field of plain numbers (`5`, `1,15`) → the numbers; undefined for anything else. */
@@ -69,7 +72,7 @@ export function periodWords(period) {
   const parts = units.map((u, i) => [m[i + 1], u]).filter(([n]) => n !== undefined && Number(n) > 0);
   if (parts.length === 0) return undefined;
   if (parts.length === 1 && Number(parts[0][0]) === 1) return parts[0][1];
-  return parts.map(([n, u]) => plural(n, u)).join(' ');
+  return parts.map(([n, u]) => count(n, u)).join(' ');
 }
 
 /** `R/2024-01-01T00:00:00Z/PT1H` → "every hour from 2024-01-01 00:00 UTC"; `R3/…` adds "3 times". */
@@ -77,7 +80,7 @@ export function repeatingWords(expr) {
   const [r, start, period] = String(expr).split('/');
   const every = period !== undefined ? periodWords(period) : undefined;
   if (!/^R\d*$/.test(r ?? '') || !every) return undefined;
-  const times = r.length > 1 ? `, ${plural(r.slice(1), 'time')}` : '';
+  const times = r.length > 1 ? (r === 'R1' ? ', once' : `, ${count(r.slice(1), 'time')}`) : '';
   const from = start ? ` from ${start.replace('T', ' ').replace(/:00(\.000)?Z$/, ' UTC').replace(/Z$/, ' UTC')}` : '';
   return `every ${every}${from}${times}`;
 }

@@ -1,0 +1,247 @@
+/**
+ * The jobs framework as the CLI sees it: its address (`--jobs HOST:PORT`, `AGORA_JOBS`, else
+ * `agora up`'s 127.0.0.1:4400), its Metronome and Chronos REST APIs, and its event stream, on
+ * which `agora job run --wait` learns that a run ended. The wire shapes the commands read are
+ * declared here, apart from how the commands show them (job-views.ts).
+ */
+import { request, type IncomingMessage } from 'http';
+import { frameFields, readEventFrames } from '../common/sse';
+
+export const DEFAULT_JOBS = '127.0.0.1:4400';
+
+export interface JobsAddress {
+  /** `http://host:port` of the REST APIs. */
+  httpUrl: string;
+}
+
+/** The framework could not be reached, or refused; the message says which and what to do. */
+export class JobsCliError extends Error {
+  override readonly name = 'JobsCliError';
+}
+
+export function jobsAddress(raw: string | undefined = process.env.AGORA_JOBS): JobsAddress {
+  const text = (raw && raw.trim()) || DEFAULT_JOBS;
+  let url: URL;
+  try {
+    url = new URL(/^[a-z]+:\/\//.test(text) ? text : `http://${text}`);
+  } catch {
+    throw new JobsCliError(`jobs address '${text}' must be host:port or http://host:port`);
+  }
+  if (url.protocol !== 'http:') throw new JobsCliError(`jobs address '${text}' must be host:port or http://host:port`);
+  return { httpUrl: `http://${url.hostname}:${url.port || 4400}` };
+}
+
+/** One place in a definition and what is wrong there (the `details` of a 422 or a Chronos 400). */
+export interface ValidationDetail { path: string; errors: string[] }
+
+export interface RefusalBody { message?: string; details?: ValidationDetail[] }
+
+/** The framework answered with an error status; the commands put it in their own words. */
+export class JobsRefusal extends JobsCliError {
+  constructor(readonly status: number, readonly body: RefusalBody, readonly at: string) {
+    super(`the jobs framework at ${at} answered ${status}: ${body.message ?? 'no reason given'}`);
+  }
+}
+
+export interface AttemptJson {
+  attempt: number;
+  taskId: string;
+  agentId: string;
+  hostname: string | null;
+  state: string;
+  exitCode: number | null;
+  message: string | null;
+}
+
+/** A run as `/v1/jobs/{id}/runs` and `/history` answer it: Metronome's JobRun, Agora's fields under `agora`. */
+export interface RunJson {
+  id: string;
+  jobId: string;
+  status: string;
+  createdAt: string | null;
+  completedAt: string | null;
+  agora: {
+    trigger: string | null;
+    scheduledAt: string | null;
+    startedAt: string | null;
+    message: string | null;
+    exitCode: number | null;
+    attempts: AttemptJson[];
+    logs: { attempt: number; stdout: string; stderr: string }[];
+  };
+}
+
+export interface JobJson {
+  id: string;
+  description?: string;
+  run: { cmd?: string; args?: string[]; cpus: number; mem: number; disk: number; docker?: { image?: string }; restart?: { policy?: string; activeDeadlineSeconds?: number } };
+  schedules: { id: string; cron: string; timezone: string; concurrencyPolicy: string; startingDeadlineSeconds: number; enabled: boolean; nextRunAt?: string | null }[];
+  dependencies: { id: string }[];
+  activeRuns?: RunJson[];
+  historySummary?: { successCount: number; failureCount: number; lastSuccessAt: string | null; lastFailureAt: string | null };
+}
+
+/** A job as Chronos lists it: what Metronome's shape has no place for (a repeating schedule, disabled). */
+export interface ChronosJobJson { name: string; schedule?: string; scheduleTimeZone?: string; disabled?: boolean; parents?: string[] }
+
+export interface HistoryJson {
+  runs: RunJson[];
+  stats: { successCount: number; errorCount: number; lastSuccess: string | null; lastError: string | null; durationP50Seconds: number | null; durationP95Seconds: number | null };
+  nextRunAt: string | null;
+}
+
+const TIMEOUT_MS = 10_000;
+
+export class JobsClient {
+  constructor(readonly addr: JobsAddress) {}
+
+  async get<T>(path: string): Promise<T> { return (await this.call<T>('GET', path)).body; }
+  async post<T>(path: string, body?: unknown): Promise<T> { return (await this.call<T>('POST', path, body)).body; }
+  async put<T>(path: string, body: unknown): Promise<T> { return (await this.call<T>('PUT', path, body)).body; }
+  async delete<T>(path: string): Promise<T> { return (await this.call<T>('DELETE', path)).body; }
+
+  /** GET, with a 404 as undefined: whether something exists. */
+  async find<T>(path: string): Promise<T | undefined> {
+    try {
+      return await this.get<T>(path);
+    } catch (err) {
+      if (err instanceof JobsRefusal && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(`${this.addr.httpUrl}${path}`, {
+        method, timeout: TIMEOUT_MS,
+        headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      }, (res) => {
+        readAll(res).then((text) => {
+          const status = res.statusCode ?? 0;
+          let parsed: unknown;
+          try {
+            parsed = text ? JSON.parse(text) : {};
+          } catch {
+            if (status < 400) return reject(new JobsCliError(`${this.addr.httpUrl} answered ${method} ${path} with something other than JSON: is it the jobs framework?`));
+            parsed = { message: text.slice(0, 300) };
+          }
+          if (status >= 400) reject(new JobsRefusal(status, parsed as RefusalBody, this.addr.httpUrl));
+          else resolve({ status, body: parsed as T });
+        }, reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${path} within ${TIMEOUT_MS} ms`)));
+      req.on('error', (err) => reject(unreachable(this.addr, err)));
+      req.end(data);
+    });
+  }
+
+  /**
+   * Listens for runs ending, from before the run is started: a run that fails to launch, or
+   * runs `true`, can end before the answer that names it arrives. Resolves once the stream is open.
+   */
+  watchRuns(): Promise<RunWatch> {
+    return RunWatch.open(this.addr);
+  }
+}
+
+function unreachable(addr: JobsAddress, err: Error): JobsCliError {
+  return new JobsCliError(`cannot reach the jobs framework at ${addr.httpUrl}: ${err.message} ` +
+    '(is it running? `agora up` starts one on 127.0.0.1:4400; else name it with --jobs HOST:PORT or AGORA_JOBS)');
+}
+
+function readAll(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => { text += c; });
+    res.on('end', () => resolve(text));
+    res.on('error', reject);
+  });
+}
+
+/** A run's end as `/v1/events` reports it (the framework's own run record). */
+export interface RunEnd {
+  runId: string;
+  jobId: string;
+  state: 'SUCCESS' | 'FAILED' | 'MISSED' | 'SKIPPED';
+  exitCode?: number;
+  message?: string;
+  startedAt?: number;
+  endedAt?: number;
+}
+
+const ENDED: ReadonlySet<string> = new Set(['SUCCESS', 'FAILED', 'MISSED', 'SKIPPED']);
+/** Ends kept for runs nobody waits for yet; the one asked for arrives moments after opening. */
+const KEEP_ENDS = 1000;
+
+/** `run_updated` events from `/v1/events`, by run id, once the run has ended. */
+export class RunWatch {
+  private readonly ends = new Map<string, RunEnd>();
+  private readonly waiters = new Map<string, { resolve: (r: RunEnd) => void; reject: (e: Error) => void }>();
+  private closed: Error | undefined;
+  private req: ReturnType<typeof request> | undefined;
+
+  static open(addr: JobsAddress): Promise<RunWatch> {
+    const w = new RunWatch();
+    return new Promise((resolve, reject) => {
+      w.req = request(`${addr.httpUrl}/v1/events`, { headers: { accept: 'text/event-stream' } }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new JobsCliError(`the jobs framework at ${addr.httpUrl} answered ${res.statusCode} for its event stream`));
+          return;
+        }
+        // The framework subscribes the stream before it sends the headers: from here on, nothing is missed.
+        resolve(w);
+        readEventFrames(res, (frame) => w.frame(frame));
+        res.on('close', () => w.end(new JobsCliError(`the jobs framework at ${addr.httpUrl} closed its event stream`)));
+      });
+      // A wait lasts as long as the run: no timeout, but a dead peer is noticed.
+      w.req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
+      w.req.on('error', (err) => {
+        const e = unreachable(addr, err);
+        reject(e);
+        w.end(e);
+      });
+      w.req.end();
+    });
+  }
+
+  /** Resolves with the run's end; rejects if the stream ends first. */
+  ended(runId: string): Promise<RunEnd> {
+    return new Promise((resolve, reject) => {
+      const seen = this.ends.get(runId);
+      if (seen) return resolve(seen);
+      if (this.closed) return reject(this.closed);
+      this.waiters.set(runId, { resolve, reject });
+    });
+  }
+
+  close(): void {
+    this.closed ??= new JobsCliError('the wait was closed');
+    this.req?.destroy();
+  }
+
+  private frame(text: string): void {
+    const { event, data } = frameFields(text);
+    if (event !== 'run_updated' || !data) return;
+    let run: RunEnd;
+    try { run = (JSON.parse(data) as { run: RunEnd }).run; } catch { return; }
+    if (!run || typeof run.runId !== 'string' || !ENDED.has(run.state)) return;
+    const waiter = this.waiters.get(run.runId);
+    if (waiter) {
+      this.waiters.delete(run.runId);
+      waiter.resolve(run);
+      return;
+    }
+    this.ends.set(run.runId, run);
+    if (this.ends.size > KEEP_ENDS) this.ends.delete(this.ends.keys().next().value as string);
+  }
+
+  private end(err: Error): void {
+    if (this.closed) return;
+    this.closed = err;
+    for (const [runId, w] of this.waiters) w.reject(new JobsCliError(`${err.message} before run ${runId} ended; see agora job history`));
+    this.waiters.clear();
+  }
+}
