@@ -24,7 +24,7 @@ export interface JobIo {
 }
 
 const SUBCOMMANDS = 'add, list, show, run, history or remove';
-const LIST = '/v1/jobs?embed=activeRuns&embed=historySummary';
+const LIST = '/v1/jobs?embed=activeRuns&embed=historySummary&embed=agora';
 
 export function job(argv: string[], io: JobIo): Promise<number> {
   const [sub, ...rest] = argv;
@@ -84,13 +84,10 @@ async function list(argv: string[], io: JobIo): Promise<number> {
     return 0;
   }
   const chronos = await chronosJobs(api);
-  // The next run is in each scheduled job's history; one read for each.
-  const rows: JobRow[] = await Promise.all(jobs.map(async (j) => {
+  const rows: JobRow[] = jobs.map((j) => {
     const c = chronos.get(j.id);
-    const scheduled = j.schedules.length > 0 || c?.schedule;
-    const next = scheduled ? (await api.find<HistoryJson>(jobPath(j.id, '/history')))?.nextRunAt : undefined;
-    return { job: j, ...(c ? { chronos: c } : {}), nextRunAt: next ?? null };
-  }));
+    return { job: j, ...(c ? { chronos: c } : {}), nextRunAt: j.agora?.nextRunAt ?? null };
+  });
   io.out(jobTable(rows));
   return 0;
 }

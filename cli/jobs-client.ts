@@ -79,6 +79,8 @@ export interface JobJson {
   dependencies: { id: string }[];
   activeRuns?: RunJson[];
   historySummary?: { successCount: number; failureCount: number; lastSuccessAt: string | null; lastFailureAt: string | null };
+  /** With embed=agora: the next run, of a cron or a Chronos schedule alike. */
+  agora?: { nextRunAt: string | null };
 }
 
 /** A job as Chronos lists it: what Metronome's shape has no place for (a repeating schedule, disabled). */

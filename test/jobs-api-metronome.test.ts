@@ -113,7 +113,18 @@ describe('/v1/jobs', () => {
     expect(all.body[1]).toMatchObject({ id: 'chain.b', dependencies: [{ id: 'chain.a' }] });
     const bad = await call('GET', '/v1/jobs?embed=tasks');
     expect(bad.status).toBe(400);
-    expect(bad.body.message).toBe("unknown embed 'tasks': choose from activeRuns, schedules, history, historySummary");
+    expect(bad.body.message).toBe("unknown embed 'tasks': choose from activeRuns, schedules, history, historySummary, agora");
+  });
+
+  it('GET /v1/jobs?embed=schedules gives each schedule its nextRunAt; embed=agora what a JobSpec cannot say', async () => {
+    const one = await call<Body>('GET', '/v1/jobs/reports.nightly?embed=schedules&embed=agora');
+    expect(one.body).toMatchObject({
+      schedules: [{ id: 'default', cron: NEW_YEAR, nextRunAt: nextNewYear() }],
+      agora: { dialect: 'metronome', disabled: false, nextRunAt: nextNewYear(), schedule: { kind: 'cron', expression: NEW_YEAR, timeZone: 'UTC' } },
+    });
+    const plain = await call<Body>('GET', '/v1/jobs/reports.nightly');
+    expect(plain.body.agora).toBeUndefined();
+    expect((plain.body.schedules as Body[])[0]!.nextRunAt).toBeUndefined();
   });
 
   it('PUT: a body whose id is not the path\'s is 422 at /id; an unknown job 404 and not created', async () => {

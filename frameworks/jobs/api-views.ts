@@ -51,7 +51,7 @@ export function runJson(r: RunRecord): Json {
   };
 }
 
-export const EMBEDS = ['activeRuns', 'schedules', 'history', 'historySummary'] as const;
+export const EMBEDS = ['activeRuns', 'schedules', 'history', 'historySummary', 'agora'] as const;
 export type Embed = typeof EMBEDS[number];
 
 /** Metronome's JobHistorySummary: the counts and the last of each. */
@@ -70,11 +70,24 @@ function history(runs: readonly RunRecord[]): Json {
 /** A job as Metronome's JobInfo: its spec (schedules always, as Metronome), and the embeds asked for. */
 export function jobInfo(f: JobsFramework, job: Job, embed: ReadonlySet<Embed>): Json {
   const runs = f.runsOf(job.id);
+  const spec = toMetronome(job);
+  const nextRunAt = iso(f.nextRun(job.id));
   return {
-    ...toMetronome(job),
+    ...spec,
+    // Metronome's embedded schedules carry their next run.
+    ...(embed.has('schedules') ? { schedules: (spec.schedules as Json[]).map((sc) => ({ ...sc, nextRunAt })) } : {}),
     ...(embed.has('activeRuns') ? { activeRuns: newestFirst(runs.filter(isActive)).map(runJson) } : {}),
     ...(embed.has('history') ? { history: history(runs) } : {}),
     ...(embed.has('historySummary') ? { historySummary: historySummary(runs) } : {}),
+    // Beyond Metronome: what its JobSpec cannot say — the dialect the job was written in, a
+    // Chronos job's repeating schedule and disabled flag, and the next run of either kind.
+    ...(embed.has('agora') ? {
+      agora: {
+        dialect: job.dialect ?? 'metronome', disabled: job.disabled, nextRunAt,
+        schedule: job.schedule ? { kind: job.schedule.kind, expression: job.schedule.expression, timeZone: job.schedule.timeZone, concurrencyPolicy: job.schedule.concurrencyPolicy, enabled: job.schedule.enabled } : null,
+        retries: job.retries, softError: job.softError,
+      },
+    } : {}),
   };
 }
 

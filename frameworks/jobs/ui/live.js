@@ -3,15 +3,13 @@
 // as a new revision of its job, so a job's page knows to read that job's history again.
 // Re-reading is simpler than patching the copy from events and cannot drift from the API.
 import { call } from './api.js';
-import { ms } from './dom.js';
-import { enabled, nextRun, scheduleOf } from './model.js';
 
 const TYPES = ['job_updated', 'job_deleted', 'run_updated'];
 /** Events arrive in bursts (a run's launch is several updates): one refresh each burst. */
 const COALESCE_MS = 50;
 /** Only a safety net for a stream that silently stalled; also moves "in 3 min" along. */
 const FALLBACK_REFRESH_MS = 30_000;
-const LIST = '/v1/jobs?embed=activeRuns&embed=history&embed=historySummary&embed=schedules';
+const LIST = '/v1/jobs?embed=activeRuns&embed=history&embed=historySummary&embed=schedules&embed=agora';
 
 export function startLive(onChange) {
   const state = {
@@ -47,7 +45,6 @@ export function startLive(onChange) {
       if (chronos?.status === 404) chronosServed = false;
       const byName = new Map(chronos?.ok && Array.isArray(chronos.body) ? chronos.body.map((c) => [c.name, c]) : []);
       const list = jobs.body.map((j) => ({ ...j, chronos: byName.get(j.id) }));
-      await nextRunsOf(list);
       state.jobs = list.sort((a, b) => a.id.localeCompare(b.id));
       state.loaded = true;
       state.error = undefined;
@@ -55,28 +52,6 @@ export function startLive(onChange) {
       state.error = `cannot read the jobs API: ${err.message}`;
     }
     onChange(state);
-  }
-
-  /**
-   * NEXT RUN comes with the list when the API embeds it (schedules[0].nextRunAt); where it
-   * does not, a scheduled job's history says it (`nextRunAt`), read again only when an event
-   * concerned the job or the time it gave has come.
-   */
-  const nextRuns = new Map();   // job id → { revision, at }
-  async function nextRunsOf(list) {
-    const now = Date.now();
-    const wanted = list.filter((j) => scheduleOf(j) && enabled(j) && nextRun(j) === undefined);
-    await Promise.all(wanted.map(async (j) => {
-      const revision = state.revisions.get(j.id) ?? 0;
-      const known = nextRuns.get(j.id);
-      if (!known || known.revision !== revision || (ms(known.at) ?? Infinity) <= now) {
-        const h = await call('GET', `/v1/jobs/${encodeURIComponent(j.id)}/history`).catch(() => undefined);
-        if (h?.ok) nextRuns.set(j.id, { revision, at: h.body?.nextRunAt ?? undefined });
-      }
-      const at = nextRuns.get(j.id)?.at;
-      if (at) j.nextRunAt = at;
-    }));
-    for (const id of nextRuns.keys()) if (!list.some((j) => j.id === id)) nextRuns.delete(id);
   }
 
   async function loadInfo() {

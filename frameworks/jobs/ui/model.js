@@ -55,7 +55,7 @@ export function enabled(job) {
 export const scheduleText = (job) => scheduleWords(scheduleOf(job), parentsOf(job));
 
 /**
- * NEXT RUN: when the framework says (schedules[0].nextRunAt, Metronome's; else the history's),
+ * NEXT RUN: when the framework says (schedules[0].nextRunAt, Metronome's; agora.nextRunAt for any schedule; a job page's history),
  * and OVERDUE when that time has passed without the run being made. Undefined when the job
  * does not run on a schedule.
  */
