@@ -193,6 +193,8 @@ describe('the jobs framework: retries, concurrency, deadlines, stopping', () => 
     const [t2] = await h.offerOnce();
     expect(t2).toMatch(/\.2$/);
     expect(h.f.runsOf('once')[0]!.state).toBe('STARTING');
+    await h.f.onUpdate(status(t2!, 'TASK_FINISHED', 0));
+    expect(h.f.runsOf('once')[0]).toMatchObject({ state: 'SUCCESS', message: 'succeeded on attempt 2' });
   });
 
   it('FORBID skips an occurrence while a run is going; REPLACE stops the going one and starts the new', async () => {

@@ -296,8 +296,10 @@ export class JobsFramework {
    * the children its end lets go.
    */
   private async end(run: RunRecord, state: 'SUCCESS' | 'FAILED', now: number, o: { message?: string; exitCode?: number | undefined }): Promise<void> {
-    const { retryAt: _, ...rest } = run;
-    const done: RunRecord = { ...rest, state, endedAt: now, ...(o.message ? { message: o.message } : {}), ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}) };
+    // A success's message says how it got there, not what the last retry said.
+    const { retryAt: _, message: said, ...rest } = run;
+    const message = o.message ?? (state === 'SUCCESS' ? (run.attempts.length > 1 ? `succeeded on attempt ${run.attempts.length}` : undefined) : said);
+    const done: RunRecord = { ...rest, state, endedAt: now, ...(message ? { message } : {}), ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}) };
     const follow = this.dependentsOf(done.jobId, state === 'SUCCESS', now);
     const change: JobsChange = { runs: [done, ...follow.runs ?? []], ...(follow.dag ? { dag: follow.dag } : {}) };
     change.deleteRuns = this.retention(done.jobId, change.runs!);
