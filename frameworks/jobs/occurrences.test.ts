@@ -43,3 +43,25 @@ describe('concurrency policies', () => {
     expect([concurrency('ALLOW', 0), concurrency('FORBID', 0), concurrency('REPLACE', 0)]).toEqual(['start', 'start', 'start']);
   });
 });
+
+describe('due occurrences after a long time down', () => {
+  it('stays bounded: a per-second schedule two weeks late counts a floor, runs the latest within the window, and the cursor reaches now', () => {
+    const everySecond = s(repeatingSchedule('R/2026-06-01T00:00:00Z/PT1S'));
+    const now = at('2026-06-15T00:00:00Z');
+    const started = Date.now();
+    const d = due(everySecond, at('2026-06-01T00:00:00Z'), now, 900);
+    expect(Date.now() - started).toBeLessThan(5_000);   // a bound, not a speed: unbounded, this took minutes
+    expect(d.run).toBe(now);
+    expect(d.cursor).toBe(now);
+    expect(d.missedCount).toBeGreaterThanOrEqual(10_000);
+    expect(d.wakeAt).toBe(now + 1000);
+  });
+
+  it('counts exactly below the floor: a per-minute cron five days late, across Berlin\'s spring change', () => {
+    const everyMinute = s(cronSchedule('* * * * *', 'Europe/Berlin'));
+    const d = due(everyMinute, at('2026-03-27T00:00:00Z'), at('2026-04-01T00:00:00Z'), 600);
+    expect(d.run).toBe(at('2026-04-01T00:00:00Z'));
+    expect(d.missedCount).toBe(5 * 24 * 60 - 1);   // every minute but the one that runs (the change moves local time, not UTC minutes)
+    expect(d.missed.at(-1)).toBe(at('2026-03-31T23:59:00Z'));
+  });
+});

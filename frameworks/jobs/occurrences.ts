@@ -26,31 +26,45 @@ export interface Due {
   wakeAt?: number;
 }
 
+/** Occurrences counted one by one at most, before the startingDeadlineSeconds window; beyond, the count is a floor. */
+export const MAX_COUNTED = 10_000;
+
 export function due(schedule: Schedule, cursor: number, now: number, startingDeadlineSeconds: number, maxMissed = 100): Due {
+  const first = next(schedule, cursor);
+  if (first === undefined || first > now) return { missed: [], missedCount: 0, cursor, ...(first !== undefined ? { wakeAt: first } : {}) };
   const passed: number[] = [];
   let missedCount = 0;
-  let latest: number | undefined;
+  const pass = (t: number) => {
+    missedCount++;
+    passed.push(t);
+    if (passed.length > maxMissed) passed.shift();
+  };
+  // Bounded however long the framework was down: the occurrences before the window in which
+  // one may still start are counted (up to MAX_COUNTED); the ones in the window are walked
+  // to the latest; a window's worth is startingDeadlineSeconds over the period.
+  const windowStart = now - startingDeadlineSeconds * 1000;
   let t = cursor;
-  // Bounded: a schedule every minute, a week down, is 10 080 steps; beyond that, count no more.
-  for (let steps = 0; steps < 1_000_000; steps++) {
-    const n = next(schedule, t);
-    if (n === undefined || n > now) break;
-    if (latest !== undefined) {
-      missedCount++;
-      passed.push(latest);
-      if (passed.length > maxMissed) passed.shift();
+  let counted = 0;
+  for (let n: number | undefined = first; n !== undefined && n < windowStart && n <= now; n = next(schedule, t)) {
+    if (++counted > MAX_COUNTED) {
+      missedCount = Math.max(missedCount, MAX_COUNTED);
+      t = windowStart - 1;   // the rest before the window: not counted one by one
+      break;
     }
-    latest = n;
+    pass(n);
     t = n;
   }
-  if (latest === undefined) return { missed: [], missedCount: 0, cursor, ...wake(schedule, cursor) };
-  const late = now - latest > startingDeadlineSeconds * 1000;
-  if (late) {
-    missedCount++;
-    passed.push(latest);
-    if (passed.length > maxMissed) passed.shift();
+  let latest: number | undefined;
+  for (let n = next(schedule, t); n !== undefined && n <= now; n = next(schedule, n)) {
+    if (latest !== undefined) pass(latest);
+    latest = n;
   }
-  return { ...(late ? {} : { run: latest }), missed: passed, missedCount, cursor: latest, ...wake(schedule, latest) };
+  if (latest === undefined) {
+    // Every occurrence up to now was before the window: all missed, and dealt with.
+    const last = passed[passed.length - 1] ?? t;
+    return { missed: passed, missedCount, cursor: Math.max(last, t), ...wake(schedule, now) };
+  }
+  return { run: latest, missed: passed, missedCount, cursor: latest, ...wake(schedule, latest) };
 }
 
 function wake(schedule: Schedule, after: number): { wakeAt?: number } {

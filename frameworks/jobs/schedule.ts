@@ -125,30 +125,51 @@ function nextRepeating(s: Extract<Schedule, { kind: 'repeating' }>, after: numbe
 function nextCron(s: Extract<Schedule, { kind: 'cron' }>, after: number): number | undefined {
   const { cron, timeZone } = s;
   const start = toLocal(timeZone, after);
-  const minutes = [...cron.minutes];
-  const hours = [...cron.hours];
+  const minutes = [...cron.minutes].sort((x, y) => x - y);
+  const hours = [...cron.hours].sort((x, y) => x - y);
   const lastYear = cron.years ? Math.max(...cron.years) : Infinity;
-  // All of a day's instants, not the first in local order: a time shifted out of a skipped
-  // hour (02:30 → 03:30) comes after a real 03:15, and the next day's may come before it.
-  const instants = (d: number): number[] => {
+  /** Day d's first instant after `after`, and whether the day is near a clock change. */
+  const first = (d: number): { at?: number; changing: boolean } => {
     const day = new Date(Date.UTC(start.year, start.month - 1, start.day + d));
     const [year, month, date] = [day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate()];
-    if (!cronDay(cron, year, month, date)) return [];
-    // A day with one offset all around it (every day but two a year) is arithmetic; a day
-    // near a change asks the zone for each time (gaps and overlaps: zone.ts).
+    if (!cronDay(cron, year, month, date)) return { changing: false };
     const midnight = Date.UTC(year, month - 1, date);
-    const offset = offsetAt(timeZone, midnight - 17 * HOUR);
-    if (offset === offsetAt(timeZone, midnight + DAY + 17 * HOUR)) {
-      return hours.flatMap((hour) => minutes.map((minute) => midnight + (hour * 60 + minute) * 60_000 - offset));
+    const early = offsetAt(timeZone, midnight - 17 * HOUR);
+    const late = offsetAt(timeZone, midnight + DAY + 17 * HOUR);
+    if (early === late) {
+      // One offset all around the day (every day but two a year): arithmetic, in order, the first that is late enough.
+      for (const hour of hours) {
+        if (midnight + (hour * 60 + 59) * 60_000 - early <= after) continue;
+        for (const minute of minutes) {
+          const t = midnight + (hour * 60 + minute) * 60_000 - early;
+          if (t > after) return { at: t, changing: false };
+        }
+      }
+      return { changing: false };
     }
-    return hours.flatMap((hour) => minutes.map((minute) => fromLocal(timeZone, { year, month, day: date, hour, minute, second: 0 })));
+    // Near a change each time is asked of the zone (gaps and overlaps: zone.ts). A time shifted
+    // out of a skipped hour (02:30 → 03:30) comes after a real 03:15, so the search goes on
+    // while a later local time could still be an earlier instant.
+    let best: number | undefined;
+    for (const hour of hours) {
+      for (const minute of minutes) {
+        const wall = midnight + (hour * 60 + minute) * 60_000;
+        if (best !== undefined && wall - Math.max(early, late) > best) return { at: best, changing: true };
+        if (wall - Math.min(early, late) <= after) continue;
+        const t = fromLocal(timeZone, { year, month, day: date, hour, minute, second: 0 });
+        if (t > after && (best === undefined || t < best)) best = t;
+      }
+    }
+    return { ...(best !== undefined ? { at: best } : {}), changing: true };
   };
-  let today = instants(0).filter((t) => t > after);
   for (let d = 0; d < SEARCH_DAYS; d++) {
     if (new Date(Date.UTC(start.year, start.month - 1, start.day + d)).getUTCFullYear() > lastYear) return undefined;
-    const tomorrow = instants(d + 1).filter((t) => t > after);
-    if (today.length > 0) return Math.min(...today, ...tomorrow);
-    today = tomorrow;
+    const today = first(d);
+    if (today.at === undefined) continue;
+    if (!today.changing) return today.at;
+    // A time pushed past midnight by a change can come after the next day's first.
+    const tomorrow = first(d + 1).at;
+    return tomorrow === undefined ? today.at : Math.min(today.at, tomorrow);
   }
   return undefined;
 }

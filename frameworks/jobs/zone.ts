@@ -44,17 +44,49 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
-export function toLocal(zone: string, utcMs: number): LocalTime {
+/** An instant's local fields, read from Intl (slow: the rest of this file asks it as little as it can). */
+function intlLocal(zone: string, utcMs: number): LocalTime {
   const parts: Record<string, number> = {};
   for (const p of formatter(zone).formatToParts(new Date(utcMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
   const { year, month, day, hour, minute, second } = parts as Record<string, number>;
   return { year: year!, month: month!, day: day!, hour: hour!, minute: minute!, second: second!, weekday: new Date(Date.UTC(year!, month! - 1, day!)).getUTCDay() };
 }
 
+function intlOffset(zone: string, second: number): number {
+  const l = intlLocal(zone, second);
+  return Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second) - second;
+}
+
+/**
+ * Offsets by zone and quarter hour (UTC), kept when the offset is the same at both ends of
+ * the quarter: clocks change at most once in fifteen minutes, so it is the same all through.
+ * A quarter with a change is asked of Intl to the second, each time.
+ */
+const QUARTER_MS = 15 * 60_000;
+const MAX_CACHED = 200_000;
+const offsets = new Map<string, number>();
+
 /** The zone's offset from UTC at `utcMs` (ms; Berlin in winter: +3 600 000). */
 export function offsetAt(zone: string, utcMs: number): number {
-  const l = toLocal(zone, Math.floor(utcMs / 1000) * 1000);
-  return Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second) - Math.floor(utcMs / 1000) * 1000;
+  const second = Math.floor(utcMs / 1000) * 1000;
+  const quarter = Math.floor(utcMs / QUARTER_MS) * QUARTER_MS;
+  const key = `${zone} ${quarter}`;
+  const known = offsets.get(key);
+  if (known !== undefined) return known;
+  const first = intlOffset(zone, quarter);
+  if (first !== intlOffset(zone, quarter + QUARTER_MS - 1000)) return intlOffset(zone, second);
+  if (offsets.size >= MAX_CACHED) offsets.clear();   // bounded: a fresh start costs two Intl calls a quarter
+  offsets.set(key, first);
+  return first;
+}
+
+export function toLocal(zone: string, utcMs: number): LocalTime {
+  const second = Math.floor(utcMs / 1000) * 1000;
+  const d = new Date(second + offsetAt(zone, second));
+  return {
+    year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(),
+    hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), weekday: d.getUTCDay(),
+  };
 }
 
 const HOUR = 3_600_000;
