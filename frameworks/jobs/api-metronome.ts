@@ -176,8 +176,18 @@ function replacement(f: JobsFramework, req: Request, id: string): Job {
   }
   const parsed = parseMetronomeJob(isObject(body) ? { ...body, id } : body, f.now());
   if (!parsed.ok) throw invalid(parsed.details);
-  const stored = f.state.jobs.get(id)?.schedule;
+  const old = f.state.jobs.get(id);
+  const stored = old?.schedule;
   if (isObject(body) && body.schedules === undefined && stored) return { ...parsed.job, schedule: stored };
+  if (old?.dialect === 'chronos') {
+    // A job written in Chronos's words, sent back by a Metronome client: what Metronome's JSON
+    // cannot say (a repeating schedule, retries, softError, owner, disabled) is kept, not reset.
+    const keepSchedule = stored?.kind === 'iso8601' && !parsed.job.schedule;
+    return {
+      ...parsed.job, dialect: 'chronos', retries: old.retries, softError: old.softError, disabled: old.disabled,
+      ...(old.owner !== undefined ? { owner: old.owner } : {}), ...(keepSchedule ? { schedule: stored } : {}),
+    };
+  }
   return parsed.job;
 }
 

@@ -38,12 +38,15 @@ class RecordingDriver implements Driver {
 class RecordingStore extends MemoryJobsStore {
   readonly commits: JobsChange[] = [];
   failNext = false;
+  /** Fails the first commit this picks (once). */
+  failWhen: ((c: JobsChange) => boolean) | undefined;
   constructor(readonly log: string[] = []) {
     super();
   }
   override commit(change: JobsChange): Promise<void> {
-    if (this.failNext) {
+    if (this.failNext || this.failWhen?.(change)) {
       this.failNext = false;
+      this.failWhen = undefined;
       return Promise.reject(new Error('store unavailable'));
     }
     this.commits.push(structuredClone(change));
@@ -100,7 +103,7 @@ describe('the jobs framework: exactly once per occurrence', () => {
     expect(due.runs).toEqual([expect.objectContaining({ state: 'STARTING', trigger: 'schedule', scheduledAt: T0 + 60_000, attempts: [] })]);
     h.store.log.length = 0;
     const [taskId] = await h.offerOnce();
-    expect(taskId).toMatch(/^every-minute\.20260105120100r0\w+\.1$/);
+    expect(taskId).toMatch(/^every-minute\.20260105120100[a-z0-9]{5}\.1$/);
     expect(h.store.log.slice(0, 2)).toEqual(['commit', 'launch']);   // stored, then launched
     expect(h.f.runsOf('every-minute')[0]!.attempts).toEqual([expect.objectContaining({ taskId, state: 'TASK_STAGING', agentId: 'agent-1' })]);
     await h.f.onUpdate(status(taskId!, 'TASK_RUNNING'));
@@ -313,3 +316,127 @@ describe('the jobs framework: dependencies', () => {
   });
 });
 
+describe('the jobs framework: what goes wrong', () => {
+  it('kills an attempt that comes back after its end was counted, again until it ends, and leaves the run to its successor', async () => {
+    const h = await setup();
+    await h.f.putJob(chronos({ name: 'p', schedule: 'R1/2026-01-05T12:00:10Z/PT1M', retries: 1 }), 'create');
+    await h.advance(10_000);
+    const [t1] = await h.offerOnce();
+    await h.f.onUpdate(status(t1!, 'TASK_RUNNING'));
+    await h.f.onUpdate(status(t1!, 'TASK_LOST'));   // its agent partitioned
+    await h.advance(10_000);
+    const [t2] = await h.offerOnce();
+    await h.f.onUpdate(status(t2!, 'TASK_RUNNING'));
+    await h.f.onUpdate(status(t1!, 'TASK_RUNNING'));   // the agent is back, with attempt 1 still going
+    expect(h.driver.kills()).toEqual([t1]);
+    expect(h.f.runsOf('p')[0]!.attempts.map((a) => a.state)).toEqual(['TASK_LOST', 'TASK_RUNNING']);
+    await h.advance(10_000);
+    expect(h.driver.kills()).toEqual([t1, t1]);   // unanswered: sent again
+    await h.f.onUpdate(status(t1!, 'TASK_KILLED'));
+    await h.advance(20_000);
+    expect(h.driver.kills()).toEqual([t1, t1]);
+    expect(h.f.runsOf('p')[0]).toMatchObject({ state: 'ACTIVE', attempts: [{ state: 'TASK_LOST' }, { state: 'TASK_RUNNING' }] });
+  });
+
+  it('takes a resent end of an attempt for what it is: the run going on with its next attempt is not touched', async () => {
+    const h = await setup();
+    await h.f.putJob(chronos({ name: 'q', schedule: 'R1/2026-01-05T12:00:10Z/PT1M', retries: 1 }), 'create');
+    await h.advance(10_000);
+    const [t1] = await h.offerOnce();
+    await h.f.onUpdate(status(t1!, 'TASK_FAILED', 1));
+    await h.advance(10_000);
+    const [t2] = await h.offerOnce();
+    await h.f.onUpdate(status(t2!, 'TASK_RUNNING'));
+    const before = h.f.runsOf('q')[0];
+    await h.f.onUpdate(status(t1!, 'TASK_FAILED', 1));   // its acknowledgement was lost: the agent says it again
+    expect(h.f.runsOf('q')[0]).toEqual(before);
+    expect(h.driver.kills()).toEqual([]);
+  });
+
+  it('finds an occurrence again when its commit failed, and runs it (not MISSED the next day)', async () => {
+    const h = await setup();
+    await h.f.putJob(chronos({ name: 'daily', schedule: 'R/2026-01-05T13:00:00Z/P1D' }), 'create');
+    h.store.failWhen = (c) => (c.runs ?? []).some((r) => r.jobId === 'daily');
+    await h.advance(3600_000);
+    expect(h.f.runsOf('daily')).toEqual([]);
+    await h.advance(1000);   // the failed step's retry
+    expect(h.f.runsOf('daily').map((r) => [r.state, r.scheduledAt])).toEqual([['STARTING', T0 + 3600_000]]);
+  });
+
+  it('names an occurrence\'s run by the occurrence: a look repeated after a lost answer writes the same record', async () => {
+    const store = new RecordingStore();
+    const clock = new FakeClock(T0);
+    const a = await setup(store, clock);
+    await a.f.putJob(chronos({ name: 'r', schedule: 'R/2026-01-05T12:01:00Z/PT1H', concurrent: true }), 'create');
+    await a.f.stop();
+    clock.advance(60_000);
+    const b = await setup(store, clock);
+    await settle();
+    const c = await setup(new RecordingStore(), clock);   // another framework with the same jobs, before b's cursor: the same name
+    await c.f.putJob(chronos({ name: 'r', schedule: 'R/2026-01-05T12:01:00Z/PT1H', concurrent: true }), 'create');
+    await c.advance(0);
+    expect(c.f.runsOf('r').map((r) => r.runId)).toEqual(b.f.runsOf('r').map((r) => r.runId));
+  });
+
+  it('keeps the dependency state of two softError parents failing in the same look, and runs their child', async () => {
+    const h = await setup();
+    const never = (id: string) => ({ ...metronome({ id, run: { cmd: 'true', cpus: 64, mem: 32, maxLaunchDelay: 60 } }), softError: true });
+    await h.f.putJob(never('a'), 'create');
+    await h.f.putJob(never('b'), 'create');
+    await h.f.putJob(metronome({ id: 'c', run: { cmd: 'true', cpus: 0.1, mem: 32 }, dependencies: [{ id: 'a' }, { id: 'b' }] }), 'create');
+    await h.f.runNow('a');
+    await h.f.runNow('b');
+    await h.advance(60_000);
+    expect(['a', 'b'].map((id) => h.f.runsOf(id)[0]!.state)).toEqual(['FAILED', 'FAILED']);
+    expect(h.f.state.dag.doneAt).toEqual({ a: T0 + 60_000, b: T0 + 60_000 });
+    expect(h.f.runsOf('c').map((r) => r.trigger)).toEqual(['parents']);
+  });
+
+  it('asks the master about an attempt still TASK_STAGING a minute after its launch, every minute', async () => {
+    const h = await setup();
+    await h.f.putJob(metronome({ id: 's', run: { cmd: 'true', cpus: 0.1, mem: 32 } }), 'create');
+    await h.f.runNow('s');
+    const [t] = await h.offerOnce();
+    const asked = () => h.driver.calls.filter((c) => c.call === 'reconcile' && JSON.stringify(c.arg) === JSON.stringify([t])).length;
+    await h.advance(59_000);
+    expect(asked()).toBe(0);
+    await h.advance(1_000);
+    expect(asked()).toBe(1);
+    await h.advance(60_000);
+    expect(asked()).toBe(2);
+    await h.f.onUpdate(status(t!, 'TASK_GONE'));   // the master never saw it: launched again
+    expect(await h.offerOnce()).toEqual([expect.stringMatching(/\.2$/)]);
+  });
+
+  it('kills a deleted job\'s task until it ends', async () => {
+    const h = await setup();
+    await h.f.putJob(metronome({ id: 'gone', run: { cmd: 'sleep 100', cpus: 0.1, mem: 32 } }), 'create');
+    await h.f.runNow('gone');
+    const [t] = await h.offerOnce();
+    await h.f.onUpdate(status(t!, 'TASK_RUNNING'));
+    await h.f.deleteJob('gone', { stopCurrentJobRuns: true });
+    expect(h.driver.kills()).toEqual([t]);
+    await h.advance(10_000);
+    expect(h.driver.kills()).toEqual([t, t]);
+    await h.f.onUpdate(status(t!, 'TASK_KILLED'));
+    await h.advance(10_000);
+    expect(h.driver.kills()).toEqual([t, t]);
+  });
+
+  it('answers a command whose change is stored even when the look after it fails to store', async () => {
+    const h = await setup();
+    h.store.failWhen = (c) => (c.runs ?? []).length > 0;   // the due run the look after putJob writes
+    await expect(h.f.putJob(chronos({ name: 'now', schedule: 'R1//PT1H' }), 'create')).resolves.toMatchObject({ id: 'now' });
+    expect(h.f.state.jobs.has('now')).toBe(true);
+    await h.advance(1000);
+    expect(h.f.runsOf('now')).toHaveLength(1);   // looked at again, and made
+  });
+
+  it('re-parents a child that has its own schedule without taking the deleted parent\'s', async () => {
+    const h = await setup();
+    await h.f.putJob(metronome({ id: 'top', run: { cmd: 'true', cpus: 0.1, mem: 32 }, schedules: [{ id: 'default', cron: '0 3 * * *' }] }), 'create');
+    await h.f.putJob(metronome({ id: 'low', run: { cmd: 'true', cpus: 0.1, mem: 32 }, schedules: [{ id: 'default', cron: '0 9 * * *' }], dependencies: [{ id: 'top' }] }), 'create');
+    await h.f.deleteJob('top', { stopCurrentJobRuns: false, reparent: true });
+    expect(h.f.state.jobs.get('low')).toMatchObject({ parents: [], schedule: { expression: '0 9 * * *' } });
+  });
+});

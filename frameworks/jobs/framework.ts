@@ -68,6 +68,7 @@ export const isActive = (r: RunRecord): boolean => ACTIVE.has(r.state);
 /** Ends of an attempt that never started: the launch never happened, so it is tried again and not counted. */
 const NOT_TRIED: ReadonlySet<string> = new Set(['TASK_DROPPED', 'TASK_GONE', 'TASK_UNKNOWN']);
 const KILL_RETRY_MS = 10_000;
+const STAGING_ASK_MS = 60_000;
 const MAX_RETRY_DELAY_MS = 10 * 60_000;
 
 const liveAttempt = (r: RunRecord): Attempt | undefined => r.attempts.find((a) => !isTerminal(a.state as TaskStatus['state']) && a.state !== 'TASK_UNKNOWN');
@@ -79,6 +80,14 @@ export class JobsFramework {
   private readonly steps: Steps;
   private readonly schedules = new Map<string, { key: string; schedule: Schedule | undefined }>();
   private readonly killsSent = new Map<string, number>();
+  /**
+   * Tasks that must not run and have not ended yet (task id → agent id): an orphan the store
+   * does not know, an attempt that came back after it was counted as ended (an agent back from
+   * a partition), a deleted job's task. Killed, and killed again, until they end.
+   */
+  private readonly strays = new Map<string, string>();
+  /** When each attempt long in TASK_STAGING was last asked about (task id → time). */
+  private readonly stagingAsked = new Map<string, number>();
   /** Per job, its next occurrence after a cursor (computing one can take milliseconds). */
   private readonly upcoming = new Map<string, { cursor: number; schedule: Schedule; at: number | undefined }>();
   /**
@@ -189,6 +198,7 @@ export class JobsFramework {
       if (live.length > 0) driver.reconcile(live).catch(failed);
       driver.reconcile([]).catch(failed);
       this.killsSent.clear();
+      this.stagingAsked.clear();
     });
   }
 
@@ -248,15 +258,26 @@ export class JobsFramework {
       const ids = runOfTask(status.taskId);
       const run = ids && this.current(ids);
       const attempt = run?.attempts.find((a) => a.taskId === status.taskId);
-      if (!run || !attempt) {
-        // Ours (it came to our framework id), unknown to the store: an orphan. It must not run.
-        if (!isTerminal(status.state)) this.driver?.kill(status.taskId, { agentId: status.agentId }).catch(() => undefined);
+      if (!run || !attempt || attempt.endedAt !== undefined) {
+        // Unknown to the store (an orphan), or back after its end was counted (its agent was
+        // partitioned, and the run went on without it): it must not run beside what replaced
+        // it. A resent end of an ended attempt changes nothing.
+        this.stray(status);
       } else if (attempt.state !== status.state || status.exitCode !== undefined) {
         await this.applyStatus(run, attempt, status);
       }
       // Stored above, so it may be acknowledged; not awaited: a slow master must not hold every step.
       if (status.uuid) this.driver?.acknowledge(status).catch((e: Error) => this.o.log.debug('acknowledge failed', { error: e.message }));
     });
+  }
+
+  private stray(status: TaskStatus): void {
+    if (isTerminal(status.state)) {
+      this.strays.delete(status.taskId);
+      return;
+    }
+    this.strays.set(status.taskId, status.agentId);
+    this.sendKill({ taskId: status.taskId, agentId: status.agentId });
   }
 
   private async applyStatus(run: RunRecord, attempt: Attempt, status: TaskStatus): Promise<void> {
@@ -307,16 +328,22 @@ export class JobsFramework {
   }
 
   /** The dependency state after a job ended, and the runs of its children that may now go. */
-  private dependentsOf(jobId: string, success: boolean, now: number): Pick<JobsChange, 'dag' | 'runs'> {
+  private dependentsOf(jobId: string, success: boolean, now: number, dag = this.state.dag): Pick<JobsChange, 'dag' | 'runs'> {
     const jobs = [...this.state.jobs.values()];
-    const after = afterEnd(jobs, this.state.dag, { id: jobId, at: now, success });
-    if (after.state === this.state.dag) return { runs: [] };
+    const after = afterEnd(jobs, dag, { id: jobId, at: now, success });
+    if (after.state === dag) return { runs: [] };
     const runs = after.run.map((id) => this.state.jobs.get(id)).filter((j): j is Job => j !== undefined && !j.disabled).map((j) => this.newRun(j, 'parents', now));
     return { dag: after.state, runs };
   }
 
+  /**
+   * A new run. One for an occurrence is named by the occurrence (its time, and a digest of the
+   * job and the time): a look retried after a commit whose answer was lost writes the same
+   * record again, not a second run for the same occurrence.
+   */
   private newRun(job: Job, trigger: RunRecord['trigger'], now: number, scheduledAt?: number): RunRecord {
-    return { runId: runIdAt(now, this.o.random()), jobId: job.id, trigger, ...(scheduledAt !== undefined ? { scheduledAt } : {}), state: 'STARTING', attempts: [], createdAt: now };
+    const runId = scheduledAt === undefined ? runIdAt(now, this.o.random()) : runIdAt(scheduledAt, digest(`${job.id} ${scheduledAt}`));
+    return { runId, jobId: job.id, trigger, ...(scheduledAt !== undefined ? { scheduledAt } : {}), state: 'STARTING', attempts: [], createdAt: now };
   }
 
   /** Finished runs to delete so that a job keeps its newest `keepRuns` (active ones are never deleted). */
@@ -388,7 +415,7 @@ export class JobsFramework {
       }
       const reparented = children.map((c): Job => {
         const parents = [...new Set([...c.parents.filter((p) => p !== id), ...job.parents])];
-        return parents.length > 0 || !job.schedule ? { ...c, parents } : { ...c, parents, schedule: job.schedule };
+        return parents.length > 0 || c.schedule || !job.schedule ? { ...c, parents } : { ...c, parents, schedule: job.schedule };
       });
       const active = this.activeRuns(id);
       if (active.length > 0 && !o.stopCurrentJobRuns) {
@@ -403,8 +430,14 @@ export class JobsFramework {
         cursors: reparented.filter((c) => c.schedule && c.parents.length === 0).map((c) => ({ jobId: c.id, at: now - 1 })),
       });
       this.schedules.delete(id);
+      this.upcoming.delete(id);
       // Their records are gone: each live task is killed now, and as an orphan if it reports again.
-      for (const r of active) for (const a of r.attempts) if (a === liveAttempt(r)) this.sendKill(a);
+      for (const r of active) {
+        const a = liveAttempt(r);
+        if (!a) continue;
+        this.strays.set(a.taskId, a.agentId);
+        this.sendKill(a);
+      }
       return job;
     });
   }
@@ -450,10 +483,15 @@ export class JobsFramework {
     for (let round = 0; round < 4 && !this.steps.stopped; round++) {
       const look = this.look(this.now());
       wakeAt = look.wakeAt;
-      if (look.change) await this.commit(look.change);
-      else break;
+      if (!look.change) break;
+      try {
+        await this.commit(look.change);
+      } catch (err) {
+        this.schedulesSeen.changed = true;   // the occurrences it found are due still: the next look finds them again
+        throw err;
+      }
     }
-    if (this.driver) wakeAt = Math.min(wakeAt, this.resendKills(this.now()));
+    if (this.driver) wakeAt = Math.min(wakeAt, this.resendKills(this.now()), this.askAboutStaging(this.now()));
     this.offerInterest();
     this.steps.wakeAt(wakeAt);
   }
@@ -473,7 +511,7 @@ export class JobsFramework {
     const endRun = (r: RunRecord, state: 'FAILED', message: string) => {
       const { retryAt: _, ...rest } = r;
       put({ ...rest, state, endedAt: now, message });
-      const follow = this.dependentsOf(r.jobId, false, now);
+      const follow = this.dependentsOf(r.jobId, false, now, dag);
       if (follow.dag) { dag = follow.dag; for (const c of follow.runs ?? []) put(c); }
     };
     const seen = this.schedulesSeen;
@@ -554,7 +592,7 @@ export class JobsFramework {
     return { change: { runs: list, cursors, jobs, deleteRuns, ...(dag ? { dag } : {}) }, wakeAt };
   }
 
-  private sendKill(a: Attempt): void {
+  private sendKill(a: Pick<Attempt, 'taskId' | 'agentId'>): void {
     const driver = this.driver;
     if (!driver) return;   // sent once connected: attach() clears killsSent
     this.killsSent.set(a.taskId, this.now());
@@ -574,7 +612,40 @@ export class JobsFramework {
       if (sent === undefined || now - sent >= KILL_RETRY_MS) this.sendKill(a);
       next = Math.min(next, (this.killsSent.get(a.taskId) ?? now) + KILL_RETRY_MS);
     }
+    for (const [taskId, agentId] of this.strays) {
+      wanted.add(taskId);
+      const sent = this.killsSent.get(taskId);
+      if (sent === undefined || now - sent >= KILL_RETRY_MS) this.sendKill({ taskId, agentId });
+      next = Math.min(next, (this.killsSent.get(taskId) ?? now) + KILL_RETRY_MS);
+    }
     for (const id of this.killsSent.keys()) if (!wanted.has(id)) this.killsSent.delete(id);
+    return next;
+  }
+
+  /**
+   * Attempts still TASK_STAGING a minute after their launch are asked about, every minute: a
+   * launch whose Accept and reconcile were both lost would otherwise wait for ever (the master
+   * answers TASK_GONE for a task it never saw, and the run is launched again).
+   */
+  private askAboutStaging(now: number): number {
+    let next = Infinity;
+    const staging = new Set<string>();
+    const ask: { taskId: string; agentId: string }[] = [];
+    for (const r of this.allActiveRuns()) {
+      const a = liveAttempt(r);
+      if (!a || a.state !== 'TASK_STAGING') continue;
+      staging.add(a.taskId);
+      const due = Math.max(a.startedAt, this.stagingAsked.get(a.taskId) ?? -Infinity) + STAGING_ASK_MS;
+      if (due <= now) {
+        ask.push({ taskId: a.taskId, agentId: a.agentId });
+        this.stagingAsked.set(a.taskId, now);
+        next = Math.min(next, now + STAGING_ASK_MS);
+      } else {
+        next = Math.min(next, due);
+      }
+    }
+    for (const id of this.stagingAsked.keys()) if (!staging.has(id)) this.stagingAsked.delete(id);
+    if (ask.length > 0) this.driver?.reconcile(ask).catch((e: Error) => this.o.log.debug('reconcile failed', { error: e.message }));
     return next;
   }
 
@@ -606,4 +677,11 @@ function withStart(job: Job, now: number): Job {
   if (parts.length !== 3 || parts[1] !== '') return job;
   const start = new Date(now).toISOString();
   return { ...job, schedule: { ...s, expression: `${parts[0]}/${start}/${parts[2]}` } };
+}
+
+/** Five base-36 characters from a string (FNV-1a): stable names, not secrets. */
+function digest(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(36).padStart(7, '0').slice(-5);
 }

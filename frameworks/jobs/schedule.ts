@@ -58,6 +58,8 @@ export function repeatingSchedule(text: string, timeZone = 'UTC', now = 0): Pars
   if (!rm) return bad(`'${r}' should be R or Rn, n the number of runs`);
   const period = parsePeriod(periodText);
   if (!period.ok) return bad(period.error);
+  const p = period.value;
+  if (p.years + p.months + p.weeks + p.days + p.hours + p.minutes === 0 && p.seconds < 1) return bad(`'${periodText}' is under a second: a job runs at most once a second`);
   let start = now;
   if (startText !== '') {
     const local = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?$/.exec(startText);

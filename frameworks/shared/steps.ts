@@ -47,7 +47,13 @@ export class Steps {
       this.o.before?.();
       try {
         const out = await fn();
-        await this.o.settle();
+        // The step's own change is stored: its caller hears it succeeded (a retry would do it
+        // twice). What the look after it left undone is looked at again shortly.
+        await this.o.settle().catch((e: Error) => {
+          if (this.stopping) return;
+          this.o.log.warn('looking after a step failed; looking again shortly', { error: e.message });
+          this.soon();
+        });
         return out;
       } finally {
         this.o.after?.();
