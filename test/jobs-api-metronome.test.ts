@@ -363,3 +363,16 @@ describe('routing', () => {
     expect((await call('GET', '/v1/jobs/hello/runs/x/actions/stop')).headers.allow).toBe('POST');
   });
 });
+
+describe('a job written in Chronos\'s words, edited by a Metronome client', () => {
+  it('keeps what Metronome\'s JSON cannot say when the client PUTs back what it read', async () => {
+    const chronosJob = { name: 'chronos.kept', command: 'echo kept', schedule: 'R/2030-01-01T00:00:00Z/PT1H', cpus: 0.1, mem: 32, retries: 5, owner: 'ops@example.com', softError: true };
+    expect((await call('POST', '/v1/scheduler/iso8601', chronosJob)).status).toBe(204);
+    const read = await call<Body>('GET', '/v1/jobs/chronos.kept');
+    expect(read.body.schedules).toEqual([]);   // a repeating interval is no cron schedule
+    const put = await call('PUT', '/v1/jobs/chronos.kept', { ...read.body, description: 'edited' });
+    expect(put.status).toBe(200);
+    const after = await call<Body>('GET', '/v1/scheduler/job/chronos.kept');
+    expect(after.body).toMatchObject({ description: 'edited', schedule: 'R/2030-01-01T00:00:00Z/PT1H', retries: 5, owner: 'ops@example.com', softError: true });
+  });
+});

@@ -77,9 +77,9 @@ function metronome(json: Record<string, unknown>): Job {
 /** Lets queued steps run. */
 const settle = async () => { for (let i = 0; i < 30; i++) await new Promise((r) => setImmediate(r)); };
 
-async function setup(store = new RecordingStore(), clock = new FakeClock(T0)) {
+async function setup(store = new RecordingStore(), clock = new FakeClock(T0), seed = 'r') {
   let n = 0;
-  const f = await JobsFramework.load({ store, clock, log: logger('test'), random: () => `r${String(++n).padStart(4, '0')}`, retryDelayMs: 10_000 });
+  const f = await JobsFramework.load({ store, clock, log: logger('test'), random: () => `${seed}${String(++n).padStart(4, '0')}`, retryDelayMs: 10_000 });
   const driver = new RecordingDriver(store.log);
   await f.attach(driver, 'fw');
   const advance = async (ms: number) => { clock.advance(ms); await settle(); };
@@ -372,7 +372,7 @@ describe('the jobs framework: what goes wrong', () => {
     clock.advance(60_000);
     const b = await setup(store, clock);
     await settle();
-    const c = await setup(new RecordingStore(), clock);   // another framework with the same jobs, before b's cursor: the same name
+    const c = await setup(new RecordingStore(), clock, 'z');   // another framework (other random ids) with the same jobs: the same name
     await c.f.putJob(chronos({ name: 'r', schedule: 'R/2026-01-05T12:01:00Z/PT1H', concurrent: true }), 'create');
     await c.advance(0);
     expect(c.f.runsOf('r').map((r) => r.runId)).toEqual(b.f.runsOf('r').map((r) => r.runId));

@@ -103,6 +103,8 @@ describe('bad schedules say what is wrong', () => {
     expect(repeatingSchedule('R/yesterday/PT1H')).toMatchObject({ ok: false, error: expect.stringContaining("'yesterday' is not an ISO 8601 date-time") });
     expect(parsePeriod('P1H')).toMatchObject({ ok: false });
     expect(parsePeriod('PT0S')).toEqual({ ok: false, error: "'PT0S' is a period of zero: nothing would ever move on" });
+    expect(repeatingSchedule('R//PT0.5S')).toEqual({ ok: false, error: "'R//PT0.5S' is not a schedule R[n]/<start>/<period>: 'PT0.5S' is under a second: a job runs at most once a second" });
+    expect(repeatingSchedule('R//PT1S')).toMatchObject({ ok: true });
   });
 });
 
