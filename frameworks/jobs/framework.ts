@@ -23,11 +23,13 @@ import type { Driver } from '../shared/driver';
 import { ApiError } from '../shared/http';
 import { Steps, RETRY_MS } from '../shared/steps';
 import { afterEnd, dependencyProblem } from './dag';
-import type { Attempt, RunRecord } from './history';
+import { liveAttempt, type Attempt, type RunRecord } from './history';
 import type { Job } from './job';
 import { placeRuns, runIdAt, runOfTask } from './launch';
-import { concurrency, due } from './occurrences';
-import { cronSchedule, exhausted, next, repeatingSchedule, type Schedule } from './schedule';
+import { TaskWatch } from './watch';
+import { concurrency } from './occurrences';
+import { exhausted, type Schedule } from './schedule';
+import { ScheduleBook } from './schedule-book';
 import { applyJobsChange, type JobsChange, type JobsState, type JobsStore } from './store';
 
 export type { Driver } from '../shared/driver';
@@ -67,34 +69,18 @@ const ACTIVE: ReadonlySet<string> = new Set(['STARTING', 'ACTIVE']);
 export const isActive = (r: RunRecord): boolean => ACTIVE.has(r.state);
 /** Ends of an attempt that never started: the launch never happened, so it is tried again and not counted. */
 const NOT_TRIED: ReadonlySet<string> = new Set(['TASK_DROPPED', 'TASK_GONE', 'TASK_UNKNOWN']);
-const KILL_RETRY_MS = 10_000;
-const STAGING_ASK_MS = 60_000;
 const MAX_RETRY_DELAY_MS = 10 * 60_000;
 
-const liveAttempt = (r: RunRecord): Attempt | undefined => r.attempts.find((a) => !isTerminal(a.state as TaskStatus['state']) && a.state !== 'TASK_UNKNOWN');
 
 export class JobsFramework {
   /** Every stored change, in order (listeners are called after the commit). */
   readonly events = new Listeners<JobsEvent>();
   private driver: Driver | undefined;
   private readonly steps: Steps;
-  private readonly schedules = new Map<string, { key: string; schedule: Schedule | undefined }>();
-  private readonly killsSent = new Map<string, number>();
-  /**
-   * Tasks that must not run and have not ended yet (task id → agent id): an orphan the store
-   * does not know, an attempt that came back after it was counted as ended (an agent back from
-   * a partition), a deleted job's task. Killed, and killed again, until they end.
-   */
-  private readonly strays = new Map<string, string>();
-  /** When each attempt long in TASK_STAGING was last asked about (task id → time). */
-  private readonly stagingAsked = new Map<string, number>();
-  /** Per job, its next occurrence after a cursor (computing one can take milliseconds). */
-  private readonly upcoming = new Map<string, { cursor: number; schedule: Schedule; at: number | undefined }>();
-  /**
-   * The earliest of those, and whether jobs or cursors changed since it was found: until
-   * then, a step need not look at any job's schedule (a status update with 10k jobs).
-   */
-  private schedulesSeen = { changed: true, nextAt: Infinity };
+  /** The jobs' schedules, parsed and their next occurrences found as seldom as can be (schedule-book.ts). */
+  private readonly book: ScheduleBook;
+  /** Kills and questions the master must answer (watch.ts). */
+  private readonly watch: TaskWatch;
   private waiting: { job: Job; run: RunRecord }[] = [];
   /** The active runs (run id → job id): a step looks at these, not at every job's history. */
   private readonly active = new Map<string, string>();
@@ -107,6 +93,8 @@ export class JobsFramework {
     this.retryDelayMs = o.retryDelayMs ?? 10_000;
     this.keepRuns = o.keepRuns ?? 100;
     for (const r of [...state.runs.values()].flat()) if (isActive(r)) this.active.set(r.runId, r.jobId);
+    this.book = new ScheduleBook({ log: o.log, now: () => this.now() });
+    this.watch = new TaskWatch({ log: o.log, now: () => this.now() });
     this.steps = new Steps({ clock: o.clock, log: o.log, name: 'jobs framework', settle: () => this.settle(), refusal: (e) => e instanceof JobsError || e instanceof ApiError });
   }
 
@@ -129,7 +117,7 @@ export class JobsFramework {
   private async commit(change: JobsChange): Promise<void> {
     await this.o.store.commit(change);
     applyJobsChange(this.state, change);
-    if (change.jobs?.length || change.deleteJobs?.length || change.cursors?.length) this.schedulesSeen.changed = true;
+    if (change.jobs?.length || change.deleteJobs?.length || change.cursors?.length) this.book.changed();
     for (const r of change.runs ?? []) if (isActive(r)) this.active.set(r.runId, r.jobId); else this.active.delete(r.runId);
     for (const { runId } of change.deleteRuns ?? []) this.active.delete(runId);
     for (const id of change.deleteJobs ?? []) for (const [runId, jobId] of this.active) if (jobId === id) this.active.delete(runId);
@@ -153,30 +141,19 @@ export class JobsFramework {
     return [...this.active].map(([runId, jobId]) => this.current({ jobId, runId })).filter((r): r is RunRecord => r !== undefined);
   }
 
-  /** The job's schedule as the calculator reads it; undefined for a job without one. */
   scheduleOf(job: Job): Schedule | undefined {
-    const s = job.schedule;
-    if (!s) return undefined;
-    const key = `${s.kind} ${s.expression} ${s.timeZone}`;
-    const cached = this.schedules.get(job.id);
-    if (cached?.key === key) return cached.schedule;
-    const parsed = s.kind === 'cron' ? cronSchedule(s.expression, s.timeZone) : repeatingSchedule(s.expression, s.timeZone, this.now());
-    if (!parsed.ok) this.o.log.error('a stored schedule does not parse; the job will not run on it', { jobId: job.id, error: parsed.error });
-    const schedule = parsed.ok ? parsed.value : undefined;
-    this.schedules.set(job.id, { key, schedule });
-    return schedule;
+    return this.book.scheduleOf(job);
   }
 
   /** Whether the job runs on its schedule now (it has one, enabled, and the job is not disabled). */
   scheduled(job: Job): boolean {
-    return job.schedule !== undefined && job.schedule.enabled && !job.disabled && this.scheduleOf(job) !== undefined;
+    return this.book.scheduled(job);
   }
 
   /** The job's next occurrence (overdue ones included), if it runs on a schedule. */
   nextRun(jobId: string): number | undefined {
     const job = this.state.jobs.get(jobId);
-    if (!job || !this.scheduled(job)) return undefined;
-    return next(this.scheduleOf(job)!, this.state.cursors.get(jobId) ?? this.now());
+    return job && this.book.nextRun(job, this.state.cursors.get(jobId) ?? this.now());
   }
 
   // ---- the master connection ------------------------------------------------------------------
@@ -197,8 +174,7 @@ export class JobsFramework {
       // they are launched again); implicitly all it knows of ours, so an orphan turns up and is killed.
       if (live.length > 0) driver.reconcile(live).catch(failed);
       driver.reconcile([]).catch(failed);
-      this.killsSent.clear();
-      this.stagingAsked.clear();
+      this.watch.reset();
     });
   }
 
@@ -272,12 +248,8 @@ export class JobsFramework {
   }
 
   private stray(status: TaskStatus): void {
-    if (isTerminal(status.state)) {
-      this.strays.delete(status.taskId);
-      return;
-    }
-    this.strays.set(status.taskId, status.agentId);
-    this.sendKill({ taskId: status.taskId, agentId: status.agentId });
+    if (isTerminal(status.state)) this.watch.ended(status.taskId);
+    else this.watch.stray(this.driver, { taskId: status.taskId, agentId: status.agentId });
   }
 
   private async applyStatus(run: RunRecord, attempt: Attempt, status: TaskStatus): Promise<void> {
@@ -429,14 +401,12 @@ export class JobsFramework {
         deleteJobs: [id], dag, jobs: reparented,
         cursors: reparented.filter((c) => c.schedule && c.parents.length === 0).map((c) => ({ jobId: c.id, at: now - 1 })),
       });
-      this.schedules.delete(id);
-      this.upcoming.delete(id);
+      this.book.forget(id);
       // Their records are gone: each live task is killed now, and as an orphan if it reports again.
       for (const r of active) {
         const a = liveAttempt(r);
         if (!a) continue;
-        this.strays.set(a.taskId, a.agentId);
-        this.sendKill(a);
+        this.watch.stray(this.driver, a);
       }
       return job;
     });
@@ -487,11 +457,11 @@ export class JobsFramework {
       try {
         await this.commit(look.change);
       } catch (err) {
-        this.schedulesSeen.changed = true;   // the occurrences it found are due still: the next look finds them again
+        this.book.changed();   // the occurrences it found are due still: the next look finds them again
         throw err;
       }
     }
-    if (this.driver) wakeAt = Math.min(wakeAt, this.resendKills(this.now()), this.askAboutStaging(this.now()));
+    if (this.driver) wakeAt = Math.min(wakeAt, this.watch.tick(this.driver, this.allActiveRuns()));
     this.offerInterest();
     this.steps.wakeAt(wakeAt);
   }
@@ -514,28 +484,10 @@ export class JobsFramework {
       const follow = this.dependentsOf(r.jobId, false, now, dag);
       if (follow.dag) { dag = follow.dag; for (const c of follow.runs ?? []) put(c); }
     };
-    const seen = this.schedulesSeen;
-    const jobsToLook = seen.changed || seen.nextAt <= now ? this.state.jobs.values() : [];
-    if (!seen.changed && seen.nextAt > now) wakeAt = seen.nextAt;
-    else this.schedulesSeen = { changed: false, nextAt: Infinity };
-    for (const job of jobsToLook) {
-      if (!this.scheduled(job)) continue;
-      const schedule = this.scheduleOf(job)!;
+    const found = this.book.due(this.state.jobs.values(), (id: string) => this.state.cursors.get(id), now);
+    wakeAt = found.wakeAt;
+    for (const { job, schedule, due: d } of found.due) {
       const sched = job.schedule!;
-      const cursor = this.state.cursors.get(job.id) ?? now - 1;
-      // The next occurrence after the cursor, computed once per cursor: a step (a status
-      // update, say) must not compute every cron job's next time again.
-      const upcoming = this.upcoming.get(job.id);
-      if (upcoming && upcoming.cursor === cursor && upcoming.schedule === schedule && (upcoming.at === undefined || upcoming.at > now)) {
-        if (upcoming.at !== undefined) wakeAt = Math.min(wakeAt, upcoming.at);
-        this.schedulesSeen.nextAt = Math.min(this.schedulesSeen.nextAt, upcoming.at ?? Infinity);
-        continue;
-      }
-      const d = due(schedule, cursor, now, sched.startingDeadlineSeconds);
-      this.upcoming.set(job.id, { cursor: d.cursor, schedule, at: d.wakeAt });
-      if (d.wakeAt !== undefined) wakeAt = Math.min(wakeAt, d.wakeAt);
-      this.schedulesSeen.nextAt = Math.min(this.schedulesSeen.nextAt, d.wakeAt ?? Infinity);
-      if (d.cursor === cursor) continue;
       cursors.push({ jobId: job.id, at: d.cursor });
       if (d.missedCount > 0) {
         const last = d.missed[d.missed.length - 1]!;
@@ -590,63 +542,6 @@ export class JobsFramework {
     const list = [...runs.values()];
     const deleteRuns = [...new Set(list.map((r) => r.jobId))].flatMap((id) => this.retention(id, list));
     return { change: { runs: list, cursors, jobs, deleteRuns, ...(dag ? { dag } : {}) }, wakeAt };
-  }
-
-  private sendKill(a: Pick<Attempt, 'taskId' | 'agentId'>): void {
-    const driver = this.driver;
-    if (!driver) return;   // sent once connected: attach() clears killsSent
-    this.killsSent.set(a.taskId, this.now());
-    driver.kill(a.taskId, { agentId: a.agentId }).catch((e: Error) => this.o.log.warn('kill failed', { taskId: a.taskId, error: e.message }));
-  }
-
-  /** Kills wanted (a run stopped with its task live) and not yet answered: sent again when due; the next due time. */
-  private resendKills(now: number): number {
-    let next = Infinity;
-    const wanted = new Set<string>();
-    for (const r of this.allActiveRuns()) {
-      if (!r.stopRequested) continue;
-      const a = liveAttempt(r);
-      if (!a) continue;
-      wanted.add(a.taskId);
-      const sent = this.killsSent.get(a.taskId);
-      if (sent === undefined || now - sent >= KILL_RETRY_MS) this.sendKill(a);
-      next = Math.min(next, (this.killsSent.get(a.taskId) ?? now) + KILL_RETRY_MS);
-    }
-    for (const [taskId, agentId] of this.strays) {
-      wanted.add(taskId);
-      const sent = this.killsSent.get(taskId);
-      if (sent === undefined || now - sent >= KILL_RETRY_MS) this.sendKill({ taskId, agentId });
-      next = Math.min(next, (this.killsSent.get(taskId) ?? now) + KILL_RETRY_MS);
-    }
-    for (const id of this.killsSent.keys()) if (!wanted.has(id)) this.killsSent.delete(id);
-    return next;
-  }
-
-  /**
-   * Attempts still TASK_STAGING a minute after their launch are asked about, every minute: a
-   * launch whose Accept and reconcile were both lost would otherwise wait for ever (the master
-   * answers TASK_GONE for a task it never saw, and the run is launched again).
-   */
-  private askAboutStaging(now: number): number {
-    let next = Infinity;
-    const staging = new Set<string>();
-    const ask: { taskId: string; agentId: string }[] = [];
-    for (const r of this.allActiveRuns()) {
-      const a = liveAttempt(r);
-      if (!a || a.state !== 'TASK_STAGING') continue;
-      staging.add(a.taskId);
-      const due = Math.max(a.startedAt, this.stagingAsked.get(a.taskId) ?? -Infinity) + STAGING_ASK_MS;
-      if (due <= now) {
-        ask.push({ taskId: a.taskId, agentId: a.agentId });
-        this.stagingAsked.set(a.taskId, now);
-        next = Math.min(next, now + STAGING_ASK_MS);
-      } else {
-        next = Math.min(next, due);
-      }
-    }
-    for (const id of this.stagingAsked.keys()) if (!staging.has(id)) this.stagingAsked.delete(id);
-    if (ask.length > 0) this.driver?.reconcile(ask).catch((e: Error) => this.o.log.debug('reconcile failed', { error: e.message }));
-    return next;
   }
 
   /** Revive when a run waits for offers, suppress when none does: no offers wasted on us. */

@@ -4,6 +4,7 @@
  * (the oldest go first); and the numbers operators ask for — successes and errors, the last
  * of each, durations at p50 and p95. Pure.
  */
+import { isTerminal, type TaskState } from '../../common/types';
 
 export type RunState = 'STARTING' | 'ACTIVE' | 'SUCCESS' | 'FAILED' | 'MISSED' | 'SKIPPED';
 
@@ -53,6 +54,11 @@ export interface JobStats {
   /** Of finished runs with a start and an end, in seconds. */
   durationP50Seconds?: number;
   durationP95Seconds?: number;
+}
+
+/** The attempt of a run still going (not ended), if any: at most one is. */
+export function liveAttempt(r: RunRecord): Attempt | undefined {
+  return r.attempts.find((a) => !isTerminal(a.state as TaskState) && a.state !== 'TASK_UNKNOWN');
 }
 
 /** Adds or replaces `run` (by runId), keeping at most `keep` runs, the newest. */
