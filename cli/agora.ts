@@ -15,7 +15,7 @@ import { UsageError } from '../common/flags';
 import { untilStopSignal } from '../common/signals';
 import { execute } from './execute';
 import { logs } from './logs';
-import { agents, offers, tasks, weights } from './read-commands';
+import { agents, frameworks, offers, tasks, weights } from './read-commands';
 import { app, deployments } from './app';
 import { job } from './job';
 import { up } from './up';
@@ -36,7 +36,9 @@ const USAGE = `usage: agora <command> [flags]
                       run the jobs framework (Chronos's and Metronome's REST APIs, a web UI)
   agents [--json]     the registered agents
   agents gone ID      an operator's word that agent ID is gone for good
-  tasks [--json]      the tasks the master knows
+  frameworks [--json] the subscribed frameworks: roles, tasks, resources used and offered
+  tasks [--state S] [--framework ID] [--json]
+                      the tasks the master knows (--state running, finished, …)
   weights [set ROLE=W ...]
                       the role weights of DRF, or set some
   offers [--follow] [--replay N] [--json]
@@ -91,6 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'jobs': await runJobs(rest); return 0;
     case 'agents': return agents(rest, out);
     case 'tasks': return tasks(rest, out);
+    case 'frameworks': return frameworks(rest, out);
     case 'offers': return offers(rest, out);
     case 'weights': return weights(rest, out);
     case 'logs': return logs(rest, { stdout: (c) => process.stdout.write(c), stderr: (c) => process.stderr.write(c) });

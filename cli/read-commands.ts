@@ -1,6 +1,7 @@
-/** `agora agents`, `agora tasks`, `agora offers [--follow]`: what an operator looks at. */
+/** `agora agents`, `agora frameworks`, `agora tasks`, `agora offers [--follow]`: what an operator looks at. */
 import { request } from 'http';
 import type { MasterStateView, OfferLogEvent } from '../common/operator-types';
+import { TASK_STATES, type TaskState } from '../common/types';
 import { getJson, masterAddress, postJson, putJson, type MasterAddress } from '../frameworks/sdk/master-address';
 import { parseArgs, UsageError } from '../common/flags';
 import { ago, table } from './table';
@@ -53,13 +54,34 @@ export async function weights(argv: string[], out: (s: string) => void): Promise
   return 0;
 }
 
+/** `--state running` or `--state TASK_RUNNING`, any case; anything else is refused naming the states there are. */
+function stateFilter(text: string | undefined): TaskState | undefined {
+  if (text === undefined) return undefined;
+  const name = text.toUpperCase().replace(/^(TASK_)?/, 'TASK_');
+  const state = TASK_STATES.find((s) => s === name);
+  if (!state) throw new UsageError(`'${text}' is not a task state: one of ${TASK_STATES.map((s) => s.slice(5).toLowerCase()).join(', ')}`);
+  return state;
+}
+
 export async function tasks(argv: string[], out: (s: string) => void): Promise<number> {
-  const { flags } = parseArgs(argv, { master: 'string', json: 'boolean', framework: 'string' });
+  const { flags } = parseArgs(argv, { master: 'string', json: 'boolean', framework: 'string', state: 'string' });
+  const only = stateFilter(flags.state);
   const state = await getJson<MasterStateView>(masterAddress(flags.master), '/api/v1/state');
-  const list = state.tasks.filter((t) => !flags.framework || t.frameworkId === flags.framework);
+  const list = state.tasks.filter((t) => (!flags.framework || t.frameworkId === flags.framework) && (!only || t.state === only));
   if (flags.json) { out(JSON.stringify(list, null, 2)); return 0; }
   out(table(['ID', 'STATE', 'FRAMEWORK', 'AGENT', 'CPUS', 'MEM', 'MESSAGE'],
     list.map((t) => [t.id, t.state, t.frameworkId, t.agentId, fmt(t.resources.cpus), fmt(t.resources.mem), t.message])));
+  return 0;
+}
+
+/** `agora frameworks`: who is subscribed, for which roles, with what. */
+export async function frameworks(argv: string[], out: (s: string) => void): Promise<number> {
+  const { flags } = parseArgs(argv, { master: 'string', json: 'boolean' });
+  const state = await getJson<MasterStateView>(masterAddress(flags.master), '/api/v1/state');
+  if (flags.json) { out(JSON.stringify(state.frameworks, null, 2)); return 0; }
+  out(table(['ID', 'NAME', 'ROLES', 'CONNECTED', 'TASKS', 'CPUS (used/offered)', 'MEM MB (used/offered)', 'SUPPRESSED', 'SINCE'],
+    state.frameworks.map((f) => [f.id, f.name, f.roles.join(','), f.connected ? 'yes' : 'no', String(f.taskCount),
+      `${fmt(f.used.cpus)}/${fmt(f.offered.cpus)}`, `${fmt(f.used.mem)}/${fmt(f.offered.mem)}`, f.suppressedRoles.join(',') || '-', `${ago(f.registeredAt)} ago`])));
   return 0;
 }
 

@@ -1,13 +1,14 @@
 /**
  * The `agora` commands an operator types, run against a real cluster: `execute` runs one
- * command as a task and exits with its code; `agents`, `tasks` and `offers --follow` show
+ * command as a task and exits with its code; `agents`, `frameworks`, `tasks` and `offers --follow` show
  * what the master knows, as it happens.
  */
 import type { OfferLogEvent } from '../common/operator-types';
 import { subscribe } from '../frameworks/sdk';
 import { masterAddress } from '../frameworks/sdk/master-address';
 import { execute } from '../cli/execute';
-import { agents, followOffers, tasks, weights } from '../cli/read-commands';
+import { UsageError } from '../common/flags';
+import { agents, followOffers, frameworks, tasks, weights } from '../cli/read-commands';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 
@@ -75,6 +76,35 @@ describe('the agora CLI', () => {
     expect(out).toMatch(/^ID\s+STATE/);
     expect(out).toMatch(/TASK_FAILED/);
     expect(out).toMatch(/TASK_FINISHED/);
+  });
+
+  it('tasks --state keeps the tasks in that state (running, or TASK_RUNNING, any case); a state that is none is refused naming them', async () => {
+    let out = '';
+    await tasks(['--master', cluster.masterAddr, '--state', 'finished', '--json'], (s) => { out += s; });
+    const finished = JSON.parse(out) as { state: string }[];
+    expect(finished.length).toBeGreaterThan(0);
+    expect(new Set(finished.map((t) => t.state))).toEqual(new Set(['TASK_FINISHED']));
+    out = '';
+    await tasks(['--master', cluster.masterAddr, '--state', 'TASK_FAILED'], (s) => { out += s; });
+    expect(out).toMatch(/TASK_FAILED/);
+    expect(out).not.toMatch(/TASK_FINISHED/);
+    await expect(tasks(['--master', cluster.masterAddr, '--state', 'asleep'], () => undefined)).rejects.toThrow(UsageError);
+    await expect(tasks(['--master', cluster.masterAddr, '--state', 'asleep'], () => undefined)).rejects.toThrow(/'asleep' is not a task state: one of unknown, staging, starting, running, killing, finished/);
+  });
+
+  it('frameworks lists a subscribed framework with its roles and whether it is connected', async () => {
+    const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'cli-watched', roles: ['analytics'] } });
+    try {
+      let out = '';
+      await frameworks(['--master', cluster.masterAddr], (x) => { out += x; });
+      expect(out).toMatch(/^ID\s+NAME\s+ROLES\s+CONNECTED/);
+      expect(out).toMatch(new RegExp(`${s.frameworkId}\\s+cli-watched\\s+analytics\\s+yes`));
+      out = '';
+      await frameworks(['--master', cluster.masterAddr, '--json'], (x) => { out += x; });
+      expect((JSON.parse(out) as { id: string; roles: string[] }[]).find((f) => f.id === s.frameworkId)).toMatchObject({ name: 'cli-watched', roles: ['analytics'], connected: true });
+    } finally {
+      s.close();
+    }
   });
 
   it('offers --follow prints each offer as it is offered and declined', async () => {
