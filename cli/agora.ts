@@ -18,6 +18,7 @@ import { logs } from './logs';
 import { agents, frameworks, offers, tasks, weights } from './read-commands';
 import { app, deployments } from './app';
 import { job } from './job';
+import { top } from './top';
 import { up } from './up';
 
 const USAGE = `usage: agora <command> [flags]
@@ -37,6 +38,8 @@ const USAGE = `usage: agora <command> [flags]
   agents [--json]     the registered agents
   agents gone ID      an operator's word that agent ID is gone for good
   frameworks [--json] the subscribed frameworks: roles, tasks, resources used and offered
+  top [--once] [--interval-ms 2000]
+                      a live view: agents, resources, roles' shares, frameworks, the offer log
   tasks [--state S] [--framework ID] [--json]
                       the tasks the master knows (--state running, finished, …)
   weights [set ROLE=W ...]
@@ -94,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'agents': return agents(rest, out);
     case 'tasks': return tasks(rest, out);
     case 'frameworks': return frameworks(rest, out);
+    case 'top': return top(rest, (t) => process.stdout.write(t), untilStopSignal());
     case 'offers': return offers(rest, out);
     case 'weights': return weights(rest, out);
     case 'logs': return logs(rest, { stdout: (c) => process.stdout.write(c), stderr: (c) => process.stderr.write(c) });

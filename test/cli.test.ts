@@ -7,6 +7,7 @@ import type { OfferLogEvent } from '../common/operator-types';
 import { subscribe } from '../frameworks/sdk';
 import { masterAddress } from '../frameworks/sdk/master-address';
 import { execute } from '../cli/execute';
+import { top } from '../cli/top';
 import { UsageError } from '../common/flags';
 import { agents, followOffers, frameworks, tasks, weights } from '../cli/read-commands';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
@@ -105,6 +106,33 @@ describe('the agora CLI', () => {
     } finally {
       s.close();
     }
+  });
+
+  it('top --once prints one frame of the live cluster: its agent, the frameworks, the resources', async () => {
+    let out = '';
+    expect(await top(['--master', cluster.masterAddr, '--once'], (x) => { out += x; }, new Promise(() => undefined))).toBe(0);
+    expect(out).toMatch(/^agora top — master \S+/);
+    expect(out).toContain(cluster.agents[0]!.agentId);
+    expect(out).toMatch(/agents \d+ \(\d+ active/);
+  });
+
+  it('top redraws with the offer log as it happens, and returns when told to stop', async () => {
+    const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'top-watched' } });
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => { stop = r; });
+    const frames: string[] = [];
+    let sawDecline!: () => void;
+    const declineShown = new Promise<void>((r) => { sawDecline = r; });
+    s.on('offers', (offers) => { void s.decline(offers.map((o) => o.id), { refuseMs: 60_000, reason: 'watched by top' }); });
+    const running = top(['--master', cluster.masterAddr, '--interval-ms', '200'], (x) => {
+      frames.push(x);
+      if (x.includes('watched by top')) sawDecline();
+    }, stopped);
+    await declineShown;
+    stop();
+    expect(await running).toBe(0);
+    expect(frames.at(-1)).toMatch(/^\x1b\[2J\x1b\[H/);   // each frame clears the screen first
+    s.close();
   });
 
   it('offers --follow prints each offer as it is offered and declined', async () => {
