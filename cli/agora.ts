@@ -98,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'tasks': return tasks(rest, out);
     case 'frameworks': return frameworks(rest, out);
     case 'top': return top(rest, (t) => process.stdout.write(t), untilStopSignal());
-    case 'offers': return offers(rest, out);
+    case 'offers': return offers(rest, out, untilStopSignal);
     case 'weights': return weights(rest, out);
     case 'logs': return logs(rest, { stdout: (c) => process.stdout.write(c), stderr: (c) => process.stderr.write(c) });
     case 'app': return app(rest, { out, note });

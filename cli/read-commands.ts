@@ -95,7 +95,8 @@ export function describeOfferEvent(e: OfferLogEvent): string {
   }
 }
 
-export async function offers(argv: string[], out: (s: string) => void): Promise<number> {
+/** `agora offers`: the outstanding offers; `--follow` the offer log as it happens, until `stop` (Ctrl-C: exit 0). */
+export async function offers(argv: string[], out: (s: string) => void, stop: () => Promise<unknown> = () => new Promise(() => undefined)): Promise<number> {
   const { flags } = parseArgs(argv, { master: 'string', json: 'boolean', follow: 'boolean', replay: 'number' });
   const addr = masterAddress(flags.master);
   if (!flags.follow) {
@@ -105,7 +106,9 @@ export async function offers(argv: string[], out: (s: string) => void): Promise<
       state.offers.map((o) => [o.id, o.frameworkId, o.agentId, o.role, o.resources.text, ago(o.offeredAt)])));
     return 0;
   }
-  await followOffers(addr, { replay: flags.replay ?? 0 }, (e) => out(flags.json ? JSON.stringify(e) : describeOfferEvent(e)));
+  const abort = new AbortController();
+  void stop().then(() => abort.abort());
+  await followOffers(addr, { replay: flags.replay ?? 0, signal: abort.signal }, (e) => out(flags.json ? JSON.stringify(e) : describeOfferEvent(e)));
   return 0;
 }
 

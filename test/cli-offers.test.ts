@@ -1,0 +1,44 @@
+/**
+ * `agora offers --follow`, the built binary, on a real cluster: it prints offer-log entries
+ * as they happen — a framework's decline with its reason — and on SIGINT ends cleanly, exit
+ * code 0 and nothing on stderr.
+ */
+import { spawn } from 'child_process';
+import { existsSync } from 'fs';
+import { join } from 'path';
+import { subscribe, type Scheduler } from '../frameworks/sdk';
+import { startCluster, type TestCluster } from './support/cluster';
+
+const BIN = join(__dirname, '..', 'dist', 'cli', 'agora.js');
+
+let cluster: TestCluster;
+let s: Scheduler | undefined;
+
+beforeAll(async () => { cluster = await startCluster({ containerizer: 'process' }); });
+afterAll(async () => {
+  s?.close();
+  await cluster.stop();
+});
+
+it('prints a decline and its reason as it happens, and exits 0 on SIGINT', async () => {
+  expect(existsSync(BIN)).toBe(true);   // built by `npm test` before jest runs
+  const child = spawn(process.execPath, [BIN, 'offers', '--follow', '--master', cluster.masterAddr], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const declined = new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/DECLINED .* for 1000 ms: not today, thank you\n/.test(out)) resolve();
+    });
+  });
+  // Declined for a second at a time, the offers come back: whenever the child's stream opens, one is declined while it listens.
+  s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'offers-follow' } });
+  s.on('offers', (offers) => { void s!.decline(offers.map((o) => o.id), { refuseMs: 1000, reason: 'not today, thank you' }); });
+  await declined;
+  expect(out).toMatch(new RegExp(`OFFERED\\s+\\S+ to ${s.frameworkId} \\(role \\*\\)`));
+  child.kill('SIGINT');
+  expect(await exited).toBe(0);
+  expect(err).toBe('');
+});
