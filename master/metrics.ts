@@ -22,7 +22,7 @@ export const TERMINAL_TASK_STATES = [
   'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR',
 ] as const satisfies readonly TaskState[];
 
-export const OFFER_EVENTS = ['offered', 'accepted', 'declined', 'rescinded'] as const;
+export const OFFER_EVENTS = ['offered', 'accepted', 'declined', 'rescinded', 'expired'] as const;
 export type OfferEvent = (typeof OFFER_EVENTS)[number];
 
 /** What the master counted since it started; only ever grows. */
