@@ -155,6 +155,14 @@ function taskUsageFamilies(usage: MasterMetrics['taskUsage']): MetricFamily[] {
   ];
 }
 
+/** The durable offer log's state: rendered apart, since the core does not know JetStream. */
+export function offerLogFamilies(status: { durable: boolean; notPersisted: number }): MetricFamily[] {
+  return [
+    gauge('agora_offer_log_durable', 'Whether offer-log lines reach the JetStream stream (1) or only the in-memory ring (0).', [{ value: status.durable ? 1 : 0 }]),
+    counter('agora_offer_log_not_persisted_total', 'Offer-log lines kept in the ring but not in the JetStream stream.', [{ value: status.notPersisted }]),
+  ];
+}
+
 export function renderMetrics(m: MasterMetrics): string {
   return exposition(metricFamilies(m));
 }
