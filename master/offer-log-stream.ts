@@ -55,6 +55,20 @@ function token(id: string): string {
   return id.replace(/[.*>\s]/g, '_') || '_';
 }
 
+/**
+ * A line of the stream, or undefined if it is not one of ours: anyone with access may publish
+ * on `<prefix>.offers.*.*`, and one stray message must not fail every query after it.
+ */
+function parseLine(data: Uint8Array, seq: number): OfferLogEntry | undefined {
+  try {
+    const e = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<OfferLogEvent> | null;
+    if (!e || typeof e !== 'object' || typeof e.type !== 'string' || typeof e.at !== 'number' || typeof e.frameworkId !== 'string') return undefined;
+    return { ...e, seq } as OfferLogEntry;
+  } catch {
+    return undefined;
+  }
+}
+
 export class OfferLogStream implements OfferLogSink {
   readonly streamName: string;
   private js: JetStreamClient | undefined;
@@ -182,7 +196,8 @@ export class OfferLogStream implements OfferLogSink {
           got += 1;
           scanned += 1;
           pending = m.info.pending;
-          const entry = { ...(m.json<OfferLogEvent>()), seq: m.seq } as OfferLogEntry;
+          const entry = parseLine(m.data, m.seq);
+          if (!entry) { lastSeq = m.seq; continue; }
           if (q.until !== undefined && entry.at > q.until) return { lastSeq, more: false };
           lastSeq = m.seq;
           if (!visit(entry)) {

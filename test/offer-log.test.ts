@@ -136,4 +136,15 @@ describe('the offer log in JetStream', () => {
     expect(metrics).toContain('\nagora_offer_log_durable 1\n');
     expect(metrics).toContain('\nagora_offer_log_not_persisted_total 0\n');
   });
+
+  // Last: it adds a line to the stream.
+  it('skips a stray message someone published on its subjects, and still reads the lines after it', async () => {
+    const nc = await connect({ servers: cluster.nats.url });
+    const js = nc.jetstream();
+    await js.publish(`agora.offers.OFFERED.${a.frameworkId}`, 'not json');
+    await js.publish(`agora.offers.OFFERED.${a.frameworkId}`, JSON.stringify({ ...all[0], offerId: 'offer-replayed' }));
+    await nc.close();
+    const read = await page(`?framework=${a.frameworkId}`);
+    expect(read.entries.map((e) => [e.offerId, e.seq])).toEqual([[all[0]!.offerId, 1], [all[1]!.offerId, 2], ['offer-replayed', 6]]);
+  });
 });
