@@ -92,6 +92,7 @@ export function describeOfferEvent(e: OfferLogEvent): string {
     case 'ACCEPTED': return `${at} ACCEPTED  ${e.offerId} by ${e.frameworkId}: tasks ${e.taskIds.join(', ') || 'none'}; unused ${e.unused || 'nothing'}`;
     case 'DECLINED': return `${at} DECLINED  ${e.offerId} by ${e.frameworkId} for ${e.refuseMs} ms: ${e.reason}`;
     case 'RESCINDED': return `${at} RESCINDED ${e.offerId} from ${e.frameworkId}: ${e.reason}`;
+    case 'EXPIRED': return `${at} EXPIRED   ${e.offerId} of ${e.frameworkId}: not answered within ${e.timeoutMs} ms`;
   }
 }
 

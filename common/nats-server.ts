@@ -1,6 +1,7 @@
 /**
  * Starts a real `nats-server` as a child process: for `agora up`, and for every test suite
- * that needs one (each on its own port). JetStream is on, its store in a private temp dir.
+ * that needs one (each on its own port). JetStream is on, its store in a private temp dir,
+ * unless `jetstream: false` (to test what runs without it).
  */
 import { spawn, type ChildProcess } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
@@ -28,10 +29,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(opts: { port?: number; bin?: string } = {}): Promise<NatsServer> {
+export async function startNatsServer(opts: { port?: number; bin?: string; jetstream?: boolean } = {}): Promise<NatsServer> {
   const port = opts.port ?? (await freePort());
   const storeDir = mkdtempSync(join(tmpdir(), 'agora-nats-'));
-  const child = spawn(opts.bin ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+  const js = opts.jetstream === false ? [] : ['-js', '-sd', storeDir];
+  const child = spawn(opts.bin ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), ...js], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

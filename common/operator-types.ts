@@ -76,9 +76,52 @@ export interface MasterStateView {
   offers: OfferView[];
 }
 
-/** One line of the offer log: what was offered to whom, and what became of it. */
+/**
+ * One line of the offer log: what was offered to whom, and what became of it. Every line
+ * names the offer's role, so the log can be filtered by role without pairing lines. An offer
+ * ends exactly once: ACCEPTED, DECLINED, RESCINDED (the master took it back) or EXPIRED (it
+ * was not answered within the master's offer timeout).
+ */
 export type OfferLogEvent =
   | { type: 'OFFERED'; at: number; offerId: string; frameworkId: string; agentId: string; role: string; resources: string }
-  | { type: 'ACCEPTED'; at: number; offerId: string; frameworkId: string; agentId: string; resources: string; taskIds: string[]; unused: string }
-  | { type: 'DECLINED'; at: number; offerId: string; frameworkId: string; agentId: string; resources: string; refuseMs: number; reason: string }
-  | { type: 'RESCINDED'; at: number; offerId: string; frameworkId: string; agentId: string; resources: string; reason: string };
+  | { type: 'ACCEPTED'; at: number; offerId: string; frameworkId: string; agentId: string; role: string; resources: string; taskIds: string[]; unused: string }
+  | { type: 'DECLINED'; at: number; offerId: string; frameworkId: string; agentId: string; role: string; resources: string; refuseMs: number; reason: string }
+  | { type: 'RESCINDED'; at: number; offerId: string; frameworkId: string; agentId: string; role: string; resources: string; reason: string }
+  | { type: 'EXPIRED'; at: number; offerId: string; frameworkId: string; agentId: string; role: string; resources: string; timeoutMs: number };
+
+export type OfferLogKind = OfferLogEvent['type'];
+export const OFFER_LOG_KINDS: readonly OfferLogKind[] = ['OFFERED', 'ACCEPTED', 'DECLINED', 'RESCINDED', 'EXPIRED'];
+
+/** An offer-log event with its position in the log: the JetStream sequence, or the ring's own when degraded. */
+export type OfferLogEntry = OfferLogEvent & { seq: number };
+
+/** Where an answer was read from: the durable JetStream stream, or the master's in-memory ring. */
+export type OfferLogSource = 'jetstream' | 'ring';
+
+/** `GET /api/v1/offers`: entries oldest first; `next` is the cursor of the following page, null at the end. */
+export interface OfferLogPage {
+  source: OfferLogSource;
+  entries: OfferLogEntry[];
+  next: string | null;
+}
+
+/** One framework's line of `GET /api/v1/offers/summary`. */
+export interface FrameworkOfferSummary {
+  frameworkId: string;
+  offered: number;
+  accepted: number;
+  declined: number;
+  /** The most frequent decline reasons, most frequent first (at most 5). */
+  declineReasons: { reason: string; count: number }[];
+  rescinded: number;
+  expired: number;
+  /** Mean ms from OFFERED to the offer's end, over the ended offers whose OFFERED line was read; null if none. */
+  meanHeldMs: number | null;
+}
+
+export interface OfferLogSummary {
+  source: OfferLogSource;
+  /** True when the scan stopped at its bound before the end of the log. */
+  truncated: boolean;
+  frameworks: FrameworkOfferSummary[];
+}

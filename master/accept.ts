@@ -82,7 +82,7 @@ function settleOffers(call: AcceptCall, view: AcceptView, offers: readonly Offer
     const unused = subtract(offer.resources, launched);
     const used = subtract(offer.resources, unused);
     launched = subtract(launched, used);
-    const base = { at: view.now, offerId: offer.id, frameworkId: offer.frameworkId, agentId: offer.agentId, resources: format(offer.resources) };
+    const base = { at: view.now, offerId: offer.id, frameworkId: offer.frameworkId, agentId: offer.agentId, role: offer.role, resources: format(offer.resources) };
     if (isEmpty(used)) {
       log.push({ type: 'DECLINED', ...base, refuseMs: view.refuseMs, reason: 'unused in accept' });
     } else {
@@ -106,7 +106,7 @@ function rejectAll(call: AcceptCall, view: AcceptView, tasks: readonly TaskInfo[
     state: 'TASK_DROPPED', reason: 'REASON_INVALID_OFFERS', message: `invalid offers: ${problem}`,
   }, view.now));
   const log: OfferLogEvent[] = own.map((o) => ({
-    type: 'DECLINED', at: view.now, offerId: o.id, frameworkId: o.frameworkId, agentId: o.agentId,
+    type: 'DECLINED', at: view.now, offerId: o.id, frameworkId: o.frameworkId, agentId: o.agentId, role: o.role,
     resources: format(o.resources), refuseMs: 0, reason: `accept rejected: ${problem}`,
   }));
   return { offers: own, launches: [], updates, filters: [], log };

@@ -11,7 +11,7 @@ import { add, contains, format, type Resources } from '../common/resources';
 import type { Offer } from '../common/types';
 import { agentUsage, assertNotOvercommitted, type AgentUsage } from './agents';
 import type { AllocationSnapshot, OfferDecision } from './allocator/types';
-import { now, rescindOffer, tell, type MasterState } from './state';
+import { expireOffer, now, tell, type MasterState } from './state';
 
 export type AllocateFn = (snapshot: AllocationSnapshot, now: number, random: Random) => OfferDecision[];
 
@@ -81,7 +81,7 @@ function makeOffer(s: MasterState, decision: OfferDecision, at: number): Offer {
   };
   const timeoutMs = s.config.offerTimeoutMs;
   const expiry = timeoutMs > 0
-    ? s.config.clock.setTimeout(() => rescindOffer(s, offer.id, `offer timed out after ${timeoutMs} ms`), timeoutMs)
+    ? s.config.clock.setTimeout(() => expireOffer(s, offer.id, timeoutMs), timeoutMs)
     : undefined;
   s.offers.add({ offer, offeredAt: at, expiry });
   assertNotOvercommitted(agentId, usageOf(s, agentId));

@@ -13,6 +13,9 @@ export const MASTER_VERSION = '0.1.0';
 /** Mesos caps refuse_seconds at 365 days: longer is a typo, not a wish. */
 export const MAX_REFUSE_MS = 365 * 24 * 60 * 60 * 1000;
 
+/** Ten years: a longer age is a typo, and in nanoseconds it nears what JetStream's int64 holds. */
+export const MAX_OFFER_LOG_AGE_MS = 10 * 365 * 24 * 60 * 60 * 1000;
+
 export interface MasterOptions {
   natsUrl?: string;
   /** The NATS subject prefix; two clusters can share one NATS with different prefixes. */
@@ -41,6 +44,10 @@ export interface MasterOptions {
   weights?: Readonly<Record<string, number>>;
   /** How many offer-log events the master keeps for replay. */
   offerLogCapacity?: number;
+  /** The durable offer log (a JetStream stream) keeps at most this many bytes; the oldest lines go first. */
+  offerLogMaxBytes?: number;
+  /** …and no line older than this. */
+  offerLogMaxAgeMs?: number;
   /**
    * Whether `/metrics` has per-task usage series (a handful per live task): off for clusters
    * whose task count would swamp Prometheus; `/api/v1/state` shows the usage either way.
@@ -67,6 +74,8 @@ export interface MasterConfig {
   readonly minAllocatable: readonly Resources[];
   readonly weights: ReadonlyMap<string, number>;
   readonly offerLogCapacity: number;
+  readonly offerLogMaxBytes: number;
+  readonly offerLogMaxAgeMs: number;
   readonly taskUsageMetrics: boolean;
   readonly clock: Clock;
   readonly random: Random;
@@ -94,6 +103,8 @@ export const DEFAULTS = {
   defaultRefuseMs: 5000,
   minAllocatable: 'cpus:0.01|mem:32',
   offerLogCapacity: 1000,
+  offerLogMaxBytes: 64 * 1024 * 1024,
+  offerLogMaxAgeMs: 7 * 24 * 60 * 60 * 1000,
   taskUsageMetrics: true,
 } as const;
 
@@ -156,6 +167,9 @@ export function resolveConfig(options: MasterOptions = {}): MasterConfig {
     minAllocatable: minAllocatable(o.minAllocatable),
     weights: weights(options.weights ?? {}),
     offerLogCapacity: positiveInt('offerLogCapacity', o.offerLogCapacity),
+    offerLogMaxBytes: positiveInt('offerLogMaxBytes', o.offerLogMaxBytes),
+    // JetStream keeps ages in nanoseconds; under a second it would prune lines as they land.
+    offerLogMaxAgeMs: durationMs('offerLogMaxAgeMs', o.offerLogMaxAgeMs, 1000, MAX_OFFER_LOG_AGE_MS),
     taskUsageMetrics: bool('taskUsageMetrics', o.taskUsageMetrics),
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,

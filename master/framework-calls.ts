@@ -161,7 +161,7 @@ export function decline(s: MasterState, call: DeclineCall): void {
     s.offers.remove(id);
     s.filters.add({ frameworkId: offer.frameworkId, role: offer.role, agentId: offer.agentId, resources: offer.resources, expiresAt: at + refuseMs });
     s.offerLog.record({
-      type: 'DECLINED', at, offerId: id, frameworkId: offer.frameworkId, agentId: offer.agentId,
+      type: 'DECLINED', at, offerId: id, frameworkId: offer.frameworkId, agentId: offer.agentId, role: offer.role,
       resources: format(offer.resources), refuseMs, reason,
     });
   }

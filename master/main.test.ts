@@ -5,9 +5,10 @@ describe('agora master flags', () => {
     expect(parseMasterArgs([
       '--nats', 'nats://n:4222', '--prefix=dev', '--host', '127.0.0.1', '--port', '0', '--grpc-port=6000',
       '--allocation-interval-ms', '250', '--offer-timeout-ms=30000', '--framework-heartbeat-interval-ms', '200',
+      '--offer-log-max-bytes', '1048576', '--offer-log-max-age-ms=3600000',
     ], {})).toEqual({ help: false, options: {
       natsUrl: 'nats://n:4222', subjectPrefix: 'dev', host: '127.0.0.1', httpPort: 0, grpcPort: 6000, allocationIntervalMs: 250, offerTimeoutMs: 30_000,
-      frameworkHeartbeatIntervalMs: 200,
+      frameworkHeartbeatIntervalMs: 200, offerLogMaxBytes: 1_048_576, offerLogMaxAgeMs: 3_600_000,
     } });
   });
 

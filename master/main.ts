@@ -19,6 +19,8 @@ export const MASTER_USAGE = `Usage: agora master [flags]
   --offer-timeout-ms N        rescind offers not answered within N ms (default 0: never)
   --framework-heartbeat-interval-ms N
                               HEARTBEAT to each framework every N ms (default 15000)
+  --offer-log-max-bytes N     the durable offer log (JetStream) keeps at most N bytes (default 64 MiB)
+  --offer-log-max-age-ms N    …and no line older than N ms (default 7 days)
   --help                      this text
 `;
 
@@ -26,7 +28,8 @@ export { UsageError };
 
 const SPEC = {
   nats: 'string', prefix: 'string', redis: 'string', host: 'string', port: 'number', 'grpc-port': 'number',
-  'allocation-interval-ms': 'number', 'offer-timeout-ms': 'number', 'framework-heartbeat-interval-ms': 'number', help: 'boolean',
+  'allocation-interval-ms': 'number', 'offer-timeout-ms': 'number', 'framework-heartbeat-interval-ms': 'number',
+  'offer-log-max-bytes': 'number', 'offer-log-max-age-ms': 'number', help: 'boolean',
 } as const;
 
 /** Pure: argv (without node and script) and the environment → options, or a request for help. */
@@ -45,6 +48,8 @@ export function parseMasterArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   if (f['allocation-interval-ms'] !== undefined) options.allocationIntervalMs = f['allocation-interval-ms'];
   if (f['offer-timeout-ms'] !== undefined) options.offerTimeoutMs = f['offer-timeout-ms'];
   if (f['framework-heartbeat-interval-ms'] !== undefined) options.frameworkHeartbeatIntervalMs = f['framework-heartbeat-interval-ms'];
+  if (f['offer-log-max-bytes'] !== undefined) options.offerLogMaxBytes = f['offer-log-max-bytes'];
+  if (f['offer-log-max-age-ms'] !== undefined) options.offerLogMaxAgeMs = f['offer-log-max-age-ms'];
   return { help: false, options };
 }
 

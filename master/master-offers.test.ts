@@ -32,7 +32,7 @@ describe('offers', () => {
     expect(fw.stream.offers()).toHaveLength(1);
   });
 
-  it('rescinds an offer after offerTimeoutMs, with RESCIND to the framework and RESCINDED in the log', async () => {
+  it('expires an offer after offerTimeoutMs, with RESCIND to the framework and EXPIRED in the log', async () => {
     const h = harness({ offerTimeoutMs: 3000, allocationIntervalMs: 10_000 });
     await h.addAgent();
     const fw = h.subscribe();
@@ -42,7 +42,7 @@ describe('offers', () => {
     expect(fw.stream.of('RESCIND')).toHaveLength(0);
     h.clock.advance(1);
     expect(fw.stream.of('RESCIND')).toEqual([{ type: 'RESCIND', offerId }]);
-    expect(h.offerLog.recent().at(-1)).toMatchObject({ type: 'RESCINDED', offerId, reason: 'offer timed out after 3000 ms' });
+    expect(h.offerLog.recent().at(-1)).toMatchObject({ type: 'EXPIRED', offerId, timeoutMs: 3000 });
     expect(h.master.state().offers).toHaveLength(0);
   });
 });

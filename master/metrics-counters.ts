@@ -9,7 +9,7 @@ import type { OfferLogSink } from './ports';
 import { TaskTable, type StatusEffect, type TaskRecord } from './tasks';
 
 export function emptyCounts(): MasterCounts {
-  return { offers: { offered: 0, accepted: 0, declined: 0, rescinded: 0 }, taskEnds: {}, allocationRuns: 0, allocationSeconds: 0 };
+  return { offers: { offered: 0, accepted: 0, declined: 0, rescinded: 0, expired: 0 }, taskEnds: {}, allocationRuns: 0, allocationSeconds: 0 };
 }
 
 /** A copy, so a scrape being rendered does not see counts move under it. */
@@ -18,7 +18,7 @@ export function copyCounts(c: MasterCounts): MasterCounts {
 }
 
 const OFFER_EVENT: Record<Parameters<OfferLogSink['record']>[0]['type'], OfferEvent> = {
-  OFFERED: 'offered', ACCEPTED: 'accepted', DECLINED: 'declined', RESCINDED: 'rescinded',
+  OFFERED: 'offered', ACCEPTED: 'accepted', DECLINED: 'declined', RESCINDED: 'rescinded', EXPIRED: 'expired',
 };
 
 /** The sink the master writes to, counting each outcome before passing it on. */

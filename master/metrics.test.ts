@@ -6,7 +6,7 @@ const none = { cpus: 0, mem: 0, disk: 0, gpus: 0 };
 
 function snapshot(): MasterMetrics {
   const counts = emptyCounts();
-  counts.offers = { offered: 5, accepted: 2, declined: 1, rescinded: 1 };
+  counts.offers = { offered: 5, accepted: 2, declined: 1, rescinded: 1, expired: 1 };
   counts.taskEnds = { TASK_FINISHED: 3, TASK_LOST: 1 };
   counts.allocationRuns = 4;
   counts.allocationSeconds = 0.25;
@@ -77,6 +77,7 @@ describe('renderMetrics', () => {
       'agora_offers_total{event="accepted"} 2',
       'agora_offers_total{event="declined"} 1',
       'agora_offers_total{event="rescinded"} 1',
+      'agora_offers_total{event="expired"} 1',
       '# HELP agora_task_updates_total Known tasks that reached a terminal state, by that state.',
       '# TYPE agora_task_updates_total counter',
       'agora_task_updates_total{state="TASK_FINISHED"} 3',
@@ -129,7 +130,7 @@ describe('Master.metrics()', () => {
     expect(m.tasks).toEqual({ TASK_RUNNING: 1 });
     expect(m.resources.total).toEqual({ cpus: 4, mem: 4096, disk: 0, gpus: 0 });
     expect(m.resources.used).toEqual({ cpus: 1, mem: 128, disk: 0, gpus: 0 });
-    expect(m.counts.offers).toEqual({ offered: 1, accepted: 1, declined: 0, rescinded: 0 });
+    expect(m.counts.offers).toEqual({ offered: 1, accepted: 1, declined: 0, rescinded: 0, expired: 0 });
 
     h.status(fw.frameworkId, agentId, 't1', 'TASK_FINISHED', 'u2');
     h.status(fw.frameworkId, agentId, 't1', 'TASK_FINISHED', 'u2'); // resent until acknowledged: counted once

@@ -22,7 +22,7 @@ export const TERMINAL_TASK_STATES = [
   'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR',
 ] as const satisfies readonly TaskState[];
 
-export const OFFER_EVENTS = ['offered', 'accepted', 'declined', 'rescinded'] as const;
+export const OFFER_EVENTS = ['offered', 'accepted', 'declined', 'rescinded', 'expired'] as const;
 export type OfferEvent = (typeof OFFER_EVENTS)[number];
 
 /** What the master counted since it started; only ever grows. */
@@ -152,6 +152,14 @@ function taskUsageFamilies(usage: MasterMetrics['taskUsage']): MetricFamily[] {
     gauge('agora_task_mem_rss_bytes', 'Resident anonymous memory of a live task.', each((s) => s.memRssBytes)),
     gauge('agora_task_mem_total_bytes', 'All memory charged to a live task, page cache included.', each((s) => s.memTotalBytes)),
     gauge('agora_task_mem_limit_bytes', 'The memory limit of a live task.', each((s) => s.memLimitBytes)),
+  ];
+}
+
+/** The durable offer log's state: rendered apart, since the core does not know JetStream. */
+export function offerLogFamilies(status: { durable: boolean; notPersisted: number }): MetricFamily[] {
+  return [
+    gauge('agora_offer_log_durable', 'Whether offer-log lines reach the JetStream stream (1) or only the in-memory ring (0).', [{ value: status.durable ? 1 : 0 }]),
+    counter('agora_offer_log_not_persisted_total', 'Offer-log lines kept in the ring but not in the JetStream stream.', [{ value: status.notPersisted }]),
   ];
 }
 

@@ -11,9 +11,10 @@ import { startGrpc, type GrpcHandle } from './api/grpc';
 import { startHttp, type HttpHandle } from './api/http';
 import { resolveConfig, type MasterConfig, type MasterOptions } from './config';
 import { Master } from './master';
-import { renderMetrics } from './metrics';
+import { exposition, offerLogFamilies, renderMetrics } from './metrics';
 import { natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
 import { OfferLog } from './offer-log';
+import { OfferLogStream } from './offer-log-stream';
 import { InMemoryRegistry, type AgentRegistry } from './registry';
 import { readRegistry, type Recovered } from './recovery';
 import { RedisRegistry } from './registry-redis';
@@ -75,7 +76,15 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     throw err;
   }
   const offerLog = new OfferLog(config.offerLogCapacity);
-  const master = new Master({ config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog, registry, log });
+  const durableLog = new OfferLogStream(nc, {
+    subjectPrefix: config.subjectPrefix, maxBytes: config.offerLogMaxBytes, maxAgeMs: config.offerLogMaxAgeMs,
+    clock: config.clock, log: log.child('offer-log'),
+  });
+  // Never throws: without JetStream the master starts degraded and keeps trying.
+  await durableLog.start();
+  // The ring first: it is what the live SSE followers and a degraded query read.
+  const sink = { record: (e: Parameters<OfferLog['record']>[0]) => { offerLog.record(e); durableLog.record(e); } };
+  const master = new Master({ config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog: sink, registry, log });
   // Before any server starts: no agent or framework is answered until the records are back.
   master.recover(recovered);
   let ready = false;
@@ -85,10 +94,13 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   try {
     grpc = await startGrpc(master, { host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc') });
     http = await startHttp(
-      { ready: () => ready, state: () => master.state(), metrics: () => renderMetrics(master.metrics()),
+      { ready: () => ready, state: () => master.state(),
+        metrics: () => renderMetrics(master.metrics()) + exposition(offerLogFamilies(durableLog.status())),
         markAgentGone: (agentId) => master.markAgentGone(agentId),
         weights: { get: () => master.weights(), update: (u) => master.updateWeights(u) },
-        offerLog, log: log.child('http') },
+        offerLog,
+        offerQueries: { now: () => config.clock.now(), ring: () => offerLog.entries(), stream: durableLog, log: log.child('http') },
+        log: log.child('http') },
       { host: config.host, port: config.httpPort },
     );
     master.setPorts(http.port, grpc.port);
@@ -96,6 +108,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     await nc.flush();
   } catch (err) {
     master.stop();
+    durableLog.stop();
     agents?.close();
     await grpc?.stop();
     await http?.stop();
@@ -111,6 +124,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   const stop = async (): Promise<void> => {
     ready = false;
     master.stop();
+    durableLog.stop();
     agents.close();
     await grpc.stop();
     await http.stop();

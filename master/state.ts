@@ -57,8 +57,24 @@ export function rescindOffer(s: MasterState, offerId: string, reason: string): v
   const { offer } = record;
   tell(s, offer.frameworkId, { type: 'RESCIND', offerId });
   s.offerLog.record({
-    type: 'RESCINDED', at: now(s), offerId, frameworkId: offer.frameworkId, agentId: offer.agentId,
+    type: 'RESCINDED', at: now(s), offerId, frameworkId: offer.frameworkId, agentId: offer.agentId, role: offer.role,
     resources: format(offer.resources), reason,
+  });
+}
+
+/**
+ * An offer nobody answered within `offerTimeoutMs`. The framework hears RESCIND as for any
+ * take-back (Mesos does the same), but the log says EXPIRED: an operator asking "why did this
+ * framework not use the offer?" needs to tell a silent framework from a master's decision.
+ */
+export function expireOffer(s: MasterState, offerId: string, timeoutMs: number): void {
+  const record = s.offers.remove(offerId);
+  if (!record) return;
+  const { offer } = record;
+  tell(s, offer.frameworkId, { type: 'RESCIND', offerId });
+  s.offerLog.record({
+    type: 'EXPIRED', at: now(s), offerId, frameworkId: offer.frameworkId, agentId: offer.agentId, role: offer.role,
+    resources: format(offer.resources), timeoutMs,
   });
 }
 

@@ -39,7 +39,7 @@ describe('HTTP operator API shell', () => {
     const follow = await followOfferLog(http.port, 2);
     expect((await follow.events.take()).offerId).toBe('o2');
     expect((await follow.events.take()).offerId).toBe('o3');
-    offerLog.record({ type: 'RESCINDED', offerId: 'o3', at: 2, frameworkId: 'fw-1', agentId: 'agent-1', resources: 'cpus:1', reason: 'test' });
+    offerLog.record({ type: 'RESCINDED', offerId: 'o3', at: 2, frameworkId: 'fw-1', agentId: 'agent-1', role: '*', resources: 'cpus:1', reason: 'test' });
     expect(await follow.events.take()).toMatchObject({ type: 'RESCINDED', offerId: 'o3' });
     follow.close();
   });

@@ -1,9 +1,11 @@
 /**
  * The master's HTTP operator API (node `http`, JSON):
- *   GET /health                 200 {"status":"ok"} once the master serves, 503 before
+ *   GET /health                 200 {"status":"ok"} once the master serves, 503 before; with
+ *                               offerLog "durable" or "degraded" (and why) when it has a durable log
  *   GET /state, /api/v1/state   MasterStateView (common/operator-types.ts)
  *   GET /api/v1/offers/events   the offer log as server-sent events, one OfferLogEvent JSON
  *                               per event; ?replay=N sends the last N logged events first
+ *   GET /api/v1/offers[/summary] offer-log queries and summaries (api/http-offers.ts)
  *   GET /metrics                Prometheus text exposition (0.0.4), rendered by master/metrics.ts
  *   GET /api/v1/weights         role weights, {"role": weight}
  *   PUT /api/v1/weights         sets the weights of the roles in the JSON body, all or nothing
@@ -17,6 +19,7 @@ import { openEventStream } from '../../common/sse';
 import type { MasterStateView, OfferLogEvent } from '../../common/operator-types';
 import { CallError } from '../errors';
 import { METRICS_CONTENT_TYPE } from '../metrics';
+import { offersQuery, offersSummary, type OfferQueryDeps } from './http-offers';
 
 export interface HttpDeps {
   ready(): boolean;
@@ -31,6 +34,8 @@ export interface HttpDeps {
     recent(n: number): OfferLogEvent[];
     subscribe(listener: (event: OfferLogEvent) => void): () => void;
   };
+  /** Without it, /api/v1/offers and /api/v1/offers/summary are not served. */
+  offerQueries?: OfferQueryDeps;
   log: Logger;
 }
 
@@ -75,6 +80,17 @@ function offerEvents(deps: HttpDeps, url: URL, res: ServerResponse, streams: Set
   unsubscribe = deps.offerLog.subscribe(write);
 }
 
+/**
+ * A degraded offer log is still 200: the master allocates and serves without JetStream, and a
+ * load balancer must not take it out of service for that; operators read `offerLog` and `why`.
+ */
+function health(deps: HttpDeps, res: ServerResponse): void {
+  if (!deps.ready()) return json(res, 503, { status: 'starting' });
+  const log = deps.offerQueries?.stream?.status();
+  if (!log) return json(res, 200, { status: 'ok' });
+  json(res, 200, log.durable ? { status: 'ok', offerLog: 'durable' } : { status: 'ok', offerLog: 'degraded', why: log.why });
+}
+
 const GONE = /^\/api\/v1\/agents\/([^/]+)\/gone$/;
 
 function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, keepAliveMs: number): void {
@@ -82,13 +98,15 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   const gone = GONE.exec(url.pathname);
   if (gone && deps.markAgentGone) return markGone(deps, deps.markAgentGone, decodeURIComponent(gone[1]!), req, res);
   if (url.pathname === '/api/v1/weights' && deps.weights) return weightsRoute(deps, deps.weights, req, res);
-  const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events', ...(deps.metrics ? ['/metrics'] : [])];
+  const queries = deps.offerQueries ? ['/api/v1/offers', '/api/v1/offers/summary'] : [];
+  const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events', ...queries, ...(deps.metrics ? ['/metrics'] : [])];
   if (!known.includes(url.pathname)) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
   if (req.method !== 'GET') return json(res, 405, { error: `${url.pathname} answers GET only, not ${req.method}` });
-  if (url.pathname === '/health') {
-    return deps.ready() ? json(res, 200, { status: 'ok' }) : json(res, 503, { status: 'starting' });
-  }
+  if (url.pathname === '/health') return health(deps, res);
   if (!deps.ready()) return json(res, 503, { error: 'the master is starting' });
+  const reply = (status: number, body: unknown) => json(res, status, body);
+  if (url.pathname === '/api/v1/offers' && deps.offerQueries) return offersQuery(deps.offerQueries, url.searchParams, reply);
+  if (url.pathname === '/api/v1/offers/summary' && deps.offerQueries) return offersSummary(deps.offerQueries, url.searchParams, reply);
   if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, keepAliveMs);
   if (url.pathname === '/metrics' && deps.metrics) return text(res, 200, METRICS_CONTENT_TYPE, deps.metrics());
   json(res, 200, deps.state());

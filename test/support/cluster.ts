@@ -42,8 +42,10 @@ export async function startCluster(opts: {
   agentOptions?: AgentOptions;
   /** More master options, e.g. a short agent heartbeat interval. */
   masterOptions?: StartMasterOptions;
+  /** `jetstream: false` starts NATS without JetStream, e.g. to see the master's offer log degraded. */
+  natsOptions?: { jetstream?: boolean };
 } = {}): Promise<TestCluster> {
-  const nats = await startNatsServer();
+  const nats = await startNatsServer(opts.natsOptions);
   const workRoot = mkdtempSync(join(tmpdir(), 'agora-test-'));
   const master = await startMaster({
     natsUrl: nats.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0,
