@@ -15,7 +15,8 @@ import { UsageError } from '../common/flags';
 import { untilStopSignal } from '../common/signals';
 import { execute } from './execute';
 import { logs } from './logs';
-import { agents, frameworks, offers, tasks, weights } from './read-commands';
+import { offers } from './offers';
+import { agents, frameworks, tasks, weights } from './read-commands';
 import { app, deployments } from './app';
 import { job } from './job';
 import { top } from './top';
@@ -45,7 +46,9 @@ const USAGE = `usage: agora <command> [flags]
   weights [set ROLE=W ...]
                       the role weights of DRF, or set some
   offers [--follow] [--replay N] [--json]
-                      outstanding offers, or the live offer log
+                      outstanding offers, or the live offer log (Ctrl-C ends it)
+  offers --since 10m [--until T] [--framework ID] [--agent ID] [--role R] [--kind K]
+                      the offer log after the fact (with --follow: then live)
   logs <task-id> [-f|--follow] [--stderr] [--framework ID] [--offset N]
                       a task's stdout (or stderr) from its sandbox; -f follows it
                       until the task's run ends; --offset -1 starts at the end

@@ -1,11 +1,9 @@
-/** `agora agents`, `agora frameworks`, `agora tasks`, `agora offers [--follow]`: what an operator looks at. */
-import { request } from 'http';
-import type { MasterStateView, OfferLogEvent } from '../common/operator-types';
+/** `agora agents`, `agora frameworks`, `agora tasks`, `agora weights`: what an operator looks at (the offer log: offers.ts). */
+import type { MasterStateView } from '../common/operator-types';
 import { TASK_STATES, type TaskState } from '../common/types';
-import { getJson, masterAddress, postJson, putJson, type MasterAddress } from '../frameworks/sdk/master-address';
+import { getJson, masterAddress, postJson, putJson } from '../frameworks/sdk/master-address';
 import { parseArgs, UsageError } from '../common/flags';
 import { ago, table } from './table';
-import { readEventFrames } from '../common/sse';
 
 const fmt = (n: number) => String(Math.round(n * 100) / 100);
 
@@ -83,56 +81,4 @@ export async function frameworks(argv: string[], out: (s: string) => void): Prom
     state.frameworks.map((f) => [f.id, f.name, f.roles.join(','), f.connected ? 'yes' : 'no', String(f.taskCount),
       `${fmt(f.used.cpus)}/${fmt(f.offered.cpus)}`, `${fmt(f.used.mem)}/${fmt(f.offered.mem)}`, f.suppressedRoles.join(',') || '-', `${ago(f.registeredAt)} ago`])));
   return 0;
-}
-
-export function describeOfferEvent(e: OfferLogEvent): string {
-  const at = new Date(e.at).toISOString();
-  switch (e.type) {
-    case 'OFFERED': return `${at} OFFERED   ${e.offerId} to ${e.frameworkId} (role ${e.role}) on ${e.agentId}: ${e.resources}`;
-    case 'ACCEPTED': return `${at} ACCEPTED  ${e.offerId} by ${e.frameworkId}: tasks ${e.taskIds.join(', ') || 'none'}; unused ${e.unused || 'nothing'}`;
-    case 'DECLINED': return `${at} DECLINED  ${e.offerId} by ${e.frameworkId} for ${e.refuseMs} ms: ${e.reason}`;
-    case 'RESCINDED': return `${at} RESCINDED ${e.offerId} from ${e.frameworkId}: ${e.reason}`;
-    case 'EXPIRED': return `${at} EXPIRED   ${e.offerId} of ${e.frameworkId}: not answered within ${e.timeoutMs} ms`;
-  }
-}
-
-/** `agora offers`: the outstanding offers; `--follow` the offer log as it happens, until `stop` (Ctrl-C: exit 0). */
-export async function offers(argv: string[], out: (s: string) => void, stop: () => Promise<unknown> = () => new Promise(() => undefined)): Promise<number> {
-  const { flags } = parseArgs(argv, { master: 'string', json: 'boolean', follow: 'boolean', replay: 'number' });
-  const addr = masterAddress(flags.master);
-  if (!flags.follow) {
-    const state = await getJson<MasterStateView>(addr, '/api/v1/state');
-    if (flags.json) { out(JSON.stringify(state.offers, null, 2)); return 0; }
-    out(table(['ID', 'FRAMEWORK', 'AGENT', 'ROLE', 'RESOURCES', 'AGE'],
-      state.offers.map((o) => [o.id, o.frameworkId, o.agentId, o.role, o.resources.text, ago(o.offeredAt)])));
-    return 0;
-  }
-  const abort = new AbortController();
-  void stop().then(() => abort.abort());
-  await followOffers(addr, { replay: flags.replay ?? 0, signal: abort.signal }, (e) => out(flags.json ? JSON.stringify(e) : describeOfferEvent(e)));
-  return 0;
-}
-
-/** Streams the master's offer log (server-sent events) until the master closes it or `signal` aborts. */
-export function followOffers(addr: MasterAddress, opts: { replay?: number; signal?: AbortSignal; onOpen?: () => void },
-  onEvent: (e: OfferLogEvent) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) { resolve(); return; }
-    const req = request(`${addr.httpUrl}/api/v1/offers/events?replay=${opts.replay ?? 0}`, { headers: { accept: 'text/event-stream' } }, (res) => {
-      if (res.statusCode !== 200) { reject(new Error(`master answered ${res.statusCode} for the offer log`)); res.resume(); return; }
-      opts.onOpen?.();
-      readEventFrames(res, (frame) => {
-        const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
-        if (data) onEvent(JSON.parse(data) as OfferLogEvent);
-      });
-      res.on('end', resolve);
-      res.on('error', reject);
-    });
-    req.on('error', (err) => {
-      if (opts.signal?.aborted) resolve();
-      else reject(new Error(`cannot reach the master at ${addr.httpUrl}: ${err.message}`));
-    });
-    opts.signal?.addEventListener('abort', () => { req.destroy(); resolve(); }, { once: true });
-    req.end();
-  });
 }

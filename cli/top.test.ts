@@ -22,7 +22,7 @@ describe('agora top, one frame', () => {
   it('sums the agents, gives each role and framework its dominant share, and shows the newest offers', () => {
     const frame = topFrame(state, [
       { type: 'OFFERED', at: NOW, offerId: 'o1', frameworkId: 'fw-big', agentId: 'agent-a', role: 'prod', resources: 'cpus:2;mem:2048' },
-      { type: 'DECLINED', at: NOW, offerId: 'o1', frameworkId: 'fw-big', agentId: 'agent-a', resources: 'cpus:2;mem:2048', refuseMs: 5000, reason: 'no room for a UNIQUE hostname' },
+      { type: 'DECLINED', at: NOW, offerId: 'o1', frameworkId: 'fw-big', agentId: 'agent-a', role: 'prod', resources: 'cpus:2;mem:2048', refuseMs: 5000, reason: 'no room for a UNIQUE hostname' },
     ], NOW).split('\n');
     expect(frame[0]).toBe('agora top — master master-1 (m1), up 3h');
     expect(frame[1]).toBe('agents 2 (1 active, 1 unreachable) · frameworks 2 · tasks 0 (0 running) · offers out 0');

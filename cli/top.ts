@@ -8,7 +8,7 @@
 import type { AgentView, FrameworkView, MasterStateView, OfferLogEvent } from '../common/operator-types';
 import { parseArgs, UsageError } from '../common/flags';
 import { getJson, masterAddress } from '../frameworks/sdk/master-address';
-import { describeOfferEvent, followOffers } from './read-commands';
+import { describeOfferEvent, followOffers } from './offers';
 import { ago, table } from './table';
 
 const OFFER_LINES = 8;

@@ -1,11 +1,14 @@
 /**
  * `agora offers --follow`, the built binary, on a real cluster: it prints offer-log entries
  * as they happen — a framework's decline with its reason — and on SIGINT ends cleanly, exit
- * code 0 and nothing on stderr.
+ * code 0 and nothing on stderr. And the log queried: since a time, for a framework, of a kind,
+ * from the master's JetStream stream; a refused parameter named by its flag.
  */
 import { spawn } from 'child_process';
 import { existsSync } from 'fs';
 import { join } from 'path';
+import { UsageError } from '../common/flags';
+import { offers } from '../cli/offers';
 import { subscribe, type Scheduler } from '../frameworks/sdk';
 import { startCluster, type TestCluster } from './support/cluster';
 
@@ -41,4 +44,18 @@ it('prints a decline and its reason as it happens, and exits 0 on SIGINT', async
   child.kill('SIGINT');
   expect(await exited).toBe(0);
   expect(err).toBe('');
+});
+
+it('queries the log: since 10m, one framework, one kind; a bad --since is a usage error naming it', async () => {
+  const fw = s!.frameworkId;   // the framework of the test above, which declined with a reason
+  let out = '';
+  const notes: string[] = [];
+  expect(await offers(['--master', cluster.masterAddr, '--since', '10m', '--framework', fw, '--kind', 'declined', '--json'], (l) => { out += `${l}\n`; }, undefined, (n) => notes.push(n))).toBe(0);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; frameworkId: string; reason: string; seq: number });
+  expect(lines.length).toBeGreaterThan(0);
+  expect(new Set(lines.map((l) => `${l.type} ${l.frameworkId} ${l.reason}`))).toEqual(new Set([`DECLINED ${fw} not today, thank you`]));
+  expect(lines.map((l) => l.seq)).toEqual([...lines.map((l) => l.seq)].sort((a, b) => a - b));   // oldest first, as stored
+  expect(notes).toEqual([]);   // durable: read from JetStream, no warning
+  await expect(offers(['--master', cluster.masterAddr, '--since', 'last tuesday'], () => undefined)).rejects.toThrow(UsageError);
+  await expect(offers(['--master', cluster.masterAddr, '--since', 'last tuesday'], () => undefined)).rejects.toThrow(/^--since: /);
 });

@@ -9,7 +9,8 @@ import { masterAddress } from '../frameworks/sdk/master-address';
 import { execute } from '../cli/execute';
 import { top } from '../cli/top';
 import { UsageError } from '../common/flags';
-import { agents, followOffers, frameworks, tasks, weights } from '../cli/read-commands';
+import { followOffers } from '../cli/offers';
+import { agents, frameworks, tasks, weights } from '../cli/read-commands';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 

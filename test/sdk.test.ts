@@ -9,7 +9,7 @@ import { once } from 'events';
 import { FakeClock } from '../common/clock';
 import type { OfferLogEvent } from '../common/operator-types';
 import type { SchedulerEvent } from '../common/types';
-import { followOffers } from '../cli/read-commands';
+import { followOffers } from '../cli/offers';
 import { subscribe, task, SubscriptionError } from '../frameworks/sdk';
 import { masterAddress } from '../frameworks/sdk/master-address';
 import { startCluster, type TestCluster } from './support/cluster';

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Redis } from 'ioredis';
-import { followOffers } from '../cli/read-commands';
+import { followOffers } from '../cli/offers';
 import { masterAddress } from '../frameworks/sdk/master-address';
 import { eventually, startCluster, type TestCluster } from './support/cluster';
 import { startTestServices, type TestServices } from './support/services';
