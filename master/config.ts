@@ -42,6 +42,13 @@ export interface MasterOptions {
   /** How many offer-log events the master keeps for replay. */
   offerLogCapacity?: number;
   /**
+   * How many operator events (GET /api/v1/events) the master keeps for clients resuming with
+   * Last-Event-ID; one away for longer is told to RESYNC. About 1 kB each.
+   */
+  operatorEventCapacity?: number;
+  /** How often an operator event stream gets a HEARTBEAT event. */
+  operatorHeartbeatIntervalMs?: number;
+  /**
    * Whether `/metrics` has per-task usage series (a handful per live task): off for clusters
    * whose task count would swamp Prometheus; `/api/v1/state` shows the usage either way.
    */
@@ -67,6 +74,8 @@ export interface MasterConfig {
   readonly minAllocatable: readonly Resources[];
   readonly weights: ReadonlyMap<string, number>;
   readonly offerLogCapacity: number;
+  readonly operatorEventCapacity: number;
+  readonly operatorHeartbeatIntervalMs: number;
   readonly taskUsageMetrics: boolean;
   readonly clock: Clock;
   readonly random: Random;
@@ -94,6 +103,9 @@ export const DEFAULTS = {
   defaultRefuseMs: 5000,
   minAllocatable: 'cpus:0.01|mem:32',
   offerLogCapacity: 1000,
+  operatorEventCapacity: 10_000,
+  // Mesos's operator API heartbeats its event streams every 15 s.
+  operatorHeartbeatIntervalMs: 15_000,
   taskUsageMetrics: true,
 } as const;
 
@@ -156,6 +168,8 @@ export function resolveConfig(options: MasterOptions = {}): MasterConfig {
     minAllocatable: minAllocatable(o.minAllocatable),
     weights: weights(options.weights ?? {}),
     offerLogCapacity: positiveInt('offerLogCapacity', o.offerLogCapacity),
+    operatorEventCapacity: positiveInt('operatorEventCapacity', o.operatorEventCapacity),
+    operatorHeartbeatIntervalMs: durationMs('operatorHeartbeatIntervalMs', o.operatorHeartbeatIntervalMs, 1),
     taskUsageMetrics: bool('taskUsageMetrics', o.taskUsageMetrics),
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,
