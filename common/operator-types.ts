@@ -74,6 +74,11 @@ export interface MasterStateView {
   frameworks: FrameworkView[];
   tasks: TaskView[];                     // non-terminal tasks and the most recent terminal ones
   offers: OfferView[];
+  /**
+   * The id (`<epoch>:<n>`) of the newest operator event this state includes: pass it as
+   * `?lastEventId=` to /api/v1/events to follow on from exactly here.
+   */
+  eventId?: string;
 }
 
 /** One line of the offer log: what was offered to whom, and what became of it. */

@@ -4,6 +4,14 @@
  *   GET /state, /api/v1/state   MasterStateView (common/operator-types.ts)
  *   GET /api/v1/offers/events   the offer log as server-sent events, one OfferLogEvent JSON
  *                               per event; ?replay=N sends the last N logged events first
+ *   GET /api/v1/events          the operator event stream (master/operator-stream.ts), server-sent
+ *                               events as Mesos's operator SUBSCRIBE: SUBSCRIBED {epoch, lastId}
+ *                               first; then TASK_ADDED, TASK_UPDATED, AGENT_ADDED, AGENT_UPDATED,
+ *                               AGENT_REMOVED, FRAMEWORK_ADDED, FRAMEWORK_UPDATED, FRAMEWORK_REMOVED
+ *                               and OFFER (with its `kind`), each with `id: <epoch>:<n>`; HEARTBEAT
+ *                               every operatorHeartbeatIntervalMs. `Last-Event-ID` (or
+ *                               ?lastEventId=) resumes after that event, or sends RESYNC when it is
+ *                               no longer kept; ?types=A,B sends only those types
  *   GET /metrics                Prometheus text exposition (0.0.4), rendered by master/metrics.ts
  *   GET /api/v1/weights         role weights, {"role": weight}
  *   PUT /api/v1/weights         sets the weights of the roles in the JSON body, all or nothing
@@ -17,6 +25,7 @@ import { openEventStream } from '../../common/sse';
 import type { MasterStateView, OfferLogEvent } from '../../common/operator-types';
 import { CallError } from '../errors';
 import { METRICS_CONTENT_TYPE } from '../metrics';
+import { parseTypes, type FollowOptions } from '../operator-stream';
 
 export interface HttpDeps {
   ready(): boolean;
@@ -27,6 +36,8 @@ export interface HttpDeps {
   markAgentGone?(agentId: string): Promise<void>;
   /** Without these, /api/v1/weights is not served. */
   weights?: { get(): Record<string, number>; update(update: Record<string, unknown>): Promise<void> };
+  /** Without it, /api/v1/events is not served. */
+  operatorEvents?: { follow(o: Pick<FollowOptions, 'lastEventId' | 'types' | 'write'>): () => void };
   offerLog: {
     recent(n: number): OfferLogEvent[];
     subscribe(listener: (event: OfferLogEvent) => void): () => void;
@@ -75,6 +86,20 @@ function offerEvents(deps: HttpDeps, url: URL, res: ServerResponse, streams: Set
   unsubscribe = deps.offerLog.subscribe(write);
 }
 
+function operatorEvents(
+  follow: NonNullable<HttpDeps['operatorEvents']>['follow'], req: IncomingMessage, url: URL, res: ServerResponse,
+  streams: Set<ServerResponse>, keepAliveMs: number,
+): void {
+  const types = parseTypes(url.searchParams.get('types'));
+  if ('error' in types) return json(res, 400, { error: types.error });
+  // A browser's EventSource resends the header on its own; a fresh one can only pass the query.
+  const header = req.headers['last-event-id'];
+  const lastEventId = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('lastEventId') ?? undefined;
+  let stop = (): void => undefined;
+  openEventStream(res, { keepAliveMs, streams, onClose: () => stop() });
+  stop = follow({ lastEventId, types: types.types, write: (frame) => { res.write(frame); } });
+}
+
 const GONE = /^\/api\/v1\/agents\/([^/]+)\/gone$/;
 
 function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, keepAliveMs: number): void {
@@ -82,7 +107,8 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   const gone = GONE.exec(url.pathname);
   if (gone && deps.markAgentGone) return markGone(deps, deps.markAgentGone, decodeURIComponent(gone[1]!), req, res);
   if (url.pathname === '/api/v1/weights' && deps.weights) return weightsRoute(deps, deps.weights, req, res);
-  const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events', ...(deps.metrics ? ['/metrics'] : [])];
+  const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events', ...(deps.metrics ? ['/metrics'] : []),
+    ...(deps.operatorEvents ? ['/api/v1/events'] : [])];
   if (!known.includes(url.pathname)) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
   if (req.method !== 'GET') return json(res, 405, { error: `${url.pathname} answers GET only, not ${req.method}` });
   if (url.pathname === '/health') {
@@ -90,6 +116,7 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   }
   if (!deps.ready()) return json(res, 503, { error: 'the master is starting' });
   if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, keepAliveMs);
+  if (url.pathname === '/api/v1/events' && deps.operatorEvents) return operatorEvents(deps.operatorEvents.follow, req, url, res, streams, keepAliveMs);
   if (url.pathname === '/metrics' && deps.metrics) return text(res, 200, METRICS_CONTENT_TYPE, deps.metrics());
   json(res, 200, deps.state());
 }
