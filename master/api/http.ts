@@ -50,6 +50,12 @@ export interface HttpOptions {
   port: number;
   /** How often an idle event stream gets a comment line, so proxies keep it open. */
   keepAliveMs?: number;
+  /**
+   * Bytes of operator events a client may leave unread before its stream is ended (it
+   * resumes with Last-Event-ID): a stalled client must not grow the master's memory without
+   * bound. Room for a whole replayed journal (10 000 events of about 1 kB) and more.
+   */
+  maxEventBacklogBytes?: number;
 }
 
 export interface HttpHandle {
@@ -86,9 +92,14 @@ function offerEvents(deps: HttpDeps, url: URL, res: ServerResponse, streams: Set
   unsubscribe = deps.offerLog.subscribe(write);
 }
 
+interface StreamLimits {
+  keepAliveMs: number;
+  maxEventBacklogBytes: number;
+}
+
 function operatorEvents(
-  follow: NonNullable<HttpDeps['operatorEvents']>['follow'], req: IncomingMessage, url: URL, res: ServerResponse,
-  streams: Set<ServerResponse>, keepAliveMs: number,
+  deps: HttpDeps, follow: NonNullable<HttpDeps['operatorEvents']>['follow'], req: IncomingMessage, url: URL, res: ServerResponse,
+  streams: Set<ServerResponse>, { keepAliveMs, maxEventBacklogBytes }: StreamLimits,
 ): void {
   const types = parseTypes(url.searchParams.get('types'));
   if ('error' in types) return json(res, 400, { error: types.error });
@@ -97,12 +108,25 @@ function operatorEvents(
   const lastEventId = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('lastEventId') ?? undefined;
   let stop = (): void => undefined;
   openEventStream(res, { keepAliveMs, streams, onClose: () => stop() });
-  stop = follow({ lastEventId, types: types.types, write: (frame) => { res.write(frame); } });
+  // Cut, not ended: ending would hold the unread bytes until a stalled peer times out. The
+  // client loses only frames it never had whole, and resumes after the last it had.
+  const write = (frame: string): void => {
+    if (res.destroyed) return;
+    if (res.writableLength > maxEventBacklogBytes) {
+      deps.log.warn('operator event stream ended: its client left too much unread; it may resume with Last-Event-ID', {
+        unreadBytes: res.writableLength, maxEventBacklogBytes,
+      });
+      res.destroy();
+      return;
+    }
+    res.write(frame);
+  };
+  stop = follow({ lastEventId, types: types.types, write });
 }
 
 const GONE = /^\/api\/v1\/agents\/([^/]+)\/gone$/;
 
-function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, keepAliveMs: number): void {
+function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, limits: StreamLimits): void {
   const url = new URL(req.url ?? '/', 'http://master');
   const gone = GONE.exec(url.pathname);
   if (gone && deps.markAgentGone) return markGone(deps, deps.markAgentGone, decodeURIComponent(gone[1]!), req, res);
@@ -115,8 +139,8 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
     return deps.ready() ? json(res, 200, { status: 'ok' }) : json(res, 503, { status: 'starting' });
   }
   if (!deps.ready()) return json(res, 503, { error: 'the master is starting' });
-  if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, keepAliveMs);
-  if (url.pathname === '/api/v1/events' && deps.operatorEvents) return operatorEvents(deps.operatorEvents.follow, req, url, res, streams, keepAliveMs);
+  if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, limits.keepAliveMs);
+  if (url.pathname === '/api/v1/events' && deps.operatorEvents) return operatorEvents(deps, deps.operatorEvents.follow, req, url, res, streams, limits);
   if (url.pathname === '/metrics' && deps.metrics) return text(res, 200, METRICS_CONTENT_TYPE, deps.metrics());
   json(res, 200, deps.state());
 }
@@ -178,10 +202,10 @@ function markGone(deps: HttpDeps, mark: (agentId: string) => Promise<void>, agen
 
 export function startHttp(deps: HttpDeps, options: HttpOptions): Promise<HttpHandle> {
   const streams = new Set<ServerResponse>();
-  const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const limits: StreamLimits = { keepAliveMs: options.keepAliveMs ?? 15_000, maxEventBacklogBytes: options.maxEventBacklogBytes ?? 64 * 1024 * 1024 };
   const server: Server = createServer((req, res) => {
     try {
-      route(deps, req, res, streams, keepAliveMs);
+      route(deps, req, res, streams, limits);
     } catch (err) {
       deps.log.error('HTTP request failed', { url: req.url, error: err instanceof Error ? err.message : String(err) });
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
