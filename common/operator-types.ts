@@ -74,6 +74,11 @@ export interface MasterStateView {
   frameworks: FrameworkView[];
   tasks: TaskView[];                     // non-terminal tasks and the most recent terminal ones
   offers: OfferView[];
+  /**
+   * The id (`<epoch>:<n>`) of the newest operator event this state includes: pass it as
+   * `?lastEventId=` to /api/v1/events to follow on from exactly here.
+   */
+  eventId?: string;
 }
 
 /**
@@ -125,3 +130,46 @@ export interface OfferLogSummary {
   truncated: boolean;
   frameworks: FrameworkOfferSummary[];
 }
+
+/**
+ * The operator event stream (`GET /api/v1/events`, server-sent events), after Mesos's
+ * operator API SUBSCRIBE: what changed in the master, one event per change. A client reads
+ * `/api/v1/state`, then applies these on top. Task, agent and framework events carry the
+ * same views `/api/v1/state` serves, so a client upserts them by id.
+ */
+export type OperatorChange =
+  | { type: 'TASK_ADDED'; task: TaskView }
+  /** A new status was applied: a new state, a new message, or a health change. */
+  | { type: 'TASK_UPDATED'; task: TaskView }
+  | { type: 'AGENT_ADDED'; agent: AgentView }
+  /** It re-registered, or became unreachable (`agent.status`). */
+  | { type: 'AGENT_UPDATED'; agent: AgentView }
+  | { type: 'AGENT_REMOVED'; agentId: string; reason: string }
+  | { type: 'FRAMEWORK_ADDED'; framework: FrameworkView }
+  /** It failed over, disconnected, or changed its name, roles or failover timeout. */
+  | { type: 'FRAMEWORK_UPDATED'; framework: FrameworkView }
+  | { type: 'FRAMEWORK_REMOVED'; frameworkId: string; name: string; reason: string }
+  /** Every offer-log event, as `GET /api/v1/offers/events` serves it; `kind` is its type. */
+  | { type: 'OFFER'; kind: OfferLogEvent['type']; offer: OfferLogEvent };
+
+/** A journaled change: `id` grows by 1 per event of one master; `at` is ms since the epoch. */
+export type OperatorEvent = OperatorChange & { id: number; at: number };
+
+export type OperatorEventType = OperatorChange['type'];
+
+/**
+ * Events of one connection, never journaled (they carry no `id:` line, so they do not move a
+ * client's Last-Event-ID). SUBSCRIBED comes first: the journal's newest id when the
+ * connection opened (`lastId`, 0 if none yet), and `epoch`, which names this master's
+ * journal (ids restart with a new master). RESYNC: the events after the client's
+ * Last-Event-ID are no longer kept (or came from another master): re-read `/api/v1/state`.
+ */
+export type OperatorControlEvent =
+  | { type: 'SUBSCRIBED'; epoch: string; lastId: number; heartbeatIntervalMs: number }
+  | { type: 'RESYNC'; epoch: string; lastId: number; reason: string }
+  | { type: 'HEARTBEAT'; at: number };
+
+export const OPERATOR_EVENT_TYPES: readonly OperatorEventType[] = [
+  'TASK_ADDED', 'TASK_UPDATED', 'AGENT_ADDED', 'AGENT_UPDATED', 'AGENT_REMOVED',
+  'FRAMEWORK_ADDED', 'FRAMEWORK_UPDATED', 'FRAMEWORK_REMOVED', 'OFFER',
+];

@@ -7,6 +7,7 @@ import { add, contains, format, normalize, type Resources } from '../common/reso
 import { isTerminal, type Task } from '../common/types';
 import type { AgentUsageCall, HeartbeatResult, RegisterAgentCall, RegisterAgentResult, StatusUpdateCall } from './calls';
 import { CallError } from './errors';
+import { noteAgent } from './operator-notes';
 import { now, rescindOffer, tell, type MasterState } from './state';
 import { masterStatus } from './tasks';
 
@@ -53,6 +54,8 @@ export async function registerAgent(s: MasterState, call: RegisterAgentCall): Pr
   } else {
     s.agents.set({ info, registeredAt: at, lastHeartbeatAt: at, version: call.version });
   }
+  // Before its tasks are adopted, so their TASK_ADDED follow the agent they run on.
+  noteAgent(s, known ? 'AGENT_UPDATED' : 'AGENT_ADDED', agentId);
   adoptTasks(s, agentId, reported.map((t) => ({ ...t, agentId })));
   s.log.info(known ? 'agent re-registered' : 'agent registered', { agentId, hostname: info.hostname, resources: format(info.resources) });
   s.allocateSoon();
@@ -165,6 +168,7 @@ async function removeAgent(
     tell(s, task.frameworkId, { type: 'UPDATE', status: gone });
   }
   s.agents.remove(agentId);
+  s.events.record({ type: 'AGENT_REMOVED', agentId, reason: why });
 }
 
 /** Tells a framework the state of a task its returning agent reported. No uuid: not acknowledged. */
@@ -203,6 +207,7 @@ function markUnreachable(s: MasterState, agentId: string, why: string): void {
   if (!agent) return;
   agent.unreachableSince = at;
   s.log.warn('agent unreachable', { agentId, why });
+  noteAgent(s, 'AGENT_UPDATED', agentId);
   for (const { offer } of s.offers.onAgent(agentId)) rescindOffer(s, offer.id, why);
   for (const entry of s.tasks.onAgent(agentId)) {
     const { task } = entry;

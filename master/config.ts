@@ -49,6 +49,13 @@ export interface MasterOptions {
   /** …and no line older than this. */
   offerLogMaxAgeMs?: number;
   /**
+   * How many operator events (GET /api/v1/events) the master keeps for clients resuming with
+   * Last-Event-ID; one away for longer is told to RESYNC. About 1 kB each.
+   */
+  operatorEventCapacity?: number;
+  /** How often an operator event stream gets a HEARTBEAT event. */
+  operatorHeartbeatIntervalMs?: number;
+  /**
    * Whether `/metrics` has per-task usage series (a handful per live task): off for clusters
    * whose task count would swamp Prometheus; `/api/v1/state` shows the usage either way.
    */
@@ -76,6 +83,8 @@ export interface MasterConfig {
   readonly offerLogCapacity: number;
   readonly offerLogMaxBytes: number;
   readonly offerLogMaxAgeMs: number;
+  readonly operatorEventCapacity: number;
+  readonly operatorHeartbeatIntervalMs: number;
   readonly taskUsageMetrics: boolean;
   readonly clock: Clock;
   readonly random: Random;
@@ -105,6 +114,9 @@ export const DEFAULTS = {
   offerLogCapacity: 1000,
   offerLogMaxBytes: 64 * 1024 * 1024,
   offerLogMaxAgeMs: 7 * 24 * 60 * 60 * 1000,
+  operatorEventCapacity: 10_000,
+  // Mesos's operator API heartbeats its event streams every 15 s.
+  operatorHeartbeatIntervalMs: 15_000,
   taskUsageMetrics: true,
 } as const;
 
@@ -170,6 +182,8 @@ export function resolveConfig(options: MasterOptions = {}): MasterConfig {
     offerLogMaxBytes: positiveInt('offerLogMaxBytes', o.offerLogMaxBytes),
     // JetStream keeps ages in nanoseconds; under a second it would prune lines as they land.
     offerLogMaxAgeMs: durationMs('offerLogMaxAgeMs', o.offerLogMaxAgeMs, 1000, MAX_OFFER_LOG_AGE_MS),
+    operatorEventCapacity: positiveInt('operatorEventCapacity', o.operatorEventCapacity),
+    operatorHeartbeatIntervalMs: durationMs('operatorHeartbeatIntervalMs', o.operatorHeartbeatIntervalMs, 1),
     taskUsageMetrics: bool('taskUsageMetrics', o.taskUsageMetrics),
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,

@@ -15,6 +15,7 @@ import type {
 import { CallError } from './errors';
 import { refuseMsFor } from './filters';
 import { rolesOf, validateFrameworkInfo, type FrameworkRecord } from './frameworks';
+import { noteFramework } from './operator-notes';
 import type { FrameworkStream } from './ports';
 import { reconcile as answerReconcile } from './reconcile';
 import { dropConnection, now, persist, removeFramework, rescindOffer, tell, type MasterState } from './state';
@@ -48,6 +49,7 @@ export function subscribe(s: MasterState, info: FrameworkInfo, stream: Framework
   }
   const frameworkId = info.id || newId('fw');
   let record = s.frameworks.get(frameworkId);
+  const known = record !== undefined;
   if (record) {
     record.connection?.stream.send({ type: 'ERROR', message: 'framework failed over: a newer subscription took over' });
     dropConnection(record);
@@ -63,6 +65,8 @@ export function subscribe(s: MasterState, info: FrameworkInfo, stream: Framework
   const streamId = newId('stream');
   const heartbeat = s.config.clock.setInterval(() => stream.send({ type: 'HEARTBEAT' }), s.config.frameworkHeartbeatIntervalMs);
   record.connection = { streamId, stream, heartbeat };
+  // A framework met before (failover, or recovered from the registry) is updated: connected again.
+  noteFramework(s, known ? 'FRAMEWORK_UPDATED' : 'FRAMEWORK_ADDED', record);
   persist(s, `save framework ${frameworkId}`, s.registry.saveFramework(record.info, null));
   stream.send({ type: 'SUBSCRIBED', frameworkId, streamId, heartbeatIntervalMs: s.config.frameworkHeartbeatIntervalMs, master: s.info });
   s.log.info('framework subscribed', { frameworkId, name: info.name, streamId });
@@ -87,6 +91,7 @@ export function disconnect(s: MasterState, frameworkId: string, streamId: string
   }
   const deadlineMs = now(s) + timeoutMs;
   armFailover(s, record, deadlineMs);
+  noteFramework(s, 'FRAMEWORK_UPDATED', record);
   persist(s, `save framework ${frameworkId}`, s.registry.saveFramework(record.info, deadlineMs));
 }
 
@@ -252,6 +257,7 @@ export function updateFramework(s: MasterState, call: UpdateFrameworkCall): void
   const problem = validateFrameworkInfo(info);
   if (problem) throw new CallError('INVALID_ARGUMENT', problem);
   setInfo(s, record, { ...info, id: call.frameworkId });
+  noteFramework(s, 'FRAMEWORK_UPDATED', record);
   persist(s, `save framework ${call.frameworkId}`, s.registry.saveFramework(record.info, null));
   s.allocateSoon();
 }

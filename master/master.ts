@@ -27,7 +27,8 @@ import type { MasterCounts, MasterMetrics } from './metrics';
 import { countAllocation, CountingTaskTable, countingOfferLog, emptyCounts } from './metrics-counters';
 import { metricsView } from './metrics-view';
 import { OfferBook } from './offers';
-import type { AgentPort, FrameworkStream, OfferLogSink } from './ports';
+import { noOperatorEvents, taskObserver } from './operator-notes';
+import type { AgentPort, FrameworkStream, OfferLogSink, OperatorEventSink } from './ports';
 import { recover, type Recovered } from './recovery';
 import { InMemoryRegistry, type AgentRegistry } from './registry';
 import { dropConnection, type MasterState } from './state';
@@ -37,6 +38,8 @@ export interface MasterDeps {
   config: MasterConfig;
   agentPort: AgentPort;
   offerLog: OfferLogSink;
+  /** What operators are told changed; dropped when absent. */
+  events?: OperatorEventSink;
   registry?: AgentRegistry;
   /** The allocation policy; DRF (master/allocator) unless a test or benchmark swaps it. */
   allocate?: AllocateFn;
@@ -81,8 +84,10 @@ export class Master implements SchedulerApi, AgentHandler {
     this.startedAt = config.clock.now();
     this.allocateFn = deps.allocate ?? drfAllocate;
     this.stopwatchMs = deps.stopwatchMs ?? (() => performance.now());
+    const events = deps.events ?? noOperatorEvents;
     this.s = {
-      config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(), tasks: new CountingTaskTable(this.counts),
+      config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(),
+      tasks: new CountingTaskTable(this.counts, taskObserver(events)), events,
       offers: new OfferBook(), filters: new FilterBook(), agentPort: deps.agentPort, offerLog: countingOfferLog(deps.offerLog, this.counts),
       registry: deps.registry ?? new InMemoryRegistry(), goneAgents: new Set(), weights: new Map(config.weights), log: deps.log ?? logger('master'),
       allocateSoon: () => this.allocateSoon(),

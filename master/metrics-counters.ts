@@ -6,7 +6,7 @@
 import { isTerminal, type TaskState, type TaskStatus } from '../common/types';
 import type { MasterCounts, OfferEvent } from './metrics';
 import type { OfferLogSink } from './ports';
-import { TaskTable, type StatusEffect, type TaskRecord } from './tasks';
+import { TaskTable, type StatusEffect, type TaskObserver, type TaskRecord } from './tasks';
 
 export function emptyCounts(): MasterCounts {
   return { offers: { offered: 0, accepted: 0, declined: 0, rescinded: 0, expired: 0 }, taskEnds: {}, allocationRuns: 0, allocationSeconds: 0 };
@@ -43,8 +43,8 @@ export function countAllocation(counts: MasterCounts, seconds: number): void {
  * for an invalid launch) never enter the table and are not counted.
  */
 export class CountingTaskTable extends TaskTable {
-  constructor(private readonly counts: MasterCounts) {
-    super();
+  constructor(private readonly counts: MasterCounts, observer?: TaskObserver) {
+    super(undefined, observer);
   }
 
   override update(record: TaskRecord, status: TaskStatus, now: number): StatusEffect {

@@ -3,7 +3,7 @@
  * the NATS shell implements AgentPort, the gRPC shell FrameworkStream, the offer log
  * OfferLogSink. A test fakes any of them in a few lines.
  */
-import type { OfferLogEvent } from '../common/operator-types';
+import type { OfferLogEvent, OperatorChange } from '../common/operator-types';
 import type { SchedulerEvent } from '../common/types';
 
 // The agent messages (run, kill, ack) are the protocol's own shapes, shared with the agent.
@@ -26,4 +26,9 @@ export interface FrameworkStream {
 
 export interface OfferLogSink {
   record(event: OfferLogEvent): void;
+}
+
+/** Where the master tells operators what changed (operator-events.ts numbers and keeps it). */
+export interface OperatorEventSink {
+  record(change: OperatorChange): void;
 }

@@ -3,6 +3,7 @@
  * the HTTP operator API, wired together. The handle reports the ports actually bound and
  * stops everything it started, in the reverse order.
  */
+import { randomUUID } from 'crypto';
 import { connect, type NatsConnection } from 'nats';
 import { logger } from '../common/log';
 import { subjects } from '../common/subjects';
@@ -15,6 +16,8 @@ import { exposition, offerLogFamilies, renderMetrics } from './metrics';
 import { natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
 import { OfferLog } from './offer-log';
 import { OfferLogStream } from './offer-log-stream';
+import { OperatorJournal } from './operator-events';
+import { eventIdText, followJournal } from './operator-stream';
 import { InMemoryRegistry, type AgentRegistry } from './registry';
 import { readRegistry, type Recovered } from './recovery';
 import { RedisRegistry } from './registry-redis';
@@ -54,6 +57,17 @@ async function openRegistry(options: StartMasterOptions, config: MasterConfig): 
   return { registry: new InMemoryRegistry(), owned: true };
 }
 
+/**
+ * The operator event journal, fed by the master's changes and by every offer-log event. Its
+ * epoch is fresh per master: ids restart at 1, so a client's Last-Event-ID from an earlier
+ * master must not be mistaken for one of this master's.
+ */
+function operatorJournal(config: MasterConfig, offerLog: OfferLog): OperatorJournal {
+  const journal = new OperatorJournal(randomUUID().slice(0, 8), config.operatorEventCapacity, config.clock);
+  offerLog.subscribe((offer) => journal.record({ type: 'OFFER', kind: offer.type, offer }));
+  return journal;
+}
+
 export async function startMaster(options: StartMasterOptions = {}): Promise<MasterHandle> {
   const config = resolveConfig(options);
   const log = logger('master');
@@ -84,7 +98,8 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   await durableLog.start();
   // The ring first: it is what the live SSE followers and a degraded query read.
   const sink = { record: (e: Parameters<OfferLog['record']>[0]) => { offerLog.record(e); durableLog.record(e); } };
-  const master = new Master({ config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog: sink, registry, log });
+  const events = operatorJournal(config, offerLog);
+  const master = new Master({ config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog: sink, events, registry, log });
   // Before any server starts: no agent or framework is answered until the records are back.
   master.recover(recovered);
   let ready = false;
@@ -94,8 +109,11 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   try {
     grpc = await startGrpc(master, { host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc') });
     http = await startHttp(
-      { ready: () => ready, state: () => master.state(),
+      { ready: () => ready, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
         metrics: () => renderMetrics(master.metrics()) + exposition(offerLogFamilies(durableLog.status())),
+        operatorEvents: {
+          follow: (o) => followJournal(events, { ...o, heartbeatIntervalMs: config.operatorHeartbeatIntervalMs, clock: config.clock }),
+        },
         markAgentGone: (agentId) => master.markAgentGone(agentId),
         weights: { get: () => master.weights(), update: (u) => master.updateWeights(u) },
         offerLog,

@@ -6,6 +6,7 @@ import { format, normalize, scalar, type Resources } from '../common/resources';
 import type { AgentView, FrameworkView, MasterStateView, OfferView, ResourceView, TaskView } from '../common/operator-types';
 import { isTerminal } from '../common/types';
 import { usageOf } from './allocation';
+import type { FrameworkRecord } from './frameworks';
 import type { MasterState } from './state';
 import type { TaskRecord } from './tasks';
 
@@ -18,7 +19,7 @@ export function resourceView(rs: Resources): ResourceView {
 
 const sum = (maps: Map<string, Resources>): Resources => normalize([...maps.values()].flat());
 
-function agentView(s: MasterState, agentId: string): AgentView {
+export function agentView(s: MasterState, agentId: string): AgentView {
   const agent = s.agents.get(agentId);
   if (!agent) throw new Error(`agent ${agentId} vanished while rendering the state`);
   const usage = usageOf(s, agentId);
@@ -30,7 +31,7 @@ function agentView(s: MasterState, agentId: string): AgentView {
   };
 }
 
-function taskView({ task, updatedAt, statistics }: TaskRecord): TaskView {
+export function taskView({ task, updatedAt, statistics }: TaskRecord): TaskView {
   return {
     id: task.taskId, name: task.name, frameworkId: task.frameworkId, agentId: task.agentId, state: task.state,
     resources: resourceView(task.resources), reason: task.status?.reason ?? 'REASON_UNKNOWN', message: task.status?.message ?? '',
@@ -39,13 +40,17 @@ function taskView({ task, updatedAt, statistics }: TaskRecord): TaskView {
   };
 }
 
-export function stateView(s: MasterState, startedAt: number): MasterStateView {
-  const frameworks: FrameworkView[] = s.frameworks.all().map((f) => ({
+export function frameworkView(s: MasterState, f: FrameworkRecord): FrameworkView {
+  return {
     id: f.info.id, name: f.info.name, roles: [...f.info.roles], principal: f.info.principal, connected: f.connection !== undefined,
     registeredAt: f.registeredAt, suppressedRoles: [...f.suppressedRoles].sort(),
     used: resourceView(sum(s.tasks.usedBy(f.info.id))), offered: resourceView(sum(s.offers.offeredTo(f.info.id))),
     taskCount: s.tasks.ofFramework(f.info.id).filter((r) => !isTerminal(r.task.state)).length,
-  }));
+  };
+}
+
+export function stateView(s: MasterState, startedAt: number): MasterStateView {
+  const frameworks: FrameworkView[] = s.frameworks.all().map((f) => frameworkView(s, f));
   const offers: OfferView[] = s.offers.all().map(({ offer, offeredAt }) => ({
     id: offer.id, frameworkId: offer.frameworkId, agentId: offer.agentId, hostname: offer.hostname, role: offer.role,
     resources: resourceView(offer.resources), offeredAt,

@@ -11,7 +11,7 @@ import type { MasterConfig } from './config';
 import { FilterBook } from './filters';
 import { FrameworkTable, type FrameworkRecord } from './frameworks';
 import { OfferBook } from './offers';
-import type { AgentPort, OfferLogSink } from './ports';
+import type { AgentPort, OfferLogSink, OperatorEventSink } from './ports';
 import type { AgentRegistry } from './registry';
 import { masterStatus, TaskTable } from './tasks';
 
@@ -25,6 +25,8 @@ export interface MasterState {
   readonly filters: FilterBook;
   readonly agentPort: AgentPort;
   readonly offerLog: OfferLogSink;
+  /** What operators are told changed (GET /api/v1/events). */
+  readonly events: OperatorEventSink;
   readonly registry: AgentRegistry;
   /** Role weights for DRF (1 when absent): from the config, then as operators set them. */
   readonly weights: Map<string, number>;
@@ -124,6 +126,7 @@ export function removeFramework(s: MasterState, record: FrameworkRecord, reason:
   }
   s.filters.removeFramework(frameworkId);
   s.frameworks.remove(frameworkId);
+  s.events.record({ type: 'FRAMEWORK_REMOVED', frameworkId, name: record.info.name, reason });
   persist(s, `remove framework ${frameworkId}`, s.registry.removeFramework(frameworkId));
 }
 

@@ -35,6 +35,16 @@ export function applyStatus(task: Task, status: TaskStatus): { task: Task; effec
   return { task: { ...task, state: status.state, status }, effect: duplicate ? 'duplicate' : 'changed' };
 }
 
+/**
+ * Told of every task the table learns of and every status it applies (not duplicates, not
+ * late updates to an ended task): the operator event stream's TASK_ADDED and TASK_UPDATED.
+ * The table is the one place every change passes, so no call path has to remember to tell.
+ */
+export interface TaskObserver {
+  added(record: TaskRecord): void;
+  changed(record: TaskRecord): void;
+}
+
 const keyOf = (frameworkId: string, taskId: string): string => `${frameworkId}\u0000${taskId}`;
 
 export class TaskTable {
@@ -43,7 +53,7 @@ export class TaskTable {
   private readonly byFramework = new SetIndex();
   private readonly done: TaskRecord[] = [];
 
-  constructor(private readonly completedCapacity = 1000) {}
+  constructor(private readonly completedCapacity = 1000, private readonly observer?: TaskObserver) {}
 
   add(record: TaskRecord): void {
     const key = keyOf(record.task.frameworkId, record.task.taskId);
@@ -51,6 +61,7 @@ export class TaskTable {
     this.active.set(key, record);
     this.byAgent.add(record.task.agentId, key);
     this.byFramework.add(record.task.frameworkId, key);
+    this.observer?.added(record);
   }
 
   get(frameworkId: string, taskId: string): TaskRecord | undefined {
@@ -69,6 +80,7 @@ export class TaskTable {
       record.updatedAt = now;
       if (isTerminal(task.state)) delete record.statistics;
     }
+    if (effect === 'changed') this.observer?.changed(record);
     return effect;
   }
 

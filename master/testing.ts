@@ -8,6 +8,7 @@ import type { FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from 
 import { resolveConfig, type MasterOptions } from './config';
 import { Master } from './master';
 import { OfferLog } from './offer-log';
+import { OperatorJournal } from './operator-events';
 import type { AgentPort, FrameworkStream, KillTask, RunTask, StatusAck } from './ports';
 
 export class RecordingStream implements FrameworkStream {
@@ -69,7 +70,8 @@ export function harness(options: MasterOptions = {}) {
   const config = resolveConfig({ clock, random: seededRandom(7), hostname: 'master.test', ...options });
   const agents = new RecordingAgents();
   const offerLog = new OfferLog(config.offerLogCapacity);
-  const master = new Master({ config, agentPort: agents, offerLog });
+  const events = new OperatorJournal('test', config.operatorEventCapacity, clock);
+  const master = new Master({ config, agentPort: agents, offerLog, events });
   master.start();
 
   // Agents added here are alive: they heartbeat on the fake clock until a test silences them.
@@ -108,5 +110,5 @@ export function harness(options: MasterOptions = {}) {
     return view;
   }
 
-  return { clock, config, agents, offerLog, master, addAgent, silence, subscribe, status, agentView };
+  return { clock, config, agents, offerLog, events, master, addAgent, silence, subscribe, status, agentView };
 }

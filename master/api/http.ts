@@ -6,6 +6,14 @@
  *   GET /api/v1/offers/events   the offer log as server-sent events, one OfferLogEvent JSON
  *                               per event; ?replay=N sends the last N logged events first
  *   GET /api/v1/offers[/summary] offer-log queries and summaries (api/http-offers.ts)
+ *   GET /api/v1/events          the operator event stream (master/operator-stream.ts), server-sent
+ *                               events as Mesos's operator SUBSCRIBE: SUBSCRIBED {epoch, lastId}
+ *                               first; then TASK_ADDED, TASK_UPDATED, AGENT_ADDED, AGENT_UPDATED,
+ *                               AGENT_REMOVED, FRAMEWORK_ADDED, FRAMEWORK_UPDATED, FRAMEWORK_REMOVED
+ *                               and OFFER (with its `kind`), each with `id: <epoch>:<n>`; HEARTBEAT
+ *                               every operatorHeartbeatIntervalMs. `Last-Event-ID` (or
+ *                               ?lastEventId=) resumes after that event, or sends RESYNC when it is
+ *                               no longer kept; ?types=A,B sends only those types
  *   GET /metrics                Prometheus text exposition (0.0.4), rendered by master/metrics.ts
  *   GET /api/v1/weights         role weights, {"role": weight}
  *   PUT /api/v1/weights         sets the weights of the roles in the JSON body, all or nothing
@@ -20,6 +28,7 @@ import type { MasterStateView, OfferLogEvent } from '../../common/operator-types
 import { CallError } from '../errors';
 import { METRICS_CONTENT_TYPE } from '../metrics';
 import { offersQuery, offersSummary, type OfferQueryDeps } from './http-offers';
+import { parseTypes, type FollowOptions } from '../operator-stream';
 
 export interface HttpDeps {
   ready(): boolean;
@@ -30,6 +39,8 @@ export interface HttpDeps {
   markAgentGone?(agentId: string): Promise<void>;
   /** Without these, /api/v1/weights is not served. */
   weights?: { get(): Record<string, number>; update(update: Record<string, unknown>): Promise<void> };
+  /** Without it, /api/v1/events is not served. */
+  operatorEvents?: { follow(o: Pick<FollowOptions, 'lastEventId' | 'types' | 'write'>): () => void };
   offerLog: {
     recent(n: number): OfferLogEvent[];
     subscribe(listener: (event: OfferLogEvent) => void): () => void;
@@ -44,6 +55,12 @@ export interface HttpOptions {
   port: number;
   /** How often an idle event stream gets a comment line, so proxies keep it open. */
   keepAliveMs?: number;
+  /**
+   * Bytes of operator events a client may leave unread before its stream is ended (it
+   * resumes with Last-Event-ID): a stalled client must not grow the master's memory without
+   * bound. Room for a whole replayed journal (10 000 events of about 1 kB) and more.
+   */
+  maxEventBacklogBytes?: number;
 }
 
 export interface HttpHandle {
@@ -91,15 +108,48 @@ function health(deps: HttpDeps, res: ServerResponse): void {
   json(res, 200, log.durable ? { status: 'ok', offerLog: 'durable' } : { status: 'ok', offerLog: 'degraded', why: log.why });
 }
 
+interface StreamLimits {
+  keepAliveMs: number;
+  maxEventBacklogBytes: number;
+}
+
+function operatorEvents(
+  deps: HttpDeps, follow: NonNullable<HttpDeps['operatorEvents']>['follow'], req: IncomingMessage, url: URL, res: ServerResponse,
+  streams: Set<ServerResponse>, { keepAliveMs, maxEventBacklogBytes }: StreamLimits,
+): void {
+  const types = parseTypes(url.searchParams.get('types'));
+  if ('error' in types) return json(res, 400, { error: types.error });
+  // A browser's EventSource resends the header on its own; a fresh one can only pass the query.
+  const header = req.headers['last-event-id'];
+  const lastEventId = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('lastEventId') ?? undefined;
+  let stop = (): void => undefined;
+  openEventStream(res, { keepAliveMs, streams, onClose: () => stop() });
+  // Cut, not ended: ending would hold the unread bytes until a stalled peer times out. The
+  // client loses only frames it never had whole, and resumes after the last it had.
+  const write = (frame: string): void => {
+    if (res.destroyed) return;
+    if (res.writableLength > maxEventBacklogBytes) {
+      deps.log.warn('operator event stream ended: its client left too much unread; it may resume with Last-Event-ID', {
+        unreadBytes: res.writableLength, maxEventBacklogBytes,
+      });
+      res.destroy();
+      return;
+    }
+    res.write(frame);
+  };
+  stop = follow({ lastEventId, types: types.types, write });
+}
+
 const GONE = /^\/api\/v1\/agents\/([^/]+)\/gone$/;
 
-function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, keepAliveMs: number): void {
+function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, limits: StreamLimits): void {
   const url = new URL(req.url ?? '/', 'http://master');
   const gone = GONE.exec(url.pathname);
   if (gone && deps.markAgentGone) return markGone(deps, deps.markAgentGone, decodeURIComponent(gone[1]!), req, res);
   if (url.pathname === '/api/v1/weights' && deps.weights) return weightsRoute(deps, deps.weights, req, res);
   const queries = deps.offerQueries ? ['/api/v1/offers', '/api/v1/offers/summary'] : [];
-  const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events', ...queries, ...(deps.metrics ? ['/metrics'] : [])];
+  const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events', ...queries, ...(deps.metrics ? ['/metrics'] : []),
+    ...(deps.operatorEvents ? ['/api/v1/events'] : [])];
   if (!known.includes(url.pathname)) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
   if (req.method !== 'GET') return json(res, 405, { error: `${url.pathname} answers GET only, not ${req.method}` });
   if (url.pathname === '/health') return health(deps, res);
@@ -107,7 +157,8 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   const reply = (status: number, body: unknown) => json(res, status, body);
   if (url.pathname === '/api/v1/offers' && deps.offerQueries) return offersQuery(deps.offerQueries, url.searchParams, reply);
   if (url.pathname === '/api/v1/offers/summary' && deps.offerQueries) return offersSummary(deps.offerQueries, url.searchParams, reply);
-  if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, keepAliveMs);
+  if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, limits.keepAliveMs);
+  if (url.pathname === '/api/v1/events' && deps.operatorEvents) return operatorEvents(deps, deps.operatorEvents.follow, req, url, res, streams, limits);
   if (url.pathname === '/metrics' && deps.metrics) return text(res, 200, METRICS_CONTENT_TYPE, deps.metrics());
   json(res, 200, deps.state());
 }
@@ -169,10 +220,10 @@ function markGone(deps: HttpDeps, mark: (agentId: string) => Promise<void>, agen
 
 export function startHttp(deps: HttpDeps, options: HttpOptions): Promise<HttpHandle> {
   const streams = new Set<ServerResponse>();
-  const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const limits: StreamLimits = { keepAliveMs: options.keepAliveMs ?? 15_000, maxEventBacklogBytes: options.maxEventBacklogBytes ?? 64 * 1024 * 1024 };
   const server: Server = createServer((req, res) => {
     try {
-      route(deps, req, res, streams, keepAliveMs);
+      route(deps, req, res, streams, limits);
     } catch (err) {
       deps.log.error('HTTP request failed', { url: req.url, error: err instanceof Error ? err.message : String(err) });
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
