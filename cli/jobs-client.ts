@@ -5,7 +5,7 @@
  * declared here, apart from how the commands show them (job-views.ts).
  */
 import { request, type IncomingMessage } from 'http';
-import { frameFields, readEventFrames } from '../common/sse';
+import { EventWatch } from './event-watch';
 
 export const DEFAULT_JOBS = '127.0.0.1:4400';
 
@@ -174,76 +174,31 @@ export interface RunEnd {
 }
 
 const ENDED: ReadonlySet<string> = new Set(['SUCCESS', 'FAILED', 'MISSED', 'SKIPPED']);
-/** Ends kept for runs nobody waits for yet; the one asked for arrives moments after opening. */
-const KEEP_ENDS = 1000;
 
 /** `run_updated` events from `/v1/events`, by run id, once the run has ended. */
 export class RunWatch {
-  private readonly ends = new Map<string, RunEnd>();
-  private readonly waiters = new Map<string, { resolve: (r: RunEnd) => void; reject: (e: Error) => void }>();
-  private closed: Error | undefined;
-  private req: ReturnType<typeof request> | undefined;
+  private constructor(private readonly w: EventWatch<RunEnd>) {}
 
-  static open(addr: JobsAddress): Promise<RunWatch> {
-    const w = new RunWatch();
-    return new Promise((resolve, reject) => {
-      w.req = request(`${addr.httpUrl}/v1/events`, { headers: { accept: 'text/event-stream' } }, (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          reject(new JobsCliError(`the jobs framework at ${addr.httpUrl} answered ${res.statusCode} for its event stream`));
-          return;
-        }
-        // The framework subscribes the stream before it sends the headers: from here on, nothing is missed.
-        resolve(w);
-        readEventFrames(res, (frame) => w.frame(frame));
-        res.on('close', () => w.end(new JobsCliError(`the jobs framework at ${addr.httpUrl} closed its event stream`)));
-      });
-      // A wait lasts as long as the run: no timeout, but a dead peer is noticed.
-      w.req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
-      w.req.on('error', (err) => {
-        const e = unreachable(addr, err);
-        reject(e);
-        w.end(e);
-      });
-      w.req.end();
-    });
+  static async open(addr: JobsAddress): Promise<RunWatch> {
+    return new RunWatch(await EventWatch.open<RunEnd>({
+      url: `${addr.httpUrl}/v1/events`,
+      pick: (event, data) => {
+        if (event !== 'run_updated') return undefined;
+        const run = (JSON.parse(data) as { run?: RunEnd }).run;
+        return run && typeof run.runId === 'string' && ENDED.has(run.state) ? { id: run.runId, outcome: run } : undefined;
+      },
+      fail: (m) => new JobsCliError(`the jobs framework at ${addr.httpUrl} ${m}`),
+      unreachable: (err) => unreachable(addr, err),
+      endedBefore: (m, runId) => new JobsCliError(`${m} before run ${runId} ended; see agora job history`),
+    }));
   }
 
   /** Resolves with the run's end; rejects if the stream ends first. */
   ended(runId: string): Promise<RunEnd> {
-    return new Promise((resolve, reject) => {
-      const seen = this.ends.get(runId);
-      if (seen) return resolve(seen);
-      if (this.closed) return reject(this.closed);
-      this.waiters.set(runId, { resolve, reject });
-    });
+    return this.w.outcome(runId);
   }
 
   close(): void {
-    this.closed ??= new JobsCliError('the wait was closed');
-    this.req?.destroy();
-  }
-
-  private frame(text: string): void {
-    const { event, data } = frameFields(text);
-    if (event !== 'run_updated' || !data) return;
-    let run: RunEnd;
-    try { run = (JSON.parse(data) as { run: RunEnd }).run; } catch { return; }
-    if (!run || typeof run.runId !== 'string' || !ENDED.has(run.state)) return;
-    const waiter = this.waiters.get(run.runId);
-    if (waiter) {
-      this.waiters.delete(run.runId);
-      waiter.resolve(run);
-      return;
-    }
-    this.ends.set(run.runId, run);
-    if (this.ends.size > KEEP_ENDS) this.ends.delete(this.ends.keys().next().value as string);
-  }
-
-  private end(err: Error): void {
-    if (this.closed) return;
-    this.closed = err;
-    for (const [runId, w] of this.waiters) w.reject(new JobsCliError(`${err.message} before run ${runId} ended; see agora job history`));
-    this.waiters.clear();
+    this.w.close();
   }
 }

@@ -5,7 +5,7 @@
  * read are declared here, apart from how the commands show them.
  */
 import { request, type IncomingMessage } from 'http';
-import { readEventFrames } from '../common/sse';
+import { EventWatch } from './event-watch';
 
 export const DEFAULT_SERVICES = '127.0.0.1:8080';
 
@@ -160,81 +160,34 @@ function readAll(res: IncomingMessage): Promise<string> {
 
 type Outcome = { ok: true } | { ok: false; reason: string };
 
-/** Outcomes kept for deployments nobody waits for yet; the one asked for arrives moments after opening. */
-const KEEP_OUTCOMES = 1000;
-
 /** `deployment_success` and `deployment_failed` from `/v2/events`, by deployment id. */
 export class DeploymentWatch {
-  private readonly outcomes = new Map<string, Outcome>();
-  private readonly waiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
-  private ended: Error | undefined;
-  private req: ReturnType<typeof request> | undefined;
+  private constructor(private readonly w: EventWatch<Outcome>) {}
 
-  static open(addr: ServicesAddress): Promise<DeploymentWatch> {
-    const w = new DeploymentWatch();
-    return new Promise((resolve, reject) => {
-      const path = '/v2/events?event_type=deployment_success&event_type=deployment_failed';
-      w.req = request(`${addr.httpUrl}${path}`, { headers: { accept: 'text/event-stream' } }, (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          reject(new ServicesError(`the services framework at ${addr.httpUrl} answered ${res.statusCode} for its event stream`));
-          return;
-        }
-        // The framework subscribes the stream before it sends the headers: from here on, nothing is missed.
-        resolve(w);
-        readEventFrames(res, (frame) => w.frame(frame));
-        res.on('close', () => w.end(new ServicesError(`the services framework at ${addr.httpUrl} closed its event stream`)));
-      });
-      // A wait may last as long as a deployment: no timeout, but a dead peer is noticed.
-      w.req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
-      w.req.on('error', (err) => {
-        const e = unreachable(addr, err);
-        reject(e);
-        w.end(e);
-      });
-      w.req.end();
-    });
+  static async open(addr: ServicesAddress): Promise<DeploymentWatch> {
+    return new DeploymentWatch(await EventWatch.open<Outcome>({
+      url: `${addr.httpUrl}/v2/events?event_type=deployment_success&event_type=deployment_failed`,
+      pick: (_, data) => {
+        const e = JSON.parse(data) as { eventType?: string; id?: unknown; reason?: unknown };
+        if (typeof e.id !== 'string') return undefined;
+        const outcome: Outcome | undefined = e.eventType === 'deployment_success' ? { ok: true }
+          : e.eventType === 'deployment_failed' ? { ok: false, reason: typeof e.reason === 'string' ? e.reason : 'no reason given' } : undefined;
+        return outcome && { id: e.id, outcome };
+      },
+      fail: (m) => new ServicesError(`the services framework at ${addr.httpUrl} ${m}`),
+      unreachable: (err) => unreachable(addr, err),
+      endedBefore: (m, id) => new ServicesError(`${m} before deployment ${id} finished; see agora deployments`),
+    }));
   }
 
   /** Resolves when deployment `id` succeeds; rejects saying why if it fails, is cancelled, or the stream ends first. */
-  done(id: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const seen = this.outcomes.get(id);
-      if (seen) return seen.ok ? resolve() : reject(failed(id, seen.reason));
-      if (this.ended) return reject(new ServicesError(`${this.ended.message} before deployment ${id} finished; see agora deployments`));
-      this.waiters.set(id, { resolve, reject });
-    });
+  async done(id: string): Promise<void> {
+    const outcome = await this.w.outcome(id);
+    if (!outcome.ok) throw failed(id, outcome.reason);
   }
 
   close(): void {
-    this.ended ??= new ServicesError('the wait was closed');
-    this.req?.destroy();
-  }
-
-  private frame(text: string): void {
-    const data = text.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
-    if (!data) return;   // a keep-alive comment
-    let e: { eventType?: string; id?: unknown; reason?: unknown };
-    try { e = JSON.parse(data) as typeof e; } catch { return; }
-    if (typeof e.id !== 'string') return;
-    const outcome: Outcome | undefined = e.eventType === 'deployment_success' ? { ok: true }
-      : e.eventType === 'deployment_failed' ? { ok: false, reason: typeof e.reason === 'string' ? e.reason : 'no reason given' } : undefined;
-    if (!outcome) return;
-    const waiter = this.waiters.get(e.id);
-    if (waiter) {
-      this.waiters.delete(e.id);
-      if (outcome.ok) waiter.resolve(); else waiter.reject(failed(e.id, outcome.reason));
-      return;
-    }
-    this.outcomes.set(e.id, outcome);
-    if (this.outcomes.size > KEEP_OUTCOMES) this.outcomes.delete(this.outcomes.keys().next().value as string);
-  }
-
-  private end(err: Error): void {
-    if (this.ended) return;
-    this.ended = err;
-    for (const [id, w] of this.waiters) w.reject(new ServicesError(`${err.message} before deployment ${id} finished; see agora deployments`));
-    this.waiters.clear();
+    this.w.close();
   }
 }
 
