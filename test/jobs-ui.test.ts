@@ -5,36 +5,27 @@
  * from the JSON tab; a run stopped; the dependency graph's edge and its colours following the
  * runs. Every wait is on the page's DOM, which /v1/events keeps current, or on those events.
  */
-import { existsSync } from 'fs';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { openPage } from './support/browser';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { startTestJobs, type TestJobs } from './support/jobs';
 
 jest.setTimeout(90_000);
 
-/** Waits for the page, not for the UI's 30 s fallback refresh: a pass means events arrived. */
-const PAGE_WAIT_MS = 20_000;
-/** Debian's package; never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
 
 let cluster: TestCluster;
 let t: TestJobs;
 let browser: Browser;
 let page: Page;
 let base: string;
-const pageErrors: string[] = [];
-const dialogs: string[] = [];
+let pageErrors: string[] = [];
+let dialogs: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run node scripts/setup.js (it installs the Debian package chromium)`);
   cluster = await startCluster({ containerizer: 'docker', agents: 1 });
   t = await startTestJobs(cluster);
   base = `http://127.0.0.1:${t.jobs.port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'] });
-  page = await browser.newPage();
-  page.setDefaultTimeout(PAGE_WAIT_MS);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+  ({ browser, page, pageErrors, dialogs } = await openPage());
 });
 
 afterAll(async () => {

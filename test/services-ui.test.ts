@@ -3,35 +3,26 @@
  * Redis, the services framework): what a person does in the browser, checked in the page and
  * through the REST API. Every wait is on the page's DOM, which /v2/events keeps current.
  */
-import { existsSync } from 'fs';
 import { get } from 'http';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { openPage } from './support/browser';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { startTestServices, type TestServices } from './support/services';
 
 jest.setTimeout(90_000);
 
-/** Waits for the page, not for the UI's 30 s fallback refresh: a pass means events arrived. */
-const PAGE_WAIT_MS = 20_000;
-/** Debian's package; never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
 
 let cluster: TestCluster;
 let t: TestServices;
 let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
-const dialogs: string[] = [];
+let pageErrors: string[] = [];
+let dialogs: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run node scripts/setup.js (it installs the Debian package chromium)`);
   cluster = await startCluster({ containerizer: 'docker' });
   t = await startTestServices(cluster);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'] });
-  page = await browser.newPage();
-  page.setDefaultTimeout(PAGE_WAIT_MS);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+  ({ browser, page, pageErrors, dialogs } = await openPage());
 });
 
 afterAll(async () => {
