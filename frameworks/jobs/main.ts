@@ -3,6 +3,7 @@
  */
 import { parseArgs } from '../../common/flags';
 import { untilStopSignal } from '../../common/signals';
+import { FRAMEWORK_FLAGS, frameworkOptions } from '../shared/flags';
 import { startJobs, type JobsOptions } from './server';
 
 export const JOBS_USAGE = `Usage: agora jobs [flags]
@@ -22,27 +23,14 @@ export const JOBS_USAGE = `Usage: agora jobs [flags]
   --help                  this text
 `;
 
-const SPEC = {
-  master: 'string', redis: 'string', 'redis-prefix': 'string', host: 'string', port: 'number', name: 'string', role: 'string',
-  'retry-delay-ms': 'number', 'keep-runs': 'number', 'failover-timeout-ms': 'number', help: 'boolean',
-} as const;
+const SPEC = { ...FRAMEWORK_FLAGS, 'retry-delay-ms': 'number', 'keep-runs': 'number' } as const;
 
 export function parseJobsArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { help: false; options: JobsOptions } {
   const { flags: f } = parseArgs(argv, SPEC);
   if (f.help) return { help: true };
-  const options: JobsOptions = {};
-  const master = f.master ?? env.AGORA_MASTER;
-  if (master) options.master = master;
-  const redis = f.redis ?? env.AGORA_REDIS;
-  if (redis) options.redisUrl = redis;
-  if (f['redis-prefix'] !== undefined) options.redisPrefix = f['redis-prefix'];
-  if (f.host !== undefined) options.host = f.host;
-  if (f.port !== undefined) options.port = f.port;
-  if (f.name !== undefined) options.name = f.name;
-  if (f.role !== undefined) options.role = f.role;
+  const options: JobsOptions = frameworkOptions(f, env);
   if (f['retry-delay-ms'] !== undefined) options.retryDelayMs = f['retry-delay-ms'];
   if (f['keep-runs'] !== undefined) options.keepRuns = f['keep-runs'];
-  if (f['failover-timeout-ms'] !== undefined) options.failoverTimeoutMs = f['failover-timeout-ms'];
   return { help: false, options };
 }
 

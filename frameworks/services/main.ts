@@ -3,6 +3,7 @@
  */
 import { parseArgs } from '../../common/flags';
 import { untilStopSignal } from '../../common/signals';
+import { FRAMEWORK_FLAGS, frameworkOptions } from '../shared/flags';
 import { startServices, type ServicesOptions } from './server';
 
 export const SERVICES_USAGE = `Usage: agora services [flags]
@@ -20,25 +21,10 @@ export const SERVICES_USAGE = `Usage: agora services [flags]
   --help                  this text
 `;
 
-const SPEC = {
-  master: 'string', redis: 'string', 'redis-prefix': 'string', host: 'string', port: 'number', name: 'string', role: 'string',
-  'failover-timeout-ms': 'number', help: 'boolean',
-} as const;
-
 export function parseServicesArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { help: false; options: ServicesOptions } {
-  const { flags: f } = parseArgs(argv, SPEC);
+  const { flags: f } = parseArgs(argv, FRAMEWORK_FLAGS);
   if (f.help) return { help: true };
-  const options: ServicesOptions = {};
-  const master = f.master ?? env.AGORA_MASTER;
-  if (master) options.master = master;
-  const redis = f.redis ?? env.AGORA_REDIS;
-  if (redis) options.redisUrl = redis;
-  if (f['redis-prefix'] !== undefined) options.redisPrefix = f['redis-prefix'];
-  if (f.host !== undefined) options.host = f.host;
-  if (f.port !== undefined) options.port = f.port;
-  if (f.name !== undefined) options.name = f.name;
-  if (f.role !== undefined) options.role = f.role;
-  if (f['failover-timeout-ms'] !== undefined) options.failoverTimeoutMs = f['failover-timeout-ms'];
+  const options: ServicesOptions = frameworkOptions(f, env);
   return { help: false, options };
 }
 
