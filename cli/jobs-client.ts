@@ -4,7 +4,7 @@
  * which `agora job run --wait` learns that a run ended. The wire shapes the commands read are
  * declared here, apart from how the commands show them (job-views.ts).
  */
-import { request, type IncomingMessage } from 'http';
+import { callJson } from './framework-http';
 import { EventWatch } from './event-watch';
 
 export const DEFAULT_JOBS = '127.0.0.1:4400';
@@ -92,7 +92,6 @@ export interface HistoryJson {
   nextRunAt: string | null;
 }
 
-const TIMEOUT_MS = 10_000;
 
 export class JobsClient {
   constructor(readonly addr: JobsAddress) {}
@@ -112,30 +111,13 @@ export class JobsClient {
     }
   }
 
-  call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = request(`${this.addr.httpUrl}${path}`, {
-        method, timeout: TIMEOUT_MS,
-        headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
-      }, (res) => {
-        readAll(res).then((text) => {
-          const status = res.statusCode ?? 0;
-          let parsed: unknown;
-          try {
-            parsed = text ? JSON.parse(text) : {};
-          } catch {
-            if (status < 400) return reject(new JobsCliError(`${this.addr.httpUrl} answered ${method} ${path} with something other than JSON: is it the jobs framework?`));
-            parsed = { message: text.slice(0, 300) };
-          }
-          if (status >= 400) reject(new JobsRefusal(status, parsed as RefusalBody, this.addr.httpUrl));
-          else resolve({ status, body: parsed as T });
-        }, reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${path} within ${TIMEOUT_MS} ms`)));
-      req.on('error', (err) => reject(unreachable(this.addr, err)));
-      req.end(data);
+  async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const r = await callJson({
+      url: this.addr.httpUrl, method, path, body, what: 'the jobs framework',
+      refusal: (status, b) => new JobsRefusal(status, b as RefusalBody, this.addr.httpUrl),
+      unreachable: (err) => unreachable(this.addr, err), fail: (m) => new JobsCliError(m),
     });
+    return { status: r.status, body: r.body as T };
   }
 
   /**
@@ -150,16 +132,6 @@ export class JobsClient {
 function unreachable(addr: JobsAddress, err: Error): JobsCliError {
   return new JobsCliError(`cannot reach the jobs framework at ${addr.httpUrl}: ${err.message} ` +
     '(is it running? `agora up` starts one on 127.0.0.1:4400; else name it with --jobs HOST:PORT or AGORA_JOBS)');
-}
-
-function readAll(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    res.setEncoding('utf8');
-    res.on('data', (c: string) => { text += c; });
-    res.on('end', () => resolve(text));
-    res.on('error', reject);
-  });
 }
 
 /** A run's end as `/v1/events` reports it (the framework's own run record). */

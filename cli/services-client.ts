@@ -4,7 +4,7 @@
  * stream, on which `--wait` learns that a deployment is over. The wire shapes the commands
  * read are declared here, apart from how the commands show them.
  */
-import { request, type IncomingMessage } from 'http';
+import { callJson } from './framework-http';
 import { EventWatch } from './event-watch';
 
 export const DEFAULT_SERVICES = '127.0.0.1:8080';
@@ -91,7 +91,6 @@ export interface DeploymentJson {
   totalSteps: number;
 }
 
-const TIMEOUT_MS = 10_000;
 
 export class ServicesClient {
   constructor(readonly addr: ServicesAddress) {}
@@ -102,30 +101,14 @@ export class ServicesClient {
   /** A POST's answer and the deployment it started (Marathon's `Marathon-Deployment-Id` header). */
   post<T>(path: string, body?: unknown): Promise<{ body: T; deploymentId: string | undefined }> { return this.call<T>('POST', path, body); }
 
-  private call<T>(method: string, path: string, body?: unknown): Promise<{ body: T; deploymentId: string | undefined }> {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = request(`${this.addr.httpUrl}${path}`, {
-        method, timeout: TIMEOUT_MS,
-        headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
-      }, (res) => {
-        readAll(res).then((text) => {
-          const status = res.statusCode ?? 0;
-          let parsed: unknown;
-          try {
-            parsed = text ? JSON.parse(text) : {};
-          } catch {
-            if (status < 400) return reject(new ServicesError(`${this.addr.httpUrl} answered ${method} ${path} with something other than JSON: is it the services framework?`));
-            parsed = { message: text.slice(0, 300) };
-          }
-          if (status >= 400) reject(new ServicesRefusal(status, parsed as RefusalBody, this.addr.httpUrl));
-          else resolve({ body: parsed as T, deploymentId: headerOf(res, 'marathon-deployment-id') });
-        }, reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${path} within ${TIMEOUT_MS} ms`)));
-      req.on('error', (err) => reject(unreachable(this.addr, err)));
-      req.end(data);
+  private async call<T>(method: string, path: string, body?: unknown): Promise<{ body: T; deploymentId: string | undefined }> {
+    const r = await callJson({
+      url: this.addr.httpUrl, method, path, body, what: 'the services framework',
+      refusal: (status, b) => new ServicesRefusal(status, b as RefusalBody, this.addr.httpUrl),
+      unreachable: (err) => unreachable(this.addr, err), fail: (m) => new ServicesError(m),
     });
+    const id = r.headers['marathon-deployment-id'];
+    return { body: r.body as T, deploymentId: Array.isArray(id) ? id[0] : id };
   }
 
   /**
@@ -141,21 +124,6 @@ export class ServicesClient {
 function unreachable(addr: ServicesAddress, err: Error): ServicesError {
   return new ServicesError(`cannot reach the services framework at ${addr.httpUrl}: ${err.message} ` +
     '(is it running? `agora up` starts one on 127.0.0.1:8080; else name it with --services HOST:PORT or AGORA_SERVICES)');
-}
-
-function headerOf(res: IncomingMessage, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function readAll(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    res.setEncoding('utf8');
-    res.on('data', (c: string) => { text += c; });
-    res.on('end', () => resolve(text));
-    res.on('error', reject);
-  });
 }
 
 type Outcome = { ok: true } | { ok: false; reason: string };
