@@ -5,7 +5,6 @@
  * in the CLI's words; and, through the built binary, the exit codes: 1 for a refusal or an
  * unreachable framework, 2 for a wrong command line.
  */
-import { spawn } from 'child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
@@ -13,6 +12,7 @@ import { join } from 'path';
 import { app, deployments, type AppIo } from '../cli/app';
 import type { AppJson, DeploymentJson } from '../cli/services-client';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
+import { runAgora } from './support/binary';
 import { startTestServices, type TestServices } from './support/services';
 
 jest.setTimeout(120_000);
@@ -52,17 +52,7 @@ async function agora(command: typeof app, ...argv: string[]): Promise<{ code: nu
 }
 
 /** The built binary: its exit code and output, stdin optional. */
-function agoraBinary(argv: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, AGORA_SERVICES: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const agoraBinary = (argv: string[], stdin = '') => runAgora(argv, { stdin });
 
 async function showJson(id: string): Promise<AppJson> {
   return JSON.parse((await agora(app, 'show', id, '--json')).out) as AppJson;

@@ -5,7 +5,6 @@
  * history with each run's output URL; a job with an active run removed only with --force; an
  * unreachable framework exit 1 and a wrong command line exit 2.
  */
-import { spawn } from 'child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { get } from 'http';
 import { createServer } from 'net';
@@ -13,6 +12,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import type { HistoryJson, JobJson } from '../cli/jobs-client';
 import { startCluster, type TestCluster } from './support/cluster';
+import { runAgora } from './support/binary';
 import { startTestJobs, type TestJobs } from './support/jobs';
 
 jest.setTimeout(120_000);
@@ -45,17 +45,8 @@ function file(name: string, json: unknown): string {
 }
 
 /** The built binary with `--jobs` (unless `env` names the framework): its exit code and output, stdin optional. */
-function agora(argv: string[], o: { stdin?: string; env?: Record<string, string>; jobs?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const args = o.jobs === false ? argv : [...argv, '--jobs', jobsAddr];
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, AGORA_JOBS: '', ...o.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(o.stdin ?? '');
-  });
+function agora(argv: string[], o: { stdin?: string; env?: Record<string, string>; jobs?: boolean } = {}) {
+  return runAgora(o.jobs === false ? argv : [...argv, '--jobs', jobsAddr], o);
 }
 
 function fetchText(url: string): Promise<string> {
