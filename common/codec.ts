@@ -79,7 +79,7 @@ export function frameworkInfoToWire(f: FrameworkInfo): agora.v1.FrameworkInfo.$P
   return {
     id: f.id, name: f.name, roles: [...f.roles], failoverTimeoutSeconds: sec(f.failoverTimeoutMs),
     capabilities: f.capabilities.map((c) => enumValue(pb.Capability, c)), principal: f.principal,
-    user: f.user, hostname: f.hostname, labels: { ...f.labels },
+    user: f.user, hostname: f.hostname, labels: { ...f.labels }, webuiUrl: f.webuiUrl ?? '',
   };
 }
 
@@ -90,6 +90,7 @@ export function frameworkInfoFromWire(f: agora.v1.FrameworkInfo.$Properties | nu
     failoverTimeoutMs: ms(f?.failoverTimeoutSeconds),
     capabilities: (f?.capabilities ?? []).map((c) => enumName(pb.Capability, c)).filter((c): c is Capability => !!c && c !== 'CAPABILITY_UNKNOWN'),
     principal: f?.principal ?? '', user: f?.user ?? '', hostname: f?.hostname ?? '', labels: rec(f?.labels),
+    ...(f?.webuiUrl ? { webuiUrl: f.webuiUrl } : {}),
   };
 }
 

@@ -37,6 +37,8 @@ export interface FrameworkView {
   connected: boolean;
   registeredAt: number;
   suppressedRoles: string[];
+  /** Where the framework serves its web UI, as it said when it subscribed. */
+  webuiUrl?: string;
   used: ResourceView;
   offered: ResourceView;
   taskCount: number;

@@ -57,6 +57,8 @@ export interface FrameworkInfo {
   user: string;
   hostname: string;
   labels: Record<string, string>;
+  /** Where the framework serves its web UI (an http or https URL); the master's UI links it. */
+  webuiUrl?: string;
 }
 
 export interface MasterInfo {

@@ -74,5 +74,18 @@ export function validateFrameworkInfo(info: FrameworkInfo): string | undefined {
     const problem = roleProblem(role);
     if (problem) return problem;
   }
+  if (info.webuiUrl !== undefined && !webUrl(info.webuiUrl)) {
+    return `framework_info.webui_url must be an http or https URL, got '${info.webuiUrl}'`;
+  }
   return undefined;
+}
+
+/** Only http and https: the master's UI makes it a link, and a javascript: URL must never be one. */
+function webUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }

@@ -44,6 +44,7 @@ export function frameworkView(s: MasterState, f: FrameworkRecord): FrameworkView
   return {
     id: f.info.id, name: f.info.name, roles: [...f.info.roles], principal: f.info.principal, connected: f.connection !== undefined,
     registeredAt: f.registeredAt, suppressedRoles: [...f.suppressedRoles].sort(),
+    ...(f.info.webuiUrl ? { webuiUrl: f.info.webuiUrl } : {}),
     used: resourceView(sum(s.tasks.usedBy(f.info.id))), offered: resourceView(sum(s.offers.offeredTo(f.info.id))),
     taskCount: s.tasks.ofFramework(f.info.id).filter((r) => !isTerminal(r.task.state)).length,
   };
