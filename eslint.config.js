@@ -14,13 +14,14 @@ module.exports = tseslint.config(
     },
   },
   {
-    // The frameworks' web UIs: ES modules the browser runs as they are, with no type checker
+    // The web UIs (the master's, the frameworks', and what they share): ES modules the browser runs as they are, with no type checker
     // behind them, so at least no undefined or unused names.
-    files: ['frameworks/services/ui/**/*.js', 'frameworks/jobs/ui/**/*.js'],
+    files: ['master/ui/**/*.js', 'common/ui/**/*.js', 'frameworks/services/ui/**/*.js', 'frameworks/jobs/ui/**/*.js'],
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(['window', 'document', 'location', 'fetch', 'EventSource', 'URLSearchParams', 'Node',
-        'structuredClone', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'].map((g) => [g, 'readonly'])),
+        'structuredClone', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'requestAnimationFrame', 'cancelAnimationFrame',
+        'AbortController', 'TextDecoderStream'].map((g) => [g, 'readonly'])),
     },
     rules: { 'no-undef': 'error', 'no-unused-vars': 'error', 'prefer-const': 'error', eqeqeq: 'error' },
   },

@@ -153,6 +153,17 @@ export class Master implements SchedulerApi, AgentHandler {
     return stateView(this.s, this.startedAt);
   }
 
+  /**
+   * Where a task's sandbox is served: its agent's HTTP address, for a task the master holds
+   * or recently completed; undefined when the task or its agent is not known.
+   */
+  sandboxOf(frameworkId: string, taskId: string): { agentId: string; hostname: string; port: number } | undefined {
+    const record = this.s.tasks.get(frameworkId, taskId)
+      ?? [...this.s.tasks.completed()].reverse().find((r) => r.task.frameworkId === frameworkId && r.task.taskId === taskId);
+    const agent = record && this.s.agents.get(record.task.agentId);
+    return agent && { agentId: agent.info.id, hostname: agent.info.hostname, port: agent.info.port };
+  }
+
   /** The numbers behind `GET /metrics` (rendered by metrics.ts). */
   metrics(): MasterMetrics {
     return metricsView(this.s, this.startedAt, this.counts);

@@ -115,6 +115,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
           follow: (o) => followJournal(events, { ...o, heartbeatIntervalMs: config.operatorHeartbeatIntervalMs, clock: config.clock }),
         },
         markAgentGone: (agentId) => master.markAgentGone(agentId),
+        sandboxOf: (frameworkId, taskId) => master.sandboxOf(frameworkId, taskId),
         weights: { get: () => master.weights(), update: (u) => master.updateWeights(u) },
         offerLog,
         offerQueries: { now: () => config.clock.now(), ring: () => offerLog.entries(), stream: durableLog, log: log.child('http') },

@@ -19,6 +19,9 @@
  *   PUT /api/v1/weights         sets the weights of the roles in the JSON body, all or nothing
  *   POST /api/v1/agents/ID/gone an operator's word that agent ID is gone for good (Mesos
  *                               MARK_AGENT_GONE): its tasks end TASK_GONE_BY_OPERATOR
+ *   GET /api/v1/files/read|browse|follow  a task's sandbox, relayed from its agent (api/http-files.ts)
+ *   GET /ui/…                   the master's web UI (master/ui, with common/ui under /ui/shared/);
+ *                               GET / redirects there
  * Anything else is a 404 (or 405 for another method) with a JSON error body.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'http';
@@ -27,6 +30,8 @@ import { openEventStream } from '../../common/sse';
 import type { MasterStateView, OfferLogEvent } from '../../common/operator-types';
 import { CallError } from '../errors';
 import { METRICS_CONTENT_TYPE } from '../metrics';
+import { uiFiles } from '../../common/ui-files';
+import { FILES_PATHS, relayFiles, type SandboxLookup } from './http-files';
 import { offersQuery, offersSummary, type OfferQueryDeps } from './http-offers';
 import { parseTypes, type FollowOptions } from '../operator-stream';
 
@@ -45,6 +50,8 @@ export interface HttpDeps {
     recent(n: number): OfferLogEvent[];
     subscribe(listener: (event: OfferLogEvent) => void): () => void;
   };
+  /** Without it, /api/v1/files/… (a task's sandbox, relayed) is not served. */
+  sandboxOf?: SandboxLookup['sandboxOf'];
   /** Without it, /api/v1/offers and /api/v1/offers/summary are not served. */
   offerQueries?: OfferQueryDeps;
   log: Logger;
@@ -142,14 +149,46 @@ function operatorEvents(
 
 const GONE = /^\/api\/v1\/agents\/([^/]+)\/gone$/;
 
+const uiFile = uiFiles('master/ui');
+
+/** `/` → `/ui/`; `/ui/…` → the UI's files. True when it answered. */
+function ui(url: URL, req: IncomingMessage, res: ServerResponse): boolean {
+  if (url.pathname !== '/' && url.pathname !== '/ui' && !url.pathname.startsWith('/ui/')) return false;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    json(res, 405, { error: `${url.pathname} answers GET only, not ${req.method}` });
+    return true;
+  }
+  if (url.pathname === '/' || url.pathname === '/ui') {
+    res.writeHead(302, { location: '/ui/' });
+    res.end();
+    return true;
+  }
+  const rel = url.pathname.slice('/ui/'.length) || 'index.html';
+  let file;
+  try {
+    file = uiFile(decodeURIComponent(rel));
+  } catch {
+    json(res, 400, { error: `the path is not valid percent-encoding: ${url.pathname}` });
+    return true;
+  }
+  if (!file) {
+    json(res, 404, { error: `no such file in the web UI: ${url.pathname}` });
+    return true;
+  }
+  res.writeHead(200, { 'content-type': file.contentType, 'content-length': Buffer.byteLength(file.data), 'cache-control': 'no-cache' });
+  res.end(req.method === 'HEAD' ? undefined : file.data);
+  return true;
+}
+
 function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, limits: StreamLimits): void {
   const url = new URL(req.url ?? '/', 'http://master');
   const gone = GONE.exec(url.pathname);
   if (gone && deps.markAgentGone) return markGone(deps, deps.markAgentGone, decodeURIComponent(gone[1]!), req, res);
   if (url.pathname === '/api/v1/weights' && deps.weights) return weightsRoute(deps, deps.weights, req, res);
+  if (ui(url, req, res)) return;
   const queries = deps.offerQueries ? ['/api/v1/offers', '/api/v1/offers/summary'] : [];
   const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events', ...queries, ...(deps.metrics ? ['/metrics'] : []),
-    ...(deps.operatorEvents ? ['/api/v1/events'] : [])];
+    ...(deps.operatorEvents ? ['/api/v1/events'] : []), ...(deps.sandboxOf ? FILES_PATHS : [])];
   if (!known.includes(url.pathname)) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
   if (req.method !== 'GET') return json(res, 405, { error: `${url.pathname} answers GET only, not ${req.method}` });
   if (url.pathname === '/health') return health(deps, res);
@@ -159,6 +198,7 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   if (url.pathname === '/api/v1/offers/summary' && deps.offerQueries) return offersSummary(deps.offerQueries, url.searchParams, reply);
   if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, limits.keepAliveMs);
   if (url.pathname === '/api/v1/events' && deps.operatorEvents) return operatorEvents(deps, deps.operatorEvents.follow, req, url, res, streams, limits);
+  if (FILES_PATHS.includes(url.pathname) && deps.sandboxOf) return relayFiles({ sandboxOf: deps.sandboxOf, log: deps.log }, url, req, res);
   if (url.pathname === '/metrics' && deps.metrics) return text(res, 200, METRICS_CONTENT_TYPE, deps.metrics());
   json(res, 200, deps.state());
 }
