@@ -19,9 +19,10 @@ import { benchmarksDoc } from './docs';
 import { round, type Bench, type Measurement } from './harness';
 import { jobsBench } from './jobs.bench';
 import { launchBench } from './launch.bench';
+import { masterUiBench } from './master-ui.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, launchBench, agentLaunchBench];
+const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, masterUiBench, launchBench, agentLaunchBench];
 
 export interface Machine {
   cpuModel: string;

@@ -1,6 +1,6 @@
 /**
  * Test helpers for the master core: a FakeClock-driven master with recording ports. Only
- * tests import this file.
+ * tests and benches import this file.
  */
 import { FakeClock, seededRandom, type Timer } from '../common/clock';
 import { parse } from '../common/resources';

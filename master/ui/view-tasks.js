@@ -7,7 +7,7 @@ import { agentLink, frameworkLink, stateBadge, taskLink } from './widgets.js';
 
 const PAGE_ROWS = 100;
 /** Events can change tasks hundreds of times a second; the table follows at this pace. */
-const REDRAW_MS = 250;
+const REDRAW_MS = 100;
 const STATES = ['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_UNREACHABLE', ...TERMINAL];
 
 export function tasksView() {
@@ -43,7 +43,7 @@ export function tasksView() {
               h('td', { class: 'small' }, usageText(t)),
               h('td', {}, timeEl(t.updatedAt)))))),
         shown.length < tasks.length
-          ? h('p', {}, h('button', { type: 'button', 'data-testid': 'more-tasks', onclick: () => { rows += PAGE_ROWS; draw(); } }, `Show ${Math.min(PAGE_ROWS, tasks.length - shown.length)} more`))
+          ? h('p', {}, h('button', { type: 'button', 'data-testid': 'more-tasks', onclick: () => { rows += PAGE_ROWS; now(); } }, `Show ${Math.min(PAGE_ROWS, tasks.length - shown.length)} more`))
           : null,
       ];
     });
@@ -54,17 +54,24 @@ export function tasksView() {
     timer = setTimeout(draw, Math.max(0, lastDraw + REDRAW_MS - Date.now()));
   }
 
+  /** What the user typed or chose is drawn at once, not at the events' pace. */
+  function now() {
+    clearTimeout(timer);
+    timer = undefined;
+    if (latest) draw();
+  }
+
   return {
     title: 'Tasks',
     mount(root) {
       body = h('div');
       const show = h('select', {
         id: 'task-show', 'data-testid': 'task-show',
-        onchange: (e) => { filter.show = e.target.value; rows = PAGE_ROWS; soon(); },
+        onchange: (e) => { filter.show = e.target.value; rows = PAGE_ROWS; now(); },
       }, h('option', { value: 'active' }, 'active'), h('option', { value: 'all' }, 'all'), STATES.map((s) => h('option', { value: s }, stateWord(s))));
       const search = h('input', {
         id: 'task-search', type: 'search', 'data-testid': 'task-search', placeholder: 'id, name, framework, agent…', autocomplete: 'off',
-        oninput: (e) => { filter.query = e.target.value; rows = PAGE_ROWS; soon(); },
+        oninput: (e) => { filter.query = e.target.value; rows = PAGE_ROWS; now(); },
       });
       root.append(
         h('div', { class: 'view-head' }, h('h2', { tabindex: '-1' }, 'Tasks')),
