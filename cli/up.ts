@@ -70,6 +70,7 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
       `(http ${host}:${agent.httpPort}, ${agent.containerizers[0]} containerizer), nats ${nats.url}`);
     print(`services http://${servicesAddr} (REST API and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
     print(`jobs http://${jobsAddr} (REST APIs and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
+    print(`web UIs: master http://${masterAddr}/ui/ · services http://${servicesAddr}/ui/ · jobs http://${jobsAddr}/ui/`);
     print(`task sandboxes in ${workDir}${flags['work-dir'] ? '' : ' (removed on stop)'}`);
     print(`try: AGORA_MASTER=${masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
     print(`     AGORA_SERVICES=${servicesAddr} agora app add app.json --wait | agora app list | agora deployments`);

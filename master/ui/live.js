@@ -7,8 +7,8 @@
 // the page reads the state again and follows on from there.
 import { scalars, taskKey } from './model.js';
 
-/** A safety net for values events do not carry (an agent's last heartbeat); events do the real work. */
-const STATE_REFRESH_MS = 60_000;
+/** How often values no event carries (agents' heartbeats, tasks' usage) are re-read; events do the rest. */
+const POLL_MS = 30_000;
 
 export async function getJson(path, init) {
   const res = await fetch(path, { headers: { accept: 'application/json' }, ...init });
@@ -106,17 +106,25 @@ export function startLive(onChange) {
     }
   }
 
-  /** A quiet re-read of agents (their heartbeats): the tasks and offers stay as the events keep them. */
-  async function refreshAgents() {
+  /**
+   * A quiet re-read of what no event carries: agents' heartbeats and resources, tasks' usage
+   * statistics. Task states and offers stay as the events keep them; a task's usage is taken
+   * only while the page's copy of it is as new as the state's.
+   */
+  async function poll() {
     if (document.hidden || !state.loaded) return;
     try {
       const view = await getJson('/api/v1/state');
-      state.agents = new Map(view.agents.map((a) => [a.id, a]));
+      for (const a of view.agents) if (state.agents.has(a.id)) state.agents.set(a.id, a);
+      for (const t of view.tasks) {
+        const mine = state.tasks.get(taskKey(t.frameworkId, t.id));
+        if (mine && mine.updatedAt === t.updatedAt && t.statistics) mine.statistics = t.statistics;
+      }
       changed();
     } catch { /* the stream's state says whether the master is reachable */ }
   }
 
-  setInterval(() => void refreshAgents(), STATE_REFRESH_MS);
+  setInterval(() => void poll(), POLL_MS);
   void sync();
   return {
     state,
