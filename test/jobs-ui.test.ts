@@ -252,6 +252,9 @@ describe('the jobs web UI', () => {
 
     await page.goto(listed!.webuiUrl!);
     await shows('stream', 'live');
+    // The page every UI shares (/ui/shared/page.js) routed it home and marked where it is.
+    expect(await page.title()).toBe('Jobs · Agora jobs');
+    expect(await page.getByRole('link', { name: 'Jobs', exact: true }).getAttribute('aria-current')).toBe('page');
     // The shared look from /ui/shared/base.css, this UI's own rules after it, both read.
     const loaded = await page.evaluate('Array.from(document.styleSheets, (s) => [new URL(s.href).pathname, s.cssRules.length > 0])');
     expect(loaded).toEqual([['/ui/shared/base.css', true], ['/ui/style.css', true]]);

@@ -169,6 +169,9 @@ describe('the services web UI', () => {
 
     await page.goto(listed!.webuiUrl!);
     await shows('stream', 'live');
+    // The page every UI shares (/ui/shared/page.js) routed it home and marked where it is.
+    expect(await page.title()).toBe('Apps · Agora services');
+    expect(await page.getByRole('link', { name: 'Apps', exact: true }).getAttribute('aria-current')).toBe('page');
     // The shared look from /ui/shared/base.css, this UI's own rules after it, both read.
     const loaded = await page.evaluate('Array.from(document.styleSheets, (s) => [new URL(s.href).pathname, s.cssRules.length > 0])');
     expect(loaded).toEqual([['/ui/shared/base.css', true], ['/ui/style.css', true]]);
