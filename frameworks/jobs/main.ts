@@ -22,7 +22,7 @@ export const JOBS_USAGE = `Usage: agora jobs [flags]
                           week with --redis, one minute in memory)
   --webui-url URL         where browsers reach the web UI, for the master's UI to link to
                           (default http://HOST:PORT/ui/, HOST this machine's name when --host
-                          is 0.0.0.0 or ::); set it behind a proxy. Only http and https
+                          is 0.0.0.0 or ::); set it behind a proxy (http or https only)
   --help                  this text
 `;
 
