@@ -1,7 +1,7 @@
 import { parse } from './resources';
 import { pb } from './proto';
-import { taskInfoFromWire, taskInfoToWire, taskStatusFromWire, taskStatusToWire } from './codec';
-import type { TaskInfo, TaskStatus } from './types';
+import { frameworkInfoFromWire, frameworkInfoToWire, taskInfoFromWire, taskInfoToWire, taskStatusFromWire, taskStatusToWire } from './codec';
+import type { FrameworkInfo, TaskInfo, TaskStatus } from './types';
 
 /** Through the real protobuf encoder and decoder, as a task travels master → agent. */
 const overTheWire = (t: TaskInfo): TaskInfo =>
@@ -53,5 +53,25 @@ describe('task status codec', () => {
     expect(overTheWire({ ...status, healthy: true })).toEqual({ ...status, healthy: true });
     expect(overTheWire({ ...status, healthy: false })).toEqual({ ...status, healthy: false });
     expect(overTheWire(status).healthy).toBeUndefined();
+  });
+});
+
+describe('framework info codec', () => {
+  const info: FrameworkInfo = {
+    id: 'fw-1', name: 'agora-services', roles: ['*'], failoverTimeoutMs: 60_000, capabilities: ['PARTITION_AWARE'],
+    principal: '', user: '', hostname: '', labels: {},
+  };
+  /** Through the real protobuf encoder and decoder, as a Subscribe travels scheduler → master. */
+  const overTheWire = (f: FrameworkInfo): FrameworkInfo =>
+    frameworkInfoFromWire(pb.FrameworkInfo.toObject(pb.FrameworkInfo.decode(pb.FrameworkInfo.encode(pb.FrameworkInfo.fromObject(frameworkInfoToWire(f))).finish()), { defaults: false }));
+
+  it('carries the web UI URL (webui_url = 10)', () => {
+    expect(overTheWire({ ...info, webuiUrl: 'http://127.0.0.1:8080/ui/' })).toEqual({ ...info, webuiUrl: 'http://127.0.0.1:8080/ui/' });
+  });
+
+  it('leaves the web UI URL unset when the framework gave none (not an empty string the master would refuse)', () => {
+    const back = overTheWire(info);
+    expect(back).toEqual(info);
+    expect('webuiUrl' in back).toBe(false);
   });
 });

@@ -20,6 +20,9 @@ export const JOBS_USAGE = `Usage: agora jobs [flags]
   --keep-runs N           runs kept per job, the newest (default 100)
   --failover-timeout-ms N how long the master keeps our tasks while we are away (default one
                           week with --redis, one minute in memory)
+  --webui-url URL         where browsers reach the web UI, for the master's UI to link to
+                          (default http://HOST:PORT/ui/, HOST this machine's name when --host
+                          is 0.0.0.0 or ::); set it behind a proxy (http or https only)
   --help                  this text
 `;
 

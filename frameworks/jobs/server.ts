@@ -9,6 +9,7 @@ import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
 import type { MasterStateView } from '../../common/operator-types';
 import { getJson, masterAddress } from '../sdk/master-address';
+import { defaultWebuiUrl, webuiUrlProblem } from '../shared/flags';
 import { startHttp } from '../shared/http';
 import { keepSubscribed } from '../shared/subscription';
 import { eventStream, route } from './api-routes';
@@ -31,6 +32,8 @@ export interface JobsOptions {
   role?: string;
   /** How long the master keeps our tasks while we are away (default: a week with Redis; a minute in memory). */
   failoverTimeoutMs?: number;
+  /** Where browsers reach the UI, for the master's UI to link to (default http://<host>:<port>/ui/). */
+  webuiUrl?: string;
   /** The delay before a failed run's first retry (default 10 s; it doubles for each one after). */
   retryDelayMs?: number;
   /** Runs kept per job (default 100). */
@@ -54,6 +57,8 @@ export const JOBS_VERSION = '0.1.0';
 
 export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
   const log = o.log ?? logger('jobs');
+  const webuiProblem = o.webuiUrl === undefined ? undefined : webuiUrlProblem(o.webuiUrl);
+  if (webuiProblem) throw new Error(`webuiUrl ${webuiProblem}`);
   const clock = o.clock ?? systemClock;
   const failoverTimeoutMs = o.failoverTimeoutMs ?? (o.redisUrl ? WEEK_MS : MEMORY_FAILOVER_MS);
   const store: JobsStore = o.redisUrl ? await RedisJobsStore.connect(o.redisUrl, o.redisPrefix ?? DEFAULT_JOBS_PREFIX) : new MemoryJobsStore();
@@ -62,9 +67,10 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
     ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}), ...(o.keepRuns !== undefined ? { keepRuns: o.keepRuns } : {}),
   });
   const name = o.name ?? 'agora-jobs';
+  const host = o.host ?? '0.0.0.0';
   let subscription: ReturnType<typeof keepSubscribed> | undefined;
   const http = await startHttp({
-    host: o.host ?? '0.0.0.0', port: o.port ?? 4400, log,
+    host, port: o.port ?? 4400, log,
     stream: (req, url, res, open) => {
       if (url.pathname !== '/v1/events' || req.method !== 'GET') return false;
       eventStream(framework, res, open);
@@ -83,7 +89,8 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
   });
   subscription = keepSubscribed(framework, {
     master: o.master, grpcAddress: o.grpcAddress, log,
-    framework: { name, roles: [o.role ?? '*'], failoverTimeoutMs },
+    // The port is known only now that it is bound (0 picks one).
+    framework: { name, roles: [o.role ?? '*'], failoverTimeoutMs, webuiUrl: o.webuiUrl ?? defaultWebuiUrl(host, http.port) },
   });
   let stopped: Promise<void> | undefined;
   return {

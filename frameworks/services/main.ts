@@ -18,6 +18,9 @@ export const SERVICES_USAGE = `Usage: agora services [flags]
   --role ROLE             the role to take offers for (default *)
   --failover-timeout-ms N how long the master keeps our tasks while we are away (default one
                           week with --redis, one minute in memory: that state dies with us)
+  --webui-url URL         where browsers reach the web UI, for the master's UI to link to
+                          (default http://HOST:PORT/ui/, HOST this machine's name when --host
+                          is 0.0.0.0 or ::); set it behind a proxy (http or https only)
   --help                  this text
 `;
 

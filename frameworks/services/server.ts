@@ -9,6 +9,7 @@ import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
 import type { MasterStateView } from '../../common/operator-types';
 import { getJson, masterAddress } from '../sdk/master-address';
+import { defaultWebuiUrl, webuiUrlProblem } from '../shared/flags';
 import { keepSubscribed } from '../shared/subscription';
 import { route } from './api-routes';
 import { Commands } from './commands';
@@ -34,6 +35,8 @@ export interface ServicesOptions {
   role?: string;
   /** How long the master keeps our tasks while we are away (default: a week as Marathon with Redis; a minute in memory). */
   failoverTimeoutMs?: number;
+  /** Where browsers reach the UI, for the master's UI to link to (default http://<advertised host:port>/ui/). */
+  webuiUrl?: string;
   clock?: Clock;
   log?: Logger;
 }
@@ -58,6 +61,8 @@ export const MARATHON_API_VERSION = '1.10.0';
 
 export async function startServices(o: ServicesOptions = {}): Promise<ServicesHandle> {
   const log = o.log ?? logger('services');
+  const webuiProblem = o.webuiUrl === undefined ? undefined : webuiUrlProblem(o.webuiUrl);
+  if (webuiProblem) throw new Error(`webuiUrl ${webuiProblem}`);
   const clock = o.clock ?? systemClock;
   const failoverTimeoutMs = o.failoverTimeoutMs ?? (o.redisUrl ? WEEK_MS : MEMORY_FAILOVER_MS);
   const store: ServicesStore = o.redisUrl ? await RedisStore.connect(o.redisUrl, o.redisPrefix ?? DEFAULT_SERVICES_PREFIX) : new MemoryStore();
@@ -66,6 +71,8 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   const host = o.host ?? '0.0.0.0';
   let port = 0;
   const self = (): string => o.advertise ?? `${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  // For browsers, not this machine's clients: a wildcard bind names the machine, not 127.0.0.1.
+  const webuiUrl = (): string => o.webuiUrl ?? (o.advertise ? `http://${o.advertise}/ui/` : defaultWebuiUrl(host, port));
   const http = await startHttp({
     host, port: o.port ?? 8080, log, events: framework.bus,
     route: route({
@@ -79,7 +86,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
         ...(framework.state.frameworkId ? { frameworkId: framework.state.frameworkId } : {}),
         marathon_config: {
           master: o.master ?? process.env.AGORA_MASTER ?? '127.0.0.1:5050', framework_name: o.name ?? 'agora-services',
-          failover_timeout: Math.round(failoverTimeoutMs / 1000), mesos_role: o.role ?? '*', ha: false, checkpoint: true,
+          failover_timeout: Math.round(failoverTimeoutMs / 1000), mesos_role: o.role ?? '*', ha: false, checkpoint: true, webui_url: webuiUrl(),
           local_port_min: 10000, local_port_max: 20000, task_launch_timeout: 300_000, features: [],
         },
         zookeeper_config: { zk: '', zk_timeout: 0, zk_connection_timeout: 0, zk_session_timeout: 0, zk_max_versions: 0 },
@@ -94,7 +101,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   const subscription = keepSubscribed(framework, {
     master: o.master, grpcAddress: o.grpcAddress, log,
     framework: {
-      name: o.name ?? 'agora-services', roles: [o.role ?? '*'], failoverTimeoutMs,
+      name: o.name ?? 'agora-services', roles: [o.role ?? '*'], failoverTimeoutMs, webuiUrl: webuiUrl(),
       // TASK_UNREACHABLE, not TASK_LOST, for a partitioned agent: the app's unreachableStrategy decides.
       capabilities: ['PARTITION_AWARE'],
     },

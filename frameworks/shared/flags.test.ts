@@ -1,5 +1,7 @@
+import { UsageError } from '../../common/flags';
 import { parseJobsArgs } from '../jobs/main';
 import { parseServicesArgs } from '../services/main';
+import { defaultWebuiUrl } from './flags';
 
 describe('a framework server\'s flags', () => {
   it('are the same for services and jobs, AGORA_MASTER and AGORA_REDIS behind --master and --redis', () => {
@@ -10,5 +12,39 @@ describe('a framework server\'s flags', () => {
     expect(parseJobsArgs([...argv, '--keep-runs', '7', '--retry-delay-ms', '300'], env)).toEqual({ help: false, options: { ...common, keepRuns: 7, retryDelayMs: 300 } });
     expect(parseJobsArgs(['--master', 'flag:1'], env)).toMatchObject({ options: { master: 'flag:1' } });
     expect(parseServicesArgs(['--help'])).toEqual({ help: true });
+  });
+});
+
+describe('--webui-url', () => {
+  it('passes an http or https URL through to both frameworks, for setups behind a proxy', () => {
+    expect(parseServicesArgs(['--webui-url', 'https://proxy.example.com/marathon/ui/'], {}))
+      .toEqual({ help: false, options: { webuiUrl: 'https://proxy.example.com/marathon/ui/' } });
+    expect(parseJobsArgs(['--webui-url=http://jobs.internal:4400/ui/'], {}))
+      .toEqual({ help: false, options: { webuiUrl: 'http://jobs.internal:4400/ui/' } });
+  });
+
+  it('refuses anything else at startup, saying what would be right', () => {
+    for (const bad of ['javascript:alert(1)', 'ftp://host/ui/', 'proxy.example.com/ui/', '']) {
+      for (const parse of [parseServicesArgs, parseJobsArgs]) {
+        expect(() => parse(['--webui-url', bad], {})).toThrow(UsageError);
+        expect(() => parse(['--webui-url', bad], {}))
+          .toThrow(`--webui-url must be an http or https URL such as http://proxy.example.com/services/ui/, got '${bad}'`);
+      }
+    }
+  });
+});
+
+describe('the default web UI URL', () => {
+  const machine = () => 'node-7.example.com';
+
+  it('is http://<host>:<port>/ui/ on the address the server is bound to', () => {
+    expect(defaultWebuiUrl('127.0.0.1', 41234, machine)).toBe('http://127.0.0.1:41234/ui/');
+    expect(defaultWebuiUrl('10.0.0.5', 8080, machine)).toBe('http://10.0.0.5:8080/ui/');
+    expect(defaultWebuiUrl('::1', 4400, machine)).toBe('http://[::1]:4400/ui/');
+  });
+
+  it('names this machine when bound to every address (0.0.0.0, ::), which a browser elsewhere cannot reach as 127.0.0.1', () => {
+    expect(defaultWebuiUrl('0.0.0.0', 8080, machine)).toBe('http://node-7.example.com:8080/ui/');
+    expect(defaultWebuiUrl('::', 4400, machine)).toBe('http://node-7.example.com:4400/ui/');
   });
 });

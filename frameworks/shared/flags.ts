@@ -1,10 +1,14 @@
 /**
  * The flags every framework server takes (`agora services`, `agora jobs`): where the master
- * is, Redis or memory, where to serve, its name and role, how long the master keeps its tasks.
+ * is, Redis or memory, where to serve, its name and role, how long the master keeps its tasks,
+ * and where its web UI is for the master's UI to link to.
  */
+import { hostname } from 'os';
+import { UsageError } from '../../common/flags';
+
 export const FRAMEWORK_FLAGS = {
   master: 'string', redis: 'string', 'redis-prefix': 'string', host: 'string', port: 'number', name: 'string', role: 'string',
-  'failover-timeout-ms': 'number', help: 'boolean',
+  'failover-timeout-ms': 'number', 'webui-url': 'string', help: 'boolean',
 } as const;
 
 export interface FrameworkServerOptions {
@@ -16,9 +20,14 @@ export interface FrameworkServerOptions {
   name?: string;
   role?: string;
   failoverTimeoutMs?: number;
+  /** FrameworkInfo.webui_url, when the default (this server's own address) is not where browsers reach it. */
+  webuiUrl?: string;
 }
 
-type Parsed = { master?: string; redis?: string; 'redis-prefix'?: string; host?: string; port?: number; name?: string; role?: string; 'failover-timeout-ms'?: number };
+type Parsed = {
+  master?: string; redis?: string; 'redis-prefix'?: string; host?: string; port?: number; name?: string; role?: string;
+  'failover-timeout-ms'?: number; 'webui-url'?: string;
+};
 
 /** The common options from parsed flags, with AGORA_MASTER and AGORA_REDIS behind --master and --redis. */
 export function frameworkOptions(f: Parsed, env: NodeJS.ProcessEnv): FrameworkServerOptions {
@@ -33,5 +42,38 @@ export function frameworkOptions(f: Parsed, env: NodeJS.ProcessEnv): FrameworkSe
   if (f.name !== undefined) o.name = f.name;
   if (f.role !== undefined) o.role = f.role;
   if (f['failover-timeout-ms'] !== undefined) o.failoverTimeoutMs = f['failover-timeout-ms'];
+  if (f['webui-url'] !== undefined) {
+    const problem = webuiUrlProblem(f['webui-url']);
+    if (problem) throw new UsageError(`--webui-url ${problem}`);
+    o.webuiUrl = f['webui-url'];
+  }
   return o;
+}
+
+/**
+ * Why `text` cannot be a framework's web UI URL, or undefined. Only http and https: the
+ * master refuses a subscription with any other (its UI makes it a link), and a framework
+ * refused that way would only try again, for ever.
+ */
+export function webuiUrlProblem(text: string): string | undefined {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(text).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol === 'http:' || protocol === 'https:') return undefined;
+  return `must be an http or https URL such as http://proxy.example.com/services/ui/, got '${text}'`;
+}
+
+/**
+ * A framework's web UI where it serves it: `http://<host>:<port>/ui/`. Bound to every address
+ * (0.0.0.0, ::), the host is this machine's name, which a browser elsewhere may reach where
+ * it could not reach 127.0.0.1.
+ */
+export function defaultWebuiUrl(host: string, port: number, machine: () => string = hostname): string {
+  const wildcard = host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
+  const name = wildcard ? machine() : host;
+  const literal = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;   // an IPv6 address
+  return `http://${literal}:${port}/ui/`;
 }

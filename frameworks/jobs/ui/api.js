@@ -1,24 +1,11 @@
 // The REST API as the page uses it: one call that never throws for an HTTP answer, and the
 // refusal it carries in the one shape the views show.
+import { call } from '/ui/shared/api.js';
 
-/**
- * `call('POST', '/v1/jobs', job)` → `{ ok, status, body }`. A string body is sent as it is
- * (the JSON editor's text, so that bad JSON gets the server's own 400). Only a network
- * failure rejects; `callSafe` turns that into an answer too.
- */
-export async function call(method, path, body) {
-  const init = { method, headers: { accept: 'application/json' } };
-  if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-  }
-  const res = await fetch(path, init);
-  const text = await res.text();
-  let parsed;
-  try { parsed = text ? JSON.parse(text) : undefined; } catch { parsed = { message: text }; }
-  return { ok: res.ok, status: res.status, body: parsed };
-}
+/** `call(method, path, body)` → `{ ok, status, body }` (/ui/shared/api.js): only a network failure rejects. */
+export { call };
 
+/** `call`, with a network failure turned into an answer too, for the buttons that show one. */
 export function callSafe(method, path, body) {
   return call(method, path, body).catch((err) => ({ ok: false, status: 0, body: { message: `no answer from the jobs framework: ${err.message}` } }));
 }

@@ -1,8 +1,11 @@
 // What the views show, computed from the API's JSON alone: a job's state, last result,
 // schedule and next run; a run's times and attempts; the form ⇄ Metronome JSON; which form
-// field a refusal's JSON path names; and which dialect a pasted definition speaks. Pure.
-import { ms } from './dom.js';
+// field a refusal's JSON path names; which dialect a pasted definition speaks; a job's route. Pure.
+import { ms } from '/ui/shared/dom.js';
 import { scheduleWords } from './words.js';
+
+/** The hash route of a job's page; job ids are dot-separated [a-z0-9-] (Chronos names add _). */
+export const jobHref = (id) => `#/job/${encodeURIComponent(id)}`;
 
 const ACTIVE = new Set(['INITIAL', 'STARTING', 'ACTIVE']);
 export const isActiveRun = (r) => ACTIVE.has(r.status ?? r.state);

@@ -4,7 +4,7 @@
 // 422/400's details are shown next to the field their path names (or above the form), in the
 // JSON tab under the editor; a 409 (the id is taken) too.
 import { callSafe, jobPath, problemOf } from './api.js';
-import { h } from './dom.js';
+import { h } from '/ui/shared/dom.js';
 import { FIELDS, definitionOf, dialectOf, fieldOfPath, formToJob, jobToForm } from './model.js';
 import { problemView } from './widgets.js';
 

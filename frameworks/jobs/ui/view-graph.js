@@ -1,8 +1,8 @@
 // #/graph: the jobs and their dependencies drawn as an SVG, parents left of their children
 // (graph.js lays it out), each job coloured by its last result and outlined while it runs;
 // a job links to its page. The same edges as a list, for screen readers and for copying.
-import { h, jobHref, renderIfChanged, s } from './dom.js';
-import { jobState, lastResult, parentsOf } from './model.js';
+import { h, renderIfChanged, s } from '/ui/shared/dom.js';
+import { jobHref, jobState, lastResult, parentsOf } from './model.js';
 import { layout } from './graph.js';
 
 export function graphView() {

@@ -3,7 +3,7 @@
 // (view-runs.js), its place among its parents and children, and its definition.
 import { runNow, removeJob, stopRuns } from './actions.js';
 import { callSafe, jobPath } from './api.js';
-import { duration, h, renderIfChanged, timeEl } from './dom.js';
+import { duration, h, renderIfChanged, timeEl } from '/ui/shared/dom.js';
 import { definitionOf, jobState, parentsOf, scheduleOf, scheduleText } from './model.js';
 import { runsTable } from './view-runs.js';
 import { confirmButton, enabledBadge, jobLink, nextRunView, problemView, resultBadge, stateBadge } from './widgets.js';

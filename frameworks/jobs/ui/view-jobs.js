@@ -1,7 +1,7 @@
 // #/jobs: every job as Chronos listed them — JOB, SCHEDULE (in words), NEXT RUN (OVERDUE),
 // LAST RESULT, STATE — with whether it is enabled, and Run now, Stop, Edit and Delete.
 import { runNow, removeJob, stopRuns } from './actions.js';
-import { h, renderIfChanged } from './dom.js';
+import { h, renderIfChanged } from '/ui/shared/dom.js';
 import { jobState, scheduleText } from './model.js';
 import { confirmButton, enabledBadge, jobLink, nextRunView, problemView, resultBadge, stateBadge } from './widgets.js';
 

@@ -3,7 +3,7 @@
 // and stderr read from the logs endpoint into the page. The newest run's output is open; an
 // open run's output is read again when the run moves on, and every few seconds while it runs.
 import { logPath, text } from './api.js';
-import { clock, duration, h, renderIfChanged, timeEl } from './dom.js';
+import { clock, duration, h, renderIfChanged, timeEl } from '/ui/shared/dom.js';
 import { isActiveRun, runView } from './model.js';
 
 const COLUMNS = ['Run', 'State', 'Trigger', 'Scheduled', 'Started', 'Ended', 'Duration', 'Exit', 'Attempts', 'Agent'];

@@ -1,7 +1,7 @@
 // Pieces more than one view draws: the state, result and enabled badges, NEXT RUN with
 // OVERDUE, an inline confirmation, and a refusal from the API.
-import { h, jobHref, relative, timeEl } from './dom.js';
-import { enabled, jobState, lastResult, nextRun } from './model.js';
+import { h, relative, timeEl } from '/ui/shared/dom.js';
+import { enabled, jobHref, jobState, lastResult, nextRun } from './model.js';
 
 export const stateBadge = (job) => {
   const st = jobState(job);

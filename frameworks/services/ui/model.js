@@ -1,5 +1,8 @@
 // What the views show, computed from the API's JSON alone: an app's status and health, a
-// task's health and log link, and the create form ⇄ app JSON. Pure: no DOM, no fetch.
+// task's health and log link, the create form ⇄ app JSON, and an app's route. Pure: no DOM, no fetch.
+
+/** The hash route for an app's page; ids are paths such as /group/app. */
+export const appHref = (id) => `#/app${id}`;
 
 /**
  * Marathon's app status, first match wins:

@@ -1,7 +1,7 @@
 // #/app/<id>: one app — its status, why it waits, the actions (scale, restart, suspend,
 // destroy), its tasks with their health and logs, its last failure, definition and events.
 import { call, appPath, problemOf } from './api.js';
-import { ago, h, renderIfChanged } from './dom.js';
+import { ago, h, renderIfChanged } from '/ui/shared/dom.js';
 import { appStatus, declined, endpoints, stdoutHref, taskHealth } from './model.js';
 import { confirmButton, healthBar, problemView, statusBadge } from './widgets.js';
 

@@ -1,5 +1,5 @@
 // #/apps: every app with its status, running/wanted instances, health and resources.
-import { h, renderIfChanged } from './dom.js';
+import { h, renderIfChanged } from '/ui/shared/dom.js';
 import { appStatus } from './model.js';
 import { appLink, healthBar, statusBadge } from './widgets.js';
 

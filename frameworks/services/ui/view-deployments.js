@@ -2,7 +2,7 @@
 // to end one: Rollback (DELETE: a new deployment back to where its apps were) and Force-cancel
 // (DELETE ?force=true: stop it where it stands).
 import { call, problemOf } from './api.js';
-import { ago, h, renderIfChanged } from './dom.js';
+import { ago, h, renderIfChanged } from '/ui/shared/dom.js';
 import { appLink, confirmButton, problemView } from './widgets.js';
 
 export function deploymentsView(ctx) {

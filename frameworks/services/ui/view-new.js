@@ -2,7 +2,7 @@
 // next to the field their path belongs to (or above the form), in the JSON tab under the
 // editor; a 400 (bad JSON) and a 409 (the id is taken, or a deployment is in the way) too.
 import { call, problemOf } from './api.js';
-import { h } from './dom.js';
+import { h } from '/ui/shared/dom.js';
 import { FIELDS, appToForm, fieldOfPath, formToApp } from './model.js';
 import { problemView } from './widgets.js';
 

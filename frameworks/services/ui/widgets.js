@@ -1,7 +1,7 @@
 // Pieces more than one view draws: the status badge, the health bar, an inline confirmation,
 // and a refusal from the API.
-import { h, appHref } from './dom.js';
-import { appHealth } from './model.js';
+import { h } from '/ui/shared/dom.js';
+import { appHealth, appHref } from './model.js';
 
 export function statusBadge(status) {
   return h('span', { class: `badge badge-${status.label.toLowerCase()}`, title: status.detail, 'data-testid': 'app-status' }, status.label);
