@@ -1,6 +1,6 @@
 // What every Agora web UI's page does around its views: hash routes to views, one live copy
 // of the state that every view draws from, and the header lines all UIs show (the error
-// banner, whether the event stream is live, the framework id). Shared by every Agora web UI,
+// banner, whether the event stream is live, whose page it is). Shared by every Agora web UI,
 // served to each under /ui/shared/page.js.
 //
 // A view is { title, mount(root), update(state), unmount?() }: mounted once per route,
@@ -14,9 +14,13 @@
  *   startLive  (changed) → { state }, calling changed(state) on every refresh
  *   sections   { '#/apps': '#/app/' }: a nav link that stays current on the pages under it
  *   changed    (state) → void, for what this UI adds to the header (a count)
+ *   identity   (state) → the header's words on whose page this is (default: the framework id)
+ *   ready      (state) → whether views may draw it (default: always; the master's waits for its first read)
  * The views get ctx: { live, go(hash), flash(text) }.
  */
-export function startPage({ name, home, viewFor, startLive, sections = {}, changed = () => {} }) {
+const frameworkIdentity = (state) => (state.info ? `framework ${state.info.frameworkId ?? '(not registered with a master yet)'}` : '');
+
+export function startPage({ name, home, viewFor, startLive, sections = {}, changed = () => {}, identity = frameworkIdentity, ready = () => true }) {
   const root = document.getElementById('view');
   const flashEl = document.getElementById('flash');
   const bannerEl = document.getElementById('banner');
@@ -52,7 +56,7 @@ export function startPage({ name, home, viewFor, startLive, sections = {}, chang
       const current = here === href || (sections[href] !== undefined && here.startsWith(sections[href]));
       if (current) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     }
-    view.update(ctx.live.state);
+    if (ready(ctx.live.state)) view.update(ctx.live.state);
     // Moves a screen reader to the new view, as a page load would.
     if (!root.contains(document.activeElement)) root.querySelector('h2')?.focus();
   }
@@ -62,9 +66,9 @@ export function startPage({ name, home, viewFor, startLive, sections = {}, chang
     bannerEl.textContent = state.error ?? '';
     streamEl.textContent = state.streaming ? 'live' : 'reconnecting…';
     streamEl.className = state.streaming ? 'stream on' : 'stream off';
-    frameworkEl.textContent = state.info ? `framework ${state.info.frameworkId ?? '(not registered with a master yet)'}` : '';
+    frameworkEl.textContent = identity(state);
     changed(state);
-    view?.update(state);
+    if (ready(state)) view?.update(state);
   }
 
   ctx.live = startLive(refreshed);
