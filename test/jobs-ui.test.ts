@@ -6,9 +6,7 @@
  * runs. Every wait is on the page's DOM, which /v1/events keeps current, or on those events.
  */
 import type { Browser, Locator, Page } from 'playwright-core';
-import type { MasterStateView } from '../common/operator-types';
-import { getJson, masterAddress } from '../frameworks/sdk/master-address';
-import { openPage } from './support/browser';
+import { expectLinkedUi, openPage } from './support/browser';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { startTestJobs, type TestJobs } from './support/jobs';
 
@@ -245,19 +243,8 @@ describe('the jobs web UI', () => {
   });
 
   it('is where the master links to: /api/v1/state lists the framework with webuiUrl http://127.0.0.1:<its port>/ui/, and that page draws with the shared styles', async () => {
-    const id = await t.jobs.subscribed;
-    const state = await getJson<MasterStateView>(masterAddress(cluster.masterAddr), '/api/v1/state');
-    const listed = state.frameworks.find((f) => f.id === id);
-    expect(listed).toMatchObject({ name: 'agora-jobs', webuiUrl: `http://127.0.0.1:${t.jobs.port}/ui/` });
-
-    await page.goto(listed!.webuiUrl!);
-    await shows('stream', 'live');
-    // The page every UI shares (/ui/shared/page.js) routed it home and marked where it is.
-    expect(await page.title()).toBe('Jobs · Agora jobs');
-    expect(await page.getByRole('link', { name: 'Jobs', exact: true }).getAttribute('aria-current')).toBe('page');
-    // The shared look from /ui/shared/base.css, this UI's own rules after it, both read.
-    const loaded = await page.evaluate('Array.from(document.styleSheets, (s) => [new URL(s.href).pathname, s.cssRules.length > 0])');
-    expect(loaded).toEqual([['/ui/shared/base.css', true], ['/ui/style.css', true]]);
-    expect(await page.evaluate('getComputedStyle(document.querySelector("header")).backgroundColor')).toBe('rgb(245, 246, 249)');
+    await expectLinkedUi(page, {
+      masterAddr: cluster.masterAddr, frameworkId: await t.jobs.subscribed, name: 'agora-jobs', port: t.jobs.port, title: 'Jobs · Agora jobs', home: 'Jobs',
+    });
   });
 });

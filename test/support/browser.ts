@@ -6,6 +6,8 @@
  */
 import { existsSync } from 'fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { MasterStateView } from '../../common/operator-types';
+import { getJson, masterAddress } from '../../frameworks/sdk/master-address';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Waits for the page, not for the UI's 30 s fallback refresh: a pass means events arrived. */
@@ -29,4 +31,23 @@ export async function openPage(): Promise<TestPage> {
   page.on('pageerror', (e) => t.pageErrors.push(e.message));
   page.on('dialog', (d) => { t.dialogs.push(d.message()); void d.dismiss(); });
   return t;
+}
+
+/**
+ * A framework's UI as the master links it: `/api/v1/state` lists the framework with `name`
+ * and webuiUrl `http://127.0.0.1:<port>/ui/`; the page opens there, goes live, takes `title`
+ * with the `home` nav link current, and draws with the shared styles (/ui/shared/base.css)
+ * and its own after them, both read.
+ */
+export async function expectLinkedUi(page: Page, o: { masterAddr: string; frameworkId: string; name: string; port: number; title: string; home: string }): Promise<void> {
+  const state = await getJson<MasterStateView>(masterAddress(o.masterAddr), '/api/v1/state');
+  const listed = state.frameworks.find((f) => f.id === o.frameworkId);
+  expect(listed).toMatchObject({ name: o.name, webuiUrl: `http://127.0.0.1:${o.port}/ui/` });
+  await page.goto(listed!.webuiUrl!);
+  await page.getByTestId('stream').filter({ hasText: 'live' }).waitFor();
+  expect(await page.title()).toBe(o.title);
+  expect(await page.getByRole('link', { name: o.home, exact: true }).getAttribute('aria-current')).toBe('page');
+  const loaded = await page.evaluate('Array.from(document.styleSheets, (s) => [new URL(s.href).pathname, s.cssRules.length > 0])');
+  expect(loaded).toEqual([['/ui/shared/base.css', true], ['/ui/style.css', true]]);
+  expect(await page.evaluate('getComputedStyle(document.querySelector("header")).backgroundColor')).toBe('rgb(245, 246, 249)');
 }
