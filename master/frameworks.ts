@@ -4,6 +4,7 @@
  * timeout runs out. Removed frameworks are remembered (boundedly) so a late status update
  * for one of their tasks can be told apart from one for a framework we have not met yet.
  */
+import { isWebUrl } from '../common/web-url';
 import type { Timer } from '../common/clock';
 import type { FrameworkInfo } from '../common/types';
 import type { FrameworkStream } from './ports';
@@ -74,18 +75,9 @@ export function validateFrameworkInfo(info: FrameworkInfo): string | undefined {
     const problem = roleProblem(role);
     if (problem) return problem;
   }
-  if (info.webuiUrl !== undefined && !webUrl(info.webuiUrl)) {
+  if (info.webuiUrl !== undefined && !isWebUrl(info.webuiUrl)) {
     return `framework_info.webui_url must be an http or https URL, got '${info.webuiUrl}'`;
   }
   return undefined;
 }
 
-/** Only http and https: the master's UI makes it a link, and a javascript: URL must never be one. */
-function webUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}

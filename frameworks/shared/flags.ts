@@ -5,6 +5,7 @@
  */
 import { hostname } from 'os';
 import { UsageError } from '../../common/flags';
+import { isWebUrl } from '../../common/web-url';
 
 export const FRAMEWORK_FLAGS = {
   master: 'string', redis: 'string', 'redis-prefix': 'string', host: 'string', port: 'number', name: 'string', role: 'string',
@@ -56,13 +57,7 @@ export function frameworkOptions(f: Parsed, env: NodeJS.ProcessEnv): FrameworkSe
  * refused that way would only try again, for ever.
  */
 export function webuiUrlProblem(text: string): string | undefined {
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(text).protocol;
-  } catch {
-    protocol = undefined;
-  }
-  if (protocol === 'http:' || protocol === 'https:') return undefined;
+  if (isWebUrl(text)) return undefined;
   return `must be an http or https URL such as http://proxy.example.com/services/ui/, got '${text}'`;
 }
 

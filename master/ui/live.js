@@ -5,17 +5,16 @@
 //
 // On RESYNC (the master no longer keeps the events the page missed, or it is a new master)
 // the page reads the state again and follows on from there.
+import { call } from '/ui/shared/api.js';
 import { scalars, taskKey } from './model.js';
 
 /** How often values no event carries (agents' heartbeats, tasks' usage) are re-read; events do the rest. */
 const POLL_MS = 30_000;
 
-export async function getJson(path, init) {
-  const res = await fetch(path, { headers: { accept: 'application/json' }, ...init });
-  const text = await res.text();
-  let body;
-  try { body = text ? JSON.parse(text) : undefined; } catch { body = { error: text }; }
-  if (!res.ok) throw new Error(`${path} answered ${res.status}: ${body?.error ?? ''}`);
+/** A GET of the master's API: its JSON, or an error naming the path and the master's own words. */
+export async function getJson(path) {
+  const { ok, status, body } = await call('GET', path);
+  if (!ok) throw new Error(`${path} answered ${status}: ${body?.error ?? body?.message ?? ''}`);
   return body;
 }
 

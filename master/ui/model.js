@@ -57,31 +57,24 @@ export function clusterResources(state) {
   return { total, used, offered, idle };
 }
 
-/** Agent id → what its non-terminal tasks use, and how many there are. */
-export function usageByAgent(state) {
+/**
+ * `key(task)` → what its non-terminal tasks use, and how many there are: by agent
+ * (`(t) => t.agentId`) or by framework (`(t) => t.frameworkId`).
+ */
+export function usageBy(state, key) {
   const out = new Map();
   for (const t of state.tasks.values()) {
     if (isTerminal(t.state)) continue;
-    const u = out.get(t.agentId) ?? { used: zero(), tasks: 0 };
+    const u = out.get(key(t)) ?? { used: zero(), tasks: 0 };
     addTo(u.used, t.resources);
     u.tasks += 1;
-    out.set(t.agentId, u);
+    out.set(key(t), u);
   }
   return out;
 }
 
-/** Framework id → what its non-terminal tasks use, and how many there are. */
-export function usageByFramework(state) {
-  const out = new Map();
-  for (const t of state.tasks.values()) {
-    if (isTerminal(t.state)) continue;
-    const u = out.get(t.frameworkId) ?? { used: zero(), tasks: 0 };
-    addTo(u.used, t.resources);
-    u.tasks += 1;
-    out.set(t.frameworkId, u);
-  }
-  return out;
-}
+export const byAgent = (t) => t.agentId;
+export const byFramework = (t) => t.frameworkId;
 
 /**
  * The roles, each with its frameworks, what they use and its dominant share (the largest
@@ -90,13 +83,13 @@ export function usageByFramework(state) {
  */
 export function roleShares(state) {
   const { total } = clusterResources(state);
-  const byFramework = usageByFramework(state);
+  const used = usageBy(state, byFramework);
   const roles = new Map();
   for (const f of state.frameworks.values()) {
     for (const role of f.roles) {
       const r = roles.get(role) ?? { role, frameworks: [], used: zero(), tasks: 0 };
       r.frameworks.push(f.name || f.id);
-      const u = byFramework.get(f.id);
+      const u = used.get(f.id);
       if (u) { addTo(r.used, u.used); r.tasks += u.tasks; }
       roles.set(role, r);
     }

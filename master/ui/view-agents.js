@@ -1,11 +1,10 @@
 // The agents: each one's resources (used by tasks of its total), attributes, tasks and last
 // heartbeat; and one agent's page with its tasks.
-import { ago, h, renderIfChanged, timeEl } from '/ui/shared/dom.js';
-import { addTo, agentHref, amount, filterTasks, SCALARS, usageByAgent, zero } from './model.js';
+import { h, renderIfChanged, timeEl } from '/ui/shared/dom.js';
+import { addTo, agentHref, amount, byAgent, filterTasks, SCALARS, usageBy, zero } from './model.js';
 import { frameworkLink, meter, stateBadge, taskLink } from './widgets.js';
 
 const attributes = (a) => Object.entries(a.attributes ?? {}).sort().map(([k, v]) => `${k}:${v}`).join(' ');
-const heartbeat = (a) => h('span', { title: new Date(a.lastHeartbeatAt).toISOString() }, ago(new Date(a.lastHeartbeatAt).toISOString()));
 
 export function agentsView() {
   let body;
@@ -19,7 +18,7 @@ export function agentsView() {
       renderIfChanged(body, state.version, () => {
         const agents = [...state.agents.values()].sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id));
         if (agents.length === 0) return h('p', { class: 'empty', 'data-testid': 'no-agents' }, 'No agent has registered yet.');
-        const usage = usageByAgent(state);
+        const usage = usageBy(state, byAgent);
         return h('table', { class: 'list', 'data-testid': 'agents' },
           h('thead', {}, h('tr', {}, ['Agent', 'State', 'CPUs', 'Memory', 'Disk', 'Tasks', 'Attributes', 'Last heartbeat'].map((c) => h('th', { scope: 'col' }, c)))),
           h('tbody', {}, agents.map((a) => {
@@ -30,7 +29,7 @@ export function agentsView() {
               ['cpus', 'mem', 'disk'].map((k) => h('td', {}, meter(k, u.used[k], a.total[k]))),
               h('td', { class: 'num' }, u.tasks),
               h('td', {}, attributes(a) || h('span', { class: 'muted' }, '—')),
-              h('td', {}, heartbeat(a)));
+              h('td', {}, timeEl(a.lastHeartbeatAt)));
           })));
       });
     },
@@ -50,7 +49,7 @@ export function agentView(ctx, agentId) {
         const a = state.agents.get(agentId);
         if (!a) return h('p', { class: 'empty' }, 'This agent is not registered with the master (it may have been removed).');
         const tasks = filterTasks(state, { show: 'active' }).filter((t) => t.agentId === agentId);
-        const used = usageByAgent(state).get(agentId)?.used ?? zero();
+        const used = usageBy(state, byAgent).get(agentId)?.used ?? zero();
         const offered = zero();
         for (const o of state.offers.values()) if (o.agentId === agentId) addTo(offered, o.scalars);
         return [
@@ -59,7 +58,7 @@ export function agentView(ctx, agentId) {
             h('dt', {}, 'State'), h('dd', {}, a.status.toLowerCase()),
             h('dt', {}, 'Sandbox files'), h('dd', {}, `http://${a.hostname}:${a.port}/files/…`),
             h('dt', {}, 'Registered'), h('dd', {}, timeEl(a.registeredAt)),
-            h('dt', {}, 'Last heartbeat'), h('dd', {}, heartbeat(a)),
+            h('dt', {}, 'Last heartbeat'), h('dd', {}, timeEl(a.lastHeartbeatAt)),
             h('dt', {}, 'Attributes'), h('dd', {}, attributes(a) || '—'),
             h('dt', {}, 'Resources'), h('dd', {}, h('code', {}, a.total.text))),
           h('table', { class: 'list' },

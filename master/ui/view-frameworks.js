@@ -3,7 +3,8 @@
 // re-read while offers come and go.
 import { h, renderIfChanged, timeEl } from '/ui/shared/dom.js';
 import { getJson } from './live.js';
-import { amount, usageByFramework, zero } from './model.js';
+import { amount, byFramework, usageBy, zero } from './model.js';
+import { frameworkLink } from './widgets.js';
 
 /** The summary scans the offer log: re-read it at most this often while offer events arrive. */
 const SUMMARY_EVERY_MS = 2000;
@@ -39,7 +40,7 @@ export function frameworksView(ctx) {
     renderIfChanged(body, `${s.version}:${drawn}`, () => {
       const frameworks = [...s.frameworks.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
       if (frameworks.length === 0) return h('p', { class: 'empty', 'data-testid': 'no-frameworks' }, 'No framework has subscribed yet.');
-      const usage = usageByFramework(s);
+      const usage = usageBy(s, byFramework);
       return [
         h('table', { class: 'list', 'data-testid': 'frameworks' },
           h('thead', {}, h('tr', {}, ['Framework', 'Roles', 'State', 'Tasks', 'CPUs', 'Memory', 'Offers', 'Top decline reasons', 'Mean held'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -47,9 +48,7 @@ export function frameworksView(ctx) {
             const u = usage.get(f.id) ?? { used: zero(), tasks: 0 };
             const o = summary.get(f.id);
             return h('tr', { 'data-testid': 'framework-row', 'data-framework-id': f.id },
-              h('th', { scope: 'row' }, f.name || '(unnamed)',
-                f.webuiUrl ? [' ', h('a', { href: f.webuiUrl, 'data-testid': 'framework-ui', target: '_blank', rel: 'noopener' }, 'UI ↗')] : null,
-                h('div', { class: 'muted small' }, f.id)),
+              h('th', { scope: 'row' }, frameworkLink(s, f.id), h('div', { class: 'muted small' }, f.id)),
               h('td', {}, f.roles.join(', '), f.suppressedRoles.length > 0 ? h('div', { class: 'muted small' }, `suppressed: ${f.suppressedRoles.join(', ')}`) : null),
               h('td', {}, h('span', { class: `badge badge-${f.connected ? 'connected' : 'disconnected'}` }, f.connected ? 'connected' : 'disconnected'),
                 h('div', { class: 'muted small' }, 'since ', timeEl(f.registeredAt))),

@@ -33,7 +33,8 @@ export function taskView(ctx, frameworkId, taskId) {
     log.textContent = '';
     logNote.textContent = 'following…';
     try {
-      const { offset: size } = await getJson(`/api/v1/files/read?${q(frameworkId, taskId, { file: name, offset: '-1' })}`, { signal: ctrl.signal });
+      const { offset: size } = await getJson(`/api/v1/files/read?${q(frameworkId, taskId, { file: name, offset: '-1' })}`);
+      if (ctrl.signal.aborted) return;   // another file was chosen meanwhile
       const from = Math.max(0, size - KEEP_CHARS);
       if (from > 0) logNote.textContent = `following; the first ${from} bytes are left out`;
       const res = await fetch(`/api/v1/files/follow?${q(frameworkId, taskId, { file: name, offset: String(from) })}`, { signal: ctrl.signal });
