@@ -68,4 +68,11 @@ describe('a Chronos job', () => {
     expect(parseMetronomeJob({ id: 'x', run: { cmd: 'y', placement: { constraints: [{ attribute: 'rack', operator: 'UNLIKE', value: '(' }] } } }))
       .toMatchObject({ ok: false, details: [{ path: '/run/placement/constraints(0)/value' }] });
   });
+
+  it('refuses a LIKE or UNLIKE pattern RE2 cannot match in linear time (a backreference, a lookahead)', () => {
+    expect(parseChronosJob({ name: 'x', command: 'y', schedule: 'R//PT1H', constraints: [['rack', 'LIKE', '(r)\\1']] }))
+      .toMatchObject({ ok: false, details: [{ path: '/constraints(0)', errors: [expect.stringMatching(/^'\(r\)\\1' is not a regular expression RE2 accepts/)] }] });
+    expect(parseMetronomeJob({ id: 'x', run: { cmd: 'y', placement: { constraints: [{ attribute: 'rack', operator: 'LIKE', value: '(?=r)r1' }] } } }))
+      .toMatchObject({ ok: false, details: [{ path: '/run/placement/constraints(0)/value', errors: [expect.stringMatching(/RE2 accepts/)] }] });
+  });
 });

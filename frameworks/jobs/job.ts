@@ -4,6 +4,7 @@
  * into one model and written back to either. Pure. Every problem is reported at its JSON path
  * (the `details` of a 422), and a definition with any problem is refused whole.
  */
+import { userPatternProblem } from '../shared/user-pattern';
 import { cronSchedule, repeatingSchedule } from './schedule';
 import { isTimeZone } from './zone';
 
@@ -109,15 +110,9 @@ export const METRONOME_RETRIES = 10;
 const METRONOME_ID = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 const CHRONOS_NAME = /^[\w.-]+$/;
 
-/** A LIKE or UNLIKE value must be a regular expression. */
+/** A LIKE or UNLIKE value must be a regular expression that RE2 accepts (linear-time matching). */
 function patternProblem(c: JobConstraint): string | undefined {
-  if (c.operator === 'IS') return undefined;
-  try {
-    new RegExp(c.value);
-    return undefined;
-  } catch (err) {
-    return `'${c.value}' is not a regular expression: ${(err as Error).message}`;
-  }
+  return c.operator === 'IS' ? undefined : userPatternProblem(c.value);
 }
 
 function checkSchedule(p: Problems, s: JobSchedule, at: string, now: number): void {

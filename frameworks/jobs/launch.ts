@@ -11,6 +11,7 @@
 import { contains, format, subtract, type Resources } from '../../common/resources';
 import type { ContainerInfo, Offer, TaskInfo } from '../../common/types';
 import { taskResources } from '../sdk/tasks';
+import { fullMatch, userPatternProblem } from '../shared/user-pattern';
 import type { Job, JobConstraint } from './job';
 import type { RunRecord } from './history';
 
@@ -57,6 +58,10 @@ export function taskFor(job: Job, run: RunRecord, attempt: number, offer: Pick<O
 /** Why an offer cannot take a job by its constraints, or undefined when it can. */
 export function constraintProblem(offer: Pick<Offer, 'hostname' | 'attributes'>, constraints: readonly JobConstraint[]): string | undefined {
   for (const c of constraints) {
+    // Only a job stored before patterns were checked on submission has one RE2 refuses:
+    // its runs wait, saying why, rather than UNLIKE holding everywhere.
+    const bad = c.operator === 'IS' ? undefined : userPatternProblem(c.value);
+    if (bad !== undefined) return `${c.attribute} ${c.operator}: ${bad}`;
     const value = c.attribute === 'hostname' ? offer.hostname : offer.attributes[c.attribute];
     const ok = c.operator === 'IS' ? value === c.value
       : c.operator === 'LIKE' ? value !== undefined && fullMatch(c.value, value)
@@ -64,14 +69,6 @@ export function constraintProblem(offer: Pick<Offer, 'hostname' | 'attributes'>,
     if (!ok) return `${c.attribute} ${c.operator} ${c.value} does not hold on ${offer.hostname} (${c.attribute}=${value ?? 'unset'})`;
   }
   return undefined;
-}
-
-function fullMatch(pattern: string, value: string): boolean {
-  try {
-    return new RegExp(`^(?:${pattern})$`).test(value);
-  } catch {
-    return false;   // a pattern that does not compile matches nothing (job.ts refuses such jobs)
-  }
 }
 
 export interface Placed { offerId: string; runId: string; jobId: string; attempt: number; task: TaskInfo; hostname: string }

@@ -73,6 +73,15 @@ describe('Marathon app definitions', () => {
     ]);
   });
 
+  it('refuses a LIKE or UNLIKE pattern that RE2 cannot match in linear time: backreferences and lookaround', () => {
+    expect(problems({ id: '/re', cmd: 'x', constraints: [['rack', 'LIKE', '(a)\\1'], ['zone', 'UNLIKE', '(?!eu)'], ['rack', 'LIKE', 'r[0-9]+']] })).toEqual([
+      { path: '/constraints(0)', errors: [expect.stringMatching(/^'\(a\)\\1' is not a regular expression RE2 accepts \(matching runs in linear time: no backreferences, no lookahead or lookbehind\): .*invalid escape sequence/)] },
+      { path: '/constraints(1)', errors: [expect.stringMatching(/^'\(\?!eu\)' is not a regular expression RE2 accepts .*unsupported Perl syntax/)] },
+    ]);
+    // What RE2 reads and JavaScript does not: Java's (and so Marathon's) inline flags.
+    expect(ok({ id: '/re', cmd: 'x', constraints: [['zone', 'LIKE', '(?i)EU-.*']] }).constraints).toEqual([{ field: 'zone', operator: 'LIKE', value: '(?i)EU-.*' }]);
+  });
+
   it('needs something to run, an image for Docker, and networks Marathon knows', () => {
     expect(problems({ id: '/nothing' })).toEqual([{ path: '/cmd', errors: ['an app needs cmd, args, or a Docker image to run'] }]);
     expect(problems({ id: '/d', container: { type: 'DOCKER' }, cmd: 'x' })).toEqual([

@@ -7,6 +7,7 @@
  * Pure: no I/O, no clock. Unknown fields are ignored, as Marathon ignores them; fields Agora
  * does not act on (fetch, secrets, readinessChecks, …) are not carried.
  */
+import { userPatternProblem } from '../shared/user-pattern';
 
 export type NetworkMode = 'host' | 'container/bridge' | 'container';
 export type ConstraintOperator = 'UNIQUE' | 'CLUSTER' | 'GROUP_BY' | 'LIKE' | 'UNLIKE' | 'MAX_PER' | 'IS';
@@ -359,11 +360,8 @@ function readConstraints(p: Problems, v: unknown): Constraint[] {
     }
     if (operator === 'UNIQUE' && value !== undefined) p.add(at, 'UNIQUE takes no value');
     if ((operator === 'LIKE' || operator === 'UNLIKE') && value !== undefined) {
-      try {
-        new RegExp(value);
-      } catch (err) {
-        p.add(at, `'${value}' is not a regular expression: ${(err as Error).message}`);
-      }
+      const bad = userPatternProblem(value);
+      if (bad !== undefined) p.add(at, bad);
     }
     if ((operator === 'MAX_PER' || operator === 'GROUP_BY') && value !== undefined && !/^[1-9]\d*$/.test(value)) {
       p.add(at, `${operator} takes a whole number > 0, got '${value}'`);

@@ -50,6 +50,28 @@ describe('placement constraints', () => {
     expect(allowed([c('rack', 'IS', 'r2')], a1)).toBe(false);
   });
 
+  it('LIKE and UNLIKE run on RE2, never on a JavaScript RegExp: (a+)+$ against 30,000 a\'s and a b answers at once', () => {
+    // RegExp backtracks: (a+)+$ against n a's and a b takes 2^n steps (28 a's already take a
+    // second). RE2 takes steps linear in the value, so the specification of "linear" is that
+    // no RegExp is ever made from the user's pattern.
+    const construct = jest.spyOn(globalThis, 'RegExp');
+    try {
+      expect(allowed([c('rack', 'LIKE', '(a+)+$')], at('a5', { rack: `${'a'.repeat(20)}b` }))).toBe(false);
+      expect(construct).not.toHaveBeenCalled();
+    } finally {
+      construct.mockRestore();
+    }
+    const evil = at('a5', { rack: `${'a'.repeat(30_000)}b` });
+    expect(reason([c('rack', 'LIKE', '(a+)+$')], evil)).toBe(`["rack", "LIKE", "(a+)+$"]: rack ${'a'.repeat(30_000)}b does not match (a+)+$`);
+    expect(allowed([c('rack', 'UNLIKE', '(a+)+$')], evil)).toBe(true);
+    expect(allowed([c('rack', 'LIKE', '(a+)+$')], at('a6', { rack: 'a'.repeat(30_000) }))).toBe(true);
+  });
+
+  it('a pattern RE2 refuses (an app stored before submissions were checked) holds its instances back, saying why, for LIKE and UNLIKE alike', () => {
+    expect(reason([c('rack', 'LIKE', '(r)\\1')], a1)).toMatch(/^\["rack", "LIKE", "\(r\)\\\\1"\]: '\(r\)\\1' is not a regular expression RE2 accepts .*invalid escape sequence/);
+    expect(allowed([c('rack', 'UNLIKE', '(r)\\1')], a1)).toBe(false);
+  });
+
   it('MAX_PER caps the instances per value', () => {
     expect(allowed([c('rack', 'MAX_PER', '2')], a3, [a1])).toBe(true);
     expect(reason([c('rack', 'MAX_PER', '2')], a3, [a1, a1])).toBe('["rack", "MAX_PER", "2"]: 2 instances already run where rack is r1 (at most 2)');

@@ -5,8 +5,10 @@
  *
  * A constraint's field is `hostname` (also `@hostname`) or the name of an agent attribute
  * (`@region`, `@zone` read the `region` and `zone` attributes). An agent without the attribute
- * satisfies only UNLIKE.
+ * satisfies only UNLIKE. LIKE and UNLIKE patterns run on RE2 (`../shared/user-pattern.ts`), in
+ * time linear in the value, however the pattern is written.
  */
+import { fullMatch, userPatternProblem } from '../shared/user-pattern';
 import type { Constraint } from './app';
 
 /** Where an instance runs, or would: the agent's hostname and attributes. */
@@ -52,9 +54,17 @@ function violation(c: Constraint, offer: Placement, placed: readonly Placement[]
     case 'IS':
       return value !== c.value ? `${c.field} is ${value}, not ${c.value ?? ''}` : undefined;
     case 'LIKE':
-      return fullMatch(c.value ?? '', value) ? undefined : `${c.field} ${value} does not match ${c.value ?? ''}`;
-    case 'UNLIKE':
-      return fullMatch(c.value ?? '', value) ? `${c.field} ${value} matches ${c.value ?? ''}` : undefined;
+    case 'UNLIKE': {
+      // Only an app stored before patterns were checked on submission can get here with a
+      // pattern RE2 refuses; holding its instances back says so, where matching nothing
+      // would let UNLIKE place them anywhere.
+      const pattern = c.value ?? '';
+      const bad = userPatternProblem(pattern);
+      if (bad !== undefined) return bad;
+      const matches = fullMatch(pattern, value);
+      if (c.operator === 'LIKE') return matches ? undefined : `${c.field} ${value} does not match ${pattern}`;
+      return matches ? `${c.field} ${value} matches ${pattern}` : undefined;
+    }
     case 'MAX_PER': {
       const max = Number(c.value);
       return here >= max ? `${here} instance${here === 1 ? '' : 's'} already run where ${c.field} is ${value} (at most ${max})` : undefined;
@@ -69,8 +79,4 @@ function violation(c: Constraint, offer: Placement, placed: readonly Placement[]
       return here > fewest ? `${here} instance${here === 1 ? '' : 's'} already run where ${c.field} is ${value}, other ${c.field} values have ${fewest}` : undefined;
     }
   }
-}
-
-function fullMatch(pattern: string, value: string): boolean {
-  return new RegExp(`^(?:${pattern})$`).test(value);
 }

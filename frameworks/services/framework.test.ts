@@ -35,11 +35,14 @@ class RecordingDriver implements Driver {
 class FlakyStore extends MemoryStore {
   failures = 0;
   failWhen: ((c: Change) => boolean) | undefined;
+  /** Commits that were stored. */
+  commits = 0;
   override commit(change: Change): Promise<void> {
     if (this.failures > 0 || this.failWhen?.(change)) {
       if (this.failures > 0) this.failures--; else this.failWhen = undefined;
       return Promise.reject(new Error('store unavailable'));
     }
+    this.commits++;
     return super.commit(change);
   }
 }
@@ -127,6 +130,19 @@ describe('the services framework at run time', () => {
     await h.settle();
     expect(h.f.state.instances.get(taskId)?.killRequested).toBe(true);
     expect(h.driver.count('kill', taskId)).toBe(1);
+  });
+
+  it('refuses an app whose LIKE pattern RE2 cannot run (a backreference): 422 at the constraint, nothing stored, nothing launched', async () => {
+    const h = await setup();
+    await expect(h.commands.createApp({ id: '/re', cmd: 'serve', cpus: 0.1, mem: 16, constraints: [['rack', 'LIKE', '(a)\\1']] }, false)).rejects.toMatchObject({
+      status: 422,
+      body: { message: 'Object is not valid', details: [{ path: '/constraints(0)', errors: [expect.stringMatching(/^'\(a\)\\1' is not a regular expression RE2 accepts/)] }] },
+    });
+    expect(h.store.commits).toBe(0);
+    expect(h.f.state.apps.size).toBe(0);
+    expect(h.f.state.deployments.size).toBe(0);
+    await h.f.onOffers([offer('o1')]);
+    expect(h.driver.count('launch')).toBe(0);
   });
 
   it('is not held by a master that never acknowledges: the API still answers', async () => {
