@@ -6,7 +6,7 @@ describe('master config', () => {
   it('fills the Mesos-like defaults', () => {
     const c = resolveConfig({ hostname: 'm1' });
     expect(c).toMatchObject({
-      subjectPrefix: 'agora', host: '0.0.0.0', httpPort: 5050, grpcPort: 5053, allocationIntervalMs: 1000, offerTimeoutMs: 0,
+      subjectPrefix: 'agora', host: '0.0.0.0', httpPort: 5050, grpcPort: 5053, allocationIntervalMs: 1000, offerTimeoutMs: 60_000,
       frameworkHeartbeatIntervalMs: 15_000, agentHeartbeatIntervalMs: 5000, defaultRefuseMs: 5000, hostname: 'm1',
       offerLogMaxBytes: 64 * 1024 * 1024, offerLogMaxAgeMs: 7 * 24 * 3_600_000,
     });

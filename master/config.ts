@@ -26,7 +26,14 @@ export interface MasterOptions {
   httpPort?: number;
   grpcPort?: number;
   allocationIntervalMs?: number;
-  /** 0: offers do not expire (the Mesos default); > 0: rescinded after this long. */
+  /**
+   * An offer nobody answers within this long is rescinded (RESCIND to the framework, EXPIRED
+   * in the offer log) and its resources go back to the allocator; 0: offers never expire.
+   * Mesos's `--offer_timeout` is off by default, and there a framework that hoards offers
+   * (a stuck scheduler, one waiting for more than it will ever get) starves every other
+   * framework of those agents for as long as it lives. 60 s is what we ship: far longer than
+   * a healthy framework takes to answer, short enough that a stuck one is not noticed by others.
+   */
   offerTimeoutMs?: number;
   frameworkHeartbeatIntervalMs?: number;
   /** Told to agents when they register: how often they should heartbeat. */
@@ -105,7 +112,7 @@ export const DEFAULTS = {
   httpPort: 5050,
   grpcPort: 5053,
   allocationIntervalMs: 1000,
-  offerTimeoutMs: 0,
+  offerTimeoutMs: 60_000,
   frameworkHeartbeatIntervalMs: 15_000,
   agentHeartbeatIntervalMs: 5000,
   agentMaxMissedHeartbeats: 3,

@@ -16,7 +16,7 @@ export const MASTER_USAGE = `Usage: agora master [flags]
   --port N                    HTTP operator API port (default 5050; 0 picks one)
   --grpc-port N               gRPC scheduler API port (default 5053; 0 picks one)
   --allocation-interval-ms N  time between allocation cycles (default 1000)
-  --offer-timeout-ms N        rescind offers not answered within N ms (default 0: never)
+  --offer-timeout-ms N        rescind offers not answered within N ms (default 60000; 0: never)
   --framework-heartbeat-interval-ms N
                               HEARTBEAT to each framework every N ms (default 15000)
   --offer-log-max-bytes N     the durable offer log (JetStream) keeps at most N bytes (default 64 MiB)

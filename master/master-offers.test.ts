@@ -45,6 +45,23 @@ describe('offers', () => {
     expect(h.offerLog.recent().at(-1)).toMatchObject({ type: 'EXPIRED', offerId, timeoutMs: 3000 });
     expect(h.master.state().offers).toHaveLength(0);
   });
+
+  it('by default expires an offer nobody answers after 60 s, so a framework that hoards offers cannot starve the others', async () => {
+    const h = harness();
+    const agentId = await h.addAgent();
+    const fw = h.subscribe();
+    h.clock.advance(0);
+    const offerId = fw.stream.lastOffer().id;
+    h.clock.advance(59_999);
+    expect(fw.stream.of('RESCIND')).toHaveLength(0);
+    h.clock.advance(1);
+    expect(fw.stream.of('RESCIND')).toEqual([{ type: 'RESCIND', offerId }]);
+    expect(h.offerLog.recent().filter((e) => e.type === 'EXPIRED')).toEqual([expect.objectContaining({ type: 'EXPIRED', offerId, timeoutMs: 60_000 })]);
+    expect(h.agentView(agentId).offered.cpus).toBe(0);
+    h.clock.advance(1000);   // the next allocation cycle offers the resources again
+    expect(fw.stream.lastOffer().id).not.toBe(offerId);
+    expect(h.agentView(agentId).offered.cpus).toBe(4);
+  });
 });
 
 describe('accept', () => {
