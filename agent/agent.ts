@@ -18,6 +18,9 @@ import { format, scalar } from '../common/resources';
 import { subjects as makeSubjects } from '../common/subjects';
 import { isTerminal, type AgentInfo, type TaskInfo, type TaskStatus } from '../common/types';
 import { startHttp, type AgentHttpServer, type AgentStateView } from './api/http';
+import { httpDoor, type HttpDoor } from '../common/security/http-door';
+import type { ServerSecurity } from '../common/security/security-dir';
+import type { Logger } from '../common/log';
 import { metaDir, readJson, writeJsonAtomic } from './checkpoint';
 import { agentConfig, type AgentConfig, type AgentOptions } from './config';
 import { detectCgroups, type IsolationView } from './containerizer/cgroups';
@@ -74,10 +77,19 @@ export class AgentStartError extends Error {
   }
 }
 
-export async function startAgent(options: AgentOptions = {}): Promise<AgentHandle> {
+export interface StartAgentOptions extends AgentOptions {
+  /**
+   * The HTTP door's keys: `/state` and `/files` need credentials (an operator, or the master's
+   * relay). Without it they are open to anyone who reaches the port (`agora agent --insecure`).
+   * The caller closes it.
+   */
+  security?: ServerSecurity;
+}
+
+export async function startAgent(options: StartAgentOptions = {}): Promise<AgentHandle> {
   const config = agentConfig(options);
   mkdirSync(config.workDir, { recursive: true });
-  const agent = new Agent(config);
+  const agent = new Agent(config, options.security);
   try {
     await agent.start();
   } catch (err) {
@@ -113,7 +125,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   private readonly identityFile: string;
   private stopping: Promise<void> | undefined;
 
-  constructor(readonly config: AgentConfig) {
+  constructor(readonly config: AgentConfig, private readonly security?: ServerSecurity) {
     super();
     this.subjects = makeSubjects(config.subjectPrefix);
     this.registered = new Promise<string>((resolve, reject) => { this.resolveRegistered = resolve; this.rejectRegistered = reject; });
@@ -217,6 +229,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       // A run's terminal update goes out after its container is removed, its output all written.
       onRunEnded: (listener) => this.on('status', (s) => { if (isTerminal(s.state)) listener(s.containerId); }),
       log: this.log.child('http'),
+      ...(this.security ? { door: agentDoor(this.security, c.httpPort, this.log.child('http')) } : {}),
     });
     this.httpPort = this.http.port;
     this.log.info('connecting to NATS', { url: c.natsUrl });
@@ -439,4 +452,11 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       this.agentId = '';
     }
   }
+}
+
+/** The agent's door: the credentials file it was given; a revoked principal's follows are cut. */
+function agentDoor(security: ServerSecurity, port: number, log: Logger): HttpDoor {
+  const door = httpDoor({ credentials: () => security.credentials.get(), name: `agent_${port || process.pid}`, title: 'an Agora agent', log });
+  security.credentials.onChange(() => door.revokeGone());
+  return door;
 }

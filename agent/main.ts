@@ -4,6 +4,7 @@
  * a bad value an AgentConfigError, an agent that cannot start an AgentStartError, for the
  * wrapper to print.
  */
+import { openDoors, SECURITY_FLAGS, SECURITY_USAGE, securityChoice } from '../common/security/process-flags';
 import { logger } from '../common/log';
 import { AGENT_VERSION, startAgent } from './agent';
 import { parseArgs } from '../common/flags';
@@ -33,14 +34,14 @@ Runs an agent: offers this machine's resources to the master and runs tasks in c
   --gc-disk-headroom F     the fraction of the work directory's disk to keep free (default ${DEFAULTS.gcDiskHeadroom})
   --disk-watch-interval DURATION
                            how often the disk is checked for GC (default 1m)
-  --help                   this text
+${SECURITY_USAGE}  --help                   this text
 `;
 
 const SPEC = {
   nats: 'string', prefix: 'string', 'work-dir': 'string', resources: 'string', port: 'number', host: 'string',
   hostname: 'string', containerizer: 'string', 'docker-socket': 'string', 'default-image': 'string',
   attributes: 'string', recover: 'string', 'gc-delay': 'string', 'gc-disk-headroom': 'number', 'disk-watch-interval': 'string',
-  'usage-interval-ms': 'number', help: 'boolean',
+  'usage-interval-ms': 'number', help: 'boolean', ...SECURITY_FLAGS,
 } as const;
 
 /** Parses the flags (`--flag value` or `--flag=value`); 'help' when help was asked for. */
@@ -78,9 +79,11 @@ export async function runAgent(argv: string[], signals: SignalSource = process):
     process.stdout.write(USAGE);
     return;
   }
-  const agent = await startAgent(options);
+  const security = openDoors(securityChoice(parseArgs(argv, SPEC).flags), log);
+  const agent = await startAgent({ ...options, ...(security ? { security } : {}) });
   log.info(`agora agent ${AGENT_VERSION} up: HTTP on port ${agent.httpPort}, containerizers ${agent.containerizers.join(', ')}; registering over ${agent.config.natsUrl}`);
   await untilStopSignal(signals);
   log.info('stopping: killing tasks, removing containers');
   await agent.stop();
+  security?.close();
 }

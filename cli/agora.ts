@@ -13,6 +13,7 @@ import { runJobs } from '../frameworks/jobs/main';
 import { runServices } from '../frameworks/services/main';
 import { UsageError } from '../common/flags';
 import { untilStopSignal } from '../common/signals';
+import { credentials } from './credentials';
 import { execute } from './execute';
 import { logs } from './logs';
 import { offers } from './offers';
@@ -36,6 +37,11 @@ const USAGE = `usage: agora <command> [flags]
                       run the services framework (Marathon's REST API and a web UI)
   jobs [--master HOST:PORT] [--redis URL] [--port 4400] …
                       run the jobs framework (Chronos's and Metronome's REST APIs, a web UI)
+  credentials init|list [--json]|revoke NAME
+  credentials create operator|framework|agent NAME [--role admin|viewer]
+  credentials cert --name HOST --out DIR
+                      the cluster's principals and certificates in ~/.agora (--dir):
+                      create prints a secret once; revoke cuts its live connections
   agents [--json]     the registered agents
   agents gone ID      an operator's word that agent ID is gone for good
   frameworks [--json] the subscribed frameworks: roles, tasks, resources used and offered
@@ -107,6 +113,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'app': return app(rest, { out, note });
     case 'deployments': return deployments(rest, { out, note });
     case 'job': return job(rest, { out, note });
+    case 'credentials': return credentials(rest, out);
     case 'execute': return execute(rest, {
       stdout: (c) => process.stdout.write(c),
       stderr: (c) => process.stderr.write(c),

@@ -4,6 +4,7 @@
  * before it answers with the headers), so nothing is missed: outcomes that arrive before
  * anyone asks are kept (the newest 1000) for the ask that follows moments later.
  */
+import { authHeaders } from '../common/security/client-config';
 import { request } from 'http';
 import { frameFields, readEventFrames } from '../common/sse';
 
@@ -33,7 +34,7 @@ export class EventWatch<T> {
   static open<T>(o: EventWatchOptions<T>): Promise<EventWatch<T>> {
     const w = new EventWatch(o);
     return new Promise((resolve, reject) => {
-      w.req = request(o.url, { headers: { accept: 'text/event-stream' } }, (res) => {
+      w.req = request(o.url, { headers: { accept: 'text/event-stream', ...authHeaders() } }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
           reject(o.fail(`answered ${res.statusCode} for its event stream`));

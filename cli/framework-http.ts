@@ -4,6 +4,7 @@
  * body, or the first of its text), a success that is not JSON named for what it is (likely
  * not the framework asked for), and an unreachable framework said in the client's words.
  */
+import { authHeaders } from '../common/security/client-config';
 import { request, type IncomingHttpHeaders } from 'http';
 
 const TIMEOUT_MS = 10_000;
@@ -25,7 +26,7 @@ export function callJson(c: JsonCall): Promise<{ status: number; body: unknown; 
   return new Promise((resolve, reject) => {
     const req = request(`${c.url}${c.path}`, {
       method: c.method, timeout: TIMEOUT_MS,
-      headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      headers: { ...authHeaders(), ...(data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }) },
     }, (res) => {
       let text = '';
       res.setEncoding('utf8');

@@ -4,6 +4,7 @@
  * the agent serves the file (`/files/read`) or streams it as it grows (`/files/follow`),
  * ending once the task's run is over and all it wrote was sent.
  */
+import { authHeaders } from '../common/security/client-config';
 import { request } from 'http';
 import type { MasterStateView, TaskView } from '../common/operator-types';
 import { parseArgs, UsageError } from '../common/flags';
@@ -95,7 +96,7 @@ async function print(s: SandboxRef, offset: number, write: (chunk: string) => vo
 export function followSandboxFile(s: SandboxRef, offset: number, write: (chunk: string) => void): Promise<void> {
   const path = `/files/follow?${s.query}&offset=${offset}`;
   return new Promise((resolve, reject) => {
-    const req = request(`http://${s.agent}${path}`, (res) => {
+    const req = request(`http://${s.agent}${path}`, { headers: authHeaders() }, (res) => {
       res.setEncoding('utf8');   // a character split between two chunks stays whole
       if (res.statusCode !== 200) {
         let body = '';
@@ -116,7 +117,7 @@ export function followSandboxFile(s: SandboxRef, offset: number, write: (chunk: 
 
 function agentJson<T>(agent: string, path: string, timeoutMs = 10_000): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = request(`http://${agent}${path}`, { timeout: timeoutMs }, (res) => {
+    const req = request(`http://${agent}${path}`, { timeout: timeoutMs, headers: authHeaders() }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });

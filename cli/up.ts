@@ -5,7 +5,16 @@
  * the master (their tasks stay until the agent goes), the agent kills its tasks and removes
  * their containers, the master closes its streams, nats-server exits. With `--example` it
  * also runs the example framework once.
+ *
+ * Every door is locked, with nothing asked of the user: the first start makes the cluster's
+ * CA, certificates, credentials, ACLs and client config in `~/.agora` (or `AGORA_HOME`), and
+ * later starts reuse them, so the `agora` command and the SDK find their credentials there.
  */
+import { logger } from '../common/log';
+import { bootstrapSecurity } from '../common/security/bootstrap';
+import { agoraHome, type ClientIdentity, type UserEntry } from '../common/security/client-config';
+import { openServerSecurity, securityPaths } from '../common/security/security-dir';
+import { readFileSync } from 'fs';
 import { mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -34,7 +43,11 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
   const workDir = flags['work-dir'] ?? mkdtempSync(join(tmpdir(), 'agora-up-'));
   mkdirSync(workDir, { recursive: true });
 
-  const started: Stoppable[] = [];
+  const home = agoraHome();
+  const boot = bootstrapSecurity(home);
+  const security = openServerSecurity(home, logger('up'));
+  const as = (name: string) => identityOf(boot.users, name, home);
+  const started: Stoppable[] = [{ stop: async () => security.close() }];
   const stopAll = async () => {
     for (const s of started.reverse()) await s.stop().catch((err: Error) => print(`stop failed: ${err.message}`));
     if (!flags['work-dir']) rmSync(workDir, { recursive: true, force: true });
@@ -42,22 +55,24 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
   try {
     const nats: NatsServer = await startNatsServer({ port: flags['nats-port'] || undefined });
     started.push(nats);
-    const master = await startMaster({ natsUrl: nats.url, host, httpPort: flags['http-port'] ?? 5050, grpcPort: flags['grpc-port'] ?? 5053 });
+    const master = await startMaster({
+      natsUrl: nats.url, host, httpPort: flags['http-port'] ?? 5050, grpcPort: flags['grpc-port'] ?? 5053, security, identity: as('master'),
+    });
     started.push(master);
     const agent = await startAgent({
       natsUrl: nats.url, httpHost: host, httpPort: flags['agent-port'] ?? 5051, hostname: host,
-      workDir, containerizer: containerizer as 'auto' | 'docker' | 'process', resources: flags.resources,
+      workDir, containerizer: containerizer as 'auto' | 'docker' | 'process', resources: flags.resources, security,
     });
     started.push(agent);
     await agent.registered;
     const masterAddr = `${host}:${master.httpPort}`;
     const services = await startLocalServices({
-      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['services-port'] ?? 8080,
+      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['services-port'] ?? 8080, security, identity: as('services'),
       ...(flags.redis ? { redisUrl: flags.redis } : {}),
     });
     started.push(services);
     const jobs = await startLocalJobs({
-      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['jobs-port'] ?? 4400,
+      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['jobs-port'] ?? 4400, security, identity: as('jobs'),
       ...(flags.redis ? { redisUrl: flags.redis } : {}),
     });
     started.push(jobs);
@@ -66,12 +81,18 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     if (early !== undefined) return await shutdown(early);
     const servicesAddr = `${host}:${services.port}`;
     const jobsAddr = `${host}:${jobs.port}`;
+    // The addresses bound (a port of 0 picks one), so every client finds this cluster.
+    bootstrapSecurity(home, { context: { master: masterAddr, services: servicesAddr, jobs: jobsAddr } });
     print(`agora is up: master http://${masterAddr} (gRPC ${host}:${master.grpcPort}), agent ${agent.agentId} ` +
       `(http ${host}:${agent.httpPort}, ${agent.containerizers[0]} containerizer), nats ${nats.url}`);
     print(`services http://${servicesAddr} (REST API and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
     print(`jobs http://${jobsAddr} (REST APIs and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
     print(`web UIs: master http://${masterAddr}/ui/ · services http://${servicesAddr}/ui/ · jobs http://${jobsAddr}/ui/`);
     print(`task sandboxes in ${workDir}${flags['work-dir'] ? '' : ' (removed on stop)'}`);
+    const admin = boot.users.admin!;
+    print(`every door needs credentials; ${boot.created ? 'made' : 'kept'} in ${home} (the agora command and the SDK read ${boot.configPath})`);
+    print(`sign in to the web UIs as ${admin.principal}, secret ${admin.secret}, or open ` +
+      `http://${masterAddr}/login#principal=${admin.principal}&secret=${admin.secret}`);
     print(`try: AGORA_MASTER=${masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
     print(`     AGORA_SERVICES=${servicesAddr} agora app add app.json --wait | agora app list | agora deployments`);
     print(`     AGORA_JOBS=${jobsAddr} agora job add job.json | agora job run <id> --wait | agora job list | agora job history <id>`);
@@ -119,4 +140,11 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     print('stopped');
     return 0;
   }
+}
+
+/** A principal's identity from the bootstrapped users, trusting this cluster's CA. */
+function identityOf(users: Record<string, UserEntry>, name: string, home: string): ClientIdentity {
+  const user = users[name];
+  if (!user) throw new Error(`the client config in ${home} has no user ${name}`);
+  return { principal: user.principal, secret: user.secret, ca: readFileSync(join(securityPaths(home).tls, 'ca.crt')) };
 }

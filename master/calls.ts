@@ -3,6 +3,7 @@
  * wire messages into these (through common/codec.ts) and hand them to the core.
  */
 import type { AgentUsage, HeartbeatReply, RegisterRequest, StatusUpdate } from '../common/agent-messages';
+import type { Principal } from '../common/security/credentials';
 import type { Filters, FrameworkInfo, KillPolicy, Operation } from '../common/types';
 import type { FrameworkStream } from './ports';
 
@@ -10,6 +11,11 @@ import type { FrameworkStream } from './ports';
 export interface CallBase {
   frameworkId: string;
   streamId: string;
+  /**
+   * Who made the call, as the gRPC door authenticated it; absent on a master run without
+   * security. A framework's calls must come from the principal that subscribed it.
+   */
+  principal?: Principal;
 }
 
 export interface AcceptCall extends CallBase {
@@ -82,7 +88,7 @@ export type AgentUsageCall = AgentUsage;
  * and changes nothing; `disconnect` is how the shell reports a stream that went away.
  */
 export interface SchedulerApi {
-  subscribe(info: FrameworkInfo, stream: FrameworkStream): Subscription;
+  subscribe(info: FrameworkInfo, stream: FrameworkStream, principal?: Principal): Subscription;
   disconnect(frameworkId: string, streamId: string): void;
   accept(call: AcceptCall): void;
   decline(call: DeclineCall): void;

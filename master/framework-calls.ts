@@ -17,6 +17,7 @@ import { refuseMsFor } from './filters';
 import { rolesOf, validateFrameworkInfo, type FrameworkRecord } from './frameworks';
 import { noteFramework } from './operator-notes';
 import type { FrameworkStream } from './ports';
+import type { Principal } from '../common/security/credentials';
 import { reconcile as answerReconcile } from './reconcile';
 import { dropConnection, now, persist, removeFramework, rescindOffer, tell, type MasterState } from './state';
 import { masterStatus } from './tasks';
@@ -34,6 +35,10 @@ export function authorize(s: MasterState, call: CallBase): FrameworkRecord {
   if (record.connection.streamId !== call.streamId) {
     throw new CallError('PERMISSION_DENIED', `stream id ${call.streamId} is not the live subscription of framework ${call.frameworkId}`);
   }
+  if (call.principal && call.principal.name !== record.info.principal) {
+    throw new CallError('PERMISSION_DENIED',
+      `principal '${call.principal.name}' may not act for framework ${call.frameworkId}, which belongs to principal '${record.info.principal}'`);
+  }
   return record;
 }
 
@@ -41,7 +46,8 @@ export function authorize(s: MasterState, call: CallBase): FrameworkRecord {
  * A first subscription, or a failover: the same id again, keeping the framework's tasks.
  * Mesos allows one connection per framework, so a newer one closes the older one.
  */
-export function subscribe(s: MasterState, info: FrameworkInfo, stream: FrameworkStream): Subscription {
+export function subscribe(s: MasterState, asked: FrameworkInfo, stream: FrameworkStream, principal?: Principal): Subscription {
+  const info = principal ? withPrincipal(asked, principal) : asked;
   const problem = validateFrameworkInfo(info);
   if (problem) throw new CallError('INVALID_ARGUMENT', problem);
   if (info.id && s.frameworks.wasRemoved(info.id)) {
@@ -50,6 +56,12 @@ export function subscribe(s: MasterState, info: FrameworkInfo, stream: Framework
   const frameworkId = info.id || newId('fw');
   let record = s.frameworks.get(frameworkId);
   const known = record !== undefined;
+  // Framework ids are public (/api/v1/state): the id alone must not let another principal take a framework over.
+  if (record && principal && record.info.principal !== principal.name) {
+    throw new CallError('PERMISSION_DENIED',
+      `principal '${principal.name}' may not subscribe as framework ${frameworkId}, which belongs to principal '${record.info.principal}'`);
+  }
+  if (principal) for (const role of info.roles) s.authorizer.check('register_frameworks', principal, role);
   if (record) {
     record.connection?.stream.send({ type: 'ERROR', message: 'framework failed over: a newer subscription took over' });
     dropConnection(record);
@@ -72,6 +84,14 @@ export function subscribe(s: MasterState, info: FrameworkInfo, stream: Framework
   s.log.info('framework subscribed', { frameworkId, name: info.name, streamId });
   s.allocateSoon();
   return { frameworkId, streamId };
+}
+
+/** FrameworkInfo.principal is who authenticated: a framework may leave it empty, but not name another. */
+function withPrincipal(info: FrameworkInfo, principal: Principal): FrameworkInfo {
+  if (info.principal && info.principal !== principal.name) {
+    throw new CallError('PERMISSION_DENIED', `framework_info.principal '${info.principal}' is not the authenticated principal '${principal.name}'`);
+  }
+  return { ...info, principal: principal.name };
 }
 
 /**
@@ -250,12 +270,13 @@ export function teardown(s: MasterState, call: CallBase): void {
 /** Name, roles, failover timeout and the rest change in place; offers for dropped roles go. */
 export function updateFramework(s: MasterState, call: UpdateFrameworkCall): void {
   const record = authorize(s, call);
-  const info = call.frameworkInfo;
+  const info = call.principal ? withPrincipal(call.frameworkInfo, call.principal) : call.frameworkInfo;
   if (info.id && info.id !== call.frameworkId) {
     throw new CallError('INVALID_ARGUMENT', `framework_info.id ${info.id} does not match framework_id ${call.frameworkId}`);
   }
   const problem = validateFrameworkInfo(info);
   if (problem) throw new CallError('INVALID_ARGUMENT', problem);
+  if (call.principal) for (const role of info.roles) s.authorizer.check('register_frameworks', call.principal, role);
   setInfo(s, record, { ...info, id: call.frameworkId });
   noteFramework(s, 'FRAMEWORK_UPDATED', record);
   persist(s, `save framework ${call.frameworkId}`, s.registry.saveFramework(record.info, null));

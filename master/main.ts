@@ -1,6 +1,8 @@
 /**
  * `agora master`: flags → options → startMaster, until SIGINT or SIGTERM.
  */
+import { logger } from '../common/log';
+import { openDoors, processIdentity, SECURITY_FLAGS, SECURITY_USAGE, securityChoice, type SecurityChoice } from '../common/security/process-flags';
 import { parseArgs, UsageError } from '../common/flags';
 import { untilStopSignal } from '../common/signals';
 import { startMaster } from './server';
@@ -21,7 +23,7 @@ export const MASTER_USAGE = `Usage: agora master [flags]
                               HEARTBEAT to each framework every N ms (default 15000)
   --offer-log-max-bytes N     the durable offer log (JetStream) keeps at most N bytes (default 64 MiB)
   --offer-log-max-age-ms N    …and no line older than N ms (default 7 days)
-  --help                      this text
+${SECURITY_USAGE}  --help                      this text
 `;
 
 export { UsageError };
@@ -29,11 +31,12 @@ export { UsageError };
 const SPEC = {
   nats: 'string', prefix: 'string', redis: 'string', host: 'string', port: 'number', 'grpc-port': 'number',
   'allocation-interval-ms': 'number', 'offer-timeout-ms': 'number', 'framework-heartbeat-interval-ms': 'number',
-  'offer-log-max-bytes': 'number', 'offer-log-max-age-ms': 'number', help: 'boolean',
+  'offer-log-max-bytes': 'number', 'offer-log-max-age-ms': 'number', help: 'boolean', ...SECURITY_FLAGS,
 } as const;
 
 /** Pure: argv (without node and script) and the environment → options, or a request for help. */
-export function parseMasterArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { help: false; options: StartMasterOptions } {
+export function parseMasterArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env):
+  { help: true } | { help: false; options: StartMasterOptions; security: SecurityChoice } {
   const { flags: f } = parseArgs(argv, SPEC);
   if (f.help) return { help: true };
   const options: StartMasterOptions = {};
@@ -50,7 +53,7 @@ export function parseMasterArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   if (f['framework-heartbeat-interval-ms'] !== undefined) options.frameworkHeartbeatIntervalMs = f['framework-heartbeat-interval-ms'];
   if (f['offer-log-max-bytes'] !== undefined) options.offerLogMaxBytes = f['offer-log-max-bytes'];
   if (f['offer-log-max-age-ms'] !== undefined) options.offerLogMaxAgeMs = f['offer-log-max-age-ms'];
-  return { help: false, options };
+  return { help: false, options, security: securityChoice(f) };
 }
 
 export async function runMaster(argv: string[]): Promise<void> {
@@ -59,8 +62,12 @@ export async function runMaster(argv: string[]): Promise<void> {
     process.stdout.write(MASTER_USAGE);
     return;
   }
-  const master = await startMaster(parsed.options);
+  const log = logger('master');
+  const security = openDoors(parsed.security, log);
+  const identity = processIdentity(parsed.security, 'master');
+  const master = await startMaster({ ...parsed.options, ...(security ? { security } : {}), ...(identity ? { identity } : {}) });
   process.stdout.write(`agora master ${master.info.id}: HTTP on ${master.config.host}:${master.httpPort}, gRPC on ${master.config.host}:${master.grpcPort}\n`);
   await untilStopSignal();
   await master.stop();
+  security?.close();
 }

@@ -28,7 +28,8 @@ import { countAllocation, CountingTaskTable, countingOfferLog, emptyCounts } fro
 import { metricsView } from './metrics-view';
 import { OfferBook } from './offers';
 import { noOperatorEvents, taskObserver } from './operator-notes';
-import type { AgentPort, FrameworkStream, OfferLogSink, OperatorEventSink } from './ports';
+import { allowAll, type AgentPort, type Authorizer, type FrameworkStream, type OfferLogSink, type OperatorEventSink } from './ports';
+import type { Principal } from '../common/security/credentials';
 import { recover, type Recovered } from './recovery';
 import { InMemoryRegistry, type AgentRegistry } from './registry';
 import { dropConnection, type MasterState } from './state';
@@ -41,6 +42,8 @@ export interface MasterDeps {
   /** What operators are told changed; dropped when absent. */
   events?: OperatorEventSink;
   registry?: AgentRegistry;
+  /** What authenticated principals may do; everything when absent (a master without security). */
+  authorizer?: Authorizer;
   /** The allocation policy; DRF (master/allocator) unless a test or benchmark swaps it. */
   allocate?: AllocateFn;
   log?: Logger;
@@ -89,7 +92,7 @@ export class Master implements SchedulerApi, AgentHandler {
       config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(),
       tasks: new CountingTaskTable(this.counts, taskObserver(events)), events,
       offers: new OfferBook(), filters: new FilterBook(), agentPort: deps.agentPort, offerLog: countingOfferLog(deps.offerLog, this.counts),
-      registry: deps.registry ?? new InMemoryRegistry(), goneAgents: new Set(), weights: new Map(config.weights), log: deps.log ?? logger('master'),
+      registry: deps.registry ?? new InMemoryRegistry(), authorizer: deps.authorizer ?? allowAll, goneAgents: new Set(), weights: new Map(config.weights), log: deps.log ?? logger('master'),
       allocateSoon: () => this.allocateSoon(),
     };
   }
@@ -171,9 +174,9 @@ export class Master implements SchedulerApi, AgentHandler {
 
   // ---------------------------------------------------------------- frameworks
 
-  subscribe(info: FrameworkInfo, stream: FrameworkStream): Subscription {
+  subscribe(info: FrameworkInfo, stream: FrameworkStream, principal?: Principal): Subscription {
     this.checkRunning();
-    return frameworkCalls.subscribe(this.s, info, stream);
+    return frameworkCalls.subscribe(this.s, info, stream, principal);
   }
 
   disconnect(frameworkId: string, streamId: string): void {

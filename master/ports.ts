@@ -4,6 +4,7 @@
  * OfferLogSink. A test fakes any of them in a few lines.
  */
 import type { OfferLogEvent, OperatorChange } from '../common/operator-types';
+import type { Principal } from '../common/security/credentials';
 import type { SchedulerEvent } from '../common/types';
 
 // The agent messages (run, kill, ack) are the protocol's own shapes, shared with the agent.
@@ -32,3 +33,15 @@ export interface OfferLogSink {
 export interface OperatorEventSink {
   record(change: OperatorChange): void;
 }
+
+/**
+ * Whether a principal may do something (the ACLs behind it, common/security/acl.ts): returns,
+ * or throws a CallError PERMISSION_DENIED that names the principal, the action, the object
+ * and the rule. Called before any state moves.
+ */
+export interface Authorizer {
+  check(action: string, principal: Principal, object?: string): void;
+}
+
+/** A master run without security: every principal may do anything. */
+export const allowAll: Authorizer = { check: () => undefined };

@@ -21,6 +21,10 @@ import { eventIdText, followJournal } from './operator-stream';
 import { InMemoryRegistry, type AgentRegistry } from './registry';
 import { readRegistry, type Recovered } from './recovery';
 import { RedisRegistry } from './registry-redis';
+import { authorizationHeader, type ClientIdentity } from '../common/security/client-config';
+import { httpDoor, type HttpDoor } from '../common/security/http-door';
+import type { ServerSecurity } from '../common/security/security-dir';
+import type { Authorizer } from './ports';
 
 export interface StartMasterOptions extends MasterOptions {
   /** Where admitted agents and frameworks are recorded; the caller closes it. Wins over `redisUrl`. */
@@ -30,6 +34,21 @@ export interface StartMasterOptions extends MasterOptions {
    * closed at stop; in memory when neither this nor `registry` is given.
    */
   redisUrl?: string;
+  /**
+   * The doors' keys: gRPC serves TLS and every call, request and stream must authenticate
+   * against these credentials. Without it the master is open to anyone who reaches it
+   * (`agora master --insecure`); the caller closes it.
+   */
+  security?: ServerSecurity;
+  /** What authenticated principals may do (the ACLs); everything when absent. */
+  authorizer?: Authorizer;
+  /**
+   * For HTTP routes: the same ACLs, as a refusal message or undefined. Absent: the door's
+   * admin/viewer split only.
+   */
+  authorize?: (principal: Parameters<Authorizer['check']>[1], action: string, object?: string) => string | undefined;
+  /** Who the master is towards agents (the sandbox relay). */
+  identity?: ClientIdentity;
 }
 
 export interface MasterHandle {
@@ -99,7 +118,15 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   // The ring first: it is what the live SSE followers and a degraded query read.
   const sink = { record: (e: Parameters<OfferLog['record']>[0]) => { offerLog.record(e); durableLog.record(e); } };
   const events = operatorJournal(config, offerLog);
-  const master = new Master({ config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog: sink, events, registry, log });
+  const master = new Master({
+    config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog: sink, events, registry, log,
+    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+  });
+  const security = options.security;
+  const door: HttpDoor | undefined = security && httpDoor({
+    credentials: () => security.credentials.get(), name: `master_${config.httpPort || randomUUID().slice(0, 8)}`, title: 'the Agora master',
+    log: log.child('http'),
+  });
   // Before any server starts: no agent or framework is answered until the records are back.
   master.recover(recovered);
   let ready = false;
@@ -107,7 +134,10 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   let http: HttpHandle | undefined;
   let agents: AgentSubscriptions | undefined;
   try {
-    grpc = await startGrpc(master, { host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc') });
+    grpc = await startGrpc(master, {
+      host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc'),
+      ...(security ? { tls: security.tls, credentials: () => security.credentials.get() } : {}),
+    });
     http = await startHttp(
       { ready: () => ready, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
         metrics: () => renderMetrics(master.metrics()) + exposition(offerLogFamilies(durableLog.status())),
@@ -119,6 +149,9 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
         weights: { get: () => master.weights(), update: (u) => master.updateWeights(u) },
         offerLog,
         offerQueries: { now: () => config.clock.now(), ring: () => offerLog.entries(), stream: durableLog, log: log.child('http') },
+        ...(door ? { door } : {}),
+        ...(options.authorize ? { authorize: options.authorize } : {}),
+        ...(options.identity ? { agentAuthorization: authorizationHeader(options.identity) } : {}),
         log: log.child('http') },
       { host: config.host, port: config.httpPort },
     );
@@ -135,6 +168,11 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     await closeRegistry();
     throw err;
   }
+  // A revoked credential's open streams end now, not at their next call.
+  const unwatch = security?.credentials.onChange(() => {
+    door?.revokeGone();
+    grpc?.revokeGone();
+  });
   master.start();
   ready = true;
   log.info('master started', { id: master.info.id, httpPort: http.port, grpcPort: grpc.port, nats: config.natsUrl });
@@ -142,6 +180,8 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
     ready = false;
+    unwatch?.();
+    door?.close();
     master.stop();
     durableLog.stop();
     agents.close();

@@ -11,7 +11,7 @@ import type { MasterConfig } from './config';
 import { FilterBook } from './filters';
 import { FrameworkTable, type FrameworkRecord } from './frameworks';
 import { OfferBook } from './offers';
-import type { AgentPort, OfferLogSink, OperatorEventSink } from './ports';
+import type { AgentPort, Authorizer, OfferLogSink, OperatorEventSink } from './ports';
 import type { AgentRegistry } from './registry';
 import { masterStatus, TaskTable } from './tasks';
 
@@ -28,6 +28,8 @@ export interface MasterState {
   /** What operators are told changed (GET /api/v1/events). */
   readonly events: OperatorEventSink;
   readonly registry: AgentRegistry;
+  /** Decides what an authenticated principal may do; allows all on a master without security. */
+  readonly authorizer: Authorizer;
   /** Role weights for DRF (1 when absent): from the config, then as operators set them. */
   readonly weights: Map<string, number>;
   /** Agents an operator marked gone: they may never register again. */

@@ -5,7 +5,8 @@
  * container behind.
  */
 import { spawn } from 'child_process';
-import { existsSync } from 'fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'fs';
+import { tmpdir } from 'os';
 import { createConnection } from 'net';
 import { join } from 'path';
 import Docker from 'dockerode';
@@ -25,6 +26,9 @@ function refused(port: number): Promise<boolean> {
 describe('agora up', () => {
   it('comes up, runs the example framework to completion, a services app and a job, and shuts down leaving nothing running', async () => {
     expect(existsSync(BIN)).toBe(true);   // built by `npm test` before jest runs
+    // A home of its own, as a new user's ~/.agora: the clients below read the config it writes.
+    const home = mkdtempSync(join(tmpdir(), 'agora-up-home-'));
+    process.env.AGORA_HOME = home;
     const child = spawn(process.execPath, [BIN, 'up', '--example', '--http-port', '0', '--grpc-port', '0', '--agent-port', '0', '--services-port', '0', '--jobs-port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_LOG: 'warn' },
     });
@@ -41,6 +45,11 @@ describe('agora up', () => {
     await finished;
 
     expect(out).toMatch(/example: all 3 tasks finished/);
+    // Locked doors with nothing asked of the user: credentials made in the home, a login link printed.
+    expect(out).toContain(`every door needs credentials; made in ${home}`);
+    const login = /open (http:\/\/127\.0\.0\.1:\d+\/login#principal=admin&secret=agora_\S+)/.exec(out);
+    expect(login).not.toBeNull();
+    expect(statSync(join(home, 'config')).mode & 0o777).toBe(0o600);
     expect(out.match(/TASK_FINISHED/g)).toHaveLength(3);
     const banner = /master http:\/\/127\.0\.0\.1:(\d+) \(gRPC 127\.0\.0\.1:(\d+)\), agent (\S+) \(http 127\.0\.0\.1:(\d+), (\w+) containerizer\), nats nats:\/\/127\.0\.0\.1:(\d+)/.exec(out);
     expect(banner).not.toBeNull();
@@ -53,6 +62,8 @@ describe('agora up', () => {
     const servicesPort = Number(/services http:\/\/127\.0\.0\.1:(\d+) \(REST API and UI\)/.exec(out)?.[1]);
     expect(servicesPort).toBeGreaterThan(0);
     const api = new ServicesClient(servicesPort);
+    expect((await fetch(`http://127.0.0.1:${servicesPort}/v2/apps`)).status).toBe(401);
+    expect((await fetch(`http://127.0.0.1:${httpPort}/api/v1/state`)).status).toBe(401);
     const info = await api.call<{ name: string; frameworkId: string; marathon_config: { master: string } }>('GET', '/v2/info');
     expect(info.body).toMatchObject({ name: 'agora-services', frameworkId: expect.stringMatching(/^fw-/), marathon_config: { master: `127.0.0.1:${httpPort}` } });
     const metrics = await api.call<{ gauges: Record<string, { value: number }> }>('GET', '/metrics');
@@ -93,5 +104,6 @@ describe('agora up', () => {
     const left = await new Docker().listContainers({ all: true, filters: { label: [`agora.agent-id=${agentId}`] } });
     expect(left).toHaveLength(0);
     expect(existsSync(workDir!)).toBe(false);
+    rmSync(home, { recursive: true, force: true });
   });
 });

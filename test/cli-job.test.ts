@@ -5,6 +5,7 @@
  * history with each run's output URL; a job with an active run removed only with --force; an
  * unreachable framework exit 1 and a wrong command line exit 2.
  */
+import { authHeaders } from '../common/security/client-config';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { get } from 'http';
 import { createServer } from 'net';
@@ -51,7 +52,7 @@ function agora(argv: string[], o: { stdin?: string; env?: Record<string, string>
 
 function fetchText(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    get(url, (res) => {
+    get(url, { headers: authHeaders() }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });

@@ -6,7 +6,7 @@
  * runs. Every wait is on the page's DOM, which /v1/events keeps current, or on those events.
  */
 import type { Browser, Locator, Page } from 'playwright-core';
-import { expectLinkedUi, openPage } from './support/browser';
+import { expectLinkedUi, openPage, signIn } from './support/browser';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { startTestJobs, type TestJobs } from './support/jobs';
 
@@ -26,6 +26,7 @@ beforeAll(async () => {
   t = await startTestJobs(cluster);
   base = `http://127.0.0.1:${t.jobs.port}`;
   ({ browser, page, pageErrors, dialogs } = await openPage());
+  await signIn(page, base, cluster.security!.identity('admin'));
 });
 
 afterAll(async () => {

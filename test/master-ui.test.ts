@@ -9,11 +9,12 @@
  * The sandbox relay the page reads output through (`/api/v1/files/…` on the master) and the
  * UI's routes are checked over plain HTTP first.
  */
+import { authedFetch } from './support/http';
 import { writeFileSync } from 'fs';
 import { join } from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { subscribe, task, type Scheduler, type TaskStatus } from '../frameworks/sdk';
-import { openPage } from './support/browser';
+import { openPage, signIn } from './support/browser';
 import { startCluster, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 
@@ -47,6 +48,7 @@ beforeAll(async () => {
   }, offer)], { refuseMs: HOUR_MS });
   running = await events.status('ui-task', 'TASK_RUNNING');
   ({ browser, page, pageErrors, dialogs } = await openPage());
+  await signIn(page, `http://${cluster.masterAddr}`, cluster.security!.identity('admin'));
 });
 
 afterAll(async () => {
@@ -66,7 +68,7 @@ afterEach(() => {
 const byTestId = (id: string) => page.getByTestId(id);
 const shows = (testId: string, text: string | RegExp) => page.getByTestId(testId).filter({ hasText: text }).first().waitFor();
 const get = async (path: string) => {
-  const res = await fetch(`${base}${path}`, { redirect: 'manual' });
+  const res = await authedFetch(`${base}${path}`, { redirect: 'manual' });
   return { status: res.status, location: res.headers.get('location'), text: await res.text() };
 };
 
@@ -81,13 +83,13 @@ describe('the master serves its UI and relays sandboxes', () => {
     expect((await get('/ui/%2e%2e/package.json')).status).toBe(404);
     expect((await get('/ui/shared/../../package.json')).status).toBe(404);
     expect((await get('/ui/%E0%A4%A')).status).toBe(400);
-    expect((await fetch(`${base}/ui/`, { method: 'POST' })).status).toBe(405);
+    expect((await authedFetch(`${base}/ui/`, { method: 'POST' })).status).toBe(405);
   });
 
   it('relays a task\'s sandbox from its agent: the same bytes, 404 for an unknown task, 400 without ids', async () => {
     const query = `framework_id=${a.frameworkId}&task_id=ui-task`;
     const agent = cluster.agents[0]!;
-    const direct = await (await fetch(`http://127.0.0.1:${agent.httpPort}/files/read?${query}&file=stdout&offset=0`)).json() as { data: string };
+    const direct = await (await authedFetch(`http://127.0.0.1:${agent.httpPort}/files/read?${query}&file=stdout&offset=0`)).json() as { data: string };
     expect(direct.data).toBe('ui-line-one\n');
     expect(JSON.parse((await get(`/api/v1/files/read?${query}&file=stdout&offset=0`)).text)).toEqual(direct);
     const listing = JSON.parse((await get(`/api/v1/files/browse?${query}`)).text) as { entries: { name: string }[] };

@@ -3,6 +3,7 @@
  * a task and the stream tells its whole life in order; a client that disconnects half-way
  * and resumes with Last-Event-ID ends up with exactly what a client that never left saw.
  */
+import { authHeaders } from '../common/security/client-config';
 import { get, type ClientRequest } from 'http';
 import type { OperatorControlEvent, OperatorEvent } from '../common/operator-types';
 import { frameFields, readEventFrames } from '../common/sse';
@@ -27,7 +28,7 @@ class Follower {
   constructor(port: number, path: string, lastEventId?: string) {
     let answered: (status: number) => void = () => undefined;
     this.status = new Promise((resolve) => { answered = resolve; });
-    this.req = get({ host: '127.0.0.1', port, path, headers: lastEventId ? { 'last-event-id': lastEventId } : {} }, (res) => {
+    this.req = get({ host: '127.0.0.1', port, path, headers: { ...authHeaders(), ...(lastEventId ? { 'last-event-id': lastEventId } : {}) } }, (res) => {
       answered(res.statusCode ?? 0);
       readEventFrames(res, (text) => {
         if (text.startsWith(':')) return;   // keep-alive comment

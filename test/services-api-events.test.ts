@@ -5,6 +5,7 @@
  * support/marathon-shapes.ts), on a real cluster (one process agent, Redis). What the code
  * does not meet yet is an `it.todo` at the end of each group.
  */
+import { authHeaders } from '../common/security/client-config';
 import { request } from 'http';
 import { frameFields, readEventFrames } from '../common/sse';
 import type { MarathonEvent } from '../frameworks/services/events';
@@ -29,7 +30,7 @@ function rawEvents(query: string): Promise<{ headers: Record<string, unknown>; e
   return new Promise((resolve, reject) => {
     const events: { name: string; data: Json }[] = [];
     const waiters: { n: number; resolve: () => void }[] = [];
-    const req = request({ host: '127.0.0.1', port: t.api.port, path: `/v2/events?${query}`, headers: { accept: 'text/event-stream' } }, (res) => {
+    const req = request({ host: '127.0.0.1', port: t.api.port, path: `/v2/events?${query}`, headers: { accept: 'text/event-stream', ...authHeaders() } }, (res) => {
       readEventFrames(res, (frame) => {
         const { event: name, data } = frameFields(frame);
         if (name !== undefined && data !== undefined) events.push({ name, data: JSON.parse(data) as Json });

@@ -3,9 +3,10 @@
  * Redis, the services framework): what a person does in the browser, checked in the page and
  * through the REST API. Every wait is on the page's DOM, which /v2/events keeps current.
  */
+import { authHeaders } from '../common/security/client-config';
 import { get } from 'http';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { expectLinkedUi, openPage } from './support/browser';
+import { expectLinkedUi, openPage, signIn } from './support/browser';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { startTestServices, type TestServices } from './support/services';
 
@@ -23,6 +24,7 @@ beforeAll(async () => {
   cluster = await startCluster({ containerizer: 'docker' });
   t = await startTestServices(cluster);
   ({ browser, page, pageErrors, dialogs } = await openPage());
+  await signIn(page, `http://127.0.0.1:${t.services.port}`, cluster.security!.identity('admin'));
 });
 
 afterAll(async () => {
@@ -41,7 +43,7 @@ const field = (name: string) => byTestId(`field-${name}`);
 /** Reads a streaming text URL until it holds `text`: the agent's /files/follow lasts as long as the task. */
 function readUntil(url: string, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = get(url, (res) => {
+    const req = get(url, { headers: authHeaders() }, (res) => {
       if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode}`));
       let body = '';
       res.setEncoding('utf8');

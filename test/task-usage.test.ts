@@ -4,6 +4,7 @@
  * cpu and hold memory in Docker and as plain processes. What the agent measures reaches the
  * master's /api/v1/state and /metrics, grows as the task runs, and is gone once it is killed.
  */
+import { authHeaders } from '../common/security/client-config';
 import { get } from 'http';
 import type { AgentUsage } from '../common/agent-messages';
 import { FakeClock } from '../common/clock';
@@ -63,7 +64,7 @@ describe.each(['docker', 'process'] as const)('task usage through the master (%s
 
   function metrics(): Promise<string> {
     return new Promise((resolve, reject) => {
-      get({ host: '127.0.0.1', port: cluster.master.httpPort, path: '/metrics' }, (res) => {
+      get({ host: '127.0.0.1', port: cluster.master.httpPort, path: '/metrics', headers: authHeaders() }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => { body += c; });

@@ -21,6 +21,7 @@ import type { AddressInfo } from 'net';
 import type { Logger } from '../../common/log';
 import type { ResourceView } from '../../common/operator-types';
 import type { ResourceStatistics } from '../../common/types';
+import type { HttpDoor } from '../../common/security/http-door';
 import { listSandboxDir, readChunk, sandboxFile } from '../sandbox';
 import { followFile, RunEnds } from './follow';
 
@@ -73,6 +74,8 @@ export interface AgentHttpDeps {
    * for filesystems that do not report changes. Default 1 000 ms.
    */
   followPollMs?: number;
+  /** Credentials in front of `/state` and `/files` (`/health` stays open); open without it. */
+  door?: HttpDoor;
 }
 
 export interface AgentHttpServer {
@@ -89,7 +92,7 @@ export async function startHttp(host: string, port: number, deps: AgentHttpDeps)
   const runEnds = new RunEnds();
   deps.onRunEnded((containerId) => runEnds.ended(containerId));
   const server = createServer((req, res) => {
-    handle(req, res, deps, runEnds).catch((err) => {
+    admit(req, res, deps.door).then((admitted) => (admitted ? handle(req, res, deps, runEnds) : undefined)).catch((err) => {
       deps.log.error('http handler failed', { url: req.url, err });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
       else res.destroy();
@@ -107,6 +110,18 @@ export async function startHttp(host: string, port: number, deps: AgentHttpDeps)
       server.closeAllConnections();
     }),
   };
+}
+
+async function admit(req: IncomingMessage, res: ServerResponse, door: HttpDoor | undefined): Promise<boolean> {
+  if (!door) return true;
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://agent');
+  } catch {
+    send(res, 400, { error: `the request target is not a valid path: ${req.url}` });
+    return false;
+  }
+  return (await door.admit(req, res, url)).admitted;
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, deps: AgentHttpDeps, runEnds: RunEnds): Promise<void> {

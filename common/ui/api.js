@@ -13,8 +13,15 @@ export async function call(method, path, body) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
   }
   const res = await fetch(path, init);
+  // The session ended (signed out, expired, or its credential revoked): sign in again, then come back.
+  if (res.status === 401) signIn();
   const text = await res.text();
   let parsed;
   try { parsed = text ? JSON.parse(text) : undefined; } catch { parsed = { message: text }; }
   return { ok: res.ok, status: res.status, body: parsed };
+}
+
+/** Goes to this server's login page, which brings the browser back here once signed in. */
+export function signIn() {
+  location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search + location.hash)}`);
 }

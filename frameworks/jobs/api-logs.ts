@@ -21,6 +21,8 @@ export interface SandboxFile {
   frameworkId: string;
   taskId: string;
   file: 'stdout' | 'stderr';
+  /** The framework's own credentials towards agents, when their doors are locked. */
+  authorization?: string;
 }
 
 /** The file's text as it is now (its last `maxBytes`), and how many bytes before those were left out. */
@@ -42,7 +44,7 @@ export async function readSandboxFile(s: SandboxFile, maxBytes = MAX_LOG_BYTES):
 /** A JSON answer of the agent; its refusal (404: no such task or file) kept as ours, in words. */
 function agentJson<T>(s: SandboxFile, path: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = request(`http://${s.agent}${path}`, { timeout: AGENT_TIMEOUT_MS }, (res) => {
+    const req = request(`http://${s.agent}${path}`, { timeout: AGENT_TIMEOUT_MS, headers: s.authorization ? { authorization: s.authorization } : {} }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });

@@ -26,6 +26,8 @@ export interface MetronomeDeps {
   framework: JobsFramework;
   /** Where the cluster's agents serve HTTP (sandbox files), as the master knows them. */
   agents: () => Promise<{ id: string; hostname: string; port: number }[]>;
+  /** The framework's own credentials towards agents' sandboxes. */
+  agentAuthorization?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -225,7 +227,9 @@ async function runLogs(deps: MetronomeDeps, run: RunRecord, url: URL): Promise<R
   if (!agent || !frameworkId) {
     throw new ApiError(404, { message: `attempt ${k} of run '${run.runId}' ran on agent ${a.agentId}, which the master no longer lists: its sandbox is gone` });
   }
-  const { text, skippedBytes } = await readSandboxFile({ agent: `${agent.hostname}:${agent.port}`, frameworkId, taskId: a.taskId, file });
+  const { text, skippedBytes } = await readSandboxFile({
+    agent: `${agent.hostname}:${agent.port}`, frameworkId, taskId: a.taskId, file, ...(deps.agentAuthorization ? { authorization: deps.agentAuthorization } : {}),
+  });
   return {
     status: 200, text: { contentType: 'text/plain; charset=utf-8', data: text },
     ...(skippedBytes > 0 ? { headers: { 'X-Agora-Skipped-Bytes': String(skippedBytes) } } : {}),

@@ -17,6 +17,8 @@ export interface RouteDeps {
   framework: JobsFramework;
   /** Where the cluster's agents serve HTTP (sandbox files), as the master knows them. */
   agents: () => Promise<{ id: string; hostname: string; port: number }[]>;
+  /** The framework's own credentials towards agents' sandboxes. */
+  agentAuthorization?: string;
   /** Whether the framework is subscribed to a master now. */
   connected: () => boolean;
   info: () => Record<string, unknown>;
@@ -32,7 +34,7 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
     // Metronome serves its info at /info and its metrics at /v1/metrics; both names answer.
     { path: /^\/(?:v1\/)?info$/, methods: { GET: info } },
     { path: /^\/(?:v1\/)?metrics$/, methods: { GET: metrics } },
-    ...metronomeRoutes({ framework: deps.framework, agents: deps.agents }),
+    ...metronomeRoutes({ framework: deps.framework, agents: deps.agents, ...(deps.agentAuthorization ? { agentAuthorization: deps.agentAuthorization } : {}) }),
     ...chronosRoutes(deps.framework),
     { path: /^\/(?:ui)?$/, methods: { GET: () => ({ status: 302, headers: { location: '/ui/' } }) } },
     {

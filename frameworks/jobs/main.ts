@@ -1,6 +1,8 @@
 /**
  * `agora jobs`: flags → options → startJobs, until SIGINT or SIGTERM.
  */
+import { logger } from '../../common/log';
+import { openDoors, processIdentity, SECURITY_USAGE, securityChoice } from '../../common/security/process-flags';
 import { parseArgs } from '../../common/flags';
 import { untilStopSignal } from '../../common/signals';
 import { FRAMEWORK_FLAGS, frameworkOptions } from '../shared/flags';
@@ -23,7 +25,7 @@ export const JOBS_USAGE = `Usage: agora jobs [flags]
   --webui-url URL         where browsers reach the web UI, for the master's UI to link to
                           (default http://HOST:PORT/ui/, HOST this machine's name when --host
                           is 0.0.0.0 or ::); set it behind a proxy (http or https only)
-  --help                  this text
+${SECURITY_USAGE}  --help                  this text
 `;
 
 const SPEC = { ...FRAMEWORK_FLAGS, 'retry-delay-ms': 'number', 'keep-runs': 'number' } as const;
@@ -43,8 +45,12 @@ export async function runJobs(argv: string[]): Promise<void> {
     process.stdout.write(JOBS_USAGE);
     return;
   }
-  const jobs = await startJobs(parsed.options);
+  const choice = securityChoice(parseArgs(argv, SPEC).flags);
+  const security = openDoors(choice, logger('jobs'));
+  const identity = processIdentity(choice, 'jobs');
+  const jobs = await startJobs({ ...parsed.options, ...(security ? { security } : {}), ...(identity ? { identity } : {}) });
   process.stdout.write(`agora jobs: REST APIs and UI on port ${jobs.port}\n`);
   await untilStopSignal();
   await jobs.stop();
+  security?.close();
 }

@@ -4,6 +4,9 @@
  * master. The API serves from the start; the subscription is made, and made again, in the
  * background (../shared/subscription.ts).
  */
+import { authorizationHeader, clientIdentity, type ClientIdentity } from '../../common/security/client-config';
+import type { ServerSecurity } from '../../common/security/security-dir';
+import { frameworkDoor } from '../shared/door';
 import { randomBytes } from 'crypto';
 import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
@@ -40,6 +43,13 @@ export interface JobsOptions {
   keepRuns?: number;
   clock?: Clock;
   log?: Logger;
+  /**
+   * The HTTP door's keys: every API call, stream and UI page needs credentials (writes an
+   * admin's). Without it the API is open to anyone who reaches the port (`--insecure`).
+   */
+  security?: ServerSecurity;
+  /** Who this framework is to the master (gRPC and HTTP); default: the client config's user. */
+  identity?: ClientIdentity;
 }
 
 export interface JobsHandle {
@@ -67,9 +77,12 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
     ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}), ...(o.keepRuns !== undefined ? { keepRuns: o.keepRuns } : {}),
   });
   const name = o.name ?? 'agora-jobs';
+  const identity = o.identity ?? clientIdentity();
   const host = o.host ?? '0.0.0.0';
   let subscription: ReturnType<typeof keepSubscribed> | undefined;
+  const door = o.security && frameworkDoor(o.security, o.port ?? 4400, 'jobs', 'the Agora jobs framework', log);
   const http = await startHttp({
+    ...(door ? { door } : {}),
     host, port: o.port ?? 4400, log,
     stream: (req, url, res, open) => {
       if (url.pathname !== '/v1/events' || req.method !== 'GET') return false;
@@ -78,7 +91,8 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
     },
     route: route({
       framework, ui: uiFile, connected: () => subscription?.scheduler()?.connected ?? false,
-      agents: async () => (await getJson<MasterStateView>(masterAddress(o.master), '/api/v1/state')).agents
+      ...(identity ? { agentAuthorization: authorizationHeader(identity) } : {}),
+      agents: async () => (await getJson<MasterStateView>(masterAddress(o.master, o.identity ?? clientIdentity()), '/api/v1/state')).agents
         .map(({ id, hostname, port: agentPort }) => ({ id, hostname, port: agentPort })),
       info: () => ({ name, version: JOBS_VERSION, frameworkId: framework.state.frameworkId ?? null, master: o.master ?? process.env.AGORA_MASTER ?? '127.0.0.1:5050', store: o.redisUrl ? 'redis' : 'memory' }),
     }),
@@ -88,7 +102,7 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
     throw err;
   });
   subscription = keepSubscribed(framework, {
-    master: o.master, grpcAddress: o.grpcAddress, log,
+    master: o.master, grpcAddress: o.grpcAddress, log, ...(o.identity ? { credentials: o.identity } : {}),
     // The port is known only now that it is bound (0 picks one).
     framework: { name, roles: [o.role ?? '*'], failoverTimeoutMs, webuiUrl: o.webuiUrl ?? defaultWebuiUrl(host, http.port) },
   });

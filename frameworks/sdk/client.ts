@@ -19,7 +19,7 @@
  * got to is never acknowledged, so the agent sends it again: nothing acknowledged is lost.
  */
 import { EventEmitter } from 'events';
-import { credentials, makeGenericClientConstructor, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { makeGenericClientConstructor, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import type { Timer } from '../../common/clock';
 import { eventFromWire, filtersToWire, frameworkInfoToWire, killPolicyToWire, operationToWire } from '../../common/codec';
 import type { agora } from '../../common/proto';
@@ -29,6 +29,7 @@ import { InvalidArgumentError, SchedulerCallError, SubscriptionError } from './e
 import { HeartbeatWatch } from './heartbeat';
 import { grpcAddress, masterAddress } from './master-address';
 import { compileOptions, type SchedulerConfig, type SubscribeOptions } from './options';
+import { channelCredentials } from '../../common/security/grpc-auth';
 
 /** How a decline is filtered and explained: `refuseMs` as in Filters, and a reason for people. */
 export interface DeclineOptions extends Filters {
@@ -96,14 +97,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private constructor(private readonly config: SchedulerConfig, target: string) {
     super();
     this.targets = [target, ...(config.reconnect?.grpcAddresses ?? [])].filter((t, i, all) => all.indexOf(t) === i);
-    this.client = new SchedulerGrpcClient(target, credentials.createInsecure());
+    this.client = new SchedulerGrpcClient(target, channelCredentials(config.credentials));
     this.watch = new HeartbeatWatch(config.clock, (silentMs) => this.silent(silentMs));
   }
 
   /** Subscribes and resolves once SUBSCRIBED arrives. */
   static async subscribe(opts: SubscribeOptions): Promise<Scheduler> {
     const config = compileOptions(opts);
-    const target = opts.grpcAddress ?? (await grpcAddress(masterAddress(opts.master)));
+    const target = opts.grpcAddress ?? (await grpcAddress(masterAddress(opts.master, config.credentials)));
     const s = new Scheduler(config, target);
     try {
       await s.open();
@@ -194,7 +195,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private resubscribe(target: string): void {
     this.retry = undefined;
     if (this.closed) return;
-    this.client = new SchedulerGrpcClient(target, credentials.createInsecure());
+    this.client = new SchedulerGrpcClient(target, channelCredentials(this.config.credentials));
     const opened = this.open();
     const stream = this.stream;
     opened.then(() => {

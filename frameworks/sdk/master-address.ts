@@ -5,6 +5,7 @@
  * cluster of `agora up`.
  */
 import { request } from 'http';
+import { authorizationHeader, clientConfigPath, clientIdentity, currentContext, readClientConfig, type ClientIdentity } from '../../common/security/client-config';
 
 /** The master of `agora up` on this machine: where a framework looks when told nothing. */
 export const DEFAULT_MASTER = '127.0.0.1:5050';
@@ -15,15 +16,30 @@ export interface MasterAddress {
   httpUrl: string;
   host: string;
   httpPort: number;
+  /**
+   * Who is asking, from the client config (`~/.agora/config`, or `AGORA_CONFIG`): sent with
+   * every request, and used for the gRPC connection. Absent when there is no config.
+   */
+  identity?: ClientIdentity;
 }
 
-/** Parses `host:port` or `http://host:port` (default: AGORA_MASTER, then DEFAULT_MASTER); throws for another scheme. */
-export function masterAddress(raw: string | undefined = process.env.AGORA_MASTER): MasterAddress {
-  const text = (raw && raw.trim()) || DEFAULT_MASTER;
+/** The master of the client config's current context, if it names one. */
+function configuredMaster(): string | undefined {
+  const path = clientConfigPath();
+  const config = readClientConfig(path);
+  return config && currentContext(config, path)?.master;
+}
+
+/**
+ * Parses `host:port` or `http://host:port` (default: AGORA_MASTER, then the client config's
+ * master, then DEFAULT_MASTER), with the client config's identity; throws for another scheme.
+ */
+export function masterAddress(raw: string | undefined = process.env.AGORA_MASTER, identity: ClientIdentity | undefined = clientIdentity()): MasterAddress {
+  const text = (raw && raw.trim()) || configuredMaster() || DEFAULT_MASTER;
   const url = new URL(/^[a-z]+:\/\//.test(text) ? text : `http://${text}`);
   if (url.protocol !== 'http:') throw new Error(`master address '${text}' must be host:port or http://host:port`);
   const httpPort = url.port ? Number(url.port) : 5050;
-  return { httpUrl: `http://${url.hostname}:${httpPort}`, host: url.hostname, httpPort };
+  return { httpUrl: `http://${url.hostname}:${httpPort}`, host: url.hostname, httpPort, ...(identity ? { identity } : {}) };
 }
 
 /** GET a JSON document from the master; rejects with the status and body on an error status. */
@@ -43,7 +59,10 @@ export function putJson<T>(addr: MasterAddress, path: string, body: unknown, tim
 
 function requestJson<T>(addr: MasterAddress, method: 'GET' | 'POST' | 'PUT', path: string, timeoutMs: number, body?: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = request(`${addr.httpUrl}${path}`, { method, timeout: timeoutMs }, (res) => {
+    const headers: Record<string, string> = {};
+    if (addr.identity) headers.authorization = authorizationHeader(addr.identity);
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const req = request(`${addr.httpUrl}${path}`, { method, timeout: timeoutMs, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });

@@ -4,6 +4,7 @@
  * before anything connects.
  */
 import type { Clock } from '../../common/clock';
+import { clientIdentity, type ClientIdentity } from '../../common/security/client-config';
 import type { FrameworkInfo } from '../../common/types';
 import { InvalidArgumentError } from './errors';
 
@@ -53,6 +54,13 @@ export interface SubscribeOptions {
   replayWindow?: number;
   /** Where time comes from: the heartbeat watch and reconnect delays. Default: the system clock. */
   clock?: Clock;
+  /**
+   * Who the framework is to the master: a principal, its secret, and the CA to trust for TLS.
+   * Default: the client config's user (`~/.agora/config` or `AGORA_CONFIG`; `AGORA_USER` picks
+   * another of its users). `false`: connect in plaintext without credentials, to a master
+   * run with `--insecure`.
+   */
+  credentials?: ClientIdentity | false;
 }
 
 /** The options, checked, with every default filled in. */
@@ -65,6 +73,8 @@ export interface SchedulerConfig {
   maxBufferedEvents: number;
   replayWindow: number;
   clock: Clock;
+  /** Absent: plaintext, anonymous. */
+  credentials: ClientIdentity | undefined;
 }
 
 /**
@@ -122,6 +132,7 @@ export function compileOptions(opts: SubscribeOptions): SchedulerConfig {
     maxBufferedEvents: wholeNumber('maxBufferedEvents', opts.maxBufferedEvents ?? DEFAULTS.maxBufferedEvents, 1),
     replayWindow: wholeNumber('replayWindow', opts.replayWindow ?? DEFAULTS.replayWindow, 0),
     clock: opts.clock ?? processClock,
+    credentials: opts.credentials === false ? undefined : opts.credentials ?? clientIdentity(),
   };
 }
 

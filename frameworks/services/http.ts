@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'http';
 import type { Logger } from '../../common/log';
+import type { HttpDoor } from '../../common/security/http-door';
 import { openEventStream } from '../../common/sse';
 import { startHttp as startServer, type Handler, type HttpServer } from '../shared/http';
 import type { MarathonEvent } from './events';
@@ -20,9 +21,11 @@ export interface EventSource {
  * `route` answers everything but `/v2/events`, which streams `events` as SSE: each event as
  * `event: <type>` and `data: <json>`, filtered by `?event_type=` (repeatable).
  */
-export function startHttp(o: { host: string; port: number; route: Handler; events: EventSource; log: Logger; keepAliveMs?: number }): Promise<HttpServer> {
+export function startHttp(o: {
+  host: string; port: number; route: Handler; events: EventSource; log: Logger; keepAliveMs?: number; door?: HttpDoor;
+}): Promise<HttpServer> {
   return startServer({
-    host: o.host, port: o.port, route: o.route, log: o.log,
+    host: o.host, port: o.port, route: o.route, log: o.log, ...(o.door ? { door: o.door } : {}),
     stream: (req, url, res, open) => {
       if (url.pathname !== '/v2/events' || req.method !== 'GET') return false;
       eventStream(o.events, url, res, open, o.keepAliveMs ?? 15_000);

@@ -1,6 +1,8 @@
 /**
  * `agora services`: flags → options → startServices, until SIGINT or SIGTERM.
  */
+import { logger } from '../../common/log';
+import { openDoors, processIdentity, SECURITY_USAGE, securityChoice } from '../../common/security/process-flags';
 import { parseArgs } from '../../common/flags';
 import { untilStopSignal } from '../../common/signals';
 import { FRAMEWORK_FLAGS, frameworkOptions } from '../shared/flags';
@@ -21,7 +23,7 @@ export const SERVICES_USAGE = `Usage: agora services [flags]
   --webui-url URL         where browsers reach the web UI, for the master's UI to link to
                           (default http://HOST:PORT/ui/, HOST this machine's name when --host
                           is 0.0.0.0 or ::); set it behind a proxy (http or https only)
-  --help                  this text
+${SECURITY_USAGE}  --help                  this text
 `;
 
 export function parseServicesArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { help: false; options: ServicesOptions } {
@@ -37,8 +39,12 @@ export async function runServices(argv: string[]): Promise<void> {
     process.stdout.write(SERVICES_USAGE);
     return;
   }
-  const services = await startServices(parsed.options);
+  const choice = securityChoice(parseArgs(argv, FRAMEWORK_FLAGS).flags);
+  const security = openDoors(choice, logger('services'));
+  const identity = processIdentity(choice, 'services');
+  const services = await startServices({ ...parsed.options, ...(security ? { security } : {}), ...(identity ? { identity } : {}) });
   process.stdout.write(`agora services: REST API and UI on port ${services.port}\n`);
   await untilStopSignal();
   await services.stop();
+  security?.close();
 }

@@ -4,6 +4,9 @@
  * the start; the subscription is made, and made again, in the background, so a framework
  * started before its master (or outliving it for a while) still answers, and catches up.
  */
+import { clientIdentity, type ClientIdentity } from '../../common/security/client-config';
+import type { ServerSecurity } from '../../common/security/security-dir';
+import { frameworkDoor } from '../shared/door';
 import { randomUUID } from 'crypto';
 import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
@@ -39,6 +42,13 @@ export interface ServicesOptions {
   webuiUrl?: string;
   clock?: Clock;
   log?: Logger;
+  /**
+   * The HTTP door's keys: every API call, stream and UI page needs credentials (writes an
+   * admin's). Without it the API is open to anyone who reaches the port (`--insecure`).
+   */
+  security?: ServerSecurity;
+  /** Who this framework is to the master (gRPC and HTTP); default: the client config's user. */
+  identity?: ClientIdentity;
 }
 
 export interface ServicesHandle {
@@ -73,11 +83,13 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   const self = (): string => o.advertise ?? `${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   // For browsers, not this machine's clients: a wildcard bind names the machine, not 127.0.0.1.
   const webuiUrl = (): string => o.webuiUrl ?? (o.advertise ? `http://${o.advertise}/ui/` : defaultWebuiUrl(host, port));
+  const door = o.security && frameworkDoor(o.security, o.port ?? 8080, 'services', 'the Agora services framework', log);
   const http = await startHttp({
+    ...(door ? { door } : {}),
     host, port: o.port ?? 8080, log, events: framework.bus,
     route: route({
       framework, commands, self, ui: uiFile, connected: () => subscription.scheduler()?.connected ?? false,
-      agents: async () => (await getJson<MasterStateView>(masterAddress(o.master), '/api/v1/state')).agents
+      agents: async () => (await getJson<MasterStateView>(masterAddress(o.master, o.identity ?? clientIdentity()), '/api/v1/state')).agents
         .map(({ id, hostname, port: agentPort }) => ({ id, hostname, port: agentPort })),
       info: () => ({
         // Marathon's MarathonInfo, field for field: strict clients refuse anything else. The
@@ -99,7 +111,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   port = http.port;
 
   const subscription = keepSubscribed(framework, {
-    master: o.master, grpcAddress: o.grpcAddress, log,
+    master: o.master, grpcAddress: o.grpcAddress, log, ...(o.identity ? { credentials: o.identity } : {}),
     framework: {
       name: o.name ?? 'agora-services', roles: [o.role ?? '*'], failoverTimeoutMs, webuiUrl: webuiUrl(),
       // TASK_UNREACHABLE, not TASK_LOST, for a partitioned agent: the app's unreachableStrategy decides.

@@ -3,13 +3,14 @@
  * is, Redis or memory, where to serve, its name and role, how long the master keeps its tasks,
  * and where its web UI is for the master's UI to link to.
  */
+import { SECURITY_FLAGS } from '../../common/security/process-flags';
 import { hostname } from 'os';
 import { UsageError } from '../../common/flags';
 import { isWebUrl } from '../../common/web-url';
 
 export const FRAMEWORK_FLAGS = {
   master: 'string', redis: 'string', 'redis-prefix': 'string', host: 'string', port: 'number', name: 'string', role: 'string',
-  'failover-timeout-ms': 'number', 'webui-url': 'string', help: 'boolean',
+  'failover-timeout-ms': 'number', 'webui-url': 'string', help: 'boolean', ...SECURITY_FLAGS,
 } as const;
 
 export interface FrameworkServerOptions {

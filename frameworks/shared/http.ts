@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'http';
 import type { AddressInfo } from 'net';
 import type { Logger } from '../../common/log';
+import type { HttpDoor } from '../../common/security/http-door';
 
 export interface Request {
   method: string;
@@ -58,12 +59,26 @@ export interface HttpOptions {
    * it adds to `open` are ended when the server stops.
    */
   stream?: (req: IncomingMessage, url: URL, res: ServerResponse, open: Set<ServerResponse>) => boolean;
+  /** Credentials, CSRF and content-type rules before any route or stream; open without it. */
+  door?: HttpDoor;
 }
 
 export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   const open = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://framework');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://framework');
+    } catch {
+      return send(res, { status: 400, body: { message: `the request target is not a valid path: ${req.url}` } });
+    }
+    if (!o.door) return serve(req, res, url);
+    o.door.admit(req, res, url).then((a) => { if (a.admitted) serve(req, res, url); }).catch((err: Error) => {
+      o.log.error('request failed at the door', { method: req.method, url: req.url, error: err.message });
+      send(res, { status: 500, body: { message: `internal error: ${err.message}` } });
+    });
+  });
+  const serve = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     if (o.stream?.(req, url, res, open)) return;
     readBody(req).then(async (raw) => {
       let body: unknown;
@@ -82,7 +97,7 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
       o.log.error('request failed', { method: req.method, url: req.url, error: err.message });
       send(res, { status: 500, body: { message: `internal error: ${err.message}` } });
     });
-  });
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => { server.off('error', reject); resolve(); });

@@ -7,6 +7,7 @@
  * what happens around it.
  */
 import type { Logger } from '../../common/log';
+import type { ClientIdentity } from '../../common/security/client-config';
 import type { FrameworkInfo, Offer, TaskStatus } from '../../common/types';
 import { subscribe, type Scheduler } from '../sdk';
 import { SchedulerCallError } from '../sdk/errors';
@@ -27,6 +28,8 @@ export interface SubscriptionOptions {
   grpcAddress?: string;
   framework: Partial<Omit<FrameworkInfo, 'id'>> & { name: string };
   log: Logger;
+  /** Who the framework is to the master; default: the client config's user. */
+  credentials?: ClientIdentity;
 }
 
 export interface Subscription {
@@ -51,6 +54,7 @@ export function keepSubscribed(target: Subscriber, o: SubscriptionOptions): Subs
     try {
       s = await subscribe({
         master: o.master, grpcAddress: o.grpcAddress, autoAcknowledge: false, reconnect: {},
+        ...(o.credentials ? { credentials: o.credentials } : {}),
         framework: { ...o.framework, ...(target.state.frameworkId ? { id: target.state.frameworkId } : {}) },
       });
       if (stopping) return s.close();

@@ -6,7 +6,7 @@
  */
 import { AssertionError } from 'node:assert';
 import {
-  Server, ServerCredentials, status as GrpcStatus, type MethodDefinition, type sendUnaryData, type ServerUnaryCall,
+  Server, status as GrpcStatus, type Metadata, type MethodDefinition, type sendUnaryData, type ServerUnaryCall,
   type ServerWritableStream, type ServiceError, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import {
@@ -15,6 +15,9 @@ import {
 import type { Logger } from '../../common/log';
 import type { agora } from '../../common/proto';
 import { ResourceError } from '../../common/resources';
+import type { Credentials, Principal } from '../../common/security/credentials';
+import { callPrincipal, serverCredentials, Unauthenticated } from '../../common/security/grpc-auth';
+import type { TlsFiles } from '../../common/security/pki';
 import { schedulerService } from '../../common/scheduler-service';
 import type { Operation } from '../../common/types';
 import type { CallBase, SchedulerApi } from '../calls';
@@ -53,14 +56,44 @@ export interface GrpcOptions {
   /** False until the master can serve: calls get UNAVAILABLE. */
   ready: () => boolean;
   log: Logger;
+  /** Serve TLS with this certificate; plaintext without. */
+  tls?: TlsFiles;
+  /** Every call must prove a principal of these credentials; without, calls are anonymous. */
+  credentials?: () => Credentials;
 }
 
 export interface GrpcHandle {
   port: number;
+  /** Ends the subscriptions of principals that no longer have credentials (after a revoke). */
+  revokeGone(): void;
   stop(): Promise<void>;
 }
 
+/** Who is calling, when the master checks: UNAUTHENTICATED before anything else is looked at. */
+type Authenticate = (metadata: Metadata) => Principal | undefined;
+
+function authenticator(credentials: GrpcOptions['credentials']): Authenticate {
+  if (!credentials) return () => undefined;
+  return (metadata) => {
+    try {
+      return callPrincipal(metadata, credentials());
+    } catch (err) {
+      if (err instanceof Unauthenticated) throw new AuthError(err.message);
+      throw err;
+    }
+  };
+}
+
+class AuthError extends Error {}
+
+/** A subscription an authenticated principal holds open, and how to end it. */
+interface LiveStream {
+  principal: string;
+  cut(): void;
+}
+
 function toServiceError(err: unknown, log: Logger): Partial<ServiceError> {
+  if (err instanceof AuthError) return { code: GrpcStatus.UNAUTHENTICATED, details: err.message };
   if (err instanceof CallError) return { code: GrpcStatus[err.code], details: err.message };
   log.error('scheduler call failed inside the master', { error: err instanceof Error ? err.message : String(err) });
   // A broken invariant is a bug: answer the caller, then fail loudly rather than limp on.
@@ -74,8 +107,8 @@ function request<T>(raw: unknown, ready: () => boolean): T {
   return raw as T;
 }
 
-const base = (r: { frameworkId?: string | null; streamId?: string | null }): CallBase =>
-  ({ frameworkId: r.frameworkId ?? '', streamId: r.streamId ?? '' });
+const base = (r: { frameworkId?: string | null; streamId?: string | null }, principal: Principal | undefined): CallBase =>
+  ({ frameworkId: r.frameworkId ?? '', streamId: r.streamId ?? '', ...(principal ? { principal } : {}) });
 
 function operations(ops: readonly agora.v1.Operation.$Properties[] | null | undefined): Operation[] {
   return (ops ?? []).map((op, i) => {
@@ -94,41 +127,42 @@ function operations(ops: readonly agora.v1.Operation.$Properties[] | null | unde
 }
 
 /** The unary handlers: decode the request into a call, run it, answer. */
-function unaryHandlers(api: SchedulerApi, ready: () => boolean, log: Logger): UntypedServiceImplementation {
-  const unary = <Req>(run: (req: Req) => void) =>
+function unaryHandlers(api: SchedulerApi, ready: () => boolean, log: Logger, authenticate: Authenticate): UntypedServiceImplementation {
+  const unary = <Req>(run: (req: Req, principal: Principal | undefined) => void) =>
     (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       try {
-        run(request<Req>(call.request, ready));
+        const principal = authenticate(call.metadata);
+        run(request<Req>(call.request, ready), principal);
         callback(null, {});
       } catch (err) {
         callback(toServiceError(err, log));
       }
     };
   return {
-    Accept: unary<agora.v1.AcceptRequest.$Properties>((r) => api.accept({
-      ...base(r), offerIds: r.offerIds ?? [], operations: operations(r.operations), filters: filtersFromWire(r.filters),
+    Accept: unary<agora.v1.AcceptRequest.$Properties>((r, p) => api.accept({
+      ...base(r, p), offerIds: r.offerIds ?? [], operations: operations(r.operations), filters: filtersFromWire(r.filters),
     })),
-    Decline: unary<agora.v1.DeclineRequest.$Properties>((r) => api.decline({
-      ...base(r), offerIds: r.offerIds ?? [], filters: filtersFromWire(r.filters), reason: r.reason ?? '',
+    Decline: unary<agora.v1.DeclineRequest.$Properties>((r, p) => api.decline({
+      ...base(r, p), offerIds: r.offerIds ?? [], filters: filtersFromWire(r.filters), reason: r.reason ?? '',
     })),
-    Revive: unary<agora.v1.ReviveRequest.$Properties>((r) => api.revive({ ...base(r), roles: r.roles ?? [] })),
-    Suppress: unary<agora.v1.SuppressRequest.$Properties>((r) => api.suppress({ ...base(r), roles: r.roles ?? [] })),
-    Kill: unary<agora.v1.KillRequest.$Properties>((r) => api.kill({
-      ...base(r), taskId: r.taskId ?? '', agentId: r.agentId ?? '', killPolicy: killPolicyFromWire(r.killPolicy),
+    Revive: unary<agora.v1.ReviveRequest.$Properties>((r, p) => api.revive({ ...base(r, p), roles: r.roles ?? [] })),
+    Suppress: unary<agora.v1.SuppressRequest.$Properties>((r, p) => api.suppress({ ...base(r, p), roles: r.roles ?? [] })),
+    Kill: unary<agora.v1.KillRequest.$Properties>((r, p) => api.kill({
+      ...base(r, p), taskId: r.taskId ?? '', agentId: r.agentId ?? '', killPolicy: killPolicyFromWire(r.killPolicy),
     })),
-    Acknowledge: unary<agora.v1.AcknowledgeRequest.$Properties>((r) => api.acknowledge({
-      ...base(r), agentId: r.agentId ?? '', taskId: r.taskId ?? '', uuid: r.uuid ?? '',
+    Acknowledge: unary<agora.v1.AcknowledgeRequest.$Properties>((r, p) => api.acknowledge({
+      ...base(r, p), agentId: r.agentId ?? '', taskId: r.taskId ?? '', uuid: r.uuid ?? '',
     })),
-    Reconcile: unary<agora.v1.ReconcileRequest.$Properties>((r) => api.reconcile({
-      ...base(r), tasks: (r.tasks ?? []).map((t) => ({ taskId: t.taskId ?? '', agentId: t.agentId ?? '' })),
+    Reconcile: unary<agora.v1.ReconcileRequest.$Properties>((r, p) => api.reconcile({
+      ...base(r, p), tasks: (r.tasks ?? []).map((t) => ({ taskId: t.taskId ?? '', agentId: t.agentId ?? '' })),
     })),
-    Message: unary<agora.v1.MessageRequest.$Properties>((r) => api.message({
-      ...base(r), agentId: r.agentId ?? '', taskId: r.taskId ?? '', data: r.data ?? new Uint8Array(),
+    Message: unary<agora.v1.MessageRequest.$Properties>((r, p) => api.message({
+      ...base(r, p), agentId: r.agentId ?? '', taskId: r.taskId ?? '', data: r.data ?? new Uint8Array(),
     })),
-    Teardown: unary<agora.v1.TeardownRequest.$Properties>((r) => api.teardown(base(r))),
-    UpdateFramework: unary<agora.v1.UpdateFrameworkRequest.$Properties>((r) => {
+    Teardown: unary<agora.v1.TeardownRequest.$Properties>((r, p) => api.teardown(base(r, p))),
+    UpdateFramework: unary<agora.v1.UpdateFrameworkRequest.$Properties>((r, p) => {
       if (!r.frameworkInfo) throw new CallError('INVALID_ARGUMENT', 'framework_info is missing');
-      api.updateFramework({ ...base(r), frameworkInfo: frameworkInfoFromWire(r.frameworkInfo) });
+      api.updateFramework({ ...base(r, p), frameworkInfo: frameworkInfoFromWire(r.frameworkInfo) });
     }),
   };
 }
@@ -138,7 +172,7 @@ function unaryHandlers(api: SchedulerApi, ready: () => boolean, log: Logger): Un
  * the core as a disconnect; the core ending it (failover, teardown, stop) is reported too,
  * and the core ignores that since the subscription is already gone.
  */
-function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger) {
+function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, authenticate: Authenticate, live: Map<FrameworkStream, LiveStream>) {
   return (call: ServerWritableStream<unknown, agora.v1.Event.$Properties>) => {
     let ended = false;
     const stream: FrameworkStream = {
@@ -146,13 +180,25 @@ function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger) 
       close: () => { if (!ended) { ended = true; call.end(); } },
     };
     try {
+      const principal = authenticate(call.metadata);
       const req = request<agora.v1.SubscribeRequest.$Properties>(call.request, ready);
       if (!req.frameworkInfo) throw new CallError('INVALID_ARGUMENT', 'framework_info is missing');
-      const { frameworkId, streamId } = api.subscribe(frameworkInfoFromWire(req.frameworkInfo), stream);
+      const { frameworkId, streamId } = api.subscribe(frameworkInfoFromWire(req.frameworkInfo), stream, principal);
       const gone = () => {
         ended = true;
+        live.delete(stream);
         api.disconnect(frameworkId, streamId);
       };
+      if (principal) {
+        live.set(stream, {
+          principal: principal.name,
+          cut: () => {
+            if (ended) return;
+            gone();
+            call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: `the credentials of principal '${principal.name}' were revoked` });
+          },
+        });
+      }
       call.once('cancelled', gone);
       call.once('close', gone);
       call.on('error', (err) => log.warn('framework stream failed', { frameworkId, error: err.message }));
@@ -165,12 +211,28 @@ function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger) 
 
 export function startGrpc(api: SchedulerApi, options: GrpcOptions): Promise<GrpcHandle> {
   const server = new Server();
-  server.addService(tolerantService(), { ...unaryHandlers(api, options.ready, options.log), Subscribe: subscribeHandler(api, options.ready, options.log) });
+  const authenticate = authenticator(options.credentials);
+  // Live subscriptions by principal, so a revoked credential's streams can be cut.
+  const live = new Map<FrameworkStream, LiveStream>();
+  server.addService(tolerantService(), {
+    ...unaryHandlers(api, options.ready, options.log, authenticate),
+    Subscribe: subscribeHandler(api, options.ready, options.log, authenticate, live),
+  });
+  const revokeGone = (): void => {
+    const creds = options.credentials?.();
+    if (!creds) return;
+    for (const [stream, { principal, cut }] of live) {
+      if (creds.has(principal)) continue;
+      options.log.warn('credentials revoked: ending a framework subscription', { principal });
+      live.delete(stream);
+      cut();
+    }
+  };
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (err, port) => {
+    server.bindAsync(`${host}:${options.port}`, serverCredentials(options.tls), (err, port) => {
       if (err) return reject(new Error(`cannot serve gRPC on ${host}:${options.port}: ${err.message}`, { cause: err }));
-      resolve({ port, stop: () => shutdown(server) });
+      resolve({ port, revokeGone, stop: () => shutdown(server) });
     });
   });
 }

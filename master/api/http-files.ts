@@ -17,6 +17,8 @@ export const FILES_PATHS = ['/api/v1/files/read', '/api/v1/files/browse', '/api/
 export interface SandboxLookup {
   /** The HTTP address of the agent holding the task's sandbox, or undefined if unknown. */
   sandboxOf(frameworkId: string, taskId: string): { hostname: string; port: number } | undefined;
+  /** The master's own `Authorization` towards agents: the caller's credentials are never passed on. */
+  agentAuthorization?: string;
   log: Logger;
 }
 
@@ -37,7 +39,8 @@ export function relayFiles(deps: SandboxLookup, url: URL, req: IncomingMessage, 
   if (!agent) return refuse(res, 404, `no task ${taskId} of framework ${frameworkId} is known to the master`);
   const target = `${url.pathname.slice('/api/v1'.length)}${url.search}`;
   const where = `${agent.hostname}:${agent.port}`;
-  const upstream = request({ host: agent.hostname, port: agent.port, path: target, method: req.method, timeout: CONNECT_TIMEOUT_MS }, (answer) => {
+  const headers = deps.agentAuthorization ? { authorization: deps.agentAuthorization } : {};
+  const upstream = request({ host: agent.hostname, port: agent.port, path: target, method: req.method, headers, timeout: CONNECT_TIMEOUT_MS }, (answer) => {
     // Once the agent answers, a quiet follow is normal: only the client's leaving ends it.
     upstream.setTimeout(0);
     const headers: Record<string, string> = { 'cache-control': 'no-cache' };

@@ -31,6 +31,8 @@ import type { MasterStateView, OfferLogEvent } from '../../common/operator-types
 import { CallError } from '../errors';
 import { METRICS_CONTENT_TYPE } from '../metrics';
 import { uiFiles } from '../../common/ui-files';
+import type { Principal } from '../../common/security/credentials';
+import type { HttpDoor } from '../../common/security/http-door';
 import { FILES_PATHS, relayFiles, type SandboxLookup } from './http-files';
 import { offersQuery, offersSummary, type OfferQueryDeps } from './http-offers';
 import { parseTypes, type FollowOptions } from '../operator-stream';
@@ -54,6 +56,15 @@ export interface HttpDeps {
   sandboxOf?: SandboxLookup['sandboxOf'];
   /** Without it, /api/v1/offers and /api/v1/offers/summary are not served. */
   offerQueries?: OfferQueryDeps;
+  /** Authentication, CSRF and content-type rules in front of every route; every route is open without it. */
+  door?: HttpDoor;
+  /** The master's own credentials towards agents, for the sandbox relay. */
+  agentAuthorization?: string;
+  /**
+   * Whether `principal` may do `action` on `object` (the ACLs): a refusal message, or
+   * undefined. Without it, the door's admin/viewer split is all there is.
+   */
+  authorize?(principal: Principal, action: string, object?: string): string | undefined;
   log: Logger;
 }
 
@@ -180,11 +191,24 @@ function ui(url: URL, req: IncomingMessage, res: ServerResponse): boolean {
   return true;
 }
 
-function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, limits: StreamLimits): void {
-  const url = new URL(req.url ?? '/', 'http://master');
+function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, limits: StreamLimits,
+  url: URL, principal: Principal | undefined): void {
+  // The ACLs, after the door: a refusal names the principal, the action and the object.
+  const refused = (action: string, object?: string): boolean => {
+    const why = principal && deps.authorize?.(principal, action, object);
+    if (why) json(res, 403, { error: why, principal: principal?.name, action, ...(object !== undefined ? { object } : {}) });
+    return !!why;
+  };
   const gone = GONE.exec(url.pathname);
-  if (gone && deps.markAgentGone) return markGone(deps, deps.markAgentGone, decodeURIComponent(gone[1]!), req, res);
-  if (url.pathname === '/api/v1/weights' && deps.weights) return weightsRoute(deps, deps.weights, req, res);
+  if (gone && deps.markAgentGone) {
+    const agentId = decodeURIComponent(gone[1]!);
+    if (req.method === 'POST' && refused('mark_agent_gone', agentId)) return;
+    return markGone(deps, deps.markAgentGone, agentId, req, res);
+  }
+  if (url.pathname === '/api/v1/weights' && deps.weights) {
+    if (req.method === 'GET' && refused('view')) return;
+    return weightsRoute(deps, deps.weights, req, res, (roles) => roles.some((role) => refused('update_weights', role)));
+  }
   if (ui(url, req, res)) return;
   const queries = deps.offerQueries ? ['/api/v1/offers', '/api/v1/offers/summary'] : [];
   const known = ['/health', '/state', '/api/v1/state', '/api/v1/offers/events', ...queries, ...(deps.metrics ? ['/metrics'] : []),
@@ -193,12 +217,15 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   if (req.method !== 'GET') return json(res, 405, { error: `${url.pathname} answers GET only, not ${req.method}` });
   if (url.pathname === '/health') return health(deps, res);
   if (!deps.ready()) return json(res, 503, { error: 'the master is starting' });
+  if (FILES_PATHS.includes(url.pathname) ? refused('access_sandboxes') : refused('view')) return;
   const reply = (status: number, body: unknown) => json(res, status, body);
   if (url.pathname === '/api/v1/offers' && deps.offerQueries) return offersQuery(deps.offerQueries, url.searchParams, reply);
   if (url.pathname === '/api/v1/offers/summary' && deps.offerQueries) return offersSummary(deps.offerQueries, url.searchParams, reply);
   if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, limits.keepAliveMs);
   if (url.pathname === '/api/v1/events' && deps.operatorEvents) return operatorEvents(deps, deps.operatorEvents.follow, req, url, res, streams, limits);
-  if (FILES_PATHS.includes(url.pathname) && deps.sandboxOf) return relayFiles({ sandboxOf: deps.sandboxOf, log: deps.log }, url, req, res);
+  if (FILES_PATHS.includes(url.pathname) && deps.sandboxOf) {
+    return relayFiles({ sandboxOf: deps.sandboxOf, agentAuthorization: deps.agentAuthorization, log: deps.log }, url, req, res);
+  }
   if (url.pathname === '/metrics' && deps.metrics) return text(res, 200, METRICS_CONTENT_TYPE, deps.metrics());
   json(res, 200, deps.state());
 }
@@ -206,7 +233,8 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
 /** An operator's body is small; anything bigger is refused before it is parsed. */
 const MAX_BODY_BYTES = 64 * 1024;
 
-function weightsRoute(deps: HttpDeps, weights: NonNullable<HttpDeps['weights']>, req: IncomingMessage, res: ServerResponse): void {
+function weightsRoute(deps: HttpDeps, weights: NonNullable<HttpDeps['weights']>, req: IncomingMessage, res: ServerResponse,
+  refusedRoles: (roles: string[]) => boolean): void {
   if (req.method === 'GET') return json(res, 200, weights.get());
   if (req.method !== 'PUT') return json(res, 405, { error: `/api/v1/weights answers GET and PUT, not ${req.method}` });
   if (!deps.ready()) return json(res, 503, { error: 'the master is starting' });
@@ -232,6 +260,7 @@ function weightsRoute(deps: HttpDeps, weights: NonNullable<HttpDeps['weights']>,
     if (typeof update !== 'object' || update === null || Array.isArray(update)) {
       return json(res, 400, { error: 'the body must be a JSON object: {"role": weight, ...}' });
     }
+    if (refusedRoles(Object.keys(update))) return;
     weights.update(update as Record<string, unknown>).then(
       () => json(res, 200, weights.get()),
       (err: unknown) => {
@@ -261,14 +290,29 @@ function markGone(deps: HttpDeps, mark: (agentId: string) => Promise<void>, agen
 export function startHttp(deps: HttpDeps, options: HttpOptions): Promise<HttpHandle> {
   const streams = new Set<ServerResponse>();
   const limits: StreamLimits = { keepAliveMs: options.keepAliveMs ?? 15_000, maxEventBacklogBytes: options.maxEventBacklogBytes ?? 64 * 1024 * 1024 };
+  const failed = (req: IncomingMessage, res: ServerResponse, err: unknown): void => {
+    deps.log.error('HTTP request failed', { url: req.url, error: err instanceof Error ? err.message : String(err) });
+    if (!res.headersSent) json(res, 500, { error: 'internal error' });
+    else res.end();
+  };
   const server: Server = createServer((req, res) => {
+    let url: URL;
     try {
-      route(deps, req, res, streams, limits);
-    } catch (err) {
-      deps.log.error('HTTP request failed', { url: req.url, error: err instanceof Error ? err.message : String(err) });
-      if (!res.headersSent) json(res, 500, { error: 'internal error' });
-      else res.end();
+      url = new URL(req.url ?? '/', 'http://master');
+    } catch {
+      return json(res, 400, { error: `the request target is not a valid path: ${req.url}` });
     }
+    if (!deps.door) {
+      try {
+        route(deps, req, res, streams, limits, url, undefined);
+      } catch (err) {
+        failed(req, res, err);
+      }
+      return;
+    }
+    deps.door.admit(req, res, url).then((a) => {
+      if (a.admitted) route(deps, req, res, streams, limits, url, a.principal);
+    }).catch((err: unknown) => failed(req, res, err));
   });
   return new Promise((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`cannot serve HTTP on ${options.host}:${options.port}: ${err.message}`, { cause: err })));

@@ -2,7 +2,7 @@
  * Real clients for the master's shell tests: a raw grpc-js scheduler client, a fake agent
  * that speaks the agent protocol over real NATS, and HTTP/SSE readers. Only tests import it.
  */
-import { credentials, makeGenericClientConstructor, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { makeGenericClientConstructor, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { get } from 'http';
 import { connect, type Msg, type NatsConnection } from 'nats';
 import { eventFromWire, frameworkInfoToWire, resourcesToWire } from '../../common/codec';
@@ -11,6 +11,8 @@ import { decodeAs, pb, type agora } from '../../common/proto';
 import { parse } from '../../common/resources';
 import { schedulerService } from '../../common/scheduler-service';
 import { subjects, type Subjects } from '../../common/subjects';
+import { clientIdentity, type ClientIdentity } from '../../common/security/client-config';
+import { channelCredentials } from '../../common/security/grpc-auth';
 import type { FrameworkInfo, SchedulerEvent } from '../../common/types';
 
 /** Items in arrival order; `take` removes and returns the first that matches, waiting if needed. */
@@ -64,8 +66,13 @@ export interface TestFramework {
   close(): void;
 }
 
-export async function subscribeFramework(grpcPort: number, info: Partial<FrameworkInfo> = {}): Promise<TestFramework> {
-  const client = new SchedulerClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+/**
+ * Subscribes as `identity` (TLS and its credentials on every call), by default the client
+ * config's user when the test made one (`AGORA_CONFIG`), else in plaintext without credentials.
+ */
+export async function subscribeFramework(grpcPort: number, info: Partial<FrameworkInfo> = {},
+  identity: ClientIdentity | undefined = clientIdentity()): Promise<TestFramework> {
+  const client = new SchedulerClient(`127.0.0.1:${grpcPort}`, channelCredentials(identity));
   const full: FrameworkInfo = { id: '', name: 'test', roles: ['*'], failoverTimeoutMs: 0, capabilities: [], principal: '', user: '', hostname: '', labels: {}, ...info };
   const stream = (client as unknown as { Subscribe(r: unknown): ClientReadableStream<agora.v1.Event> }).Subscribe({ frameworkInfo: frameworkInfoToWire(full) });
   const events = new Inbox<SchedulerEvent>();
@@ -74,7 +81,11 @@ export async function subscribeFramework(grpcPort: number, info: Partial<Framewo
     stream.on('error', (err: ServiceError) => resolve(err));
     stream.on('end', () => resolve(undefined));
   });
-  const first = await events.take((e) => e.type === 'SUBSCRIBED', 'SUBSCRIBED');
+  // A refused subscription ends the stream with a status: that, not a timeout, is the answer.
+  const first = await Promise.race([
+    events.take((e) => e.type === 'SUBSCRIBED', 'SUBSCRIBED'),
+    ended.then((err) => { throw err ?? new Error('the stream ended before SUBSCRIBED'); }),
+  ]);
   if (first.type !== 'SUBSCRIBED') throw new Error('unreachable');
   return {
     client, events, frameworkId: first.frameworkId, streamId: first.streamId, stream, ended,

@@ -34,6 +34,17 @@ export async function openPage(): Promise<TestPage> {
 }
 
 /**
+ * Signs the page in at the server `base` (http://host:port) as `principal` through its login
+ * page and a login link (the secret in the URL's fragment, as `agora up` prints it), and waits
+ * for the UI it leads to.
+ */
+export async function signIn(page: Page, base: string, identity: { principal: string; secret: string }): Promise<void> {
+  const link = `principal=${encodeURIComponent(identity.principal)}&secret=${encodeURIComponent(identity.secret)}`;
+  await page.goto(`${base}/login?next=${encodeURIComponent('/ui/')}#${link}`);
+  await page.waitForURL((url) => url.pathname === '/ui/');
+}
+
+/**
  * A framework's UI as the master links it: `/api/v1/state` lists the framework with `name`
  * and webuiUrl `http://127.0.0.1:<port>/ui/`; the page opens there, goes live, takes `title`
  * with the `home` nav link current, and draws with the shared styles (/ui/shared/base.css)

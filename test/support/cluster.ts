@@ -12,6 +12,8 @@ import { startNatsServer, type NatsServer } from '../../common/nats-server';
 import type { MasterStateView } from '../../common/operator-types';
 import { getJson, masterAddress } from '../../frameworks/sdk/master-address';
 import { startMaster, type StartMasterOptions } from '../../master/server';
+import type { ServerSecurity } from '../../common/security/security-dir';
+import { testSecurity, type TestSecurity } from './security';
 
 export const TEST_IMAGE = 'agora/busybox:latest';
 export const AGENT_RESOURCES = 'cpus:2;mem:1024;disk:2048;ports:[31000-31099]';
@@ -22,6 +24,10 @@ type Agent = Awaited<ReturnType<typeof startAgent>>;
 export interface TestCluster {
   nats: NatsServer;
   master: Master;
+  /** The cluster's keys (absent when started with `secure: false`). */
+  security?: TestSecurity;
+  /** The keys as the doors hold them, to start more doors (frameworks) with. */
+  doors?: ServerSecurity;
   agents: Agent[];
   /** The master's HTTP address, as `--master` takes it. */
   masterAddr: string;
@@ -44,12 +50,20 @@ export async function startCluster(opts: {
   masterOptions?: StartMasterOptions;
   /** `jetstream: false` starts NATS without JetStream, e.g. to see the master's offer log degraded. */
   natsOptions?: { jetstream?: boolean };
+  /**
+   * Every door locked, as `agora up` runs it (the default): gRPC over TLS, credentials on every
+   * call, and `AGORA_CONFIG` pointing at an admin's client config. `false`: open doors.
+   */
+  secure?: boolean;
 } = {}): Promise<TestCluster> {
   const nats = await startNatsServer(opts.natsOptions);
   const workRoot = mkdtempSync(join(tmpdir(), 'agora-test-'));
+  const security = opts.secure === false ? undefined : testSecurity();
+  const doors: ServerSecurity | undefined = security?.open();
   const master = await startMaster({
     natsUrl: nats.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0,
     allocationIntervalMs: opts.allocationIntervalMs ?? 100,
+    ...(security && doors ? { security: doors, identity: security.identity('master') } : {}),
     ...opts.masterOptions,
   });
   const masterAddr = `127.0.0.1:${master.httpPort}`;
@@ -58,6 +72,7 @@ export async function startCluster(opts: {
     const agent = await startAgent({
       natsUrl: nats.url, httpHost: '127.0.0.1', httpPort: 0, hostname: a.hostname ?? '127.0.0.1',
       workDir: join(workRoot, `agent-${agents.length}`),
+      ...(doors ? { security: doors } : {}),
       containerizer: a.containerizer ?? opts.containerizer ?? 'docker',
       resources: a.resources ?? opts.resources ?? AGENT_RESOURCES,
       ...opts.agentOptions,
@@ -68,7 +83,7 @@ export async function startCluster(opts: {
   };
   for (let i = 0; i < (opts.agents ?? 1); i++) await addAgent({ hostname: opts.hostnames?.[i] });
   return {
-    nats, master, agents, masterAddr,
+    nats, master, agents, masterAddr, ...(security && doors ? { security, doors } : {}),
     grpcAddr: `127.0.0.1:${master.grpcPort}`,
     state: () => getJson<MasterStateView>(masterAddress(masterAddr), '/api/v1/state'),
     addAgent,
@@ -76,6 +91,8 @@ export async function startCluster(opts: {
       for (const a of agents) await a.stop();
       await master.stop();
       await nats.stop();
+      doors?.close();
+      security?.remove();
       rmSync(workRoot, { recursive: true, force: true });
     },
   };

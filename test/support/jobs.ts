@@ -3,6 +3,7 @@
  * for its REST APIs, and its event stream (`/v1/events`) recorded so a test waits for the
  * run it expects instead of for time to pass.
  */
+import { authHeaders } from '../../common/security/client-config';
 import { request } from 'http';
 import { frameFields, readEventFrames } from '../../common/sse';
 import { startRedisServer, type RedisServer } from '../../common/redis-server';
@@ -24,7 +25,7 @@ export class JobsEvents {
   static open(port: number): Promise<JobsEvents> {
     const s = new JobsEvents();
     return new Promise((resolve, reject) => {
-      s.req = request({ host: '127.0.0.1', port, path: '/v1/events', headers: { accept: 'text/event-stream' } }, (res) => {
+      s.req = request({ host: '127.0.0.1', port, path: '/v1/events', headers: { accept: 'text/event-stream', ...authHeaders() } }, (res) => {
         readEventFrames(res, (frame) => {
           const { data } = frameFields(frame);
           if (data) s.push(JSON.parse(data) as JobsEvent);
@@ -78,7 +79,11 @@ export interface TestJobs {
 
 export async function startTestJobs(cluster: TestCluster, extra: JobsOptions = {}): Promise<TestJobs> {
   const redis = await startRedisServer();
-  const options: JobsOptions = { grpcAddress: cluster.grpcAddr, master: cluster.masterAddr, redisUrl: redis.url, host: '127.0.0.1', port: 0, retryDelayMs: 200, ...extra };
+  const options: JobsOptions = {
+    grpcAddress: cluster.grpcAddr, master: cluster.masterAddr, redisUrl: redis.url, host: '127.0.0.1', port: 0, retryDelayMs: 200,
+    ...(cluster.security && cluster.doors ? { security: cluster.doors, identity: cluster.security.identity('jobs') } : {}),
+    ...extra,
+  };
   let jobs = await startJobs(options);
   await jobs.subscribed;
   const t: TestJobs = {

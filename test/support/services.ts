@@ -3,6 +3,7 @@
  * client for its REST API and its event stream (`/v2/events`), which records every event so
  * a test can wait for the one it expects.
  */
+import { authHeaders } from '../../common/security/client-config';
 import { request } from 'http';
 import { frameFields, readEventFrames } from '../../common/sse';
 import { startRedisServer, type RedisServer } from '../../common/redis-server';
@@ -23,7 +24,7 @@ export class ServicesClient {
   async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
     const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: this.port, method, path, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      const req = request({ host: '127.0.0.1', port: this.port, method, path, headers: { 'content-type': 'application/json', ...authHeaders(), ...headers } }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => { text += c; });
@@ -49,7 +50,7 @@ export class EventStream {
   static open(port: number): Promise<EventStream> {
     const s = new EventStream();
     return new Promise((resolve, reject) => {
-      s.req = request({ host: '127.0.0.1', port, path: '/v2/events', headers: { accept: 'text/event-stream' } }, (res) => {
+      s.req = request({ host: '127.0.0.1', port, path: '/v2/events', headers: { accept: 'text/event-stream', ...authHeaders() } }, (res) => {
         readEventFrames(res, (frame) => {
           const { data } = frameFields(frame);
           if (data) s.push(JSON.parse(data) as MarathonEvent);
@@ -99,7 +100,11 @@ export interface TestServices {
 
 export async function startTestServices(cluster: TestCluster, extra: ServicesOptions = {}): Promise<TestServices> {
   const redis = await startRedisServer();
-  const options: ServicesOptions = { grpcAddress: cluster.grpcAddr, master: cluster.masterAddr, redisUrl: redis.url, host: '127.0.0.1', port: 0, ...extra };
+  const options: ServicesOptions = {
+    grpcAddress: cluster.grpcAddr, master: cluster.masterAddr, redisUrl: redis.url, host: '127.0.0.1', port: 0,
+    ...(cluster.security && cluster.doors ? { security: cluster.doors, identity: cluster.security.identity('services') } : {}),
+    ...extra,
+  };
   let services = await startServices(options);
   await services.subscribed;
   const t: TestServices = {

@@ -1,0 +1,62 @@
+/**
+ * Everything a secure cluster needs, made on first start so the two-command start needs no
+ * setup: the CA and this host's certificate, the principals of a local cluster (an admin
+ * operator, the master's own identity towards agents, the services and jobs frameworks, the
+ * local agent), and the client config that the `agora` command and the SDK read. Run again,
+ * it keeps what is there and only fills in what is missing, so secrets survive restarts.
+ */
+import { existsSync } from 'fs';
+import { join } from 'path';
+import { CONFIG_FILE, securityPaths } from './security-dir';
+import { readClientConfig, writeClientConfig, type ClientConfig, type ContextEntry, type UserEntry } from './client-config';
+import { emptyCredentials, newSecret, readCredentials, writeCredentials, type OperatorRole, type PrincipalKind } from './credentials';
+import { defaultServerNames, ensureCa, issueCert, SERVER_CERT } from './pki';
+
+export interface WantedPrincipal {
+  name: string;
+  kind: PrincipalKind;
+  role?: OperatorRole;
+}
+
+/** The principals `agora up` runs with. */
+export const LOCAL_PRINCIPALS: readonly WantedPrincipal[] = [
+  { name: 'admin', kind: 'operator', role: 'admin' },
+  // The master relays sandbox reads to agents under its own name, never the caller's secret.
+  { name: 'master', kind: 'operator', role: 'viewer' },
+  { name: 'services', kind: 'framework' },
+  { name: 'jobs', kind: 'framework' },
+  { name: 'local-agent', kind: 'agent' },
+];
+
+export interface Bootstrapped {
+  /** True when this call made the CA (a first start). */
+  created: boolean;
+  configPath: string;
+  /** Each principal's user entry in the client config, by principal name. */
+  users: Record<string, UserEntry>;
+}
+
+export function bootstrapSecurity(dir: string, o: { context?: ContextEntry; principals?: readonly WantedPrincipal[]; certNames?: string[] } = {}): Bootstrapped {
+  const paths = securityPaths(dir);
+  const created = ensureCa(paths.tls);
+  if (created || !existsSync(join(paths.tls, SERVER_CERT))) issueCert(paths.tls, o.certNames ?? defaultServerNames());
+  let creds = existsSync(paths.credentials) ? readCredentials(paths.credentials) : emptyCredentials();
+  const configPath = join(dir, CONFIG_FILE);
+  const config: ClientConfig = readClientConfig(configPath) ?? { contexts: {}, users: {} };
+  let changed = !existsSync(paths.credentials);
+  for (const want of o.principals ?? LOCAL_PRINCIPALS) {
+    const user = config.users[want.name];
+    if (user && creds.verify(user.principal, user.secret)) continue;
+    // A principal whose secret this machine no longer has is issued a new one: nobody could use the old.
+    if (creds.has(want.name)) creds = creds.removing(want.name);
+    const secret = newSecret();
+    creds = creds.adding(want.name, want.kind, secret, want.role);
+    config.users[want.name] = { principal: want.name, secret };
+    changed = true;
+  }
+  if (changed) writeCredentials(paths.credentials, creds);
+  config.contexts.local = { user: 'admin', ...config.contexts.local, ...o.context, ca: 'tls/ca.crt' };
+  config.current ??= 'local';
+  writeClientConfig(config, configPath);
+  return { created, configPath, users: config.users };
+}

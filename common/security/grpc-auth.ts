@@ -1,0 +1,52 @@
+/**
+ * The gRPC door's two sides. The master serves TLS with the cluster's certificate; a framework
+ * trusts the cluster's CA and sends `authorization: Basic principal:secret` with every call
+ * (grpc-js sends call credentials only over TLS, so a secret never crosses in plaintext).
+ * Each call is checked on its own: a digest and a map lookup, cheap enough for every Accept.
+ */
+import { credentials as grpcCredentials, Metadata, ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
+import type { ClientIdentity } from './client-config';
+import { authorizationHeader } from './client-config';
+import type { Credentials, Principal } from './credentials';
+import type { TlsFiles } from './pki';
+
+/** TLS with the cluster's certificate, or plaintext when the master runs without security. */
+export function serverCredentials(tls: TlsFiles | undefined): ServerCredentials {
+  return tls ? ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], false) : ServerCredentials.createInsecure();
+}
+
+/** TLS trusting the identity's CA, with its principal and secret on every call; plaintext without one. */
+export function channelCredentials(id: ClientIdentity | undefined): ChannelCredentials {
+  if (!id) return grpcCredentials.createInsecure();
+  const header = authorizationHeader(id);
+  const perCall = grpcCredentials.createFromMetadataGenerator((_params, callback) => {
+    const md = new Metadata();
+    md.set('authorization', header);
+    callback(null, md);
+  });
+  return grpcCredentials.combineChannelCredentials(grpcCredentials.createSsl(id.ca ?? null), perCall);
+}
+
+/** Why a call's credentials were refused, for an UNAUTHENTICATED status. */
+export class Unauthenticated extends Error {
+  override readonly name = 'Unauthenticated';
+}
+
+/** The principal a call's metadata proves, or an Unauthenticated error saying what was missing or wrong. */
+export function callPrincipal(metadata: Metadata, creds: Credentials): Principal {
+  const values = metadata.get('authorization');
+  const header = values.length === 1 ? String(values[0]) : undefined;
+  if (!header) throw new Unauthenticated('no credentials: send authorization: Basic base64(principal:secret) over TLS (the SDK reads them from the client config)');
+  const [scheme, value = ''] = header.split(/\s+/, 2);
+  if (scheme?.toLowerCase() === 'bearer') {
+    const p = creds.bySecret(value);
+    if (!p) throw new Unauthenticated('the bearer secret is not one of this cluster\'s credentials');
+    return p;
+  }
+  if (scheme?.toLowerCase() !== 'basic') throw new Unauthenticated(`unsupported authorization scheme '${scheme}': use Basic or Bearer`);
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const p = colon < 0 ? undefined : creds.verify(decoded.slice(0, colon), decoded.slice(colon + 1));
+  if (!p) throw new Unauthenticated(`wrong principal or secret${colon < 0 ? '' : ` for '${decoded.slice(0, colon)}'`}`);
+  return p;
+}
