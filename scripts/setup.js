@@ -34,6 +34,7 @@ const isRoot = process.getuid?.() === 0;
 const PACKAGES = [
   { pkg: 'nats-server', bin: 'nats-server' },                 // agents ⇄ master, the offer log (JetStream)
   { pkg: 'redis-server', bin: 'redis-server' },               // the registry and leader election
+  { pkg: 'openssl', bin: 'openssl' },                         // the cluster's CA and certificates (agora up, agora credentials)
   { pkg: 'docker.io', bin: 'dockerd', docker: true },         // the Docker containerizer
   { pkg: 'busybox-static', file: BUSYBOX, docker: true },     // the task image's one binary
   { pkg: 'chromium', bin: 'chromium', tests: true },           // the services UI's test drives it headless
