@@ -6,6 +6,7 @@
  */
 import { CYCLE_SOURCE, GOAL_FACTOR, GRID, caseLabel } from './decline-rounds.bench';
 import { agentLaunchSection } from './docs-agent-launch';
+import { securitySection } from './docs-security';
 import { round, type Measurement } from './harness';
 import type { Results } from './run';
 
@@ -124,5 +125,7 @@ export function benchmarksDoc(r: Results): string {
     '   (`apache/mesos`), for the shape; REFERENCE.md "Mesos — 4. Allocator".',
     '',
     ...agentLaunchSection(r.measurements),
+    '',
+    ...securitySection(r.measurements),
   ].join('\n');
 }

@@ -15,7 +15,9 @@ let seq = 0;
 
 /** Runs `n` tasks of `spec` through one framework; resolves when all are terminal. */
 async function launchAll(cluster: TestCluster, n: number, spec: Omit<TaskSpec, 'id'>): Promise<void> {
-  const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'launch-bench' } });
+  // A cluster's own identity, so a secure and an open cluster can be measured side by side.
+  const credentials = cluster.security ? cluster.security.identity('admin') : false;
+  const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'launch-bench' }, credentials });
   const run = ++seq;
   const pending: TaskSpec[] = Array.from({ length: n }, (_, i) => ({ ...spec, id: `bench-${run}-${i}` }));
   const failed: string[] = [];
@@ -64,6 +66,40 @@ async function measure(containerizer: 'process' | 'docker', n: number, spec: Omi
 }
 
 /**
+ * What locked doors cost on the launch path: the same 200 process tasks through a cluster with
+ * TLS and credentials on every gRPC call and one without, measured in turns (secure, open,
+ * secure, …) in one run so both see the same machine. The issue's bound is ≤ 1.05×.
+ */
+async function securityOverhead(n: number, runs: number): Promise<Measurement[]> {
+  const spec = { command: 'true', cpus: 0.01, mem: 8, process: true };
+  const resources = 'cpus:2;mem:4096;disk:4096;ports:[31000-31999]';
+  const secure = await startCluster({ containerizer: 'process', resources, allocationIntervalMs: 100 });
+  const open = await startCluster({ containerizer: 'process', resources, allocationIntervalMs: 100, secure: false });
+  try {
+    await launchAll(secure, n, spec);   // warm-up, untimed: TLS sessions and JIT
+    await launchAll(open, n, spec);
+    const samples = { secure: [] as number[], open: [] as number[] };
+    for (let i = 0; i < runs; i++) {
+      for (const [name, cluster] of [['secure', secure], ['open', open]] as const) {
+        const t = await timeAsync(() => launchAll(cluster, n, spec), 1);
+        samples[name].push(t.medianMs);
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const ratio = median(samples.secure) / median(samples.open);
+    return (['secure', 'open'] as const).map((name) => ({
+      bench: 'launch', case: `security: ${n} processes, ${name === 'secure' ? 'TLS + credentials on every call' : 'open doors (--insecure)'}, in turns`,
+      params: { tasks: n, doors: name, ...(name === 'secure' ? { ratioToOpen: round(ratio, 3) } : {}) },
+      runs, samplesMs: samples[name].map((x) => round(x, 1)), medianMs: round(median(samples[name]), 1),
+      ops: n, opsLabel: 'tasks', opsPerSec: Math.round(n / (median(samples[name]) / 1000)), published: [],
+    }));
+  } finally {
+    await open.stop();
+    await secure.stop();
+  }
+}
+
+/**
  * This machine's floor for the Docker case: the same containers started by `docker run`
  * directly and all at once, with no Agora in the way.
  */
@@ -96,4 +132,10 @@ export const launchBench: Bench = {
       await dockerFloor(40, 3),
     ];
   },
+};
+
+export const launchSecurityBench: Bench = {
+  name: 'launch-security',
+  description: 'the launch path (200 processes through SDK → master → NATS → agent) with TLS and credentials on every gRPC call against open doors, in turns in one run',
+  run: () => securityOverhead(200, 7),
 };

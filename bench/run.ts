@@ -18,11 +18,11 @@ import { declineRoundsBench } from './decline-rounds.bench';
 import { benchmarksDoc } from './docs';
 import { round, type Bench, type Measurement } from './harness';
 import { jobsBench } from './jobs.bench';
-import { launchBench } from './launch.bench';
+import { launchBench, launchSecurityBench } from './launch.bench';
 import { masterUiBench } from './master-ui.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, masterUiBench, launchBench, agentLaunchBench];
+const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench];
 
 export interface Machine {
   cpuModel: string;
