@@ -136,7 +136,10 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     this.isolation = cgroups.view;
     // Said once, plainly: every process task on this agent runs without limits.
     if (!cgroups.ok) this.log.warn(`process tasks run without resource limits: ${cgroups.view.why}`);
-    this.process = new ProcessContainerizer({ log: this.log.child('process'), ...(cgroups.ok ? { cgroups: cgroups.cgroups } : {}) });
+    this.process = new ProcessContainerizer({
+      log: this.log.child('process'), ...(cgroups.ok ? { cgroups: cgroups.cgroups } : {}),
+      ...(config.processUser !== undefined ? { defaultUser: config.processUser } : {}),
+    });
     const checkpointFile = join(metaDir(config.workDir), 'status-updates.json');
     this.checkpointFile = checkpointFile;
     this.identityFile = join(metaDir(config.workDir), 'agent.json');

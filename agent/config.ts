@@ -30,6 +30,11 @@ export interface AgentOptions {
   containerizer?: ContainerizerChoice;
   dockerSocket?: string;
   defaultImage?: string;
+  /**
+   * Who a process task runs as when it names no user: default `nobody` on an agent running as
+   * root (never root by accident); '' runs it as the agent's own user.
+   */
+  processUser?: string;
   /** A Docker image pull that has not finished by then fails the launch. */
   imagePullTimeoutMs?: number;
   isolation?: IsolationChoice;
@@ -77,6 +82,8 @@ export interface AgentConfig {
   readonly containerizer: ContainerizerChoice;
   readonly dockerSocket: string;
   readonly defaultImage: string;
+  /** undefined: the containerizer's default (nobody under root). */
+  readonly processUser: string | undefined;
   readonly imagePullTimeoutMs: number;
   readonly isolation: IsolationChoice;
   readonly heartbeatIntervalMs: number | undefined;
@@ -179,6 +186,7 @@ export function agentConfig(options: AgentOptions = {}): AgentConfig {
     containerizer,
     dockerSocket: nonEmpty('dockerSocket', o.dockerSocket ?? DEFAULTS.dockerSocket),
     defaultImage: nonEmpty('defaultImage', o.defaultImage ?? DEFAULTS.defaultImage),
+    processUser: o.processUser,
     imagePullTimeoutMs: positive('imagePullTimeoutMs', o.imagePullTimeoutMs ?? DEFAULTS.imagePullTimeoutMs),
     isolation,
     heartbeatIntervalMs: o.heartbeatIntervalMs === undefined ? undefined : positive('heartbeatIntervalMs', o.heartbeatIntervalMs),

@@ -38,6 +38,11 @@ describe('agora agent flags', () => {
     expect(() => parseAgentArgs(['--port', 'http'], {})).toThrow(/--port must be a number, got 'http'/);
   });
 
+  it('refuses to start with neither a security folder nor --insecure, rather than open its doors', async () => {
+    await expect(runAgent(['--work-dir', join(tmpdir(), 'never-made'), '--containerizer', 'process'], new EventEmitter()))
+      .rejects.toThrow(/no credentials in .*: run `agora up` once .* or pass --insecure for open doors/);
+  });
+
   it('runAgent runs an agent until SIGTERM, then stops it', async () => {
     const nats = await startNatsServer();
     const master = await TestMaster.start(nats.url, { prefix: 'cli' });
@@ -45,7 +50,7 @@ describe('agora agent flags', () => {
     const signals = new EventEmitter();
     let finished = false;
     const run = runAgent(['--nats', nats.url, '--prefix', 'cli', '--work-dir', dir, '--port', '0', '--host', '127.0.0.1',
-      '--containerizer', 'process', '--resources', 'cpus:1;mem:64;disk:10'], signals).then(() => { finished = true; });
+      '--containerizer', 'process', '--resources', 'cpus:1;mem:64;disk:10', '--insecure'], signals).then(() => { finished = true; });
     const reg = await master.waitForRegistrations(1);
     expect(reg.agentInfo.port).toBeGreaterThan(0);
     expect(finished).toBe(false);

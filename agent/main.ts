@@ -25,6 +25,8 @@ Runs an agent: offers this machine's resources to the master and runs tasks in c
   --containerizer KIND     docker | process | auto (default ${DEFAULTS.containerizer}: Docker if it answers)
   --docker-socket PATH     (default ${DEFAULTS.dockerSocket})
   --default-image IMAGE    for Docker tasks that name none (default ${DEFAULTS.defaultImage})
+  --process-user NAME      who process tasks that name no user run as (default nobody when
+                           the agent runs as root; '' for the agent's own user)
   --attributes TEXT        e.g. 'rack:r1;zone:a'
   --usage-interval-ms N    how often task usage is measured and sent to the master (default ${DEFAULTS.usageIntervalMs})
   --recover MODE           reconnect (default): take back the tasks a previous run of this
@@ -39,7 +41,7 @@ ${SECURITY_USAGE}  --help                   this text
 
 const SPEC = {
   nats: 'string', prefix: 'string', 'work-dir': 'string', resources: 'string', port: 'number', host: 'string',
-  hostname: 'string', containerizer: 'string', 'docker-socket': 'string', 'default-image': 'string',
+  hostname: 'string', containerizer: 'string', 'docker-socket': 'string', 'default-image': 'string', 'process-user': 'string',
   attributes: 'string', recover: 'string', 'gc-delay': 'string', 'gc-disk-headroom': 'number', 'disk-watch-interval': 'string',
   'usage-interval-ms': 'number', help: 'boolean', ...SECURITY_FLAGS,
 } as const;
@@ -60,6 +62,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (f.containerizer !== undefined) o.containerizer = f.containerizer as ContainerizerChoice;   // checked by agentConfig
   if (f['docker-socket'] !== undefined) o.dockerSocket = f['docker-socket'];
   if (f['default-image'] !== undefined) o.defaultImage = f['default-image'];
+  if (f['process-user'] !== undefined) o.processUser = f['process-user'];
   if (f.attributes !== undefined) o.attributes = parseAttributes(f.attributes);
   if (f.recover !== undefined) o.recover = f.recover as RecoverMode;   // checked by agentConfig
   if (f['gc-delay'] !== undefined) o.gcDelayMs = parseDuration('gcDelayMs', f['gc-delay']);

@@ -15,7 +15,7 @@ import { bootstrapSecurity } from '../common/security/bootstrap';
 import { agoraHome, type ClientIdentity, type UserEntry } from '../common/security/client-config';
 import { openServerSecurity, securityPaths } from '../common/security/security-dir';
 import { readFileSync } from 'fs';
-import { mkdirSync, mkdtempSync, rmSync } from 'fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { startAgent } from '../agent/agent';
@@ -42,6 +42,8 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
   // A work dir of our own making goes with the cluster; one the user named stays.
   const workDir = flags['work-dir'] ?? mkdtempSync(join(tmpdir(), 'agora-up-'));
   mkdirSync(workDir, { recursive: true });
+  // Process tasks run as nobody: the way down to their sandboxes must let them through.
+  if (!flags['work-dir']) chmodSync(workDir, 0o711);
 
   const home = agoraHome();
   const boot = bootstrapSecurity(home);

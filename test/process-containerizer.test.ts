@@ -53,6 +53,35 @@ describe('the offer cycle with the process containerizer', () => {
   });
 });
 
+describe('process tasks are not root by accident', () => {
+  let cluster: TestCluster;
+  let s: Scheduler;
+  let log: EventLog;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ containerizer: 'process' });
+    s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'users' } });
+    log = new EventLog(s);
+  });
+  afterAll(async () => {
+    s.close();
+    await cluster.stop();
+  });
+
+  it('a task that names no user runs as nobody on an agent running as root, and its COMMAND health check runs as the same user', async () => {
+    expect(process.getuid?.()).toBe(0);   // the agent runs as root here, as it does on a machine
+    const offer = await log.offer();
+    const healthCheck = {
+      type: 'COMMAND' as const, delayMs: 1, intervalMs: 200, timeoutMs: 5000, consecutiveFailures: 3, gracePeriodMs: 0, port: 0, path: '',
+      // Healthy only as nobody: run as the agent's root, the check would fail and the task be killed.
+      command: { value: 'test "$(id -u)" = 65534 && touch "$AGORA_SANDBOX/checked-as-nobody"', argv: [], environment: {}, user: '' },
+    };
+    await s.launch(offer, [task({ id: 'who', command: 'id -u; id -g; until [ -e checked-as-nobody ]; do sleep 0.05; done', cpus: 0.1, mem: 32, process: true, healthCheck }, offer)]);
+    await log.status('who', 'TASK_FINISHED');
+    expect(await readSandbox(cluster, s.frameworkId, 'who', 'stdout')).toBe('65534\n65534\n');
+  });
+});
+
 function isAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }

@@ -43,6 +43,8 @@ interface Running {
   /** The task's environment and directory, for commands run beside it. */
   env: Record<string, string>;
   cwd: string;
+  /** Who the task runs as, when not the agent: commands beside it (health checks) run as the same. */
+  runAs: { uid: number; gid: number } | undefined;
 }
 
 export interface ProcessContainerizerOptions {
@@ -52,12 +54,21 @@ export interface ProcessContainerizerOptions {
   cgroups?: Cgroups;
   /** The agent's own uid (tests may pretend another). */
   uid?: number;
+  /**
+   * Who a task that names no `command.user` runs as. Default: `nobody` for an agent running
+   * as root, so no task is root by accident (the master's ACLs decide who may name root);
+   * '' keeps the agent's own user.
+   */
+  defaultUser?: string;
 }
 
 /** The agent's own environment is not handed down (it may hold secrets); only these are. */
 const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ'];
 
 const MB = 1024 * 1024;
+
+/** Who a process task runs as on an agent running as root, when it names nobody else. */
+export const DEFAULT_TASK_USER = 'nobody';
 
 /**
  * `perl -e SUPERVISOR <gate> <exit-status-file> <command...>`: the process group's leader.
@@ -102,12 +113,14 @@ export class ProcessContainerizer implements Containerizer {
   private readonly clock: Clock;
   private readonly cgroups: Cgroups | undefined;
   private readonly uid: number;
+  private readonly defaultUser: string;
 
   constructor(opts: ProcessContainerizerOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? logger('agent/process');
     this.cgroups = opts.cgroups;
     this.uid = opts.uid ?? process.getuid?.() ?? 0;
+    this.defaultUser = opts.defaultUser ?? (this.uid === 0 ? DEFAULT_TASK_USER : '');
   }
 
   async launch(spec: LaunchSpec): Promise<RunIdentity> {
@@ -117,12 +130,15 @@ export class ProcessContainerizer implements Containerizer {
       throw new LaunchError('volumes need the Docker containerizer: a process task runs in the agent\'s own filesystem, with its sandbox as its directory');
     }
     const [file, ...args] = argv as [string, ...string[]];
-    const user = spec.task.command.user ? await lookupUser(spec.task.command.user) : undefined;
+    const userName = spec.task.command.user || this.defaultUser;
+    const user = userName ? await lookupUser(userName) : undefined;
     if (user) {
       const problem = userSwitchProblem(this.uid, user);
       if (problem) throw new LaunchError(problem);
     }
     const cwd = prepareWorkingDirectory(spec, user);
+    // The supervisor runs as the task's user and leaves the exit status in the run's directory.
+    if (user && user.uid !== this.uid && spec.exitStatusFile) giveRunDir(dirname(spec.exitStatusFile), user);
     const env: Record<string, string> = {};
     for (const k of INHERITED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
     if (user) Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name });
@@ -173,7 +189,8 @@ export class ProcessContainerizer implements Containerizer {
       throw new LaunchError(`cannot move '${file}' into its cgroup: ${(e as Error).message}`, { cause: e });
     }
     const pid = child.pid!;
-    const entry: Running = { child, pgid: pid, done: false, escalation: undefined, cgroup, env, cwd, exited: undefined as unknown as Promise<Termination> };
+    const runAs = user && user.uid !== this.uid ? { uid: user.uid, gid: user.gid } : undefined;
+    const entry: Running = { child, pgid: pid, done: false, escalation: undefined, cgroup, env, cwd, runAs, exited: undefined as unknown as Promise<Termination> };
     entry.exited = new Promise<Termination>((resolve) => {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         this.ended(entry);
@@ -205,7 +222,7 @@ export class ProcessContainerizer implements Containerizer {
       // Its environment, for health-check commands, is the one it was started with.
       const cgroup = this.cgroups?.open(spec.containerId);
       const entry: Running = {
-        child: undefined, pgid: pid, done: false, escalation: undefined, cgroup, env: environOf(pid), cwd: spec.sandboxDir,
+        child: undefined, pgid: pid, done: false, escalation: undefined, cgroup, env: environOf(pid), cwd: spec.sandboxDir, runAs: ownerOf(pid, this.uid),
         exited: undefined as unknown as Promise<Termination>,
       };
       entry.exited = this.watchExit(entry, spec).then((t) => {
@@ -323,7 +340,7 @@ export class ProcessContainerizer implements Containerizer {
     const [file, ...args] = argv as [string, ...string[]];
     return new Promise<ExecResult>((resolve, reject) => {
       // A group of its own, so a timed-out check is killed with whatever it started.
-      const child = spawn(file, args, { cwd: r.cwd, env: { ...r.env, ...opts.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(file, args, { cwd: r.cwd, env: { ...r.env, ...opts.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...r.runAs });
       let output = '';
       const keep = (chunk: Buffer) => { if (output.length < EXEC_OUTPUT_MAX) output = (output + chunk.toString()).slice(0, EXEC_OUTPUT_MAX); };
       child.stdout?.on('data', keep);
@@ -461,6 +478,26 @@ export function readExitStatus(file: string): Termination | undefined {
   if (m[1] === 'exit') return { exitCode: n };
   const name = Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0];
   return { exitCode: undefined, signal: name ?? `signal ${n}` };
+}
+
+/** The user a recovered task's process runs as, when not the agent's (the owner of its /proc entry). */
+function ownerOf(pid: number, agentUid: number): { uid: number; gid: number } | undefined {
+  try {
+    const st = statSync(`/proc/${pid}`);
+    return st.uid === agentUid ? undefined : { uid: st.uid, gid: st.gid };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The run's own directory (the exit status goes there), given to the task's user. */
+function giveRunDir(dir: string, user: UserAccount): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    chownSync(dir, user.uid, user.gid);
+  } catch (e) {
+    throw new LaunchError(`cannot give the run's directory ${dir} to user '${user.name}': ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** The environment a process was started with (/proc/<pid>/environ); empty if unreadable. */

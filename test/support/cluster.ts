@@ -2,7 +2,7 @@
  * A real cluster for one test file: its own nats-server, a master and agents on ephemeral
  * ports, all on 127.0.0.1. Nothing is mocked; `stop()` leaves nothing running.
  */
-import { mkdtempSync, rmSync } from 'fs';
+import { chmodSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { startAgent } from '../../agent/agent';
@@ -58,6 +58,8 @@ export async function startCluster(opts: {
 } = {}): Promise<TestCluster> {
   const nats = await startNatsServer(opts.natsOptions);
   const workRoot = mkdtempSync(join(tmpdir(), 'agora-test-'));
+  // Process tasks run as nobody: the way down to their sandboxes must let them through.
+  chmodSync(workRoot, 0o711);
   const security = opts.secure === false ? undefined : testSecurity();
   const doors: ServerSecurity | undefined = security?.open();
   const master = await startMaster({
