@@ -107,7 +107,9 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   let http: HttpHandle | undefined;
   let agents: AgentSubscriptions | undefined;
   try {
-    grpc = await startGrpc(master, { host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc') });
+    grpc = await startGrpc(master, {
+      host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc'), maxSubscriberBacklogBytes: config.maxSubscriberBacklogBytes,
+    });
     http = await startHttp(
       { ready: () => ready, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
         metrics: () => renderMetrics(master.metrics()) + exposition(offerLogFamilies(durableLog.status())),
@@ -120,7 +122,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
         offerLog,
         offerQueries: { now: () => config.clock.now(), ring: () => offerLog.entries(), stream: durableLog, log: log.child('http') },
         log: log.child('http') },
-      { host: config.host, port: config.httpPort },
+      { host: config.host, port: config.httpPort, maxEventBacklogBytes: config.maxEventBacklogBytes, maxOfferEventBacklogBytes: config.maxOfferEventBacklogBytes },
     );
     master.setPorts(http.port, grpc.port);
     agents = serveAgents(nc, subj, master, log.child('nats'));

@@ -37,6 +37,8 @@ export interface ServicesOptions {
   failoverTimeoutMs?: number;
   /** Where browsers reach the UI, for the master's UI to link to (default http://<advertised host:port>/ui/). */
   webuiUrl?: string;
+  /** Bytes a `/v2/events` client may leave unread before its stream is cut (default 16 MiB). */
+  maxEventBacklogBytes?: number;
   clock?: Clock;
   log?: Logger;
 }
@@ -74,7 +76,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   // For browsers, not this machine's clients: a wildcard bind names the machine, not 127.0.0.1.
   const webuiUrl = (): string => o.webuiUrl ?? (o.advertise ? `http://${o.advertise}/ui/` : defaultWebuiUrl(host, port));
   const http = await startHttp({
-    host, port: o.port ?? 8080, log, events: framework.bus,
+    host, port: o.port ?? 8080, log, events: framework.bus, maxEventBacklogBytes: o.maxEventBacklogBytes,
     route: route({
       framework, commands, self, ui: uiFile, connected: () => subscription.scheduler()?.connected ?? false,
       agents: async () => (await getJson<MasterStateView>(masterAddress(o.master), '/api/v1/state')).agents
