@@ -1,20 +1,52 @@
 /**
  * A server-sent event stream on an HTTP response: headers, a comment line every
- * `keepAliveMs` so proxies keep an idle stream open, and clean-up when the client goes.
- * `streams` holds the open ones, so a stopping server can end them.
+ * `keepAliveMs` so proxies keep an idle stream open, a bound on what the client may leave
+ * unread, and clean-up when the client goes. `streams` holds the open ones, so a stopping
+ * server can end them.
+ *
+ * The bound: a client that stops reading (a stuck browser tab, a suspended laptop, a consumer
+ * that blocks) would otherwise make the server hold every later event for it, without
+ * limit. Once more than `maxBacklogBytes` wait in the response's buffer (beyond what the
+ * kernel's socket buffers already hold), the stream is cut. Cut, not ended: ending queues
+ * behind the unread bytes and holds them until a stalled peer times out. The client loses
+ * only the frames it never had whole, and a stream with ids resumes after the last it had.
  */
 import type { ServerResponse } from 'http';
+import type { Logger } from './log';
 
-export function openEventStream(res: ServerResponse, o: {
+export interface EventStreamOptions {
   keepAliveMs: number;
   streams: Set<ServerResponse>;
-  /** Called when the client goes (or the server ends the stream). */
+  /** Called when the client goes (or the server ends or cuts the stream). */
   onClose: () => void;
   headers?: Record<string, string>;
-}): void {
+  /** Bytes the client may leave unread before the stream is cut. */
+  maxBacklogBytes: number;
+  /** Where a cut is told, as a warning naming the stream, the unread bytes and how to resume. */
+  log: Logger;
+  /** The stream's name in the warning, e.g. `GET /api/v1/events`. */
+  name: string;
+  /** How its client gets back what it missed, for the warning (e.g. "resume with Last-Event-ID"). */
+  resume?: string;
+}
+
+/** Writes one whole frame (`event: …\ndata: …\n\n`) to the stream, or cuts it when its backlog is over the bound. */
+export type FrameWriter = (frame: string) => void;
+
+/** Opens the stream; every frame, the keep-alive comments too, goes through the returned writer. */
+export function openEventStream(res: ServerResponse, o: EventStreamOptions): FrameWriter {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...o.headers });
   res.flushHeaders();
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), o.keepAliveMs);
+  const write: FrameWriter = (frame) => {
+    if (res.destroyed || res.writableEnded) return;
+    res.write(frame);
+    if (res.writableLength <= o.maxBacklogBytes) return;
+    o.log.warn(`event stream cut: its client left more than maxEventBacklogBytes unread${o.resume ? `; it may ${o.resume}` : ''}`, {
+      stream: o.name, unreadBytes: res.writableLength, maxEventBacklogBytes: o.maxBacklogBytes, remoteAddress: res.socket?.remoteAddress,
+    });
+    res.destroy();
+  };
+  const keepAlive = setInterval(() => write(': keep-alive\n\n'), o.keepAliveMs);
   keepAlive.unref();
   o.streams.add(res);
   res.on('close', () => {
@@ -22,6 +54,7 @@ export function openEventStream(res: ServerResponse, o: {
     o.onClose();
     o.streams.delete(res);
   });
+  return write;
 }
 
 /**

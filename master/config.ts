@@ -63,6 +63,16 @@ export interface MasterOptions {
   /** How often an operator event stream gets a HEARTBEAT event. */
   operatorHeartbeatIntervalMs?: number;
   /**
+   * Bytes of events a client may leave unread before the master cuts its stream, so that a
+   * stalled reader cannot grow the master's memory without bound: GET /api/v1/events (it
+   * resumes with Last-Event-ID; room for the whole journal replayed), GET
+   * /api/v1/offers/events, and a framework's Subscribe (ended RESOURCE_EXHAUSTED; it
+   * subscribes again with its id).
+   */
+  maxEventBacklogBytes?: number;
+  maxOfferEventBacklogBytes?: number;
+  maxSubscriberBacklogBytes?: number;
+  /**
    * Whether `/metrics` has per-task usage series (a handful per live task): off for clusters
    * whose task count would swamp Prometheus; `/api/v1/state` shows the usage either way.
    */
@@ -92,6 +102,9 @@ export interface MasterConfig {
   readonly offerLogMaxAgeMs: number;
   readonly operatorEventCapacity: number;
   readonly operatorHeartbeatIntervalMs: number;
+  readonly maxEventBacklogBytes: number;
+  readonly maxOfferEventBacklogBytes: number;
+  readonly maxSubscriberBacklogBytes: number;
   readonly taskUsageMetrics: boolean;
   readonly clock: Clock;
   readonly random: Random;
@@ -124,6 +137,9 @@ export const DEFAULTS = {
   operatorEventCapacity: 10_000,
   // Mesos's operator API heartbeats its event streams every 15 s.
   operatorHeartbeatIntervalMs: 15_000,
+  maxEventBacklogBytes: 64 * 1024 * 1024,
+  maxOfferEventBacklogBytes: 16 * 1024 * 1024,
+  maxSubscriberBacklogBytes: 64 * 1024 * 1024,
   taskUsageMetrics: true,
 } as const;
 
@@ -191,6 +207,9 @@ export function resolveConfig(options: MasterOptions = {}): MasterConfig {
     offerLogMaxAgeMs: durationMs('offerLogMaxAgeMs', o.offerLogMaxAgeMs, 1000, MAX_OFFER_LOG_AGE_MS),
     operatorEventCapacity: positiveInt('operatorEventCapacity', o.operatorEventCapacity),
     operatorHeartbeatIntervalMs: durationMs('operatorHeartbeatIntervalMs', o.operatorHeartbeatIntervalMs, 1),
+    maxEventBacklogBytes: positiveInt('maxEventBacklogBytes', o.maxEventBacklogBytes),
+    maxOfferEventBacklogBytes: positiveInt('maxOfferEventBacklogBytes', o.maxOfferEventBacklogBytes),
+    maxSubscriberBacklogBytes: positiveInt('maxSubscriberBacklogBytes', o.maxSubscriberBacklogBytes),
     taskUsageMetrics: bool('taskUsageMetrics', o.taskUsageMetrics),
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,

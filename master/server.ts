@@ -135,7 +135,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   let agents: AgentSubscriptions | undefined;
   try {
     grpc = await startGrpc(master, {
-      host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc'),
+      host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc'), maxSubscriberBacklogBytes: config.maxSubscriberBacklogBytes,
       ...(security ? { tls: security.tls, credentials: () => security.credentials.get() } : {}),
     });
     http = await startHttp(
@@ -153,7 +153,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
         ...(options.authorize ? { authorize: options.authorize } : {}),
         ...(options.identity ? { agentAuthorization: authorizationHeader(options.identity) } : {}),
         log: log.child('http') },
-      { host: config.host, port: config.httpPort },
+      { host: config.host, port: config.httpPort, maxEventBacklogBytes: config.maxEventBacklogBytes, maxOfferEventBacklogBytes: config.maxOfferEventBacklogBytes },
     );
     master.setPorts(http.port, grpc.port);
     agents = serveAgents(nc, subj, master, log.child('nats'));

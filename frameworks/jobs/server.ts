@@ -41,6 +41,8 @@ export interface JobsOptions {
   retryDelayMs?: number;
   /** Runs kept per job (default 100). */
   keepRuns?: number;
+  /** Bytes a `/v1/events` client may leave unread before its stream is cut (default 16 MiB). */
+  maxEventBacklogBytes?: number;
   clock?: Clock;
   log?: Logger;
   /**
@@ -86,7 +88,7 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
     host, port: o.port ?? 4400, log,
     stream: (req, url, res, open) => {
       if (url.pathname !== '/v1/events' || req.method !== 'GET') return false;
-      eventStream(framework, res, open);
+      eventStream(framework, res, open, { log, maxBacklogBytes: o.maxEventBacklogBytes });
       return true;
     },
     route: route({

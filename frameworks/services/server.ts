@@ -40,6 +40,8 @@ export interface ServicesOptions {
   failoverTimeoutMs?: number;
   /** Where browsers reach the UI, for the master's UI to link to (default http://<advertised host:port>/ui/). */
   webuiUrl?: string;
+  /** Bytes a `/v2/events` client may leave unread before its stream is cut (default 16 MiB). */
+  maxEventBacklogBytes?: number;
   clock?: Clock;
   log?: Logger;
   /**
@@ -86,7 +88,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   const door = o.security && frameworkDoor(o.security, o.port ?? 8080, 'services', 'the Agora services framework', log);
   const http = await startHttp({
     ...(door ? { door } : {}),
-    host, port: o.port ?? 8080, log, events: framework.bus,
+    host, port: o.port ?? 8080, log, events: framework.bus, maxEventBacklogBytes: o.maxEventBacklogBytes,
     route: route({
       framework, commands, self, ui: uiFile, connected: () => subscription.scheduler()?.connected ?? false,
       agents: async () => (await getJson<MasterStateView>(masterAddress(o.master, o.identity ?? clientIdentity()), '/api/v1/state')).agents

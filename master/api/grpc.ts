@@ -60,7 +60,17 @@ export interface GrpcOptions {
   tls?: TlsFiles;
   /** Every call must prove a principal of these credentials; without, calls are anonymous. */
   credentials?: () => Credentials;
+  /**
+   * Bytes of events a framework may leave unread (beyond its HTTP/2 flow-control window)
+   * before its subscription is ended with RESOURCE_EXHAUSTED and counted as a disconnect; it
+   * resumes by subscribing again with its framework id. 64 MiB by default: room for the largest
+   * burst the master sends in one turn, the answer to an implicit reconciliation (about 500 B
+   * a task), since what is written in one turn waits for HTTP/2 even for a framework that reads.
+   */
+  maxSubscriberBacklogBytes?: number;
 }
+
+export const DEFAULT_MAX_SUBSCRIBER_BACKLOG_BYTES = 64 * 1024 * 1024;
 
 export interface GrpcHandle {
   port: number;
@@ -167,16 +177,34 @@ function unaryHandlers(api: SchedulerApi, ready: () => boolean, log: Logger, aut
   };
 }
 
+const serializeEvent = schedulerService.Subscribe.responseSerialize;
+
 /**
  * One subscription. The stream reports its own end (cancelled by the client, or broken) to
  * the core as a disconnect; the core ending it (failover, teardown, stop) is reported too,
  * and the core ignores that since the subscription is already gone.
+ *
+ * A framework that stops reading is cut once more than `maxBacklogBytes` of its events wait
+ * in the master: an event's write is pending until HTTP/2 hands it on, which flow control
+ * holds back while the framework's window is full. The cut sends nothing more, tells the
+ * core at once (offers are rescinded, the failover timeout starts) and queues the status
+ * RESOURCE_EXHAUSTED behind the unread events: a framework that reads again gets them, then
+ * the status, and subscribes again with its id. What the master holds for it stays at the bound.
  */
-function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, authenticate: Authenticate, live: Map<FrameworkStream, LiveStream>) {
-  return (call: ServerWritableStream<unknown, agora.v1.Event.$Properties>) => {
+function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, authenticate: Authenticate,
+  live: Map<FrameworkStream, LiveStream>, maxBacklogBytes: number) {
+  return (call: ServerWritableStream<unknown, Buffer>) => {
     let ended = false;
+    let unreadBytes = 0;
+    let overBound = (): void => undefined;
     const stream: FrameworkStream = {
-      send: (event) => { if (!ended) call.write(eventToWire(event)); },
+      send: (event) => {
+        if (ended) return;
+        const bytes = serializeEvent(eventToWire(event));
+        unreadBytes += bytes.length;
+        call.write(bytes, () => { unreadBytes -= bytes.length; });
+        if (unreadBytes > maxBacklogBytes) overBound();
+      },
       close: () => { if (!ended) { ended = true; call.end(); } },
     };
     try {
@@ -199,9 +227,20 @@ function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, 
           },
         });
       }
+      let cut = false;
+      overBound = () => {
+        ended = cut = true;
+        const details = `the framework left ${unreadBytes} bytes of events unread, more than the master keeps ` +
+          `(maxSubscriberBacklogBytes ${maxBacklogBytes}); subscribe again with framework id ${frameworkId} to resume`;
+        log.warn('framework stream cut: its framework left too much unread', { frameworkId, streamId, unreadBytes, maxSubscriberBacklogBytes: maxBacklogBytes });
+        // grpc-js's way to end a server stream with a status: it follows the events already written.
+        call.emit('error', { code: GrpcStatus.RESOURCE_EXHAUSTED, details });
+        // Not from inside `send`: the core is in the middle of the change that sent the event.
+        setImmediate(gone);
+      };
       call.once('cancelled', gone);
       call.once('close', gone);
-      call.on('error', (err) => log.warn('framework stream failed', { frameworkId, error: err.message }));
+      call.on('error', (err) => { if (!cut) log.warn('framework stream failed', { frameworkId, error: err.message }); });
     } catch (err) {
       ended = true;
       call.emit('error', toServiceError(err, log));
@@ -214,9 +253,13 @@ export function startGrpc(api: SchedulerApi, options: GrpcOptions): Promise<Grpc
   const authenticate = authenticator(options.credentials);
   // Live subscriptions by principal, so a revoked credential's streams can be cut.
   const live = new Map<FrameworkStream, LiveStream>();
-  server.addService(tolerantService(), {
+  const service = tolerantService();
+  // subscribeHandler serializes each event itself, to count the bytes a framework leaves unread.
+  service.Subscribe = { ...service.Subscribe as MethodDefinition<unknown, unknown>, responseSerialize: (bytes: unknown) => bytes as Buffer };
+  const maxBacklogBytes = options.maxSubscriberBacklogBytes ?? DEFAULT_MAX_SUBSCRIBER_BACKLOG_BYTES;
+  server.addService(service, {
     ...unaryHandlers(api, options.ready, options.log, authenticate),
-    Subscribe: subscribeHandler(api, options.ready, options.log, authenticate, live),
+    Subscribe: subscribeHandler(api, options.ready, options.log, authenticate, live, maxBacklogBytes),
   });
   const revokeGone = (): void => {
     const creds = options.credentials?.();

@@ -79,6 +79,11 @@ export interface HttpOptions {
    * bound. Room for a whole replayed journal (10 000 events of about 1 kB) and more.
    */
   maxEventBacklogBytes?: number;
+  /**
+   * The same bound for GET /api/v1/offers/events, whose client cannot resume (it asks for a
+   * ?replay= instead): 16 MiB by default, some thousands of offer-log events.
+   */
+  maxOfferEventBacklogBytes?: number;
 }
 
 export interface HttpHandle {
@@ -105,13 +110,17 @@ function replayCount(url: URL): number | string {
   return Number(raw);
 }
 
-function offerEvents(deps: HttpDeps, url: URL, res: ServerResponse, streams: Set<ServerResponse>, keepAliveMs: number): void {
+function offerEvents(deps: HttpDeps, url: URL, res: ServerResponse, streams: Set<ServerResponse>, limits: StreamLimits): void {
   const replay = replayCount(url);
   if (typeof replay === 'string') return json(res, 400, { error: replay });
-  const write = (event: OfferLogEvent) => { res.write(`data: ${JSON.stringify(event)}\n\n`); };
   let unsubscribe = (): void => undefined;
-  openEventStream(res, { keepAliveMs, streams, onClose: () => unsubscribe() });
+  const writeFrame = openEventStream(res, {
+    keepAliveMs: limits.keepAliveMs, streams, onClose: () => unsubscribe(), maxBacklogBytes: limits.maxOfferEventBacklogBytes,
+    log: deps.log, name: 'GET /api/v1/offers/events', resume: 'follow again with ?replay=N',
+  });
+  const write = (event: OfferLogEvent) => writeFrame(`data: ${JSON.stringify(event)}\n\n`);
   for (const event of deps.offerLog.recent(replay)) write(event);
+  if (res.destroyed) return;   // cut while replaying
   unsubscribe = deps.offerLog.subscribe(write);
 }
 
@@ -129,6 +138,7 @@ function health(deps: HttpDeps, res: ServerResponse): void {
 interface StreamLimits {
   keepAliveMs: number;
   maxEventBacklogBytes: number;
+  maxOfferEventBacklogBytes: number;
 }
 
 function operatorEvents(
@@ -141,20 +151,10 @@ function operatorEvents(
   const header = req.headers['last-event-id'];
   const lastEventId = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('lastEventId') ?? undefined;
   let stop = (): void => undefined;
-  openEventStream(res, { keepAliveMs, streams, onClose: () => stop() });
-  // Cut, not ended: ending would hold the unread bytes until a stalled peer times out. The
-  // client loses only frames it never had whole, and resumes after the last it had.
-  const write = (frame: string): void => {
-    if (res.destroyed) return;
-    if (res.writableLength > maxEventBacklogBytes) {
-      deps.log.warn('operator event stream ended: its client left too much unread; it may resume with Last-Event-ID', {
-        unreadBytes: res.writableLength, maxEventBacklogBytes,
-      });
-      res.destroy();
-      return;
-    }
-    res.write(frame);
-  };
+  const write = openEventStream(res, {
+    keepAliveMs, streams, onClose: () => stop(), maxBacklogBytes: maxEventBacklogBytes,
+    log: deps.log, name: 'GET /api/v1/events', resume: 'resume with Last-Event-ID',
+  });
   stop = follow({ lastEventId, types: types.types, write });
 }
 
@@ -221,7 +221,7 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   const reply = (status: number, body: unknown) => json(res, status, body);
   if (url.pathname === '/api/v1/offers' && deps.offerQueries) return offersQuery(deps.offerQueries, url.searchParams, reply);
   if (url.pathname === '/api/v1/offers/summary' && deps.offerQueries) return offersSummary(deps.offerQueries, url.searchParams, reply);
-  if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, limits.keepAliveMs);
+  if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, limits);
   if (url.pathname === '/api/v1/events' && deps.operatorEvents) return operatorEvents(deps, deps.operatorEvents.follow, req, url, res, streams, limits);
   if (FILES_PATHS.includes(url.pathname) && deps.sandboxOf) {
     return relayFiles({ sandboxOf: deps.sandboxOf, agentAuthorization: deps.agentAuthorization, log: deps.log }, url, req, res);
@@ -289,7 +289,11 @@ function markGone(deps: HttpDeps, mark: (agentId: string) => Promise<void>, agen
 
 export function startHttp(deps: HttpDeps, options: HttpOptions): Promise<HttpHandle> {
   const streams = new Set<ServerResponse>();
-  const limits: StreamLimits = { keepAliveMs: options.keepAliveMs ?? 15_000, maxEventBacklogBytes: options.maxEventBacklogBytes ?? 64 * 1024 * 1024 };
+  const limits: StreamLimits = {
+    keepAliveMs: options.keepAliveMs ?? 15_000,
+    maxEventBacklogBytes: options.maxEventBacklogBytes ?? 64 * 1024 * 1024,
+    maxOfferEventBacklogBytes: options.maxOfferEventBacklogBytes ?? 16 * 1024 * 1024,
+  };
   const failed = (req: IncomingMessage, res: ServerResponse, err: unknown): void => {
     deps.log.error('HTTP request failed', { url: req.url, error: err instanceof Error ? err.message : String(err) });
     if (!res.headersSent) json(res, 500, { error: 'internal error' });

@@ -13,6 +13,8 @@ import { schedulerService } from '../../common/scheduler-service';
 import { subjects, type Subjects } from '../../common/subjects';
 import { clientIdentity, type ClientIdentity } from '../../common/security/client-config';
 import { channelCredentials } from '../../common/security/grpc-auth';
+import type { Logger } from '../../common/log';
+import { readEventFrames } from '../../common/sse';
 import type { FrameworkInfo, SchedulerEvent } from '../../common/types';
 
 /** Items in arrival order; `take` removes and returns the first that matches, waiting if needed. */
@@ -163,4 +165,66 @@ export function followOfferLog(port: number, replay?: number): Promise<{ events:
     });
     req.on('error', (err) => { if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err); });
   });
+}
+
+/** A client of a server-sent event stream that reads nothing after the headers, until told to. */
+export interface StalledStream {
+  status: number;
+  /** Reads on to the end: the frames it had whole, and whether the response ended normally (false: it was cut). */
+  readToEnd(): Promise<{ frames: string[]; complete: boolean }>;
+  close(): void;
+}
+
+export function stalledEventStream(port: number, path: string, headers: Record<string, string> = {}): Promise<StalledStream> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      res.pause();   // the kernel's buffers fill, then the server's
+      res.on('error', () => undefined);   // a cut stream is the expected end here, not a failure
+      const end = new Promise<boolean>((done) => res.on('close', () => done(res.complete)));
+      resolve({
+        status: res.statusCode ?? 0,
+        readToEnd: async () => {
+          const frames: string[] = [];
+          readEventFrames(res, (frame) => frames.push(frame));
+          res.resume();
+          return { frames, complete: await end };
+        },
+        close: () => req.destroy(),
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
+export interface LogLine { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }
+
+/** A Logger that keeps its lines, and tells a waiting test of the first that matches. */
+export function recordingLogger(): Logger & { lines: LogLine[]; next(match: (l: LogLine) => boolean): Promise<LogLine> } {
+  const lines: LogLine[] = [];
+  let waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  const at = (level: LogLine['level']) => (msg: string, fields?: object): void => {
+    const line: LogLine = { level, msg, fields: fields as Record<string, unknown> | undefined };
+    lines.push(line);
+    waiters = waiters.filter((w) => (w.match(line) ? (w.resolve(line), false) : true));
+  };
+  const log = {
+    lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => log,
+    next: (match: (l: LogLine) => boolean) => new Promise<LogLine>((resolve) => { waiters.push({ match, resolve }); }),
+  };
+  return log;
+}
+
+/**
+ * Runs `step` (which makes events) until `done` resolves, yielding to the event loop between
+ * steps so the server can write and cut; fails after `maxSteps` instead of hanging.
+ */
+export async function stepUntil(done: Promise<unknown>, step: (i: number) => unknown, maxSteps: number): Promise<number> {
+  let finished = false;
+  void done.then(() => { finished = true; });
+  for (let i = 0; i < maxSteps; i++) {
+    await step(i);
+    await new Promise((r) => setImmediate(r));
+    if (finished) return i + 1;
+  }
+  throw new Error(`still not done after ${maxSteps} steps`);
 }
