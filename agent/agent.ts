@@ -10,7 +10,7 @@
  */
 import Docker from 'dockerode';
 import { EventEmitter } from 'events';
-import { mkdirSync, renameSync, rmSync } from 'fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, statSync } from 'fs';
 import { join } from 'path';
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { logger } from '../common/log';
@@ -89,6 +89,7 @@ export interface StartAgentOptions extends AgentOptions {
 export async function startAgent(options: StartAgentOptions = {}): Promise<AgentHandle> {
   const config = agentConfig(options);
   mkdirSync(config.workDir, { recursive: true });
+  letTasksThrough(config);
   const agent = new Agent(config, options.security);
   try {
     await agent.start();
@@ -462,4 +463,15 @@ function agentDoor(security: ServerSecurity, port: number, log: Logger): HttpDoo
   const door = httpDoor({ credentials: () => security.credentials.get(), name: `agent_${port || process.pid}`, title: 'an Agora agent', log });
   security.credentials.onChange(() => door.revokeGone());
   return door;
+}
+
+/**
+ * Process tasks run as another user (nobody) under a root agent, and must reach their
+ * sandboxes inside the work directory: it gets the search bit for others (not the read bit,
+ * so they cannot list it). The directories above it are the operator's to open.
+ */
+function letTasksThrough(config: AgentConfig): void {
+  if (process.getuid?.() !== 0 || config.processUser === '') return;
+  const mode = statSync(config.workDir).mode & 0o7777;
+  if ((mode & 0o001) === 0) chmodSync(config.workDir, mode | 0o011);
 }

@@ -2,7 +2,9 @@
  * Bad bytes from outside are answered or logged as errors, and nothing crashes: garbage on
  * the master's NATS subjects, undecodable and incomplete gRPC requests.
  */
-import { credentials, makeGenericClientConstructor, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { clientIdentity } from '../common/security/client-config';
+import { channelCredentials } from '../common/security/grpc-auth';
+import { makeGenericClientConstructor, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { connect, type NatsConnection } from 'nats';
 import { pb } from '../common/proto';
 import { subjects } from '../common/subjects';
@@ -46,7 +48,7 @@ describe('garbage in', () => {
       Accept: { path: '/agora.v1.Scheduler/Accept', requestStream: false, responseStream: false,
         requestSerialize: passthrough, requestDeserialize: passthrough, responseSerialize: passthrough, responseDeserialize: passthrough },
     }, 'Raw');
-    const raw = new Raw(cluster.grpcAddr, credentials.createInsecure()) as unknown as {
+    const raw = new Raw(cluster.grpcAddr, channelCredentials(clientIdentity())) as unknown as {
       Accept(req: Buffer, cb: (err: ServiceError | null) => void): void; close(): void;
     };
     const send = (bytes: Uint8Array) => new Promise<ServiceError | null>((resolve) => raw.Accept(Buffer.from(bytes), resolve));

@@ -5,6 +5,7 @@
  * the default reconnect subscribes again under its id once the master thaws (SIGCONT); one
  * with `reconnect: false` is closed with the reason.
  */
+import { testSecurity } from './support/security';
 import { spawn, type ChildProcess } from 'child_process';
 import { once } from 'events';
 import { join } from 'path';
@@ -24,6 +25,8 @@ describe('an SDK framework whose master goes silent', () => {
   const schedulers: Scheduler[] = [];
 
   beforeAll(async () => {
+    // The master's doors locked as agora up locks them: it reads the keys from AGORA_HOME, the SDK from AGORA_CONFIG.
+    testSecurity();
     nats = await startNatsServer();
     httpPort = await freePort();
     const grpcPort = await freePort();

@@ -6,7 +6,7 @@
  * The gated app's health check passes only once the test creates a file, so a deployment
  * stays in progress exactly as long as the test needs it to.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Redis } from 'ioredis';
@@ -25,6 +25,8 @@ beforeAll(async () => {
   cluster = await startCluster({ containerizer: 'process', agents: 2, hostnames: ['host-a', 'host-b'] });
   t = await startTestServices(cluster);
   gate = mkdtempSync(join(tmpdir(), 'agora-gate-'));
+  // The app's health check runs as the task's user (nobody): it must see the gate's files.
+  chmodSync(gate, 0o755);
 });
 
 afterAll(async () => {
