@@ -65,12 +65,9 @@ export type AclObject = string | typeof ALL;
 export const GROUPS = ['admins', 'viewers', 'operators', 'frameworks', 'agents'] as const;
 export type Group = (typeof GROUPS)[number];
 
-export type PrincipalKind = 'operator' | 'framework' | 'agent';
-export interface Principal {
-  readonly name: string;
-  readonly kind: PrincipalKind;
-  readonly operatorRole?: 'admin' | 'viewer';
-}
+// One principal type for the whole folder: what a door authenticates is what the ACLs judge.
+import type { Principal } from './credentials';
+export type { Principal, PrincipalKind } from './credentials';
 
 // Shared frozen arrays: groupsOf runs inside authorize and should not allocate.
 const ADMIN_GROUPS: readonly Group[] = Object.freeze(['operators', 'admins'] as const);
