@@ -4,12 +4,15 @@
  *
  *   agents/<agentId>/frameworks/<frameworkId>/tasks/<taskId>/runs/<containerId>/
  *
- * Ids become path components, so only ids that cannot climb out of the tree are accepted;
- * reading a file resolves symbolic links and refuses anything outside the sandbox (a task
- * may plant a link to /etc/shadow in its own directory).
+ * Ids become path components, so only ids that cannot climb out of the tree are accepted.
+ * Files and directories in a sandbox are opened through sandbox-open.ts, which refuses
+ * anything outside it however the task arranged its links (a task may plant a link to
+ * /etc/shadow in its own directory, or swap one in while the agent looks).
  */
 import { mkdirSync, promises as fsp, writeFileSync, type Stats } from 'fs';
-import { isAbsolute, join, relative, resolve, sep } from 'path';
+import type { FileHandle } from 'fs/promises';
+import { join } from 'path';
+import { openInSandbox, type SandboxRefusal } from './sandbox-open';
 
 const SAFE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
@@ -37,43 +40,18 @@ export function createSandbox(dir: string): void {
 }
 
 export type SandboxFile =
-  | { ok: true; path: string; size: number }
-  | { ok: false; status: 400 | 404; error: string };
-
-type Refusal = { ok: false; status: 400 | 404; error: string };
-type Resolved = { ok: true; root: string; real: string; stat: Stats } | Refusal;
+  | { ok: true; file: FileHandle; size: number }
+  | SandboxRefusal;
 
 /**
- * Resolves `rel` inside `dir`, following links, and refuses what lies outside. `''` is the
- * sandbox itself. `what` names the parameter in errors.
+ * Opens `file` inside `dir` for reading (sandbox-open.ts: no link the task planted leads
+ * out, and no swap between a check and the open does either). The caller reads through
+ * `file`, never by name again, and closes it.
  */
-async function resolveInside(dir: string, rel: string, what: string): Promise<Resolved> {
-  if (rel.includes('\0')) return { ok: false, status: 400, error: `${what} must not contain NUL` };
-  const outside: Refusal = { ok: false, status: 400, error: `'${rel}' is outside the sandbox` };
-  // First by the name alone, so nothing is learned about files outside, not even that
-  // they exist; then by the resolved path, which catches links.
-  const root = resolve(dir);
-  const named = resolve(dir, rel);
-  if (isAbsolute(rel) || (named !== root && !named.startsWith(root + sep))) return outside;
-  let realRoot: string;
-  let real: string;
-  try {
-    realRoot = await fsp.realpath(dir);
-    real = await fsp.realpath(join(realRoot, rel));
-  } catch {
-    return { ok: false, status: 404, error: `no '${rel}' in the sandbox` };
-  }
-  if (real !== realRoot && !real.startsWith(realRoot + sep)) return outside;
-  return { ok: true, root: realRoot, real, stat: await fsp.stat(real) };
-}
-
-/** Resolves `file` inside `dir`, following links, and refuses what lies outside or is no file. */
 export async function sandboxFile(dir: string, file: string): Promise<SandboxFile> {
-  if (!file) return { ok: false, status: 400, error: 'file must name a file in the sandbox, e.g. stdout' };
-  const r = await resolveInside(dir, file, 'file');
-  if (!r.ok) return r.status === 404 ? { ok: false, status: 404, error: `no file '${file}' in the sandbox` } : r;
-  if (!r.stat.isFile()) return { ok: false, status: 400, error: `'${file}' is not a regular file` };
-  return { ok: true, path: r.real, size: r.stat.size };
+  if (!file) return { ok: false, status: 400, reason: 'bad-path', error: 'file must name a file in the sandbox, e.g. stdout' };
+  const r = await openInSandbox(dir, file, 'file');
+  return r.ok ? { ok: true, file: r.handle, size: r.stat.size } : r;
 }
 
 export interface SandboxEntry {
@@ -91,42 +69,48 @@ export interface SandboxEntry {
 
 export type SandboxListing =
   | { ok: true; path: string; entries: SandboxEntry[]; truncated: boolean }
-  | Refusal;
+  | SandboxRefusal;
 
 /** Listings are cut at this many entries: a task may fill a directory with millions. */
 export const MAX_BROWSE_ENTRIES = 10_000;
 
 /**
  * The entries of directory `rel` of the sandbox `dir` (`''`: the sandbox itself), sorted by
- * name, with the same refusals as `sandboxFile`. An entry that vanishes while it is being
+ * name, with the same refusals as `sandboxFile`. The directory is read and its entries
+ * looked at through the descriptor that was checked, so a swap after the check changes
+ * nothing; entries are `lstat`ed, never followed. An entry that vanishes while it is being
  * looked at is left out.
  */
 export async function listSandboxDir(dir: string, rel: string, max = MAX_BROWSE_ENTRIES): Promise<SandboxListing> {
-  const r = await resolveInside(dir, rel, 'path');
-  if (!r.ok) return r.status === 404 ? { ok: false, status: 404, error: `no directory '${rel}' in the sandbox` } : r;
-  if (!r.stat.isDirectory()) return { ok: false, status: 400, error: `'${rel}' is not a directory` };
-  const base = relative(r.root, r.real).split(sep).join('/');
-  const names: string[] = [];
-  let truncated = false;
-  const d = await fsp.opendir(r.real);
+  const r = await openInSandbox(dir, rel, 'directory');
+  if (!r.ok) return r;
   try {
-    for await (const e of d) {
-      if (names.length >= max) { truncated = true; break; }
-      names.push(e.name);
+    // The directory the descriptor holds, wherever it is now (Linux): the names below are looked up in it.
+    const at = `/proc/self/fd/${r.handle.fd}`;
+    const names: string[] = [];
+    let truncated = false;
+    const d = await fsp.opendir(at);
+    try {
+      for await (const e of d) {
+        if (names.length >= max) { truncated = true; break; }
+        names.push(e.name);
+      }
+    } finally {
+      await d.close().catch(() => undefined);   // closed already when the loop ran to its end
     }
+    names.sort();
+    const entries: SandboxEntry[] = [];
+    for (const name of names) {
+      const st = await fsp.lstat(`${at}/${name}`).catch(() => undefined);
+      if (!st) continue;
+      entries.push({
+        name, path: r.path ? `${r.path}/${name}` : name, type: entryType(st), size: st.size, mode: modeString(st), mtime: Math.floor(st.mtimeMs),
+      });
+    }
+    return { ok: true, path: r.path, entries, truncated };
   } finally {
-    await d.close().catch(() => undefined);   // closed already when the loop ran to its end
+    await r.handle.close();
   }
-  names.sort();
-  const entries: SandboxEntry[] = [];
-  for (const name of names) {
-    const st = await fsp.lstat(join(r.real, name)).catch(() => undefined);
-    if (!st) continue;
-    entries.push({
-      name, path: base ? `${base}/${name}` : name, type: entryType(st), size: st.size, mode: modeString(st), mtime: Math.floor(st.mtimeMs),
-    });
-  }
-  return { ok: true, path: base, entries, truncated };
 }
 
 function entryType(st: Stats): SandboxEntry['type'] {
@@ -147,16 +131,11 @@ export function modeString(st: Pick<Stats, 'mode' | 'isDirectory' | 'isSymbolicL
   return kind + bits.join('');
 }
 
-/** Reads up to `length` bytes at `offset` of a file of `size` bytes (past the end: nothing). */
-export async function readChunk(path: string, offset: number, length: number, size: number): Promise<string> {
+/** Reads up to `length` bytes at `offset` of an open file of `size` bytes (past the end: nothing). */
+export async function readChunk(file: FileHandle, offset: number, length: number, size: number): Promise<string> {
   const n = Math.max(0, Math.min(length, size - offset));
   if (n === 0) return '';
-  const fh = await fsp.open(path, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, offset);
-    return buf.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await fh.close();
-  }
+  const buf = Buffer.alloc(n);
+  const { bytesRead } = await file.read(buf, 0, n, offset);
+  return buf.subarray(0, bytesRead).toString('utf8');
 }

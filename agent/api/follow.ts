@@ -8,8 +8,12 @@
  * network and overlay filesystems do not). Whether the run is over is read *before* the
  * file is read to its end: if it was over then, nothing can be written after, so the bytes
  * read are all there will ever be.
+ *
+ * The file comes already open (sandbox.ts `sandboxFile`, checked inside the sandbox) and is
+ * read through that one descriptor until the end, never reopened by name: a link the task
+ * swaps in for the file afterwards leads the follower nowhere.
  */
-import { watch, promises as fsp, type FSWatcher } from 'fs';
+import { watch, type FSWatcher } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import type { ServerResponse } from 'http';
 
@@ -44,8 +48,8 @@ export class RunEnds {
 }
 
 export interface FollowSpec {
-  /** The file, resolved inside the sandbox. */
-  path: string;
+  /** The file, open and checked inside the sandbox; `followFile` closes it. */
+  file: FileHandle;
   /** Where to start; already checked to be ≥ 0. */
   offset: number;
   containerId: string;
@@ -57,8 +61,7 @@ export interface FollowSpec {
 }
 
 export async function followFile(res: ServerResponse, spec: FollowSpec): Promise<void> {
-  // Opened before anything is set up or sent: a failure here leaves nothing to undo.
-  const fh = await fsp.open(spec.path, 'r');
+  const fh = spec.file;
   res.writeHead(200, {
     'content-type': 'text/plain; charset=utf-8',
     'cache-control': 'no-store',
@@ -81,7 +84,8 @@ export async function followFile(res: ServerResponse, spec: FollowSpec): Promise
   const poll = setInterval(signal, spec.pollMs);
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(spec.path, { persistent: false }, signal);
+    // The inode the descriptor holds, not whatever the name means by now.
+    watcher = watch(`/proc/self/fd/${fh.fd}`, { persistent: false }, signal);
     watcher.on('error', () => undefined);   // e.g. the file was removed: the poll carries on
   } catch {
     // No watch here (e.g. out of inotify watches): the poll alone drives the follower.

@@ -14,7 +14,9 @@
  *                               run is over and all it wrote was sent (follow.ts)
  *
  * Errors are JSON `{"error": "..."}`: 400 for bad parameters (including any path that leads
- * out of the sandbox), 404 for an unknown task, file or directory, 405 for other methods.
+ * out of the sandbox, by '..' or by a symbolic link, however it was swapped in), 404 for an
+ * unknown task, file or directory, 405 for other methods. Sandbox files are opened once,
+ * checked on the open descriptor and read through it (../sandbox-open.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'http';
 import type { AddressInfo } from 'net';
@@ -159,9 +161,13 @@ async function readFile(q: URLSearchParams, res: ServerResponse, deps: AgentHttp
   const file = q.get('file')!;
   const found = await sandboxFile(run.sandbox, file);
   if (!found.ok) return send(res, found.status, { error: found.error });
-  if (offset === -1) return send(res, 200, { data: '', offset: found.size });
-  const data = await readChunk(found.path, offset, Math.min(length, MAX_READ_BYTES), found.size);
-  return send(res, 200, { data, offset });
+  try {
+    if (offset === -1) return send(res, 200, { data: '', offset: found.size });
+    const data = await readChunk(found.file, offset, Math.min(length, MAX_READ_BYTES), found.size);
+    return send(res, 200, { data, offset });
+  } finally {
+    await found.file.close();
+  }
 }
 
 async function browse(q: URLSearchParams, res: ServerResponse, deps: AgentHttpDeps): Promise<void> {
@@ -182,7 +188,7 @@ async function follow(q: URLSearchParams, req: IncomingMessage, res: ServerRespo
   const { containerId } = run;
   const [frameworkId, taskId] = [q.get('framework_id')!, q.get('task_id')!];
   return followFile(res, {
-    path: found.path,
+    file: found.file,   // followFile closes it
     offset: offset === -1 ? found.size : offset,
     containerId,
     // A run the agent no longer keeps (pushed out of its history) writes nothing more.
