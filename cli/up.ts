@@ -69,12 +69,12 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     await agent.registered;
     const masterAddr = `${host}:${master.httpPort}`;
     const services = await startLocalServices({
-      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['services-port'] ?? 8080, security, identity: as('services'),
+      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['services-port'] ?? 8080, security, identity: as('services'), role: 'services',
       ...(flags.redis ? { redisUrl: flags.redis } : {}),
     });
     started.push(services);
     const jobs = await startLocalJobs({
-      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['jobs-port'] ?? 4400, security, identity: as('jobs'),
+      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['jobs-port'] ?? 4400, security, identity: as('jobs'), role: 'jobs',
       ...(flags.redis ? { redisUrl: flags.redis } : {}),
     });
     started.push(jobs);

@@ -19,6 +19,8 @@ export interface AcceptView {
   offer(offerId: string): Offer | undefined;
   /** Whether the framework already has a task with this id. */
   taskInUse(taskId: string): boolean;
+  /** Why the caller may not launch this task (the ACLs: its user, privileges, host paths), or undefined. */
+  launchRefusal?(task: TaskInfo): string | undefined;
 }
 
 export interface Launch {
@@ -52,6 +54,14 @@ export function planAccept(call: AcceptCall, view: AcceptView): AcceptPlan {
       updates.push(masterStatus({
         taskId: task.taskId, frameworkId: call.frameworkId, agentId: check.agentId,
         state: 'TASK_ERROR', reason: 'REASON_TASK_INVALID', message: result.message,
+      }, view.now));
+      continue;
+    }
+    const refused = view.launchRefusal?.(task);
+    if (refused) {
+      updates.push(masterStatus({
+        taskId: task.taskId, frameworkId: call.frameworkId, agentId: check.agentId,
+        state: 'TASK_ERROR', reason: 'REASON_TASK_UNAUTHORIZED', message: refused,
       }, view.now));
       continue;
     }

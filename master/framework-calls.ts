@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { format } from '../common/resources';
 import { newId } from '../common/ids';
-import { isTerminal, type FrameworkInfo, type Task } from '../common/types';
+import { isTerminal, type FrameworkInfo, type Task, type TaskInfo } from '../common/types';
 import { planAccept } from './accept';
 import { assertNotOvercommitted } from './agents';
 import { usageOf } from './allocation';
@@ -134,6 +134,7 @@ export function accept(s: MasterState, call: AcceptCall): void {
     refuseMs: refuseMsFor(call.filters, s.config.defaultRefuseMs, s.config.allocationIntervalMs),
     offer: (id) => s.offers.get(id)?.offer,
     taskInUse: (id) => s.tasks.has(call.frameworkId, id),
+    ...(call.principal ? { launchRefusal: (task: TaskInfo) => s.authorizer.launchRefusal(call.principal!, task) } : {}),
   });
   for (const offer of plan.offers) s.offers.remove(offer.id);
   for (const filter of plan.filters) s.filters.add(filter);
@@ -215,7 +216,8 @@ export function suppress(s: MasterState, call: RolesCall): void {
 }
 
 export function kill(s: MasterState, call: KillCall): void {
-  authorize(s, call);
+  const record = authorize(s, call);
+  if (call.principal) s.authorizer.check('kill_tasks', call.principal, record.info.principal);
   if (!call.taskId) throw new CallError('INVALID_ARGUMENT', 'task_id is missing');
   const entry = s.tasks.get(call.frameworkId, call.taskId);
   if (!entry) {
@@ -264,7 +266,9 @@ export function reconcile(s: MasterState, call: ReconcileCall): void {
 }
 
 export function teardown(s: MasterState, call: CallBase): void {
-  removeFramework(s, authorize(s, call), 'torn down by the framework');
+  const record = authorize(s, call);
+  if (call.principal) s.authorizer.check('teardown_frameworks', call.principal, record.info.principal);
+  removeFramework(s, record, 'torn down by the framework');
 }
 
 /** Name, roles, failover timeout and the rest change in place; offers for dropped roles go. */

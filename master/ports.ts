@@ -4,8 +4,9 @@
  * OfferLogSink. A test fakes any of them in a few lines.
  */
 import type { OfferLogEvent, OperatorChange } from '../common/operator-types';
+import type { Action } from '../common/security/acl';
 import type { Principal } from '../common/security/credentials';
-import type { SchedulerEvent } from '../common/types';
+import type { SchedulerEvent, TaskInfo } from '../common/types';
 
 // The agent messages (run, kill, ack) are the protocol's own shapes, shared with the agent.
 export type { KillTask, RunTask, StatusAck } from '../common/agent-messages';
@@ -40,8 +41,10 @@ export interface OperatorEventSink {
  * and the rule. Called before any state moves.
  */
 export interface Authorizer {
-  check(action: string, principal: Principal, object?: string): void;
+  check(action: Action, principal: Principal, object?: string): void;
+  /** Why `principal` may not launch `task` (its user, privileges, host paths), or undefined. */
+  launchRefusal(principal: Principal, task: TaskInfo): string | undefined;
 }
 
 /** A master run without security: every principal may do anything. */
-export const allowAll: Authorizer = { check: () => undefined };
+export const allowAll: Authorizer = { check: () => undefined, launchRefusal: () => undefined };

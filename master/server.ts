@@ -25,6 +25,9 @@ import { authorizationHeader, type ClientIdentity } from '../common/security/cli
 import { httpDoor, type HttpDoor } from '../common/security/http-door';
 import type { ServerSecurity } from '../common/security/security-dir';
 import type { Authorizer } from './ports';
+import { aclAuthorizer } from './authorizer';
+import { ACTIONS, type Action } from '../common/security/acl';
+import { CallError } from './errors';
 
 export interface StartMasterOptions extends MasterOptions {
   /** Where admitted agents and frameworks are recorded; the caller closes it. Wins over `redisUrl`. */
@@ -40,13 +43,8 @@ export interface StartMasterOptions extends MasterOptions {
    * (`agora master --insecure`); the caller closes it.
    */
   security?: ServerSecurity;
-  /** What authenticated principals may do (the ACLs); everything when absent. */
+  /** What authenticated principals may do; default: the ACLs of `security` (acls.json), everything without security. */
   authorizer?: Authorizer;
-  /**
-   * For HTTP routes: the same ACLs, as a refusal message or undefined. Absent: the door's
-   * admin/viewer split only.
-   */
-  authorize?: (principal: Parameters<Authorizer['check']>[1], action: string, object?: string) => string | undefined;
   /** Who the master is towards agents (the sandbox relay). */
   identity?: ClientIdentity;
 }
@@ -90,6 +88,9 @@ function operatorJournal(config: MasterConfig, offerLog: OfferLog): OperatorJour
 export async function startMaster(options: StartMasterOptions = {}): Promise<MasterHandle> {
   const config = resolveConfig(options);
   const log = logger('master');
+  // Before anything is opened: a master that cannot judge must not start.
+  const security = options.security;
+  const authorizer = options.authorizer ?? (security && securityAuthorizer(security));
   const subj = subjects(config.subjectPrefix);
   const { registry, owned } = await openRegistry(options, config);
   const closeRegistry = () => (owned ? registry.close() : Promise.resolve());
@@ -120,9 +121,8 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   const events = operatorJournal(config, offerLog);
   const master = new Master({
     config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog: sink, events, registry, log,
-    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+    ...(authorizer ? { authorizer } : {}),
   });
-  const security = options.security;
   const door: HttpDoor | undefined = security && httpDoor({
     credentials: () => security.credentials.get(), name: `master_${config.httpPort || randomUUID().slice(0, 8)}`, title: 'the Agora master',
     log: log.child('http'),
@@ -150,7 +150,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
         offerLog,
         offerQueries: { now: () => config.clock.now(), ring: () => offerLog.entries(), stream: durableLog, log: log.child('http') },
         ...(door ? { door } : {}),
-        ...(options.authorize ? { authorize: options.authorize } : {}),
+        ...(authorizer ? { authorize: refusalOf(authorizer) } : {}),
         ...(options.identity ? { agentAuthorization: authorizationHeader(options.identity) } : {}),
         log: log.child('http') },
       { host: config.host, port: config.httpPort, maxEventBacklogBytes: config.maxEventBacklogBytes, maxOfferEventBacklogBytes: config.maxOfferEventBacklogBytes },
@@ -197,5 +197,25 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     info: master.info,
     config,
     stop: () => (stopping ??= stop()),
+  };
+}
+
+/** The ACLs of the security folder; a master with locked doors and no ACLs would refuse everything, so it does not start. */
+function securityAuthorizer(security: ServerSecurity): Authorizer {
+  if (!security.acls()) throw new Error(`no ACLs in ${security.dir} (acls.json): run \`agora credentials init\` to write the default ones`);
+  return aclAuthorizer(() => security.acls()!);
+}
+
+/** The authorizer as the HTTP routes ask it: the refusal's words, or undefined. */
+function refusalOf(authorizer: Authorizer): (principal: Parameters<Authorizer['check']>[1], action: string, object?: string) => string | undefined {
+  return (principal, action, object) => {
+    if (!(ACTIONS as readonly string[]).includes(action)) throw new Error(`invariant: unknown ACL action ${action}`);
+    try {
+      authorizer.check(action as Action, principal, object);
+      return undefined;
+    } catch (err) {
+      if (err instanceof CallError) return err.message;
+      throw err;
+    }
   };
 }

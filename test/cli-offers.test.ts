@@ -25,7 +25,7 @@ afterAll(async () => {
 
 it('prints a decline and its reason as it happens, and exits 0 on SIGINT', async () => {
   expect(existsSync(BIN)).toBe(true);   // built by `npm test` before jest runs
-  const child = spawn(process.execPath, [BIN, 'offers', '--follow', '--master', cluster.masterAddr], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'offers', '--follow', '--master', cluster.masterAddr], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => { err += d.toString(); });

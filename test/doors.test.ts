@@ -12,7 +12,9 @@ import { newSecret, readCredentials, writeCredentials } from '../common/security
 import { channelCredentials } from '../common/security/grpc-auth';
 import { securityPaths } from '../common/security/security-dir';
 import { callUnary, SchedulerClient, subscribeFramework } from '../master/api/test-clients';
-import { startCluster, type TestCluster } from './support/cluster';
+import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
+import { EventLog } from './support/events';
+import { subscribe, task } from '../frameworks/sdk';
 import { startTestJobs, type TestJobs } from './support/jobs';
 import { startTestServices, type TestServices } from './support/services';
 
@@ -191,17 +193,17 @@ describe('gRPC: TLS, a principal on every call, and a framework acts only as its
   });
 
   it('FrameworkInfo.principal is the authenticated principal; naming another is PERMISSION_DENIED', async () => {
-    const a = await subscribeFramework(cluster.master.grpcPort, { name: 'a' }, cluster.security!.identity('team-a'));
+    const a = await subscribeFramework(cluster.master.grpcPort, { name: 'a', roles: ['team-a'] }, cluster.security!.identity('team-a'));
     const state = JSON.parse((await call(ports().master, 'GET', '/api/v1/state', as('admin'))).text) as { frameworks: { id: string; principal: string }[] };
     expect(state.frameworks.find((f) => f.id === a.frameworkId)?.principal).toBe('team-a');
-    await expect(subscribeFramework(cluster.master.grpcPort, { name: 'forged', principal: 'team-a' }, cluster.security!.identity('team-b')))
+    await expect(subscribeFramework(cluster.master.grpcPort, { name: 'forged', principal: 'team-a', roles: ['team-b'] }, cluster.security!.identity('team-b')))
       .rejects.toThrow(/framework_info.principal 'team-a' is not the authenticated principal 'team-b'/);
     a.close();
   });
 
   it("another principal can neither subscribe under a framework's id nor act with its stream; the framework stays subscribed", async () => {
-    const a = await subscribeFramework(cluster.master.grpcPort, { name: 'a', failoverTimeoutMs: 60_000 }, cluster.security!.identity('team-a'));
-    await expect(subscribeFramework(cluster.master.grpcPort, { name: 'thief', id: a.frameworkId }, cluster.security!.identity('team-b')))
+    const a = await subscribeFramework(cluster.master.grpcPort, { name: 'a', roles: ['team-a'], failoverTimeoutMs: 60_000 }, cluster.security!.identity('team-a'));
+    await expect(subscribeFramework(cluster.master.grpcPort, { name: 'thief', id: a.frameworkId, roles: ['team-b'] }, cluster.security!.identity('team-b')))
       .rejects.toThrow(/principal 'team-b' may not subscribe as framework .* which belongs to principal 'team-a'/);
     const b = new SchedulerClient(cluster.grpcAddr, channelCredentials(cluster.security!.identity('team-b')));
     for (const [method, extra] of [['Teardown', {}], ['Kill', { taskId: 't', agentId: 'x' }], ['Revive', {}], ['Reconcile', {}]] as const) {
@@ -212,6 +214,71 @@ describe('gRPC: TLS, a principal on every call, and a framework acts only as its
     b.close();
     expect(await callUnary(a.client, 'Revive', { frameworkId: a.frameworkId, streamId: a.streamId })).toBeNull();
     a.close();
+  });
+});
+
+describe('the ACLs (acls.json, default deny) decide roles, users and container privileges', () => {
+  it('a framework cannot claim a role its principal lacks: PERMISSION_DENIED naming the principal, the action and the role, and no framework is added', async () => {
+    const before = JSON.parse((await call(ports().master, 'GET', '/api/v1/state', as('admin'))).text).frameworks.length;
+    await expect(subscribeFramework(cluster.master.grpcPort, { name: 'greedy', roles: ['team-a', 'team-b'] }, cluster.security!.identity('team-a')))
+      .rejects.toThrow(/principal 'team-a' may not register_frameworks with role 'team-b': no ACL rule allows it \(permissive: false\)/);
+    await expect(subscribeFramework(cluster.master.grpcPort, { name: 'star', roles: ['*'] }, cluster.security!.identity('team-a')))
+      .rejects.toThrow(/may not register_frameworks with role '\*'/);
+    expect(JSON.parse((await call(ports().master, 'GET', '/api/v1/state', as('admin'))).text).frameworks).toHaveLength(before);
+  });
+
+  it('a task as root, on the host network, or with a host path or the Docker socket is TASK_ERROR (unauthorized) naming the rule, and no container starts', async () => {
+    const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'risky', roles: ['team-a'] }, credentials: cluster.security!.identity('team-a') });
+    const log = new EventLog(s);
+    try {
+      const offer = await log.offer();
+      const base = (id: string) => task({ id, command: 'sleep 60', cpus: 0.1, mem: 16, image: TEST_IMAGE }, offer);
+      const asRoot = base('as-root');
+      asRoot.command.user = 'root';
+      const hostNet = task({ id: 'host-net', command: 'sleep 60', cpus: 0.1, mem: 16, image: TEST_IMAGE, network: 'HOST' }, offer);
+      const hostPath = base('host-path');
+      hostPath.container.volumes = [{ containerPath: '/host-tmp', hostPath: '/tmp', mode: 'RW' }];
+      const socket = base('docker-sock');
+      socket.container.volumes = [{ containerPath: '/var/run/docker.sock', hostPath: '/var/run/docker.sock', mode: 'RW' }];
+      await s.launch(offer, [asRoot, hostNet, hostPath, socket]);
+      const why = {
+        'as-root': /principal 'team-a' may not run_tasks as user 'root'/,
+        'host-net': /principal 'team-a' may not host_network/,
+        'host-path': /principal 'team-a' may not host_volumes .*\/tmp/,
+        'docker-sock': /principal 'team-a' may not (privileged|host_volumes)/,
+      };
+      for (const [id, pattern] of Object.entries(why)) {
+        const st = await log.status(id, 'TASK_ERROR');
+        expect([id, st.reason]).toEqual([id, 'REASON_TASK_UNAUTHORIZED']);
+        expect(st.message).toMatch(pattern);
+      }
+      const tasks = JSON.parse((await call(ports().master, 'GET', '/api/v1/state', as('admin'))).text).tasks as { id: string }[];
+      expect(tasks.filter((t) => Object.keys(why).includes(t.id))).toEqual([]);
+      const agentTasks = JSON.parse((await call(ports().agent, 'GET', '/state', as('admin'))).text).tasks as { id: string }[];
+      expect(agentTasks.filter((t) => Object.keys(why).includes(t.id))).toEqual([]);
+    } finally {
+      await s.teardown().catch(() => undefined);
+      s.close();
+    }
+  });
+
+  it('the same framework may run a plain task as the default user', async () => {
+    const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'plain', roles: ['team-a'] }, credentials: cluster.security!.identity('team-a') });
+    const log = new EventLog(s);
+    try {
+      const offer = await log.offer();
+      await s.launch(offer, [task({ id: 'plain', command: 'id -u', cpus: 0.1, mem: 16, process: true }, offer)]);
+      await log.status('plain', 'TASK_FINISHED');
+    } finally {
+      await s.teardown().catch(() => undefined);
+      s.close();
+    }
+  });
+
+  it('an admin may set weights; the ACLs are read from acls.json', async () => {
+    const put = await call(ports().master, 'PUT', '/api/v1/weights', { ...as('admin'), 'content-type': 'application/json' }, '{"team-a": 2}');
+    expect(put.status).toBe(200);
+    expect(JSON.parse(put.text)).toEqual({ 'team-a': 2 });
   });
 });
 

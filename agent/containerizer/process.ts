@@ -68,7 +68,8 @@ const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ'];
 const MB = 1024 * 1024;
 
 /** Who a process task runs as on an agent running as root, when it names nobody else. */
-export const DEFAULT_TASK_USER = 'nobody';
+export { DEFAULT_TASK_USER } from '../../common/security/defaults';
+import { DEFAULT_TASK_USER } from '../../common/security/defaults';
 
 /**
  * `perl -e SUPERVISOR <gate> <exit-status-file> <command...>`: the process group's leader.

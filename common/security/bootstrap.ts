@@ -9,7 +9,9 @@ import { existsSync } from 'fs';
 import { join } from 'path';
 import { CONFIG_FILE, securityPaths } from './security-dir';
 import { readClientConfig, writeClientConfig, type ClientConfig, type ContextEntry, type UserEntry } from './client-config';
-import { emptyCredentials, newSecret, readCredentials, writeCredentials, type OperatorRole, type PrincipalKind } from './credentials';
+import { emptyCredentials, newSecret, readCredentials, writeAtomic, writeCredentials, type OperatorRole, type PrincipalKind } from './credentials';
+import { defaultAcls, type AclsJson } from './acl';
+import { DEFAULT_TASK_USER } from './defaults';
 import { defaultServerNames, ensureCa, issueCert, SERVER_CERT } from './pki';
 
 export interface WantedPrincipal {
@@ -28,6 +30,25 @@ export const LOCAL_PRINCIPALS: readonly WantedPrincipal[] = [
   { name: 'local-agent', kind: 'agent' },
 ];
 
+/** Each framework principal of a local cluster and the roles it may register with. */
+export const LOCAL_FRAMEWORK_ROLES: readonly { principal: string; roles: string[] }[] = [
+  { principal: 'services', roles: ['services'] },
+  { principal: 'jobs', roles: ['jobs'] },
+];
+
+/**
+ * The ACLs a new cluster starts with (Mesos's format, default deny): admins may do
+ * everything, viewers may look, each framework registers with its own roles, runs tasks as
+ * the unprivileged default user, and kills and tears down only itself. Frameworks may also
+ * view the cluster's state: the services and jobs frameworks read the agents' addresses from
+ * it today (moving that behind the SDK is issue 15's).
+ */
+export function localAcls(frameworks: readonly { principal: string; roles: string[] }[]): AclsJson {
+  const acls = defaultAcls({ frameworks: frameworks.map((f) => ({ principal: f.principal, roles: [...f.roles] })), defaultUser: DEFAULT_TASK_USER });
+  acls.view = [{ principals: { groups: ['frameworks'] }, framework_principals: { type: 'ANY' } }, ...(acls.view ?? [])];
+  return acls;
+}
+
 export interface Bootstrapped {
   /** True when this call made the CA (a first start). */
   created: boolean;
@@ -36,7 +57,11 @@ export interface Bootstrapped {
   users: Record<string, UserEntry>;
 }
 
-export function bootstrapSecurity(dir: string, o: { context?: ContextEntry; principals?: readonly WantedPrincipal[]; certNames?: string[] } = {}): Bootstrapped {
+export function bootstrapSecurity(dir: string, o: {
+  context?: ContextEntry; principals?: readonly WantedPrincipal[]; certNames?: string[];
+  /** The ACLs written when there are none yet; default: `localAcls(LOCAL_FRAMEWORK_ROLES)`. */
+  acls?: AclsJson;
+} = {}): Bootstrapped {
   const paths = securityPaths(dir);
   const created = ensureCa(paths.tls);
   if (created || !existsSync(join(paths.tls, SERVER_CERT))) issueCert(paths.tls, o.certNames ?? defaultServerNames());
@@ -55,6 +80,8 @@ export function bootstrapSecurity(dir: string, o: { context?: ContextEntry; prin
     changed = true;
   }
   if (changed) writeCredentials(paths.credentials, creds);
+  // Never over an operator's edits: only a folder without ACLs gets the defaults.
+  if (!existsSync(paths.acls)) writeAtomic(paths.acls, `${JSON.stringify(o.acls ?? localAcls(LOCAL_FRAMEWORK_ROLES), null, 2)}\n`);
   config.contexts.local = { user: 'admin', ...config.contexts.local, ...o.context, ca: 'tls/ca.crt' };
   config.current ??= 'local';
   writeClientConfig(config, configPath);

@@ -13,6 +13,9 @@
  */
 import { join } from 'path';
 import type { Logger } from '../log';
+import { existsSync, readFileSync, watch, type FSWatcher } from 'fs';
+import { basename, dirname } from 'path';
+import { parseAcls, type Acls } from './acl';
 import { LiveCredentials } from './credentials';
 import { readTls, type TlsFiles } from './pki';
 
@@ -33,7 +36,43 @@ export interface ServerSecurity {
   readonly dir: string;
   readonly credentials: LiveCredentials;
   readonly tls: TlsFiles;
+  /** The ACLs as last read; undefined where the folder has none (only the master needs them). */
+  acls(): Acls | undefined;
   close(): void;
+}
+
+export class AclFileError extends Error {
+  override readonly name = 'AclFileError';
+}
+
+export function readAcls(path: string): Acls {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new AclFileError(`cannot read the ACLs in ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return parseAcls(json);
+  } catch (err) {
+    throw new AclFileError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+/** The ACL file, re-read when it changes; a file that turns bad is logged and the last good one kept. */
+function liveAcls(path: string, log: Logger): { get(): Acls | undefined; close(): void } {
+  if (!existsSync(path)) return { get: () => undefined, close: () => undefined };
+  let current = readAcls(path);
+  let watcher: FSWatcher | undefined = watch(dirname(path), (_e, file) => {
+    if (file !== null && file !== basename(path)) return;
+    try {
+      if (existsSync(path)) current = readAcls(path);
+    } catch (err) {
+      log.error('the ACL file changed but is not valid; keeping the last good one', { error: (err as Error).message });
+    }
+  });
+  watcher.unref();
+  return { get: () => current, close: () => { watcher?.close(); watcher = undefined; } };
 }
 
 /** Opens `dir` for a door; a missing or broken file is an error naming it, so a door never starts open by accident. */
@@ -41,5 +80,6 @@ export function openServerSecurity(dir: string, log: Logger): ServerSecurity {
   const paths = securityPaths(dir);
   const tls = readTls(paths.tls);
   const credentials = new LiveCredentials(paths.credentials, (err) => log.error('the credentials file changed but cannot be read; keeping the last good one', { error: err.message }));
-  return { dir, credentials, tls, close: () => credentials.close() };
+  const acls = liveAcls(paths.acls, log);
+  return { dir, credentials, tls, acls: () => acls.get(), close: () => { credentials.close(); acls.close(); } };
 }

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { bootstrapSecurity, type WantedPrincipal } from '../../common/security/bootstrap';
+import { bootstrapSecurity, localAcls, type WantedPrincipal } from '../../common/security/bootstrap';
 import { authorizationHeader, type ClientIdentity } from '../../common/security/client-config';
 import { logger } from '../../common/log';
 import { openServerSecurity, securityPaths, type ServerSecurity } from '../../common/security/security-dir';
@@ -25,6 +25,18 @@ export const TEST_PRINCIPALS: readonly WantedPrincipal[] = [
   { name: 'local-agent', kind: 'agent' },
 ];
 
+/**
+ * The roles each test framework principal may use: the services and jobs frameworks keep
+ * their default role `*` in tests; team-a and team-b have one role each, to be refused another.
+ * (SDK frameworks in tests speak as the admin, who may use any role.)
+ */
+export const TEST_FRAMEWORK_ROLES = [
+  { principal: 'services', roles: ['*', 'services'] },
+  { principal: 'jobs', roles: ['*', 'jobs'] },
+  { principal: 'team-a', roles: ['team-a'] },
+  { principal: 'team-b', roles: ['team-b'] },
+];
+
 export interface TestSecurity {
   dir: string;
   configPath: string;
@@ -39,7 +51,7 @@ export interface TestSecurity {
 
 export function testSecurity(o: { setEnv?: boolean } = {}): TestSecurity {
   const dir = mkdtempSync(join(tmpdir(), 'agora-sec-'));
-  const boot = bootstrapSecurity(dir, { principals: TEST_PRINCIPALS, certNames: ['localhost', '127.0.0.1', '::1'] });
+  const boot = bootstrapSecurity(dir, { principals: TEST_PRINCIPALS, certNames: ['localhost', '127.0.0.1', '::1'], acls: localAcls(TEST_FRAMEWORK_ROLES) });
   const ca = readFileSync(join(securityPaths(dir).tls, 'ca.crt'));
   if (o.setEnv ?? true) {
     process.env.AGORA_CONFIG = boot.configPath;
