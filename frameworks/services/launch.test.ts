@@ -45,6 +45,18 @@ describe('an instance as a task', () => {
     expect(r.task.killPolicy).toEqual({ gracePeriodMs: 5000 });
   });
 
+  it('runs a Docker app in Marathon\'s default host networking bridged, each host port published at the same port inside: no host network needed', () => {
+    const a = app({ cmd: 'httpd -f -p $PORT0', cpus: 0.1, mem: 16, container: { type: 'DOCKER', docker: { image: 'agora/busybox:latest' } }, portDefinitions: [{ port: 0 }, { port: 0, protocol: 'udp' }] });
+    expect(a.networks).toEqual([{ mode: 'host' }]);
+    const r = taskFor(a, 'v1', offer(), 'abc');
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.task.container.docker).toEqual({
+      image: 'agora/busybox:latest', network: 'BRIDGE', forcePullImage: false,
+      portMappings: [{ hostPort: 31000, containerPort: 31000, protocol: 'tcp' }, { hostPort: 31001, containerPort: 31001, protocol: 'udp' }],
+    });
+    expect(r.task.command.environment.PORT0).toBe('31000');
+  });
+
   it('sends maxConsecutiveFailures 0 as never kill, and a zero grace period as 1 ms', () => {
     const r = taskFor(app({ cmd: 'x', healthChecks: [{ protocol: 'COMMAND', command: { value: 'true' }, gracePeriodSeconds: 0, maxConsecutiveFailures: 0 }] }), 'v1', offer(), 'i');
     if (!r.ok) throw new Error(r.reason);

@@ -47,6 +47,12 @@ export function taskFor(app: App, version: string, offer: Offer, instanceId: str
   };
   Object.assign(env, portEnv(hostPorts, named));
   const image = app.container?.docker?.image;
+  // Marathon's host networking, for a Docker app, runs bridged with each host port published
+  // at the same port inside: the app sees and serves the ports it was given, as on the host,
+  // without the host's network namespace, which only a principal granted host_network may have.
+  const published: PortMapping[] = bridged
+    ? mappings.map((m, i): PortMapping => ({ hostPort: hostPorts[i] as number, containerPort: m.containerPort, protocol: m.protocol }))
+    : hostPorts.map((port, i): PortMapping => ({ hostPort: port, containerPort: port, protocol: app.portDefinitions[i]?.protocol === 'udp' ? 'udp' : 'tcp' }));
   const task: TaskInfo = {
     taskId,
     name: app.id.slice(1).split('/').reverse().join('.'),
@@ -57,8 +63,7 @@ export function taskFor(app: App, version: string, offer: Offer, instanceId: str
       ? {
         type: 'DOCKER',
         docker: {
-          image, network: bridged ? 'BRIDGE' : 'HOST', forcePullImage: app.container?.docker?.forcePullImage ?? false,
-          portMappings: mappings.map((m, i): PortMapping => ({ hostPort: hostPorts[i] as number, containerPort: m.containerPort, protocol: m.protocol })),
+          image, network: 'BRIDGE', forcePullImage: app.container?.docker?.forcePullImage ?? false, portMappings: published,
         },
       }
       : { type: 'PROCESS' },
