@@ -65,12 +65,21 @@ function roleProblem(role: string): string | undefined {
 }
 
 /** What is wrong with a FrameworkInfo from Subscribe or UpdateFramework, if anything. */
+/**
+ * Each role is a sorter entry and an offer per agent each cycle: a framework asking for
+ * thousands would make every allocation pay for it. Mesos has no bound; 64 is far above use.
+ */
+export const MAX_ROLES_PER_FRAMEWORK = 64;
+
 export function validateFrameworkInfo(info: FrameworkInfo): string | undefined {
   if (!info.name.trim()) return 'framework_info.name is missing';
   if (!Number.isFinite(info.failoverTimeoutMs) || info.failoverTimeoutMs < 0) {
     return `framework_info.failover_timeout_seconds must be a number ≥ 0, got ${info.failoverTimeoutMs / 1000}`;
   }
   if (info.roles.length === 0) return 'framework_info.roles is empty';
+  if (info.roles.length > MAX_ROLES_PER_FRAMEWORK) {
+    return `framework_info.roles has ${info.roles.length} roles, more than the ${MAX_ROLES_PER_FRAMEWORK} a framework may take offers for`;
+  }
   for (const role of info.roles) {
     const problem = roleProblem(role);
     if (problem) return problem;

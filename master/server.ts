@@ -23,6 +23,7 @@ import { readRegistry, type Recovered } from './recovery';
 import { RedisRegistry } from './registry-redis';
 import { authorizationHeader, type ClientIdentity } from '../common/security/client-config';
 import { httpDoor, type HttpDoor } from '../common/security/http-door';
+import type { LimitOptions } from '../common/security/limits';
 import type { ServerSecurity } from '../common/security/security-dir';
 import type { Authorizer } from './ports';
 import { aclAuthorizer } from './authorizer';
@@ -47,6 +48,8 @@ export interface StartMasterOptions extends MasterOptions {
   authorizer?: Authorizer;
   /** Who the master is towards agents (the sandbox relay). */
   identity?: ClientIdentity;
+  /** Per-principal gRPC call rate and open subscriptions; common/security/limits.ts's defaults when absent. */
+  grpcLimits?: LimitOptions;
 }
 
 export interface MasterHandle {
@@ -137,6 +140,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     grpc = await startGrpc(master, {
       host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc'), maxSubscriberBacklogBytes: config.maxSubscriberBacklogBytes,
       ...(security ? { tls: security.tls, credentials: () => security.credentials.get() } : {}),
+      ...(options.grpcLimits ? { limits: options.grpcLimits } : {}),
     });
     http = await startHttp(
       { ready: () => ready, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),

@@ -21,7 +21,7 @@ let now = 1_000_000;
 const seen: (string | undefined)[] = [];
 
 beforeAll(async () => {
-  door = httpDoor({ credentials: () => creds, name: 'test', log: logger('test'), sessionTtlMs: 60_000, now: () => now });
+  door = httpDoor({ credentials: () => creds, name: 'test', log: logger('test'), sessionTtlMs: 60_000, now: () => now, limits: { ratePerSec: 50, burst: 50, maxOpen: 3 } });
   server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     void door.admit(req, res, url).then((a) => {
@@ -112,6 +112,38 @@ describe('the HTTP door', () => {
     expect(fetched.headers['www-authenticate']).toBeUndefined();
     const nav = await send('GET', '/ui/?x=1', { 'sec-fetch-mode': 'navigate' });
     expect([nav.status, nav.headers.location]).toEqual([302, '/login?next=%2Fui%2F%3Fx%3D1']);
+  });
+
+  it('a principal over its rate gets 429 with Retry-After, on the door\'s clock; another principal goes on', async () => {
+    now += 10_000;   // a full bucket of 50
+    const answers = await Promise.all(Array.from({ length: 51 }, () => send('GET', '/a', basic(admin))));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(50);
+    const over = answers.find((a) => a.status === 429)!;
+    expect(over.headers['retry-after']).toBe('1');
+    expect(JSON.parse(over.text).message).toMatch(/principal 'admin' is over its rate of 50 calls\/s \(burst 50\): retry in 20 ms/);
+    expect((await send('GET', '/a', basic(viewer))).status).toBe(200);
+    now += 20;
+    expect((await send('GET', '/a', basic(admin))).status).toBe(200);
+  });
+
+  it('a principal holding its most open streams gets 429 for another, until one closes', async () => {
+    now += 10_000;
+    const streams = await Promise.all([0, 1, 2].map(() => new Promise<() => void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/stream', headers: basic(viewer) }, (res) => res.once('data', () => resolve(() => req.destroy())));
+      req.end();
+    })));
+    const fourth = await send('GET', '/a', basic(viewer));
+    expect(fourth.status).toBe(429);
+    expect(JSON.parse(fourth.text).message).toMatch(/principal 'viewer' already holds 3 open streams/);
+    streams[0]!();
+    // The server sees the close on its own time: ask again until it has (bounded).
+    let status = 0;
+    for (let i = 0; i < 200 && status !== 200; i++) {
+      status = (await send('GET', '/a', basic(viewer))).status;
+      if (status !== 200) await new Promise((r) => setImmediate(r));
+    }
+    expect(status).toBe(200);
+    streams.slice(1).forEach((close) => close());
   });
 
   it('cuts the open responses of a principal whose credentials are revoked, and only those', async () => {

@@ -25,6 +25,7 @@ import type { IncomingMessage, ServerResponse } from 'http';
 import type { Logger } from '../log';
 import type { Credentials, Principal } from './credentials';
 import { loginPage } from './login-page';
+import { DEFAULT_HTTP_LIMITS, PrincipalLimits, type LimitOptions } from './limits';
 
 export interface DoorOptions {
   /** The credentials as they are now (a live file's `get`). */
@@ -38,6 +39,8 @@ export interface DoorOptions {
   log: Logger;
   /** How long a UI session lasts. */
   sessionTtlMs?: number;
+  /** Per-principal rate and open responses; DEFAULT_HTTP_LIMITS when absent. */
+  limits?: LimitOptions;
   now?: () => number;
 }
 
@@ -130,6 +133,7 @@ export function httpDoor(o: DoorOptions): HttpDoor {
   const open = new Set(o.openPaths ?? ['/health', '/ping']);
   const sessions = new Map<string, Session>();
   const live = new Map<ServerResponse, string>();
+  const limits = new PrincipalLimits(o.limits ?? DEFAULT_HTTP_LIMITS, now);
 
   const fromSession = (req: IncomingMessage): Principal | undefined => {
     const id = cookie(req, cookieName);
@@ -239,8 +243,19 @@ export function httpDoor(o: DoorOptions): HttpDoor {
       json(res, 403, { message: `${principal.kind} '${principal.name}' may not ${req.method} ${url.pathname}: writes need an operator whose role is admin`, principal: principal.name });
       return { admitted: false };
     }
+    // Over its rate or its open responses, a principal waits (429); everyone else goes on.
+    const rate = limits.take(principal.name);
+    if (!rate.ok) {
+      json(res, 429, { message: rate.why }, { 'retry-after': String(Math.ceil(rate.retryAfterMs / 1000)) });
+      return { admitted: false };
+    }
+    const held = limits.open(principal.name);
+    if (!held.ok) {
+      json(res, 429, { message: held.why });
+      return { admitted: false };
+    }
     live.set(res, principal.name);
-    res.once('close', () => live.delete(res));
+    res.once('close', () => { live.delete(res); held.release(); });
     return { admitted: true, principal };
   };
 

@@ -17,6 +17,7 @@ import type { agora } from '../../common/proto';
 import { ResourceError } from '../../common/resources';
 import type { Credentials, Principal } from '../../common/security/credentials';
 import { callPrincipal, serverCredentials, Unauthenticated } from '../../common/security/grpc-auth';
+import { DEFAULT_GRPC_LIMITS, PrincipalLimits, type LimitOptions } from '../../common/security/limits';
 import type { TlsFiles } from '../../common/security/pki';
 import { schedulerService } from '../../common/scheduler-service';
 import type { Operation } from '../../common/types';
@@ -60,6 +61,10 @@ export interface GrpcOptions {
   tls?: TlsFiles;
   /** Every call must prove a principal of these credentials; without, calls are anonymous. */
   credentials?: () => Credentials;
+  /** Per-principal call rate and open subscriptions (with credentials only); DEFAULT_GRPC_LIMITS when absent. */
+  limits?: LimitOptions;
+  /** For the rate limit's buckets; Date.now when absent. */
+  now?: () => number;
   /**
    * Bytes of events a framework may leave unread (beyond its HTTP/2 flow-control window)
    * before its subscription is ended with RESOURCE_EXHAUSTED and counted as a disconnect; it
@@ -82,17 +87,24 @@ export interface GrpcHandle {
 /** Who is calling, when the master checks: UNAUTHENTICATED before anything else is looked at. */
 type Authenticate = (metadata: Metadata) => Principal | undefined;
 
-function authenticator(credentials: GrpcOptions['credentials']): Authenticate {
+function authenticator(credentials: GrpcOptions['credentials'], limits: PrincipalLimits): Authenticate {
   if (!credentials) return () => undefined;
   return (metadata) => {
+    let principal: Principal;
     try {
-      return callPrincipal(metadata, credentials());
+      principal = callPrincipal(metadata, credentials());
     } catch (err) {
       if (err instanceof Unauthenticated) throw new AuthError(err.message);
       throw err;
     }
+    const rate = limits.take(principal.name);
+    if (!rate.ok) throw new LimitError(rate.why);
+    return principal;
   };
 }
+
+/** A principal over its rate or its open subscriptions: RESOURCE_EXHAUSTED. */
+class LimitError extends Error {}
 
 class AuthError extends Error {}
 
@@ -104,6 +116,7 @@ interface LiveStream {
 
 function toServiceError(err: unknown, log: Logger): Partial<ServiceError> {
   if (err instanceof AuthError) return { code: GrpcStatus.UNAUTHENTICATED, details: err.message };
+  if (err instanceof LimitError) return { code: GrpcStatus.RESOURCE_EXHAUSTED, details: err.message };
   if (err instanceof CallError) return { code: GrpcStatus[err.code], details: err.message };
   log.error('scheduler call failed inside the master', { error: err instanceof Error ? err.message : String(err) });
   // A broken invariant is a bug: answer the caller, then fail loudly rather than limp on.
@@ -192,9 +205,10 @@ const serializeEvent = schedulerService.Subscribe.responseSerialize;
  * the status, and subscribes again with its id. What the master holds for it stays at the bound.
  */
 function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, authenticate: Authenticate,
-  live: Map<FrameworkStream, LiveStream>, maxBacklogBytes: number) {
+  live: Map<FrameworkStream, LiveStream>, maxBacklogBytes: number, limits: PrincipalLimits) {
   return (call: ServerWritableStream<unknown, Buffer>) => {
     let ended = false;
+    let release = (): void => undefined;
     let unreadBytes = 0;
     let overBound = (): void => undefined;
     const stream: FrameworkStream = {
@@ -209,6 +223,11 @@ function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, 
     };
     try {
       const principal = authenticate(call.metadata);
+      const held = principal ? limits.open(principal.name) : undefined;
+      if (held && !held.ok) throw new LimitError(held.why);
+      if (held) release = held.release;
+      call.once('close', release);
+      call.once('cancelled', release);
       const req = request<agora.v1.SubscribeRequest.$Properties>(call.request, ready);
       if (!req.frameworkInfo) throw new CallError('INVALID_ARGUMENT', 'framework_info is missing');
       const { frameworkId, streamId } = api.subscribe(frameworkInfoFromWire(req.frameworkInfo), stream, principal);
@@ -243,6 +262,7 @@ function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, 
       call.on('error', (err) => { if (!cut) log.warn('framework stream failed', { frameworkId, error: err.message }); });
     } catch (err) {
       ended = true;
+      release();
       call.emit('error', toServiceError(err, log));
     }
   };
@@ -250,7 +270,8 @@ function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, 
 
 export function startGrpc(api: SchedulerApi, options: GrpcOptions): Promise<GrpcHandle> {
   const server = new Server();
-  const authenticate = authenticator(options.credentials);
+  const limits = new PrincipalLimits(options.limits ?? DEFAULT_GRPC_LIMITS, options.now ?? Date.now);
+  const authenticate = authenticator(options.credentials, limits);
   // Live subscriptions by principal, so a revoked credential's streams can be cut.
   const live = new Map<FrameworkStream, LiveStream>();
   const service = tolerantService();
@@ -259,7 +280,7 @@ export function startGrpc(api: SchedulerApi, options: GrpcOptions): Promise<Grpc
   const maxBacklogBytes = options.maxSubscriberBacklogBytes ?? DEFAULT_MAX_SUBSCRIBER_BACKLOG_BYTES;
   server.addService(service, {
     ...unaryHandlers(api, options.ready, options.log, authenticate),
-    Subscribe: subscribeHandler(api, options.ready, options.log, authenticate, live, maxBacklogBytes),
+    Subscribe: subscribeHandler(api, options.ready, options.log, authenticate, live, maxBacklogBytes, limits),
   });
   const revokeGone = (): void => {
     const creds = options.credentials?.();
