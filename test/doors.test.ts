@@ -275,6 +275,18 @@ describe('the ACLs (acls.json, default deny) decide roles, users and container p
     }
   });
 
+  it('a services app with a host volume keeps it, and its task is refused for want of the host_volumes grant, never launched without the volume', async () => {
+    const json = { ...as('admin'), 'content-type': 'application/json' };
+    const app = { id: '/mounts-host', cmd: 'sleep 600', cpus: 0.1, mem: 16, container: { type: 'DOCKER', docker: { image: TEST_IMAGE }, volumes: [{ containerPath: '/host', hostPath: '/etc', mode: 'RO' }] } };
+    const refused = services.events.next((e) => e.eventType === 'status_update_event' && e.appId === '/mounts-host' && e.taskStatus === 'TASK_ERROR');
+    expect((await call(ports().services, 'POST', '/v2/apps', json, JSON.stringify(app))).status).toBe(201);
+    const shown = JSON.parse((await call(ports().services, 'GET', '/v2/apps/mounts-host', as('admin'))).text).app;
+    expect(shown.container.volumes).toEqual([{ containerPath: '/host', hostPath: '/etc', mode: 'RO' }]);
+    const update = await refused;
+    expect(String(update.message)).toMatch(/principal 'services' may not host_volumes .*\/etc/);
+    expect((await call(ports().services, 'DELETE', '/v2/apps/mounts-host?force=true', as('admin'))).status).toBe(200);
+  });
+
   it('an admin may set weights; the ACLs are read from acls.json', async () => {
     const put = await call(ports().master, 'PUT', '/api/v1/weights', { ...as('admin'), 'content-type': 'application/json' }, '{"team-a": 2}');
     expect(put.status).toBe(200);

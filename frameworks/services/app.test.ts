@@ -82,6 +82,23 @@ describe('Marathon app definitions', () => {
     expect(ok({ id: '/re', cmd: 'x', constraints: [['zone', 'LIKE', '(?i)EU-.*']] }).constraints).toEqual([{ field: 'zone', operator: 'LIKE', value: '(?i)EU-.*' }]);
   });
 
+  it('keeps a Docker app\'s host volumes as given (never dropped), and refuses the volumes it cannot honour by their paths', () => {
+    const a = ok({ id: '/db', cmd: 'x', container: { type: 'DOCKER', docker: { image: 'i' }, volumes: [
+      { containerPath: '/data', hostPath: '/srv/db', mode: 'RW' }, { containerPath: '/scratch', hostPath: 'scratch', mode: 'RO' },
+    ] } });
+    expect(a.container?.volumes).toEqual([{ containerPath: '/data', hostPath: '/srv/db', mode: 'RW' }, { containerPath: '/scratch', hostPath: 'scratch', mode: 'RO' }]);
+    expect(problems({ id: '/db', cmd: 'x', container: { type: 'DOCKER', docker: { image: 'i' }, volumes: [
+      { containerPath: 'data', hostPath: '/srv', mode: 'RW' }, { containerPath: '/p', mode: 'RW', persistent: { size: 10 } }, { containerPath: '/x', hostPath: '/x', mode: 'rw' },
+    ] } })).toEqual([
+      { path: '/container/volumes(0)/containerPath', errors: ['must be an absolute path in the container'] },
+      { path: '/container/volumes(1)/persistent', errors: ['persistent volumes are not supported: use a host volume {containerPath, hostPath, mode}'] },
+      { path: '/container/volumes(1)/hostPath', errors: ["must be a path on the agent (absolute), or relative for a directory in the task's sandbox"] },
+      { path: '/container/volumes(2)/mode', errors: ['must be RW or RO, got "rw"'] },
+    ]);
+    expect(problems({ id: '/p', cmd: 'x', container: { type: 'MESOS', volumes: [{ containerPath: '/d', hostPath: '/d', mode: 'RO' }] } }))
+      .toEqual([{ path: '/container/volumes', errors: ["volumes need a DOCKER container: a MESOS (process) task runs in the agent's own filesystem"] }]);
+  });
+
   it('needs something to run, an image for Docker, and networks Marathon knows', () => {
     expect(problems({ id: '/nothing' })).toEqual([{ path: '/cmd', errors: ['an app needs cmd, args, or a Docker image to run'] }]);
     expect(problems({ id: '/d', container: { type: 'DOCKER' }, cmd: 'x' })).toEqual([

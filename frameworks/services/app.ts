@@ -14,6 +14,12 @@ export type ConstraintOperator = 'UNIQUE' | 'CLUSTER' | 'GROUP_BY' | 'LIKE' | 'U
 export type HealthProtocol = 'MESOS_HTTP' | 'MESOS_TCP' | 'COMMAND';
 export type KillSelection = 'YOUNGEST_FIRST' | 'OLDEST_FIRST';
 
+/**
+ * Marathon's host volume: `hostPath` on the agent (absolute), or relative for a directory in
+ * the task's sandbox. Whether the app's framework may mount an absolute one is the master's
+ * ACLs' to say (host_volumes); a volume is never dropped on the way.
+ */
+export interface AppVolume { containerPath: string; hostPath: string; mode: 'RW' | 'RO' }
 export interface PortMapping { containerPort: number; hostPort: number; servicePort: number; protocol: 'tcp' | 'udp'; name?: string }
 export interface PortDefinition { port: number; protocol: 'tcp' | 'udp'; name?: string }
 export interface Constraint { field: string; operator: ConstraintOperator; value?: string }
@@ -46,7 +52,7 @@ export interface App {
   disk: number;
   gpus: number;
   instances: number;
-  container?: { type: 'DOCKER' | 'MESOS'; docker?: { image: string; forcePullImage: boolean }; portMappings: PortMapping[] };
+  container?: { type: 'DOCKER' | 'MESOS'; docker?: { image: string; forcePullImage: boolean }; portMappings: PortMapping[]; volumes?: AppVolume[] };
   networks: { mode: NetworkMode }[];
   portDefinitions: PortDefinition[];
   requirePorts: boolean;
@@ -269,6 +275,30 @@ function port(p: Problems, v: unknown, path: string, dflt = 0): number {
   return v;
 }
 
+/** Host volumes only: persistent, external and secret volumes are refused by name, never ignored. */
+function readVolumes(p: Problems, v: unknown, mesos: boolean): AppVolume[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    p.add('/container/volumes', 'expected a list of {containerPath, hostPath, mode}');
+    return [];
+  }
+  if (mesos && v.length > 0) p.add('/container/volumes', 'volumes need a DOCKER container: a MESOS (process) task runs in the agent\'s own filesystem');
+  const out: AppVolume[] = [];
+  v.forEach((vol: unknown, i) => {
+    const at = `/container/volumes(${i})`;
+    if (!isObject(vol)) return p.add(at, 'expected an object {containerPath, hostPath, mode}');
+    for (const kind of ['persistent', 'external', 'secret'] as const) {
+      if (vol[kind] !== undefined) p.add(`${at}/${kind}`, `${kind} volumes are not supported: use a host volume {containerPath, hostPath, mode}`);
+    }
+    const { containerPath, hostPath, mode } = vol;
+    if (typeof containerPath !== 'string' || !containerPath.startsWith('/')) p.add(`${at}/containerPath`, 'must be an absolute path in the container');
+    if (typeof hostPath !== 'string' || hostPath === '' || hostPath.includes('\0')) p.add(`${at}/hostPath`, 'must be a path on the agent (absolute), or relative for a directory in the task\'s sandbox');
+    if (mode !== 'RW' && mode !== 'RO') p.add(`${at}/mode`, `must be RW or RO, got ${JSON.stringify(mode)}`);
+    if (typeof containerPath === 'string' && typeof hostPath === 'string' && (mode === 'RW' || mode === 'RO')) out.push({ containerPath, hostPath, mode });
+  });
+  return out;
+}
+
 function readContainer(p: Problems, v: unknown): App['container'] {
   if (v === undefined || v === null) return undefined;
   if (!isObject(v)) {
@@ -305,7 +335,8 @@ function readContainer(p: Problems, v: unknown): App['container'] {
       });
     }
   }
-  return { type: type === 'MESOS' ? 'MESOS' : 'DOCKER', ...(docker ? { docker } : {}), portMappings };
+  const volumes = readVolumes(p, v.volumes, type === 'MESOS');
+  return { type: type === 'MESOS' ? 'MESOS' : 'DOCKER', ...(docker ? { docker } : {}), portMappings, ...(volumes.length ? { volumes } : {}) };
 }
 
 function readNetworks(p: Problems, v: unknown): { mode: NetworkMode }[] {

@@ -57,6 +57,13 @@ describe('an instance as a task', () => {
     expect(r.task.command.environment.PORT0).toBe('31000');
   });
 
+  it('passes a Docker app\'s host volumes to its task as they are, for the master\'s ACLs to judge', () => {
+    const a = app({ cmd: 'x', cpus: 0.1, mem: 16, portDefinitions: [], container: { type: 'DOCKER', docker: { image: 'i' }, volumes: [{ containerPath: '/data', hostPath: '/srv/db', mode: 'RO' }] } });
+    const r = taskFor(a, 'v1', offer(), 'abc');
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.task.container.volumes).toEqual([{ containerPath: '/data', hostPath: '/srv/db', mode: 'RO' }]);
+  });
+
   it('sends maxConsecutiveFailures 0 as never kill, and a zero grace period as 1 ms', () => {
     const r = taskFor(app({ cmd: 'x', healthChecks: [{ protocol: 'COMMAND', command: { value: 'true' }, gracePeriodSeconds: 0, maxConsecutiveFailures: 0 }] }), 'v1', offer(), 'i');
     if (!r.ok) throw new Error(r.reason);

@@ -62,6 +62,7 @@ export function taskFor(app: App, version: string, offer: Offer, instanceId: str
     container: image
       ? {
         type: 'DOCKER',
+        ...(app.container?.volumes ? { volumes: app.container.volumes.map((v) => ({ ...v })) } : {}),
         docker: {
           image, network: 'BRIDGE', forcePullImage: app.container?.docker?.forcePullImage ?? false, portMappings: published,
         },
