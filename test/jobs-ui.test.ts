@@ -109,6 +109,8 @@ describe('the jobs web UI', () => {
 
     // Edited from the list: the form holds what is stored; the change is a PUT, and switching the schedule off shows.
     await byTestId('edit', row).click();
+    // Attached first: before the edit view draws, a missing 'Loading…' would count as hidden.
+    await byTestId('edit-loading').waitFor({ state: 'attached' });
     await byTestId('edit-loading').waitFor({ state: 'hidden' });
     expect(await field('cmd').inputValue()).toBe('echo ui-job-output');
     expect(await field('timezone').inputValue()).toBe('Europe/Berlin');
