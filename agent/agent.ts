@@ -18,9 +18,8 @@ import { format, scalar } from '../common/resources';
 import { subjects as makeSubjects } from '../common/subjects';
 import { isTerminal, type AgentInfo, type TaskInfo, type TaskStatus } from '../common/types';
 import { startHttp, type AgentHttpServer, type AgentStateView } from './api/http';
-import { httpDoor, type HttpDoor } from '../common/security/http-door';
+import { lockedDoor, type HttpDoor } from '../common/security/http-door';
 import type { ServerSecurity } from '../common/security/security-dir';
-import type { Logger } from '../common/log';
 import { metaDir, readJson, writeJsonAtomic } from './checkpoint';
 import { agentConfig, type AgentConfig, type AgentOptions } from './config';
 import { detectCgroups, type IsolationView } from './containerizer/cgroups';
@@ -115,6 +114,8 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
   private http: AgentHttpServer | undefined;
+  /** Credentials in front of /state and /files, when the agent was given a security folder. */
+  private door: HttpDoor | undefined;
   private registrar: Registrar | undefined;
   private readonly updates: StatusUpdateManager;
   private readonly runner: TaskRunner;
@@ -224,6 +225,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     // After recovery, so that the runs taken back are live and their sandboxes left alone.
     await this.gc.scan();
     this.gc.start();
+    this.door = this.security && lockedDoor(this.security.credentials, { kind: 'agent', port: c.httpPort, title: 'an Agora agent', log: this.log.child('http') });
     this.http = await startHttp(c.httpHost, c.httpPort, {
       state: () => this.state(),
       runOf: (f, t, cid) => {
@@ -233,7 +235,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       // A run's terminal update goes out after its container is removed, its output all written.
       onRunEnded: (listener) => this.on('status', (s) => { if (isTerminal(s.state)) listener(s.containerId); }),
       log: this.log.child('http'),
-      ...(this.security ? { door: agentDoor(this.security, c.httpPort, this.log.child('http')) } : {}),
+      ...(this.door ? { door: this.door } : {}),
     });
     this.httpPort = this.http.port;
     this.log.info('connecting to NATS', { url: c.natsUrl });
@@ -288,6 +290,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       await this.nc.close();
     }
     await this.http?.close();
+    this.door?.close();
     this.log.info('agent stopped', { agentId: this.agentId });
   }
 
@@ -456,13 +459,6 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       this.agentId = '';
     }
   }
-}
-
-/** The agent's door: the credentials file it was given; a revoked principal's follows are cut. */
-function agentDoor(security: ServerSecurity, port: number, log: Logger): HttpDoor {
-  const door = httpDoor({ credentials: () => security.credentials.get(), name: `agent_${port || process.pid}`, title: 'an Agora agent', log });
-  security.credentials.onChange(() => door.revokeGone());
-  return door;
 }
 
 /**

@@ -12,9 +12,8 @@
  */
 import { logger } from '../common/log';
 import { bootstrapSecurity } from '../common/security/bootstrap';
-import { agoraHome, type ClientIdentity, type UserEntry } from '../common/security/client-config';
-import { openServerSecurity, securityPaths } from '../common/security/security-dir';
-import { readFileSync } from 'fs';
+import { agoraHome, clientIdentity, type ClientIdentity } from '../common/security/client-config';
+import { openServerSecurity } from '../common/security/security-dir';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -48,7 +47,11 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
   const home = agoraHome();
   const boot = bootstrapSecurity(home);
   const security = openServerSecurity(home, logger('up'));
-  const as = (name: string) => identityOf(boot.users, name, home);
+  const as = (name: string): ClientIdentity => {
+    const id = clientIdentity({ user: name, path: boot.configPath });
+    if (!id) throw new Error(`the client config ${boot.configPath} has no user ${name}`);
+    return id;
+  };
   const started: Stoppable[] = [{ stop: async () => security.close() }];
   const stopAll = async () => {
     for (const s of started.reverse()) await s.stop().catch((err: Error) => print(`stop failed: ${err.message}`));
@@ -144,9 +147,3 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
   }
 }
 
-/** A principal's identity from the bootstrapped users, trusting this cluster's CA. */
-function identityOf(users: Record<string, UserEntry>, name: string, home: string): ClientIdentity {
-  const user = users[name];
-  if (!user) throw new Error(`the client config in ${home} has no user ${name}`);
-  return { principal: user.principal, secret: user.secret, ca: readFileSync(join(securityPaths(home).tls, 'ca.crt')) };
-}

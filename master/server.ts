@@ -9,7 +9,7 @@ import { logger } from '../common/log';
 import { subjects } from '../common/subjects';
 import type { MasterInfo } from '../common/types';
 import { startGrpc, type GrpcHandle } from './api/grpc';
-import { startHttp, type HttpHandle } from './api/http';
+import { startHttp, type HttpDeps, type HttpHandle } from './api/http';
 import { resolveConfig, type MasterConfig, type MasterOptions } from './config';
 import { Master } from './master';
 import { exposition, offerLogFamilies, renderMetrics } from './metrics';
@@ -22,12 +22,11 @@ import { InMemoryRegistry, type AgentRegistry } from './registry';
 import { readRegistry, type Recovered } from './recovery';
 import { RedisRegistry } from './registry-redis';
 import { authorizationHeader, type ClientIdentity } from '../common/security/client-config';
-import { httpDoor, type HttpDoor } from '../common/security/http-door';
+import { lockedDoor, type HttpDoor } from '../common/security/http-door';
 import type { LimitOptions } from '../common/security/limits';
 import type { ServerSecurity } from '../common/security/security-dir';
 import type { Authorizer } from './ports';
 import { aclAuthorizer } from './authorizer';
-import { ACTIONS, type Action } from '../common/security/acl';
 import { CallError } from './errors';
 
 export interface StartMasterOptions extends MasterOptions {
@@ -126,10 +125,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog: sink, events, registry, log,
     ...(authorizer ? { authorizer } : {}),
   });
-  const door: HttpDoor | undefined = security && httpDoor({
-    credentials: () => security.credentials.get(), name: `master_${config.httpPort || randomUUID().slice(0, 8)}`, title: 'the Agora master',
-    log: log.child('http'),
-  });
+  const door: HttpDoor | undefined = security && lockedDoor(security.credentials, { kind: 'master', port: config.httpPort, title: 'the Agora master', log: log.child('http') });
   // Before any server starts: no agent or framework is answered until the records are back.
   master.recover(recovered);
   let ready = false;
@@ -163,6 +159,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     agents = serveAgents(nc, subj, master, log.child('nats'));
     await nc.flush();
   } catch (err) {
+    door?.close();
     master.stop();
     durableLog.stop();
     agents?.close();
@@ -172,11 +169,8 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     await closeRegistry();
     throw err;
   }
-  // A revoked credential's open streams end now, not at their next call.
-  const unwatch = security?.credentials.onChange(() => {
-    door?.revokeGone();
-    grpc?.revokeGone();
-  });
+  // A revoked credential's subscriptions end now, not at their next call (the door cuts its own streams).
+  const unwatch = security?.credentials.onChange(() => grpc?.revokeGone());
   master.start();
   ready = true;
   log.info('master started', { id: master.info.id, httpPort: http.port, grpcPort: grpc.port, nats: config.natsUrl });
@@ -211,11 +205,10 @@ function securityAuthorizer(security: ServerSecurity): Authorizer {
 }
 
 /** The authorizer as the HTTP routes ask it: the refusal's words, or undefined. */
-function refusalOf(authorizer: Authorizer): (principal: Parameters<Authorizer['check']>[1], action: string, object?: string) => string | undefined {
+function refusalOf(authorizer: Authorizer): NonNullable<HttpDeps['authorize']> {
   return (principal, action, object) => {
-    if (!(ACTIONS as readonly string[]).includes(action)) throw new Error(`invariant: unknown ACL action ${action}`);
     try {
-      authorizer.check(action as Action, principal, object);
+      authorizer.check(action, principal, object);
       return undefined;
     } catch (err) {
       if (err instanceof CallError) return err.message;

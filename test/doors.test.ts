@@ -3,7 +3,7 @@
  * jobs frameworks' HTTP, on a real cluster started as `agora up` starts it (TLS, the
  * bootstrapped credentials). Each refusal is checked to change nothing.
  */
-import { credentials as grpcCredentials, Metadata, status as GrpcStatus } from '@grpc/grpc-js';
+import { credentials as grpcCredentials, status as GrpcStatus } from '@grpc/grpc-js';
 import { request } from 'http';
 import { readFileSync } from 'fs';
 import { join } from 'path';
@@ -12,29 +12,22 @@ import { newSecret, readCredentials, writeCredentials } from '../common/security
 import { channelCredentials } from '../common/security/grpc-auth';
 import { securityPaths } from '../common/security/security-dir';
 import { callUnary, SchedulerClient, subscribeFramework } from '../master/api/test-clients';
-import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
+import { TEST_IMAGE, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 import { subscribe, task } from '../frameworks/sdk';
-import { startTestJobs, type TestJobs } from './support/jobs';
-import { startTestServices, type TestServices } from './support/services';
+import type { TestJobs } from './support/jobs';
+import { startPlatform, type TestPlatform } from './support/platform';
+import type { TestServices } from './support/services';
 
 jest.setTimeout(120_000);
 
+let platform: TestPlatform | undefined;
 let cluster: TestCluster;
 let services: TestServices;
 let jobs: TestJobs;
 
-beforeAll(async () => {
-  cluster = await startCluster({ containerizer: 'process', agents: 1 });
-  services = await startTestServices(cluster);
-  jobs = await startTestJobs(cluster);
-});
-
-afterAll(async () => {
-  await jobs?.stop();
-  await services?.stop();
-  await cluster?.stop();
-});
+beforeAll(async () => { ({ cluster, services, jobs } = platform = await startPlatform()); });
+afterAll(() => platform?.stop());
 
 interface Answer { status: number; headers: Record<string, string | string[] | undefined>; text: string }
 
@@ -312,8 +305,6 @@ describe('revoking a credential', () => {
     expect(ended?.details).toMatch(/the credentials of principal 'short-lived' were revoked/);
     await stream.closed;
     expect((await call(ports().master, 'GET', '/api/v1/state', { authorization: authorizationHeader(identity) })).status).toBe(401);
-    const md = new Metadata();
-    md.set('authorization', authorizationHeader(identity));
     const err = await callUnary(sub.client, 'Revive', { frameworkId: sub.frameworkId, streamId: sub.streamId });
     expect(err?.code).toBe(GrpcStatus.UNAUTHENTICATED);
     sub.client.close();

@@ -14,29 +14,22 @@ import { clientIdentity } from '../common/security/client-config';
 import { channelCredentials } from '../common/security/grpc-auth';
 import { schedulerService } from '../common/scheduler-service';
 import { subjects } from '../common/subjects';
-import { startCluster, type TestCluster } from './support/cluster';
-import { startTestJobs, type TestJobs } from './support/jobs';
-import { startTestServices, type TestServices } from './support/services';
+import type { TestCluster } from './support/cluster';
+import type { TestJobs } from './support/jobs';
+import { startPlatform, type TestPlatform } from './support/platform';
+import type { TestServices } from './support/services';
 
 jest.setTimeout(600_000);
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 
+let platform: TestPlatform | undefined;
 let cluster: TestCluster;
 let services: TestServices;
 let jobs: TestJobs;
 
-beforeAll(async () => {
-  cluster = await startCluster({ containerizer: 'process', agents: 1 });
-  services = await startTestServices(cluster);
-  jobs = await startTestJobs(cluster);
-});
-
-afterAll(async () => {
-  await jobs?.stop();
-  await services?.stop();
-  await cluster?.stop();
-});
+beforeAll(async () => { ({ cluster, services, jobs } = platform = await startPlatform()); });
+afterAll(() => platform?.stop());
 
 /** One request as the admin; over its rate (429), it waits as told and asks again, so every input reaches the route. */
 async function send(port: number, method: string, path: string, body: Buffer | undefined, contentType: string | undefined): Promise<{ status: number; text: string }> {

@@ -105,10 +105,11 @@ export function currentContext(config: ClientConfig, path = clientConfigPath(), 
  * CA. Undefined when there is no config, or it names no such user: the caller then speaks
  * without credentials and the door says 401.
  */
-export function clientIdentity(o: { user?: string; path?: string; env?: NodeJS.ProcessEnv } = {}): ClientIdentity | undefined {
+export function clientIdentity(o: { user?: string; path?: string; env?: NodeJS.ProcessEnv; config?: ClientConfig } = {}): ClientIdentity | undefined {
   const env = o.env ?? process.env;
   const path = o.path ?? clientConfigPath(env);
-  const config = readClientConfig(path);
+  // A caller that read the config already hands it over: one read, not two.
+  const config = o.config ?? readClientConfig(path);
   if (!config) return undefined;
   const ctx = currentContext(config, path);
   const userName = o.user ?? env.AGORA_USER ?? ctx?.user;

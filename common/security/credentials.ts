@@ -13,8 +13,9 @@
  * streams of a principal that is gone.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, watch, writeFileSync, type FSWatcher } from 'fs';
-import { basename, dirname } from 'path';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
+import { dirname } from 'path';
+import { LiveFile } from './live-file';
 
 export type PrincipalKind = 'operator' | 'framework' | 'agent';
 export type OperatorRole = 'admin' | 'viewer';
@@ -122,6 +123,29 @@ export class Credentials {
     return this.byName.has(name);
   }
 
+  /** The principal of that name, if it still has credentials (a session's owner, say). */
+  principal(name: string): Principal | undefined {
+    const r = this.byName.get(name);
+    return r && principalOf(r);
+  }
+
+  /**
+   * What an `Authorization` header proves, as every door reads it: `Basic` principal:secret
+   * (what Marathon's and Chronos's clients send) or `Bearer` secret; or why it proves nothing.
+   */
+  fromAuthorization(header: string): { principal: Principal } | { why: string } {
+    const [scheme = '', value = ''] = header.split(/\s+/, 2);
+    if (scheme.toLowerCase() === 'bearer') {
+      const p = this.bySecret(value);
+      return p ? { principal: p } : { why: 'the bearer secret is not one of this cluster\'s credentials' };
+    }
+    if (scheme.toLowerCase() !== 'basic') return { why: `unsupported authorization scheme '${scheme}': use Basic or Bearer` };
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const p = colon < 0 ? undefined : this.verify(decoded.slice(0, colon), decoded.slice(colon + 1));
+    return p ? { principal: p } : { why: `wrong principal or secret${colon < 0 ? '' : ` for '${decoded.slice(0, colon)}'`}` };
+  }
+
   list(): readonly CredentialRecord[] {
     return this.file.principals;
   }
@@ -172,53 +196,9 @@ export function writeAtomic(path: string, text: string, mode = 0o600): void {
   renameSync(tmp, path);
 }
 
-/**
- * The credentials of a running door: the file as last read, re-read when it changes. A file
- * that turns bad is logged and ignored, keeping the last good one: a typo must not open or
- * shut every door.
- */
-export class LiveCredentials {
-  private current: Credentials;
-  private watcher: FSWatcher | undefined;
-  private readonly listeners = new Set<(c: Credentials) => void>();
-
-  constructor(private readonly path: string, private readonly onError: (err: Error) => void = () => undefined) {
-    this.current = readCredentials(path);
-    if (!existsSync(dirname(path))) return;
-    // The directory, not the file: a rename replaces the file's inode, which a file watch loses.
-    this.watcher = watch(dirname(path), (_event, file) => {
-      if (file !== null && file !== basename(path)) return;
-      this.reload();
-    });
-    this.watcher.unref();
-  }
-
-  get(): Credentials {
-    return this.current;
-  }
-
-  /** Called with the new credentials after each change. */
-  onChange(listener: (c: Credentials) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  reload(): void {
-    let next: Credentials;
-    try {
-      next = readCredentials(this.path);
-    } catch (err) {
-      if ((err as Error).message.includes('ENOENT')) return;   // mid-rename
-      this.onError(err as Error);
-      return;
-    }
-    if (JSON.stringify(next.file) === JSON.stringify(this.current.file)) return;
-    this.current = next;
-    for (const l of this.listeners) l(next);
-  }
-
-  close(): void {
-    this.watcher?.close();
-    this.listeners.clear();
+/** The credentials of a running door, re-read when the file changes (a revoke, a new principal). */
+export class LiveCredentials extends LiveFile<Credentials> {
+  constructor(path: string, onError?: (err: Error) => void) {
+    super(path, readCredentials, onError, (a, b) => JSON.stringify(a.file) === JSON.stringify(b.file));
   }
 }

@@ -37,16 +37,7 @@ export function callPrincipal(metadata: Metadata, creds: Credentials): Principal
   const values = metadata.get('authorization');
   const header = values.length === 1 ? String(values[0]) : undefined;
   if (!header) throw new Unauthenticated('no credentials: send authorization: Basic base64(principal:secret) over TLS (the SDK reads them from the client config)');
-  const [scheme, value = ''] = header.split(/\s+/, 2);
-  if (scheme?.toLowerCase() === 'bearer') {
-    const p = creds.bySecret(value);
-    if (!p) throw new Unauthenticated('the bearer secret is not one of this cluster\'s credentials');
-    return p;
-  }
-  if (scheme?.toLowerCase() !== 'basic') throw new Unauthenticated(`unsupported authorization scheme '${scheme}': use Basic or Bearer`);
-  const decoded = Buffer.from(value, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const p = colon < 0 ? undefined : creds.verify(decoded.slice(0, colon), decoded.slice(colon + 1));
-  if (!p) throw new Unauthenticated(`wrong principal or secret${colon < 0 ? '' : ` for '${decoded.slice(0, colon)}'`}`);
-  return p;
+  const proved = creds.fromAuthorization(header);
+  if ('why' in proved) throw new Unauthenticated(proved.why);
+  return proved.principal;
 }

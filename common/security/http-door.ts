@@ -23,7 +23,7 @@
 import { randomBytes } from 'crypto';
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { Logger } from '../log';
-import type { Credentials, Principal } from './credentials';
+import type { Credentials, LiveCredentials, Principal } from './credentials';
 import { loginPage } from './login-page';
 import { DEFAULT_HTTP_LIMITS, PrincipalLimits, type LimitOptions } from './limits';
 
@@ -139,33 +139,18 @@ export function httpDoor(o: DoorOptions): HttpDoor {
     const id = cookie(req, cookieName);
     const s = id === undefined ? undefined : sessions.get(id);
     if (!s || !id) return undefined;
-    if (s.expiresAt <= now()) {
-      sessions.delete(id);
-      return undefined;
-    }
-    const r = o.credentials().list().find((c) => c.name === s.name);
-    if (!r) {
-      sessions.delete(id);
-      return undefined;
-    }
-    return r.kind === 'operator' ? { name: r.name, kind: r.kind, operatorRole: r.role ?? 'viewer' } : { name: r.name, kind: r.kind };
+    // An expired session, or one whose principal was revoked, is gone for good.
+    const principal = s.expiresAt > now() ? o.credentials().principal(s.name) : undefined;
+    if (!principal) sessions.delete(id);
+    return principal;
   };
 
   /** undefined: no credentials offered; null: offered and wrong. */
   const authenticate = (req: IncomingMessage): Principal | null | undefined => {
     const header = req.headers.authorization;
-    if (typeof header === 'string') {
-      const [scheme, value = ''] = header.split(/\s+/, 2);
-      if (scheme?.toLowerCase() === 'basic') {
-        const decoded = Buffer.from(value, 'base64').toString('utf8');
-        const colon = decoded.indexOf(':');
-        if (colon < 0) return null;
-        return o.credentials().verify(decoded.slice(0, colon), decoded.slice(colon + 1)) ?? null;
-      }
-      if (scheme?.toLowerCase() === 'bearer') return o.credentials().bySecret(value) ?? null;
-      return null;
-    }
-    return fromSession(req);
+    if (typeof header !== 'string') return fromSession(req);
+    const proved = o.credentials().fromAuthorization(header);
+    return 'principal' in proved ? proved.principal : null;
   };
 
   const login = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
@@ -271,4 +256,15 @@ export function httpDoor(o: DoorOptions): HttpDoor {
   };
 
   return { admit, revokeGone, close: () => { sessions.clear(); live.clear(); } };
+}
+
+/**
+ * The door of a server that watches its credentials file: a revoked principal's open
+ * responses are cut as the file changes. The cookie is named after the server's kind and port
+ * (the process id for a port picked by the kernel); `close` stops listening to the file.
+ */
+export function lockedDoor(credentials: LiveCredentials, o: Omit<DoorOptions, 'credentials' | 'name'> & { kind: string; port: number }): HttpDoor {
+  const door = httpDoor({ ...o, credentials: () => credentials.get(), name: `${o.kind}_${o.port || process.pid}` });
+  const unwatch = credentials.onChange(() => door.revokeGone());
+  return { ...door, close: () => { unwatch(); door.close(); } };
 }

@@ -13,8 +13,8 @@
  */
 import { join } from 'path';
 import type { Logger } from '../log';
-import { existsSync, readFileSync, watch, type FSWatcher } from 'fs';
-import { basename, dirname } from 'path';
+import { existsSync, readFileSync } from 'fs';
+import { LiveFile } from './live-file';
 import { parseAcls, type Acls } from './acl';
 import { LiveCredentials } from './credentials';
 import { readTls, type TlsFiles } from './pki';
@@ -59,27 +59,14 @@ export function readAcls(path: string): Acls {
   }
 }
 
-/** The ACL file, re-read when it changes; a file that turns bad is logged and the last good one kept. */
-function liveAcls(path: string, log: Logger): { get(): Acls | undefined; close(): void } {
-  if (!existsSync(path)) return { get: () => undefined, close: () => undefined };
-  let current = readAcls(path);
-  let watcher: FSWatcher | undefined = watch(dirname(path), (_e, file) => {
-    if (file !== null && file !== basename(path)) return;
-    try {
-      if (existsSync(path)) current = readAcls(path);
-    } catch (err) {
-      log.error('the ACL file changed but is not valid; keeping the last good one', { error: (err as Error).message });
-    }
-  });
-  watcher.unref();
-  return { get: () => current, close: () => { watcher?.close(); watcher = undefined; } };
-}
-
 /** Opens `dir` for a door; a missing or broken file is an error naming it, so a door never starts open by accident. */
 export function openServerSecurity(dir: string, log: Logger): ServerSecurity {
   const paths = securityPaths(dir);
   const tls = readTls(paths.tls);
   const credentials = new LiveCredentials(paths.credentials, (err) => log.error('the credentials file changed but cannot be read; keeping the last good one', { error: err.message }));
-  const acls = liveAcls(paths.acls, log);
-  return { dir, credentials, tls, acls: () => acls.get(), close: () => { credentials.close(); acls.close(); } };
+  // Only the master needs ACLs: a folder without them (an agent's, a framework's) has none to watch.
+  const acls = existsSync(paths.acls)
+    ? new LiveFile(paths.acls, readAcls, (err) => log.error('the ACL file changed but is not valid; keeping the last good one', { error: err.message }))
+    : undefined;
+  return { dir, credentials, tls, acls: () => acls?.get(), close: () => { credentials.close(); acls?.close(); } };
 }

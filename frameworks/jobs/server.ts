@@ -6,7 +6,7 @@
  */
 import { authorizationHeader, clientIdentity, type ClientIdentity } from '../../common/security/client-config';
 import type { ServerSecurity } from '../../common/security/security-dir';
-import { frameworkDoor } from '../shared/door';
+import { lockedDoor } from '../../common/security/http-door';
 import { randomBytes } from 'crypto';
 import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
@@ -82,7 +82,7 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
   const identity = o.identity ?? clientIdentity();
   const host = o.host ?? '0.0.0.0';
   let subscription: ReturnType<typeof keepSubscribed> | undefined;
-  const door = o.security && frameworkDoor(o.security, o.port ?? 4400, 'jobs', 'the Agora jobs framework', log);
+  const door = o.security && lockedDoor(o.security.credentials, { kind: 'jobs', port: o.port ?? 4400, title: 'the Agora jobs framework', log });
   const http = await startHttp({
     ...(door ? { door } : {}),
     host, port: o.port ?? 4400, log,
@@ -99,6 +99,7 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
       info: () => ({ name, version: JOBS_VERSION, frameworkId: framework.state.frameworkId ?? null, master: o.master ?? process.env.AGORA_MASTER ?? '127.0.0.1:5050', store: o.redisUrl ? 'redis' : 'memory' }),
     }),
   }).catch(async (err: Error) => {
+    door?.close();
     await framework.stop();
     await store.close();   // a taken port: nothing may stay open behind the error
     throw err;
@@ -115,6 +116,7 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
       subscription?.close();
       await framework.stop();
       await http.stop();
+      door?.close();
       await store.close();
     })(),
   };

@@ -23,19 +23,16 @@ export interface MasterAddress {
   identity?: ClientIdentity;
 }
 
-/** The master of the client config's current context, if it names one. */
-function configuredMaster(): string | undefined {
-  const path = clientConfigPath();
-  const config = readClientConfig(path);
-  return config && currentContext(config, path)?.master;
-}
-
 /**
  * Parses `host:port` or `http://host:port` (default: AGORA_MASTER, then the client config's
  * master, then DEFAULT_MASTER), with the client config's identity; throws for another scheme.
  */
-export function masterAddress(raw: string | undefined = process.env.AGORA_MASTER, identity: ClientIdentity | undefined = clientIdentity()): MasterAddress {
-  const text = (raw && raw.trim()) || configuredMaster() || DEFAULT_MASTER;
+export function masterAddress(raw: string | undefined = process.env.AGORA_MASTER, identity?: ClientIdentity): MasterAddress {
+  // One read of the client config for both what it says: where the master is, and who we are.
+  const path = clientConfigPath();
+  const config = readClientConfig(path);
+  const text = (raw && raw.trim()) || (config && currentContext(config, path)?.master) || DEFAULT_MASTER;
+  identity ??= config && clientIdentity({ path, config });
   const url = new URL(/^[a-z]+:\/\//.test(text) ? text : `http://${text}`);
   if (url.protocol !== 'http:') throw new Error(`master address '${text}' must be host:port or http://host:port`);
   const httpPort = url.port ? Number(url.port) : 5050;

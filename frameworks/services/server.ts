@@ -6,7 +6,7 @@
  */
 import { clientIdentity, type ClientIdentity } from '../../common/security/client-config';
 import type { ServerSecurity } from '../../common/security/security-dir';
-import { frameworkDoor } from '../shared/door';
+import { lockedDoor } from '../../common/security/http-door';
 import { randomUUID } from 'crypto';
 import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
@@ -85,7 +85,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   const self = (): string => o.advertise ?? `${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   // For browsers, not this machine's clients: a wildcard bind names the machine, not 127.0.0.1.
   const webuiUrl = (): string => o.webuiUrl ?? (o.advertise ? `http://${o.advertise}/ui/` : defaultWebuiUrl(host, port));
-  const door = o.security && frameworkDoor(o.security, o.port ?? 8080, 'services', 'the Agora services framework', log);
+  const door = o.security && lockedDoor(o.security.credentials, { kind: 'services', port: o.port ?? 8080, title: 'the Agora services framework', log });
   const http = await startHttp({
     ...(door ? { door } : {}),
     host, port: o.port ?? 8080, log, events: framework.bus, maxEventBacklogBytes: o.maxEventBacklogBytes,
@@ -107,6 +107,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
         http_config: { http_port: port, https_port: 0 },      }),
     }),
   }).catch(async (err: Error) => {
+    door?.close();
     await store.close();   // a taken port: nothing may stay open behind the error
     throw err;
   });
@@ -128,6 +129,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
       subscription.close();
       await framework.stop();
       await http.stop();
+      door?.close();
       await store.close();
     })(),
   };

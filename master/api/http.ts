@@ -31,6 +31,7 @@ import type { MasterStateView, OfferLogEvent } from '../../common/operator-types
 import { CallError } from '../errors';
 import { METRICS_CONTENT_TYPE } from '../metrics';
 import { uiFiles } from '../../common/ui-files';
+import type { Action } from '../../common/security/acl';
 import type { Principal } from '../../common/security/credentials';
 import type { HttpDoor } from '../../common/security/http-door';
 import { FILES_PATHS, relayFiles, type SandboxLookup } from './http-files';
@@ -64,7 +65,7 @@ export interface HttpDeps {
    * Whether `principal` may do `action` on `object` (the ACLs): a refusal message, or
    * undefined. Without it, the door's admin/viewer split is all there is.
    */
-  authorize?(principal: Principal, action: string, object?: string): string | undefined;
+  authorize?(principal: Principal, action: Action, object?: string): string | undefined;
   log: Logger;
 }
 
@@ -194,7 +195,7 @@ function ui(url: URL, req: IncomingMessage, res: ServerResponse): boolean {
 function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, streams: Set<ServerResponse>, limits: StreamLimits,
   url: URL, principal: Principal | undefined): void {
   // The ACLs, after the door: a refusal names the principal, the action and the object.
-  const refused = (action: string, object?: string): boolean => {
+  const refused = (action: Action, object?: string): boolean => {
     const why = principal && deps.authorize?.(principal, action, object);
     if (why) json(res, 403, { error: why, principal: principal?.name, action, ...(object !== undefined ? { object } : {}) });
     return !!why;

@@ -4,14 +4,13 @@
  * It points `AGORA_CONFIG` at that config, so the SDK, the CLI's clients and every spawned
  * `agora` read it as a user's would (jest gives each test file its own environment).
  */
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { bootstrapSecurity, localAcls, type WantedPrincipal } from '../../common/security/bootstrap';
 import { authorizationHeader, type ClientIdentity } from '../../common/security/client-config';
 import { logger } from '../../common/log';
 import { openServerSecurity, securityPaths, type ServerSecurity } from '../../common/security/security-dir';
-import { readFileSync } from 'fs';
 
 /** The principals every secure test cluster has. */
 export const TEST_PRINCIPALS: readonly WantedPrincipal[] = [
