@@ -20,6 +20,8 @@ import { isTerminal, type AgentInfo, type TaskInfo, type TaskStatus } from '../c
 import { startHttp, type AgentHttpServer, type AgentStateView } from './api/http';
 import { lockedDoor, type HttpDoor } from '../common/security/http-door';
 import type { ServerSecurity } from '../common/security/security-dir';
+import type { ClientIdentity } from '../common/security/client-config';
+import { natsIdentity, type NatsIdentity } from '../common/security/nats-client';
 import { metaDir, readJson, writeJsonAtomic } from './checkpoint';
 import { agentConfig, type AgentConfig, type AgentOptions } from './config';
 import { detectCgroups, type IsolationView } from './containerizer/cgroups';
@@ -83,13 +85,19 @@ export interface StartAgentOptions extends AgentOptions {
    * The caller closes it.
    */
   security?: ServerSecurity;
+  /**
+   * Who this agent is on a locked cluster (`security` given): an agent principal of the
+   * client config, whose NATS user the credentials file holds. Its name is the owner in the
+   * agent's subjects.
+   */
+  identity?: ClientIdentity;
 }
 
 export async function startAgent(options: StartAgentOptions = {}): Promise<AgentHandle> {
   const config = agentConfig(options);
   mkdirSync(config.workDir, { recursive: true });
   letTasksThrough(config);
-  const agent = new Agent(config, options.security);
+  const agent = new Agent(config, natsIdentity('agent', makeSubjects(config.subjectPrefix), options.security, options.identity), options.security);
   try {
     await agent.start();
   } catch (err) {
@@ -127,7 +135,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   private readonly identityFile: string;
   private stopping: Promise<void> | undefined;
 
-  constructor(readonly config: AgentConfig, private readonly security?: ServerSecurity) {
+  constructor(readonly config: AgentConfig, private readonly nats: NatsIdentity, private readonly security?: ServerSecurity) {
     super();
     this.subjects = makeSubjects(config.subjectPrefix);
     this.registered = new Promise<string>((resolve, reject) => { this.resolveRegistered = resolve; this.rejectRegistered = reject; });
@@ -150,7 +158,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       clock: config.clock,
       initialBackoffMs: config.statusRetryInitialMs,
       maxBackoffMs: config.statusRetryMaxMs,
-      send: (frameworkId, status) => this.nc?.publish(this.subjects.status, encodeStatusUpdate({ frameworkId, status })),
+      send: (frameworkId, status) => this.nc?.publish(this.subjects.status(this.nats.owner), encodeStatusUpdate({ frameworkId, status })),
       checkpoint: (snapshot) => writeJsonAtomic(checkpointFile, snapshot),
       // What arrives in one turn of the event loop (a burst of launches, a run of acks) is
       // checkpointed once, after those I/O callbacks.
@@ -200,7 +208,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       send: (usage) => {
         // A round still measuring when the agent stops finds NATS closed: nothing to tell.
         if (!this.nc || this.nc.isClosed()) return;
-        this.nc.publish(this.subjects.usage, encodeAgentUsage(usage));
+        this.nc.publish(this.subjects.usage(this.nats.owner), encodeAgentUsage(usage));
         this.emit('usage', usage);
       },
       log: this.log.child('usage'),
@@ -238,9 +246,9 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       ...(this.door ? { door: this.door } : {}),
     });
     this.httpPort = this.http.port;
-    this.log.info('connecting to NATS', { url: c.natsUrl });
+    this.log.info('connecting to NATS', { url: c.natsUrl, as: this.nats.owner });
     try {
-      this.nc = await connect({ servers: c.natsUrl, name: `agora-agent ${c.hostname}`, maxReconnectAttempts: -1, waitOnFirstConnect: true });
+      this.nc = await connect({ servers: c.natsUrl, name: `agora-agent ${c.hostname}`, maxReconnectAttempts: -1, waitOnFirstConnect: true, ...this.nats.options });
     } catch (err) {
       throw new AgentStartError(`cannot connect to NATS at ${c.natsUrl}: ${(err as Error).message}`, { cause: err });
     }
@@ -248,6 +256,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     this.registrar = new Registrar({
       link: { request: async (subject, data, timeout) => (await nc.request(subject, data, { timeout })).data },
       subjects: this.subjects,
+      owner: this.nats.owner,
       clock: c.clock,
       random: c.random,
       backoffFactorMs: c.registerBackoffFactorMs,
@@ -302,7 +311,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   private async unregister(): Promise<void> {
     if (!this.agentId || !this.nc || this.nc.isClosed()) return;
     try {
-      const reply = decodeUnregisterReply((await this.nc.request(this.subjects.unregister,
+      const reply = decodeUnregisterReply((await this.nc.request(this.subjects.unregister(this.nats.owner),
         encodeUnregister({ agentId: this.agentId, reason: 'the agent was stopped' }), { timeout: this.config.requestTimeoutMs })).data);
       if (reply.error) this.log.warn('the master did not take the unregistration', { error: reply.error });
     } catch (err) {
@@ -331,8 +340,9 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
 
   private subscribe(): void {
     const s = this.subjects;
-    const [run, kill, ack] = [s.run(this.agentId), s.kill(this.agentId), s.ack(this.agentId)];
-    this.sub = this.nc?.subscribe(s.agentAll(this.agentId), {
+    const owner = this.nats.owner;
+    const [run, kill, ack] = [s.run(owner, this.agentId), s.kill(owner, this.agentId), s.ack(owner, this.agentId)];
+    this.sub = this.nc?.subscribe(s.agentAll(owner, this.agentId), {
       callback: (err, msg) => {
         if (err) return this.log.error('subscription error', { err });
         try {

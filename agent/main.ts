@@ -4,7 +4,7 @@
  * a bad value an AgentConfigError, an agent that cannot start an AgentStartError, for the
  * wrapper to print.
  */
-import { openDoors, SECURITY_FLAGS, SECURITY_USAGE, securityChoice } from '../common/security/process-flags';
+import { openDoors, processIdentity, SECURITY_FLAGS, SECURITY_USAGE, securityChoice } from '../common/security/process-flags';
 import { logger } from '../common/log';
 import { AGENT_VERSION, startAgent } from './agent';
 import { parseArgs } from '../common/flags';
@@ -82,8 +82,11 @@ export async function runAgent(argv: string[], signals: SignalSource = process):
     process.stdout.write(USAGE);
     return;
   }
-  const security = openDoors(securityChoice(parseArgs(argv, SPEC).flags), log);
-  const agent = await startAgent({ ...options, ...(security ? { security } : {}) });
+  const choice = securityChoice(parseArgs(argv, SPEC).flags);
+  const security = openDoors(choice, log);
+  // On a locked cluster the agent is its principal to NATS: `--principal`, else the local agent's.
+  const identity = processIdentity(choice, 'local-agent');
+  const agent = await startAgent({ ...options, ...(security ? { security } : {}), ...(identity ? { identity } : {}) });
   log.info(`agora agent ${AGENT_VERSION} up: HTTP on port ${agent.httpPort}, containerizers ${agent.containerizers.join(', ')}; registering over ${agent.config.natsUrl}`);
   await untilStopSignal(signals);
   log.info('stopping: killing tasks, removing containers');

@@ -9,6 +9,7 @@ import { join } from 'path';
 import { seededRandom } from '../common/clock';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
 import { format } from '../common/resources';
+import { OPEN_OWNER } from '../common/subjects';
 import { startAgent } from './agent';
 import type { AgentOptions } from './config';
 import { registrationBackoffMs } from './registration';
@@ -139,7 +140,7 @@ describe('bad input on the agent subjects', () => {
     const id = await agent.registered;
     const s = master!.subjects;
     const junk = [new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]), new Uint8Array([0x0a, 0x05, 0x01]), new Uint8Array(0), Buffer.from('{"json":true}')];
-    for (const bytes of junk) for (const subject of [s.run(id), s.kill(id), s.ack(id), `${s.agentAll(id).slice(0, -1)}other`]) master!.publishRaw(subject, bytes);
+    for (const bytes of junk) for (const subject of [s.run(OPEN_OWNER, id), s.kill(OPEN_OWNER, id), s.ack(OPEN_OWNER, id), `${s.agentAll(OPEN_OWNER, id).slice(0, -1)}other`]) master!.publishRaw(subject, bytes);
     master!.run(id, testTask('after-junk', 'echo still here'));
     const done = await master!.waitForState('after-junk', 'TASK_FINISHED');
     expect(done.exitCode).toBe(0);

@@ -22,6 +22,8 @@ export interface MasterLink {
 export interface RegistrarDeps {
   link: MasterLink;
   subjects: Subjects;
+  /** The owner this agent's subjects name (its principal). */
+  owner: string;
   clock: Clock;
   random: Random;
   backoffFactorMs: number;
@@ -81,10 +83,10 @@ export class Registrar {
     let reply: RegisterReply | undefined;
     try {
       const req = encodeRegisterRequest({ agentInfo: info, tasks: again ? d.tasks() : [], version: d.version });
-      reply = decodeRegisterReply(await d.link.request(d.subjects.register, req, d.requestTimeoutMs));
+      reply = decodeRegisterReply(await d.link.request(d.subjects.register(d.owner), req, d.requestTimeoutMs));
       if (reply.error) throw new Error(`the master refused: ${reply.error}`);
       if (!reply.agentId) throw new Error('the master replied without an agent id');
-      d.subjects.agentAll(reply.agentId); // throws on an id that cannot be a subject
+      d.subjects.agentAll(d.owner, reply.agentId); // throws on an id that cannot be a subject
     } catch (err) {
       if (this.stopped) return;
       const delay = registrationBackoffMs(n, d.random, d.backoffFactorMs, d.backoffMaxMs);
@@ -107,7 +109,7 @@ export class Registrar {
     const d = this.deps;
     const agentId = d.agentInfo().id;
     try {
-      const bytes = await d.link.request(d.subjects.heartbeat, encodeHeartbeat({ agentId, timestampMs: d.clock.now() }), d.requestTimeoutMs);
+      const bytes = await d.link.request(d.subjects.heartbeat(d.owner), encodeHeartbeat({ agentId, timestampMs: d.clock.now() }), d.requestTimeoutMs);
       const reply = decodeHeartbeatReply(bytes);
       if (this.stopped) return;
       this.failedHeartbeats = 0;

@@ -11,7 +11,7 @@ import { join } from 'path';
 import { connect, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
 import { parse } from '../common/resources';
-import { subjects, type Subjects } from '../common/subjects';
+import { OPEN_OWNER, subjects, type Subjects } from '../common/subjects';
 import type { FrameworkInfo, TaskInfo, TaskStatus } from '../common/types';
 import {
   decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, encodeHeartbeatReply, encodeKillTask, encodeRegisterReply,
@@ -39,21 +39,22 @@ export class TestMaster extends EventEmitter<{ status: [TaskStatus]; register: [
   }
 
   static async start(natsUrl: string, opts: { prefix?: string; heartbeatIntervalMs?: number } = {}): Promise<TestMaster> {
+    // It answers an open cluster's agents, who all speak as the owner `anonymous`.
     const nc = await connect({ servers: natsUrl });
     const m = new TestMaster(nc, subjects(opts.prefix), opts.heartbeatIntervalMs ?? 3_600_000);
-    nc.subscribe(m.subjects.register, { callback: (_e, msg) => {
+    nc.subscribe(m.subjects.register(OPEN_OWNER), { callback: (_e, msg) => {
       const req = decodeRegisterRequest(msg.data);
       m.registrations.push(req);
       msg.respond(encodeRegisterReply(m.registerReply(req)));
       m.emit('register', req);
     } });
-    nc.subscribe(m.subjects.heartbeat, { callback: (_e, msg) => {
+    nc.subscribe(m.subjects.heartbeat(OPEN_OWNER), { callback: (_e, msg) => {
       const hb = decodeHeartbeat(msg.data);
       m.heartbeats.push(hb);
       msg.respond(encodeHeartbeatReply(m.heartbeatReply(hb)));
       m.emit('heartbeat', hb);
     } });
-    nc.subscribe(m.subjects.status, { callback: (_e, msg) => {
+    nc.subscribe(m.subjects.status(OPEN_OWNER), { callback: (_e, msg) => {
       const { status } = decodeStatusUpdate(msg.data);
       m.statuses.push(status);
       if (m.autoAck) m.ack(status);
@@ -64,15 +65,15 @@ export class TestMaster extends EventEmitter<{ status: [TaskStatus]; register: [
   }
 
   run(agentId: string, task: TaskInfo, frameworkId = 'fw-1'): void {
-    this.nc.publish(this.subjects.run(agentId), encodeRunTask({ frameworkId, frameworkInfo: framework(frameworkId), task: { ...task, agentId } }));
+    this.nc.publish(this.subjects.run(OPEN_OWNER, agentId), encodeRunTask({ frameworkId, frameworkInfo: framework(frameworkId), task: { ...task, agentId } }));
   }
 
   kill(agentId: string, taskId: string, gracePeriodMs?: number, frameworkId = 'fw-1'): void {
-    this.nc.publish(this.subjects.kill(agentId), encodeKillTask({ frameworkId, taskId, killPolicy: gracePeriodMs === undefined ? undefined : { gracePeriodMs } }));
+    this.nc.publish(this.subjects.kill(OPEN_OWNER, agentId), encodeKillTask({ frameworkId, taskId, killPolicy: gracePeriodMs === undefined ? undefined : { gracePeriodMs } }));
   }
 
   ack(status: TaskStatus): void {
-    this.nc.publish(this.subjects.ack(status.agentId), encodeStatusAck({ frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid }));
+    this.nc.publish(this.subjects.ack(OPEN_OWNER, status.agentId), encodeStatusAck({ frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid }));
   }
 
   publishRaw(subject: string, bytes: Uint8Array): void {

@@ -40,6 +40,7 @@ const USAGE = `usage: agora <command> [flags]
   credentials init|list [--json]|revoke NAME
   credentials create operator|framework|agent NAME [--role admin|viewer]
   credentials cert --name HOST --out DIR
+  credentials nats-conf [--listen HOST:PORT] [--store DIR]
                       the cluster's principals and certificates in ~/.agora (--dir):
                       create prints a secret once; revoke cuts its live connections
   agents [--json]     the registered agents

@@ -5,9 +5,12 @@
  *   init                              the CA, certificates, local principals and client config (as `agora up`)
  *   create operator NAME --role R     an operator (admin or viewer); prints its secret once
  *   create framework NAME             a framework principal; prints its secret once
- *   create agent NAME                 an agent's credential
+ *   create agent NAME                 an agent's credential, with its NATS user (a JWT allowed only its own subjects)
  *   list [--json]                     who may knock (never a secret)
- *   revoke NAME                       gone at once: running doors re-read the file and cut its live streams
+ *   revoke NAME                       gone at once: running doors re-read the file and cut its live streams;
+ *                                     an agent's NATS user is revoked in the re-signed account, which the master sends to NATS
+ *   nats-conf [--listen H:P] [--store DIR]
+ *                                     a nats-server config for this cluster, for operators who run their own NATS
  *   cert --name HOST [--name …] --out DIR
  *                                     a certificate for another host, signed by the cluster's CA
  *
@@ -22,18 +25,19 @@ import { agoraHome, readClientConfig, writeClientConfig } from '../common/securi
 import { newSecret, readCredentials, writeCredentials, type OperatorRole, type PrincipalKind } from '../common/security/credentials';
 import { CA_CERT, issueCert } from '../common/security/pki';
 import { securityPaths } from '../common/security/security-dir';
+import { checkNatsName, issueNatsUser, natsServerConfig, revokeNatsUsers } from '../common/security/nats-auth';
 import { table } from './table';
 
 const KINDS: readonly PrincipalKind[] = ['operator', 'framework', 'agent'];
 
-export function credentials(argv: string[], out: (line: string) => void): number {
+export async function credentials(argv: string[], out: (line: string) => void): Promise<number> {
   const [verb, ...rest] = argv;
-  const { flags: f, positional } = parseArgs(rest, { dir: 'string', role: 'string', json: 'boolean', name: 'string', out: 'string' }, { positional: true });
+  const { flags: f, positional } = parseArgs(rest, { dir: 'string', role: 'string', json: 'boolean', name: 'string', out: 'string', listen: 'string', store: 'string' }, { positional: true });
   const dir = f.dir ?? agoraHome();
   const paths = securityPaths(dir);
   switch (verb) {
     case 'init': {
-      const boot = bootstrapSecurity(dir);
+      const boot = await bootstrapSecurity(dir);
       out(`${boot.created ? 'made' : 'kept'} the cluster's CA, certificates and credentials in ${dir}; client config ${boot.configPath}`);
       return 0;
     }
@@ -42,8 +46,12 @@ export function credentials(argv: string[], out: (line: string) => void): number
       if (!kind || !KINDS.includes(kind as PrincipalKind) || !name) throw new UsageError('usage: agora credentials create operator|framework|agent NAME [--role admin|viewer]');
       if (kind === 'operator' && f.role !== 'admin' && f.role !== 'viewer') throw new UsageError('an operator needs --role admin or --role viewer');
       if (kind !== 'operator' && f.role !== undefined) throw new UsageError(`--role is for operators; a ${kind}'s rights are in the ACLs (${paths.acls})`);
+      if (kind === 'agent') checkNatsName(name);
       const secret = newSecret();
-      writeCredentials(paths.credentials, readCredentials(paths.credentials).adding(name, kind as PrincipalKind, secret, f.role as OperatorRole | undefined));
+      let creds = readCredentials(paths.credentials).adding(name, kind as PrincipalKind, secret, f.role as OperatorRole | undefined);
+      // An agent's NATS user: its key from the secret, its JWT signed here with the account's key.
+      if (kind === 'agent') creds = creds.withNats(name, await issueNatsUser(dir, name, 'agent', secret));
+      writeCredentials(paths.credentials, creds);
       const config = readClientConfig(paths.config);
       if (config) {
         config.users[name] = { principal: name, secret };
@@ -62,13 +70,28 @@ export function credentials(argv: string[], out: (line: string) => void): number
     case 'revoke': {
       const [name] = positional;
       if (!name) throw new UsageError('usage: agora credentials revoke NAME');
-      writeCredentials(paths.credentials, readCredentials(paths.credentials).removing(name));
+      const creds = readCredentials(paths.credentials);
+      const next = creds.removing(name);
+      // First the NATS account (it needs the operator's key, so a host without it changes nothing).
+      const nats = creds.natsUser(name);
+      if (nats) await revokeNatsUsers(dir, [nats.user]);
+      writeCredentials(paths.credentials, next);
       const config = readClientConfig(paths.config);
       if (config?.users[name]) {
         delete config.users[name];
         writeClientConfig(config, paths.config);
       }
-      out(`revoked ${name}: running doors refuse it from now on and cut its open streams`);
+      out(`revoked ${name}: running doors refuse it from now on and cut its open streams${nats ? '; the master sends NATS the re-signed account, which closes its connections' : ''}`);
+      return 0;
+    }
+    case 'nats-conf': {
+      // For operators who run their own nats-server: the lines that make it this cluster's.
+      const listen = f.listen ?? '0.0.0.0:4222';
+      const colon = listen.lastIndexOf(':');
+      const port = Number(listen.slice(colon + 1));
+      if (colon < 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`--listen must be HOST:PORT, got '${listen}'`);
+      const store = f.store ?? '/var/lib/agora-nats';
+      out(natsServerConfig({ securityDir: dir, host: listen.slice(0, colon), port, resolverDir: join(store, 'accounts'), storeDir: join(store, 'jetstream') }).trimEnd());
       return 0;
     }
     case 'cert': {
@@ -81,6 +104,6 @@ export function credentials(argv: string[], out: (line: string) => void): number
       return 0;
     }
     default:
-      throw new UsageError('usage: agora credentials init|create|list|revoke|cert');
+      throw new UsageError('usage: agora credentials init|create|list|revoke|cert|nats-conf');
   }
 }

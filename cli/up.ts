@@ -45,7 +45,7 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
   if (!flags['work-dir']) chmodSync(workDir, 0o711);
 
   const home = agoraHome();
-  const boot = bootstrapSecurity(home);
+  const boot = await bootstrapSecurity(home);
   const security = openServerSecurity(home, logger('up'));
   const as = (name: string): ClientIdentity => {
     const id = clientIdentity({ user: name, path: boot.configPath });
@@ -58,7 +58,7 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     if (!flags['work-dir']) rmSync(workDir, { recursive: true, force: true });
   };
   try {
-    const nats: NatsServer = await startNatsServer({ port: flags['nats-port'] || undefined });
+    const nats: NatsServer = await startNatsServer({ port: flags['nats-port'] || undefined, securityDir: home });
     started.push(nats);
     const master = await startMaster({
       natsUrl: nats.url, host, httpPort: flags['http-port'] ?? 5050, grpcPort: flags['grpc-port'] ?? 5053, security, identity: as('master'),
@@ -66,7 +66,7 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     started.push(master);
     const agent = await startAgent({
       natsUrl: nats.url, httpHost: host, httpPort: flags['agent-port'] ?? 5051, hostname: host,
-      workDir, containerizer: containerizer as 'auto' | 'docker' | 'process', resources: flags.resources, security,
+      workDir, containerizer: containerizer as 'auto' | 'docker' | 'process', resources: flags.resources, security, identity: as('local-agent'),
     });
     started.push(agent);
     await agent.registered;
@@ -87,7 +87,7 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     const servicesAddr = `${host}:${services.port}`;
     const jobsAddr = `${host}:${jobs.port}`;
     // The addresses bound (a port of 0 picks one), so every client finds this cluster.
-    bootstrapSecurity(home, { context: { master: masterAddr, services: servicesAddr, jobs: jobsAddr } });
+    await bootstrapSecurity(home, { context: { master: masterAddr, services: servicesAddr, jobs: jobsAddr } });
     print(`agora is up: master http://${masterAddr} (gRPC ${host}:${master.grpcPort}), agent ${agent.agentId} ` +
       `(http ${host}:${agent.httpPort}, ${agent.containerizers[0]} containerizer), nats ${nats.url}`);
     print(`services http://${servicesAddr} (REST API and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);

@@ -2,12 +2,17 @@
  * Starts a real `nats-server` as a child process: for `agora up`, and for every test suite
  * that needs one (each on its own port). JetStream is on, its store in a private temp dir,
  * unless `jetstream: false` (to test what runs without it).
+ *
+ * With `securityDir` (a locked cluster's folder) it runs from a config file: the cluster's
+ * NATS operator and accounts, TLS with the host's certificate, and only authenticated users
+ * (common/security/nats-auth.ts). Without, it is open: for `--insecure` clusters.
  */
 import { spawn, type ChildProcess } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { createConnection, createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { natsServerConfig } from './security/nats-auth';
 
 export interface NatsServer {
   url: string;
@@ -29,11 +34,23 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(opts: { port?: number; bin?: string; jetstream?: boolean } = {}): Promise<NatsServer> {
+export async function startNatsServer(opts: { port?: number; bin?: string; jetstream?: boolean; securityDir?: string } = {}): Promise<NatsServer> {
   const port = opts.port ?? (await freePort());
   const storeDir = mkdtempSync(join(tmpdir(), 'agora-nats-'));
-  const js = opts.jetstream === false ? [] : ['-js', '-sd', storeDir];
-  const child = spawn(opts.bin ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), ...js], {
+  const jetstream = opts.jetstream !== false;
+  let args: string[];
+  if (opts.securityDir) {
+    const resolverDir = join(storeDir, 'accounts');
+    mkdirSync(resolverDir);
+    const conf = join(storeDir, 'nats-server.conf');
+    writeFileSync(conf, natsServerConfig({
+      securityDir: opts.securityDir, host: '127.0.0.1', port, resolverDir, ...(jetstream ? { storeDir: join(storeDir, 'js') } : {}),
+    }), { mode: 0o600 });
+    args = ['-c', conf];
+  } else {
+    args = ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', storeDir] : [])];
+  }
+  const child = spawn(opts.bin ?? 'nats-server', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -23,6 +23,8 @@ export interface AgentView {
   registeredAt: number;                  // ms since the epoch
   lastHeartbeatAt: number;
   status: 'ACTIVE' | 'UNREACHABLE';
+  /** The agent credential it connected with, on a locked cluster. */
+  principal?: string;
   total: ResourceView;
   used: ResourceView;                    // by tasks
   offered: ResourceView;                 // in outstanding offers

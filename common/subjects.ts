@@ -1,45 +1,82 @@
 /**
  * The NATS subjects agents and the master talk on. The prefix (default `agora`) lets two
  * clusters share one NATS deployment. Only the leading master subscribes to `master.*`.
+ *
+ * Every subject names the agent's **owner**, the principal whose credential it connected
+ * with (`anonymous` on an open cluster), so NATS's subject permissions enforce who is
+ * speaking (common/security/nats-auth.ts):
+ *
+ *   <prefix>.master.<owner>.register|heartbeat|status|usage|unregister    agent → master
+ *   <prefix>.agent.<owner>.<agentId>.run|kill|ack                         master → agent
+ *   <prefix>.reply.<owner>.…                                              the agent's replies
+ *
+ * The master ties each agent id to the owner it registered as and refuses messages about an
+ * agent from any other owner.
  */
+
+/** The owner of agents on an open cluster (`--insecure`), where nobody is authenticated. */
+export const OPEN_OWNER = 'anonymous';
+
+export type AgentVerb = 'register' | 'heartbeat' | 'status' | 'usage' | 'unregister';
+
 export interface Subjects {
+  readonly prefix: string;
   /** Request/reply: RegisterAgentRequest → RegisterAgentResponse. */
-  register: string;
+  register(owner: string): string;
   /** Request/reply: AgentHeartbeat → HeartbeatResponse. */
-  heartbeat: string;
+  heartbeat(owner: string): string;
   /** Agent → master: StatusUpdateMessage, resent until acknowledged. */
-  status: string;
+  status(owner: string): string;
   /** Agent → master: AgentUsage, every usage interval; no reply. */
-  usage: string;
+  usage(owner: string): string;
   /** Request/reply: UnregisterAgentRequest → UnregisterAgentResponse, when an agent stops for good. */
-  unregister: string;
+  unregister(owner: string): string;
+  /** What the master subscribes to for one verb: every owner's. */
+  fromAnyAgent(verb: AgentVerb): string;
+  /** The owner named by a subject the master received on, or undefined for any other subject. */
+  ownerOf(subject: string): string | undefined;
   /** Master → one agent: RunTaskMessage. */
-  run(agentId: string): string;
+  run(owner: string, agentId: string): string;
   /** Master → one agent: KillTaskMessage. */
-  kill(agentId: string): string;
+  kill(owner: string, agentId: string): string;
   /** Master → one agent: StatusUpdateAck. */
-  ack(agentId: string): string;
+  ack(owner: string, agentId: string): string;
   /** Every subject an agent listens on, for one subscription. */
-  agentAll(agentId: string): string;
+  agentAll(owner: string, agentId: string): string;
+  /** The inbox prefix of an owner's requests: replies come back under it. */
+  inbox(owner: string): string;
 }
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
 
 export function subjects(prefix = 'agora'): Subjects {
   if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(prefix)) {
     throw new Error(`invalid NATS subject prefix '${prefix}': use letters, digits, '-', '_' and dots`);
   }
-  const agent = (id: string) => {
-    if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new Error(`agent id '${id}' cannot be part of a NATS subject`);
-    return `${prefix}.agent.${id}`;
+  const token = (what: string, value: string) => {
+    if (!TOKEN.test(value)) throw new Error(`${what} '${value}' cannot be part of a NATS subject`);
+    return value;
   };
+  const toMaster = (verb: AgentVerb) => (owner: string) => `${prefix}.master.${token('agent owner', owner)}.${verb}`;
+  const agent = (owner: string, id: string) => `${prefix}.agent.${token('agent owner', owner)}.${token('agent id', id)}`;
+  const masterTokens = prefix.split('.').length + 1;
   return {
-    register: `${prefix}.master.register`,
-    heartbeat: `${prefix}.master.heartbeat`,
-    status: `${prefix}.master.status`,
-    unregister: `${prefix}.master.unregister`,
-    usage: `${prefix}.master.usage`,
-    run: (id) => `${agent(id)}.run`,
-    kill: (id) => `${agent(id)}.kill`,
-    ack: (id) => `${agent(id)}.ack`,
-    agentAll: (id) => `${agent(id)}.>`,
+    prefix,
+    register: toMaster('register'),
+    heartbeat: toMaster('heartbeat'),
+    status: toMaster('status'),
+    usage: toMaster('usage'),
+    unregister: toMaster('unregister'),
+    fromAnyAgent: (verb) => `${prefix}.master.*.${verb}`,
+    ownerOf: (subject) => {
+      if (!subject.startsWith(`${prefix}.master.`)) return undefined;
+      const owner = subject.split('.')[masterTokens];
+      return owner !== undefined && TOKEN.test(owner) ? owner : undefined;
+    },
+    run: (owner, id) => `${agent(owner, id)}.run`,
+    kill: (owner, id) => `${agent(owner, id)}.kill`,
+    ack: (owner, id) => `${agent(owner, id)}.ack`,
+    agentAll: (owner, id) => `${agent(owner, id)}.>`,
+    inbox: (owner) => `${prefix}.reply.${token('agent owner', owner)}`,
   };
 }

@@ -44,6 +44,8 @@ export interface AgentInfo {
   resources: Resources;
   attributes: Record<string, string>;
   port: number;
+  /** The principal the agent authenticated as; set by the master from the NATS subject, never taken from the agent. */
+  principal?: string;
 }
 
 /** A framework as the master knows it: its name, id once subscribed, roles and failover timeout. */

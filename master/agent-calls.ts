@@ -3,8 +3,9 @@
  * heartbeats, and task status updates, which the master applies and forwards to frameworks.
  */
 import { newId } from '../common/ids';
+import { OPEN_OWNER } from '../common/subjects';
 import { add, contains, format, normalize, type Resources } from '../common/resources';
-import { isTerminal, type Task } from '../common/types';
+import { isTerminal, type AgentInfo, type Task } from '../common/types';
 import type { AgentUsageCall, HeartbeatResult, RegisterAgentCall, RegisterAgentResult, StatusUpdateCall } from './calls';
 import { CallError } from './errors';
 import { noteAgent } from './operator-notes';
@@ -29,18 +30,37 @@ function checkRegistration(call: RegisterAgentCall): Task[] {
   return tasks;
 }
 
+/** The principal an agent registered as: the owner its subjects name. */
+export const ownerOf = (info: AgentInfo): string => info.principal ?? OPEN_OWNER;
+
+/**
+ * Only an agent's owner speaks for it. `sender` is the owner in the subject the message came
+ * on (NATS lets a credential publish only under its own name); undefined is an in-process
+ * caller, which is trusted.
+ */
+export function checkSender(s: MasterState, agentId: string, sender: string | undefined): void {
+  if (sender === undefined) return;
+  const agent = s.agents.get(agentId);
+  if (agent && ownerOf(agent.info) !== sender) {
+    throw new CallError('PERMISSION_DENIED', `agent ${agentId} registered as principal '${ownerOf(agent.info)}'; principal '${sender}' may not speak for it`);
+  }
+}
+
 /**
  * Admits the agent in the registry before answering: once an agent believes it is
  * registered, a master that takes over must know it. A known agent keeps its id, and its
  * outstanding offers are rescinded (its resources may have changed).
  */
-export async function registerAgent(s: MasterState, call: RegisterAgentCall): Promise<RegisterAgentResult> {
+export async function registerAgent(s: MasterState, call: RegisterAgentCall, sender?: string): Promise<RegisterAgentResult> {
   const reported = checkRegistration(call);
   const agentId = call.agentInfo.id || newId('agent');
   if (s.goneAgents.has(agentId)) {
     throw new CallError('PERMISSION_DENIED', `agent ${agentId} was marked gone by an operator and may not register again; start it with a fresh work dir`);
   }
-  const info = { ...call.agentInfo, id: agentId };
+  checkSender(s, agentId, sender);
+  const { principal: _claimed, ...presented } = call.agentInfo;
+  const principal = sender ?? call.agentInfo.principal;
+  const info: AgentInfo = { ...presented, id: agentId, ...(principal !== undefined && principal !== OPEN_OWNER ? { principal } : {}) };
   checkRoomForSpared(s, agentId, info.resources, reported);
   await s.registry.admit(info);
   const at = now(s);
@@ -132,7 +152,8 @@ function adoptTasks(s: MasterState, agentId: string, reported: Task[]): void {
  * what it ran before leaving, but an update may not have made it. Without this, a stopped
  * agent's resources would go on being offered, and launches there would wait forever.
  */
-export async function unregisterAgent(s: MasterState, agentId: string, reason: string): Promise<void> {
+export async function unregisterAgent(s: MasterState, agentId: string, reason: string, sender?: string): Promise<void> {
+  checkSender(s, agentId, sender);
   await removeAgent(s, agentId, 'TASK_GONE', `agent ${agentId} left${reason ? `: ${reason}` : ''}`);
   s.log.info('agent unregistered', { agentId, reason });
 }
@@ -180,7 +201,8 @@ function tellBack(s: MasterState, task: Task, agentId: string, at: number): void
   }, at) });
 }
 
-export function agentHeartbeat(s: MasterState, agentId: string): HeartbeatResult {
+export function agentHeartbeat(s: MasterState, agentId: string, sender?: string): HeartbeatResult {
+  checkSender(s, agentId, sender);
   const agent = s.agents.get(agentId);
   if (agent) agent.lastHeartbeatAt = now(s);
   return { reregister: !agent || agent.unreachableSince !== undefined, masterId: s.info.id };
@@ -229,13 +251,17 @@ function markUnreachable(s: MasterState, agentId: string, why: string): void {
  * swallowing a resend would leave it resending forever. A disconnected framework gets
  * nothing and nothing is acknowledged; the agent keeps the update and tries again later.
  */
-export function statusUpdate(s: MasterState, call: StatusUpdateCall): void {
+export function statusUpdate(s: MasterState, call: StatusUpdateCall, sender?: string): void {
   const frameworkId = call.frameworkId || call.status.frameworkId;
   const status = { ...call.status, frameworkId };
   if (!frameworkId || !status.taskId) {
     s.log.warn('status update without framework or task id', { frameworkId, taskId: status.taskId });
     return;
   }
+  if (sender !== undefined && !status.agentId) {
+    throw new CallError('INVALID_ARGUMENT', `status update for task ${status.taskId} names no agent; only the agent that runs a task speaks for it`);
+  }
+  checkSender(s, status.agentId, sender);
   if (status.agentId && !s.agents.has(status.agentId)) {
     s.log.debug('status update from an unregistered agent; it will re-register and resend', { agentId: status.agentId });
     return;
@@ -270,7 +296,8 @@ export function statusUpdate(s: MasterState, call: StatusUpdateCall): void {
  * know, placed elsewhere, ended, or run in another container is dropped alone. Debug logs
  * only: a report crossing a task's end is routine.
  */
-export function agentUsage(s: MasterState, call: AgentUsageCall): void {
+export function agentUsage(s: MasterState, call: AgentUsageCall, sender?: string): void {
+  checkSender(s, call.agentId, sender);
   if (!s.agents.has(call.agentId)) {
     s.log.debug('usage from an unregistered agent; dropped', { agentId: call.agentId });
     return;

@@ -102,11 +102,17 @@ export interface SchedulerApi {
   updateFramework(call: UpdateFrameworkCall): void;
 }
 
-/** What the NATS shell needs of the master. */
+/**
+ * What the NATS shell needs of the master. `sender` is the owner the message's subject names,
+ * which NATS's permissions tie to the credential that published it: the master refuses a
+ * message about an agent that another owner registered.
+ */
 export interface AgentHandler {
-  registerAgent(call: RegisterAgentCall): Promise<RegisterAgentResult>;
-  agentHeartbeat(agentId: string): HeartbeatResult;
-  unregisterAgent(agentId: string, reason: string): Promise<void>;
-  statusUpdate(call: StatusUpdateCall): void;
-  agentUsage(call: AgentUsageCall): void;
+  registerAgent(call: RegisterAgentCall, sender: string): Promise<RegisterAgentResult>;
+  agentHeartbeat(agentId: string, sender: string): HeartbeatResult;
+  unregisterAgent(agentId: string, reason: string, sender: string): Promise<void>;
+  statusUpdate(call: StatusUpdateCall, sender: string): void;
+  agentUsage(call: AgentUsageCall, sender: string): void;
+  /** The owner an agent registered as, for the subjects of the master's messages to it. */
+  agentOwner(agentId: string): string;
 }

@@ -16,12 +16,12 @@ let doors: ServerSecurity;
 let master: Awaited<ReturnType<typeof startMaster>>;
 
 beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: false });
-  sec = testSecurity();
+  sec = await testSecurity();
+  nats = await startNatsServer({ jetstream: false, securityDir: sec.dir });
   doors = sec.open();
   // A burst of 3 calls that (in effect) never refills, and one subscription at a time.
   master = await startMaster({
-    natsUrl: nats.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0, security: doors,
+    natsUrl: nats.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0, security: doors, identity: sec.identity('master'),
     grpcLimits: { ratePerSec: 0.001, burst: 3, maxOpen: 1 },
   });
 });

@@ -8,6 +8,7 @@
 import type { Timer } from '../common/clock';
 import { newId } from '../common/ids';
 import { logger, type Logger } from '../common/log';
+import { OPEN_OWNER } from '../common/subjects';
 import type { MasterStateView } from '../common/operator-types';
 import type { FrameworkInfo, MasterInfo } from '../common/types';
 import * as agentCalls from './agent-calls';
@@ -202,19 +203,26 @@ export class Master implements SchedulerApi, AgentHandler {
 
   // ---------------------------------------------------------------- agents
 
-  registerAgent(call: RegisterAgentCall): Promise<RegisterAgentResult> {
+  // `sender`: the owner named by the NATS subject; in-process callers (tests) leave it out.
+
+  registerAgent(call: RegisterAgentCall, sender?: string): Promise<RegisterAgentResult> {
     this.checkRunning();
-    return agentCalls.registerAgent(this.s, call);
+    return agentCalls.registerAgent(this.s, call, sender);
   }
 
-  agentHeartbeat(agentId: string): HeartbeatResult {
+  agentHeartbeat(agentId: string, sender?: string): HeartbeatResult {
     this.checkRunning();
-    return agentCalls.agentHeartbeat(this.s, agentId);
+    return agentCalls.agentHeartbeat(this.s, agentId, sender);
   }
 
-  unregisterAgent(agentId: string, reason: string): Promise<void> {
+  unregisterAgent(agentId: string, reason: string, sender?: string): Promise<void> {
     this.checkRunning();
-    return agentCalls.unregisterAgent(this.s, agentId, reason);
+    return agentCalls.unregisterAgent(this.s, agentId, reason, sender);
+  }
+
+  agentOwner(agentId: string): string {
+    const agent = this.s.agents.get(agentId);
+    return agent ? agentCalls.ownerOf(agent.info) : OPEN_OWNER;
   }
 
   /** Role weights as the allocator sees them. */
@@ -241,12 +249,12 @@ export class Master implements SchedulerApi, AgentHandler {
     return agentCalls.markAgentGone(this.s, agentId);
   }
 
-  statusUpdate(call: StatusUpdateCall): void {
-    if (!this.stopped) agentCalls.statusUpdate(this.s, call);
+  statusUpdate(call: StatusUpdateCall, sender?: string): void {
+    if (!this.stopped) agentCalls.statusUpdate(this.s, call, sender);
   }
 
-  agentUsage(call: AgentUsageCall): void {
-    if (!this.stopped) agentCalls.agentUsage(this.s, call);
+  agentUsage(call: AgentUsageCall, sender?: string): void {
+    if (!this.stopped) agentCalls.agentUsage(this.s, call, sender);
   }
 
   private checkRunning(): void {

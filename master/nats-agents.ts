@@ -11,7 +11,7 @@ import {
   encodeRegisterReply, encodeRunTask, encodeStatusAck, encodeUnregisterReply, type RegisterReply,
 } from '../common/agent-messages';
 import type { Logger } from '../common/log';
-import type { Subjects } from '../common/subjects';
+import type { AgentVerb, Subjects } from '../common/subjects';
 import type { AgentHandler } from './calls';
 import type { AgentPort } from './ports';
 
@@ -19,12 +19,13 @@ const messageOf = (err: unknown): string => (err instanceof Error ? err.message 
 
 // ------------------------------------------------------------------ out
 
-/** Publishes the core's messages to agents. A failed publish is logged: the agent's own
- * retries (status resends, re-registration) recover what a lost message would break. */
-export function natsAgentPort(nc: NatsConnection, subjects: Subjects, log: Logger): AgentPort {
-  const publish = (what: string, agentId: string, subject: (id: string) => string, bytes: () => Uint8Array) => {
+/** Publishes the core's messages to agents, on the subjects of each agent's owner. A failed
+ * publish is logged: the agent's own retries (status resends, re-registration) recover what
+ * a lost message would break. */
+export function natsAgentPort(nc: NatsConnection, subjects: Subjects, ownerOf: (agentId: string) => string, log: Logger): AgentPort {
+  const publish = (what: string, agentId: string, subject: (owner: string, id: string) => string, bytes: () => Uint8Array) => {
     try {
-      nc.publish(subject(agentId), bytes());
+      nc.publish(subject(ownerOf(agentId), agentId), bytes());
     } catch (err) {
       log.error(`cannot send ${what} to agent`, { agentId, error: messageOf(err) });
     }
@@ -43,31 +44,30 @@ export interface AgentSubscriptions {
   close(): void;
 }
 
-export function serveAgents(
-  nc: NatsConnection, subjects: Subjects, handler: AgentHandler & { info: { id: string } }, log: Logger,
-): AgentSubscriptions {
+/**
+ * Listens on every owner's subjects. The owner in the subject is who sent the message (NATS's
+ * permissions let a credential publish only under its own name); a request whose reply
+ * subject is not that owner's inbox is dropped, so no agent can make the master publish on
+ * another's subjects.
+ */
+export function serveAgents(nc: NatsConnection, subjects: Subjects, handler: AgentHandler & { info: { id: string } }, log: Logger): AgentSubscriptions {
   const masterId = () => handler.info.id;
+  const on = (verb: AgentVerb, request: boolean, fn: (msg: Msg, sender: string) => void): Subscription =>
+    nc.subscribe(subjects.fromAnyAgent(verb), { callback: (err, msg) => {
+      if (err) return log.error(`${verb} subscription failed`, { error: err.message });
+      const sender = subjects.ownerOf(msg.subject);
+      if (sender === undefined) return log.warn(`${verb} on a subject that names no owner; dropped`, { subject: msg.subject });
+      if (request && !msg.reply?.startsWith(`${subjects.inbox(sender)}.`)) {
+        return log.warn(`${verb} request whose reply subject is not its sender's inbox; dropped`, { sender, reply: msg.reply ?? '' });
+      }
+      fn(msg, sender);
+    } });
   const subs: Subscription[] = [
-    nc.subscribe(subjects.register, { callback: (err, msg) => {
-      if (err) return log.error('register subscription failed', { error: err.message });
-      void onRegister(handler, msg, masterId, log);
-    } }),
-    nc.subscribe(subjects.heartbeat, { callback: (err, msg) => {
-      if (err) return log.error('heartbeat subscription failed', { error: err.message });
-      onHeartbeat(handler, msg, masterId, log);
-    } }),
-    nc.subscribe(subjects.unregister, { callback: (err, msg) => {
-      if (err) return log.error('unregister subscription failed', { error: err.message });
-      void onUnregister(handler, msg, log);
-    } }),
-    nc.subscribe(subjects.status, { callback: (err, msg) => {
-      if (err) return log.error('status subscription failed', { error: err.message });
-      onStatus(handler, msg, log);
-    } }),
-    nc.subscribe(subjects.usage, { callback: (err, msg) => {
-      if (err) return log.error('usage subscription failed', { error: err.message });
-      onUsage(handler, msg, log);
-    } }),
+    on('register', true, (msg, sender) => void onRegister(handler, msg, sender, masterId, log)),
+    on('heartbeat', true, (msg, sender) => onHeartbeat(handler, msg, sender, masterId, log)),
+    on('unregister', true, (msg, sender) => void onUnregister(handler, msg, sender, log)),
+    on('status', false, (msg, sender) => onStatus(handler, msg, sender, log)),
+    on('usage', false, (msg, sender) => onUsage(handler, msg, sender, log)),
   ];
   return { close: () => { for (const sub of subs) sub.unsubscribe(); } };
 }
@@ -77,12 +77,12 @@ function replyRegister(msg: Msg, reply: Partial<RegisterReply> & { masterId: str
 }
 
 /** Never rejects: every failure becomes an error reply. */
-async function onRegister(handler: AgentHandler, msg: Msg, masterId: () => string, log: Logger): Promise<void> {
+async function onRegister(handler: AgentHandler, msg: Msg, sender: string, masterId: () => string, log: Logger): Promise<void> {
   try {
-    const result = await handler.registerAgent(decodeRegisterRequest(msg.data));
+    const result = await handler.registerAgent(decodeRegisterRequest(msg.data), sender);
     replyRegister(msg, result);
   } catch (err) {
-    log.error('agent registration refused', { error: messageOf(err) });
+    log.error('agent registration refused', { sender, error: messageOf(err) });
     try {
       replyRegister(msg, { masterId: masterId(), error: messageOf(err) });
     } catch (replyErr) {
@@ -92,11 +92,11 @@ async function onRegister(handler: AgentHandler, msg: Msg, masterId: () => strin
 }
 
 /** A heartbeat that cannot be read is answered with the reason, and no request to re-register. */
-function onHeartbeat(handler: AgentHandler, msg: Msg, masterId: () => string, log: Logger): void {
+function onHeartbeat(handler: AgentHandler, msg: Msg, sender: string, masterId: () => string, log: Logger): void {
   try {
-    msg.respond(encodeHeartbeatReply(handler.agentHeartbeat(decodeHeartbeat(msg.data).agentId)));
+    msg.respond(encodeHeartbeatReply(handler.agentHeartbeat(decodeHeartbeat(msg.data).agentId, sender)));
   } catch (err) {
-    log.error('bad agent heartbeat', { error: messageOf(err) });
+    log.error('bad agent heartbeat', { sender, error: messageOf(err) });
     try {
       msg.respond(encodeHeartbeatReply({ reregister: false, masterId: masterId(), error: messageOf(err) }));
     } catch (replyErr) {
@@ -106,13 +106,13 @@ function onHeartbeat(handler: AgentHandler, msg: Msg, masterId: () => string, lo
 }
 
 /** Never rejects: every failure becomes an error reply. */
-async function onUnregister(handler: AgentHandler, msg: Msg, log: Logger): Promise<void> {
+async function onUnregister(handler: AgentHandler, msg: Msg, sender: string, log: Logger): Promise<void> {
   try {
     const { agentId, reason } = decodeUnregister(msg.data);
-    await handler.unregisterAgent(agentId, reason);
+    await handler.unregisterAgent(agentId, reason, sender);
     msg.respond(encodeUnregisterReply({ error: '' }));
   } catch (err) {
-    log.error('agent unregistration refused', { error: messageOf(err) });
+    log.error('agent unregistration refused', { sender, error: messageOf(err) });
     try {
       msg.respond(encodeUnregisterReply({ error: messageOf(err) }));
     } catch (replyErr) {
@@ -121,20 +121,20 @@ async function onUnregister(handler: AgentHandler, msg: Msg, log: Logger): Promi
   }
 }
 
-function onStatus(handler: AgentHandler, msg: Msg, log: Logger): void {
+function onStatus(handler: AgentHandler, msg: Msg, sender: string, log: Logger): void {
   try {
-    handler.statusUpdate(decodeStatusUpdate(msg.data));
+    handler.statusUpdate(decodeStatusUpdate(msg.data), sender);
   } catch (err) {
     // The agent resends what was not acknowledged, so dropping a bad update loses nothing.
-    log.error('bad status update', { error: messageOf(err), bytes: msg.data.length });
+    log.error('status update refused', { sender, error: messageOf(err), bytes: msg.data.length });
   }
 }
 
-function onUsage(handler: AgentHandler, msg: Msg, log: Logger): void {
+function onUsage(handler: AgentHandler, msg: Msg, sender: string, log: Logger): void {
   try {
-    handler.agentUsage(decodeAgentUsage(msg.data));
+    handler.agentUsage(decodeAgentUsage(msg.data), sender);
   } catch (err) {
     // The next report replaces a bad one; nothing of it was kept.
-    log.error('bad agent usage report', { error: messageOf(err), errorType: err instanceof Error ? err.name : typeof err, bytes: msg.data.length });
+    log.error('agent usage report refused', { sender, error: messageOf(err), errorType: err instanceof Error ? err.name : typeof err, bytes: msg.data.length });
   }
 }

@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from 'nats';
 import { encodeAgentUsage, type AgentUsage } from '../common/agent-messages';
 import type { Logger } from '../common/log';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
-import { subjects } from '../common/subjects';
+import { OPEN_OWNER, subjects } from '../common/subjects';
 import type { ResourceStatistics } from '../common/types';
 import type { AgentUsageCall } from './calls';
 import { serveAgents, type AgentSubscriptions } from './nats-agents';
@@ -59,26 +59,27 @@ it('logs a malformed usage report as a typed error, keeps nothing of it, and kee
   const good = new Promise<void>((r) => { goodOne = r; });
   served = serveAgents(nc, subj, {
     info: h.master.info,
-    registerAgent: (c) => h.master.registerAgent(c),
-    agentHeartbeat: (id) => h.master.agentHeartbeat(id),
-    unregisterAgent: (id, reason) => h.master.unregisterAgent(id, reason),
-    statusUpdate: (c) => h.master.statusUpdate(c),
-    agentUsage: (c) => { handled.push(c); h.master.agentUsage(c); goodOne(); },
+    registerAgent: (c, from) => h.master.registerAgent(c, from),
+    agentHeartbeat: (id, from) => h.master.agentHeartbeat(id, from),
+    unregisterAgent: (id, reason, from) => h.master.unregisterAgent(id, reason, from),
+    statusUpdate: (c, from) => h.master.statusUpdate(c, from),
+    agentUsage: (c, from) => { handled.push(c); h.master.agentUsage(c, from); goodOne(); },
+    agentOwner: (id) => h.master.agentOwner(id),
   }, recordingLog(lines));
   await nc.flush();
 
   const report = (statistics: ResourceStatistics): AgentUsage => ({
     agentId, timestampMs: STATS.timestampMs, tasks: [{ frameworkId: fw.frameworkId, taskId: 'burn', containerId: '', statistics }],
   });
-  nc.publish(subj.usage, Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
-  nc.publish(subj.usage, encodeAgentUsage(report({ ...STATS, memRssBytes: 99, cpusUserTimeSecs: -3 })));
-  nc.publish(subj.usage, encodeAgentUsage(report(STATS)));
+  nc.publish(subj.usage(OPEN_OWNER), Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
+  nc.publish(subj.usage(OPEN_OWNER), encodeAgentUsage(report({ ...STATS, memRssBytes: 99, cpusUserTimeSecs: -3 })));
+  nc.publish(subj.usage(OPEN_OWNER), encodeAgentUsage(report(STATS)));
   await good;   // NATS delivers one subscription's messages in order: the bad ones came first
 
   expect(handled).toHaveLength(1);
   expect(lines.filter((l) => l.level === 'error')).toEqual([
-    { level: 'error', msg: 'bad agent usage report', fields: expect.objectContaining({ errorType: 'WireError', error: expect.stringMatching(/^malformed AgentUsage \(5 bytes\)/) }) },
-    { level: 'error', msg: 'bad agent usage report', fields: expect.objectContaining({
+    { level: 'error', msg: 'agent usage report refused', fields: expect.objectContaining({ errorType: 'WireError', error: expect.stringMatching(/^malformed AgentUsage \(5 bytes\)/) }) },
+    { level: 'error', msg: 'agent usage report refused', fields: expect.objectContaining({
       errorType: 'WireError', error: `malformed AgentUsage of agent ${agentId}, task #0 (burn): statistics.cpusUserTimeSecs is -3; measurements are finite and >= 0`,
     }) },
   ]);

@@ -6,7 +6,7 @@ import type { MasterStateView } from '../common/operator-types';
 import { decodeAs, pb } from '../common/proto';
 import { startRedisServer, type RedisServer } from '../common/redis-server';
 import { parse } from '../common/resources';
-import { subjects } from '../common/subjects';
+import { OPEN_OWNER, subjects } from '../common/subjects';
 import { FakeAgent, getJson, Inbox, subscribeFramework } from './api/test-clients';
 import { RedisRegistry } from './registry-redis';
 import { startMaster, type MasterHandle } from './server';
@@ -86,12 +86,12 @@ describe('a master restarted on the same Redis', () => {
 
     // The agent's next heartbeat is told to register again; it does, keeping its id.
     const subj = subjects(prefix);
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect({ servers: nats.url, inboxPrefix: subj.inbox(OPEN_OWNER) });
     cleanups.push(() => nc.close());
-    const beat = await request(nc, subj.heartbeat, pb.AgentHeartbeat.encode({ agentId: agent.agentId, timestamp: Date.now() / 1000 }).finish(),
+    const beat = await request(nc, subj.heartbeat(OPEN_OWNER), pb.AgentHeartbeat.encode({ agentId: agent.agentId, timestamp: Date.now() / 1000 }).finish(),
       (d) => decodeAs(pb.HeartbeatResponse, 'HeartbeatResponse', d));
     expect(beat).toMatchObject({ reregister: true, masterId: b.info.id });
-    const again = await request(nc, subj.register, pb.RegisterAgentRequest.encode({
+    const again = await request(nc, subj.register(OPEN_OWNER), pb.RegisterAgentRequest.encode({
       agentInfo: { id: agent.agentId, hostname: 'fake-host', resources: resourcesToWire(parse('cpus:2;mem:1024')), port: 5051 }, version: 'test',
     }).finish(), (d) => decodeAs(pb.RegisterAgentResponse, 'RegisterAgentResponse', d));
     expect(again).toMatchObject({ agentId: agent.agentId, masterId: b.info.id });

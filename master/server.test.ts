@@ -5,7 +5,7 @@ import { startNatsServer, type NatsServer } from '../common/nats-server';
 import type { MasterStateView } from '../common/operator-types';
 import { decodeAs, pb } from '../common/proto';
 import { schedulerService } from '../common/scheduler-service';
-import { subjects } from '../common/subjects';
+import { OPEN_OWNER, subjects } from '../common/subjects';
 import type { Offer } from '../common/types';
 import { callUnary, FakeAgent, followOfferLog, getJson, subscribeFramework, type TestFramework } from './api/test-clients';
 import { startMaster, type MasterHandle } from './server';
@@ -122,36 +122,36 @@ describe('master over gRPC and NATS', () => {
 describe('garbage from agents', () => {
   let nc: NatsConnection;
   const subj = subjects(prefix);
-  beforeAll(async () => { nc = await connect({ servers: nats.url }); });
+  beforeAll(async () => { nc = await connect({ servers: nats.url, inboxPrefix: subj.inbox(OPEN_OWNER) }); });
   afterAll(async () => { await nc.close(); });
 
   it('answers an undecodable registration with an error naming the message', async () => {
-    const reply = await nc.request(subj.register, Uint8Array.from([0xff, 0xff, 0xff]), { timeout: 5000 });
+    const reply = await nc.request(subj.register(OPEN_OWNER), Uint8Array.from([0xff, 0xff, 0xff]), { timeout: 5000 });
     const decoded = decodeAs(pb.RegisterAgentResponse, 'RegisterAgentResponse', reply.data);
     expect(decoded.error).toMatch(/malformed RegisterAgentRequest/);
     expect(decoded.agentId).toBe('');
   });
 
   it('answers an undecodable heartbeat with an error naming the message, and a known agent\'s next one normally', async () => {
-    const reply = await nc.request(subj.heartbeat, Uint8Array.from([0x0a, 0xff]), { timeout: 5000 });
+    const reply = await nc.request(subj.heartbeat(OPEN_OWNER), Uint8Array.from([0x0a, 0xff]), { timeout: 5000 });
     expect(decodeAs(pb.HeartbeatResponse, 'HeartbeatResponse', reply.data)).toMatchObject({
       error: expect.stringMatching(/malformed AgentHeartbeat/), reregister: false, masterId: master.info.id,
     });
     const a = await agent();
-    const ok = await nc.request(subj.heartbeat, pb.AgentHeartbeat.encode({ agentId: a.agentId }).finish(), { timeout: 5000 });
+    const ok = await nc.request(subj.heartbeat(OPEN_OWNER), pb.AgentHeartbeat.encode({ agentId: a.agentId }).finish(), { timeout: 5000 });
     expect(decodeAs(pb.HeartbeatResponse, 'HeartbeatResponse', ok.data)).toMatchObject({ reregister: false, masterId: master.info.id });
   });
 
   it('tells an agent the master does not know to re-register', async () => {
-    const reply = await nc.request(subj.heartbeat, pb.AgentHeartbeat.encode({ agentId: 'agent-unknown' }).finish(), { timeout: 5000 });
+    const reply = await nc.request(subj.heartbeat(OPEN_OWNER), pb.AgentHeartbeat.encode({ agentId: 'agent-unknown' }).finish(), { timeout: 5000 });
     expect(decodeAs(pb.HeartbeatResponse, 'HeartbeatResponse', reply.data).reregister).toBe(true);
   });
 
   it('survives an undecodable status update and goes on forwarding good ones', async () => {
     const fw = await framework();
     const a = await agent();
-    nc.publish(subj.status, Uint8Array.from([0xff, 0x01, 0x02]));
-    nc.publish(subj.status, pb.StatusUpdateMessage.encode({ frameworkId: fw.frameworkId }).finish()); // no status inside
+    nc.publish(subj.status(OPEN_OWNER), Uint8Array.from([0xff, 0x01, 0x02]));
+    nc.publish(subj.status(OPEN_OWNER), pb.StatusUpdateMessage.encode({ frameworkId: fw.frameworkId }).finish()); // no status inside
     a.sendStatus(fw.frameworkId, 'ghost', pb.TaskState.TASK_RUNNING, 'u-ghost');
     expect(await fw.events.take((e) => e.type === 'UPDATE', 'UPDATE')).toMatchObject({ status: { taskId: 'ghost', state: 'TASK_RUNNING' } });
   });

@@ -14,6 +14,7 @@ import { resolveConfig, type MasterConfig, type MasterOptions } from './config';
 import { Master } from './master';
 import { exposition, offerLogFamilies, renderMetrics } from './metrics';
 import { natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
+import { natsIdentity, pushAccountUpdates, type AccountPusher, type NatsIdentity } from '../common/security/nats-client';
 import { OfferLog } from './offer-log';
 import { OfferLogStream } from './offer-log-stream';
 import { OperatorJournal } from './operator-events';
@@ -60,10 +61,10 @@ export interface MasterHandle {
   stop(): Promise<void>;
 }
 
-async function connectNats(config: MasterConfig): Promise<NatsConnection> {
+async function connectNats(config: MasterConfig, nats: NatsIdentity): Promise<NatsConnection> {
   try {
     // A master outlives NATS restarts: keep reconnecting rather than give up after a few tries.
-    return await connect({ servers: config.natsUrl, name: `agora-master@${config.hostname}`, maxReconnectAttempts: -1 });
+    return await connect({ servers: config.natsUrl, name: `agora-master@${config.hostname}`, maxReconnectAttempts: -1, ...nats.options });
   } catch (err) {
     throw new Error(`cannot connect to NATS at ${config.natsUrl}: ${(err as Error).message}`, { cause: err });
   }
@@ -94,12 +95,13 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   const security = options.security;
   const authorizer = options.authorizer ?? (security && securityAuthorizer(security));
   const subj = subjects(config.subjectPrefix);
+  const natsId = natsIdentity('master', subj, security, options.identity);
   const { registry, owned } = await openRegistry(options, config);
   const closeRegistry = () => (owned ? registry.close() : Promise.resolve());
   let nc: NatsConnection;
   let recovered: Recovered;
   try {
-    nc = await connectNats(config);
+    nc = await connectNats(config, natsId);
   } catch (err) {
     await closeRegistry();
     throw err;
@@ -122,7 +124,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   const sink = { record: (e: Parameters<OfferLog['record']>[0]) => { offerLog.record(e); durableLog.record(e); } };
   const events = operatorJournal(config, offerLog);
   const master = new Master({
-    config, agentPort: natsAgentPort(nc, subj, log.child('nats')), offerLog: sink, events, registry, log,
+    config, agentPort: natsAgentPort(nc, subj, (agentId): string => master.agentOwner(agentId), log.child('nats')), offerLog: sink, events, registry, log,
     ...(authorizer ? { authorizer } : {}),
   });
   const door: HttpDoor | undefined = security && lockedDoor(security.credentials, { kind: 'master', port: config.httpPort, title: 'the Agora master', log: log.child('http') });
@@ -171,6 +173,8 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   }
   // A revoked credential's subscriptions end now, not at their next call (the door cuts its own streams).
   const unwatch = security?.credentials.onChange(() => grpc?.revokeGone());
+  // NATS cuts a revoked agent's connection once it has the re-signed account.
+  const accounts: AccountPusher | undefined = security && pushAccountUpdates(security, config.natsUrl, log.child('nats-accounts'));
   master.start();
   ready = true;
   log.info('master started', { id: master.info.id, httpPort: http.port, grpcPort: grpc.port, nats: config.natsUrl });
@@ -179,6 +183,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   const stop = async (): Promise<void> => {
     ready = false;
     unwatch?.();
+    accounts?.close();
     door?.close();
     master.stop();
     durableLog.stop();

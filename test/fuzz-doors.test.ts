@@ -9,7 +9,6 @@
 import fc from 'fast-check';
 import { makeGenericClientConstructor, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { request } from 'http';
-import { connect, type NatsConnection } from 'nats';
 import { clientIdentity } from '../common/security/client-config';
 import { channelCredentials } from '../common/security/grpc-auth';
 import { schedulerService } from '../common/scheduler-service';
@@ -137,9 +136,10 @@ describe('generated malformed input at every door', () => {
   it('NATS: random bytes on every subject the master listens on: no crash, no agent added or lost', async () => {
     const before = await snapshot();
     const subj = subjects();
-    const nc: NatsConnection = await connect({ servers: cluster.nats.url });
-    const requests = [subj.register, subj.heartbeat, subj.unregister];
-    const publishes = [subj.status, subj.usage];
+    // As an agent's credential: the most an authenticated agent can put on the master's subjects.
+    const { nc, owner } = await cluster.natsAs();
+    const requests = [subj.register(owner), subj.heartbeat(owner), subj.unregister(owner)];
+    const publishes = [subj.status(owner), subj.usage(owner)];
     await fc.assert(fc.asyncProperty(fc.constantFrom(...requests, ...publishes), fc.uint8Array({ maxLength: 300 }), async (subject, bytes) => {
       if (requests.includes(subject)) await nc.request(subject, bytes, { timeout: 5000 });   // answered, whatever it was
       else nc.publish(subject, bytes);

@@ -5,7 +5,7 @@
 import { clientIdentity } from '../common/security/client-config';
 import { channelCredentials } from '../common/security/grpc-auth';
 import { makeGenericClientConstructor, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { pb } from '../common/proto';
 import { subjects } from '../common/subjects';
 import { subscribe, SchedulerCallError } from '../frameworks/sdk';
@@ -18,10 +18,12 @@ const GARBAGE = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x08, 0x96, 0x01,
 describe('garbage in', () => {
   let cluster: TestCluster;
   let nc: NatsConnection;
+  let owner: string;
 
   beforeAll(async () => {
     cluster = await startCluster({ containerizer: 'process' });
-    nc = await connect({ servers: cluster.nats.url });
+    // As an agent's credential would: the worst bytes an authenticated agent can send.
+    ({ nc, owner } = await cluster.natsAs());
   });
   afterAll(async () => {
     await nc.close();
@@ -30,12 +32,12 @@ describe('garbage in', () => {
 
   it('answers garbage registration and heartbeat requests with an error, and logs garbage status updates', async () => {
     const subj = subjects();
-    const reg = pb.RegisterAgentResponse.decode((await nc.request(subj.register, GARBAGE, { timeout: 5000 })).data);
+    const reg = pb.RegisterAgentResponse.decode((await nc.request(subj.register(owner), GARBAGE, { timeout: 5000 })).data);
     expect(reg.error).toMatch(/malformed RegisterAgentRequest/);
     expect(reg.agentId).toBe('');
-    const hb = await nc.request(subj.heartbeat, GARBAGE, { timeout: 5000 });
+    const hb = await nc.request(subj.heartbeat(owner), GARBAGE, { timeout: 5000 });
     expect(pb.HeartbeatResponse.decode(hb.data).error).toMatch(/malformed AgentHeartbeat/);
-    nc.publish(subj.status, GARBAGE);
+    nc.publish(subj.status(owner), GARBAGE);
     await nc.flush();
     // no new agent was admitted and the real one is still there
     const state = await cluster.state();

@@ -26,8 +26,8 @@ describe('an SDK framework whose master goes silent', () => {
 
   beforeAll(async () => {
     // The master's doors locked as agora up locks them: it reads the keys from AGORA_HOME, the SDK from AGORA_CONFIG.
-    testSecurity();
-    nats = await startNatsServer();
+    const sec = await testSecurity();
+    nats = await startNatsServer({ securityDir: sec.dir });
     httpPort = await freePort();
     const grpcPort = await freePort();
     grpcAddr = `127.0.0.1:${grpcPort}`;

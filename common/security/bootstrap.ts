@@ -13,18 +13,24 @@ import { emptyCredentials, newSecret, readCredentials, writeAtomic, writeCredent
 import { defaultAcls, type AclsJson } from './acl';
 import { DEFAULT_TASK_USER } from './defaults';
 import { defaultServerNames, ensureCa, issueCert, SERVER_CERT } from './pki';
+import { ensureNatsKeys, issueNatsUser, revokeNatsUsers, type NatsRole } from './nats-auth';
 
 export interface WantedPrincipal {
   name: string;
   kind: PrincipalKind;
   role?: OperatorRole;
+  /** Its NATS user's rights; agents always have one. */
+  nats?: NatsRole;
 }
+
+/** The NATS role a principal gets: agents always, others when asked (the master). */
+export const natsRoleOf = (want: Pick<WantedPrincipal, 'kind' | 'nats'>): NatsRole | undefined => want.nats ?? (want.kind === 'agent' ? 'agent' : undefined);
 
 /** The principals `agora up` runs with. */
 export const LOCAL_PRINCIPALS: readonly WantedPrincipal[] = [
   { name: 'admin', kind: 'operator', role: 'admin' },
   // The master relays sandbox reads to agents under its own name, never the caller's secret.
-  { name: 'master', kind: 'operator', role: 'viewer' },
+  { name: 'master', kind: 'operator', role: 'viewer', nats: 'master' },
   { name: 'services', kind: 'framework' },
   { name: 'jobs', kind: 'framework' },
   { name: 'local-agent', kind: 'agent' },
@@ -57,28 +63,39 @@ export interface Bootstrapped {
   users: Record<string, UserEntry>;
 }
 
-export function bootstrapSecurity(dir: string, o: {
+export async function bootstrapSecurity(dir: string, o: {
   context?: ContextEntry; principals?: readonly WantedPrincipal[]; certNames?: string[];
   /** The ACLs written when there are none yet; default: `localAcls(LOCAL_FRAMEWORK_ROLES)`. */
   acls?: AclsJson;
-} = {}): Bootstrapped {
+} = {}): Promise<Bootstrapped> {
   const paths = securityPaths(dir);
   const created = ensureCa(paths.tls);
   if (created || !existsSync(join(paths.tls, SERVER_CERT))) issueCert(paths.tls, o.certNames ?? defaultServerNames());
+  await ensureNatsKeys(dir);
   let creds = existsSync(paths.credentials) ? readCredentials(paths.credentials) : emptyCredentials();
   const configPath = join(dir, CONFIG_FILE);
   const config: ClientConfig = readClientConfig(configPath) ?? { contexts: {}, users: {} };
   let changed = !existsSync(paths.credentials);
+  const revoked: string[] = [];
   for (const want of o.principals ?? LOCAL_PRINCIPALS) {
-    const user = config.users[want.name];
-    if (user && creds.verify(user.principal, user.secret)) continue;
-    // A principal whose secret this machine no longer has is issued a new one: nobody could use the old.
-    if (creds.has(want.name)) creds = creds.removing(want.name);
-    const secret = newSecret();
-    creds = creds.adding(want.name, want.kind, secret, want.role);
-    config.users[want.name] = { principal: want.name, secret };
-    changed = true;
+    let user = config.users[want.name];
+    if (!user || !creds.verify(user.principal, user.secret)) {
+      // A principal whose secret this machine no longer has is issued a new one: nobody could use the old.
+      const old = creds.has(want.name) ? creds.natsUser(want.name) : undefined;
+      if (old) revoked.push(old.user);
+      if (creds.has(want.name)) creds = creds.removing(want.name);
+      user = { principal: want.name, secret: newSecret() };
+      creds = creds.adding(want.name, want.kind, user.secret, want.role);
+      config.users[want.name] = user;
+      changed = true;
+    }
+    const role = natsRoleOf(want);
+    if (role && creds.natsUser(want.name)?.role !== role) {
+      creds = creds.withNats(want.name, await issueNatsUser(dir, want.name, role, user.secret));
+      changed = true;
+    }
   }
+  await revokeNatsUsers(dir, revoked);
   if (changed) writeCredentials(paths.credentials, creds);
   // Never over an operator's edits: only a folder without ACLs gets the defaults.
   if (!existsSync(paths.acls)) writeAtomic(paths.acls, `${JSON.stringify(o.acls ?? localAcls(LOCAL_FRAMEWORK_ROLES), null, 2)}\n`);

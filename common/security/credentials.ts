@@ -16,6 +16,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
 import { LiveFile } from './live-file';
+import type { NatsUser } from './nats-auth';
 
 export type PrincipalKind = 'operator' | 'framework' | 'agent';
 export type OperatorRole = 'admin' | 'viewer';
@@ -36,6 +37,8 @@ export interface CredentialRecord {
   /** Hex SHA-256 of the secret. */
   secretSha256: string;
   created: string;
+  /** The principal's NATS user (the master's and agents'), signed where credentials are issued. */
+  nats?: NatsUser;
 }
 
 export interface CredentialsFile {
@@ -80,7 +83,15 @@ export function parseCredentials(json: unknown, source = 'credentials'): Credent
     if (typeof r.secretSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.secretSha256)) bad(`principals[${i}].secretSha256 must be 64 hex digits`);
     if (seen.has(r.name!)) bad(`principal '${r.name}' is listed twice`);
     seen.add(r.name!);
-    return { name: r.name!, kind: r.kind!, ...(r.kind === 'operator' ? { role: r.role } : {}), secretSha256: r.secretSha256!, created: String(r.created ?? '') };
+    const nats = r.nats as Partial<NatsUser> | undefined;
+    if (nats !== undefined && (typeof nats !== 'object' || nats === null || (nats.role !== 'master' && nats.role !== 'agent')
+      || typeof nats.user !== 'string' || !/^U[A-Z2-7]{55}$/.test(nats.user) || typeof nats.jwt !== 'string')) {
+      bad(`principals[${i}].nats must be {"role":"master"|"agent","user":"U…","jwt":"…"}`);
+    }
+    return {
+      name: r.name!, kind: r.kind!, ...(r.kind === 'operator' ? { role: r.role } : {}), secretSha256: r.secretSha256!, created: String(r.created ?? ''),
+      ...(nats ? { nats: { role: nats.role!, user: nats.user!, jwt: nats.jwt! } } : {}),
+    };
   });
   return { version: 1, principals };
 }
@@ -157,6 +168,17 @@ export class Credentials {
     if (kind === 'operator' && role !== 'admin' && role !== 'viewer') throw new CredentialError('an operator needs a role: admin or viewer');
     const record: CredentialRecord = { name, kind, ...(kind === 'operator' ? { role } : {}), secretSha256: sha256(secret), created: now.toISOString() };
     return new Credentials({ version: 1, principals: [...this.file.principals, record] });
+  }
+
+  /** The NATS user of `name`, if it has one. */
+  natsUser(name: string): NatsUser | undefined {
+    return this.byName.get(name)?.nats;
+  }
+
+  /** A new file with `name`'s NATS user set. */
+  withNats(name: string, nats: NatsUser): Credentials {
+    if (!this.byName.has(name)) throw new CredentialError(`no principal named '${name}'`);
+    return new Credentials({ version: 1, principals: this.file.principals.map((r) => (r.name === name ? { ...r, nats } : r)) });
   }
 
   /** A new file without `name`; an unknown name is a CredentialError. */

@@ -13,6 +13,7 @@ import { schedulerService } from '../../common/scheduler-service';
 import { subjects, type Subjects } from '../../common/subjects';
 import { clientIdentity, type ClientIdentity } from '../../common/security/client-config';
 import { channelCredentials } from '../../common/security/grpc-auth';
+import { natsIdentity, type NatsIdentity } from '../../common/security/nats-client';
 import type { Logger } from '../../common/log';
 import { readEventFrames } from '../../common/sse';
 import type { FrameworkInfo, SchedulerEvent } from '../../common/types';
@@ -102,27 +103,30 @@ export class FakeAgent {
   readonly acks = new Inbox<agora.v1.StatusUpdateAck>();
   agentId = '';
 
-  private constructor(readonly nc: NatsConnection, readonly subjects: Subjects) {}
+  private constructor(readonly nc: NatsConnection, readonly subjects: Subjects, readonly owner: string) {}
 
-  static async connect(natsUrl: string, prefix: string): Promise<FakeAgent> {
-    return new FakeAgent(await connect({ servers: natsUrl }), subjects(prefix));
+  /** Connects as `nats` (an agent principal's NATS user on a locked cluster), by default as an open cluster's agent. */
+  static async connect(natsUrl: string, prefix: string, nats?: NatsIdentity): Promise<FakeAgent> {
+    const subj = subjects(prefix);
+    const id = nats ?? natsIdentity('agent', subj, undefined, undefined);
+    return new FakeAgent(await connect({ servers: natsUrl, ...id.options }), subj, id.owner);
   }
 
   async register(resources = 'cpus:2;mem:1024;ports:[31000-31010]'): Promise<agora.v1.RegisterAgentResponse> {
     const req = pb.RegisterAgentRequest.encode({ agentInfo: { hostname: 'fake-host', resources: resourcesToWire(parse(resources)), port: 5051 }, version: 'test' }).finish();
-    const reply = decodeAs(pb.RegisterAgentResponse, 'RegisterAgentResponse', (await this.nc.request(this.subjects.register, req, { timeout: 5000 })).data);
+    const reply = decodeAs(pb.RegisterAgentResponse, 'RegisterAgentResponse', (await this.nc.request(this.subjects.register(this.owner), req, { timeout: 5000 })).data);
     if (reply.error) throw new Error(`registration refused: ${reply.error}`);
     this.agentId = reply.agentId ?? '';
     const on = (subject: string, fn: (m: Msg) => void) => this.nc.subscribe(subject, { callback: (_e, m) => fn(m) });
-    on(this.subjects.run(this.agentId), (m) => this.runs.push(pb.RunTaskMessage.decode(m.data)));
-    on(this.subjects.kill(this.agentId), (m) => this.kills.push(pb.KillTaskMessage.decode(m.data)));
-    on(this.subjects.ack(this.agentId), (m) => this.acks.push(pb.StatusUpdateAck.decode(m.data)));
+    on(this.subjects.run(this.owner, this.agentId), (m) => this.runs.push(pb.RunTaskMessage.decode(m.data)));
+    on(this.subjects.kill(this.owner, this.agentId), (m) => this.kills.push(pb.KillTaskMessage.decode(m.data)));
+    on(this.subjects.ack(this.owner, this.agentId), (m) => this.acks.push(pb.StatusUpdateAck.decode(m.data)));
     await this.nc.flush();
     return reply;
   }
 
   sendStatus(frameworkId: string, taskId: string, state: agora.v1.TaskState, uuid: string): void {
-    this.nc.publish(this.subjects.status, pb.StatusUpdateMessage.encode({
+    this.nc.publish(this.subjects.status(this.owner), pb.StatusUpdateMessage.encode({
       frameworkId, status: { taskId, state, source: pb.StatusSource.SOURCE_AGENT, agentId: this.agentId, frameworkId, uuid, timestamp: Date.now() / 1000 },
     }).finish());
   }

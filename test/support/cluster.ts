@@ -14,6 +14,9 @@ import { getJson, masterAddress } from '../../frameworks/sdk/master-address';
 import { startMaster, type StartMasterOptions } from '../../master/server';
 import type { ServerSecurity } from '../../common/security/security-dir';
 import { testSecurity, type TestSecurity } from './security';
+import { connect, type NatsConnection } from 'nats';
+import { natsIdentity } from '../../common/security/nats-client';
+import { subjects } from '../../common/subjects';
 
 export const TEST_IMAGE = 'agora/busybox:latest';
 export const AGENT_RESOURCES = 'cpus:2;mem:1024;disk:2048;ports:[31000-31099]';
@@ -33,7 +36,13 @@ export interface TestCluster {
   masterAddr: string;
   grpcAddr: string;
   state(): Promise<MasterStateView>;
-  addAgent(opts?: { containerizer?: 'docker' | 'process'; resources?: string; hostname?: string }): Promise<Agent>;
+  /** `principal`: the agent credential it connects with on a locked cluster (default local-agent). */
+  addAgent(opts?: { containerizer?: 'docker' | 'process'; resources?: string; hostname?: string; principal?: string }): Promise<Agent>;
+  /**
+   * A NATS connection as an agent would open it: as agent principal `name` (its NATS user, TLS)
+   * on a locked cluster, as the owner `anonymous` on an open one. The caller closes it.
+   */
+  natsAs(name?: string): Promise<{ nc: NatsConnection; owner: string }>;
   stop(): Promise<void>;
 }
 
@@ -56,11 +65,11 @@ export async function startCluster(opts: {
    */
   secure?: boolean;
 } = {}): Promise<TestCluster> {
-  const nats = await startNatsServer(opts.natsOptions);
+  const security = opts.secure === false ? undefined : await testSecurity();
+  const nats = await startNatsServer({ ...opts.natsOptions, ...(security ? { securityDir: security.dir } : {}) });
   const workRoot = mkdtempSync(join(tmpdir(), 'agora-test-'));
   // Process tasks run as nobody: the way down to their sandboxes must let them through.
   chmodSync(workRoot, 0o711);
-  const security = opts.secure === false ? undefined : testSecurity();
   const doors: ServerSecurity | undefined = security?.open();
   const master = await startMaster({
     natsUrl: nats.url, host: '127.0.0.1', httpPort: 0, grpcPort: 0,
@@ -70,11 +79,11 @@ export async function startCluster(opts: {
   });
   const masterAddr = `127.0.0.1:${master.httpPort}`;
   const agents: Agent[] = [];
-  const addAgent = async (a: { containerizer?: 'docker' | 'process'; resources?: string; hostname?: string } = {}) => {
+  const addAgent = async (a: { containerizer?: 'docker' | 'process'; resources?: string; hostname?: string; principal?: string } = {}) => {
     const agent = await startAgent({
       natsUrl: nats.url, httpHost: '127.0.0.1', httpPort: 0, hostname: a.hostname ?? '127.0.0.1',
       workDir: join(workRoot, `agent-${agents.length}`),
-      ...(doors ? { security: doors } : {}),
+      ...(security && doors ? { security: doors, identity: security.identity(a.principal ?? 'local-agent') } : {}),
       containerizer: a.containerizer ?? opts.containerizer ?? 'docker',
       resources: a.resources ?? opts.resources ?? AGENT_RESOURCES,
       ...opts.agentOptions,
@@ -89,6 +98,10 @@ export async function startCluster(opts: {
     grpcAddr: `127.0.0.1:${master.grpcPort}`,
     state: () => getJson<MasterStateView>(masterAddress(masterAddr), '/api/v1/state'),
     addAgent,
+    natsAs: async (name = 'local-agent') => {
+      const id = natsIdentity('agent', subjects(), doors, security?.identity(name));
+      return { nc: await connect({ servers: nats.url, ...id.options }), owner: id.owner };
+    },
     stop: async () => {
       for (const a of agents) await a.stop();
       await master.stop();

@@ -16,12 +16,13 @@ import { openServerSecurity, securityPaths, type ServerSecurity } from '../../co
 export const TEST_PRINCIPALS: readonly WantedPrincipal[] = [
   { name: 'admin', kind: 'operator', role: 'admin' },
   { name: 'viewer', kind: 'operator', role: 'viewer' },
-  { name: 'master', kind: 'operator', role: 'viewer' },
+  { name: 'master', kind: 'operator', role: 'viewer', nats: 'master' },
   { name: 'services', kind: 'framework' },
   { name: 'jobs', kind: 'framework' },
   { name: 'team-a', kind: 'framework' },
   { name: 'team-b', kind: 'framework' },
   { name: 'local-agent', kind: 'agent' },
+  { name: 'other-agent', kind: 'agent' },
 ];
 
 /**
@@ -48,9 +49,9 @@ export interface TestSecurity {
   remove(): void;
 }
 
-export function testSecurity(o: { setEnv?: boolean } = {}): TestSecurity {
+export async function testSecurity(o: { setEnv?: boolean } = {}): Promise<TestSecurity> {
   const dir = mkdtempSync(join(tmpdir(), 'agora-sec-'));
-  const boot = bootstrapSecurity(dir, { principals: TEST_PRINCIPALS, certNames: ['localhost', '127.0.0.1', '::1'], acls: localAcls(TEST_FRAMEWORK_ROLES) });
+  const boot = await bootstrapSecurity(dir, { principals: TEST_PRINCIPALS, certNames: ['localhost', '127.0.0.1', '::1'], acls: localAcls(TEST_FRAMEWORK_ROLES) });
   const ca = readFileSync(join(securityPaths(dir).tls, 'ca.crt'));
   if (o.setEnv ?? true) {
     process.env.AGORA_CONFIG = boot.configPath;
