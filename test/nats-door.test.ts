@@ -4,7 +4,12 @@
  * receive, what the master refuses of an agent that speaks for another, and a revoked
  * credential's live connection cut.
  */
+import { spawn, type ChildProcess } from 'child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { createConnection } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { stopChild } from '../common/nats-server';
 import { connect, Events, type NatsConnection, type NatsError, type Status } from 'nats';
 import { pb } from '../common/proto';
 import { resourcesToWire } from '../common/codec';
@@ -13,9 +18,10 @@ import { subjects } from '../common/subjects';
 import { natsIdentity } from '../common/security/nats-client';
 import { credentials } from '../cli/credentials';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
-import { startCluster, type TestCluster } from './support/cluster';
+import { eventually, startCluster, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 
+const BIN = join(__dirname, '..', 'dist', 'cli', 'agora.js');
 const subj = subjects();
 let cluster: TestCluster;
 const open: NatsConnection[] = [];
@@ -237,5 +243,39 @@ describe('a second agent with its own credential', () => {
     await cut;
     const again = await connect({ servers: cluster.nats.url, reconnect: false, ...before }).then(() => undefined, (e: NatsError) => e);
     expect(again?.code).toBe('AUTHORIZATION_VIOLATION');
+  });
+});
+
+/** Host B's environment: no client config but the security folder's own (no AGORA_CONFIG, AGORA_HOME, nor ~/.agora). */
+function hostEnv(home: string): NodeJS.ProcessEnv {
+  const { AGORA_CONFIG: _c, AGORA_HOME: _h, ...env } = process.env;
+  return { ...env, HOME: join(home, 'home'), AGORA_LOG: 'warn' };
+}
+
+describe('an agent on another host, set up as SECURITY.md says', () => {
+  let hostB: string;
+  let agentB: ChildProcess | undefined;
+  afterAll(async () => {
+    if (agentB) await stopChild(agentB);
+    rmSync(hostB, { recursive: true, force: true });
+  });
+
+  it('joins with its own credential, a copied credentials file and its certificate, and nothing else', async () => {
+    const dir = cluster.security!.dir;
+    const printed: string[] = [];
+    await credentials(['create', 'agent', 'host-b', '--dir', dir], (l) => printed.push(l));
+    const secret = printed.at(-1)!;
+    hostB = mkdtempSync(join(tmpdir(), 'agora-host-b-'));
+    await credentials(['cert', '--name', '127.0.0.1', '--out', join(hostB, 'tls'), '--dir', dir], () => undefined);
+    copyFileSync(join(dir, 'credentials.json'), join(hostB, 'credentials.json'));
+    mkdirSync(join(hostB, 'nats'));
+    copyFileSync(join(dir, 'nats', 'cluster.json'), join(hostB, 'nats', 'cluster.json'));
+    writeFileSync(join(hostB, 'config'), JSON.stringify({ contexts: { b: { ca: 'tls/ca.crt', user: 'host-b' } }, current: 'b', users: { 'host-b': { principal: 'host-b', secret } } }), { mode: 0o600 });
+
+    agentB = spawn(process.execPath, [BIN, 'agent', '--security-dir', hostB, '--principal', 'host-b', '--nats', cluster.nats.url,
+      '--port', '0', '--host', '127.0.0.1', '--hostname', 'host-b', '--work-dir', join(hostB, 'work'), '--containerizer', 'process',
+      '--resources', 'cpus:1;mem:256'], { stdio: 'ignore', env: hostEnv(hostB) });
+    await eventually('host-b registered', async () => (await cluster.state()).agents.some((a) => a.hostname === 'host-b'));
+    expect((await cluster.state()).agents.find((a) => a.hostname === 'host-b')).toMatchObject({ principal: 'host-b', status: 'ACTIVE' });
   });
 });

@@ -5,7 +5,6 @@
  * and the master sets the stream up again on its own.
  */
 import { authedFetch } from './support/http';
-import { connect } from 'nats';
 import type { OfferLogPage, OfferLogSummary } from '../common/operator-types';
 import { subscribe } from '../frameworks/sdk';
 import { startCluster, eventually, type TestCluster } from './support/cluster';
@@ -69,7 +68,7 @@ describe('the offer log when its stream is lost under a running master', () => {
     const offer = await events.offer();
     await eventually('OFFERED in the stream', async () => (await get<OfferLogPage>(cluster, '/api/v1/offers')).body.entries.length === 1);
 
-    const nc = await connect({ servers: cluster.nats.url });
+    const { nc } = await cluster.natsAs('master', 'master');
     await (await nc.jetstreamManager()).streams.delete('AGORA_OFFERS');
     await nc.close();
     await s.decline([offer.id], { refuseMs: HOUR_MS });

@@ -5,7 +5,6 @@
  * whole, from a point in time, filtered, a page at a time — and `/summary` counts them.
  */
 import { authedFetch } from './support/http';
-import { connect } from 'nats';
 import type { OfferLogEntry, OfferLogPage, OfferLogSummary } from '../common/operator-types';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
 import { startCluster, eventually, type TestCluster } from './support/cluster';
@@ -67,7 +66,7 @@ describe('the offer log in JetStream', () => {
     // JetStream sequences, in order: the cursor of a page.
     expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
     const subjects: string[] = [];
-    const nc = await connect({ servers: cluster.nats.url });
+    const { nc } = await cluster.natsAs('master', 'master');
     const jsm = await nc.jetstreamManager();
     for (const seq of [1, 4]) subjects.push((await jsm.streams.getMessage('AGORA_OFFERS', { seq })).subject);
     await nc.close();
@@ -140,7 +139,7 @@ describe('the offer log in JetStream', () => {
 
   // Last: it adds a line to the stream.
   it('skips a stray message someone published on its subjects, and still reads the lines after it', async () => {
-    const nc = await connect({ servers: cluster.nats.url });
+    const { nc } = await cluster.natsAs('master', 'master');
     const js = nc.jetstream();
     await js.publish(`agora.offers.OFFERED.${a.frameworkId}`, 'not json');
     await js.publish(`agora.offers.OFFERED.${a.frameworkId}`, JSON.stringify({ ...all[0], offerId: 'offer-replayed' }));

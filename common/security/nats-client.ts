@@ -48,10 +48,19 @@ export function natsIdentity(
     owner: name,
     options: {
       authenticator: jwtAuthenticator(jwt, seed),
-      tls: { ca: security.tls.ca.toString('utf8') },
+      tls: natsTls(security),
       ...(role === 'agent' ? { inboxPrefix: subjects.inbox(name) } : {}),
     },
   };
+}
+
+/**
+ * TLS towards nats-server, trusting the cluster's CA. No SNI: the client would send the
+ * server's IP address as the name (RFC 6066 forbids it, and Node warns); the certificate is
+ * still checked against the address connected to.
+ */
+function natsTls(security: ServerSecurity): NonNullable<ConnectionOptions['tls']> {
+  return { ca: security.tls.ca.toString('utf8'), servername: '' } as NonNullable<ConnectionOptions['tls']>;
 }
 
 export interface AccountPusher {
@@ -77,7 +86,7 @@ export function pushAccountUpdates(security: ServerSecurity, natsUrl: string, lo
     return { pushed: Promise.resolve(), close: () => undefined };
   }
   const push = async (jwt: string): Promise<void> => {
-    const nc = await connect({ servers: natsUrl, name: 'agora-master account updates', authenticator: credsAuthenticator(creds), tls: { ca: security.tls.ca.toString('utf8') }, timeout: 5_000 });
+    const nc = await connect({ servers: natsUrl, name: 'agora-master account updates', authenticator: credsAuthenticator(creds), tls: natsTls(security), timeout: 5_000 });
     try {
       const reply = await nc.request('$SYS.REQ.CLAIMS.UPDATE', new TextEncoder().encode(jwt), { timeout: 5_000 });
       const answer = JSON.parse(new TextDecoder().decode(reply.data)) as { data?: { code?: number; message?: string }; error?: { description?: string } };

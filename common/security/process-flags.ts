@@ -53,13 +53,20 @@ export function openDoors(choice: SecurityChoice, log: Logger): ServerSecurity |
   return openServerSecurity(dir, log);
 }
 
-/** The identity this process uses towards the master: `--principal`'s user, else `fallback`'s, else the config's current one. */
+/**
+ * The identity this process uses towards the master (and NATS): `--principal`'s user, else
+ * `fallback`'s, else the config's current one; from `<security-dir>/config` when it exists.
+ */
 export function processIdentity(choice: SecurityChoice, fallback?: string): ClientIdentity | undefined {
   if (choice.insecure) return undefined;
+  // The security folder's own config when it has one (a host set up by hand), else the usual one.
+  const own = choice.securityDir !== undefined ? securityPaths(choice.securityDir).config : undefined;
+  const path = own !== undefined && existsSync(own) ? own : undefined;
+  const from = (user?: string) => clientIdentity({ ...(user !== undefined ? { user } : {}), ...(path ? { path } : {}) });
   if (choice.principal) {
-    const id = clientIdentity({ user: choice.principal });
-    if (!id) throw new SecuritySetupError(`the client config has no user '${choice.principal}' (--principal)`);
+    const id = from(choice.principal);
+    if (!id) throw new SecuritySetupError(`the client config${path ? ` ${path}` : ''} has no user '${choice.principal}' (--principal)`);
     return id;
   }
-  return (fallback !== undefined ? clientIdentity({ user: fallback }) : undefined) ?? clientIdentity();
+  return (fallback !== undefined ? from(fallback) : undefined) ?? from();
 }

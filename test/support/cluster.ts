@@ -16,6 +16,7 @@ import type { ServerSecurity } from '../../common/security/security-dir';
 import { testSecurity, type TestSecurity } from './security';
 import { connect, type NatsConnection } from 'nats';
 import { natsIdentity } from '../../common/security/nats-client';
+import type { NatsRole } from '../../common/security/nats-auth';
 import { subjects } from '../../common/subjects';
 
 export const TEST_IMAGE = 'agora/busybox:latest';
@@ -40,9 +41,10 @@ export interface TestCluster {
   addAgent(opts?: { containerizer?: 'docker' | 'process'; resources?: string; hostname?: string; principal?: string }): Promise<Agent>;
   /**
    * A NATS connection as an agent would open it: as agent principal `name` (its NATS user, TLS)
-   * on a locked cluster, as the owner `anonymous` on an open one. The caller closes it.
+   * on a locked cluster, as the owner `anonymous` on an open one; `natsAs('master', 'master')`
+   * as the master's user (everything, JetStream included). The caller closes it.
    */
-  natsAs(name?: string): Promise<{ nc: NatsConnection; owner: string }>;
+  natsAs(name?: string, role?: NatsRole): Promise<{ nc: NatsConnection; owner: string }>;
   stop(): Promise<void>;
 }
 
@@ -98,8 +100,8 @@ export async function startCluster(opts: {
     grpcAddr: `127.0.0.1:${master.grpcPort}`,
     state: () => getJson<MasterStateView>(masterAddress(masterAddr), '/api/v1/state'),
     addAgent,
-    natsAs: async (name = 'local-agent') => {
-      const id = natsIdentity('agent', subjects(), doors, security?.identity(name));
+    natsAs: async (name = 'local-agent', role: NatsRole = 'agent') => {
+      const id = natsIdentity(role, subjects(), doors, security?.identity(name));
       return { nc: await connect({ servers: nats.url, ...id.options }), owner: id.owner };
     },
     stop: async () => {
