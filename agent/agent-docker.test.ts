@@ -249,7 +249,12 @@ describe('Docker tasks: volumes, user, working directory, labels, pulls', () => 
     expect(readFileSync(join(sandboxOf('d-user', done.containerId), 'out', 'by-nobody'), 'utf8')).toBe('mine\n');
     master.run(agentId, testTask('d-cwd-abs', '', { command: { value: 'pwd; id -u', argv: [], environment: {}, user: '', workingDirectory: '/tmp' } }));
     const abs = await master.waitForState('d-cwd-abs', 'TASK_FINISHED');
-    expect(readFileSync(join(sandboxOf('d-cwd-abs', abs.containerId), 'stdout'), 'utf8')).toBe('/tmp\n0\n');
+    // No user named: nobody, the user the master's ACLs checked, not the image's root.
+    expect(readFileSync(join(sandboxOf('d-cwd-abs', abs.containerId), 'stdout'), 'utf8')).toBe('/tmp\n65534\n');
+    // Root only when the task says so (and the master's run_tasks granted it).
+    master.run(agentId, testTask('d-root', '', { command: { value: 'id -u', argv: [], environment: {}, user: '0' } }));
+    const root = await master.waitForState('d-root', 'TASK_FINISHED');
+    expect(readFileSync(join(sandboxOf('d-root', root.containerId), 'stdout'), 'utf8')).toBe('0\n');
   });
 
   it('puts the task\'s labels on the container, the agent\'s own agora.* labels winning', async () => {

@@ -223,6 +223,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
         this.dockerClient = docker;
         this.docker = new DockerContainerizer({
           docker, defaultImage: c.defaultImage, agentId: () => this.agentId, pullTimeoutMs: c.imagePullTimeoutMs, log: this.log.child('docker'),
+          ...(c.dockerUser !== undefined ? { defaultUser: c.dockerUser } : {}),
         });
       } else if (c.containerizer === 'docker') {
         throw new AgentStartError(`no Docker Engine answers on ${c.dockerSocket}: start dockerd, or use containerizer=process`);

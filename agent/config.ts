@@ -35,6 +35,8 @@ export interface AgentOptions {
    * root (never root by accident); '' runs it as the agent's own user.
    */
   processUser?: string;
+  /** Who a Docker task runs as when it names no user: default nobody (65534:65534); '' for its image's own user. */
+  dockerUser?: string;
   /** A Docker image pull that has not finished by then fails the launch. */
   imagePullTimeoutMs?: number;
   isolation?: IsolationChoice;
@@ -84,6 +86,8 @@ export interface AgentConfig {
   readonly defaultImage: string;
   /** undefined: the containerizer's default (nobody under root). */
   readonly processUser: string | undefined;
+  /** undefined: the Docker containerizer's default (nobody). */
+  readonly dockerUser: string | undefined;
   readonly imagePullTimeoutMs: number;
   readonly isolation: IsolationChoice;
   readonly heartbeatIntervalMs: number | undefined;
@@ -187,6 +191,7 @@ export function agentConfig(options: AgentOptions = {}): AgentConfig {
     dockerSocket: nonEmpty('dockerSocket', o.dockerSocket ?? DEFAULTS.dockerSocket),
     defaultImage: nonEmpty('defaultImage', o.defaultImage ?? DEFAULTS.defaultImage),
     processUser: o.processUser,
+    dockerUser: o.dockerUser,
     imagePullTimeoutMs: positive('imagePullTimeoutMs', o.imagePullTimeoutMs ?? DEFAULTS.imagePullTimeoutMs),
     isolation,
     heartbeatIntervalMs: o.heartbeatIntervalMs === undefined ? undefined : positive('heartbeatIntervalMs', o.heartbeatIntervalMs),

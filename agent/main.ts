@@ -27,6 +27,8 @@ Runs an agent: offers this machine's resources to the master and runs tasks in c
   --default-image IMAGE    for Docker tasks that name none (default ${DEFAULTS.defaultImage})
   --process-user NAME      who process tasks that name no user run as (default nobody when
                            the agent runs as root; '' for the agent's own user)
+  --docker-user USER       who Docker tasks that name no user run as (default 65534:65534,
+                           nobody; '' for each image's own user, often root)
   --attributes TEXT        e.g. 'rack:r1;zone:a'
   --usage-interval-ms N    how often task usage is measured and sent to the master (default ${DEFAULTS.usageIntervalMs})
   --recover MODE           reconnect (default): take back the tasks a previous run of this
@@ -41,7 +43,7 @@ ${SECURITY_USAGE}  --help                   this text
 
 const SPEC = {
   nats: 'string', prefix: 'string', 'work-dir': 'string', resources: 'string', port: 'number', host: 'string',
-  hostname: 'string', containerizer: 'string', 'docker-socket': 'string', 'default-image': 'string', 'process-user': 'string',
+  hostname: 'string', containerizer: 'string', 'docker-socket': 'string', 'default-image': 'string', 'process-user': 'string', 'docker-user': 'string',
   attributes: 'string', recover: 'string', 'gc-delay': 'string', 'gc-disk-headroom': 'number', 'disk-watch-interval': 'string',
   'usage-interval-ms': 'number', help: 'boolean', ...SECURITY_FLAGS,
 } as const;
@@ -63,6 +65,7 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (f['docker-socket'] !== undefined) o.dockerSocket = f['docker-socket'];
   if (f['default-image'] !== undefined) o.defaultImage = f['default-image'];
   if (f['process-user'] !== undefined) o.processUser = f['process-user'];
+  if (f['docker-user'] !== undefined) o.dockerUser = f['docker-user'];
   if (f.attributes !== undefined) o.attributes = parseAttributes(f.attributes);
   if (f.recover !== undefined) o.recover = f.recover as RecoverMode;   // checked by agentConfig
   if (f['gc-delay'] !== undefined) o.gcDelayMs = parseDuration('gcDelayMs', f['gc-delay']);

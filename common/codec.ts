@@ -130,12 +130,14 @@ export function filtersFromWire(f: agora.v1.Filters.$Properties | null | undefin
 // ------------------------------------------------------------------ tasks
 
 export function commandToWire(c: CommandInfo): agora.v1.CommandInfo.$Properties {
-  return { value: c.value, argv: [...c.argv], environment: { ...c.environment }, user: c.user, workingDirectory: c.workingDirectory ?? '' };
+  return { value: c.value, argv: [...c.argv], environment: { ...c.environment }, user: c.user, workingDirectory: c.workingDirectory ?? '', secrets: { ...c.secrets } };
 }
 
 export function commandFromWire(c: agora.v1.CommandInfo.$Properties | null | undefined): CommandInfo {
   const out: CommandInfo = { value: c?.value ?? '', argv: [...(c?.argv ?? [])], environment: rec(c?.environment), user: c?.user ?? '' };
   if (c?.workingDirectory) out.workingDirectory = c.workingDirectory;
+  const secrets = rec(c?.secrets);
+  if (Object.keys(secrets).length > 0) out.secrets = secrets;
   return out;
 }
 

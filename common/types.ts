@@ -93,6 +93,11 @@ export interface CommandInfo {
   environment: Record<string, string>;
   user: string;                     // '' = the containerizer's default
   workingDirectory?: string;        // '' or undefined = the sandbox (Docker: the image's own)
+  /**
+   * Environment variables whose values are secret (Mesos's SECRET variables): in the task's
+   * environment like `environment`, but never in any view, event, log line or record.
+   */
+  secrets?: Record<string, string>;
 }
 
 export interface PortMapping {

@@ -57,6 +57,11 @@ export function validateTask(
   if (!task.command.value && task.command.argv.length === 0) {
     return { ok: false, message: `task ${id} has no command: set command.value (shell) or command.argv (exec)` };
   }
+  // A secret is an environment variable: a name a shell can take, and not one `environment` sets too.
+  for (const name of Object.keys(task.command.secrets ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return { ok: false, message: `task ${id} has a secret named '${name}': a secret is an environment variable, so use letters, digits and '_', not starting with a digit` };
+    if (Object.hasOwn(task.command.environment, name)) return { ok: false, message: `task ${id} sets ${name} both in command.environment and as a secret: set it once` };
+  }
   if (task.container.type === 'DOCKER' && !task.container.docker?.image) {
     return { ok: false, message: `task ${id} has container type DOCKER but no docker image` };
   }

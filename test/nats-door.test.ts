@@ -18,7 +18,7 @@ import { subjects } from '../common/subjects';
 import { natsIdentity } from '../common/security/nats-client';
 import { credentials } from '../cli/credentials';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
-import { eventually, startCluster, type TestCluster } from './support/cluster';
+import { agentState, eventually, startCluster, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 
 const BIN = join(__dirname, '..', 'dist', 'cli', 'agora.js');
@@ -155,6 +155,8 @@ describe("an agent's credential", () => {
     expect(watch.seen).toEqual([sentinel]);
     expect(await refusals(3)).toEqual(['PERMISSIONS_VIOLATION', 'PERMISSIONS_VIOLATION', 'PERMISSIONS_VIOLATION']);
     expect((await cluster.state()).tasks.map((t) => t.id)).not.toContain('planted');
+    // Nor did the agent start anything: it has no run of it.
+    expect(JSON.stringify(await agentState(localAgent()))).not.toContain('planted');
   });
 
   it('cannot write to JetStream (the offer log is the master\'s alone)', async () => {

@@ -30,7 +30,7 @@ afterAll(async () => {
 export function webApp(id: string, instances: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     id, instances, cpus: 0.1, mem: 32,
-    cmd: 'mkdir -p /www && echo "hello from $MESOS_TASK_ID" > /www/index.html && exec httpd -f -p 80 -h /www',
+    cmd: 'mkdir -p /tmp/www && echo "hello from $MESOS_TASK_ID" > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www',
     container: { type: 'DOCKER', docker: { image: TEST_IMAGE }, portMappings: [{ containerPort: 80, hostPort: 0 }] },
     networks: [{ mode: 'container/bridge' }],
     healthChecks: [{ protocol: 'MESOS_HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 30, intervalSeconds: 1, timeoutSeconds: 2, delaySeconds: 0, maxConsecutiveFailures: 3 }],

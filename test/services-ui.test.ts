@@ -69,7 +69,7 @@ describe('the services web UI', () => {
 
     await byTestId('new-app').click();
     await field('id').fill('/ui/Web_1');
-    await field('cmd').fill('echo "serving $MESOS_TASK_ID"; mkdir -p /www && echo "hello from $MESOS_TASK_ID" > /www/index.html && exec httpd -f -p 80 -h /www');
+    await field('cmd').fill('echo "serving $MESOS_TASK_ID"; mkdir -p /tmp/www && echo "hello from $MESOS_TASK_ID" > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www');
     await field('image').fill(TEST_IMAGE);
     await field('instances').fill('1');
     await field('cpus').fill('0.1');

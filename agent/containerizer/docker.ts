@@ -17,6 +17,7 @@ import { chownSync, createWriteStream, mkdirSync } from 'fs';
 import { Writable } from 'stream';
 import { join } from 'path';
 import { mapLimited } from '../../common/limit';
+import { DEFAULT_DOCKER_USER } from '../../common/security/defaults';
 import { scalar } from '../../common/resources';
 import type { NetworkMode } from '../../common/types';
 import { logger, type Logger } from '../../common/log';
@@ -63,6 +64,11 @@ export interface DockerContainerizerOptions {
   agentId(): string;
   /** An image pull that has not finished by then is abandoned and the launch fails. */
   pullTimeoutMs?: number;
+  /**
+   * Who a task that names no user runs as: by default nobody (65534:65534), the user the
+   * master's ACLs checked; '' runs it as its image's own user (often root).
+   */
+  defaultUser?: string;
   log?: Logger;
 }
 
@@ -88,6 +94,10 @@ export class DockerContainerizer implements Containerizer {
     this.log = opts.log ?? logger('agent/docker');
   }
 
+  private userOf(spec: LaunchSpec): string {
+    return spec.task.command.user || (this.opts.defaultUser ?? DEFAULT_DOCKER_USER);
+  }
+
   /** The Docker container name of a run: readable in `docker ps`, unique by container id. */
   static containerName(taskId: string, containerId: string): string {
     return `agora-${taskId.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 63)}-${containerId}`;
@@ -111,7 +121,7 @@ export class DockerContainerizer implements Containerizer {
         throw new LaunchError(`cannot create the volume directory ${v.hostPath} in the sandbox: ${(err as Error).message}`, { cause: err });
       }
     }
-    giveSandboxTo(spec.task.command.user, spec.sandboxDir, mounts);
+    giveSandboxTo(this.userOf(spec), spec.sandboxDir, mounts);
     await this.ensureImage(image, spec.task.container.docker?.forcePullImage ?? false);
     let container: Docker.Container;
     try {
@@ -294,7 +304,7 @@ export class DockerContainerizer implements Containerizer {
     const argv = commandLine(spec.task);
     const shell = spec.task.command.value !== '';
     const docker = spec.task.container.docker;
-    const env = { ...spec.env, AGORA_SANDBOX: CONTAINER_SANDBOX, ...spec.task.command.environment };
+    const env = { ...spec.env, AGORA_SANDBOX: CONTAINER_SANDBOX, ...spec.task.command.environment, ...spec.task.command.secrets };
     const cpus = scalar(spec.task.resources, 'cpus');
     const memMb = scalar(spec.task.resources, 'mem');
     const exposed: Record<string, object> = {};
@@ -311,7 +321,7 @@ export class DockerContainerizer implements Containerizer {
       // the image's command. Neither: the image's own default command.
       ...(shell && argv ? { Entrypoint: argv.slice(0, 2), Cmd: argv.slice(2) } : argv ? { Cmd: argv } : {}),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      ...(spec.task.command.user ? { User: spec.task.command.user } : {}),
+      ...(this.userOf(spec) ? { User: this.userOf(spec) } : {}),
       // The sandbox is the working directory only when one is asked for: otherwise the
       // image's own, as Docker users expect.
       ...(spec.task.command.workingDirectory ? { WorkingDir: workDir } : {}),

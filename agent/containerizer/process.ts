@@ -143,7 +143,7 @@ export class ProcessContainerizer implements Containerizer {
     const env: Record<string, string> = {};
     for (const k of INHERITED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
     if (user) Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name });
-    Object.assign(env, spec.env, spec.task.command.environment);
+    Object.assign(env, spec.env, spec.task.command.environment, spec.task.command.secrets);
     const switchTo = user && user.uid !== this.uid ? { uid: user.uid, gid: user.gid } : {};
 
     // Under the supervisor a missing binary would only show as the shell's exit code 127:

@@ -33,6 +33,8 @@ export interface TaskSpec {
   portMappings?: PortMapping[];
   /** Environment of the command. */
   env?: Record<string, string>;
+  /** Environment variables whose values are secret: the task gets them, and Agora never shows, logs or records them. */
+  secrets?: Record<string, string>;
   labels?: Record<string, string>;
   /** Probed by the agent; results arrive as updates with `healthy` set. */
   healthCheck?: HealthCheck;
@@ -71,7 +73,7 @@ export function task(spec: TaskSpec, offer: Pick<Offer, 'agentId' | 'role'>): Ta
     name: spec.name ?? spec.id,
     agentId: offer.agentId,
     resources: taskResources(spec),
-    command: { value: spec.command, argv: [], environment: { ...(spec.env ?? {}) }, user: '' },
+    command: { value: spec.command, argv: [], environment: { ...(spec.env ?? {}) }, user: '', ...(spec.secrets ? { secrets: { ...spec.secrets } } : {}) },
     container,
     healthCheck: spec.healthCheck,
     killPolicy,
