@@ -234,7 +234,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     // After recovery, so that the runs taken back are live and their sandboxes left alone.
     await this.gc.scan();
     this.gc.start();
-    this.door = this.security && lockedDoor(this.security.credentials, { kind: 'agent', port: c.httpPort, title: 'an Agora agent', log: this.log.child('http') });
+    this.door = this.security && lockedDoor(this.security.credentials, { kind: 'agent', tls: this.security.tls, port: c.httpPort, title: 'an Agora agent', log: this.log.child('http') });
     this.http = await startHttp(c.httpHost, c.httpPort, {
       state: () => this.state(),
       runOf: (f, t, cid) => {

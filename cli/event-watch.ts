@@ -4,8 +4,9 @@
  * before it answers with the headers), so nothing is missed: outcomes that arrive before
  * anyone asks are kept (the newest 1000) for the ask that follows moments later.
  */
-import { authHeaders } from '../common/security/client-config';
-import { request } from 'http';
+import { authHeaders, clientIdentity } from '../common/security/client-config';
+import type { ClientRequest } from 'http';
+import { doorRequest } from '../common/security/https';
 import { frameFields, readEventFrames } from '../common/sse';
 
 const KEEP = 1000;
@@ -27,14 +28,15 @@ export class EventWatch<T> {
   private readonly outcomes = new Map<string, T>();
   private readonly waiters = new Map<string, { resolve: (t: T) => void; reject: (e: Error) => void }>();
   private closed: Error | undefined;
-  private req: ReturnType<typeof request> | undefined;
+  private req: ClientRequest | undefined;
 
   private constructor(private readonly o: EventWatchOptions<T>) {}
 
   static open<T>(o: EventWatchOptions<T>): Promise<EventWatch<T>> {
     const w = new EventWatch(o);
     return new Promise((resolve, reject) => {
-      w.req = request(o.url, { headers: { accept: 'text/event-stream', ...authHeaders() } }, (res) => {
+      const id = clientIdentity();
+      w.req = doorRequest(o.url, { headers: { accept: 'text/event-stream', ...authHeaders(id) }, ...(id?.ca ? { ca: id.ca } : {}) }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
           reject(o.fail(`answered ${res.statusCode} for its event stream`));

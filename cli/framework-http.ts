@@ -4,8 +4,9 @@
  * body, or the first of its text), a success that is not JSON named for what it is (likely
  * not the framework asked for), and an unreachable framework said in the client's words.
  */
-import { authHeaders } from '../common/security/client-config';
-import { request, type IncomingHttpHeaders } from 'http';
+import { authHeaders, clientIdentity } from '../common/security/client-config';
+import type { IncomingHttpHeaders } from 'http';
+import { doorRequest } from '../common/security/https';
 
 const TIMEOUT_MS = 10_000;
 
@@ -24,9 +25,10 @@ export interface JsonCall {
 export function callJson(c: JsonCall): Promise<{ status: number; body: unknown; headers: IncomingHttpHeaders }> {
   const data = c.body === undefined ? undefined : JSON.stringify(c.body);
   return new Promise((resolve, reject) => {
-    const req = request(`${c.url}${c.path}`, {
-      method: c.method, timeout: TIMEOUT_MS,
-      headers: { ...authHeaders(), ...(data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }) },
+    const id = clientIdentity();
+    const req = doorRequest(`${c.url}${c.path}`, {
+      method: c.method, timeout: TIMEOUT_MS, ...(id?.ca ? { ca: id.ca } : {}),
+      headers: { ...authHeaders(id), ...(data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }) },
     }, (res) => {
       let text = '';
       res.setEncoding('utf8');

@@ -4,13 +4,15 @@
  * which `agora job run --wait` learns that a run ended. The wire shapes the commands read are
  * declared here, apart from how the commands show them (job-views.ts).
  */
+import { clientIdentity } from '../common/security/client-config';
+import { schemeFor } from '../common/security/https';
 import { callJson } from './framework-http';
 import { EventWatch } from './event-watch';
 
 export const DEFAULT_JOBS = '127.0.0.1:4400';
 
 export interface JobsAddress {
-  /** `http://host:port` of the REST APIs. */
+  /** `https://host:port` (`http://` on an open cluster) of the REST APIs. */
   httpUrl: string;
 }
 
@@ -23,12 +25,13 @@ export function jobsAddress(raw: string | undefined = process.env.AGORA_JOBS): J
   const text = (raw && raw.trim()) || DEFAULT_JOBS;
   let url: URL;
   try {
-    url = new URL(/^[a-z]+:\/\//.test(text) ? text : `http://${text}`);
+    // No scheme: HTTPS when this client trusts the cluster's CA (a locked cluster).
+    url = new URL(/^[a-z]+:\/\//.test(text) ? text : `${schemeFor(clientIdentity()?.ca)}://${text}`);
   } catch {
-    throw new JobsCliError(`jobs address '${text}' must be host:port or http://host:port`);
+    throw new JobsCliError(`jobs address '${text}' must be host:port, https://host:port or http://host:port`);
   }
-  if (url.protocol !== 'http:') throw new JobsCliError(`jobs address '${text}' must be host:port or http://host:port`);
-  return { httpUrl: `http://${url.hostname}:${url.port || 4400}` };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new JobsCliError(`jobs address '${text}' must be host:port, https://host:port or http://host:port`);
+  return { httpUrl: `${url.protocol}//${url.hostname}:${url.port || 4400}` };
 }
 
 /** One place in a definition and what is wrong there (the `details` of a 422 or a Chronos 400). */

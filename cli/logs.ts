@@ -4,8 +4,8 @@
  * the agent serves the file (`/files/read`) or streams it as it grows (`/files/follow`),
  * ending once the task's run is over and all it wrote was sent.
  */
-import { authHeaders } from '../common/security/client-config';
-import { request } from 'http';
+import { authHeaders, clientIdentity } from '../common/security/client-config';
+import { doorRequest, doorUrl } from '../common/security/https';
 import type { MasterStateView, TaskView } from '../common/operator-types';
 import { parseArgs, UsageError } from '../common/flags';
 import { getJson, masterAddress, type MasterAddress } from '../frameworks/sdk/master-address';
@@ -96,7 +96,8 @@ async function print(s: SandboxRef, offset: number, write: (chunk: string) => vo
 export function followSandboxFile(s: SandboxRef, offset: number, write: (chunk: string) => void): Promise<void> {
   const path = `/files/follow?${s.query}&offset=${offset}`;
   return new Promise((resolve, reject) => {
-    const req = request(`http://${s.agent}${path}`, { headers: authHeaders() }, (res) => {
+    const id = clientIdentity();
+    const req = doorRequest(`${doorUrl(s.agent, id?.ca)}${path}`, { headers: authHeaders(id), ...(id?.ca ? { ca: id.ca } : {}) }, (res) => {
       res.setEncoding('utf8');   // a character split between two chunks stays whole
       if (res.statusCode !== 200) {
         let body = '';
@@ -117,7 +118,8 @@ export function followSandboxFile(s: SandboxRef, offset: number, write: (chunk: 
 
 function agentJson<T>(agent: string, path: string, timeoutMs = 10_000): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = request(`http://${agent}${path}`, { timeout: timeoutMs, headers: authHeaders() }, (res) => {
+    const id = clientIdentity();
+    const req = doorRequest(`${doorUrl(agent, id?.ca)}${path}`, { timeout: timeoutMs, headers: authHeaders(id), ...(id?.ca ? { ca: id.ca } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });

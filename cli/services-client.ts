@@ -4,13 +4,15 @@
  * stream, on which `--wait` learns that a deployment is over. The wire shapes the commands
  * read are declared here, apart from how the commands show them.
  */
+import { clientIdentity } from '../common/security/client-config';
+import { schemeFor } from '../common/security/https';
 import { callJson } from './framework-http';
 import { EventWatch } from './event-watch';
 
 export const DEFAULT_SERVICES = '127.0.0.1:8080';
 
 export interface ServicesAddress {
-  /** `http://host:port` of the REST API. */
+  /** `https://host:port` (`http://` on an open cluster) of the REST API. */
   httpUrl: string;
 }
 
@@ -18,12 +20,13 @@ export function servicesAddress(raw: string | undefined = process.env.AGORA_SERV
   const text = (raw && raw.trim()) || DEFAULT_SERVICES;
   let url: URL;
   try {
-    url = new URL(/^[a-z]+:\/\//.test(text) ? text : `http://${text}`);
+    // No scheme: HTTPS when this client trusts the cluster's CA (a locked cluster).
+    url = new URL(/^[a-z]+:\/\//.test(text) ? text : `${schemeFor(clientIdentity()?.ca)}://${text}`);
   } catch {
-    throw new ServicesError(`services address '${text}' must be host:port or http://host:port`);
+    throw new ServicesError(`services address '${text}' must be host:port, https://host:port or http://host:port`);
   }
-  if (url.protocol !== 'http:') throw new ServicesError(`services address '${text}' must be host:port or http://host:port`);
-  return { httpUrl: `http://${url.hostname}:${url.port || 8080}` };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ServicesError(`services address '${text}' must be host:port, https://host:port or http://host:port`);
+  return { httpUrl: `${url.protocol}//${url.hostname}:${url.port || 8080}` };
 }
 
 /** The framework could not be reached, or refused; the message says which and what to do. */

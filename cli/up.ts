@@ -88,16 +88,17 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     const jobsAddr = `${host}:${jobs.port}`;
     // The addresses bound (a port of 0 picks one), so every client finds this cluster.
     await bootstrapSecurity(home, { context: { master: masterAddr, services: servicesAddr, jobs: jobsAddr } });
-    print(`agora is up: master http://${masterAddr} (gRPC ${host}:${master.grpcPort}), agent ${agent.agentId} ` +
-      `(http ${host}:${agent.httpPort}, ${agent.containerizers[0]} containerizer), nats ${nats.url}`);
-    print(`services http://${servicesAddr} (REST API and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
-    print(`jobs http://${jobsAddr} (REST APIs and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
-    print(`web UIs: master http://${masterAddr}/ui/ · services http://${servicesAddr}/ui/ · jobs http://${jobsAddr}/ui/`);
+    print(`agora is up: master https://${masterAddr} (gRPC ${host}:${master.grpcPort}), agent ${agent.agentId} ` +
+      `(https ${host}:${agent.httpPort}, ${agent.containerizers[0]} containerizer), nats ${nats.url}`);
+    print(`services https://${servicesAddr} (REST API and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
+    print(`jobs https://${jobsAddr} (REST APIs and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
+    print(`web UIs: master https://${masterAddr}/ui/ · services https://${servicesAddr}/ui/ · jobs https://${jobsAddr}/ui/`);
+    print(`  (HTTPS with this cluster's own CA, ${join(home, 'tls', 'ca.crt')}: import it into the browser, or accept its warning once)`);
     print(`task sandboxes in ${workDir}${flags['work-dir'] ? '' : ' (removed on stop)'}`);
     const admin = boot.users.admin!;
     print(`every door needs credentials; ${boot.created ? 'made' : 'kept'} in ${home} (the agora command and the SDK read ${boot.configPath})`);
     print(`sign in to the web UIs as ${admin.principal}, secret ${admin.secret}, or open ` +
-      `http://${masterAddr}/login#principal=${admin.principal}&secret=${admin.secret}`);
+      `https://${masterAddr}/login#principal=${admin.principal}&secret=${admin.secret}`);
     print(`try: AGORA_MASTER=${masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
     print(`     AGORA_SERVICES=${servicesAddr} agora app add app.json --wait | agora app list | agora deployments`);
     print(`     AGORA_JOBS=${jobsAddr} agora job add job.json | agora job run <id> --wait | agora job list | agora job history <id>`);

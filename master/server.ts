@@ -22,7 +22,7 @@ import { eventIdText, followJournal } from './operator-stream';
 import { InMemoryRegistry, type AgentRegistry } from './registry';
 import { readRegistry, type Recovered } from './recovery';
 import { RedisRegistry } from './registry-redis';
-import { authorizationHeader, type ClientIdentity } from '../common/security/client-config';
+import type { ClientIdentity } from '../common/security/client-config';
 import { lockedDoor, type HttpDoor } from '../common/security/http-door';
 import type { LimitOptions } from '../common/security/limits';
 import type { ServerSecurity } from '../common/security/security-dir';
@@ -127,7 +127,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     config, agentPort: natsAgentPort(nc, subj, (agentId): string => master.agentOwner(agentId), log.child('nats')), offerLog: sink, events, registry, log,
     ...(authorizer ? { authorizer } : {}),
   });
-  const door: HttpDoor | undefined = security && lockedDoor(security.credentials, { kind: 'master', port: config.httpPort, title: 'the Agora master', log: log.child('http') });
+  const door: HttpDoor | undefined = security && lockedDoor(security.credentials, { kind: 'master', tls: security.tls, port: config.httpPort, title: 'the Agora master', log: log.child('http') });
   // Before any server starts: no agent or framework is answered until the records are back.
   master.recover(recovered);
   let ready = false;
@@ -153,7 +153,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
         offerQueries: { now: () => config.clock.now(), ring: () => offerLog.entries(), stream: durableLog, log: log.child('http') },
         ...(door ? { door } : {}),
         ...(authorizer ? { authorize: refusalOf(authorizer) } : {}),
-        ...(options.identity ? { agentAuthorization: authorizationHeader(options.identity) } : {}),
+        ...(options.identity ? { agentIdentity: options.identity } : {}),
         log: log.child('http') },
       { host: config.host, port: config.httpPort, maxEventBacklogBytes: config.maxEventBacklogBytes, maxOfferEventBacklogBytes: config.maxOfferEventBacklogBytes },
     );

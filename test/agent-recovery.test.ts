@@ -9,7 +9,7 @@
  *  - output written after the restart lands in the sandbox once, after what was there;
  *  - a recovered task can still be killed.
  */
-import { authedFetch } from './support/http';
+import { authedFetch, base } from './support/http';
 import { spawn, type ChildProcess } from 'child_process';
 import Docker from 'dockerode';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
@@ -129,7 +129,7 @@ describe.each(['docker', 'process'] as const)('an agent killed with SIGKILL and 
       expect(readdirSync(join(sandbox(id), '..'))).toEqual([running.get(id)!.containerId]);
       expect(readFileSync(join(sandbox(id), 'starts'), 'utf8')).toBe('start\n');
     }
-    const agentView = await (await authedFetch(`http://127.0.0.1:${agentPort}/state`)).json() as { tasks: { id: string; state: string; containerId: string }[] };
+    const agentView = await (await authedFetch(`${base(`127.0.0.1:${agentPort}`)}/state`)).json() as { tasks: { id: string; state: string; containerId: string }[] };
     for (const id of ['keep-1', 'keep-2', 'keep-3', 'held']) {
       expect(agentView.tasks.filter((t) => t.id === id).map((t) => [t.state, t.containerId])).toEqual([['TASK_RUNNING', running.get(id)!.containerId]]);
     }

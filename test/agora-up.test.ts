@@ -12,6 +12,7 @@ import { join } from 'path';
 import Docker from 'dockerode';
 import { JobsEvents } from './support/jobs';
 import { EventStream, ServicesClient } from './support/services';
+import { doorFetch } from './support/http';
 
 const BIN = join(__dirname, '..', 'dist', 'cli', 'agora.js');
 
@@ -47,11 +48,11 @@ describe('agora up', () => {
     expect(out).toMatch(/example: all 3 tasks finished/);
     // Locked doors with nothing asked of the user: credentials made in the home, a login link printed.
     expect(out).toContain(`every door needs credentials; made in ${home}`);
-    const login = /open (http:\/\/127\.0\.0\.1:\d+\/login#principal=admin&secret=agora_\S+)/.exec(out);
+    const login = /open (https:\/\/127\.0\.0\.1:\d+\/login#principal=admin&secret=agora_\S+)/.exec(out);
     expect(login).not.toBeNull();
     expect(statSync(join(home, 'config')).mode & 0o777).toBe(0o600);
     expect(out.match(/TASK_FINISHED/g)).toHaveLength(3);
-    const banner = /master http:\/\/127\.0\.0\.1:(\d+) \(gRPC 127\.0\.0\.1:(\d+)\), agent (\S+) \(http 127\.0\.0\.1:(\d+), (\w+) containerizer\), nats nats:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+    const banner = /master https:\/\/127\.0\.0\.1:(\d+) \(gRPC 127\.0\.0\.1:(\d+)\), agent (\S+) \(https 127\.0\.0\.1:(\d+), (\w+) containerizer\), nats nats:\/\/127\.0\.0\.1:(\d+)/.exec(out);
     expect(banner).not.toBeNull();
     const [, httpPort, grpcPort, agentId, agentPort, containerizer, natsPort] = banner!;
     expect(containerizer).toBe('docker');
@@ -59,11 +60,11 @@ describe('agora up', () => {
     expect(workDir && existsSync(workDir)).toBe(true);
 
     // The services framework, subscribed to this master, runs an app posted to its REST API.
-    const servicesPort = Number(/services http:\/\/127\.0\.0\.1:(\d+) \(REST API and UI\)/.exec(out)?.[1]);
+    const servicesPort = Number(/services https:\/\/127\.0\.0\.1:(\d+) \(REST API and UI\)/.exec(out)?.[1]);
     expect(servicesPort).toBeGreaterThan(0);
     const api = new ServicesClient(servicesPort);
-    expect((await fetch(`http://127.0.0.1:${servicesPort}/v2/apps`)).status).toBe(401);
-    expect((await fetch(`http://127.0.0.1:${httpPort}/api/v1/state`)).status).toBe(401);
+    expect((await doorFetch(`https://127.0.0.1:${servicesPort}/v2/apps`)).status).toBe(401);
+    expect((await doorFetch(`https://127.0.0.1:${httpPort}/api/v1/state`)).status).toBe(401);
     const info = await api.call<{ name: string; frameworkId: string; marathon_config: { master: string } }>('GET', '/v2/info');
     expect(info.body).toMatchObject({ name: 'agora-services', frameworkId: expect.stringMatching(/^fw-/), marathon_config: { master: `127.0.0.1:${httpPort}` } });
     const metrics = await api.call<{ gauges: Record<string, { value: number }> }>('GET', '/metrics');
@@ -81,7 +82,7 @@ describe('agora up', () => {
     expect(running.map((c) => c.Labels['agora.agent-id'])).toEqual([agentId]);
 
     // The jobs framework, subscribed to the same master, runs a job posted to its REST API to SUCCESS.
-    const jobsPort = Number(/jobs http:\/\/127\.0\.0\.1:(\d+) \(REST APIs and UI\)/.exec(out)?.[1]);
+    const jobsPort = Number(/jobs https:\/\/127\.0\.0\.1:(\d+) \(REST APIs and UI\)/.exec(out)?.[1]);
     expect(jobsPort).toBeGreaterThan(0);
     expect(out).toContain(`AGORA_JOBS=127.0.0.1:${jobsPort} agora job add job.json`);
     const jobsApi = new ServicesClient(jobsPort);

@@ -14,6 +14,7 @@ import type { AppJson, DeploymentJson } from '../cli/services-client';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { runAgora } from './support/binary';
 import { startTestServices, type TestServices } from './support/services';
+import { base } from './support/http';
 
 jest.setTimeout(120_000);
 
@@ -105,7 +106,7 @@ describe('agora app, through an app\'s life', () => {
     const removed = await agora(app, 'remove', '/cli/sleeper', '--wait');
     expect(removed.out).toMatch(/deployment \S+ succeeded\napp \/cli\/sleeper removed\n$/);
     expect((await agora(app, 'list')).out).not.toContain('/cli/sleeper');
-    await expect(agora(app, 'show', '/cli/sleeper')).rejects.toThrow(`App '/cli/sleeper' does not exist at the services framework http://${services}`);
+    await expect(agora(app, 'show', '/cli/sleeper')).rejects.toThrow(`App '/cli/sleeper' does not exist at the services framework ${base(services)}`);
     const left = (await cluster.state()).tasks.filter((x) => x.id.startsWith('cli_sleeper.') && x.state === 'TASK_RUNNING');
     expect(left).toEqual([]);
   });
@@ -171,7 +172,7 @@ describe('the agora binary\'s exit codes for app and deployments', () => {
     for (const argv of [['app', 'list'], ['app', 'add', file('sleeper.json', sleeper), '--wait'], ['deployments']]) {
       const r = await agoraBinary([...argv, '--services', `127.0.0.1:${port}`]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`^agora: cannot reach the services framework at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+      expect(r.stderr).toMatch(new RegExp(`^agora: cannot reach the services framework at https://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
     }
   });
 

@@ -5,9 +5,8 @@
  * history with each run's output URL; a job with an active run removed only with --force; an
  * unreachable framework exit 1 and a wrong command line exit 2.
  */
-import { authHeaders } from '../common/security/client-config';
+import { authedFetch, base } from './support/http';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { get } from 'http';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -50,15 +49,11 @@ function agora(argv: string[], o: { stdin?: string; env?: Record<string, string>
   return runAgora(o.jobs === false ? argv : [...argv, '--jobs', jobsAddr], o);
 }
 
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get(url, { headers: authHeaders() }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url} answered ${res.statusCode}: ${body}`))));
-    }).on('error', reject);
-  });
+async function fetchText(url: string): Promise<string> {
+  const res = await authedFetch(url);
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${body}`);
+  return body;
 }
 
 const ids = async () => (await t.api.call<{ id: string }[]>('GET', '/v1/jobs')).body.map((j) => j.id);
@@ -134,7 +129,7 @@ describe('agora job run and history', () => {
     expect(runId).toBeDefined();
     expect(r.stderr).toContain(`waiting for run ${runId} to end`);
     expect(r.stdout).toMatch(new RegExp(`^run ${runId} of job cli-echo ended SUCCESS \\(exit 0\\) in \\d+(\\.\\d)?s$`, 'm'));
-    const url = new RegExp(`^stdout: (http://${jobsAddr.replace(/\./g, '\\.')}/v1/jobs/cli-echo/runs/${runId}/logs\\?file=stdout&attempt=1)$`, 'm').exec(r.stdout)?.[1];
+    const url = new RegExp(`^stdout: (https://${jobsAddr.replace(/\./g, '\\.')}/v1/jobs/cli-echo/runs/${runId}/logs\\?file=stdout&attempt=1)$`, 'm').exec(r.stdout)?.[1];
     expect(url).toBeDefined();
     expect(await fetchText(url!)).toBe('cli-job-output\n');
 
@@ -155,7 +150,7 @@ describe('agora job run and history', () => {
     const runId = /^run (\S+) of job cli-fail started$/m.exec(r.stdout)?.[1];
     expect(r.stdout).toMatch(new RegExp(`^run ${runId} of job cli-fail ended FAILED \\(exit 3\\) in \\S+s: attempt 1 ended TASK_FAILED`, 'm'));
     const h = await agora(['job', 'history', 'cli-fail']);
-    expect(h.stdout).toMatch(new RegExp(`^${runId}\\s+FAILED\\s+manual\\s+.*\\s3\\s+1\\s+127\\.0\\.0\\.1\\s+http://\\S+$`, 'm'));
+    expect(h.stdout).toMatch(new RegExp(`^${runId}\\s+FAILED\\s+manual\\s+.*\\s3\\s+1\\s+127\\.0\\.0\\.1\\s+https://\\S+$`, 'm'));
     expect(h.stdout).toMatch(new RegExp(`^${runId} FAILED: attempt 1 ended TASK_FAILED`, 'm'));
   });
 
@@ -186,7 +181,7 @@ describe('agora job remove', () => {
     const refused = await agora(['job', 'remove', 'cli-nightly']);
     expect([refused.code, refused.stderr]).toEqual([1, "agora: job cli-nightly: Job 'cli-nightly' cannot be deleted: 'cli-after' depends on it\n"]);
     const unknown = await agora(['job', 'show', 'cli-nope']);
-    expect([unknown.code, unknown.stderr]).toEqual([1, `agora: Job 'cli-nope' does not exist at the jobs framework http://${jobsAddr} (see agora job list)\n`]);
+    expect([unknown.code, unknown.stderr]).toEqual([1, `agora: Job 'cli-nope' does not exist at the jobs framework ${base(jobsAddr)} (see agora job list)\n`]);
   });
 });
 
@@ -196,7 +191,7 @@ describe('the agora binary\'s exit codes for job', () => {
     for (const argv of [['job', 'list'], ['job', 'run', 'x', '--wait'], ['job', 'add', file('echo.json', echo)]]) {
       const r = await agora([...argv, '--jobs', `127.0.0.1:${port}`], { jobs: false });
       expect([argv, r.code]).toEqual([argv, 1]);
-      expect(r.stderr).toMatch(new RegExp(`^agora: cannot reach the jobs framework at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+      expect(r.stderr).toMatch(new RegExp(`^agora: cannot reach the jobs framework at https://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
     }
   });
 

@@ -4,7 +4,9 @@
  * bootstrapped credentials). Each refusal is checked to change nothing.
  */
 import { credentials as grpcCredentials, status as GrpcStatus } from '@grpc/grpc-js';
-import { request } from 'http';
+import { request } from './support/http';
+import { get as plainGet } from 'http';
+import { connect as tlsConnect } from 'tls';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { authorizationHeader } from '../common/security/client-config';
@@ -53,6 +55,30 @@ function call(port: number, method: string, path: string, headers: Record<string
 
 const as = (name: string) => ({ authorization: cluster.security!.header(name) });
 const ports = () => ({ master: cluster.master.httpPort, agent: cluster.agents[0]!.httpPort, services: services.services.port, jobs: jobs.jobs.port });
+
+describe('every HTTP door speaks TLS with a certificate of the cluster CA', () => {
+  it.each(['master', 'agent', 'services', 'jobs'] as const)('%s: a plaintext request gets no answer; over TLS the certificate verifies against the CA and the session cookie is Secure', async (door) => {
+    const port = ports()[door];
+    // Plain HTTP to a TLS port: the server takes it for a failed handshake and hangs up, or answers 400 — never a page.
+    const plain = await new Promise<string>((resolve) => {
+      const req = plainGet({ host: '127.0.0.1', port, path: '/health' }, (res) => { res.resume(); resolve(`HTTP ${res.statusCode}`); });
+      req.on('error', (err) => resolve(err.message));
+    });
+    expect(plain).not.toMatch(/^HTTP 2/);
+    const peer = await new Promise<{ authorized: boolean; issuer: string }>((resolve, reject) => {
+      const sock = tlsConnect({ host: '127.0.0.1', port, ca: cluster.security!.identity('admin').ca!, servername: '' }, () => {
+        resolve({ authorized: sock.authorized, issuer: String(sock.getPeerCertificate().issuer.CN) });
+        sock.end();
+      });
+      sock.on('error', reject);
+    });
+    expect(peer).toEqual({ authorized: true, issuer: 'Agora cluster CA' });
+    const admin = cluster.security!.identity('admin');
+    const login = await call(port, 'POST', '/login', { 'content-type': 'application/json' }, JSON.stringify({ principal: admin.principal, secret: admin.secret }));
+    expect(login.status).toBe(200);
+    expect(String(login.headers['set-cookie'])).toMatch(/; HttpOnly; SameSite=Strict; Secure;/);
+  });
+});
 
 describe('without credentials, or with wrong ones, every door says 401; health and ping stay open', () => {
   const reads: [keyof ReturnType<typeof ports>, string][] = [

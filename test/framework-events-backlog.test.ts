@@ -4,7 +4,7 @@
  * so), and a client that opens the stream again is served. The frameworks run on their own
  * (no master: they answer their APIs meanwhile), and the events come from their real APIs.
  */
-import { get } from 'http';
+import { get } from './support/http';
 import { frameFields, readEventFrames } from '../common/sse';
 import { startJobs, type JobsHandle } from '../frameworks/jobs/server';
 import { startServices, type ServicesHandle } from '../frameworks/services/server';

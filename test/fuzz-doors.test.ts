@@ -8,12 +8,13 @@
  */
 import fc from 'fast-check';
 import { makeGenericClientConstructor, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { request } from 'http';
+import { request } from './support/http';
 import { clientIdentity } from '../common/security/client-config';
 import { channelCredentials } from '../common/security/grpc-auth';
 import { schedulerService } from '../common/scheduler-service';
 import { subjects } from '../common/subjects';
-import type { TestCluster } from './support/cluster';
+import { isTerminal, type TaskState } from '../common/types';
+import { agentState, type TestCluster } from './support/cluster';
 import type { TestJobs } from './support/jobs';
 import { startPlatform, type TestPlatform } from './support/platform';
 import type { TestServices } from './support/services';
@@ -149,5 +150,22 @@ describe('generated malformed input at every door', () => {
     const after = await snapshot();
     expect(after.agents).toEqual(before.agents);
     expect(after.frameworks).toEqual(before.frameworks);
+  });
+
+  it("NATS: random bytes on every subject an agent listens on (only the master's user may publish there): no crash, no task run, the agent stays", async () => {
+    const subj = subjects();
+    const agent = cluster.agents[0]!;
+    const owner = 'local-agent';
+    const { nc } = await cluster.natsAs('master', 'master');
+    const targets = [subj.run(owner, agent.agentId), subj.kill(owner, agent.agentId), subj.ack(owner, agent.agentId)];
+    await fc.assert(fc.asyncProperty(fc.constantFrom(...targets), fc.uint8Array({ maxLength: 300 }), async (subject, bytes) => {
+      nc.publish(subject, bytes);
+    }), { numRuns: RUNS });
+    await nc.flush();
+    await nc.close();
+    // Still registered, still answering, and running nothing the bytes could have asked for.
+    const view = await agentState(agent);
+    expect(view.tasks.filter((t) => !isTerminal(t.state as TaskState))).toEqual([]);
+    expect((await snapshot()).agents).toEqual([agent.agentId]);
   });
 });

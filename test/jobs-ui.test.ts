@@ -9,6 +9,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { expectLinkedUi, openPage, signIn } from './support/browser';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { startTestJobs, type TestJobs } from './support/jobs';
+import { base as doorBase } from './support/http';
 
 jest.setTimeout(90_000);
 
@@ -24,7 +25,7 @@ let dialogs: string[] = [];
 beforeAll(async () => {
   cluster = await startCluster({ containerizer: 'docker', agents: 1 });
   t = await startTestJobs(cluster);
-  base = `http://127.0.0.1:${t.jobs.port}`;
+  base = `${doorBase(`127.0.0.1:${t.jobs.port}`)}`;
   ({ browser, page, pageErrors, dialogs } = await openPage());
   await signIn(page, base, cluster.security!.identity('admin'));
 });
@@ -245,7 +246,7 @@ describe('the jobs web UI', () => {
     expect(await jobs()).not.toContain('ui-parent');
   });
 
-  it('is where the master links to: /api/v1/state lists the framework with webuiUrl http://127.0.0.1:<its port>/ui/, and that page draws with the shared styles', async () => {
+  it('is where the master links to: /api/v1/state lists the framework with webuiUrl https://127.0.0.1:<its port>/ui/, and that page draws with the shared styles', async () => {
     await expectLinkedUi(page, {
       masterAddr: cluster.masterAddr, frameworkId: await t.jobs.subscribed, name: 'agora-jobs', port: t.jobs.port, title: 'Jobs · Agora jobs', home: 'Jobs',
     });

@@ -9,7 +9,7 @@
  * The sandbox relay the page reads output through (`/api/v1/files/…` on the master) and the
  * UI's routes are checked over plain HTTP first.
  */
-import { authedFetch } from './support/http';
+import { authedFetch, base as doorBase } from './support/http';
 import { writeFileSync } from 'fs';
 import { join } from 'path';
 import type { Browser, Page } from 'playwright-core';
@@ -36,7 +36,7 @@ let base: string;
 
 beforeAll(async () => {
   cluster = await startCluster({ containerizer: 'process', resources: 'cpus:2;mem:1024;disk:2048;ports:[31000-31099]' });
-  base = `http://${cluster.masterAddr}`;
+  base = `${doorBase(cluster.masterAddr)}`;
   // A takes a little of the only agent and filters the rest away for an hour, so the offers
   // that follow go to the frameworks the tests subscribe later.
   a = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'launcher', webuiUrl: 'http://127.0.0.1:8080/ui/' } });
@@ -48,7 +48,7 @@ beforeAll(async () => {
   }, offer)], { refuseMs: HOUR_MS });
   running = await events.status('ui-task', 'TASK_RUNNING');
   ({ browser, page, pageErrors, dialogs } = await openPage());
-  await signIn(page, `http://${cluster.masterAddr}`, cluster.security!.identity('admin'));
+  await signIn(page, `${doorBase(cluster.masterAddr)}`, cluster.security!.identity('admin'));
 });
 
 afterAll(async () => {
@@ -89,7 +89,7 @@ describe('the master serves its UI and relays sandboxes', () => {
   it('relays a task\'s sandbox from its agent: the same bytes, 404 for an unknown task, 400 without ids', async () => {
     const query = `framework_id=${a.frameworkId}&task_id=ui-task`;
     const agent = cluster.agents[0]!;
-    const direct = await (await authedFetch(`http://127.0.0.1:${agent.httpPort}/files/read?${query}&file=stdout&offset=0`)).json() as { data: string };
+    const direct = await (await authedFetch(`${doorBase(`127.0.0.1:${agent.httpPort}`)}/files/read?${query}&file=stdout&offset=0`)).json() as { data: string };
     expect(direct.data).toBe('ui-line-one\n');
     expect(JSON.parse((await get(`/api/v1/files/read?${query}&file=stdout&offset=0`)).text)).toEqual(direct);
     const listing = JSON.parse((await get(`/api/v1/files/browse?${query}`)).text) as { entries: { name: string }[] };

@@ -4,7 +4,7 @@
  * And a stream lost under a running master: the lines meanwhile are counted as not persisted,
  * and the master sets the stream up again on its own.
  */
-import { authedFetch } from './support/http';
+import { authedFetch, base } from './support/http';
 import type { OfferLogPage, OfferLogSummary } from '../common/operator-types';
 import { subscribe } from '../frameworks/sdk';
 import { startCluster, eventually, type TestCluster } from './support/cluster';
@@ -13,12 +13,12 @@ import { EventLog } from './support/events';
 const HOUR_MS = 3_600_000;
 
 async function get<T>(cluster: TestCluster, path: string): Promise<{ status: number; body: T }> {
-  const res = await authedFetch(`http://${cluster.masterAddr}${path}`);
+  const res = await authedFetch(`${base(cluster.masterAddr)}${path}`);
   return { status: res.status, body: await res.json() as T };
 }
 
 async function metric(cluster: TestCluster, name: string): Promise<number> {
-  const text = await (await authedFetch(`http://${cluster.masterAddr}/metrics`)).text();
+  const text = await (await authedFetch(`${base(cluster.masterAddr)}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   if (!line) throw new Error(`no ${name} in /metrics`);
   return Number(line.slice(name.length + 1));

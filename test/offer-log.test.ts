@@ -4,7 +4,7 @@
  * reason. The lines land in the JetStream stream, and `GET /api/v1/offers` reads them back —
  * whole, from a point in time, filtered, a page at a time — and `/summary` counts them.
  */
-import { authedFetch } from './support/http';
+import { authedFetch, base } from './support/http';
 import type { OfferLogEntry, OfferLogPage, OfferLogSummary } from '../common/operator-types';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
 import { startCluster, eventually, type TestCluster } from './support/cluster';
@@ -20,7 +20,7 @@ describe('the offer log in JetStream', () => {
   let all: OfferLogEntry[];
 
   const get = async <T>(path: string): Promise<{ status: number; body: T }> => {
-    const res = await authedFetch(`http://${cluster.masterAddr}${path}`);
+    const res = await authedFetch(`${base(cluster.masterAddr)}${path}`);
     return { status: res.status, body: await res.json() as T };
   };
   const page = async (query: string): Promise<OfferLogPage> => {
@@ -132,7 +132,7 @@ describe('the offer log in JetStream', () => {
 
   it('reports the log durable in /health and /metrics', async () => {
     expect((await get('/health')).body).toEqual({ status: 'ok', offerLog: 'durable' });
-    const metrics = await (await authedFetch(`http://${cluster.masterAddr}/metrics`)).text();
+    const metrics = await (await authedFetch(`${base(cluster.masterAddr)}/metrics`)).text();
     expect(metrics).toContain('\nagora_offer_log_durable 1\n');
     expect(metrics).toContain('\nagora_offer_log_not_persisted_total 0\n');
   });

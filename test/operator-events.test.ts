@@ -4,7 +4,8 @@
  * and resumes with Last-Event-ID ends up with exactly what a client that never left saw.
  */
 import { authHeaders } from '../common/security/client-config';
-import { get, type ClientRequest } from 'http';
+import type { ClientRequest } from 'http';
+import { get } from './support/http';
 import type { OperatorControlEvent, OperatorEvent } from '../common/operator-types';
 import { frameFields, readEventFrames } from '../common/sse';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';

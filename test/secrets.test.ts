@@ -9,7 +9,7 @@ import { join } from 'path';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
 import { agentState, readSandbox, startCluster, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
-import { authedFetch } from './support/http';
+import { authedFetch, base } from './support/http';
 
 const SECRET = `s3cret-${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 24)}`;
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -51,7 +51,7 @@ describe('a secret environment variable', () => {
     expect((await readSandbox(cluster, s.frameworkId, 'uses-secret', 'stdout')).trim()).toBe(sha(SECRET));
 
     const answers = await Promise.all(['/api/v1/state', '/api/v1/offers', '/state', '/metrics'].map(async (path) => {
-      const res = await authedFetch(`http://${cluster.masterAddr}${path}`);
+      const res = await authedFetch(`${base(cluster.masterAddr)}${path}`);
       return `${path} ${res.status} ${await res.text()}`;
     }));
     answers.push(JSON.stringify(await agentState(cluster.agents[0]!)));

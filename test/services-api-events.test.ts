@@ -6,7 +6,7 @@
  * does not meet yet is an `it.todo` at the end of each group.
  */
 import { authHeaders } from '../common/security/client-config';
-import { request } from 'http';
+import { request } from './support/http';
 import { frameFields, readEventFrames } from '../common/sse';
 import type { MarathonEvent } from '../frameworks/services/events';
 import { startServices } from '../frameworks/services/server';
@@ -167,7 +167,8 @@ describe('/v2/info, /v2/leader, /ping, /metrics (v2/info.raml, v2/leader.raml, g
 
   it('GET /v2/info before the first subscription: no frameworkId (omitted, not null)', async () => {
     // No master at this address: the framework keeps trying, and answers meanwhile.
-    const alone = await startServices({ master: '127.0.0.1:1', grpcAddress: '127.0.0.1:1', host: '127.0.0.1', port: 0 });
+    // Locked as the suite's cluster is, so the suite's clients (HTTPS, credentials) can ask it.
+    const alone = await startServices({ master: '127.0.0.1:1', grpcAddress: '127.0.0.1:1', host: '127.0.0.1', port: 0, ...(t.security ? { security: t.security } : {}) });
     try {
       const info = await new ServicesClient(alone.port).call<Body>('GET', '/v2/info');
       expect(info.status).toBe(200);

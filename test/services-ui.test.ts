@@ -3,12 +3,13 @@
  * Redis, the services framework): what a person does in the browser, checked in the page and
  * through the REST API. Every wait is on the page's DOM, which /v2/events keeps current.
  */
-import { authHeaders } from '../common/security/client-config';
-import { get } from 'http';
+import { authHeaders, clientIdentity } from '../common/security/client-config';
+import { doorRequest } from '../common/security/https';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { expectLinkedUi, openPage, signIn } from './support/browser';
 import { startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { startTestServices, type TestServices } from './support/services';
+import { base } from './support/http';
 
 jest.setTimeout(90_000);
 
@@ -24,7 +25,7 @@ beforeAll(async () => {
   cluster = await startCluster({ containerizer: 'docker' });
   t = await startTestServices(cluster);
   ({ browser, page, pageErrors, dialogs } = await openPage());
-  await signIn(page, `http://127.0.0.1:${t.services.port}`, cluster.security!.identity('admin'));
+  await signIn(page, `${base(`127.0.0.1:${t.services.port}`)}`, cluster.security!.identity('admin'));
 });
 
 afterAll(async () => {
@@ -43,7 +44,8 @@ const field = (name: string) => byTestId(`field-${name}`);
 /** Reads a streaming text URL until it holds `text`: the agent's /files/follow lasts as long as the task. */
 function readUntil(url: string, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = get(url, { headers: authHeaders() }, (res) => {
+    const id = clientIdentity();
+    const req = doorRequest(url, { headers: authHeaders(id), ...(id?.ca ? { ca: id.ca } : {}) }, (res) => {
       if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode}`));
       let body = '';
       res.setEncoding('utf8');
@@ -54,6 +56,7 @@ function readUntil(url: string, text: string): Promise<string> {
       res.on('end', () => reject(new Error(`${url} ended without '${text}': ${body}`)));
     });
     req.on('error', reject);
+    req.end();
   });
 }
 
@@ -63,7 +66,7 @@ const shows = (testId: string, text: string | RegExp, within: Page | Locator = p
 
 describe('the services web UI', () => {
   it('creates a busybox httpd app from its form (a bad id first: the 422 shows at the id field), sees it 1/1 healthy with a working stdout link, then 2/2 healthy, and destroys it', async () => {
-    await page.goto(`http://127.0.0.1:${t.services.port}/`);
+    await page.goto(`${base(`127.0.0.1:${t.services.port}`)}/`);
     expect(new URL(page.url()).pathname).toBe('/ui/');
     await byTestId('no-apps').waitFor();
 
@@ -141,7 +144,7 @@ describe('the services web UI', () => {
   it('shows why an app no offer fits is waiting (each declined offer\'s reason and Marathon\'s name for it), and rolls its deployment back from the deployments page', async () => {
     const created = await t.api.call('POST', '/v2/apps', { id: '/ui/huge', cmd: 'sleep 600', cpus: 64, mem: 32 });
     expect(created.status).toBe(201);
-    await page.goto(`http://127.0.0.1:${t.services.port}/ui/#/app/ui/huge`);
+    await page.goto(`${base(`127.0.0.1:${t.services.port}`)}/ui/#/app/ui/huge`);
     await shows('app-status', 'Deploying');
     await shows('declined-reason', /on 127\.0\.0\.1 has cpus:2.*, an instance needs cpus:64/);
     await shows('declined-kind', 'InsufficientCpus');
@@ -161,7 +164,7 @@ describe('the services web UI', () => {
     await byTestId('no-apps').waitFor();
   });
 
-  it('is where the master links to: /api/v1/state lists the framework with webuiUrl http://127.0.0.1:<its port>/ui/, and that page draws with the shared styles', async () => {
+  it('is where the master links to: /api/v1/state lists the framework with webuiUrl https://127.0.0.1:<its port>/ui/, and that page draws with the shared styles', async () => {
     await expectLinkedUi(page, {
       masterAddr: cluster.masterAddr, frameworkId: await t.services.subscribed, name: 'agora-services', port: t.services.port, title: 'Apps · Agora services', home: 'Apps',
     });

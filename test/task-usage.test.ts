@@ -5,7 +5,7 @@
  * master's /api/v1/state and /metrics, grows as the task runs, and is gone once it is killed.
  */
 import { authHeaders } from '../common/security/client-config';
-import { get } from 'http';
+import { get } from './support/http';
 import type { AgentUsage } from '../common/agent-messages';
 import { FakeClock } from '../common/clock';
 import type { ResourceStatistics } from '../common/types';

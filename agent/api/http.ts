@@ -18,7 +18,8 @@
  * unknown task, file or directory, 405 for other methods. Sandbox files are opened once,
  * checked on the open descriptor and read through it (../sandbox-open.ts).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'http';
+import { type IncomingMessage, type ServerResponse } from 'http';
+import { createDoorServer } from '../../common/security/https';
 import type { AddressInfo } from 'net';
 import type { Logger } from '../../common/log';
 import type { ResourceView } from '../../common/operator-types';
@@ -93,13 +94,13 @@ export const MAX_READ_BYTES = 1024 * 1024;
 export async function startHttp(host: string, port: number, deps: AgentHttpDeps): Promise<AgentHttpServer> {
   const runEnds = new RunEnds();
   deps.onRunEnded((containerId) => runEnds.ended(containerId));
-  const server = createServer((req, res) => {
+  const server = createDoorServer((req, res) => {
     admit(req, res, deps.door).then((admitted) => (admitted ? handle(req, res, deps, runEnds) : undefined)).catch((err) => {
       deps.log.error('http handler failed', { url: req.url, err });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
       else res.destroy();
     });
-  });
+    }, deps.door?.tls);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => { server.off('error', reject); resolve(); });

@@ -25,6 +25,7 @@ import type { IncomingMessage, ServerResponse } from 'http';
 import type { Logger } from '../log';
 import type { Credentials, LiveCredentials, Principal } from './credentials';
 import { loginPage } from './login-page';
+import type { TlsFiles } from './pki';
 import { DEFAULT_HTTP_LIMITS, PrincipalLimits, type LimitOptions } from './limits';
 
 export interface DoorOptions {
@@ -36,6 +37,8 @@ export interface DoorOptions {
   openPaths?: readonly string[];
   /** Shown on the login page: "Sign in to <title>". */
   title?: string;
+  /** The host certificate: the server behind the door speaks HTTPS, and its session cookie is `Secure`. */
+  tls?: TlsFiles;
   log: Logger;
   /** How long a UI session lasts. */
   sessionTtlMs?: number;
@@ -48,6 +51,8 @@ export interface DoorOptions {
 export type Admission = { admitted: true; principal?: Principal } | { admitted: false };
 
 export interface HttpDoor {
+  /** The server behind this door serves HTTPS with these (common/security/https.ts). */
+  readonly tls?: TlsFiles;
   admit(req: IncomingMessage, res: ServerResponse, url: URL): Promise<Admission>;
   /** Cuts the open responses of principals that no longer have credentials. */
   revokeGone(): void;
@@ -178,7 +183,7 @@ export function httpDoor(o: DoorOptions): HttpDoor {
     sessions.set(id, { name: p.name, expiresAt: now() + ttl });
     o.log.info('signed in', { principal: p.name });
     json(res, 200, { principal: p.name, kind: p.kind, role: p.operatorRole }, {
-      'set-cookie': `${cookieName}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(ttl / 1000)}`,
+      'set-cookie': `${cookieName}=${id}; HttpOnly; SameSite=Strict;${o.tls ? ' Secure;' : ''} Path=/; Max-Age=${Math.floor(ttl / 1000)}`,
     });
   };
 
@@ -186,7 +191,7 @@ export function httpDoor(o: DoorOptions): HttpDoor {
     if (req.method !== 'POST') return json(res, 405, { message: `/logout answers POST, not ${req.method}` });
     const id = cookie(req, cookieName);
     if (id) sessions.delete(id);
-    json(res, 200, { message: 'signed out' }, { 'set-cookie': `${cookieName}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` });
+    json(res, 200, { message: 'signed out' }, { 'set-cookie': `${cookieName}=; HttpOnly; SameSite=Strict;${o.tls ? ' Secure;' : ''} Path=/; Max-Age=0` });
   };
 
   const admit = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<Admission> => {
@@ -255,7 +260,7 @@ export function httpDoor(o: DoorOptions): HttpDoor {
     for (const [id, s] of sessions) if (!creds.has(s.name)) sessions.delete(id);
   };
 
-  return { admit, revokeGone, close: () => { sessions.clear(); live.clear(); } };
+  return { ...(o.tls ? { tls: o.tls } : {}), admit, revokeGone, close: () => { sessions.clear(); live.clear(); } };
 }
 
 /**

@@ -6,7 +6,8 @@
  * Bounded: at most `maxBytes` are read, the end of the file (where a failure shows); the
  * bytes left out at the start are counted, not silently dropped.
  */
-import { request } from 'http';
+import { authHeaders, type ClientIdentity } from '../../common/security/client-config';
+import { doorRequest, doorUrl } from '../../common/security/https';
 import { ApiError } from '../shared/http';
 
 /** The agent's cut for one read (agent/api/http.ts MAX_READ_BYTES). */
@@ -21,8 +22,8 @@ export interface SandboxFile {
   frameworkId: string;
   taskId: string;
   file: 'stdout' | 'stderr';
-  /** The framework's own credentials towards agents, when their doors are locked. */
-  authorization?: string;
+  /** The framework's own identity towards agents, when their doors are locked (HTTPS, its credentials). */
+  identity?: ClientIdentity;
 }
 
 /** The file's text as it is now (its last `maxBytes`), and how many bytes before those were left out. */
@@ -44,7 +45,7 @@ export async function readSandboxFile(s: SandboxFile, maxBytes = MAX_LOG_BYTES):
 /** A JSON answer of the agent; its refusal (404: no such task or file) kept as ours, in words. */
 function agentJson<T>(s: SandboxFile, path: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = request(`http://${s.agent}${path}`, { timeout: AGENT_TIMEOUT_MS, headers: s.authorization ? { authorization: s.authorization } : {} }, (res) => {
+    const req = doorRequest(`${doorUrl(s.agent, s.identity?.ca)}${path}`, { timeout: AGENT_TIMEOUT_MS, headers: authHeaders(s.identity), ...(s.identity?.ca ? { ca: s.identity.ca } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });

@@ -14,6 +14,7 @@
  * - `GET /runs/{runId}` answers finished runs too (Metronome only active ones); `GET /runs`
  *   gives every stored run with `?all=true`.
  */
+import type { ClientIdentity } from '../../common/security/client-config';
 import { ApiError, type Reply, type Request } from '../shared/http';
 import { readSandboxFile } from './api-logs';
 import { flag, refusalsAs, type Route } from './api-router';
@@ -27,7 +28,7 @@ export interface MetronomeDeps {
   /** Where the cluster's agents serve HTTP (sandbox files), as the master knows them. */
   agents: () => Promise<{ id: string; hostname: string; port: number }[]>;
   /** The framework's own credentials towards agents' sandboxes. */
-  agentAuthorization?: string;
+  agentIdentity?: ClientIdentity;
 }
 
 type Json = Record<string, unknown>;
@@ -228,7 +229,7 @@ async function runLogs(deps: MetronomeDeps, run: RunRecord, url: URL): Promise<R
     throw new ApiError(404, { message: `attempt ${k} of run '${run.runId}' ran on agent ${a.agentId}, which the master no longer lists: its sandbox is gone` });
   }
   const { text, skippedBytes } = await readSandboxFile({
-    agent: `${agent.hostname}:${agent.port}`, frameworkId, taskId: a.taskId, file, ...(deps.agentAuthorization ? { authorization: deps.agentAuthorization } : {}),
+    agent: `${agent.hostname}:${agent.port}`, frameworkId, taskId: a.taskId, file, ...(deps.agentIdentity ? { identity: deps.agentIdentity } : {}),
   });
   return {
     status: 200, text: { contentType: 'text/plain; charset=utf-8', data: text },

@@ -4,6 +4,7 @@
  * /v1/info, /metrics, the event stream and the UI under /ui/. One routing table for all of
  * it (api-router.ts): a path known under other methods is 405 with `Allow`, an unknown one 404.
  */
+import type { ClientIdentity } from '../../common/security/client-config';
 import type { ServerResponse } from 'http';
 import type { Logger } from '../../common/log';
 import { openEventStream } from '../../common/sse';
@@ -19,7 +20,7 @@ export interface RouteDeps {
   /** Where the cluster's agents serve HTTP (sandbox files), as the master knows them. */
   agents: () => Promise<{ id: string; hostname: string; port: number }[]>;
   /** The framework's own credentials towards agents' sandboxes. */
-  agentAuthorization?: string;
+  agentIdentity?: ClientIdentity;
   /** Whether the framework is subscribed to a master now. */
   connected: () => boolean;
   info: () => Record<string, unknown>;
@@ -35,7 +36,7 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
     // Metronome serves its info at /info and its metrics at /v1/metrics; both names answer.
     { path: /^\/(?:v1\/)?info$/, methods: { GET: info } },
     { path: /^\/(?:v1\/)?metrics$/, methods: { GET: metrics } },
-    ...metronomeRoutes({ framework: deps.framework, agents: deps.agents, ...(deps.agentAuthorization ? { agentAuthorization: deps.agentAuthorization } : {}) }),
+    ...metronomeRoutes({ framework: deps.framework, agents: deps.agents, ...(deps.agentIdentity ? { agentIdentity: deps.agentIdentity } : {}) }),
     ...chronosRoutes(deps.framework),
     { path: /^\/(?:ui)?$/, methods: { GET: () => ({ status: 302, headers: { location: '/ui/' } }) } },
     {

@@ -4,7 +4,7 @@
  * master. The API serves from the start; the subscription is made, and made again, in the
  * background (../shared/subscription.ts).
  */
-import { authorizationHeader, clientIdentity, type ClientIdentity } from '../../common/security/client-config';
+import { clientIdentity, type ClientIdentity } from '../../common/security/client-config';
 import type { ServerSecurity } from '../../common/security/security-dir';
 import { lockedDoor } from '../../common/security/http-door';
 import { randomBytes } from 'crypto';
@@ -82,7 +82,7 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
   const identity = o.identity ?? clientIdentity();
   const host = o.host ?? '0.0.0.0';
   let subscription: ReturnType<typeof keepSubscribed> | undefined;
-  const door = o.security && lockedDoor(o.security.credentials, { kind: 'jobs', port: o.port ?? 4400, title: 'the Agora jobs framework', log });
+  const door = o.security && lockedDoor(o.security.credentials, { kind: 'jobs', tls: o.security.tls, port: o.port ?? 4400, title: 'the Agora jobs framework', log });
   const http = await startHttp({
     ...(door ? { door } : {}),
     host, port: o.port ?? 4400, log,
@@ -93,7 +93,7 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
     },
     route: route({
       framework, ui: uiFile, connected: () => subscription?.scheduler()?.connected ?? false,
-      ...(identity ? { agentAuthorization: authorizationHeader(identity) } : {}),
+      ...(identity ? { agentIdentity: identity } : {}),
       agents: async () => (await getJson<MasterStateView>(masterAddress(o.master, o.identity ?? clientIdentity()), '/api/v1/state')).agents
         .map(({ id, hostname, port: agentPort }) => ({ id, hostname, port: agentPort })),
       info: () => ({ name, version: JOBS_VERSION, frameworkId: framework.state.frameworkId ?? null, master: o.master ?? process.env.AGORA_MASTER ?? '127.0.0.1:5050', store: o.redisUrl ? 'redis' : 'memory' }),
@@ -107,7 +107,7 @@ export async function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
   subscription = keepSubscribed(framework, {
     master: o.master, grpcAddress: o.grpcAddress, log, ...(o.identity ? { credentials: o.identity } : {}),
     // The port is known only now that it is bound (0 picks one).
-    framework: { name, roles: [o.role ?? '*'], failoverTimeoutMs, webuiUrl: o.webuiUrl ?? defaultWebuiUrl(host, http.port) },
+    framework: { name, roles: [o.role ?? '*'], failoverTimeoutMs, webuiUrl: o.webuiUrl ?? defaultWebuiUrl(host, http.port, undefined, door ? 'https' : 'http') },
   });
   let stopped: Promise<void> | undefined;
   return {

@@ -4,7 +4,7 @@
  * enough everywhere. `AGORA_MASTER` sets it for every command; the default is the local
  * cluster of `agora up`.
  */
-import { request } from 'http';
+import { doorRequest, schemeFor } from '../../common/security/https';
 import { authorizationHeader, clientConfigPath, clientIdentity, currentContext, readClientConfig, type ClientIdentity } from '../../common/security/client-config';
 
 /** The master of `agora up` on this machine: where a framework looks when told nothing. */
@@ -12,7 +12,7 @@ export const DEFAULT_MASTER = '127.0.0.1:5050';
 
 /** A master's operator API address, parsed. */
 export interface MasterAddress {
-  /** `http://host:port` of the master's operator API. */
+  /** `https://host:port` of the master's operator API (`http://` on an open cluster). */
   httpUrl: string;
   host: string;
   httpPort: number;
@@ -24,8 +24,10 @@ export interface MasterAddress {
 }
 
 /**
- * Parses `host:port` or `http://host:port` (default: AGORA_MASTER, then the client config's
- * master, then DEFAULT_MASTER), with the client config's identity; throws for another scheme.
+ * Parses `host:port`, `https://host:port` or `http://host:port` (default: AGORA_MASTER, then
+ * the client config's master, then DEFAULT_MASTER), with the client config's identity; throws
+ * for another scheme. Without a scheme: HTTPS when the identity trusts the cluster's CA (a
+ * locked cluster), HTTP otherwise.
  */
 export function masterAddress(raw: string | undefined = process.env.AGORA_MASTER, identity?: ClientIdentity): MasterAddress {
   // One read of the client config for both what it says: where the master is, and who we are.
@@ -33,10 +35,10 @@ export function masterAddress(raw: string | undefined = process.env.AGORA_MASTER
   const config = readClientConfig(path);
   const text = (raw && raw.trim()) || (config && currentContext(config, path)?.master) || DEFAULT_MASTER;
   identity ??= config && clientIdentity({ path, config });
-  const url = new URL(/^[a-z]+:\/\//.test(text) ? text : `http://${text}`);
-  if (url.protocol !== 'http:') throw new Error(`master address '${text}' must be host:port or http://host:port`);
+  const url = new URL(/^[a-z]+:\/\//.test(text) ? text : `${schemeFor(identity?.ca)}://${text}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`master address '${text}' must be host:port, https://host:port or http://host:port`);
   const httpPort = url.port ? Number(url.port) : 5050;
-  return { httpUrl: `http://${url.hostname}:${httpPort}`, host: url.hostname, httpPort, ...(identity ? { identity } : {}) };
+  return { httpUrl: `${url.protocol}//${url.hostname}:${httpPort}`, host: url.hostname, httpPort, ...(identity ? { identity } : {}) };
 }
 
 /** GET a JSON document from the master; rejects with the status and body on an error status. */
@@ -59,7 +61,7 @@ function requestJson<T>(addr: MasterAddress, method: 'GET' | 'POST' | 'PUT', pat
     const headers: Record<string, string> = {};
     if (addr.identity) headers.authorization = authorizationHeader(addr.identity);
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const req = request(`${addr.httpUrl}${path}`, { method, timeout: timeoutMs, headers }, (res) => {
+    const req = doorRequest(`${addr.httpUrl}${path}`, { method, timeout: timeoutMs, headers, ...(addr.identity?.ca ? { ca: addr.identity.ca } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });

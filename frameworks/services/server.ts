@@ -84,8 +84,8 @@ export async function startServices(o: ServicesOptions = {}): Promise<ServicesHa
   let port = 0;
   const self = (): string => o.advertise ?? `${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   // For browsers, not this machine's clients: a wildcard bind names the machine, not 127.0.0.1.
-  const webuiUrl = (): string => o.webuiUrl ?? (o.advertise ? `http://${o.advertise}/ui/` : defaultWebuiUrl(host, port));
-  const door = o.security && lockedDoor(o.security.credentials, { kind: 'services', port: o.port ?? 8080, title: 'the Agora services framework', log });
+  const webuiUrl = (): string => o.webuiUrl ?? (o.advertise ? `${o.security ? 'https' : 'http'}://${o.advertise}/ui/` : defaultWebuiUrl(host, port, undefined, o.security ? 'https' : 'http'));
+  const door = o.security && lockedDoor(o.security.credentials, { kind: 'services', tls: o.security.tls, port: o.port ?? 8080, title: 'the Agora services framework', log });
   const http = await startHttp({
     ...(door ? { door } : {}),
     host, port: o.port ?? 8080, log, events: framework.bus, maxEventBacklogBytes: o.maxEventBacklogBytes,

@@ -63,13 +63,13 @@ export function webuiUrlProblem(text: string): string | undefined {
 }
 
 /**
- * A framework's web UI where it serves it: `http://<host>:<port>/ui/`. Bound to every address
- * (0.0.0.0, ::), the host is this machine's name, which a browser elsewhere may reach where
- * it could not reach 127.0.0.1.
+ * A framework's web UI where it serves it: `https://<host>:<port>/ui/` (`http://` when it
+ * serves plain HTTP, `--insecure`). Bound to every address (0.0.0.0, ::), the host is this
+ * machine's name, which a browser elsewhere may reach where it could not reach 127.0.0.1.
  */
-export function defaultWebuiUrl(host: string, port: number, machine: () => string = hostname): string {
+export function defaultWebuiUrl(host: string, port: number, machine: () => string = hostname, scheme: 'http' | 'https' = 'http'): string {
   const wildcard = host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
   const name = wildcard ? machine() : host;
   const literal = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;   // an IPv6 address
-  return `http://${literal}:${port}/ui/`;
+  return `${scheme}://${literal}:${port}/ui/`;
 }

@@ -4,7 +4,8 @@
  * their status and body, a framework that is stopping answered 503, and streams (SSE) handed
  * to their own handler. What each path means is the framework's `route`.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'http';
+import { type IncomingMessage, type Server, type ServerResponse } from 'http';
+import { createDoorServer } from '../../common/security/https';
 import type { AddressInfo } from 'net';
 import type { Logger } from '../../common/log';
 import type { HttpDoor } from '../../common/security/http-door';
@@ -65,7 +66,7 @@ export interface HttpOptions {
 
 export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   const open = new Set<ServerResponse>();
-  const server: Server = createServer((req, res) => {
+  const server: Server = createDoorServer((req, res) => {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://framework');
@@ -77,7 +78,7 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
       o.log.error('request failed at the door', { method: req.method, url: req.url, error: err.message });
       send(res, { status: 500, body: { message: `internal error: ${err.message}` } });
     });
-  });
+    }, o.door?.tls);
   const serve = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     if (o.stream?.(req, url, res, open)) return;
     readBody(req).then(async (raw) => {

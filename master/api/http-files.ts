@@ -9,7 +9,9 @@
  *   400 framework_id or task_id missing    404 no such task (or its agent is gone)
  *   502 the agent cannot be reached         otherwise the agent's own status and body
  */
-import { request, type IncomingMessage, type ServerResponse } from 'http';
+import type { IncomingMessage, ServerResponse } from 'http';
+import { authHeaders, type ClientIdentity } from '../../common/security/client-config';
+import { doorRequest, doorUrl } from '../../common/security/https';
 import type { Logger } from '../../common/log';
 
 export const FILES_PATHS = ['/api/v1/files/read', '/api/v1/files/browse', '/api/v1/files/follow'];
@@ -17,8 +19,8 @@ export const FILES_PATHS = ['/api/v1/files/read', '/api/v1/files/browse', '/api/
 export interface SandboxLookup {
   /** The HTTP address of the agent holding the task's sandbox, or undefined if unknown. */
   sandboxOf(frameworkId: string, taskId: string): { hostname: string; port: number } | undefined;
-  /** The master's own `Authorization` towards agents: the caller's credentials are never passed on. */
-  agentAuthorization?: string;
+  /** The master's own identity towards agents (HTTPS trusting its CA, its credentials): the caller's are never passed on. */
+  agentIdentity?: ClientIdentity;
   log: Logger;
 }
 
@@ -39,8 +41,8 @@ export function relayFiles(deps: SandboxLookup, url: URL, req: IncomingMessage, 
   if (!agent) return refuse(res, 404, `no task ${taskId} of framework ${frameworkId} is known to the master`);
   const target = `${url.pathname.slice('/api/v1'.length)}${url.search}`;
   const where = `${agent.hostname}:${agent.port}`;
-  const headers = deps.agentAuthorization ? { authorization: deps.agentAuthorization } : {};
-  const upstream = request({ host: agent.hostname, port: agent.port, path: target, method: req.method, headers, timeout: CONNECT_TIMEOUT_MS }, (answer) => {
+  const id = deps.agentIdentity;
+  const upstream = doorRequest(`${doorUrl(where, id?.ca)}${target}`, { method: req.method, headers: authHeaders(id), timeout: CONNECT_TIMEOUT_MS, ...(id?.ca ? { ca: id.ca } : {}) }, (answer) => {
     // Once the agent answers, a quiet follow is normal: only the client's leaving ends it.
     upstream.setTimeout(0);
     const headers: Record<string, string> = { 'cache-control': 'no-cache' };

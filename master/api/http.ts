@@ -24,7 +24,9 @@
  *                               GET / redirects there
  * Anything else is a 404 (or 405 for another method) with a JSON error body.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'http';
+import { type IncomingMessage, type Server, type ServerResponse } from 'http';
+import { createDoorServer } from '../../common/security/https';
+import type { ClientIdentity } from '../../common/security/client-config';
 import type { Logger } from '../../common/log';
 import { openEventStream } from '../../common/sse';
 import type { MasterStateView, OfferLogEvent } from '../../common/operator-types';
@@ -59,8 +61,8 @@ export interface HttpDeps {
   offerQueries?: OfferQueryDeps;
   /** Authentication, CSRF and content-type rules in front of every route; every route is open without it. */
   door?: HttpDoor;
-  /** The master's own credentials towards agents, for the sandbox relay. */
-  agentAuthorization?: string;
+  /** The master's own identity towards agents, for the sandbox relay. */
+  agentIdentity?: ClientIdentity;
   /**
    * Whether `principal` may do `action` on `object` (the ACLs): a refusal message, or
    * undefined. Without it, the door's admin/viewer split is all there is.
@@ -225,7 +227,7 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   if (url.pathname === '/api/v1/offers/events') return offerEvents(deps, url, res, streams, limits);
   if (url.pathname === '/api/v1/events' && deps.operatorEvents) return operatorEvents(deps, deps.operatorEvents.follow, req, url, res, streams, limits);
   if (FILES_PATHS.includes(url.pathname) && deps.sandboxOf) {
-    return relayFiles({ sandboxOf: deps.sandboxOf, agentAuthorization: deps.agentAuthorization, log: deps.log }, url, req, res);
+    return relayFiles({ sandboxOf: deps.sandboxOf, ...(deps.agentIdentity ? { agentIdentity: deps.agentIdentity } : {}), log: deps.log }, url, req, res);
   }
   if (url.pathname === '/metrics' && deps.metrics) return text(res, 200, METRICS_CONTENT_TYPE, deps.metrics());
   json(res, 200, deps.state());
@@ -300,7 +302,7 @@ export function startHttp(deps: HttpDeps, options: HttpOptions): Promise<HttpHan
     if (!res.headersSent) json(res, 500, { error: 'internal error' });
     else res.end();
   };
-  const server: Server = createServer((req, res) => {
+  const server: Server = createDoorServer((req, res) => {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://master');
@@ -318,7 +320,7 @@ export function startHttp(deps: HttpDeps, options: HttpOptions): Promise<HttpHan
     deps.door.admit(req, res, url).then((a) => {
       if (a.admitted) route(deps, req, res, streams, limits, url, a.principal);
     }).catch((err: unknown) => failed(req, res, err));
-  });
+    }, deps.door?.tls);
   return new Promise((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`cannot serve HTTP on ${options.host}:${options.port}: ${err.message}`, { cause: err })));
     server.listen(options.port, options.host, () => {

@@ -56,7 +56,7 @@ export function agentView(ctx, agentId) {
           h('dl', { class: 'summary' },
             h('dt', {}, 'Hostname'), h('dd', { 'data-testid': 'agent-hostname' }, a.hostname),
             h('dt', {}, 'State'), h('dd', {}, a.status.toLowerCase()),
-            h('dt', {}, 'Sandbox files'), h('dd', {}, `http://${a.hostname}:${a.port}/files/…`),
+            h('dt', {}, 'Sandbox files'), h('dd', {}, `${location.protocol}//${a.hostname}:${a.port}/files/…`),
             h('dt', {}, 'Registered'), h('dd', {}, timeEl(a.registeredAt)),
             h('dt', {}, 'Last heartbeat'), h('dd', {}, timeEl(a.lastHeartbeatAt)),
             h('dt', {}, 'Attributes'), h('dd', {}, attributes(a) || '—'),

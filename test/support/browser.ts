@@ -8,6 +8,7 @@ import { existsSync } from 'fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { MasterStateView } from '../../common/operator-types';
 import { getJson, masterAddress } from '../../frameworks/sdk/master-address';
+import { base } from './http';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Waits for the page, not for the UI's 30 s fallback refresh: a pass means events arrived. */
@@ -25,7 +26,9 @@ export interface TestPage {
 export async function openPage(): Promise<TestPage> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run node scripts/setup.js (it installs the Debian package chromium)`);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'] });
-  const page = await browser.newPage();
+  // The doors' certificates are signed by each test cluster's own CA, which this browser has
+  // never seen: a user imports the CA once (or accepts the warning once); the tests accept it.
+  const page = await browser.newPage({ ignoreHTTPSErrors: true });
   page.setDefaultTimeout(PAGE_WAIT_MS);
   const t: TestPage = { browser, page, pageErrors: [], dialogs: [] };
   page.on('pageerror', (e) => t.pageErrors.push(e.message));
@@ -34,7 +37,7 @@ export async function openPage(): Promise<TestPage> {
 }
 
 /**
- * Signs the page in at the server `base` (http://host:port) as `principal` through its login
+ * Signs the page in at the server `base` (https://host:port) as `principal` through its login
  * page and a login link (the secret in the URL's fragment, as `agora up` prints it), and waits
  * for the UI it leads to.
  */
@@ -46,14 +49,14 @@ export async function signIn(page: Page, base: string, identity: { principal: st
 
 /**
  * A framework's UI as the master links it: `/api/v1/state` lists the framework with `name`
- * and webuiUrl `http://127.0.0.1:<port>/ui/`; the page opens there, goes live, takes `title`
+ * and webuiUrl `https://127.0.0.1:<port>/ui/` (http on an open cluster); the page opens there, goes live, takes `title`
  * with the `home` nav link current, and draws with the shared styles (/ui/shared/base.css)
  * and its own after them, both read.
  */
 export async function expectLinkedUi(page: Page, o: { masterAddr: string; frameworkId: string; name: string; port: number; title: string; home: string }): Promise<void> {
   const state = await getJson<MasterStateView>(masterAddress(o.masterAddr), '/api/v1/state');
   const listed = state.frameworks.find((f) => f.id === o.frameworkId);
-  expect(listed).toMatchObject({ name: o.name, webuiUrl: `http://127.0.0.1:${o.port}/ui/` });
+  expect(listed).toMatchObject({ name: o.name, webuiUrl: `${base(`127.0.0.1:${o.port}`)}/ui/` });
   await page.goto(listed!.webuiUrl!);
   await page.getByTestId('stream').filter({ hasText: 'live' }).waitFor();
   expect(await page.title()).toBe(o.title);

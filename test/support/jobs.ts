@@ -4,7 +4,7 @@
  * run it expects instead of for time to pass.
  */
 import { authHeaders } from '../../common/security/client-config';
-import { request } from 'http';
+import { request } from './http';
 import { frameFields, readEventFrames } from '../../common/sse';
 import { startRedisServer, type RedisServer } from '../../common/redis-server';
 import type { JobsEvent } from '../../frameworks/jobs/framework';

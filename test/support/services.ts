@@ -4,12 +4,13 @@
  * a test can wait for the one it expects.
  */
 import { authHeaders } from '../../common/security/client-config';
-import { request } from 'http';
+import { request } from './http';
 import { frameFields, readEventFrames } from '../../common/sse';
 import { startRedisServer, type RedisServer } from '../../common/redis-server';
 import { startServices, type ServicesHandle, type ServicesOptions } from '../../frameworks/services/server';
 import type { MarathonEvent } from '../../frameworks/services/events';
 import { startCluster, type TestCluster } from './cluster';
+import type { ServerSecurity } from '../../common/security/security-dir';
 
 export interface Answer<T = Record<string, unknown>> {
   status: number;
@@ -93,6 +94,8 @@ export interface TestServices {
   services: ServicesHandle;
   api: ServicesClient;
   events: EventStream;
+  /** The keys its doors were started with; absent on an open cluster. */
+  security?: ServerSecurity;
   /** Stops the framework (not Redis) and starts it again on the same Redis and port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -108,7 +111,7 @@ export async function startTestServices(cluster: TestCluster, extra: ServicesOpt
   let services = await startServices(options);
   await services.subscribed;
   const t: TestServices = {
-    redis, services,
+    redis, services, ...(options.security ? { security: options.security } : {}),
     api: new ServicesClient(services.port),
     events: await EventStream.open(services.port),
     restart: async () => {

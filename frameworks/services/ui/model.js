@@ -74,13 +74,14 @@ export function endpoints(task) {
 
 /**
  * A task's stdout as its agent serves it (`/files/follow`: text/plain as the file grows), or
- * undefined while the agent's HTTP address is unknown (`agents`: agent id → host:port).
+ * undefined while the agent's HTTP address is unknown (`agents`: agent id → host:port). The
+ * agent speaks the page's scheme: a locked cluster's doors are all HTTPS, an open one's HTTP.
  */
-export function stdoutHref(task, frameworkId, agents) {
+export function stdoutHref(task, frameworkId, agents, scheme = globalThis.location?.protocol ?? 'http:') {
   const at = agents.get(task.slaveId);
   if (!frameworkId || !at) return undefined;
   const q = new URLSearchParams({ framework_id: frameworkId, task_id: task.id, file: 'stdout', offset: '0' });
-  return `http://${at}/files/follow?${q}`;
+  return `${scheme}//${at}/files/follow?${q}`;
 }
 
 // ------------------------------------------------------------------ the create form
