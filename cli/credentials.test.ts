@@ -74,6 +74,14 @@ describe('agora credentials', () => {
     expect(account.nats.limits?.conn).toBe(-1);
   });
 
+  it('init refuses to make new NATS keys over part of a setup: they would orphan every agent', async () => {
+    await run('init');
+    rmSync(join(dir, 'nats', 'system.creds'));
+    const before = readFileSync(join(dir, 'nats', 'account.jwt'), 'utf8');
+    await expect(run('init')).rejects.toThrow(/holds part of the cluster's NATS keys; .*system\.creds missing/);
+    expect(readFileSync(join(dir, 'nats', 'account.jwt'), 'utf8')).toBe(before);
+  });
+
   it('nats-conf prints a nats-server config naming the operator, the system account, both accounts and TLS', async () => {
     await run('init');
     lines = [];

@@ -106,7 +106,13 @@ export function readNatsCluster(securityDir: string): NatsCluster | undefined {
  */
 export async function ensureNatsKeys(securityDir: string, subjectPrefix = 'agora'): Promise<boolean> {
   const p = natsPaths(securityDir);
-  if (existsSync(p.operatorJwt) && existsSync(p.accountJwt) && existsSync(p.systemCreds)) return false;
+  const needed = [p.operatorJwt, p.accountJwt, p.systemJwt, p.systemCreds, p.cluster];
+  const missing = needed.filter((f) => !existsSync(f));
+  if (missing.length === 0) return false;
+  // New keys would orphan every agent's JWT: never make them over a part of a setup.
+  if (missing.length < needed.length) {
+    throw new NatsAuthError(`${p.dir} holds part of the cluster's NATS keys; ${missing.join(', ')} missing: restore them (or remove ${p.dir} to start over, after which every agent needs its credential again)`);
+  }
   const operator = createOperator();
   const system = createAccount();
   const account = createAccount();
