@@ -291,7 +291,7 @@ describe('/v2/apps and /v2/apps/{id} (v2/apps.raml)', () => {
     expect(unknown.body.message).toBe("Task 'contract_app.no-such-task' does not exist");
   });
 
-  it('DELETE /v2/apps/{id}/tasks: 200 {tasks: Task[]}; with scale=true a DeploymentResult and the header', async () => {
+  it('DELETE /v2/apps/{id}/tasks: 200 {tasks: Task[]}; with scale=True a DeploymentResult and the header', async () => {
     await eventually('one running task', async () => (await runningOf(id)).length === 1);
     const replaced = t.events.next((e) => e.eventType === 'status_update_event' && e.appId === id && e.taskStatus === 'TASK_RUNNING');
     const killed = await t.api.call<{ tasks: Body[] }>('DELETE', `/v2/apps${id}/tasks`);
@@ -300,7 +300,8 @@ describe('/v2/apps and /v2/apps/{id} (v2/apps.raml)', () => {
     expect(killed.body.tasks).toHaveLength(1);
     await replaced;
 
-    const deploymentId = expectDeployment(await t.api.call<Body>('DELETE', '/v2/apps/contract/other/tasks?scale=true'));
+    // Spelled as a Java client may: Marathon reads booleans with Boolean.valueOf, any case.
+    const deploymentId = expectDeployment(await t.api.call<Body>('DELETE', '/v2/apps/contract/other/tasks?scale=True'));
     await done(deploymentId);
     expect((await t.api.call<{ app: Body }>('GET', '/v2/apps/contract/other')).body.app).toMatchObject({ instances: 0, tasksRunning: 0 });
   });

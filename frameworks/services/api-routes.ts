@@ -28,9 +28,14 @@ export interface RouteDeps {
   ui?: (path: string) => Reply | undefined;
 }
 
-const flag = (url: URL, name: string, dflt = false): boolean => {
+/**
+ * A boolean query parameter as Marathon reads one (Java's `Boolean.valueOf`): `true` in any
+ * case is true, anything else (`false`, `1`, `yes`, an empty value) false; absent, Marathon's
+ * default for that parameter.
+ */
+export const flag = (url: URL, name: string, dflt = false): boolean => {
   const v = url.searchParams.get(name);
-  return v === null ? dflt : v === '' || v === 'true';
+  return v === null ? dflt : v.toLowerCase() === 'true';
 };
 
 const deployed = (d: Deployment, status = 200): Reply => ({
