@@ -212,3 +212,18 @@ describe('kill and delete', () => {
     }
   });
 });
+
+describe("Chronos 2.x's /scheduler/… beside /v1/scheduler/…", () => {
+  it('the same API without /v1: a job posted there, listed, read and deleted there, and seen at /v1 too', async () => {
+    const job = { ...etl, name: 'chronos-2x' };
+    const posted = await call('POST', '/scheduler/iso8601', job);
+    expect([posted.status, posted.text]).toEqual([204, '']);
+    expect(((await call<Body[]>('GET', '/scheduler/jobs')).body).map((j) => j.name)).toContain('chronos-2x');
+    expect((await call('GET', `${S}/job/chronos-2x`)).body).toMatchObject({ name: 'chronos-2x', schedule: LATER });
+    expect((await call('GET', '/scheduler/job/chronos-2x')).body).toMatchObject({ name: 'chronos-2x' });
+    expect((await call('DELETE', '/scheduler/job/chronos-2x')).status).toBe(204);
+    expect(await names()).not.toContain('chronos-2x');
+    // Nothing else gains a /scheduler twin: an unknown path under it is still the router's 404.
+    expect((await call('GET', '/scheduler/nothing-here')).status).toBe(404);
+  });
+});

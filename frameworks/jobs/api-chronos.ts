@@ -1,6 +1,7 @@
 /**
  * Chronos's `/v1/scheduler/…` over the jobs framework (REFERENCE.md, Frameworks 4), so that
- * its clients and scripts work unchanged. Chronos answers every refusal 400 — a job that does
+ * its clients and scripts work unchanged; also at `/scheduler/…`, the prefix Chronos 2.x
+ * served, which older scripts still call. Chronos answers every refusal 400 — a job that does
  * not exist included (its resources `require` the job, and an IllegalArgumentException is a
  * Bad Request) — and so does Agora here, with `{message, status, details}` where Chronos sent
  * a stack trace: the message names the field (`/schedule`, `/scheduleTimeZone`, `/cpus`,
@@ -57,10 +58,10 @@ export function chronosRoutes(f: JobsFramework): Route[] {
   };
 
   return refusalsAs([
-    { path: /^\/v1\/scheduler\/jobs\/?$/, methods: { GET: () => ({ status: 200, body: byId(f).map((j) => chronosJob(f, j)) }) } },
-    { path: /^\/v1\/scheduler\/jobs\/summary\/?$/, methods: { GET: () => ({ status: 200, body: chronosSummary(f) }) } },
+    { path: /^(?:\/v1)?\/scheduler\/jobs\/?$/, methods: { GET: () => ({ status: 200, body: byId(f).map((j) => chronosJob(f, j)) }) } },
+    { path: /^(?:\/v1)?\/scheduler\/jobs\/summary\/?$/, methods: { GET: () => ({ status: 200, body: chronosSummary(f) }) } },
     {
-      path: /^\/v1\/scheduler\/jobs\/search\/?$/,
+      path: /^(?:\/v1)?\/scheduler\/jobs\/search\/?$/,
       methods: {
         GET: (req) => {
           const q = (name: string) => req.url.searchParams.get(name)?.toLowerCase() || undefined;
@@ -79,11 +80,11 @@ export function chronosRoutes(f: JobsFramework): Route[] {
         },
       },
     },
-    { path: /^\/v1\/scheduler\/iso8601\/?$/, methods: { POST: put('iso8601') } },
-    { path: /^\/v1\/scheduler\/dependency\/?$/, methods: { POST: put('dependency'), PUT: put('dependency') } },
-    { path: new RegExp(`^/v1/scheduler/job/stat/${NAME}/?$`), methods: { GET: (_, [name]) => ({ status: 200, body: chronosStat(f, jobOf(name!)) }) } },
+    { path: /^(?:\/v1)?\/scheduler\/iso8601\/?$/, methods: { POST: put('iso8601') } },
+    { path: /^(?:\/v1)?\/scheduler\/dependency\/?$/, methods: { POST: put('dependency'), PUT: put('dependency') } },
+    { path: new RegExp(`^(?:/v1)?/scheduler/job/stat/${NAME}/?$`), methods: { GET: (_, [name]) => ({ status: 200, body: chronosStat(f, jobOf(name!)) }) } },
     {
-      path: new RegExp(`^/v1/scheduler/job/${NAME}/?$`),
+      path: new RegExp(`^(?:/v1)?/scheduler/job/${NAME}/?$`),
       methods: {
         GET: (_, [name]) => ({ status: 200, body: chronosJob(f, jobOf(name!)) }),
         PUT: async (req, [name]) => {
@@ -101,7 +102,7 @@ export function chronosRoutes(f: JobsFramework): Route[] {
       },
     },
     {
-      path: new RegExp(`^/v1/scheduler/task/kill/${NAME}/?$`),
+      path: new RegExp(`^(?:/v1)?/scheduler/task/kill/${NAME}/?$`),
       methods: {
         DELETE: async (_, [name]) => {
           await f.killJob(jobOf(name!).id);
@@ -109,7 +110,7 @@ export function chronosRoutes(f: JobsFramework): Route[] {
         },
       },
     },
-    { path: /^\/v1\/scheduler\/graph\/dot\/?$/, methods: { GET: () => text('text/plain; charset=utf-8', dotGraph(f)) } },
-    { path: /^\/v1\/scheduler\/graph\/csv\/?$/, methods: { GET: () => text('text/plain; charset=utf-8', csvGraph(f)) } },
+    { path: /^(?:\/v1)?\/scheduler\/graph\/dot\/?$/, methods: { GET: () => text('text/plain; charset=utf-8', dotGraph(f)) } },
+    { path: /^(?:\/v1)?\/scheduler\/graph\/csv\/?$/, methods: { GET: () => text('text/plain; charset=utf-8', csvGraph(f)) } },
   ], chronosRefusal);
 }
