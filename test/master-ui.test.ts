@@ -185,4 +185,30 @@ describe('the master\'s web UI', () => {
     expect(await launcher.getByTestId('framework-ui').getAttribute('href')).toBe('http://127.0.0.1:8080/ui/');
     expect(await picky.getByTestId('framework-ui').count()).toBe(0);
   });
+
+  it('wraps a long decline reason and long resources in the offer log instead of running off the page', async () => {
+    // The third framework's offer goes back when it leaves, for a verbose one to decline.
+    c?.close();
+    c = undefined;
+    const verbose = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'verbose' } });
+    try {
+      await page.goto(`${base}/ui/#/offers`);
+      await shows('offer-stream', 'live');
+      const offer = await new EventLog(verbose).offer();
+      const reason = `${'x'.repeat(400)}; then ${'a long sentence with spaces '.repeat(12)}`;
+      await verbose.decline([offer.id], { reason });
+      const row = page.locator(`[data-testid="offer-row"][data-kind="DECLINED"][data-offer-id="${offer.id}"]`);
+      await row.waitFor();
+      expect(await row.getByTestId('offer-detail').textContent()).toContain('x'.repeat(400));
+      // The table fits the page's width: the detail wraps, even where it has no space to break at.
+      const widths = await page.evaluate(`(() => {
+        const table = document.querySelector('[data-testid="offer-log"]');
+        return { table: table.getBoundingClientRect().right, page: document.documentElement.clientWidth, scroll: document.documentElement.scrollWidth };
+      })()`) as { table: number; page: number; scroll: number };
+      expect(widths.table).toBeLessThanOrEqual(widths.page);
+      expect(widths.scroll).toBeLessThanOrEqual(widths.page);
+    } finally {
+      verbose.close();
+    }
+  });
 });
