@@ -1,6 +1,10 @@
 /**
- * A small structured logger: one line per event, `level component message {fields}`.
+ * A small structured logger: one line per event, `time LEVEL component: message {fields}`.
  * Quiet by default under jest; AGORA_LOG=debug|info|warn|error|silent sets the floor.
+ * AGORA_LOG_FORMAT=json writes each event as one JSON object instead, for log shippers:
+ * `{"time","level","component","msg", ...fields}` (a field named like one of those four is
+ * kept under `fields`). Hand-written rather than pino: it is this one function, synchronous
+ * (a crash loses no line), and every process already logs through it.
  */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -23,8 +27,13 @@ export interface Logger {
 export function logger(component: string): Logger {
   const write = (level: Level, msg: string, fields?: object) => {
     if (order[level] < floor()) return;
+    const time = new Date().toISOString();
+    if (process.env.AGORA_LOG_FORMAT === 'json') {
+      process.stderr.write(`${jsonLine(time, level, component, msg, fields)}\n`);
+      return;
+    }
     const extra = fields && Object.keys(fields).length ? ' ' + JSON.stringify(fields, errorReplacer) : '';
-    process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${component}: ${msg}${extra}\n`);
+    process.stderr.write(`${time} ${level.toUpperCase().padEnd(5)} ${component}: ${msg}${extra}\n`);
   };
   return {
     debug: (m, f) => write('debug', m, f),
@@ -37,4 +46,15 @@ export function logger(component: string): Logger {
 
 function errorReplacer(_key: string, value: unknown): unknown {
   return value instanceof Error ? { error: value.message } : value;
+}
+
+const RESERVED = new Set(['time', 'level', 'component', 'msg']);
+
+/** One event as one JSON object; a field that would overwrite the event's own keys stays under `fields`. */
+export function jsonLine(time: string, level: Level, component: string, msg: string, fields?: object): string {
+  const own: Record<string, unknown> = {};
+  const clashing: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields ?? {})) (RESERVED.has(k) || k === 'fields' ? clashing : own)[k] = v;
+  const event = { time, level, component, msg, ...own, ...(Object.keys(clashing).length ? { fields: clashing } : {}) };
+  return JSON.stringify(event, errorReplacer);
 }
