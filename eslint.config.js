@@ -13,6 +13,25 @@ module.exports = tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
     },
   },
+  // The layering (issue 15): each layer imports only what is below it. A relative import that
+  // climbs into a layer it must not see is an error; packages are not affected.
+  {
+    files: ['master/allocator/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!\\.\\./(common|proto)/)', message: 'the allocator imports only common/ (and proto/gen): it is a pure core' }] }] },
+  },
+  {
+    files: ['master/**/*.ts'],
+    ignores: ['master/allocator/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+agent(/|$)', message: 'the master and the agent never import each other: they share common/ and speak over NATS' }] }] },
+  },
+  {
+    files: ['agent/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+master(/|$)', message: 'the master and the agent never import each other: they share common/ and speak over NATS' }] }] },
+  },
+  {
+    files: ['common/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(master|agent|frameworks|cli|test|bench)(/|$)', message: 'common/ imports nothing of ours but proto/gen: everything else builds on it' }] }] },
+  },
   {
     // The web UIs (the master's, the frameworks', and what they share): ES modules the browser runs as they are, with no type checker
     // behind them, so at least no undefined or unused names.
