@@ -12,7 +12,7 @@ import { parse } from '../common/resources';
 import type { TaskInfo } from '../common/types';
 import { startAgent, type AgentHandle } from './agent';
 import { LABELS } from './containerizer/docker';
-import { startAgentRig, testTask, type AgentRig, type TestMaster } from './test-master';
+import { startAgentRig, testTask, type AgentRig, type TestMaster } from '../test/support/test-master';
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 let rig: AgentRig;

@@ -17,7 +17,7 @@ import { startAgent, type AgentHandle } from './agent';
 import type { AgentStateView } from './api/http';
 import { LABELS } from './containerizer/docker';
 import type { GcSweep } from './gc-collector';
-import { startAgentRig, testTask, type AgentRig } from './test-master';
+import { startAgentRig, testTask, type AgentRig } from '../test/support/test-master';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -10,7 +10,7 @@ import { parse } from '../common/resources';
 import { startAgent, type AgentHandle } from './agent';
 import type { AgentStateView } from './api/http';
 import { detectCgroups } from './containerizer/cgroups';
-import { startAgentRig, testTask, type AgentRig, type TestMaster } from './test-master';
+import { startAgentRig, testTask, type AgentRig, type TestMaster } from '../test/support/test-master';
 
 let rig: AgentRig;
 let master: TestMaster;

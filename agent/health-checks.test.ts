@@ -13,7 +13,7 @@ import { parse } from '../common/resources';
 import type { HealthCheck, TaskInfo, TaskStatus } from '../common/types';
 import type { AgentHandle } from './agent';
 import type { HealthProbeReport } from './tasks';
-import { startAgentRig, testTask, type AgentRig, type TestMaster } from './test-master';
+import { startAgentRig, testTask, type AgentRig, type TestMaster } from '../test/support/test-master';
 
 const clock = new FakeClock();
 let rig: AgentRig;

@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { startNatsServer } from '../common/nats-server';
 import { parseAgentArgs, runAgent } from './main';
-import { TestMaster } from './test-master';
+import { TestMaster } from '../test/support/test-master';
 
 describe('agora agent flags', () => {
   it('maps every flag to its option, in both --flag value and --flag=value forms', () => {

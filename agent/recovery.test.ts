@@ -16,7 +16,7 @@ import { LABELS } from './containerizer/docker';
 import { RunStore, type RunCheckpoint } from './runs';
 import { createSandbox, sandboxPath } from './sandbox';
 import { eventually } from '../test/support/cluster';
-import { TestMaster, testTask } from './test-master';
+import { TestMaster, testTask } from '../test/support/test-master';
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 const IMAGE = 'agora/busybox:latest';

@@ -13,7 +13,7 @@ import { OPEN_OWNER } from '../common/subjects';
 import { startAgent } from './agent';
 import type { AgentOptions } from './config';
 import { registrationBackoffMs } from './registration';
-import { TestMaster, testTask } from './test-master';
+import { TestMaster, testTask } from '../test/support/test-master';
 
 let nats: NatsServer;
 let prefixSeq = 0;

@@ -15,7 +15,7 @@ import type { TaskStatus } from '../common/types';
 import { startAgent, type AgentHandle } from './agent';
 import { readJson } from './checkpoint';
 import type { StatusCheckpoint } from './status-updates';
-import { TestMaster, testTask } from './test-master';
+import { TestMaster, testTask } from '../test/support/test-master';
 
 let nats: NatsServer;
 let master: TestMaster;

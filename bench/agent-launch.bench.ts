@@ -3,7 +3,7 @@
  * parts, in the same run.
  *
  * Through the agent: a real nats-server, one agent with the Docker containerizer, and the
- * in-test master of `agent/test-master.ts`, which sends run and kill messages straight over
+ * in-test master of `test/support/test-master.ts`, which sends run and kill messages straight over
  * NATS and acknowledges every status update. No real master, allocator or framework is in
  * the way: this bench is about the agent. 200 `sleep 600` tasks are launched, each timed from
  * its run message to its TASK_RUNNING; then all 200 are killed with a grace period of 0, each
@@ -41,7 +41,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { LABELS } from '../agent/containerizer/docker';
-import { startAgentRig, testTask, type AgentRig } from '../agent/test-master';
+import { startAgentRig, testTask, type AgentRig } from '../test/support/test-master';
 import { parse } from '../common/resources';
 import { isTerminal, type TaskState, type TaskStatus } from '../common/types';
 import { DockerTrace } from './docker-trace';

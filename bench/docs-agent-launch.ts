@@ -53,7 +53,7 @@ export function agentLaunchSection(measurements: readonly Measurement[]): string
   const method = [
     '### Method',
     '',
-    `- One agent with the Docker containerizer, a real nats-server, and the in-test master of \`agent/test-master.ts\` sending`,
+    `- One agent with the Docker containerizer, a real nats-server, and the in-test master of \`test/support/test-master.ts\` sending`,
     '  run and kill messages straight over NATS and acknowledging every update: no master, allocator or framework in the way.',
     '  The agent runs in the bench\'s own Node process (as in the agent\'s tests).',
     `- ${TASKS} tasks \`sleep 600\` in \`agora/busybox:latest\`, cpus 0.1, mem 32 MB. Launch: first run message → last`,

@@ -3,7 +3,7 @@
  * to show them, how long a search takes to narrow them, and both again while 500 task
  * updates a second stream in. The page is the real UI, served by the master's real HTTP
  * server and fed by its real state view and operator event journal; the master core behind
- * them is the one the master runs, driven in-process (master/testing.ts: agents and a
+ * them is the one the master runs, driven in-process (test/support/master-harness.ts: agents and a
  * framework that record what the master sends them), because 10,000 live processes do not fit
  * on the machines this runs on. Mesos and Marathon published no figures for their UIs; the
  * numbers stand alone. Playwright looks at the page about every 100 ms, so a time under that
@@ -13,7 +13,7 @@ import { systemClock } from '../common/clock';
 import { logger } from '../common/log';
 import { startHttp } from '../master/api/http';
 import { eventIdText, followJournal } from '../master/operator-stream';
-import { harness, taskInfo } from '../master/testing';
+import { harness, taskInfo } from '../test/support/master-harness';
 import { openPage } from '../test/support/browser';
 import { median, percentile, round, type Bench, type Measurement } from './harness';
 

@@ -5,7 +5,7 @@
  */
 import { parse } from '../common/resources';
 import type { Capability } from '../common/types';
-import { harness, taskInfo } from './testing';
+import { harness, taskInfo } from '../test/support/master-harness';
 
 const launch = (...tasks: ReturnType<typeof taskInfo>[]) => [{ type: 'LAUNCH' as const, id: '', tasks }];
 

@@ -4,7 +4,7 @@
  * the master changes anything, so a `javascript:` URL can never become a link.
  */
 import { CallError } from './errors';
-import { frameworkInfo, harness } from './testing';
+import { frameworkInfo, harness } from '../test/support/master-harness';
 
 function refusal(call: () => unknown): CallError {
   try {

@@ -5,7 +5,7 @@
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
-import { callUnary, subscribeFramework } from './api/test-clients';
+import { callUnary, subscribeFramework } from '../test/support/test-clients';
 import { startMaster } from './server';
 import { testSecurity, type TestSecurity } from '../test/support/security';
 import type { ServerSecurity } from '../common/security/security-dir';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { add, contains, parse, scalar } from '../common/resources';
 import { declineReason } from './framework-calls';
-import { harness, taskInfo } from './testing';
+import { harness, taskInfo } from '../test/support/master-harness';
 
 const launch = (...tasks: ReturnType<typeof taskInfo>[]) => [{ type: 'LAUNCH' as const, id: '', tasks }];
 

@@ -5,7 +5,7 @@
 import type { OperatorEvent } from '../common/operator-types';
 import { parse } from '../common/resources';
 import type { FrameworkInfo } from '../common/types';
-import { frameworkInfo, harness, RecordingStream, taskInfo } from './testing';
+import { frameworkInfo, harness, RecordingStream, taskInfo } from '../test/support/master-harness';
 
 type H = ReturnType<typeof harness>;
 

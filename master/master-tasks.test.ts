@@ -1,6 +1,6 @@
 import { parse } from '../common/resources';
 import { CallError } from './errors';
-import { frameworkInfo, harness, taskInfo } from './testing';
+import { frameworkInfo, harness, taskInfo } from '../test/support/master-harness';
 
 const launch = (...tasks: ReturnType<typeof taskInfo>[]) => [{ type: 'LAUNCH' as const, id: '', tasks }];
 

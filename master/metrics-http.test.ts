@@ -1,6 +1,6 @@
 import { get } from 'http';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
-import { FakeAgent, subscribeFramework, type TestFramework } from './api/test-clients';
+import { FakeAgent, subscribeFramework, type TestFramework } from '../test/support/test-clients';
 import { startMaster, type MasterHandle } from './server';
 
 let nats: NatsServer;

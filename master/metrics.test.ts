@@ -1,6 +1,6 @@
 import { escapeLabelValue, exposition, formatValue, renderMetrics, type MasterMetrics } from './metrics';
 import { emptyCounts } from './metrics-counters';
-import { harness, taskInfo } from './testing';
+import { harness, taskInfo } from '../test/support/master-harness';
 
 const none = { cpus: 0, mem: 0, disk: 0, gpus: 0 };
 

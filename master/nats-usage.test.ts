@@ -11,7 +11,7 @@ import { OPEN_OWNER, subjects } from '../common/subjects';
 import type { ResourceStatistics } from '../common/types';
 import type { AgentUsageCall } from './calls';
 import { serveAgents, type AgentSubscriptions } from './nats-agents';
-import { harness, taskInfo } from './testing';
+import { harness, taskInfo } from '../test/support/master-harness';
 
 const subj = subjects('usagetest');
 let nats: NatsServer;

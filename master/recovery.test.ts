@@ -6,7 +6,7 @@ import { Master } from './master';
 import { OfferLog } from './offer-log';
 import { InMemoryRegistry } from './registry';
 import { readRegistry } from './recovery';
-import { frameworkInfo, RecordingAgents, RecordingStream } from './testing';
+import { frameworkInfo, RecordingAgents, RecordingStream } from '../test/support/master-harness';
 
 const MINUTE = 60_000;
 

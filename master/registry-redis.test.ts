@@ -3,9 +3,9 @@ import { freePort } from '../common/nats-server';
 import { startRedisServer, type RedisServer } from '../common/redis-server';
 import { parse } from '../common/resources';
 import type { AgentInfo } from '../common/types';
-import { Inbox } from './api/test-clients';
+import { Inbox } from '../test/support/test-clients';
 import { RedisRegistry, RegistryError } from './registry-redis';
-import { frameworkInfo } from './testing';
+import { frameworkInfo } from '../test/support/master-harness';
 
 let redis: RedisServer;
 const opened: { close(): unknown }[] = [];

@@ -7,7 +7,7 @@ import { decodeAs, pb } from '../common/proto';
 import { startRedisServer, type RedisServer } from '../common/redis-server';
 import { parse } from '../common/resources';
 import { OPEN_OWNER, subjects } from '../common/subjects';
-import { FakeAgent, getJson, Inbox, subscribeFramework } from './api/test-clients';
+import { FakeAgent, getJson, Inbox, subscribeFramework } from '../test/support/test-clients';
 import { RedisRegistry } from './registry-redis';
 import { startMaster, type MasterHandle } from './server';
 

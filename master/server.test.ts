@@ -7,9 +7,9 @@ import { decodeAs, pb } from '../common/proto';
 import { schedulerService } from '../common/scheduler-service';
 import { OPEN_OWNER, subjects } from '../common/subjects';
 import type { Offer } from '../common/types';
-import { callUnary, FakeAgent, followOfferLog, getJson, subscribeFramework, type TestFramework } from './api/test-clients';
+import { callUnary, FakeAgent, followOfferLog, getJson, subscribeFramework, type TestFramework } from '../test/support/test-clients';
 import { startMaster, type MasterHandle } from './server';
-import { taskInfo } from './testing';
+import { taskInfo } from '../test/support/master-harness';
 
 let nats: NatsServer;
 let master: MasterHandle;

@@ -8,7 +8,7 @@
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
 import type { MasterStateView } from '../common/operator-types';
-import { callUnary, getJson, subscribeFramework, type TestFramework } from './api/test-clients';
+import { callUnary, getJson, subscribeFramework, type TestFramework } from '../test/support/test-clients';
 import { startMaster, type MasterHandle } from './server';
 
 const BOUND_BYTES = 32 * 1024;

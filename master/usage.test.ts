@@ -6,7 +6,7 @@
 import type { AgentUsage } from '../common/agent-messages';
 import type { ResourceStatistics } from '../common/types';
 import { renderMetrics } from './metrics';
-import { harness, taskInfo } from './testing';
+import { harness, taskInfo } from '../test/support/master-harness';
 
 function stats(cpuUser: number, rss: number, at = 1_700_000_000_000): ResourceStatistics {
   return {

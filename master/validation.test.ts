@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { add, contains, equals, parse } from '../common/resources';
 import type { Offer } from '../common/types';
-import { taskInfo } from './testing';
+import { taskInfo } from '../test/support/master-harness';
 import { validateOffers, validateTask } from './validation';
 
 const offer = (id: string, agentId: string, frameworkId = 'fw-1'): Offer =>

@@ -13,7 +13,7 @@ import { authorizationHeader } from '../common/security/client-config';
 import { newSecret, readCredentials, writeCredentials } from '../common/security/credentials';
 import { channelCredentials } from '../common/security/grpc-auth';
 import { securityPaths } from '../common/security/security-dir';
-import { callUnary, SchedulerClient, subscribeFramework } from '../master/api/test-clients';
+import { callUnary, SchedulerClient, subscribeFramework } from './support/test-clients';
 import { TEST_IMAGE, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 import { subscribe, task } from '../frameworks/sdk';

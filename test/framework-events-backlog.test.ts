@@ -8,7 +8,7 @@ import { get } from './support/http';
 import { frameFields, readEventFrames } from '../common/sse';
 import { startJobs, type JobsHandle } from '../frameworks/jobs/server';
 import { startServices, type ServicesHandle } from '../frameworks/services/server';
-import { recordingLogger, stalledEventStream, stepUntil, type LogLine } from '../master/api/test-clients';
+import { recordingLogger, stalledEventStream, stepUntil, type LogLine } from './support/test-clients';
 import { ServicesClient } from './support/services';
 
 jest.setTimeout(60_000);

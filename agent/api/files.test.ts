@@ -8,7 +8,7 @@ import { lstatSync, writeFileSync } from 'fs';
 import { request, type IncomingHttpHeaders } from 'http';
 import { join } from 'path';
 import type { SandboxEntry } from '../sandbox';
-import { startAgentRig, testTask, type AgentRig } from '../test-master';
+import { startAgentRig, testTask, type AgentRig } from '../../test/support/test-master';
 import type { AgentStateView } from './http';
 
 let rig: AgentRig;

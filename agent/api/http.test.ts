@@ -5,7 +5,7 @@
 import { request } from 'http';
 import { join } from 'path';
 import type { AgentHandle } from '../agent';
-import { startAgentRig, testTask, type AgentRig } from '../test-master';
+import { startAgentRig, testTask, type AgentRig } from '../../test/support/test-master';
 import type { AgentStateView } from './http';
 
 let rig: AgentRig;

@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { createSandbox } from '../sandbox';
-import { testTask } from '../test-master';
+import { testTask } from '../../test/support/test-master';
 import { LaunchError } from './containerizer';
 import { DockerContainerizer } from './docker';
 

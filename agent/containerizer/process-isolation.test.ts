@@ -9,7 +9,7 @@ import { join } from 'path';
 import { parse } from '../../common/resources';
 import type { TaskInfo } from '../../common/types';
 import { createSandbox } from '../sandbox';
-import { testTask } from '../test-master';
+import { testTask } from '../../test/support/test-master';
 import { detectCgroups } from './cgroups';
 import { LaunchError, type LaunchSpec } from './containerizer';
 import { ProcessContainerizer } from './process';

@@ -7,7 +7,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { FakeClock } from '../../common/clock';
 import { createSandbox } from '../sandbox';
-import { testTask } from '../test-master';
+import { testTask } from '../../test/support/test-master';
 import type { LaunchSpec } from './containerizer';
 import { ProcessContainerizer } from './process';
 

@@ -12,7 +12,7 @@ import { OfferLog } from '../offer-log';
 import { OperatorJournal } from '../operator-events';
 import { followJournal } from '../operator-stream';
 import { startHttp, type HttpHandle } from './http';
-import { recordingLogger, stalledEventStream, stepUntil, type LogLine } from './test-clients';
+import { recordingLogger, stalledEventStream, stepUntil, type LogLine } from '../../test/support/test-clients';
 
 const emptyState: MasterStateView = {
   master: { id: 'master-1', hostname: 'h', httpPort: 0, grpcPort: 0, version: 'v', startedAt: 0 }, agents: [], frameworks: [], tasks: [], offers: [],

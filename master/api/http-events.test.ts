@@ -4,7 +4,7 @@ import { logger } from '../../common/log';
 import type { MasterStateView } from '../../common/operator-types';
 import { OfferLog } from '../offer-log';
 import { startHttp, type HttpDeps, type HttpHandle } from './http';
-import { getJson } from './test-clients';
+import { getJson } from '../../test/support/test-clients';
 
 const emptyState: MasterStateView = {
   master: { id: 'master-1', hostname: 'h', httpPort: 0, grpcPort: 0, version: 'v', startedAt: 0 }, agents: [], frameworks: [], tasks: [], offers: [],

@@ -1,7 +1,7 @@
 import { logger } from '../../common/log';
 import type { MasterStateView } from '../../common/operator-types';
 import { OfferLog } from '../offer-log';
-import { followOfferLog, getJson } from './test-clients';
+import { followOfferLog, getJson } from '../../test/support/test-clients';
 import { startHttp, type HttpHandle } from './http';
 
 const emptyState: MasterStateView = {

@@ -2,14 +2,14 @@
  * Test helpers for the master core: a FakeClock-driven master with recording ports. Only
  * tests and benches import this file.
  */
-import { FakeClock, seededRandom, type Timer } from '../common/clock';
-import { parse } from '../common/resources';
-import type { FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../common/types';
-import { resolveConfig, type MasterOptions } from './config';
-import { Master } from './master';
-import { OfferLog } from './offer-log';
-import { OperatorJournal } from './operator-events';
-import type { AgentPort, FrameworkStream, KillTask, RunTask, StatusAck } from './ports';
+import { FakeClock, seededRandom, type Timer } from '../../common/clock';
+import { parse } from '../../common/resources';
+import type { FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../../common/types';
+import { resolveConfig, type MasterOptions } from '../../master/config';
+import { Master } from '../../master/master';
+import { OfferLog } from '../../master/offer-log';
+import { OperatorJournal } from '../../master/operator-events';
+import type { AgentPort, FrameworkStream, KillTask, RunTask, StatusAck } from '../../master/ports';
 
 export class RecordingStream implements FrameworkStream {
   readonly events: SchedulerEvent[] = [];

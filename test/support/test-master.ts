@@ -9,16 +9,16 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { connect, type NatsConnection } from 'nats';
-import { startNatsServer, type NatsServer } from '../common/nats-server';
-import { parse } from '../common/resources';
-import { OPEN_OWNER, subjects, type Subjects } from '../common/subjects';
-import type { FrameworkInfo, TaskInfo, TaskStatus } from '../common/types';
+import { startNatsServer, type NatsServer } from '../../common/nats-server';
+import { parse } from '../../common/resources';
+import { OPEN_OWNER, subjects, type Subjects } from '../../common/subjects';
+import type { FrameworkInfo, TaskInfo, TaskStatus } from '../../common/types';
 import {
   decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, encodeHeartbeatReply, encodeKillTask, encodeRegisterReply,
   encodeRunTask, encodeStatusAck, type Heartbeat, type HeartbeatReply, type RegisterReply, type RegisterRequest,
-} from '../common/agent-messages';
-import { startAgent, type AgentHandle } from './agent';
-import type { AgentOptions } from './config';
+} from '../../common/agent-messages';
+import { startAgent, type AgentHandle } from '../../agent/agent';
+import type { AgentOptions } from '../../agent/config';
 
 let counter = 0;
 
