@@ -22,6 +22,7 @@ import { agoraHistory, EMBEDS, jobInfo, newestFirst, runJson, type Embed } from 
 import { isActive, type JobsError, type JobsFramework } from './framework';
 import type { RunRecord } from './history';
 import { parseMetronomeJob, toMetronome, type Detail, type Job, type JobSchedule } from './job';
+import { isObject } from '../../common/json';
 
 export interface MetronomeDeps {
   framework: JobsFramework;
@@ -31,8 +32,6 @@ export interface MetronomeDeps {
   agentIdentity?: ClientIdentity;
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const invalid = (details: Detail[]): ApiError => new ApiError(422, { message: 'Object is not valid', details });
 const jobNotFound = (id: string): ApiError => new ApiError(404, { id, message: `Job '${id}' does not exist` });

@@ -7,6 +7,7 @@
 import { userPatternProblem } from '../shared/user-pattern';
 import { cronSchedule, repeatingSchedule } from './schedule';
 import { isTimeZone } from './zone';
+import { isObject, type JsonObject as Json } from '../../common/json';
 
 export type ConcurrencyPolicy = 'ALLOW' | 'FORBID' | 'REPLACE';
 export type RestartPolicy = 'NEVER' | 'ON_FAILURE';
@@ -62,8 +63,6 @@ export interface Job {
 export interface Detail { path: string; errors: string[] }
 export type ParsedJob = { ok: true; job: Job } | { ok: false; details: Detail[] };
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 class Problems {
   readonly list: Detail[] = [];

@@ -8,6 +8,7 @@
  * does not act on (fetch, secrets, readinessChecks, …) are not carried.
  */
 import { userPatternProblem } from '../shared/user-pattern';
+import { isObject, type JsonObject as Json } from '../../common/json';
 
 export type NetworkMode = 'host' | 'container/bridge' | 'container';
 export type ConstraintOperator = 'UNIQUE' | 'CLUSTER' | 'GROUP_BY' | 'LIKE' | 'UNLIKE' | 'MAX_PER' | 'IS';
@@ -81,7 +82,6 @@ const OPERATORS: readonly ConstraintOperator[] = ['UNIQUE', 'CLUSTER', 'GROUP_BY
 const RESERVED = ['restart', 'tasks', 'versions'];
 const SEGMENT = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 
-type Json = Record<string, unknown>;
 
 /** Collects problems by path while a definition is read. */
 class Problems {
@@ -96,7 +96,6 @@ class Problems {
   }
 }
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Resolves an app id against `base` (a group, `/` at the top): `app` → `/app`, `../x` and `./x`

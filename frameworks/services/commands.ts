@@ -12,6 +12,7 @@ import { type AppRecord, type Deployment, type InstanceRecord } from './model';
 import { appDefinition, planJson } from './views';
 
 import { ApiError } from '../shared/http';
+import { isObject, type JsonObject as Json } from '../../common/json';
 
 /** A refusal in Marathon's words: its HTTP status and JSON body. */
 export { ApiError };
@@ -29,8 +30,6 @@ function invalid(details: { path: string; errors: string[] }[]): ApiError {
   return new ApiError(422, { message: 'Object is not valid', details });
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class Commands {
   private lastVersionMs = 0;

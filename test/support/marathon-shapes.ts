@@ -11,11 +11,11 @@
 import type { MarathonEvent } from '../../frameworks/services/events';
 import type { ServicesFramework } from '../../frameworks/services/framework';
 import type { Answer } from './services';
+import { isObject, type JsonObject } from '../../common/json';
 
 export type Check = (v: unknown, at: string) => string[];
-export type Json = Record<string, unknown>;
+export type Json = JsonObject;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const kind = (what: string, ok: (v: unknown) => boolean): Check => (v, at) => (ok(v) ? [] : [`${at}: expected ${what}, got ${JSON.stringify(v)}`]);
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
