@@ -2,7 +2,8 @@
  * `agora logs <task-id> [-f|--follow] [--stderr] [--framework ID] [--offset N]`: a task's
  * stdout (or stderr) from its agent's sandbox. The master says which agent runs the task;
  * the agent serves the file (`/files/read`) or streams it as it grows (`/files/follow`),
- * ending once the task's run is over and all it wrote was sent.
+ * ending once the task's run is over and all it wrote was sent. A follow outlives a restart
+ * of the agent: it takes the stream up again at the byte where it stopped.
  */
 import { authHeaders, clientIdentity } from '../common/security/client-config';
 import { doorRequest, doorUrl } from '../common/security/https';
@@ -92,27 +93,80 @@ async function print(s: SandboxRef, offset: number, write: (chunk: string) => vo
   }
 }
 
-/** Streams the file from `offset` until the agent ends the stream: the run is over. */
-export function followSandboxFile(s: SandboxRef, offset: number, write: (chunk: string) => void): Promise<void> {
-  const path = `/files/follow?${s.query}&offset=${offset}`;
-  return new Promise((resolve, reject) => {
+export interface FollowOptions {
+  /** Stops following (resolves) when aborted. */
+  signal?: AbortSignal;
+  /**
+   * How long to keep trying to reach the agent again once it is lost (it restarts, the
+   * connection drops) before giving up; default 2 minutes.
+   */
+  reconnectForMs?: number;
+}
+
+/**
+ * Streams the file from `offset` (-1: its end) until the agent ends the stream, which it
+ * does once the task's run is over and everything was sent. A stream cut before that (the
+ * agent restarted, the network dropped) is taken up again where it stopped, by byte offset,
+ * so nothing is printed twice or skipped; the agent's refusal (404: no such task or run) ends it.
+ */
+export async function followSandboxFile(s: SandboxRef, offset: number, write: (chunk: string) => void, o: FollowOptions = {}): Promise<void> {
+  let at = offset === -1 ? (await agentJson<{ offset: number }>(s.agent, `/files/read?${s.query}&offset=-1`)).offset : offset;
+  const budgetMs = o.reconnectForMs ?? 120_000;
+  let lostSince: number | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await followOnce(s, at, (chunk) => {
+      // Whole characters only (the decoder holds a split one back), so these are the bytes sent.
+      at += Buffer.byteLength(chunk, 'utf8');
+      lostSince = undefined;
+      attempt = 0;
+      write(chunk);
+    }, o.signal);
+    if (outcome === 'ended' || outcome === 'aborted') return;
+    if (outcome.refused) throw outcome.error;
+    lostSince ??= Date.now();
+    if (Date.now() - lostSince > budgetMs) throw outcome.error;
+    if (await pause(Math.min(2_000, 100 * 2 ** attempt), o.signal)) return;
+  }
+}
+
+type FollowOutcome = 'ended' | 'aborted' | { error: LogsError; refused: boolean };
+
+/** One `/files/follow` request from byte `at`. */
+function followOnce(s: SandboxRef, at: number, write: (chunk: string) => void, signal?: AbortSignal): Promise<FollowOutcome> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve('aborted');
     const id = clientIdentity();
+    const path = `/files/follow?${s.query}&offset=${at}`;
     const req = doorRequest(`${doorUrl(s.agent, id?.ca)}${path}`, { headers: authHeaders(id), ...(id?.ca ? { ca: id.ca } : {}) }, (res) => {
       res.setEncoding('utf8');   // a character split between two chunks stays whole
       if (res.statusCode !== 200) {
         let body = '';
         res.on('data', (d: string) => { body += d; });
-        res.on('end', () => reject(agentError(s.agent, res.statusCode ?? 0, body)));
+        res.on('end', () => resolve({ error: agentError(s.agent, res.statusCode ?? 0, body), refused: true }));
         return;
       }
       res.on('data', write);
       // A clean end means the run is over and everything was sent; a cut one does not.
-      res.on('close', () => (res.complete ? resolve() : reject(new LogsError(`the agent at ${s.agent} closed the stream before the task's run ended`))));
+      res.on('close', () => resolve(signal?.aborted ? 'aborted' : res.complete ? 'ended'
+        : { error: new LogsError(`the agent at ${s.agent} closed the stream before the task's run ended`), refused: false }));
     });
+    const onAbort = () => req.destroy();
+    signal?.addEventListener('abort', onAbort, { once: true });
     // A follow may last as long as the task: no timeout, but a dead peer is noticed.
     req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
-    req.on('error', (err) => reject(new LogsError(`cannot reach the agent at ${s.agent}: ${err.message}`)));
+    req.on('error', (err) => resolve(signal?.aborted ? 'aborted' : { error: new LogsError(`cannot reach the agent at ${s.agent}: ${err.message}`), refused: false }));
+    req.on('close', () => signal?.removeEventListener('abort', onAbort));
     req.end();
+  });
+}
+
+/** Waits `ms`; true if aborted meanwhile. */
+function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(true);
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(false); }, ms);
+    const onAbort = () => { clearTimeout(t); resolve(true); };
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -20,6 +20,7 @@ import type { TaskStatus } from '../common/types';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
 import { eventually, startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
+import { followSandboxFile, sandboxFileRef } from '../cli/logs';
 
 const BIN = join(__dirname, '..', 'dist', 'cli', 'agora.js');
 const docker = new Docker();
@@ -90,6 +91,16 @@ describe.each(['docker', 'process'] as const)('an agent killed with SIGKILL and 
     await eventually('every task started', async () => Object.keys(SCRIPTS).every((id) => existsSync(join(sandbox(id), 'starts'))));
     await eventually('keep-2 wrote its first line', async () => readFileSync(join(sandbox('keep-2'), 'stdout'), 'utf8') === 'before\n');
     const heldUuid = running.get('held')!.uuid;
+    // `agora logs -f` of keep-2, as the CLI follows it: it must outlive the agent's restart.
+    let followed = '';
+    const stop = new AbortController();
+    let followedAll!: () => void;
+    const bothLines = new Promise<void>((resolve) => { followedAll = resolve; });
+    const following = followSandboxFile(sandboxFileRef(`127.0.0.1:${agentPort}`, s.frameworkId, 'keep-2', 'stdout'), 0, (chunk) => {
+      followed += chunk;
+      if (followed.includes('after')) followedAll();
+    }, { signal: stop.signal });
+    await eventually('the follow read the first line', async () => followed === 'before\n');
 
     // Down hard: nothing is cleaned up, containers and processes keep running.
     step = 'the agent dying';
@@ -142,6 +153,12 @@ describe.each(['docker', 'process'] as const)('an agent killed with SIGKILL and 
     step = 'the second line of keep-2';
     writeFileSync(join(sandbox('keep-2'), 'more'), '');
     await eventually('keep-2 wrote its second line', async () => readFileSync(join(sandbox('keep-2'), 'stdout'), 'utf8') === 'before\nafter\n');
+    // The follow took the stream up again where it stopped: each line once.
+    step = 'the follow across the restart';
+    await bothLines;
+    expect(followed).toBe('before\nafter\n');
+    stop.abort();
+    await following;
 
     // A recovered task can be killed like any other.
     step = 'TASK_KILLED of keep-1';
