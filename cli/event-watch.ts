@@ -4,7 +4,7 @@
  * before it answers with the headers), so nothing is missed: outcomes that arrive before
  * anyone asks are kept (the newest 1000) for the ask that follows moments later.
  */
-import { authHeaders, clientIdentity } from '../common/security/client-config';
+import { clientIdentity } from '../common/security/client-config';
 import type { ClientRequest } from 'http';
 import { doorRequest } from '../common/security/https';
 import { frameFields, readEventFrames } from '../common/sse';
@@ -36,7 +36,7 @@ export class EventWatch<T> {
     const w = new EventWatch(o);
     return new Promise((resolve, reject) => {
       const id = clientIdentity();
-      w.req = doorRequest(o.url, { headers: { accept: 'text/event-stream', ...authHeaders(id) }, ...(id?.ca ? { ca: id.ca } : {}) }, (res) => {
+      w.req = doorRequest(o.url, { headers: { accept: 'text/event-stream' }, identity: id }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
           reject(o.fail(`answered ${res.statusCode} for its event stream`));

@@ -4,7 +4,7 @@
  * body, or the first of its text), a success that is not JSON named for what it is (likely
  * not the framework asked for), and an unreachable framework said in the client's words.
  */
-import { authHeaders, clientIdentity } from '../common/security/client-config';
+import { clientIdentity } from '../common/security/client-config';
 import type { IncomingHttpHeaders } from 'http';
 import { doorRequest } from '../common/security/https';
 
@@ -27,8 +27,8 @@ export function callJson(c: JsonCall): Promise<{ status: number; body: unknown; 
   return new Promise((resolve, reject) => {
     const id = clientIdentity();
     const req = doorRequest(`${c.url}${c.path}`, {
-      method: c.method, timeout: TIMEOUT_MS, ...(id?.ca ? { ca: id.ca } : {}),
-      headers: { ...authHeaders(id), ...(data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }) },
+      method: c.method, timeout: TIMEOUT_MS, identity: id,
+      headers: { ...(data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }) },
     }, (res) => {
       let text = '';
       res.setEncoding('utf8');

@@ -5,7 +5,7 @@
  * ending once the task's run is over and all it wrote was sent. A follow outlives a restart
  * of the agent: it takes the stream up again at the byte where it stopped.
  */
-import { authHeaders, clientIdentity } from '../common/security/client-config';
+import { clientIdentity } from '../common/security/client-config';
 import { doorRequest, doorUrl } from '../common/security/https';
 import type { MasterStateView, TaskView } from '../common/operator-types';
 import { parseArgs, UsageError } from '../common/flags';
@@ -137,7 +137,7 @@ function followOnce(s: SandboxRef, at: number, write: (chunk: string) => void, s
     if (signal?.aborted) return resolve('aborted');
     const id = clientIdentity();
     const path = `/files/follow?${s.query}&offset=${at}`;
-    const req = doorRequest(`${doorUrl(s.agent, id?.ca)}${path}`, { headers: authHeaders(id), ...(id?.ca ? { ca: id.ca } : {}) }, (res) => {
+    const req = doorRequest(`${doorUrl(s.agent, id?.ca)}${path}`, { identity: id }, (res) => {
       res.setEncoding('utf8');   // a character split between two chunks stays whole
       if (res.statusCode !== 200) {
         let body = '';
@@ -173,7 +173,7 @@ function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
 function agentJson<T>(agent: string, path: string, timeoutMs = 10_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const id = clientIdentity();
-    const req = doorRequest(`${doorUrl(agent, id?.ca)}${path}`, { timeout: timeoutMs, headers: authHeaders(id), ...(id?.ca ? { ca: id.ca } : {}) }, (res) => {
+    const req = doorRequest(`${doorUrl(agent, id?.ca)}${path}`, { timeout: timeoutMs, identity: id }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });

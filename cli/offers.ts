@@ -3,7 +3,6 @@
  * `--framework`, `--agent`, `--role`, `--kind`, paged through to the end) or followed as it
  * happens (`--follow`, until Ctrl-C: exit 0) — or both: the past since a time, then live.
  */
-import { authHeaders } from '../common/security/client-config';
 import { doorRequest } from '../common/security/https';
 import type { MasterStateView, OfferLogEvent } from '../common/operator-types';
 import { parseArgs, UsageError } from '../common/flags';
@@ -102,7 +101,7 @@ export function followOffers(addr: MasterAddress, opts: { replay?: number; signa
   onEvent: (e: OfferLogEvent) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) { resolve(); return; }
-    const req = doorRequest(`${addr.httpUrl}/api/v1/offers/events?replay=${opts.replay ?? 0}`, { headers: { accept: 'text/event-stream', ...authHeaders(addr.identity) }, ...(addr.identity?.ca ? { ca: addr.identity.ca } : {}) }, (res) => {
+    const req = doorRequest(`${addr.httpUrl}/api/v1/offers/events?replay=${opts.replay ?? 0}`, { headers: { accept: 'text/event-stream' }, identity: addr.identity }, (res) => {
       if (res.statusCode !== 200) { reject(new Error(`master answered ${res.statusCode} for the offer log`)); res.resume(); return; }
       opts.onOpen?.();
       readEventFrames(res, (frame) => {

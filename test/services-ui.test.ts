@@ -3,7 +3,7 @@
  * Redis, the services framework): what a person does in the browser, checked in the page and
  * through the REST API. Every wait is on the page's DOM, which /v2/events keeps current.
  */
-import { authHeaders, clientIdentity } from '../common/security/client-config';
+import { clientIdentity } from '../common/security/client-config';
 import { doorRequest } from '../common/security/https';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { expectLinkedUi, openPage, signIn } from './support/browser';
@@ -45,7 +45,7 @@ const field = (name: string) => byTestId(`field-${name}`);
 function readUntil(url: string, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const id = clientIdentity();
-    const req = doorRequest(url, { headers: authHeaders(id), ...(id?.ca ? { ca: id.ca } : {}) }, (res) => {
+    const req = doorRequest(url, { identity: id }, (res) => {
       if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode}`));
       let body = '';
       res.setEncoding('utf8');

@@ -7,6 +7,7 @@
  */
 import { createServer as createHttpServer, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestListener, type RequestOptions, type Server } from 'http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'https';
+import { authorizationHeader, type ClientIdentity } from './client-config';
 import type { TlsFiles } from './pki';
 
 /** An HTTP server, or HTTPS with the host certificate when `tls` is given. */
@@ -21,11 +22,14 @@ export const schemeFor = (ca: Buffer | undefined): 'https' | 'http' => (ca ? 'ht
 export const doorUrl = (hostPort: string, ca: Buffer | undefined): string => `${schemeFor(ca)}://${hostPort}`;
 
 /**
- * `http.request` or `https.request` by the URL's scheme; over HTTPS it trusts `ca` (the
- * cluster's) and checks the server's certificate against the host it connects to.
+ * `http.request` or `https.request` by the URL's scheme, as `identity` when one is given: its
+ * credentials in an `Authorization` header, and over HTTPS its CA (the cluster's) trusted,
+ * the server's certificate checked against the host it connects to. Without an identity the
+ * request carries no credentials of anyone's.
  */
-export function doorRequest(url: string, options: RequestOptions & { ca?: Buffer }, callback: (res: IncomingMessage) => void): ClientRequest {
-  const { ca, ...rest } = options;
-  if (url.startsWith('https:')) return httpsRequest(url, { ...rest, ...(ca ? { ca } : {}) }, callback);
-  return httpRequest(url, rest, callback);
+export function doorRequest(url: string, options: RequestOptions & { identity?: ClientIdentity }, callback: (res: IncomingMessage) => void): ClientRequest {
+  const { identity, ...rest } = options;
+  const headers = { ...(rest.headers as Record<string, string> | undefined), ...(identity ? { authorization: authorizationHeader(identity) } : {}) };
+  if (url.startsWith('https:')) return httpsRequest(url, { ...rest, headers, ...(identity?.ca ? { ca: identity.ca } : {}) }, callback);
+  return httpRequest(url, { ...rest, headers }, callback);
 }

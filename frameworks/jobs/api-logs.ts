@@ -6,7 +6,7 @@
  * Bounded: at most `maxBytes` are read, the end of the file (where a failure shows); the
  * bytes left out at the start are counted, not silently dropped.
  */
-import { authHeaders, type ClientIdentity } from '../../common/security/client-config';
+import type { ClientIdentity } from '../../common/security/client-config';
 import { doorRequest, doorUrl } from '../../common/security/https';
 import { ApiError } from '../shared/http';
 
@@ -45,7 +45,7 @@ export async function readSandboxFile(s: SandboxFile, maxBytes = MAX_LOG_BYTES):
 /** A JSON answer of the agent; its refusal (404: no such task or file) kept as ours, in words. */
 function agentJson<T>(s: SandboxFile, path: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = doorRequest(`${doorUrl(s.agent, s.identity?.ca)}${path}`, { timeout: AGENT_TIMEOUT_MS, headers: authHeaders(s.identity), ...(s.identity?.ca ? { ca: s.identity.ca } : {}) }, (res) => {
+    const req = doorRequest(`${doorUrl(s.agent, s.identity?.ca)}${path}`, { timeout: AGENT_TIMEOUT_MS, identity: s.identity }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });

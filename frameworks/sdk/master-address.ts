@@ -5,7 +5,7 @@
  * cluster of `agora up`.
  */
 import { doorRequest, schemeFor } from '../../common/security/https';
-import { authorizationHeader, clientConfigPath, clientIdentity, currentContext, readClientConfig, type ClientIdentity } from '../../common/security/client-config';
+import { clientConfigPath, clientIdentity, currentContext, readClientConfig, type ClientIdentity } from '../../common/security/client-config';
 
 /** The master of `agora up` on this machine: where a framework looks when told nothing. */
 export const DEFAULT_MASTER = '127.0.0.1:5050';
@@ -58,10 +58,8 @@ export function putJson<T>(addr: MasterAddress, path: string, body: unknown, tim
 
 function requestJson<T>(addr: MasterAddress, method: 'GET' | 'POST' | 'PUT', path: string, timeoutMs: number, body?: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (addr.identity) headers.authorization = authorizationHeader(addr.identity);
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const req = doorRequest(`${addr.httpUrl}${path}`, { method, timeout: timeoutMs, headers, ...(addr.identity?.ca ? { ca: addr.identity.ca } : {}) }, (res) => {
+    const headers: Record<string, string> = body !== undefined ? { 'content-type': 'application/json' } : {};
+    const req = doorRequest(`${addr.httpUrl}${path}`, { method, timeout: timeoutMs, headers, identity: addr.identity }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });

@@ -10,7 +10,7 @@
  *   502 the agent cannot be reached         otherwise the agent's own status and body
  */
 import type { IncomingMessage, ServerResponse } from 'http';
-import { authHeaders, type ClientIdentity } from '../../common/security/client-config';
+import type { ClientIdentity } from '../../common/security/client-config';
 import { doorRequest, doorUrl } from '../../common/security/https';
 import type { Logger } from '../../common/log';
 
@@ -42,7 +42,7 @@ export function relayFiles(deps: SandboxLookup, url: URL, req: IncomingMessage, 
   const target = `${url.pathname.slice('/api/v1'.length)}${url.search}`;
   const where = `${agent.hostname}:${agent.port}`;
   const id = deps.agentIdentity;
-  const upstream = doorRequest(`${doorUrl(where, id?.ca)}${target}`, { method: req.method, headers: authHeaders(id), timeout: CONNECT_TIMEOUT_MS, ...(id?.ca ? { ca: id.ca } : {}) }, (answer) => {
+  const upstream = doorRequest(`${doorUrl(where, id?.ca)}${target}`, { method: req.method, identity: id, timeout: CONNECT_TIMEOUT_MS }, (answer) => {
     // Once the agent answers, a quiet follow is normal: only the client's leaving ends it.
     upstream.setTimeout(0);
     const headers: Record<string, string> = { 'cache-control': 'no-cache' };
