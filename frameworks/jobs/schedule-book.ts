@@ -76,6 +76,8 @@ export class ScheduleBook {
       this.seen.nextAt = Math.min(this.seen.nextAt, d.wakeAt ?? Infinity);
       if (d.cursor !== cursor) out.push({ job, schedule, cursor, due: d });
     }
+    // What was found is due until its cursors are stored: should that commit fail, the next look finds it again.
+    if (out.length > 0) this.seen.changed = true;
     return { due: out, wakeAt: this.seen.nextAt };
   }
 }

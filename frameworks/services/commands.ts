@@ -6,10 +6,13 @@
  * Marathon's status and body.
  */
 import { parseApp, resolveAppId, type App } from './app';
+import { killChange, type ServicesCommit } from './decide';
 import { deploy, rollbackTargets, type Target } from './deploy';
+import type { ServicesEvent } from './events';
+import type { CommandOutcome } from '../shared/runtime';
 import type { ServicesFramework } from './framework';
-import { type AppRecord, type Deployment, type InstanceRecord } from './model';
-import { appDefinition, planJson } from './views';
+import { type AppRecord, type Change, type Deployment, type InstanceRecord } from './model';
+import { appDefinition } from './views';
 
 import { ApiError } from '../shared/http';
 import { isObject, type JsonObject as Json } from '../../common/json';
@@ -44,16 +47,23 @@ export class Commands {
     return new Date(this.lastVersionMs).toISOString();
   }
 
-  /** Inside the framework's turn: targets → a deployment, committed (or only planned, for a dry run). */
-  private async apply(targets: Target[], force: boolean, dryRun = false): Promise<Deployment> {
+  /** Inside the framework's turn: targets → a deployment, and the commit that makes it (none for a dry run). */
+  private deploy(targets: Target[], force: boolean, dryRun = false): { deployment: Deployment; commits: ServicesCommit[] } {
     const result = deploy(this.f.state, targets, { force, version: this.nextVersion(), deploymentId: this.f.newId(), now: this.f.now() });
     if (!result.ok) throw locked(result.conflicts);
-    if (dryRun) return result.deployment;
-    const cancelled = (result.change.deleteDeployments ?? []).map((id) => this.f.state.deployments.get(id) as Deployment);
-    await this.f.commit(result.change);
-    for (const d of cancelled) this.f.bus.emit('deployment_failed', { id: d.id, plan: planJson(d), reason: `cancelled by deployment ${result.deployment.id}` });
-    this.f.bus.emit('deployment_info', { plan: planJson(result.deployment), currentStep: { actions: result.deployment.actions } });
-    return result.deployment;
+    if (dryRun) return { deployment: result.deployment, commits: [] };
+    const events: ServicesEvent[] = (result.change.deleteDeployments ?? []).map((id) => ({
+      type: 'deployment-failed', deployment: this.f.state.deployments.get(id) as Deployment, reason: `cancelled by deployment ${result.deployment.id}`,
+    }));
+    events.push({ type: 'deployment-started', deployment: result.deployment });
+    return { deployment: result.deployment, commits: [{ change: result.change, events }] };
+  }
+
+  /** A deployment as a command's outcome, answered with `result(deployment)`. */
+  private deployed<T>(targets: Target[], force: boolean, result: (d: Deployment) => T, o: { dryRun?: boolean; post?: (d: Deployment) => ServicesEvent } = {}) {
+    const { deployment, commits } = this.deploy(targets, force, o.dryRun);
+    if (o.post) commits[0]?.events?.push(o.post(deployment));
+    return { result: result(deployment), commits };
   }
 
   private parse(json: unknown, base = '/'): App {
@@ -63,60 +73,60 @@ export class Commands {
   }
 
   createApp(json: unknown, force: boolean, clientIp = ''): Promise<{ app: App; deployment: Deployment }> {
-    return this.f.serial(async () => {
+    return this.f.command((state) => {
       const app = this.parse(json);
-      if (this.f.state.apps.has(app.id)) throw new ApiError(409, { message: `An app with id [${app.id}] already exists.` });
-      const deployment = await this.apply([{ appId: app.id, app }], force);
-      this.f.bus.emit('api_post_event', { clientIp, uri: '/v2/apps', appDefinition: { ...appDefinition(app), version: deployment.version } });
-      return { app, deployment };
+      if (state.apps.has(app.id)) throw new ApiError(409, { message: `An app with id [${app.id}] already exists.` });
+      return this.deployed([{ appId: app.id, app }], force, (deployment) => ({ app, deployment }), {
+        post: (d) => ({ type: 'api-post', clientIp, uri: '/v2/apps', app, version: d.version }),
+      });
     });
   }
 
   /** PUT: create or update; `partial` (the default, as in Marathon) keeps the fields not given. */
   putApp(id: string, json: unknown, o: { force: boolean; partial: boolean; create?: boolean; clientIp?: string }): Promise<{ created: boolean; deployment: Deployment }> {
-    return this.f.serial(async () => {
+    return this.f.command((state) => {
       if (!isObject(json)) throw invalid([{ path: '/', errors: ['expected a JSON object'] }]);
-      const current = this.f.state.apps.get(id);
+      const current = state.apps.get(id);
       if (!current && o.create === false) throw appNotFound(id);
       const merged = current && o.partial ? { ...appDefinition(current.app), ...json } : json;
       const app = this.parse({ ...merged, id });
-      const deployment = await this.apply([{ appId: id, app }], o.force);
-      this.f.bus.emit('api_post_event', { clientIp: o.clientIp ?? '', uri: `/v2/apps${id}`, appDefinition: { ...appDefinition(app), version: deployment.version } });
-      return { created: !current, deployment };
+      return this.deployed([{ appId: id, app }], o.force, (deployment) => ({ created: !current, deployment }), {
+        post: (d) => ({ type: 'api-post', clientIp: o.clientIp ?? '', uri: `/v2/apps${id}`, app, version: d.version }),
+      });
     });
   }
 
   /** Several apps in one deployment (PUT /v2/apps). */
   putApps(list: unknown, o: { force: boolean; partial: boolean; create?: boolean }): Promise<Deployment> {
-    return this.f.serial(async () => {
+    return this.f.command((state) => {
       if (!Array.isArray(list)) throw invalid([{ path: '/', errors: ['expected a list of app definitions'] }]);
       const problems: { path: string; errors: string[] }[] = [];
       const targets: Target[] = [];
       list.forEach((json: unknown, i) => {
         const id = isObject(json) && typeof json.id === 'string' ? resolveAppId(json.id) : undefined;
-        const current = id ? this.f.state.apps.get(id) : undefined;
+        const current = id ? state.apps.get(id) : undefined;
         if (id && !current && o.create === false) throw appNotFound(id);
         const parsed = parseApp(current && o.partial && isObject(json) ? { ...appDefinition(current.app), ...json, id } : json);
         if (!parsed.ok) problems.push(...parsed.details.map((d) => ({ ...d, path: `(${i})${d.path}` })));
         else targets.push({ appId: parsed.app.id, app: parsed.app });
       });
       if (problems.length > 0) throw invalid(problems);
-      return this.apply(targets, o.force);
+      return this.deployed(targets, o.force, (d) => d);
     });
   }
 
   deleteApp(id: string, force: boolean): Promise<Deployment> {
-    return this.f.serial(() => {
-      if (!this.f.state.apps.has(id)) throw appNotFound(id);
-      return this.apply([{ appId: id, app: null }], force);
+    return this.f.command((state) => {
+      if (!state.apps.has(id)) throw appNotFound(id);
+      return this.deployed([{ appId: id, app: null }], force, (d) => d);
     });
   }
 
   restartApp(id: string, force: boolean): Promise<Deployment> {
-    return this.f.serial(() => {
-      const rec = this.f.state.apps.get(id);
+    return this.f.command((state) => {
+      const rec = state.apps.get(id);
       if (!rec) throw appNotFound(id);
-      return this.apply([{ appId: id, app: rec.app, restart: true }], force);
+      return this.deployed([{ appId: id, app: rec.app, restart: true }], force, (d) => d);
     });
   }
 
@@ -125,47 +135,43 @@ export class Commands {
    * the number killed, as a scale deployment (returned).
    */
   killTasks(taskIds: string[], o: { scale: boolean; force: boolean; appId?: string }): Promise<{ killed: InstanceRecord[]; deployment?: Deployment }> {
-    return this.f.serial(async () => {
+    return this.f.command((state): CommandOutcome<Change, ServicesEvent, { killed: InstanceRecord[]; deployment?: Deployment }> => {
       const killed: InstanceRecord[] = [];
       for (const id of taskIds) {
-        const i = this.f.state.instances.get(id);
+        const i = state.instances.get(id);
         if (!i || (o.appId !== undefined && i.appId !== o.appId)) throw new ApiError(404, { message: `Task '${id}' does not exist` });
         killed.push(i);
       }
-      let deployment: Deployment | undefined;
-      if (o.scale) {
-        const perApp = new Map<string, number>();
-        for (const i of killed) perApp.set(i.appId, (perApp.get(i.appId) ?? 0) + 1);
-        const targets: Target[] = [];
-        for (const [appId, n] of perApp) {
-          const rec = this.f.state.apps.get(appId);
-          if (rec) targets.push({ appId, app: { ...rec.app, instances: Math.max(0, rec.app.instances - n) } });
-        }
-        deployment = await this.apply(targets, o.force);
+      const kill = killChange(killed);
+      if (!o.scale) return { result: { killed }, commits: [{ change: kill.change }], forget: kill.forget };
+      const perApp = new Map<string, number>();
+      for (const i of killed) perApp.set(i.appId, (perApp.get(i.appId) ?? 0) + 1);
+      const targets: Target[] = [];
+      for (const [appId, n] of perApp) {
+        const rec = state.apps.get(appId);
+        if (rec) targets.push({ appId, app: { ...rec.app, instances: Math.max(0, rec.app.instances - n) } });
       }
-      await this.f.killInstances(killed);
-      return { killed, ...(deployment ? { deployment } : {}) };
+      const { deployment, commits } = this.deploy(targets, o.force);
+      return { result: { killed, deployment }, commits: [...commits, { change: kill.change }], forget: kill.forget };
     });
   }
 
   /** Rolls a deployment back (a new deployment to where its apps were), or with `force` only cancels it. */
   deleteDeployment(id: string, force: boolean): Promise<Deployment | undefined> {
-    return this.f.serial(async () => {
-      const d = this.f.state.deployments.get(id);
+    return this.f.command((state) => {
+      const d = state.deployments.get(id);
       if (!d) throw new ApiError(404, { message: `DeploymentPlan ${id} does not exist` });
       if (force) {
-        await this.f.commit({ deleteDeployments: [id] });
-        this.f.bus.emit('deployment_failed', { id, plan: planJson(d), reason: 'cancelled' });
-        return undefined;
+        return { result: undefined, commits: [{ change: { deleteDeployments: [id] }, events: [{ type: 'deployment-failed', deployment: d, reason: 'cancelled' }] }] };
       }
-      return this.apply(rollbackTargets(d), true);
+      return this.deployed(rollbackTargets(d), true, (r): Deployment | undefined => r);
     });
   }
 
   resetDelay(appId: string): Promise<void> {
-    return this.f.serial(async () => {
+    return this.f.command(() => {
       if (!this.f.queueEntries().some((q) => q.appId === appId)) throw new ApiError(404, { message: `Application ${appId} not found in tasks queue.` });
-      await this.f.commit({ backoffs: [{ appId, backoff: null }] });
+      return { result: undefined, commits: [{ change: { backoffs: [{ appId, backoff: null }] } }] };
     });
   }
 
@@ -175,55 +181,62 @@ export class Commands {
    * leaves out; `update` (PATCH) only adds and changes.
    */
   putGroup(path: string, json: unknown, o: { force: boolean; mode: 'create' | 'replace' | 'update'; dryRun?: boolean }): Promise<{ groupId: string; deployment: Deployment }> {
-    return this.f.serial(async () => {
+    return this.f.command((state) => {
       if (!isObject(json)) throw invalid([{ path: '/', errors: ['expected a group object {id, apps, groups}'] }]);
       const groupId = typeof json.id === 'string' ? resolveAppId(json.id, path) ?? path : path;
       const prefix = groupId === '/' ? '/' : `${groupId}/`;
-      const existing = [...this.f.state.apps.keys()].filter((id) => id.startsWith(prefix));
+      const existing = [...state.apps.keys()].filter((id) => id.startsWith(prefix));
+      const answer = (deployment: Deployment) => ({ groupId, deployment });
       // {scaleBy: f}: every app of the group scaled by f (Marathon rounds to the nearest).
       if (json.scaleBy !== undefined) {
         if (typeof json.scaleBy !== 'number' || !(json.scaleBy >= 0)) throw invalid([{ path: '/scaleBy', errors: ['expected a number ≥ 0'] }]);
         if (existing.length === 0) throw new ApiError(404, { message: `Group '${groupId}' does not exist` });
         const factor = json.scaleBy;
         const targets = existing.map((appId) => {
-          const app = (this.f.state.apps.get(appId) as AppRecord).app;
+          const app = (state.apps.get(appId) as AppRecord).app;
           return { appId, app: { ...app, instances: Math.round(app.instances * factor) } };
         });
-        return { groupId, deployment: await this.apply(targets, o.force, o.dryRun) };
+        return this.deployed(targets, o.force, answer, { dryRun: o.dryRun });
       }
       if (o.mode === 'create' && existing.length > 0) {
         throw new ApiError(409, { message: `Group ${groupId} is already created. Use PUT to change this group.` });
       }
-      const problems: { path: string; errors: string[] }[] = [];
-      const targets: Target[] = [];
-      const walk = (g: Json, base: string, at: string): void => {
-        const id = typeof g.id === 'string' ? resolveAppId(g.id, base) ?? base : base;
-        const apps = Array.isArray(g.apps) ? g.apps : [];
-        apps.forEach((a: unknown, i) => {
-          const parsed = parseApp(a, id);
-          if (!parsed.ok) problems.push(...parsed.details.map((d) => ({ ...d, path: `${at}/apps(${i})${d.path}` })));
-          else targets.push({ appId: parsed.app.id, app: parsed.app });
-        });
-        const groups = Array.isArray(g.groups) ? g.groups : [];
-        groups.forEach((sub: unknown, i) => { if (isObject(sub)) walk(sub, id, `${at}/groups(${i})`); });
-      };
-      walk(json, path, '');
-      if (problems.length > 0) throw invalid(problems);
+      const targets = groupTargets(json, path);
       if (o.mode === 'replace') {
         const kept = new Set(targets.map((t) => t.appId));
         for (const id of existing) if (!kept.has(id)) targets.push({ appId: id, app: null });
       }
       if (targets.length === 0) throw invalid([{ path: '/apps', errors: ['the group has no apps'] }]);
-      return { groupId, deployment: await this.apply(targets, o.force, o.dryRun) };
+      return this.deployed(targets, o.force, answer, { dryRun: o.dryRun });
     });
   }
 
   deleteGroup(groupId: string, force: boolean): Promise<Deployment> {
-    return this.f.serial(() => {
+    return this.f.command((state) => {
       const prefix = groupId === '/' ? '/' : `${groupId}/`;
-      const ids = [...this.f.state.apps.keys()].filter((id) => id.startsWith(prefix));
+      const ids = [...state.apps.keys()].filter((id) => id.startsWith(prefix));
       if (ids.length === 0) throw new ApiError(404, { message: `Group '${groupId}' does not exist` });
-      return this.apply(ids.map((appId) => ({ appId, app: null })), force);
+      return this.deployed(ids.map((appId) => ({ appId, app: null })), force, (d) => d);
     });
   }
+}
+
+/** Every app of a group tree, with ids resolved against their groups; refused with every problem by path. */
+function groupTargets(json: Json, path: string): Target[] {
+  const problems: { path: string; errors: string[] }[] = [];
+  const targets: Target[] = [];
+  const walk = (g: Json, base: string, at: string): void => {
+    const id = typeof g.id === 'string' ? resolveAppId(g.id, base) ?? base : base;
+    const apps = Array.isArray(g.apps) ? g.apps : [];
+    apps.forEach((a: unknown, i) => {
+      const parsed = parseApp(a, id);
+      if (!parsed.ok) problems.push(...parsed.details.map((d) => ({ ...d, path: `${at}/apps(${i})${d.path}` })));
+      else targets.push({ appId: parsed.app.id, app: parsed.app });
+    });
+    const groups = Array.isArray(g.groups) ? g.groups : [];
+    groups.forEach((sub: unknown, i) => { if (isObject(sub)) walk(sub, id, `${at}/groups(${i})`); });
+  };
+  walk(json, path, '');
+  if (problems.length > 0) throw invalid(problems);
+  return targets;
 }

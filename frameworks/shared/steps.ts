@@ -2,7 +2,8 @@
  * A framework's inputs — offers, status updates, API commands, its own timer — taken one at a
  * time. Each step runs after the one before has finished (its writes in), then `settle` looks
  * at everything again. A step that fails is answered with its error, and the framework
- * looks again a second later: what the failure left undone (a kill, a launch) is not lost.
+ * looks again a second later, then 2, 4… up to 30 s while failures go on (a store that is
+ * down is not hammered): what the failure left undone (a kill, a launch) is not lost.
  *
  * One timer: `wakeAt` says when the next look is due (the earliest deadline the last look
  * saw); the timer's step is an empty one, followed by `settle` like any other.
@@ -11,8 +12,9 @@ import type { Clock, Timer } from '../../common/clock';
 import type { Logger } from '../../common/log';
 import { StoppedError } from './http';
 
-/** After a failed step, the next look (ms). */
+/** After a failed step, the next look (ms); it doubles with each failure in a row, up to MAX_RETRY_MS. */
 export const RETRY_MS = 1000;
+export const MAX_RETRY_MS = 30_000;
 
 export interface StepsOptions {
   clock: Clock;
@@ -33,6 +35,8 @@ export class Steps {
   private timer: Timer | undefined;
   private timerAt = Infinity;
   private stopping = false;
+  /** Failed steps and looks in a row: the backoff's exponent. */
+  private failures = 0;
 
   constructor(private readonly o: StepsOptions) {}
 
@@ -49,10 +53,10 @@ export class Steps {
         const out = await fn();
         // The step's own change is stored: its caller hears it succeeded (a retry would do it
         // twice). What the look after it left undone is looked at again shortly.
-        await this.o.settle().catch((e: Error) => {
+        await this.o.settle().then(() => { this.failures = 0; }, (e: Error) => {
           if (this.stopping) return;
           this.o.log.warn('looking after a step failed; looking again shortly', { error: e.message });
-          this.soon();
+          this.retry();
         });
         return out;
       } finally {
@@ -62,7 +66,7 @@ export class Steps {
     this.chain = step.catch((e: Error) => {
       if (this.stopping || e instanceof StoppedError || this.o.refusal?.(e)) return;
       this.o.log.warn('a step failed; looking again shortly', { error: e.message });
-      this.soon();
+      this.retry();
     });
     return step;
   }
@@ -84,6 +88,13 @@ export class Steps {
   /** A look within RETRY_MS, keeping an earlier one. */
   soon(): void {
     this.wakeAt(Math.min(this.timerAt, this.o.clock.now() + RETRY_MS));
+  }
+
+  /** A look after a failure: sooner the first time, later while failures go on. */
+  private retry(): void {
+    const delay = Math.min(RETRY_MS * 2 ** this.failures, MAX_RETRY_MS);
+    this.failures++;
+    this.wakeAt(Math.min(this.timerAt, this.o.clock.now() + delay));
   }
 
   /** Takes no more steps; resolves once the one under way is done. */
