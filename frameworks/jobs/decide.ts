@@ -307,7 +307,8 @@ const ref = (a: Attempt): TaskRef => ({ taskId: a.taskId, agentId: a.agentId });
 
 /** Offers → the next attempts of waiting runs, written before they are launched. */
 export function place(m: JobsModel, offers: readonly Offer[], wants: readonly WaitingRun[], now: number): Placement<JobsChange, JobsEvent> {
-  const waiting = wants.map(({ job, run }) => ({ job, run: current(m, run) ?? run })).filter(({ run }) => needsLaunch(run, now));
+  // Only runs as stored now: a want from a look whose commit was lost names a run that is not.
+  const waiting = wants.flatMap(({ job, run }) => { const r = current(m, run); return r && needsLaunch(r, now) ? [{ job, run: r }] : []; });
   const { placed, refusals } = placeRuns(offers, waiting);
   const launches = new Map<string, TaskInfo[]>();
   for (const p of placed) launches.set(p.offerId, [...launches.get(p.offerId) ?? [], p.task]);
