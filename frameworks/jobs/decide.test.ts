@@ -21,7 +21,7 @@ const status = (taskId: string, state: TaskStatus['state']): TaskStatus => ({
 });
 
 function rules(now: () => number, n = { i: 0 }): JobsRules {
-  return { book: new ScheduleBook({ log: logger('test', { level: 'error' }), now }), random: () => `r${String(++n.i).padStart(4, '0')}`, retryDelayMs: 10_000, keepRuns: 1000 };
+  return { book: new ScheduleBook({ log: logger('test'), now }), random: () => `r${String(++n.i).padStart(4, '0')}`, retryDelayMs: 10_000, keepRuns: 1000 };
 }
 
 type Step = { kind: 'look'; after: number; lost: boolean } | { kind: 'restart' } | { kind: 'offer' } | { kind: 'end'; pick: number };

@@ -117,7 +117,7 @@ async function setup(o: { wakeAt?: () => number; state?: ToyState } = {}) {
   const clock = new FakeClock();
   const store = new ToyStore();
   const state = o.state ?? toyState();
-  const runtime = new FrameworkRuntime(state, logic(o), { store, clock, log: logger('test', { level: 'error' }), declineRefuseMs: 5000 });
+  const runtime = new FrameworkRuntime(state, logic(o), { store, clock, log: logger('test'), declineRefuseMs: 5000 });
   const events: string[] = [];
   runtime.events.add((e) => events.push(e));
   const driver = new RecordingDriver();
