@@ -22,7 +22,6 @@ export type ServicesEvent =
   | { type: 'deployment-started'; deployment: Deployment }
   | { type: 'deployment-done'; deployment: Deployment }
   | { type: 'deployment-failed'; deployment: Deployment; reason: string }
-  | { type: 'app-terminated'; appId: string }
   /** An app definition posted through the API. */
   | { type: 'api-post'; clientIp: string; uri: string; app: App; version: string };
 
@@ -72,8 +71,6 @@ export function marathonEvents(e: ServicesEvent): [string, Record<string, unknow
     }
     case 'deployment-failed':
       return [['deployment_failed', { id: e.deployment.id, plan: planJson(e.deployment), reason: e.reason }]];
-    case 'app-terminated':
-      return [['app_terminated_event', { appId: e.appId }]];
     case 'api-post':
       return [['api_post_event', { clientIp: e.clientIp, uri: e.uri, appDefinition: { ...appDefinition(e.app), version: e.version } }]];
   }
