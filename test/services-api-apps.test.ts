@@ -74,7 +74,7 @@ describe('/v2/apps and /v2/apps/{id} (v2/apps.raml)', () => {
     const mine = listed.body.apps.find((a) => a.id === id) as Body;
     expect(mine).toMatchObject({ instances: 1, tasksRunning: 1, tasksHealthy: 1, tasksUnhealthy: 0, tasksStaged: 0, deployments: [] });
     expectShape(mine.tasks, arrayOf(task), '$.tasks');
-    expect(mine.tasks).toEqual([expect.objectContaining({ appId: id, state: 'TASK_RUNNING', role: '*', healthCheckResults: [expect.objectContaining({ alive: true })] })]);
+    expect(mine.tasks).toEqual([expect.objectContaining({ appId: id, state: 'TASK_RUNNING', role: '*', healthCheckResults: [expect.objectContaining({ alive: true, consecutiveFailures: 0, firstSuccess: expect.stringMatching(/^\d{4}-/), lastSuccess: expect.stringMatching(/^\d{4}-/) })] })]);
     // The task id is the instance id (stringTypes.raml InstanceId), and health results name it.
     const [only] = mine.tasks as [Body];
     expect(only.id).toMatch(instanceIdOf(id));

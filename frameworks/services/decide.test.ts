@@ -10,6 +10,7 @@ import { parseApp } from './app';
 import { evaluate, onStatus, place } from './decide';
 import { applyChange, emptyState, type InstanceRecord, type ServicesState } from './model';
 import { rollingBounds } from './rolling';
+import { taskJson } from './views';
 
 const T0 = 1_700_000_000_000;
 const offer = (id: string): Offer => ({ id, frameworkId: 'fw', agentId: 'a1', hostname: 'h1', role: '*', attributes: {}, resources: parse('cpus:64;mem:65536;ports:[31000-32000]') });
@@ -109,5 +110,31 @@ describe('the services decisions', () => {
     expect(again.commits).toEqual([]);   // written once, sent until answered
     applyChange(s, onStatus(s, status('web.old0', 'TASK_KILLED'), T0).commit!.change);
     expect(evaluate(s, T0 + 70_000, 300_000).kills.map((k) => k.taskId)).toEqual(['web.old1']);
+  });
+});
+
+describe('health check results', () => {
+  const at = (ms: number, healthy: boolean, message = ''): TaskStatus => ({ ...status('web.old0', 'TASK_RUNNING', healthy), timestampMs: ms, message });
+
+  it('keep firstSuccess, lastSuccess, lastFailure with its cause, and the failures since the last success, as Marathon shows them', () => {
+    const s = restarting(1, 1, 1);
+    const i = s.instances.get('web.old0')!;
+    delete i.healthy;
+    const report = (st: TaskStatus) => applyChange(s, onStatus(s, st, T0 + 1).commit!.change);
+    report(at(T0 + 1000, true));
+    report(at(T0 + 2000, false, 'connection refused'));
+    report(at(T0 + 2000, false, 'connection refused'));   // the same update again: changes nothing
+    report(at(T0 + 3000, false, 'timed out after 1 s'));
+    expect(s.instances.get('web.old0')!.health).toEqual({
+      firstSuccess: T0 + 1000, lastSuccess: T0 + 1000, lastFailure: T0 + 3000, lastFailureCause: 'timed out after 1 s', consecutiveFailures: 2,
+    });
+    report(at(T0 + 4000, true));
+    expect(s.instances.get('web.old0')!.health).toMatchObject({ firstSuccess: T0 + 1000, lastSuccess: T0 + 4000, consecutiveFailures: 0 });
+    const json = taskJson(s.instances.get('web.old0')!, s.apps.get('/web')!.app, '*');
+    expect(json.healthCheckResults).toEqual([{
+      alive: true, instanceId: 'web.old0', consecutiveFailures: 0,
+      firstSuccess: new Date(T0 + 1000).toISOString(), lastSuccess: new Date(T0 + 4000).toISOString(),
+      lastFailure: new Date(T0 + 3000).toISOString(), lastFailureCause: 'timed out after 1 s',
+    }]);
   });
 });

@@ -13,7 +13,7 @@ import { isTerminal, type Offer, type TaskInfo, type TaskStatus } from '../../co
 import type { Commit, Evaluation, Placement, StatusOutcome, TaskRef, Waiting } from '../shared/runtime';
 import type { ServicesEvent } from './events';
 import { appIdOfTask } from './launch';
-import { deploymentOf, type Change, type InstanceRecord, type ServicesState } from './model';
+import { deploymentOf, type Change, type HealthHistory, type InstanceRecord, type ServicesState } from './model';
 import { actionDone, planApp } from './plan';
 import { placeOffers, type Refusal, type Want } from './placement';
 import { failed } from './reconcile';
@@ -158,10 +158,23 @@ export function onStatus(s: ServicesState, status: TaskStatus, now: number): Sta
     next.state = 'UNREACHABLE';
     next.unreachableSince ??= now;
   }
-  if (status.healthy !== undefined) next.healthy = status.healthy;
+  if (status.healthy !== undefined) {
+    next.healthy = status.healthy;
+    next.health = healthAfter(i.health, status, now);
+  }
   const events: ServicesEvent[] = [{ type: 'instance', instance: next, taskState: status.state, message: status.message }];
   if (next.healthy !== undefined && next.healthy !== i.healthy) events.push({ type: 'health', instance: i, healthy: next.healthy });
   return { commit: { change: { instances: [next] }, events } };
+}
+
+/** The health history after a verdict; a verdict heard again (a resent update) changes nothing. */
+export function healthAfter(h: HealthHistory | undefined, status: TaskStatus, now: number): HealthHistory {
+  const at = status.timestampMs > 0 ? status.timestampMs : now;
+  const last = Math.max(h?.lastSuccess ?? -Infinity, h?.lastFailure ?? -Infinity);
+  const base: HealthHistory = h ?? { consecutiveFailures: 0 };
+  if (at <= last) return base;
+  if (status.healthy) return { ...base, firstSuccess: base.firstSuccess ?? at, lastSuccess: at, consecutiveFailures: 0 };
+  return { ...base, lastFailure: at, ...(status.message ? { lastFailureCause: status.message } : {}), consecutiveFailures: base.consecutiveFailures + 1 };
 }
 
 /** An instance's end: forgotten; a failure grows its app's backoff and is its last failure. */

@@ -38,6 +38,8 @@ export interface InstanceRecord {
   state: InstanceRecordState;
   /** The agent's latest health verdict; undefined before the first, or without checks. */
   healthy?: boolean;
+  /** When health reports came (ms, the agent's time), as Marathon's healthCheckResults show them. */
+  health?: HealthHistory;
   /** When it was launched (ms). */
   stagedAt: number;
   /** When it first ran (ms). */
@@ -45,6 +47,19 @@ export interface InstanceRecord {
   unreachableSince?: number;
   /** The framework asked for the kill: its TASK_KILLED is not a failure. */
   killRequested?: boolean;
+}
+
+/**
+ * An instance's health over time. Agents report a verdict when it changes (as Mesos's
+ * executors do), so `lastSuccess` is when the latest healthy verdict was reached, and
+ * `consecutiveFailures` counts the unhealthy verdicts since the last healthy one.
+ */
+export interface HealthHistory {
+  firstSuccess?: number;
+  lastSuccess?: number;
+  lastFailure?: number;
+  lastFailureCause?: string;
+  consecutiveFailures: number;
 }
 
 export type DeploymentActionType = 'StartApplication' | 'ScaleApplication' | 'RestartApplication' | 'StopApplication';

@@ -52,7 +52,20 @@ export function taskJson(i: InstanceRecord, app: App | undefined, role: string):
     version: i.version,
     ipAddresses: [],
     role,
-    ...(healthChecked ? { healthCheckResults: [{ alive: i.healthy, instanceId: i.taskId, consecutiveFailures: i.healthy ? 0 : 1 }] } : {}),
+    ...(healthChecked ? { healthCheckResults: [healthResult(i)] } : {}),
+  };
+}
+
+/** Marathon's HealthCheckResult for an instance: the verdict, and when verdicts came. */
+function healthResult(i: InstanceRecord): Record<string, unknown> {
+  const h = i.health;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    alive: i.healthy, instanceId: i.taskId, consecutiveFailures: h?.consecutiveFailures ?? (i.healthy ? 0 : 1),
+    ...(h?.firstSuccess !== undefined ? { firstSuccess: iso(h.firstSuccess) } : {}),
+    ...(h?.lastSuccess !== undefined ? { lastSuccess: iso(h.lastSuccess) } : {}),
+    ...(h?.lastFailure !== undefined ? { lastFailure: iso(h.lastFailure) } : {}),
+    ...(h?.lastFailureCause !== undefined ? { lastFailureCause: h.lastFailureCause } : {}),
   };
 }
 
