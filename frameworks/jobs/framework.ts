@@ -20,10 +20,10 @@ import type { Offer, TaskStatus } from '../../common/types';
 import type { Driver } from '../shared/driver';
 import { ApiError } from '../shared/http';
 import { FrameworkRuntime, type CommandOutcome } from '../shared/runtime';
-import { dependencyProblem } from './dag';
+import * as commands from './commands';
+import { JobsError } from './commands';
 import {
-  activeRuns, allActiveRuns, applyChange, commitOf, evaluate, isActive, jobsModel, newRun, onStatus, place, retention,
-  current, type JobsEvent, type JobsModel, type JobsRules, type WaitingRun,
+  activeRuns, allActiveRuns, applyChange, evaluate, isActive, jobsModel, onStatus, place, type JobsEvent, type JobsModel, type JobsRules, type WaitingRun,
 } from './decide';
 import { liveAttempt, type RunRecord } from './history';
 import type { Job } from './job';
@@ -32,15 +32,7 @@ import { ScheduleBook } from './schedule-book';
 import type { JobsChange, JobsState, JobsStore } from './store';
 
 export type { Driver } from '../shared/driver';
-export { isActive, type JobsEvent };
-
-/** A command refused: what was wrong, in words (and by JSON path); nothing changed. */
-export class JobsError extends Error {
-  override readonly name = 'JobsError';
-  constructor(readonly kind: 'not-found' | 'exists' | 'conflict' | 'invalid', message: string, readonly details: { path: string; errors: string[] }[] = []) {
-    super(message);
-  }
-}
+export { isActive, JobsError, type JobsEvent };
 
 export interface JobsFrameworkOptions {
   store: JobsStore;
@@ -158,114 +150,36 @@ export class JobsFramework {
     return this.runtime.onUpdate(status);
   }
 
-  // ---- commands (the REST APIs, the UI and the CLI) -----------------------------------------
+  // ---- commands (the REST APIs, the UI and the CLI): decided in commands.ts ------------------
 
-  /**
-   * Creates (`create`), replaces (`replace`) or either (`upsert`) a job. Refused when its
-   * parents do not exist or would form a cycle. A new schedule starts from now: occurrences
-   * before it are not missed ones.
-   */
+  /** Creates (`create`), replaces (`replace`) or either (`upsert`) a job. */
   putJob(job: Job, mode: 'create' | 'replace' | 'upsert'): Promise<Job> {
-    return this.command(() => {
-      const old = this.state.jobs.get(job.id);
-      if (old && mode === 'create') throw new JobsError('exists', `Job with id '${job.id}' already exists`);
-      if (!old && mode === 'replace') throw new JobsError('not-found', `Job '${job.id}' does not exist`);
-      return this.storeJob(old, job);
-    });
+    return this.command(() => commands.putJob(this.state, this.rules, job, mode, this.now()));
   }
 
   /** Changes a job by `change(job)`, in one step: no other change comes between the read and the write. */
   updateJob(id: string, change: (job: Job) => Job): Promise<Job> {
-    return this.command(() => {
-      const old = this.state.jobs.get(id);
-      if (!old) throw new JobsError('not-found', `Job '${id}' does not exist`);
-      return this.storeJob(old, { ...change(old), id });
-    });
+    return this.command(() => commands.updateJob(this.state, this.rules, id, change, this.now()));
   }
 
-  private storeJob(old: Job | undefined, job: Job): Outcome<Job> {
-    const problem = dependencyProblem([...this.state.jobs.values()], job);
-    if (problem) throw new JobsError('invalid', problem, [{ path: job.dialect === 'chronos' ? '/parents' : '/dependencies', errors: [problem] }]);
-    const now = this.now();
-    const fixed = withStart(job, now);
-    const fresh = !old || !old.schedule || !fixed.schedule || old.schedule.expression !== fixed.schedule.expression
-      || old.schedule.timeZone !== fixed.schedule.timeZone || (!this.scheduled(old) && fixed.schedule.enabled && !fixed.disabled);
-    return { result: fixed, commits: [commitOf({ jobs: [fixed], ...(fresh && fixed.schedule ? { cursors: [{ jobId: job.id, at: now - 1 }] } : {}) })] };
-  }
-
-  /**
-   * Deletes a job; refused while it runs, unless those runs are to be stopped. Jobs that
-   * depend on it are refused too (Metronome), or re-parented (`reparent`, Chronos): a child
-   * takes the deleted job's parents in its place, or its schedule when it had none.
-   */
+  /** Deletes a job (see commands.ts for when it is refused, and how children are re-parented). */
   deleteJob(id: string, o: { stopCurrentJobRuns: boolean; reparent?: boolean }): Promise<Job> {
-    return this.command(() => {
-      const job = this.state.jobs.get(id);
-      if (!job) throw new JobsError('not-found', `Job '${id}' does not exist`);
-      const children = [...this.state.jobs.values()].filter((j) => j.parents.includes(id));
-      if (children.length > 0 && !o.reparent) {
-        throw new JobsError('conflict', `Job '${id}' cannot be deleted: ${children.map((c) => `'${c.id}'`).join(', ')} depend${children.length === 1 ? 's' : ''} on it`);
-      }
-      const reparented = children.map((c): Job => {
-        const parents = [...new Set([...c.parents.filter((p) => p !== id), ...job.parents])];
-        return parents.length > 0 || c.schedule || !job.schedule ? { ...c, parents } : { ...c, parents, schedule: job.schedule };
-      });
-      const active = this.activeRuns(id);
-      if (active.length > 0 && !o.stopCurrentJobRuns) {
-        throw new JobsError('conflict', `Job '${id}' has ${active.length} active run${active.length === 1 ? '' : 's'}. Override with stopCurrentJobRuns=true`);
-      }
-      const dag = structuredClone(this.state.dag);
-      delete dag.doneAt[id];
-      delete dag.triggeredAt[id];
-      const now = this.now();
-      const change: JobsChange = {
-        deleteJobs: [id], dag, jobs: reparented,
-        cursors: reparented.filter((c) => c.schedule && c.parents.length === 0).map((c) => ({ jobId: c.id, at: now - 1 })),
-      };
-      // Their records are gone: each live task is killed until it ends, and as an orphan if it reports again.
-      const forget = active.flatMap((r) => { const a = liveAttempt(r); return a ? [{ taskId: a.taskId, agentId: a.agentId }] : []; });
-      return { result: job, commits: [commitOf(change)], forget };
-    });
+    return this.command(() => commands.deleteJob(this.state, id, o, this.now()));
   }
 
   /** Starts a run now, whatever the schedule and the concurrency policy say. */
   runNow(id: string): Promise<RunRecord> {
-    return this.command(() => {
-      const job = this.state.jobs.get(id);
-      if (!job) throw new JobsError('not-found', `Job '${id}' does not exist`);
-      const run = newRun(job, 'manual', this.now(), this.o.random);
-      return { result: run, commits: [commitOf({ runs: [run], deleteRuns: retention(this.state, id, [run], this.rules.keepRuns) })] };
-    });
+    return this.command(() => commands.runNow(this.state, this.rules, id, this.now()));
   }
 
   /** Stops a run: its task is killed, and it ends FAILED, "stopped". */
   stopRun(jobId: string, runId: string): Promise<RunRecord> {
-    return this.command(() => {
-      if (!this.state.jobs.has(jobId)) throw new JobsError('not-found', `Job '${jobId}' does not exist`);
-      const run = current(this.state, { jobId, runId });
-      if (!run || !isActive(run)) throw new JobsError('not-found', `Job '${jobId}' has no active run '${runId}'`);
-      const stopped = { ...run, stopRequested: run.stopRequested ?? 'stopped on request' };
-      return { result: stopped, commits: [commitOf({ runs: [stopped] })] };
-    });
+    return this.command(() => commands.stopRun(this.state, jobId, runId));
   }
 
   /** Stops every active run of a job; how many there were. */
   killJob(jobId: string): Promise<number> {
-    return this.command(() => {
-      if (!this.state.jobs.has(jobId)) throw new JobsError('not-found', `Job '${jobId}' does not exist`);
-      const runs = this.activeRuns(jobId).filter((r) => !r.stopRequested).map((r) => ({ ...r, stopRequested: 'killed on request' }));
-      return { result: runs.length, commits: runs.length > 0 ? [commitOf({ runs })] : [] };
-    });
+    return this.command(() => commands.killJob(this.state, jobId));
   }
-}
-
-/** A Chronos schedule with no start (`R/ /PT1H`) starts when the job is stored, written down so it stays put. */
-function withStart(job: Job, now: number): Job {
-  const s = job.schedule;
-  if (!s || s.kind !== 'iso8601') return job;
-  const parts = s.expression.split('/');
-  if (parts.length !== 3 || parts[1] !== '') return job;
-  const start = new Date(now).toISOString();
-  return { ...job, schedule: { ...s, expression: `${parts[0]}/${start}/${parts[2]}` } };
 }
 
