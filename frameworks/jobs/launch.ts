@@ -10,7 +10,7 @@
  */
 import { contains, format, subtract, type Resources } from '../../common/resources';
 import type { ContainerInfo, Offer, TaskInfo } from '../../common/types';
-import { taskResources } from '../sdk/tasks';
+import { taskResources } from '../sdk';
 import { fullMatch, userPatternProblem } from '../shared/user-pattern';
 import type { Job, JobConstraint } from './job';
 import type { RunRecord } from './history';

@@ -5,7 +5,7 @@
 export { subscribe, Scheduler, type DeclineOptions, type SchedulerEvents } from './client';
 export type { SubscribeOptions, ReconnectOptions } from './options';
 export { SchedulerCallError, SubscriptionError, InvalidArgumentError } from './errors';
-export { task, fit, pickPorts, taskResources, type TaskSpec } from './tasks';
+export { task, fit, pickPorts, portEnv, taskResources, type TaskSpec } from './tasks';
 export { pack, type Packing, type Unplaced } from './pack';
 export { matchAttributes, type AttributeConstraint, type Constraints, type Match } from './placement';
 export { masterAddress, grpcAddress, DEFAULT_MASTER, type MasterAddress } from './master-address';

@@ -7,7 +7,7 @@
  */
 import { contains, format, scalar, type Resources } from '../../common/resources';
 import type { HealthCheck, Offer, PortMapping, TaskInfo } from '../../common/types';
-import { pickPorts, portEnv, taskResources } from '../sdk/tasks';
+import { pickPorts, portEnv, taskResources } from '../sdk';
 import type { App, AppHealthCheck } from './app';
 
 /** Why an offer cannot take an instance, in Marathon's reject-summary names. */

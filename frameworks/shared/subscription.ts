@@ -9,8 +9,7 @@
 import type { Logger } from '../../common/log';
 import type { ClientIdentity } from '../../common/security/client-config';
 import type { FrameworkInfo, Offer, TaskStatus } from '../../common/types';
-import { subscribe, type Scheduler } from '../sdk';
-import { SchedulerCallError } from '../sdk/errors';
+import { SchedulerCallError, subscribe, type Scheduler } from '../sdk';
 import { StoppedError } from './http';
 
 /** What a framework's runtime must offer to be kept subscribed. */
