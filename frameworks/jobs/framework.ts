@@ -16,10 +16,8 @@
 import type { Clock } from '../../common/clock';
 import type { Listeners } from '../../common/listeners';
 import type { Logger } from '../../common/log';
-import type { Offer, TaskStatus } from '../../common/types';
-import type { Driver } from '../shared/driver';
 import { ApiError } from '../shared/http';
-import { FrameworkRuntime, type CommandOutcome } from '../shared/runtime';
+import { FrameworkRuntime, OnRuntime, type CommandOutcome } from '../shared/runtime';
 import * as commands from './commands';
 import { JobsError } from './commands';
 import {
@@ -50,12 +48,13 @@ export interface JobsFrameworkOptions {
 
 type Outcome<T> = CommandOutcome<JobsChange, JobsEvent, T>;
 
-export class JobsFramework {
+export class JobsFramework extends OnRuntime<JobsModel> {
   readonly state: JobsModel;
-  private readonly runtime: FrameworkRuntime<JobsModel, JobsChange, JobsEvent, WaitingRun>;
+  protected readonly runtime: FrameworkRuntime<JobsModel, JobsChange, JobsEvent, WaitingRun>;
   private readonly rules: JobsRules;
 
   constructor(state: JobsState, private readonly o: JobsFrameworkOptions) {
+    super();
     this.state = jobsModel(state);
     const book = new ScheduleBook({ log: o.log, now: () => this.now() });
     this.rules = { book, random: o.random, retryDelayMs: o.retryDelayMs ?? 10_000, keepRuns: o.keepRuns ?? 100 };
@@ -86,11 +85,6 @@ export class JobsFramework {
 
   now(): number {
     return this.o.clock.now();
-  }
-
-  /** Runs `fn` in the framework's turn; the state changes only inside steps. */
-  step<T>(fn: () => Promise<T> | T): Promise<T> {
-    return this.runtime.step(fn);
   }
 
   private command<T>(decide: () => Outcome<T>): Promise<T> {
@@ -125,29 +119,6 @@ export class JobsFramework {
   nextRun(jobId: string): number | undefined {
     const job = this.state.jobs.get(jobId);
     return job && this.rules.book.nextRun(job, this.state.cursors.get(jobId) ?? this.now());
-  }
-
-  // ---- the master connection ------------------------------------------------------------------
-
-  attach(driver: Driver, frameworkId: string): Promise<void> {
-    return this.runtime.attach(driver, frameworkId);
-  }
-
-  detach(): void {
-    this.runtime.detach();
-  }
-
-  /** Takes no more steps; resolves once the one under way is done (its writes in). */
-  stop(): Promise<void> {
-    return this.runtime.stop();
-  }
-
-  onOffers(offers: Offer[]): Promise<void> {
-    return this.runtime.onOffers(offers);
-  }
-
-  onUpdate(status: TaskStatus): Promise<void> {
-    return this.runtime.onUpdate(status);
   }
 
   // ---- commands (the REST APIs, the UI and the CLI): decided in commands.ts ------------------

@@ -13,6 +13,7 @@
  */
 import type { App } from './app';
 import { deploymentOf, instancesOf, type AppRecord, type Change, type Deployment, type DeploymentAction, type ServicesState } from './model';
+import { servicePorts } from './views';
 
 export interface Target {
   appId: string;
@@ -48,7 +49,7 @@ export function deploy(s: ServicesState, targets: readonly Target[], o: DeployOp
   const actions: DeploymentAction[] = [];
   const original: Record<string, AppRecord | null> = {};
   const targeted = new Set(targets.map((t) => t.appId));
-  const usedPorts = new Set([...s.apps.values()].filter((r) => !targeted.has(r.app.id)).flatMap((r) => servicePortsOf(r.app)));
+  const usedPorts = new Set([...s.apps.values()].filter((r) => !targeted.has(r.app.id)).flatMap((r) => servicePorts(r.app)));
   for (let t of targets) {
     const current = s.apps.get(t.appId);
     // A forced change over a cancelled deployment rolls back to what that one started from.
@@ -80,17 +81,13 @@ export function deploy(s: ServicesState, targets: readonly Target[], o: DeployOp
 /** Where Marathon takes service ports from (its local_port_min/max defaults). */
 export const SERVICE_PORTS = { min: 10000, max: 20000 };
 
-function servicePortsOf(app: App): number[] {
-  return app.networks.some((n) => n.mode !== 'host') ? (app.container?.portMappings ?? []).map((m) => m.servicePort) : app.portDefinitions.map((d) => d.port);
-}
-
 /**
  * Every service port left 0 gets one: the app's previous one at that place if it had one,
  * else the lowest free in 10000–20000. Service ports name an app's ports cluster-wide (a load
  * balancer binds them); `used` holds the ones taken and gains the ones handed out.
  */
 export function withServicePorts(app: App, used: Set<number>, previous?: App): App {
-  const before = previous ? servicePortsOf(previous) : [];
+  const before = previous ? servicePorts(previous) : [];
   let next = SERVICE_PORTS.min;
   const pick = (given: number, i: number): number => {
     if (given !== 0) return given;

@@ -16,9 +16,7 @@
  */
 import type { Clock } from '../../common/clock';
 import type { Logger } from '../../common/log';
-import type { Offer, TaskStatus } from '../../common/types';
-import type { Driver } from '../shared/driver';
-import { FrameworkRuntime, StoppedError, type CommandOutcome } from '../shared/runtime';
+import { FrameworkRuntime, OnRuntime, StoppedError, type CommandOutcome } from '../shared/runtime';
 import { evaluate, onStatus, place, type ServicesEvaluation, type ServicesPlacement } from './decide';
 import { EventBus, type ServicesEvent } from './events';
 import { applyChange, type Change, type ServicesState } from './model';
@@ -57,14 +55,15 @@ const KEEP_REFUSALS = 10;
 
 type Runtime = FrameworkRuntime<ServicesState, Change, ServicesEvent, Want, ServicesPlacement, ServicesEvaluation>;
 
-export class ServicesFramework {
+export class ServicesFramework extends OnRuntime<ServicesState> {
   /** Every event in Marathon's shapes, for `/v2/events` and the UI. */
   readonly bus: EventBus;
   readonly role: string;
-  private readonly runtime: Runtime;
+  protected readonly runtime: Runtime;
   private readonly queue = new Map<string, QueueEntry>();
 
   constructor(readonly state: ServicesState, private readonly o: FrameworkOptions) {
+    super();
     this.bus = new EventBus(() => o.clock.now());
     this.role = o.role ?? '*';
     const launchTimeoutMs = o.launchTimeoutMs ?? 300_000;
@@ -102,33 +101,12 @@ export class ServicesFramework {
 
   /** Runs `fn` in the framework's turn; the state changes only inside. */
   serial<T>(fn: () => Promise<T> | T): Promise<T> {
-    return this.runtime.step(fn);
+    return this.step(fn);
   }
 
   /** A command decided on the state in the framework's turn, committed, then answered. */
   command<T>(decide: (state: ServicesState, now: number) => CommandOutcome<Change, ServicesEvent, T>): Promise<T> {
     return this.runtime.command(decide);
-  }
-
-  attach(driver: Driver, frameworkId: string): Promise<void> {
-    return this.runtime.attach(driver, frameworkId);
-  }
-
-  detach(): void {
-    this.runtime.detach();
-  }
-
-  /** Takes no more steps, and resolves once the one under way is done (its writes in). */
-  stop(): Promise<void> {
-    return this.runtime.stop();
-  }
-
-  onOffers(offers: Offer[]): Promise<void> {
-    return this.runtime.onOffers(offers);
-  }
-
-  onUpdate(status: TaskStatus): Promise<void> {
-    return this.runtime.onUpdate(status);
   }
 
   queueEntries(): QueueEntry[] {
