@@ -21,8 +21,8 @@ import { startAgent } from '../agent/agent';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
 import { runNTasks } from '../frameworks/examples/run-n-tasks';
 import { startMaster } from '../master/server';
-import { startServices, type ServicesHandle, type ServicesOptions } from '../frameworks/services/server';
-import { startJobs, type JobsHandle, type JobsOptions } from '../frameworks/jobs/server';
+import { startServices } from '../frameworks/services/server';
+import { startJobs } from '../frameworks/jobs/server';
 import { parseArgs } from '../common/flags';
 
 type Stoppable = { stop(): Promise<void> };
@@ -71,15 +71,10 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     started.push(agent);
     await agent.registered;
     const masterAddr = `${host}:${master.httpPort}`;
-    const services = await startLocalServices({
-      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['services-port'] ?? 8080, security, identity: as('services'), role: 'services',
-      ...(flags.redis ? { redisUrl: flags.redis } : {}),
-    });
+    const nearMaster = { master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, security, ...(flags.redis ? { redisUrl: flags.redis } : {}) };
+    const services = await startLocal('services', startServices, { ...nearMaster, port: flags['services-port'] ?? 8080, identity: as('services'), role: 'services' });
     started.push(services);
-    const jobs = await startLocalJobs({
-      master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, port: flags['jobs-port'] ?? 4400, security, identity: as('jobs'), role: 'jobs',
-      ...(flags.redis ? { redisUrl: flags.redis } : {}),
-    });
+    const jobs = await startLocal('jobs', startJobs, { ...nearMaster, port: flags['jobs-port'] ?? 4400, identity: as('jobs'), role: 'jobs' });
     started.push(jobs);
     // Subscribed before the banner, so that what it promises answers; a signal meanwhile still stops it all.
     const early = await Promise.race([Promise.all([services.subscribed, jobs.subscribed]).then(() => undefined), signal]);
@@ -118,25 +113,14 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     throw err;
   }
 
-  /** The services framework on the cluster's master; a taken port says how to choose another. */
-  async function startLocalServices(o: ServicesOptions & { port: number }): Promise<ServicesHandle> {
+  /** A framework on the cluster's master; a taken port says how to choose another. */
+  async function startLocal<O extends { host?: string; port: number }, H>(kind: 'services' | 'jobs', start: (o: O) => Promise<H>, o: O): Promise<H> {
     try {
-      return await startServices(o);
+      return await start(o);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-      throw new Error(`the services framework cannot listen on ${o.host}:${o.port}: the port is taken; ` +
-        'choose another with --services-port N (0 picks a free one)');
-    }
-  }
-
-  /** The jobs framework on the cluster's master; a taken port says how to choose another. */
-  async function startLocalJobs(o: JobsOptions & { port: number }): Promise<JobsHandle> {
-    try {
-      return await startJobs(o);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-      throw new Error(`the jobs framework cannot listen on ${o.host}:${o.port}: the port is taken; ` +
-        'choose another with --jobs-port N (0 picks a free one)');
+      throw new Error(`the ${kind} framework cannot listen on ${o.host}:${o.port}: the port is taken; ` +
+        `choose another with --${kind}-port N (0 picks a free one)`);
     }
   }
 

@@ -5,9 +5,7 @@
  * it (api-router.ts): a path known under other methods is 405 with `Allow`, an unknown one 404.
  */
 import type { ClientIdentity } from '../../common/security/client-config';
-import type { ServerResponse } from 'http';
-import type { Logger } from '../../common/log';
-import { openEventStream } from '../../common/sse';
+import type { EventFeed } from '../shared/event-stream';
 import { ApiError, ping, type Reply, type Request } from '../shared/http';
 import { chronosRoutes } from './api-chronos';
 import { metronomeRoutes } from './api-metronome';
@@ -53,24 +51,10 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
   };
 }
 
-/** Bytes a `/v1/events` client may leave unread before its stream is cut (it opens a new one). */
-export const DEFAULT_MAX_EVENT_BACKLOG_BYTES = 16 * 1024 * 1024;
-
 /**
  * `/v1/events`: every stored change as a server-sent event — `event: job_updated |
- * job_deleted | run_updated`, `data:` the event as JSON. Subscribed in the same turn as the
- * headers are flushed: a client that sees the stream open and then sends a change gets its
- * events. A client that leaves more than `maxBacklogBytes` unread is cut (common/sse.ts).
+ * job_deleted | run_updated`, `data:` the event as JSON.
  */
-export function eventStream(
-  framework: JobsFramework, res: ServerResponse, open: Set<ServerResponse>,
-  o: { log: Logger; keepAliveMs?: number; maxBacklogBytes?: number },
-): void {
-  let unsubscribe = (): void => undefined;
-  const write = openEventStream(res, {
-    keepAliveMs: o.keepAliveMs ?? 15_000, maxBacklogBytes: o.maxBacklogBytes ?? DEFAULT_MAX_EVENT_BACKLOG_BYTES, log: o.log,
-    streams: open, onClose: () => unsubscribe(),
-    name: 'GET /v1/events', resume: 'open the stream again',
-  });
-  unsubscribe = framework.events.add((e: JobsEvent) => write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`));
+export function jobsEvents(framework: JobsFramework): EventFeed {
+  return ({ send }) => framework.events.add((e: JobsEvent) => send(e.type, e));
 }

@@ -9,7 +9,9 @@ import { resolveAppId } from './app';
 import { appIdOfTask } from './launch';
 import { ApiError, appNotFound, type Commands } from './commands';
 import type { ServicesFramework } from './framework';
+import type { EventFeed } from '../shared/event-stream';
 import { ping, type Reply, type Request } from '../shared/http';
+import type { MarathonEvent } from './events';
 import { instancesOf, type Deployment, type InstanceRecord } from './model';
 import { appDefinition, appJson, deploymentJson, embedsOf, servicePorts, taskJson } from './views';
 import { groupTree, queueJson, discovery, metricsJson, metricsText } from './api-views';
@@ -55,6 +57,28 @@ function appIdFrom(raw: string): string {
   const id = resolveAppId(decode(raw));
   if (!id) throw new ApiError(400, { message: `'${raw}' is not a valid app id` });
   return id;
+}
+
+/** What `/v2/events` streams: the framework's event bus. */
+export interface MarathonEventSource {
+  subscribe(listener: (e: MarathonEvent) => void): () => void;
+  emit(eventType: string, body: Record<string, unknown>): void;
+}
+
+/**
+ * `/v2/events`: each event as `event: <type>` and `data: <json>`, filtered by `?event_type=`
+ * (repeatable); a client's coming and going are events too, as in Marathon.
+ */
+export function marathonEvents(events: MarathonEventSource): EventFeed {
+  return ({ url, remoteAddress, send }) => {
+    const only = new Set(url.searchParams.getAll('event_type'));
+    const unsubscribe = events.subscribe((e) => { if (only.size === 0 || only.has(e.eventType)) send(e.eventType, e); });
+    events.emit('event_stream_attached', { remoteAddress });
+    return () => {
+      unsubscribe();
+      events.emit('event_stream_detached', { remoteAddress });
+    };
+  };
 }
 
 const APP_SUB = /^\/v2\/apps(\/.+?)(?:\/(restart|tasks|versions)(?:\/([^/]+))?)?\/?$/;

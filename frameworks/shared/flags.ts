@@ -14,13 +14,20 @@ export const FRAMEWORK_FLAGS = {
 } as const;
 
 export interface FrameworkServerOptions {
+  /** The master's HTTP address (host:5050); defaults to AGORA_MASTER, then the local cluster. */
   master?: string;
+  /** Keep state in Redis under `redisPrefix` (default: the framework's own); without it, in memory (lost on stop). */
   redisUrl?: string;
   redisPrefix?: string;
+  /** The address to bind HTTP to (default 0.0.0.0). */
   host?: string;
+  /** HTTP port (default: the framework's, 8080 for services, 4400 for jobs; 0 picks one). */
   port?: number;
+  /** The framework's name (default: agora-services, agora-jobs). */
   name?: string;
+  /** The role it takes offers for (default *). */
   role?: string;
+  /** How long the master keeps our tasks while we are away (default: a week with Redis; a minute in memory). */
   failoverTimeoutMs?: number;
   /** FrameworkInfo.webui_url, when the default (this server's own address) is not where browsers reach it. */
   webuiUrl?: string;

@@ -1,0 +1,159 @@
+/**
+ * A framework as a server, the skeleton `agora services` and `agora jobs` share: its store
+ * (Redis under a prefix, or memory), the framework loaded over it, its HTTP API and UI behind
+ * the door, and its subscription to the master. The API serves from the start; the
+ * subscription is made, and made again, in the background (subscription.ts), so a framework
+ * started before its master (or outliving it for a while) still answers, and catches up.
+ *
+ * What is a framework's own comes in as its `FrameworkServerSpec`: its store classes, how it
+ * loads, its routes and event stream, its defaults. Of the framework object itself this file
+ * uses only what keeps it subscribed (`Subscriber`) and `stop`.
+ */
+import { clientIdentity, type ClientIdentity } from '../../common/security/client-config';
+import type { ServerSecurity } from '../../common/security/security-dir';
+import { lockedDoor } from '../../common/security/http-door';
+import { systemClock, type Clock } from '../../common/clock';
+import { logger, type Logger } from '../../common/log';
+import type { MasterStateView } from '../../common/operator-types';
+import type { FrameworkInfo } from '../../common/types';
+import { getJson, masterAddress } from '../sdk/master-address';
+import { eventStreamAt, type EventFeed } from './event-stream';
+import { defaultWebuiUrl, webuiUrlProblem, type FrameworkServerOptions } from './flags';
+import { startHttp, type Handler } from './http';
+import { keepSubscribed, type Subscriber, type Subscription } from './subscription';
+
+export interface ServerOptions extends FrameworkServerOptions {
+  /** The master's gRPC address, to skip looking it up. */
+  grpcAddress?: string;
+  /** Bytes an event stream's client may leave unread before its stream is cut (default 16 MiB). */
+  maxEventBacklogBytes?: number;
+  clock?: Clock;
+  log?: Logger;
+  /**
+   * The HTTP door's keys: every API call, stream and UI page needs credentials (writes an
+   * admin's). Without it the API is open to anyone who reaches the port (`--insecure`).
+   */
+  security?: ServerSecurity;
+  /** Who this framework is to the master (gRPC and HTTP); default: the client config's user. */
+  identity?: ClientIdentity;
+  /** The address clients reach this server at (default host:port); the web UI's default URL is under it. */
+  advertise?: string;
+}
+
+/** A framework as this skeleton runs it: kept subscribed, and stopped. */
+export type ServedFramework = Subscriber & { stop(): Promise<void> };
+
+export interface FrameworkStore {
+  close(): Promise<void>;
+}
+
+/** Where an agent serves HTTP (its sandboxes' files), as the master knows it. */
+export interface AgentAddress { id: string; hostname: string; port: number }
+
+/** What a framework's routes may ask of the server around them. */
+export interface ServerContext<F> {
+  framework: F;
+  log: Logger;
+  /** The name it subscribes under, and its role. */
+  name: string;
+  role: string;
+  /** The master's HTTP address, as the framework's info names it. */
+  master: string;
+  failoverTimeoutMs: number;
+  host: string;
+  /** The port bound (0 until it is). */
+  port(): number;
+  /** Where browsers reach the web UI. */
+  webuiUrl(): string;
+  /** Whether the framework is subscribed to a master now. */
+  connected(): boolean;
+  agents(): Promise<AgentAddress[]>;
+}
+
+export interface FrameworkServerSpec<S extends FrameworkStore, F extends ServedFramework> {
+  /** 'services', 'jobs': the log's name, and the door's (its cookie's). */
+  kind: string;
+  /** Who the door's login page says it is, e.g. "the Agora jobs framework". */
+  title: string;
+  defaults: { port: number; name: string; redisPrefix: string };
+  stores: { redis(url: string, prefix: string): Promise<S>; memory(): S };
+  /** Loads the framework over its store. */
+  load(store: S, env: { clock: Clock; log: Logger; role: string }): Promise<F>;
+  /** Its REST API and UI, and its event stream. */
+  serve(ctx: ServerContext<F>): { route: Handler; events?: { path: string; feed: EventFeed } };
+  /** What it subscribes with beyond its name, role, failover timeout and web UI (capabilities). */
+  frameworkInfo?: Partial<Pick<FrameworkInfo, 'capabilities'>>;
+}
+
+export interface FrameworkServer<F> {
+  port: number;
+  framework: F;
+  /** Resolves once subscribed to the master for the first time. */
+  subscribed: Promise<string>;
+  stop(): Promise<void>;
+}
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+/**
+ * Kept in memory, the state dies with the process, and a new one could never claim the old
+ * tasks: the master should not keep them for a week, only across a short loss of connection.
+ */
+const MEMORY_FAILOVER_MS = 60_000;
+
+export async function startFrameworkServer<S extends FrameworkStore, F extends ServedFramework>(
+  spec: FrameworkServerSpec<S, F>, o: ServerOptions,
+): Promise<FrameworkServer<F>> {
+  const log = o.log ?? logger(spec.kind);
+  const webuiProblem = o.webuiUrl === undefined ? undefined : webuiUrlProblem(o.webuiUrl);
+  if (webuiProblem) throw new Error(`webuiUrl ${webuiProblem}`);
+  const store = o.redisUrl ? await spec.stores.redis(o.redisUrl, o.redisPrefix ?? spec.defaults.redisPrefix) : spec.stores.memory();
+  const framework = await spec.load(store, { clock: o.clock ?? systemClock, log, role: o.role ?? '*' });
+  const door = o.security && lockedDoor(o.security.credentials, { kind: spec.kind, tls: o.security.tls, port: o.port ?? spec.defaults.port, title: spec.title, log });
+  const live: Live = { port: 0 };
+  const ctx = context(spec, o, framework, log, live);
+  const { route, events } = spec.serve(ctx);
+  const http = await startHttp({
+    ...(door ? { door } : {}), host: ctx.host, port: o.port ?? spec.defaults.port, log, route,
+    ...(events ? { stream: eventStreamAt({ ...events, log, maxBacklogBytes: o.maxEventBacklogBytes }) } : {}),
+  }).catch(async (err: Error) => {
+    door?.close();
+    await framework.stop();
+    await store.close();   // a taken port: nothing may stay open behind the error
+    throw err;
+  });
+  live.port = http.port;
+  // The web UI's default URL holds the port, known only now that it is bound (0 picks one).
+  const subscription = live.subscription = keepSubscribed(framework, {
+    master: o.master, grpcAddress: o.grpcAddress, log, ...(o.identity ? { credentials: o.identity } : {}),
+    framework: { name: ctx.name, roles: [ctx.role], failoverTimeoutMs: ctx.failoverTimeoutMs, webuiUrl: ctx.webuiUrl(), ...spec.frameworkInfo },
+  });
+  let stopped: Promise<void> | undefined;
+  return {
+    port: http.port, framework, subscribed: subscription.subscribed,
+    stop: () => stopped ??= (async () => {
+      subscription.close();
+      await framework.stop();
+      await http.stop();
+      door?.close();
+      await store.close();
+    })(),
+  };
+}
+
+/** What the server learns as it starts: its port once bound, its subscription once made. */
+interface Live { port: number; subscription?: Subscription }
+
+function context<F>(spec: { defaults: { name: string } }, o: ServerOptions, framework: F, log: Logger, live: Live): ServerContext<F> {
+  const host = o.host ?? '0.0.0.0';
+  const scheme = o.security ? 'https' : 'http';
+  return {
+    framework, log, name: o.name ?? spec.defaults.name, role: o.role ?? '*', host, port: () => live.port,
+    master: o.master ?? process.env.AGORA_MASTER ?? '127.0.0.1:5050',
+    failoverTimeoutMs: o.failoverTimeoutMs ?? (o.redisUrl ? WEEK_MS : MEMORY_FAILOVER_MS),
+    // For browsers, not this machine's clients: a wildcard bind names the machine, not 127.0.0.1.
+    webuiUrl: () => o.webuiUrl ?? (o.advertise ? `${scheme}://${o.advertise}/ui/` : defaultWebuiUrl(host, live.port, undefined, scheme)),
+    connected: () => live.subscription?.scheduler()?.connected ?? false,
+    agents: async () => (await getJson<MasterStateView>(masterAddress(o.master, o.identity ?? clientIdentity()), '/api/v1/state')).agents
+      .map(({ id, hostname, port: agentPort }) => ({ id, hostname, port: agentPort })),
+  };
+}
