@@ -1,4 +1,5 @@
-import { appSummary, appTable, deploymentTable, validationLines, whatRuns } from './app-views';
+import { appSummary, appTable, deploymentTable, whatRuns } from './app-views';
+import { validationLines } from './framework-command';
 import type { AppJson } from './services-client';
 
 function appOf(over: Partial<AppJson>): AppJson {

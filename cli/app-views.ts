@@ -1,9 +1,9 @@
 /**
  * How `agora app` and `agora deployments` show the services framework's JSON to people: the
- * app table, one app's summary with its tasks, the deployment table, and a refusal's 422
- * details one `path: error` a line. Pure functions of the answers.
+ * app table, one app's summary with its tasks, and the deployment table. Pure functions of
+ * the answers.
  */
-import type { AppJson, DeploymentJson, TaskJson, ValidationDetail } from './services-client';
+import type { AppJson, DeploymentJson, TaskJson } from './services-client';
 import { table } from './table';
 
 const fmt = (n: number) => String(Math.round(n * 1000) / 1000);
@@ -59,9 +59,4 @@ export function appSummary(app: AppJson): string {
 export function deploymentTable(list: readonly DeploymentJson[]): string {
   return table(['ID', 'VERSION', 'ACTIONS', 'STEP'],
     list.map((d) => [d.id, d.version, d.currentActions.map((a) => `${a.action} ${a.app}`).join(', '), `${d.currentStep}/${d.totalSteps}`]));
-}
-
-/** A 422's details, `path: error` a line, as the framework found them. */
-export function validationLines(details: readonly ValidationDetail[]): string[] {
-  return details.flatMap((d) => d.errors.map((e) => `${d.path}: ${e}`));
 }

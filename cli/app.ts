@@ -6,37 +6,16 @@
  * `?force=true` does. What the framework refuses is said in the CLI's words: a 422 as one
  * `path: error` a line, a 409 with what is in the way and how to force.
  */
-import { readFileSync } from 'fs';
 import { parseArgs, UsageError } from '../common/flags';
-import { appSummary, appTable, deploymentTable, validationLines } from './app-views';
-import {
-  servicesAddress, ServicesClient, ServicesError, ServicesRefusal,
-  type AppJson, type DeploymentJson, type DeploymentRef, type DeploymentWatch,
-} from './services-client';
+import { appSummary, appTable, deploymentTable } from './app-views';
+import { FrameworkCliError, type FrameworkRefusal } from './framework-client';
+import { dispatch, print, readDefinition, refusing as refusingWith, type CommandIo } from './framework-command';
+import { ServicesClient, type AppJson, type DeploymentJson, type DeploymentRef } from './services-client';
 
-export interface AppIo {
-  /** The command's answer. */
-  out: (line: string) => void;
-  /** Progress for people (stderr), such as what `--wait` waits for. */
-  note: (line: string) => void;
-  /** The app definition for `agora app add -`; default: all of stdin. */
-  readStdin?: () => Promise<string>;
-}
-
-const SUBCOMMANDS = 'add, list, show, scale, restart or remove';
+export type AppIo = CommandIo;
 
 export function app(argv: string[], io: AppIo): Promise<number> {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'add': return add(rest, io);
-    case 'list': return list(rest, io);
-    case 'show': return show(rest, io);
-    case 'scale': return scale(rest, io);
-    case 'restart': return restart(rest, io);
-    case 'remove': return remove(rest, io);
-    case undefined: throw new UsageError(`agora app needs a subcommand: ${SUBCOMMANDS}`);
-    default: throw new UsageError(`unknown subcommand 'agora app ${sub}'; use ${SUBCOMMANDS}`);
-  }
+  return dispatch('app', { add, list, show, scale, restart, remove }, argv, io);
 }
 
 const CHANGE = { services: 'string', force: 'boolean', wait: 'boolean' } as const;
@@ -44,12 +23,12 @@ const CHANGE = { services: 'string', force: 'boolean', wait: 'boolean' } as cons
 async function add(argv: string[], io: AppIo): Promise<number> {
   const { flags, positional } = parseArgs(argv, CHANGE, { positional: true });
   if (positional.length !== 1) throw new UsageError('agora app add needs one app definition: a JSON file, or - for stdin');
-  const definition = await readDefinition(positional[0]!, io);
+  const definition = await readDefinition('app', positional[0]!, io);
   const given = (definition as { id?: unknown } | null)?.id;
-  const api = client(flags.services);
+  const api = new ServicesClient(flags.services);
   return change(api, flags, io, async () => {
-    const { body, deploymentId } = await refusing(api, typeof given === 'string' ? `app ${given}` : 'the app', () => api.post<AppJson>(`/v2/apps${force(flags)}`, definition), true);
-    if (!deploymentId) throw new ServicesError(`the services framework at ${api.addr.httpUrl} created ${body.id} but named no deployment`);
+    const { body, deploymentId } = await refusing(typeof given === 'string' ? `app ${given}` : 'the app', () => api.deploy<AppJson>(`/v2/apps${force(flags)}`, definition), true);
+    if (!deploymentId) throw new FrameworkCliError(`the services framework at ${api.addr.httpUrl} created ${body.id} but named no deployment`);
     io.out(`app ${body.id} created; deployment ${deploymentId}`);
     return { appId: body.id, deploymentId };
   });
@@ -57,19 +36,17 @@ async function add(argv: string[], io: AppIo): Promise<number> {
 
 async function list(argv: string[], io: AppIo): Promise<number> {
   const { flags } = parseArgs(argv, { services: 'string', json: 'boolean' });
-  const api = client(flags.services);
+  const api = new ServicesClient(flags.services);
   const { apps } = await api.get<{ apps: AppJson[] }>('/v2/apps?embed=apps.counts&embed=apps.deployments');
-  io.out(flags.json ? JSON.stringify(apps, null, 2) : appTable(apps));
-  return 0;
+  return print(io, flags.json, apps, () => appTable(apps));
 }
 
 async function show(argv: string[], io: AppIo): Promise<number> {
   const { flags, positional } = parseArgs(argv, { services: 'string', json: 'boolean' }, { positional: true });
   const id = oneAppId(positional, 'agora app show needs one app id, e.g. agora app show /web');
-  const api = client(flags.services);
-  const { app: found } = await refusing(api, `app ${id}`, () => api.get<{ app: AppJson }>(`${appPath(id)}?embed=app.tasks&embed=app.lastTaskFailure`));
-  io.out(flags.json ? JSON.stringify(found, null, 2) : appSummary(found));
-  return 0;
+  const api = new ServicesClient(flags.services);
+  const { app: found } = await refusing(`app ${id}`, () => api.get<{ app: AppJson }>(`${appPath(id)}?embed=app.tasks&embed=app.lastTaskFailure`));
+  return print(io, flags.json, found, () => appSummary(found));
 }
 
 async function scale(argv: string[], io: AppIo): Promise<number> {
@@ -79,11 +56,11 @@ async function scale(argv: string[], io: AppIo): Promise<number> {
   const text = positional[1]!;
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`the instance count must be a whole number ≥ 0, got '${text}'`);
   const instances = Number(text);
-  const api = client(flags.services);
+  const api = new ServicesClient(flags.services);
   return change(api, flags, io, async () => {
     // PUT creates an app that does not exist: make sure this one does, so a typo is not a new app.
-    const { app: current } = await refusing(api, `app ${id}`, () => api.get<{ app: AppJson }>(appPath(id)));
-    const d = await refusing(api, `app ${current.id}`, () => api.put<DeploymentRef>(`${appPath(current.id)}${force(flags)}`, { instances }));
+    const { app: current } = await refusing(`app ${id}`, () => api.get<{ app: AppJson }>(appPath(id)));
+    const d = await refusing(`app ${current.id}`, () => api.put<DeploymentRef>(`${appPath(current.id)}${force(flags)}`, { instances }));
     io.out(`app ${current.id} scaling from ${current.instances} to ${instances}; deployment ${d.deploymentId}`);
     return { appId: current.id, deploymentId: d.deploymentId };
   });
@@ -92,9 +69,9 @@ async function scale(argv: string[], io: AppIo): Promise<number> {
 async function restart(argv: string[], io: AppIo): Promise<number> {
   const { flags, positional } = parseArgs(argv, CHANGE, { positional: true });
   const id = oneAppId(positional, 'agora app restart needs one app id, e.g. agora app restart /web');
-  const api = client(flags.services);
+  const api = new ServicesClient(flags.services);
   return change(api, flags, io, async () => {
-    const { body } = await refusing(api, `app ${id}`, () => api.post<DeploymentRef>(`${appPath(id)}/restart${force(flags)}`));
+    const { body } = await refusing(`app ${id}`, () => api.deploy<DeploymentRef>(`${appPath(id)}/restart${force(flags)}`));
     io.out(`app ${id} restarting; deployment ${body.deploymentId}`);
     return { appId: id, deploymentId: body.deploymentId };
   });
@@ -103,10 +80,10 @@ async function restart(argv: string[], io: AppIo): Promise<number> {
 async function remove(argv: string[], io: AppIo): Promise<number> {
   const { flags, positional } = parseArgs(argv, CHANGE, { positional: true });
   const id = oneAppId(positional, 'agora app remove needs one app id, e.g. agora app remove /web');
-  const api = client(flags.services);
+  const api = new ServicesClient(flags.services);
   return change(api, flags, io, async () => {
     // The framework forces a DELETE unless told not to; the CLI forces only on --force.
-    const d = await refusing(api, `app ${id}`, () => api.delete<DeploymentRef>(`${appPath(id)}?force=${flags.force === true}`));
+    const d = await refusing(`app ${id}`, () => api.delete<DeploymentRef>(`${appPath(id)}?force=${flags.force === true}`));
     io.out(`app ${id} removing; deployment ${d.deploymentId}`);
     return { appId: id, deploymentId: d.deploymentId, removed: true };
   });
@@ -117,9 +94,8 @@ export async function deployments(argv: string[], io: AppIo): Promise<number> {
   if (argv[0] === 'rollback') return rollback(argv.slice(1), io);
   const { flags, positional } = parseArgs(argv, { services: 'string', json: 'boolean' }, { positional: true });
   if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}': use agora deployments [--json] or agora deployments rollback <id>`);
-  const list = await client(flags.services).get<DeploymentJson[]>('/v2/deployments');
-  io.out(flags.json ? JSON.stringify(list, null, 2) : deploymentTable(list));
-  return 0;
+  const list = await new ServicesClient(flags.services).get<DeploymentJson[]>('/v2/deployments');
+  return print(io, flags.json, list, () => deploymentTable(list));
 }
 
 async function rollback(argv: string[], io: AppIo): Promise<number> {
@@ -127,15 +103,15 @@ async function rollback(argv: string[], io: AppIo): Promise<number> {
   if (positional.length !== 1) throw new UsageError('agora deployments rollback needs one deployment id (see agora deployments)');
   const id = positional[0]!;
   if (flags.force && flags.wait) throw new UsageError('--force cancels the deployment where it stands and starts none: there is nothing to --wait for');
-  const api = client(flags.services);
+  const api = new ServicesClient(flags.services);
   const path = `/v2/deployments/${encodeURIComponent(id)}${force(flags)}`;
   if (flags.force) {
-    await refusing(api, `deployment ${id}`, () => api.delete(path));
+    await refusing(`deployment ${id}`, () => api.delete(path));
     io.out(`deployment ${id} cancelled; its apps stay as it left them`);
     return 0;
   }
   return change(api, flags, io, async () => {
-    const d = await refusing(api, `deployment ${id}`, () => api.delete<DeploymentRef>(path));
+    const d = await refusing(`deployment ${id}`, () => api.delete<DeploymentRef>(path));
     io.out(`deployment ${id} rolling back; deployment ${d.deploymentId} restores its apps`);
     return { deploymentId: d.deploymentId };
   });
@@ -152,7 +128,7 @@ async function change(api: ServicesClient, flags: { wait?: boolean }, io: AppIo,
     await send();
     return 0;
   }
-  const watch: DeploymentWatch = await api.watchDeployments();
+  const watch = await api.watchDeployments();
   try {
     const started = await send();
     io.note(`waiting for deployment ${started.deploymentId} (Ctrl-C stops waiting, not the deployment)`);
@@ -169,59 +145,21 @@ async function change(api: ServicesClient, flags: { wait?: boolean }, io: AppIo,
   }
 }
 
-/** Runs one call to the API, putting a refusal in words that say what to do about it. */
-async function refusing<T>(api: ServicesClient, what: string, call: () => Promise<T>, taken = false): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (!(err instanceof ServicesRefusal)) throw err;
-    const message = err.body.message ?? `status ${err.status}`;
-    const inTheWay = (err.body.deployments ?? []).map((d) => d.id);
-    switch (err.status) {
-      case 422: case 400:
-        throw new ServicesError([`${what} was refused: ${message}`, ...validationLines(err.body.details ?? []).map((l) => `  ${l}`)].join('\n'));
-      case 404:
-        throw new ServicesError(`${message} at the services framework ${api.addr.httpUrl} (see ${what.startsWith('deployment') ? 'agora deployments' : 'agora app list'})`);
-      case 409:
-        if (inTheWay.length > 0) {
-          throw new ServicesError(`${what} is locked by deployment ${inTheWay.join(', ')} (see agora deployments): wait for it to finish, ` +
-            'or add --force to override it (the deployment in the way is cancelled where it stands)');
-        }
-        // POST /v2/apps: a 409 without a deployment in the way means the id is taken.
-        if (taken) throw new ServicesError(`${what} already exists: change it with agora app scale or restart, or remove it first (agora app remove)`);
-        throw err;
-      default:
-        throw err;
-    }
-  }
-}
-
-async function readDefinition(file: string, io: AppIo): Promise<unknown> {
-  let text: string;
-  try {
-    text = file === '-' ? await (io.readStdin ?? readStdin)() : readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ServicesError(`cannot read the app definition ${file}: ${(err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ServicesError(`the app definition ${file === '-' ? 'on stdin' : file} is not JSON: ${(err as Error).message}`);
-  }
-}
-
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (c: string) => { text += c; });
-    process.stdin.on('end', () => resolve(text));
-    process.stdin.on('error', reject);
+/** `refusing` (framework-command.ts) with Marathon's 409s: a deployment in the way, or (adding) an id taken. */
+function refusing<T>(what: string, call: () => Promise<T>, adding = false): Promise<T> {
+  return refusingWith(call, {
+    what, list: what.startsWith('deployment') ? 'agora deployments' : 'agora app list',
+    conflict: (err: FrameworkRefusal) => {
+      const inTheWay = (err.body.deployments ?? []).map((d) => d.id);
+      if (inTheWay.length > 0) {
+        return new FrameworkCliError(`${what} is locked by deployment ${inTheWay.join(', ')} (see agora deployments): wait for it to finish, ` +
+          'or add --force to override it (the deployment in the way is cancelled where it stands)');
+      }
+      // POST /v2/apps: a 409 without a deployment in the way means the id is taken.
+      if (adding) return new FrameworkCliError(`${what} already exists: change it with agora app scale or restart, or remove it first (agora app remove)`);
+      return undefined;
+    },
   });
-}
-
-function client(raw: string | undefined): ServicesClient {
-  return new ServicesClient(servicesAddress(raw));
 }
 
 const force = (flags: { force?: boolean }) => (flags.force ? '?force=true' : '');
