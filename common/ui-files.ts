@@ -2,8 +2,8 @@
  * The web UIs' static files (HTML, JS, CSS), read from the source tree whether the code runs
  * from its TypeScript sources or compiled into dist/. Each UI is a folder of its own
  * (`master/ui`, `frameworks/services/ui`, …); `shared/…` names a file of `common/ui`, the
- * pieces every UI uses (dom.js, api.js, page.js, base.css), so each server serves them under
- * its own origin.
+ * pieces every UI uses (dom.js, api.js, page.js, base.css) and those the frameworks' UIs share
+ * (live.js, editor.js, widgets.js), so each server serves them under its own origin.
  */
 import { existsSync, readFileSync } from 'fs';
 import { extname, join, normalize, sep } from 'path';

@@ -2,6 +2,7 @@
 // schedule and next run; a run's times and attempts; the form ⇄ Metronome JSON; which form
 // field a refusal's JSON path names; which dialect a pasted definition speaks; a job's route. Pure.
 import { ms } from '/ui/shared/dom.js';
+import { formNumber } from '/ui/shared/editor.js';
 import { scheduleWords } from './words.js';
 
 /** The hash route of a job's page; job ids are dot-separated [a-z0-9-] (Chronos names add _). */
@@ -92,13 +93,6 @@ export function runView(run) {
 export const FIELDS = ['id', 'description', 'cmd', 'image', 'cpus', 'mem', 'disk', 'cron', 'timezone', 'concurrencyPolicy',
   'startingDeadlineSeconds', 'enabled', 'restartPolicy', 'activeDeadlineSeconds', 'dependencies'];
 
-const number = (s) => {
-  const t = String(s).trim();
-  if (t === '') return undefined;
-  const n = Number(t);
-  // Not a number: sent as typed, so the API's own message says what is wrong with it.
-  return Number.isFinite(n) ? n : t;
-};
 
 /**
  * Form values (strings; `enabled` 'true'/'false') → Metronome job JSON. `base` is what the
@@ -112,13 +106,13 @@ export function formToJob(v, base = {}) {
   set(job, 'id', v.id.trim());
   set(job, 'description', v.description.trim() ? v.description : undefined);
   set(run, 'cmd', v.cmd.trim() ? v.cmd : undefined);
-  set(run, 'cpus', number(v.cpus));
-  set(run, 'mem', number(v.mem));
-  set(run, 'disk', number(v.disk));
+  set(run, 'cpus', formNumber(v.cpus));
+  set(run, 'mem', formNumber(v.mem));
+  set(run, 'disk', formNumber(v.disk));
   const image = v.image.trim();
   if (image) run.docker = { ...(run.docker ?? {}), image }; else delete run.docker;
   const restart = { ...(run.restart ?? {}), policy: v.restartPolicy || 'NEVER' };
-  set(restart, 'activeDeadlineSeconds', number(v.activeDeadlineSeconds));
+  set(restart, 'activeDeadlineSeconds', formNumber(v.activeDeadlineSeconds));
   run.restart = restart;
   job.run = run;
   const cron = v.cron.trim();
@@ -126,7 +120,7 @@ export function formToJob(v, base = {}) {
     const old = (job.schedules ?? [])[0] ?? {};
     const s = { ...old, id: old.id ?? 'default', cron, timezone: v.timezone.trim() || 'UTC', concurrencyPolicy: v.concurrencyPolicy || 'ALLOW', enabled: v.enabled !== 'false' };
     delete s.nextRunAt;
-    set(s, 'startingDeadlineSeconds', number(v.startingDeadlineSeconds));
+    set(s, 'startingDeadlineSeconds', formNumber(v.startingDeadlineSeconds));
     job.schedules = [s];
   } else {
     job.schedules = [];

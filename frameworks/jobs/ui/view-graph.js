@@ -2,6 +2,7 @@
 // (graph.js lays it out), each job coloured by its last result and outlined while it runs;
 // a job links to its page. The same edges as a list, for screen readers and for copying.
 import { h, renderIfChanged, s } from '/ui/shared/dom.js';
+import { viewHead } from '/ui/shared/widgets.js';
 import { jobHref, jobState, lastResult, parentsOf } from './model.js';
 import { layout } from './graph.js';
 
@@ -44,7 +45,7 @@ export function graphView() {
     title: 'Dependency graph',
     mount(root) {
       root.append(
-        h('div', { class: 'view-head' }, h('h2', { tabindex: '-1' }, 'Dependency graph'), h('a', { href: '/v1/scheduler/graph/dot' }, 'as Graphviz dot')),
+        viewHead('Dependency graph', h('a', { href: '/v1/scheduler/graph/dot' }, 'as Graphviz dot')),
         h('p', { class: 'legend muted' },
           h('span', { class: 'key key-success' }), ' last run succeeded ', h('span', { class: 'key key-failure' }), ' failed ',
           h('span', { class: 'key key-none' }), ' never run; a thick outline: running or starting. A job runs once all the jobs with an arrow to it have succeeded.'),

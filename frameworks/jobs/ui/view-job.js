@@ -6,7 +6,8 @@ import { callSafe, jobPath } from './api.js';
 import { duration, h, renderIfChanged, timeEl } from '/ui/shared/dom.js';
 import { definitionOf, jobState, parentsOf, scheduleOf, scheduleText } from './model.js';
 import { runsTable } from './view-runs.js';
-import { confirmButton, enabledBadge, jobLink, nextRunView, problemView, resultBadge, stateBadge } from './widgets.js';
+import { confirmButton, problemView, viewHead } from '/ui/shared/widgets.js';
+import { enabledBadge, jobLink, nextRunView, resultBadge, stateBadge } from './widgets.js';
 
 export function jobView(ctx, id) {
   const pending = { key: undefined };
@@ -109,7 +110,7 @@ export function jobView(ctx, id) {
     title: id,
     mount(root) {
       root.append(
-        h('div', { class: 'view-head' }, h('h2', { tabindex: '-1' }, h('span', { 'data-testid': 'job-id' }, id), ' ', el.badges), h('a', { href: '#/jobs' }, '← all jobs')),
+        viewHead([h('span', { 'data-testid': 'job-id' }, id), ' ', el.badges], h('a', { href: '#/jobs' }, '← all jobs')),
         el.missing, el.summary,
         h('section', { 'aria-label': 'Actions' }, el.actions, el.result),
         h('section', {}, h('h3', {}, 'Statistics'), el.stats),

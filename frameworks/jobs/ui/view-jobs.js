@@ -3,7 +3,8 @@
 import { runNow, removeJob, stopRuns } from './actions.js';
 import { h, renderIfChanged } from '/ui/shared/dom.js';
 import { jobState, scheduleText } from './model.js';
-import { confirmButton, enabledBadge, jobLink, nextRunView, problemView, resultBadge, stateBadge } from './widgets.js';
+import { confirmButton, listTable, problemView, viewHead } from '/ui/shared/widgets.js';
+import { enabledBadge, jobLink, nextRunView, resultBadge, stateBadge } from './widgets.js';
 
 const COLUMNS = ['Job', 'Schedule', 'Next run', 'Last result', 'State', 'Enabled', ''];
 
@@ -53,14 +54,9 @@ export function jobsView(ctx) {
     title: 'Jobs',
     mount(root) {
       root.append(
-        h('div', { class: 'view-head' },
-          h('h2', { tabindex: '-1' }, 'Jobs'),
-          h('a', { href: '#/new', class: 'button primary', 'data-testid': 'new-job' }, 'New job')),
+        viewHead('Jobs', h('a', { href: '#/new', class: 'button primary', 'data-testid': 'new-job' }, 'New job')),
         result,
-        h('table', { class: 'list' },
-          h('caption', { class: 'visually-hidden' }, 'Jobs'),
-          h('thead', {}, h('tr', {}, COLUMNS.map((c) => h('th', { scope: 'col' }, c)))),
-          body));
+        listTable(COLUMNS, body, 'Jobs'));
     },
     update(state) {
       last = state;

@@ -1,21 +1,13 @@
-// The REST API as the page uses it: one call that never throws for an HTTP answer, and the
-// refusal it carries in the one shape the views show.
+// The REST API as the page uses it: `call` and `callSafe` (/ui/shared/api.js), a refusal in
+// the shape the views show, and an app's path.
+import { problemOf as shared } from '/ui/shared/api.js';
 
-/** `call(method, path, body)` → `{ ok, status, body }` (/ui/shared/api.js): only a network failure rejects. */
-export { call } from '/ui/shared/api.js';
+export { call, callSafe } from '/ui/shared/api.js';
 
-/**
- * A refusal as the views show it: Marathon's message, the 422/400 details by JSON path, and
- * the deployments in the way of a 409.
- */
+/** A refusal as the views show it (/ui/shared/api.js), and the deployments in the way of a 409. */
 export function problemOf(answer) {
   const b = answer.body ?? {};
-  return {
-    status: answer.status,
-    message: typeof b.message === 'string' ? b.message : `HTTP ${answer.status}`,
-    details: Array.isArray(b.details) ? b.details.filter((d) => d && typeof d.path === 'string') : [],
-    deployments: Array.isArray(b.deployments) ? b.deployments.map((d) => d.id).filter(Boolean) : [],
-  };
+  return { ...shared(answer), deployments: Array.isArray(b.deployments) ? b.deployments.map((d) => d.id).filter(Boolean) : [] };
 }
 
 /** The API path of an app: ids are already URL-safe (lowercase, digits, '-', '.', '/'). */

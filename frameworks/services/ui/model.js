@@ -1,5 +1,6 @@
 // What the views show, computed from the API's JSON alone: an app's status and health, a
 // task's health and log link, the create form ⇄ app JSON, and an app's route. Pure: no DOM, no fetch.
+import { formNumber } from '/ui/shared/editor.js';
 
 /** The hash route for an app's page; ids are paths such as /group/app. */
 export const appHref = (id) => `#/app${id}`;
@@ -89,13 +90,6 @@ export function stdoutHref(task, frameworkId, agents, scheme = globalThis.locati
 /** The form's fields, in order; each names the JSON it writes. */
 export const FIELDS = ['id', 'cmd', 'image', 'instances', 'cpus', 'mem', 'port', 'hcPath', 'hcInterval', 'hcDelay', 'hcGrace'];
 
-const number = (s) => {
-  const t = String(s).trim();
-  if (t === '') return undefined;
-  const n = Number(t);
-  // Not a number: sent as typed, so the API's own message says what is wrong with it.
-  return Number.isFinite(n) ? n : t;
-};
 
 /**
  * Form values (strings) → app JSON. `base` is what the JSON editor held: fields the form does
@@ -106,10 +100,10 @@ export function formToApp(v, base = {}) {
   const set = (key, value) => { if (value === undefined || value === '') delete app[key]; else app[key] = value; };
   set('id', v.id.trim());
   set('cmd', v.cmd.trim() ? v.cmd : undefined);
-  set('instances', number(v.instances));
-  set('cpus', number(v.cpus));
-  set('mem', number(v.mem));
-  const port = number(v.port);
+  set('instances', formNumber(v.instances));
+  set('cpus', formNumber(v.cpus));
+  set('mem', formNumber(v.mem));
+  const port = formNumber(v.port);
   const image = v.image.trim();
   if (image) {
     // A port with an image is the container's: bridged, published on a host port from the offer.
@@ -129,7 +123,7 @@ export function formToApp(v, base = {}) {
   if (path) {
     const check = { protocol: 'MESOS_HTTP', path, portIndex: 0 };
     for (const [field, key] of [['hcInterval', 'intervalSeconds'], ['hcDelay', 'delaySeconds'], ['hcGrace', 'gracePeriodSeconds']]) {
-      const n = number(v[field]);
+      const n = formNumber(v[field]);
       if (n !== undefined) check[key] = n;
     }
     const others = (app.healthChecks ?? []).slice(1);

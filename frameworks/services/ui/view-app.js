@@ -1,9 +1,10 @@
 // #/app/<id>: one app — its status, why it waits, the actions (scale, restart, suspend,
 // destroy), its tasks with their health and logs, its last failure, definition and events.
-import { call, appPath, problemOf } from './api.js';
+import { appPath, callSafe, problemOf } from './api.js';
 import { ago, h, renderIfChanged } from '/ui/shared/dom.js';
 import { appStatus, declined, endpoints, stdoutHref, taskHealth } from './model.js';
-import { confirmButton, healthBar, problemView, statusBadge } from './widgets.js';
+import { confirmButton, listTable, viewHead } from '/ui/shared/widgets.js';
+import { healthBar, problemView, statusBadge } from './widgets.js';
 
 /** What GET /v2/apps adds to a definition: left out of the definition shown. */
 const RUNTIME = ['tasks', 'tasksStaged', 'tasksRunning', 'tasksHealthy', 'tasksUnhealthy', 'deployments', 'lastTaskFailure', 'versionInfo'];
@@ -27,7 +28,7 @@ export function appView(ctx, id) {
   async function act(what, method, path, body, after) {
     setBusy(true);
     el.result.replaceChildren(`${what}…`);
-    const answer = await call(method, path, body).catch((err) => ({ ok: false, status: 0, body: { message: `no answer: ${err.message}` } }));
+    const answer = await callSafe(method, path, body);
     setBusy(false);
     if (answer.ok) {
       const d = answer.body?.deploymentId;
@@ -87,12 +88,11 @@ export function appView(ctx, id) {
     title: id,
     mount(root) {
       root.append(
-        h('div', { class: 'view-head' }, h('h2', { tabindex: '-1' }, h('span', { 'data-testid': 'app-id' }, id), ' ', el.status),
-          h('a', { href: '#/apps' }, '← all apps')),
+        viewHead([h('span', { 'data-testid': 'app-id' }, id), ' ', el.status], h('a', { href: '#/apps' }, '← all apps')),
         el.missing, el.summary, el.waiting,
         h('section', { 'aria-label': 'Actions' }, el.actions, el.result),
         h('section', {}, h('h3', {}, 'Tasks'),
-          h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Task', 'State', 'Endpoints', 'Health', 'Started', 'Logs'].map((c) => h('th', { scope: 'col' }, c)))), el.tasks)),
+          listTable(['Task', 'State', 'Endpoints', 'Health', 'Started', 'Logs'], el.tasks)),
         el.failure,
         h('section', {}, h('h3', {}, 'Events'), el.events),
         h('details', { open: true }, h('summary', {}, 'Definition'), el.definition));
@@ -146,8 +146,7 @@ export function appView(ctx, id) {
         q.delay && !q.delay.overdue ? ` Launches are delayed for another ${q.delay.timeLeftSeconds} s after failures.` : ''),
       offers.length === 0
         ? h('p', { class: 'muted' }, 'No offer has been declined for it yet.')
-        : h('table', { class: 'list' },
-          h('thead', {}, h('tr', {}, ['Agent', 'Why the offer did not fit', 'When'].map((c) => h('th', { scope: 'col' }, c)))),
+        : listTable(['Agent', 'Why the offer did not fit', 'When'],
           h('tbody', {}, [...offers].reverse().map((o) => h('tr', { 'data-testid': 'declined-offer' },
             h('td', {}, o.hostname),
             h('td', {}, h('span', { class: 'tag', 'data-testid': 'declined-kind' }, o.kind), ' ', h('span', { 'data-testid': 'declined-reason' }, o.words)),

@@ -1,5 +1,6 @@
 // #/apps: every app with its status, running/wanted instances, health and resources.
 import { h, renderIfChanged } from '/ui/shared/dom.js';
+import { listTable, viewHead } from '/ui/shared/widgets.js';
 import { appStatus } from './model.js';
 import { appLink, healthBar, statusBadge } from './widgets.js';
 
@@ -9,13 +10,8 @@ export function appsView() {
     title: 'Apps',
     mount(root) {
       root.append(
-        h('div', { class: 'view-head' },
-          h('h2', { tabindex: '-1' }, 'Apps'),
-          h('a', { href: '#/new', class: 'button primary', 'data-testid': 'new-app' }, 'New app')),
-        h('table', { class: 'list' },
-          h('caption', { class: 'visually-hidden' }, 'Apps'),
-          h('thead', {}, h('tr', {}, ['App', 'Status', 'Running', 'Health', 'CPUs', 'Memory'].map((c) => h('th', { scope: 'col' }, c)))),
-          body));
+        viewHead('Apps', h('a', { href: '#/new', class: 'button primary', 'data-testid': 'new-app' }, 'New app')),
+        listTable(['App', 'Status', 'Running', 'Health', 'CPUs', 'Memory'], body, 'Apps'));
     },
     update(state) {
       const queued = new Map(state.queue.map((q) => [q.app.id, q]));

@@ -1,9 +1,10 @@
 // #/deployments: the deployments in progress, with their apps and actions, and the two ways
 // to end one: Rollback (DELETE: a new deployment back to where its apps were) and Force-cancel
 // (DELETE ?force=true: stop it where it stands).
-import { call, problemOf } from './api.js';
+import { callSafe, problemOf } from './api.js';
 import { ago, h, renderIfChanged } from '/ui/shared/dom.js';
-import { appLink, confirmButton, problemView } from './widgets.js';
+import { confirmButton, listTable, viewHead } from '/ui/shared/widgets.js';
+import { appLink, problemView } from './widgets.js';
 
 export function deploymentsView(ctx) {
   const pending = { key: undefined };
@@ -14,8 +15,7 @@ export function deploymentsView(ctx) {
   async function end(d, force) {
     const what = force ? `Cancelling ${d.id}` : `Rolling back ${d.id}`;
     result.replaceChildren(`${what}…`);
-    const answer = await call('DELETE', `/v2/deployments/${encodeURIComponent(d.id)}${force ? '?force=true' : ''}`)
-      .catch((err) => ({ ok: false, status: 0, body: { message: `no answer: ${err.message}` } }));
+    const answer = await callSafe('DELETE', `/v2/deployments/${encodeURIComponent(d.id)}${force ? '?force=true' : ''}`);
     if (!answer.ok) return result.replaceChildren(problemView(problemOf(answer), 'deployment-problem'));
     result.replaceChildren(force ? `Cancelled ${d.id}; its apps stay where it left them.` : `Rolling back ${d.id}: deployment ${answer.body.deploymentId}`);
     await ctx.live.refresh();
@@ -49,11 +49,9 @@ export function deploymentsView(ctx) {
     title: 'Deployments',
     mount(root) {
       root.append(
-        h('div', { class: 'view-head' }, h('h2', { tabindex: '-1' }, 'Deployments')),
+        viewHead('Deployments'),
         result,
-        h('table', { class: 'list' },
-          h('thead', {}, h('tr', {}, ['Deployment', 'Apps', 'Actions', ''].map((c) => h('th', { scope: 'col' }, c)))),
-          body));
+        listTable(['Deployment', 'Apps', 'Actions', ''], body));
     },
     update(state) {
       last = state;
