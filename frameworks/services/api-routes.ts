@@ -69,7 +69,7 @@ export interface MarathonEventSource {
  * `/v2/events`: each event as `event: <type>` and `data: <json>`, filtered by `?event_type=`
  * (repeatable); a client's coming and going are events too, as in Marathon.
  */
-export function marathonEvents(events: MarathonEventSource): EventFeed {
+export function marathonFeed(events: MarathonEventSource): EventFeed {
   return ({ url, remoteAddress, send }) => {
     const only = new Set(url.searchParams.getAll('event_type'));
     const unsubscribe = events.subscribe((e) => { if (only.size === 0 || only.has(e.eventType)) send(e.eventType, e); });

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'crypto';
 import { startFrameworkServer, type FrameworkServer, type ServerContext, type ServerOptions } from '../shared/server';
-import { marathonEvents, route } from './api-routes';
+import { marathonFeed, route } from './api-routes';
 import { Commands } from './commands';
 import { ServicesFramework } from './framework';
 import { MemoryStore, RedisStore, DEFAULT_SERVICES_PREFIX, type ServicesStore } from './store';
@@ -31,7 +31,7 @@ export function startServices(o: ServicesOptions = {}): Promise<ServicesHandle> 
       const { framework } = ctx;
       return {
         route: route({ framework, commands: new Commands(framework), self, ui: uiFile, connected: ctx.connected, agents: ctx.agents, info: () => info(ctx, self()) }),
-        events: { path: '/v2/events', feed: marathonEvents(framework.bus) },
+        events: { path: '/v2/events', feed: marathonFeed(framework.bus) },
       };
     },
     // TASK_UNREACHABLE, not TASK_LOST, for a partitioned agent: the app's unreachableStrategy decides.
