@@ -5,7 +5,7 @@
 import { pb, type agora } from './proto';
 import { normalize, ResourceError, type Range, type Resource, type Resources } from './resources';
 import type {
-  AgentInfo, Capability, CommandInfo, ContainerInfo, Filters, FrameworkInfo, HealthCheck, KillPolicy,
+  AgentInfo, Capability, ClusterAgent, CommandInfo, ContainerInfo, Filters, FrameworkInfo, HealthCheck, KillPolicy,
   MasterInfo, Offer, Operation, ResourceStatistics, SchedulerEvent, StatusReason, StatusSource, Task, TaskInfo, TaskState, TaskStatus, Volume,
 } from './types';
 
@@ -73,6 +73,14 @@ export function agentInfoFromWire(a: agora.v1.AgentInfo.$Properties | null | und
     id: a?.id ?? '', hostname: a?.hostname ?? '', resources: resourcesFromWire(a?.resources),
     attributes: rec(a?.attributes), port: a?.port ?? 0,
   };
+}
+
+export function clusterAgentsToWire(agents: readonly ClusterAgent[]): agora.v1.GetAgentsResponse.$Properties {
+  return { agents: agents.map(({ unreachable, ...info }) => ({ agentInfo: agentInfoToWire(info), unreachable })) };
+}
+
+export function clusterAgentsFromWire(r: agora.v1.GetAgentsResponse.$Properties | null | undefined): ClusterAgent[] {
+  return (r?.agents ?? []).map((a) => ({ ...agentInfoFromWire(a.agentInfo), unreachable: a.unreachable ?? false }));
 }
 
 export function frameworkInfoToWire(f: FrameworkInfo): agora.v1.FrameworkInfo.$Properties {

@@ -40,9 +40,13 @@ export const schedulerService = {
   Message: unary('Message', pb.MessageRequest),
   Teardown: unary('Teardown', pb.TeardownRequest),
   UpdateFramework: unary('UpdateFramework', pb.UpdateFrameworkRequest),
+  GetAgents: method('GetAgents', pb.GetAgentsRequest, 'GetAgentsRequest', pb.GetAgentsResponse, 'GetAgentsResponse'),
 } satisfies ServiceDefinition;
 
 export type SchedulerService = typeof schedulerService;
 
 /** The unary calls, i.e. every method but Subscribe. */
 export type UnaryCall = Exclude<keyof SchedulerService, 'Subscribe'>;
+
+/** The calls that change something and answer an empty CallResponse; the others answer data. */
+export type ActionCall = Exclude<UnaryCall, 'GetAgents'>;

@@ -48,6 +48,16 @@ export interface AgentInfo {
   principal?: string;
 }
 
+/**
+ * An agent as a framework sees it (the Scheduler's GetAgents): where it is — its hostname, and
+ * `port`, the HTTP port of its sandbox files — what it has, and whether the master still hears
+ * from it. No principal: which credential an agent holds is the operator's business.
+ */
+export interface ClusterAgent extends Omit<AgentInfo, 'principal'> {
+  /** It stopped heartbeating; its tasks are TASK_UNREACHABLE until it is back or gone. */
+  unreachable: boolean;
+}
+
 /** A framework as the master knows it: its name, id once subscribed, roles and failover timeout. */
 export interface FrameworkInfo {
   id: string;                       // '' on a first subscription

@@ -4,7 +4,7 @@
  */
 import type { AgentUsage, HeartbeatReply, RegisterRequest, StatusUpdate } from '../common/agent-messages';
 import type { Principal } from '../common/security/credentials';
-import type { Filters, FrameworkInfo, KillPolicy, Operation } from '../common/types';
+import type { ClusterAgent, Filters, FrameworkInfo, KillPolicy, Operation } from '../common/types';
 import type { FrameworkStream } from './ports';
 
 /** Every scheduler call but Subscribe names the framework and its live stream. */
@@ -100,6 +100,7 @@ export interface SchedulerApi {
   message(call: MessageCall): void;
   teardown(call: CallBase): void;
   updateFramework(call: UpdateFrameworkCall): void;
+  getAgents(call: CallBase): ClusterAgent[];
 }
 
 /**

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { format } from '../common/resources';
 import { newId } from '../common/ids';
-import { isTerminal, type FrameworkInfo, type Task, type TaskInfo } from '../common/types';
+import { isTerminal, type ClusterAgent, type FrameworkInfo, type Task, type TaskInfo } from '../common/types';
 import { planAccept } from './accept';
 import { assertNotOvercommitted } from './agents';
 import { usageOf } from './allocation';
@@ -263,6 +263,18 @@ export function reconcile(s: MasterState, call: ReconcileCall): void {
     },
   });
   for (const status of statuses) tell(s, call.frameworkId, { type: 'UPDATE', status });
+}
+
+/**
+ * The agents, for a framework that places work by attribute or links to an agent's sandbox
+ * files. They are no one framework's, so seeing them is a `view` of everything, as the
+ * operator's `/api/v1/state` is: a framework needs that right, not only a live subscription.
+ */
+export function getAgents(s: MasterState, call: CallBase): ClusterAgent[] {
+  authorize(s, call);
+  if (call.principal) s.authorizer.check('view', call.principal);
+  return s.agents.all().map(({ info: { id, hostname, port, attributes, resources }, unreachableSince }) =>
+    ({ id, hostname, port, attributes: { ...attributes }, resources, unreachable: unreachableSince !== undefined }));
 }
 
 export function teardown(s: MasterState, call: CallBase): void {

@@ -10,7 +10,7 @@ import { newId } from '../common/ids';
 import { logger, type Logger } from '../common/log';
 import { OPEN_OWNER } from '../common/subjects';
 import type { MasterStateView } from '../common/operator-types';
-import type { FrameworkInfo, MasterInfo } from '../common/types';
+import type { ClusterAgent, FrameworkInfo, MasterInfo } from '../common/types';
 import * as agentCalls from './agent-calls';
 import { AgentTable } from './agents';
 import { runAllocation, type AllocateFn } from './allocation';
@@ -159,13 +159,22 @@ export class Master implements SchedulerApi, AgentHandler {
 
   /**
    * Where a task's sandbox is served: its agent's HTTP address, for a task the master holds
-   * or recently completed; undefined when the task or its agent is not known.
+   * or recently completed. A task the master no longer holds (pushed out of the completed
+   * ones, or from before a failover) is looked for on `agentId`, where the caller says it ran:
+   * that agent keeps the sandbox until its own garbage collection, and answers 404 if it has
+   * none. Undefined when neither the task nor that agent is known.
    */
-  sandboxOf(frameworkId: string, taskId: string): { agentId: string; hostname: string; port: number } | undefined {
+  sandboxOf(frameworkId: string, taskId: string, agentId?: string): { agentId: string; hostname: string; port: number } | undefined {
     const record = this.s.tasks.get(frameworkId, taskId)
       ?? [...this.s.tasks.completed()].reverse().find((r) => r.task.frameworkId === frameworkId && r.task.taskId === taskId);
-    const agent = record && this.s.agents.get(record.task.agentId);
+    const at = record ? record.task.agentId : agentId;
+    const agent = at === undefined ? undefined : this.s.agents.get(at);
     return agent && { agentId: agent.info.id, hostname: agent.info.hostname, port: agent.info.port };
+  }
+
+  /** The principal a framework the master knows belongs to ('' on a master without security). */
+  frameworkPrincipal(frameworkId: string): string | undefined {
+    return this.s.frameworks.get(frameworkId)?.info.principal;
   }
 
   /** The numbers behind `GET /metrics` (rendered by metrics.ts). */
@@ -193,6 +202,7 @@ export class Master implements SchedulerApi, AgentHandler {
   reconcile(call: ReconcileCall): void { this.checkRunning(); frameworkCalls.reconcile(this.s, call); }
   teardown(call: CallBase): void { this.checkRunning(); frameworkCalls.teardown(this.s, call); }
   updateFramework(call: UpdateFrameworkCall): void { this.checkRunning(); frameworkCalls.updateFramework(this.s, call); }
+  getAgents(call: CallBase): ClusterAgent[] { this.checkRunning(); return frameworkCalls.getAgents(this.s, call); }
 
   /** Agents have no channel for framework messages yet; saying so beats dropping them. */
   message(call: MessageCall): void {

@@ -1,8 +1,8 @@
 /**
  * The master's gRPC shell: serves `agora.v1.Scheduler` (common/scheduler-service.ts) to
  * frameworks. Subscribe is a server stream that lives as long as the subscription; every
- * other call is unary and answered with an empty CallResponse or a gRPC status that explains
- * what was wrong. The core behind it is reached only through `SchedulerApi`.
+ * other call is unary and answered with an empty CallResponse (GetAgents: the agents) or a
+ * gRPC status that explains what was wrong. The core behind it is reached only through `SchedulerApi`.
  */
 import { AssertionError } from 'node:assert';
 import {
@@ -10,7 +10,7 @@ import {
   type ServerWritableStream, type ServiceError, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import {
-  eventToWire, filtersFromWire, frameworkInfoFromWire, killPolicyFromWire, operationFromWire,
+  clusterAgentsToWire, eventToWire, filtersFromWire, frameworkInfoFromWire, killPolicyFromWire, operationFromWire,
 } from '../../common/codec';
 import type { Logger } from '../../common/log';
 import type { agora } from '../../common/proto';
@@ -151,16 +151,18 @@ function operations(ops: readonly agora.v1.Operation.$Properties[] | null | unde
 
 /** The unary handlers: decode the request into a call, run it, answer. */
 function unaryHandlers(api: SchedulerApi, ready: () => boolean, log: Logger, authenticate: Authenticate): UntypedServiceImplementation {
-  const unary = <Req>(run: (req: Req, principal: Principal | undefined) => void) =>
+  // A call that answers data; the others answer an empty CallResponse.
+  const query = <Req>(run: (req: Req, principal: Principal | undefined) => unknown) =>
     (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       try {
         const principal = authenticate(call.metadata);
-        run(request<Req>(call.request, ready), principal);
-        callback(null, {});
+        callback(null, run(request<Req>(call.request, ready), principal));
       } catch (err) {
         callback(toServiceError(err, log));
       }
     };
+  const unary = <Req>(run: (req: Req, principal: Principal | undefined) => void) =>
+    query<Req>((req, principal) => { run(req, principal); return {}; });
   return {
     Accept: unary<agora.v1.AcceptRequest.$Properties>((r, p) => api.accept({
       ...base(r, p), offerIds: r.offerIds ?? [], operations: operations(r.operations), filters: filtersFromWire(r.filters),
@@ -187,6 +189,7 @@ function unaryHandlers(api: SchedulerApi, ready: () => boolean, log: Logger, aut
       if (!r.frameworkInfo) throw new CallError('INVALID_ARGUMENT', 'framework_info is missing');
       api.updateFramework({ ...base(r, p), frameworkInfo: frameworkInfoFromWire(r.frameworkInfo) });
     }),
+    GetAgents: query<agora.v1.GetAgentsRequest.$Properties>((r, p) => clusterAgentsToWire(api.getAgents(base(r, p)))),
   };
 }
 

@@ -19,7 +19,8 @@
  *   PUT /api/v1/weights         sets the weights of the roles in the JSON body, all or nothing
  *   POST /api/v1/agents/ID/gone an operator's word that agent ID is gone for good (Mesos
  *                               MARK_AGENT_GONE): its tasks end TASK_GONE_BY_OPERATOR
- *   GET /api/v1/files/read|browse|follow  a task's sandbox, relayed from its agent (api/http-files.ts)
+ *   GET /api/v1/files/read|browse|follow  a task's sandbox, relayed from its agent (api/http-files.ts):
+ *                               a framework's principal reads its own tasks', others need access_sandboxes
  *   GET /ui/…                   the master's web UI (master/ui, with common/ui under /ui/shared/);
  *                               GET / redirects there
  * Anything else is a 404 (or 405 for another method) with a JSON error body.
@@ -57,6 +58,11 @@ export interface HttpDeps {
   };
   /** Without it, /api/v1/files/… (a task's sandbox, relayed) is not served. */
   sandboxOf?: SandboxLookup['sandboxOf'];
+  /**
+   * The principal a framework the master knows belongs to: that principal reads the sandboxes
+   * of the framework's tasks without `access_sandboxes`. Without it, every sandbox read needs it.
+   */
+  frameworkPrincipal?(frameworkId: string): string | undefined;
   /** Without it, /api/v1/offers and /api/v1/offers/summary are not served. */
   offerQueries?: OfferQueryDeps;
   /** Authentication, CSRF and content-type rules in front of every route; every route is open without it. */
@@ -220,7 +226,7 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   if (req.method !== 'GET') return json(res, 405, { error: `${url.pathname} answers GET only, not ${req.method}` });
   if (url.pathname === '/health') return health(deps, res);
   if (!deps.ready()) return json(res, 503, { error: 'the master is starting' });
-  if (FILES_PATHS.includes(url.pathname) ? refused('access_sandboxes') : refused('view')) return;
+  if (FILES_PATHS.includes(url.pathname) ? !ownSandbox(deps, url, principal) && refused('access_sandboxes') : refused('view')) return;
   const reply = (status: number, body: unknown) => json(res, status, body);
   if (url.pathname === '/api/v1/offers' && deps.offerQueries) return offersQuery(deps.offerQueries, url.searchParams, reply);
   if (url.pathname === '/api/v1/offers/summary' && deps.offerQueries) return offersSummary(deps.offerQueries, url.searchParams, reply);
@@ -231,6 +237,16 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, stream
   }
   if (url.pathname === '/metrics' && deps.metrics) return text(res, 200, METRICS_CONTENT_TYPE, deps.metrics());
   json(res, 200, deps.state());
+}
+
+/**
+ * A framework reading its own tasks' sandboxes: it launched them, and what they write is its
+ * business, as their status updates are. It asks with the principal its framework belongs to
+ * (the SDK's sandbox reads); another framework's tasks need `access_sandboxes` like anyone's.
+ */
+function ownSandbox(deps: HttpDeps, url: URL, principal: Principal | undefined): boolean {
+  const frameworkId = url.searchParams.get('framework_id');
+  return principal?.kind === 'framework' && !!frameworkId && deps.frameworkPrincipal?.(frameworkId) === principal.name;
 }
 
 /** An operator's body is small; anything bigger is refused before it is parsed. */
