@@ -7,7 +7,7 @@ import type { MasterStateView } from '../common/operator-types';
 import { contains } from '../common/resources';
 import { isTerminal, type Offer, type TaskStatus } from '../common/types';
 import { subscribe, task } from '../frameworks/sdk';
-import { getJson, masterAddress, type MasterAddress } from '../frameworks/sdk/master-address';
+import { getJson, masterAddress, type MasterAddress } from '../common/operator-client';
 import { parseArgs, UsageError } from '../common/flags';
 import { followSandboxFile, sandboxFileRef } from './logs';
 

@@ -9,7 +9,7 @@ import { clientIdentity } from '../common/security/client-config';
 import { doorRequest, doorUrl } from '../common/security/https';
 import type { MasterStateView, TaskView } from '../common/operator-types';
 import { parseArgs, UsageError } from '../common/flags';
-import { getJson, masterAddress, type MasterAddress } from '../frameworks/sdk/master-address';
+import { getJson, masterAddress, type MasterAddress } from '../common/operator-client';
 import { table } from './table';
 
 export interface LogsIo {

@@ -7,7 +7,7 @@ import { doorRequest } from '../common/security/https';
 import type { MasterStateView, OfferLogEvent } from '../common/operator-types';
 import { parseArgs, UsageError } from '../common/flags';
 import { readEventFrames } from '../common/sse';
-import { getJson, masterAddress, type MasterAddress } from '../frameworks/sdk/master-address';
+import { getJson, masterAddress, type MasterAddress } from '../common/operator-client';
 import { ago, table } from './table';
 
 type Entry = OfferLogEvent & { seq?: number };

@@ -1,7 +1,7 @@
 /** `agora agents`, `agora frameworks`, `agora tasks`, `agora weights`: what an operator looks at (the offer log: offers.ts). */
 import type { MasterStateView } from '../common/operator-types';
 import { TASK_STATES, type TaskState } from '../common/types';
-import { getJson, masterAddress, postJson, putJson } from '../frameworks/sdk/master-address';
+import { getJson, masterAddress, postJson, putJson } from '../common/operator-client';
 import { parseArgs, UsageError } from '../common/flags';
 import { ago, table } from './table';
 

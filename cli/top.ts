@@ -7,7 +7,7 @@
  */
 import type { AgentView, FrameworkView, MasterStateView, OfferLogEvent } from '../common/operator-types';
 import { parseArgs, UsageError } from '../common/flags';
-import { getJson, masterAddress } from '../frameworks/sdk/master-address';
+import { getJson, masterAddress } from '../common/operator-client';
 import { describeOfferEvent, followOffers } from './offers';
 import { ago, table } from './table';
 

@@ -5,7 +5,7 @@
  */
 import type { OfferLogEvent } from '../common/operator-types';
 import { subscribe } from '../frameworks/sdk';
-import { masterAddress } from '../frameworks/sdk/master-address';
+import { masterAddress } from '../common/operator-client';
 import { execute } from '../cli/execute';
 import { top } from '../cli/top';
 import { UsageError } from '../common/flags';

@@ -9,7 +9,7 @@ import type { NatsConnection } from 'nats';
 import { pb } from '../common/proto';
 import { subjects } from '../common/subjects';
 import { subscribe, SchedulerCallError } from '../frameworks/sdk';
-import { getJson, masterAddress } from '../frameworks/sdk/master-address';
+import { getJson, masterAddress } from '../common/operator-client';
 import { startCluster, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 

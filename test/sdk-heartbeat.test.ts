@@ -12,7 +12,7 @@ import { join } from 'path';
 import type { MasterStateView } from '../common/operator-types';
 import { freePort, startNatsServer, stopChild, type NatsServer } from '../common/nats-server';
 import { subscribe, type Scheduler } from '../frameworks/sdk';
-import { getJson, masterAddress } from '../frameworks/sdk/master-address';
+import { getJson, masterAddress } from '../common/operator-client';
 import { eventually } from './support/cluster';
 
 const BIN = join(__dirname, '..', 'dist', 'cli', 'agora.js');

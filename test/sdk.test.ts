@@ -11,7 +11,7 @@ import type { OfferLogEvent } from '../common/operator-types';
 import type { SchedulerEvent } from '../common/types';
 import { followOffers } from '../cli/offers';
 import { subscribe, task, SubscriptionError } from '../frameworks/sdk';
-import { masterAddress } from '../frameworks/sdk/master-address';
+import { masterAddress } from '../common/operator-client';
 import { startCluster, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 

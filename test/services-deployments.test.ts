@@ -11,7 +11,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Redis } from 'ioredis';
 import { followOffers } from '../cli/offers';
-import { masterAddress } from '../frameworks/sdk/master-address';
+import { masterAddress } from '../common/operator-client';
 import { eventually, startCluster, type TestCluster } from './support/cluster';
 import { startTestServices, type TestServices } from './support/services';
 

@@ -21,14 +21,15 @@
 import { EventEmitter } from 'events';
 import { makeGenericClientConstructor, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import type { Timer } from '../../common/clock';
-import { eventFromWire, filtersToWire, frameworkInfoToWire, killPolicyToWire, operationToWire } from '../../common/codec';
+import { clusterAgentsFromWire, eventFromWire, filtersToWire, frameworkInfoToWire, killPolicyToWire, operationToWire } from '../../common/codec';
 import type { agora } from '../../common/proto';
-import { schedulerService, type UnaryCall } from '../../common/scheduler-service';
-import type { Filters, FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../../common/types';
+import { schedulerService, type ActionCall, type UnaryCall } from '../../common/scheduler-service';
+import type { ClusterAgent, Filters, FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../../common/types';
 import { InvalidArgumentError, SchedulerCallError, SubscriptionError } from './errors';
 import { HeartbeatWatch } from './heartbeat';
-import { grpcAddress, masterAddress } from './master-address';
+import { grpcAddress, masterAddress, masterAt } from '../../common/operator-client';
 import { compileOptions, type SchedulerConfig, type SubscribeOptions } from './options';
+import { hostOf, readSandbox, sandboxSize, type SandboxChunk, type SandboxRange, type SandboxTarget } from './sandbox';
 import { channelCredentials } from '../../common/security/grpc-auth';
 
 /** How a decline is filtered and explained: `refuseMs` as in Filters, and a reason for people. */
@@ -67,7 +68,7 @@ export type SchedulerEvents = {
 };
 
 const SchedulerGrpcClient = makeGenericClientConstructor(schedulerService, 'Scheduler');
-type Unary = (req: unknown, cb: (err: ServiceError | null) => void) => void;
+type Unary = (req: unknown, cb: (err: ServiceError | null, answer?: unknown) => void) => void;
 type EventStream = ClientReadableStream<agora.v1.Event>;
 
 /** A framework's subscription to the master: its events, and the calls it makes. Made by `subscribe`. */
@@ -90,6 +91,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** SUBSCRIBED arrived on the stream in use. */
   private live = false;
   private readonly targets: string[];
+  /** The gRPC address of the current client: its host serves the master's HTTP too. */
+  private target: string;
+  /** The master's HTTP port, from the latest SUBSCRIBED; 0 before one arrived. */
+  private masterHttpPort = 0;
   private attempt = 0;
   private retry: Timer | undefined;
   private readonly watch: HeartbeatWatch;
@@ -97,6 +102,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private constructor(private readonly config: SchedulerConfig, target: string) {
     super();
     this.targets = [target, ...(config.reconnect?.grpcAddresses ?? [])].filter((t, i, all) => all.indexOf(t) === i);
+    this.target = target;
     this.client = new SchedulerGrpcClient(target, channelCredentials(config.credentials));
     this.watch = new HeartbeatWatch(config.clock, (silentMs) => this.silent(silentMs));
   }
@@ -145,6 +151,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           this.frameworkId = event.frameworkId;
           this.streamId = event.streamId;
           this.heartbeatIntervalMs = event.heartbeatIntervalMs;
+          this.masterHttpPort = event.master?.httpPort ?? 0;
           this.live = true;
           if (event.heartbeatIntervalMs > 0) this.watch.start(this.heartbeatTimeoutMs());
           else this.watch.stop();   // a master that sends no heartbeats cannot be watched by them
@@ -195,6 +202,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private resubscribe(target: string): void {
     this.retry = undefined;
     if (this.closed) return;
+    this.target = target;
     this.client = new SchedulerGrpcClient(target, channelCredentials(this.config.credentials));
     const opened = this.open();
     const stream = this.stream;
@@ -274,15 +282,20 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
-  private call(name: UnaryCall, body: object): Promise<void> {
+  private call(name: ActionCall, body: object): Promise<void> {
+    return this.ask(name, body).then(() => undefined);
+  }
+
+  /** A unary call on the live subscription, presenting its ids; resolves with the master's answer. */
+  private ask(name: UnaryCall, body: object): Promise<unknown> {
     if (this.closed) return Promise.reject(new SubscriptionError(`${name} after the subscription closed`));
     if (!this.live) {
       return Promise.reject(new SubscriptionError(`${name} while the master is away: the SDK is subscribing again; call again after 'resubscribed'`));
     }
     const fn = (this.client as unknown as Record<UnaryCall, Unary>)[name].bind(this.client);
     return new Promise((resolve, reject) => {
-      fn({ frameworkId: this.frameworkId, streamId: this.streamId, ...body }, (err) => {
-        if (err) reject(SchedulerCallError.from(name, err)); else resolve();
+      fn({ frameworkId: this.frameworkId, streamId: this.streamId, ...body }, (err, answer) => {
+        if (err) reject(SchedulerCallError.from(name, err)); else resolve(answer);
       });
     });
   }
@@ -351,6 +364,39 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Changes the framework's info (roles, failover timeout, capabilities…) without resubscribing. */
   updateFramework(info: FrameworkInfo): Promise<void> {
     return this.call('UpdateFramework', { frameworkInfo: frameworkInfoToWire(info) });
+  }
+
+  /**
+   * The agents the master knows now, reachable or not: each one's id, hostname, `port` (where it
+   * serves sandbox files), attributes and total resources. Needs the `view` right (ACLs) on a
+   * locked cluster; a refusal rejects with SchedulerCallError PERMISSION_DENIED.
+   */
+  async agents(): Promise<ClusterAgent[]> {
+    return clusterAgentsFromWire(await this.ask('GetAgents', {}) as agora.v1.GetAgentsResponse);
+  }
+
+  /**
+   * Reads one of this framework's tasks' sandbox files (`'stdout'`, `'stderr'`, or a path in
+   * the sandbox) from `range.offset`, at most `range.length` bytes (and never more than 1 MiB:
+   * page through bigger files), through the master that holds the subscription, with the
+   * framework's credentials. Rejects with SandboxReadError (`status` 404 for no such task of
+   * this framework or no such file), or SubscriptionError while the master is away.
+   */
+  readSandboxFile(taskId: string, file = 'stdout', range: SandboxRange = {}): Promise<SandboxChunk> {
+    return this.sandbox('readSandboxFile').then((t) => readSandbox(t, taskId, file, range));
+  }
+
+  /** The size in bytes of one of this framework's tasks' sandbox files now, as `readSandboxFile` reads it. */
+  sandboxFileSize(taskId: string, file = 'stdout', where: Pick<SandboxRange, 'agentId'> = {}): Promise<number> {
+    return this.sandbox('sandboxFileSize').then((t) => sandboxSize(t, taskId, file, where.agentId));
+  }
+
+  /** The live subscription's master, over HTTP: the host reached over gRPC, the HTTP port it gave in SUBSCRIBED. */
+  private async sandbox(name: string): Promise<SandboxTarget> {
+    if (this.closed) throw new SubscriptionError(`${name} after the subscription closed`);
+    if (!this.live) throw new SubscriptionError(`${name} while the master is away: the SDK is subscribing again; call again after 'resubscribed'`);
+    if (!this.masterHttpPort) throw new SubscriptionError(`${name}: the master did not say in SUBSCRIBED where it serves HTTP`);
+    return { master: masterAt(hostOf(this.target), this.masterHttpPort, this.config.credentials), frameworkId: this.frameworkId };
   }
 
   /** Ends the subscription. The framework stays registered for its failover timeout. */

@@ -33,3 +33,22 @@ export class InvalidArgumentError extends Error {
     super(`${argument}: ${message}`);
   }
 }
+
+/**
+ * A sandbox read the master refused or could not relay: `status` is the master's HTTP status
+ * (404: no such task of this framework, or no such file; 403: the framework's principal may
+ * not read it; 400: a bad file name; 502: the task's agent cannot be reached), 0 when the
+ * master itself could not be reached.
+ */
+export class SandboxReadError extends Error {
+  override readonly name = 'SandboxReadError';
+  constructor(
+    readonly taskId: string,
+    readonly file: string,
+    readonly status: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot read ${file} of task ${taskId}: ${message}`, options);
+  }
+}

@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
 import type { MasterStateView } from '../../common/operator-types';
 import type { FrameworkInfo } from '../../common/types';
-import { getJson, masterAddress } from '../sdk/master-address';
+import { getJson, masterAddress } from '../../common/operator-client';
 import { eventStreamAt, type EventFeed } from './event-stream';
 import { defaultWebuiUrl, webuiUrlProblem, type FrameworkServerOptions } from './flags';
 import { startHttp, type Handler } from './http';

@@ -7,7 +7,7 @@
 import { existsSync } from 'fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { MasterStateView } from '../../common/operator-types';
-import { getJson, masterAddress } from '../../frameworks/sdk/master-address';
+import { getJson, masterAddress } from '../../common/operator-client';
 import { base } from './http';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -10,8 +10,9 @@ import type { AgentStateView } from '../../agent/api/http';
 import type { AgentOptions } from '../../agent/config';
 import { startNatsServer, type NatsServer } from '../../common/nats-server';
 import type { MasterStateView } from '../../common/operator-types';
-import { getJson, masterAddress } from '../../frameworks/sdk/master-address';
+import { getJson, masterAddress } from '../../common/operator-client';
 import { startMaster, type StartMasterOptions } from '../../master/server';
+import type { AclsJson } from '../../common/security/acl';
 import type { ServerSecurity } from '../../common/security/security-dir';
 import { testSecurity, type TestSecurity } from './security';
 import { connect, type NatsConnection } from 'nats';
@@ -38,7 +39,7 @@ export interface TestCluster {
   grpcAddr: string;
   state(): Promise<MasterStateView>;
   /** `principal`: the agent credential it connects with on a locked cluster (default local-agent). */
-  addAgent(opts?: { containerizer?: 'docker' | 'process'; resources?: string; hostname?: string; principal?: string }): Promise<Agent>;
+  addAgent(opts?: { containerizer?: 'docker' | 'process'; resources?: string; hostname?: string; principal?: string; attributes?: Record<string, string> }): Promise<Agent>;
   /**
    * A NATS connection as an agent would open it: as agent principal `name` (its NATS user, TLS)
    * on a locked cluster, as the owner `anonymous` on an open one; `natsAs('master', 'master')`
@@ -66,8 +67,10 @@ export async function startCluster(opts: {
    * call, and `AGORA_CONFIG` pointing at an admin's client config. `false`: open doors.
    */
   secure?: boolean;
+  /** The ACLs of a locked cluster (default: as `agora up` writes them for the test principals). */
+  acls?: AclsJson;
 } = {}): Promise<TestCluster> {
-  const security = opts.secure === false ? undefined : await testSecurity();
+  const security = opts.secure === false ? undefined : await testSecurity(opts.acls ? { acls: opts.acls } : {});
   const nats = await startNatsServer({ ...opts.natsOptions, ...(security ? { securityDir: security.dir } : {}) });
   const workRoot = mkdtempSync(join(tmpdir(), 'agora-test-'));
   // Process tasks run as nobody: the way down to their sandboxes must let them through.
@@ -81,7 +84,7 @@ export async function startCluster(opts: {
   });
   const masterAddr = `127.0.0.1:${master.httpPort}`;
   const agents: Agent[] = [];
-  const addAgent = async (a: { containerizer?: 'docker' | 'process'; resources?: string; hostname?: string; principal?: string } = {}) => {
+  const addAgent = async (a: { containerizer?: 'docker' | 'process'; resources?: string; hostname?: string; principal?: string; attributes?: Record<string, string> } = {}) => {
     const agent = await startAgent({
       natsUrl: nats.url, httpHost: '127.0.0.1', httpPort: 0, hostname: a.hostname ?? '127.0.0.1',
       workDir: join(workRoot, `agent-${agents.length}`),
@@ -89,6 +92,7 @@ export async function startCluster(opts: {
       containerizer: a.containerizer ?? opts.containerizer ?? 'docker',
       resources: a.resources ?? opts.resources ?? AGENT_RESOURCES,
       ...opts.agentOptions,
+      ...(a.attributes ? { attributes: a.attributes } : {}),
     });
     agents.push(agent);
     await agent.registered;

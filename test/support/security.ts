@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { bootstrapSecurity, localAcls, type WantedPrincipal } from '../../common/security/bootstrap';
+import type { AclsJson } from '../../common/security/acl';
 import { authorizationHeader, type ClientIdentity } from '../../common/security/client-config';
 import { logger } from '../../common/log';
 import { openServerSecurity, securityPaths, type ServerSecurity } from '../../common/security/security-dir';
@@ -49,9 +50,10 @@ export interface TestSecurity {
   remove(): void;
 }
 
-export async function testSecurity(o: { setEnv?: boolean } = {}): Promise<TestSecurity> {
+/** `acls`: the ACLs the cluster starts with (default: `localAcls(TEST_FRAMEWORK_ROLES)`, as `agora up` writes them). */
+export async function testSecurity(o: { setEnv?: boolean; acls?: AclsJson } = {}): Promise<TestSecurity> {
   const dir = mkdtempSync(join(tmpdir(), 'agora-sec-'));
-  const boot = await bootstrapSecurity(dir, { principals: TEST_PRINCIPALS, certNames: ['localhost', '127.0.0.1', '::1'], acls: localAcls(TEST_FRAMEWORK_ROLES) });
+  const boot = await bootstrapSecurity(dir, { principals: TEST_PRINCIPALS, certNames: ['localhost', '127.0.0.1', '::1'], acls: o.acls ?? localAcls(TEST_FRAMEWORK_ROLES) });
   const ca = readFileSync(join(securityPaths(dir).tls, 'ca.crt'));
   if (o.setEnv ?? true) {
     process.env.AGORA_CONFIG = boot.configPath;

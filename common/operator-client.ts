@@ -1,11 +1,14 @@
 /**
- * Where the master is. People name a master by its HTTP address (`host:5050`, as with
- * Mesos); the gRPC port frameworks need is read from the master itself, so one address is
- * enough everywhere. `AGORA_MASTER` sets it for every command; the default is the local
- * cluster of `agora up`.
+ * The master's HTTP API as a client sees it: where the master is, and JSON requests to it with
+ * the client's identity. The `agora` command speaks to operators' endpoints through it; the
+ * SDK uses it to find the master's gRPC port and to read a task's sandbox through the master.
+ *
+ * People name a master by its HTTP address (`host:5050`, as with Mesos); the gRPC port
+ * frameworks need is read from the master itself, so one address is enough everywhere.
+ * `AGORA_MASTER` sets it for every command; the default is the local cluster of `agora up`.
  */
-import { doorRequest, schemeFor } from '../../common/security/https';
-import { clientConfigPath, clientIdentity, currentContext, readClientConfig, type ClientIdentity } from '../../common/security/client-config';
+import { doorRequest, schemeFor } from './security/https';
+import { clientConfigPath, clientIdentity, currentContext, readClientConfig, type ClientIdentity } from './security/client-config';
 
 /** The master of `agora up` on this machine: where a framework looks when told nothing. */
 export const DEFAULT_MASTER = '127.0.0.1:5050';
@@ -41,7 +44,23 @@ export function masterAddress(raw: string | undefined = process.env.AGORA_MASTER
   return { httpUrl: `${url.protocol}//${url.hostname}:${httpPort}`, host: url.hostname, httpPort, ...(identity ? { identity } : {}) };
 }
 
-/** GET a JSON document from the master; rejects with the status and body on an error status. */
+/** The master at `host:httpPort`, as `identity` (HTTPS when it trusts a CA): no client config is read. */
+export function masterAt(host: string, httpPort: number, identity?: ClientIdentity): MasterAddress {
+  return { httpUrl: `${schemeFor(identity?.ca)}://${host}:${httpPort}`, host, httpPort, ...(identity ? { identity } : {}) };
+}
+
+/**
+ * The master refused a request, or could not be asked: `status` is its HTTP status (0 when it
+ * could not be reached or sent no JSON), `reason` its own words (the `error` of its JSON body).
+ */
+export class MasterRequestError extends Error {
+  override readonly name = 'MasterRequestError';
+  constructor(readonly status: number, readonly reason: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** GET a JSON document from the master; rejects with a MasterRequestError. */
 export function getJson<T>(addr: MasterAddress, path: string, timeoutMs = 10_000): Promise<T> {
   return requestJson<T>(addr, 'GET', path, timeoutMs);
 }
@@ -64,17 +83,31 @@ function requestJson<T>(addr: MasterAddress, method: 'GET' | 'POST' | 'PUT', pat
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });
       res.on('end', () => {
-        if ((res.statusCode ?? 500) >= 400) {
-          reject(new Error(`master ${addr.httpUrl}${path} answered ${res.statusCode}: ${body.slice(0, 300)}`));
+        const status = res.statusCode ?? 500;
+        if (status >= 400) {
+          reject(new MasterRequestError(status, errorOf(body), `master ${addr.httpUrl}${path} answered ${status}: ${body.slice(0, 300)}`));
           return;
         }
-        try { resolve(JSON.parse(body) as T); } catch (err) { reject(new Error(`master sent invalid JSON for ${path}: ${(err as Error).message}`)); }
+        try {
+          resolve(JSON.parse(body) as T);
+        } catch (err) {
+          reject(new MasterRequestError(0, 'invalid JSON', `master sent invalid JSON for ${path}: ${(err as Error).message}`, { cause: err }));
+        }
       });
     });
     req.on('timeout', () => req.destroy(new Error(`master ${addr.httpUrl} did not answer ${path} within ${timeoutMs} ms`)));
-    req.on('error', (err) => reject(new Error(`cannot reach the master at ${addr.httpUrl}: ${err.message}`)));
+    req.on('error', (err) => reject(new MasterRequestError(0, err.message, `cannot reach the master at ${addr.httpUrl}: ${err.message}`, { cause: err })));
     req.end(body);
   });
+}
+
+/** The `error` of a JSON error body, else the body's start. */
+function errorOf(body: string): string {
+  try {
+    const error = (JSON.parse(body) as { error?: unknown }).error;
+    if (typeof error === 'string') return error;
+  } catch { /* not JSON: the raw text */ }
+  return body.slice(0, 300);
 }
 
 /** The master's gRPC address (`host:port`), read from its state. */
