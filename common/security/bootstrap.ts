@@ -46,8 +46,10 @@ export const LOCAL_FRAMEWORK_ROLES: readonly { principal: string; roles: string[
  * The ACLs a new cluster starts with (Mesos's format, default deny): admins may do
  * everything, viewers may look, each framework registers with its own roles, runs tasks as
  * the unprivileged default user, and kills and tears down only itself. Frameworks may also
- * view the cluster's state: the services and jobs frameworks read the agents' addresses from
- * it today (moving that behind the SDK is issue 15's).
+ * view the cluster: the SDK's `agents()` (GetAgents, where the services and jobs frameworks
+ * learn the agents' addresses) needs it, and so does finding the master's gRPC port from its
+ * state when a framework is given only the HTTP address. A framework reads its own tasks'
+ * sandboxes without `access_sandboxes`.
  */
 export function localAcls(frameworks: readonly { principal: string; roles: string[] }[]): AclsJson {
   const acls = defaultAcls({ frameworks: frameworks.map((f) => ({ principal: f.principal, roles: [...f.roles] })), defaultUser: DEFAULT_TASK_USER });

@@ -14,9 +14,8 @@
  * - `GET /runs/{runId}` answers finished runs too (Metronome only active ones); `GET /runs`
  *   gives every stored run with `?all=true`.
  */
-import type { ClientIdentity } from '../../common/security/client-config';
 import { ApiError, type Reply, type Request } from '../shared/http';
-import { readSandboxFile } from './api-logs';
+import { notSubscribed, readSandboxFile, type SandboxReader } from './api-logs';
 import { flag, refusalsAs, type Route } from './api-router';
 import { agoraHistory, EMBEDS, jobInfo, newestFirst, runJson, type Embed } from './api-views';
 import { isActive, type JobsError, type JobsFramework } from './framework';
@@ -26,10 +25,8 @@ import { isObject } from '../../common/json';
 
 export interface MetronomeDeps {
   framework: JobsFramework;
-  /** Where the cluster's agents serve HTTP (sandbox files), as the master knows them. */
-  agents: () => Promise<{ id: string; hostname: string; port: number }[]>;
-  /** The framework's own credentials towards agents' sandboxes. */
-  agentIdentity?: ClientIdentity;
+  /** The live subscription's sandbox reads (through the master), or undefined while the master is away. */
+  sandbox: () => SandboxReader | undefined;
 }
 
 
@@ -204,7 +201,7 @@ function scheduleFrom(body: unknown, now: number): JobSchedule {
   return parsed.job.schedule!;
 }
 
-/** `…/runs/{runId}/logs?file=stdout|stderr&attempt=N`: an attempt's output (default: the last attempt), read from its agent. */
+/** `…/runs/{runId}/logs?file=stdout|stderr&attempt=N`: an attempt's output (default: the last attempt), read through the master. */
 async function runLogs(deps: MetronomeDeps, run: RunRecord, url: URL): Promise<Reply> {
   const file = url.searchParams.get('file') ?? 'stdout';
   if (file !== 'stdout' && file !== 'stderr') throw new ApiError(400, { message: `file must be stdout or stderr, got '${file}'` });
@@ -216,20 +213,9 @@ async function runLogs(deps: MetronomeDeps, run: RunRecord, url: URL): Promise<R
     throw new ApiError(404, { message: `Run '${run.runId}' of job '${run.jobId}' has no attempt ${asked}: it has ${n === 1 ? 'attempt 1' : `attempts 1 to ${n}`}` });
   }
   const a = run.attempts[k - 1]!;
-  const frameworkId = deps.framework.state.frameworkId;
-  let agents: { id: string; hostname: string; port: number }[];
-  try {
-    agents = await deps.agents();
-  } catch (err) {
-    throw new ApiError(502, { message: `cannot ask the master where agent ${a.agentId} is: ${(err as Error).message}` });
-  }
-  const agent = agents.find((x) => x.id === a.agentId);
-  if (!agent || !frameworkId) {
-    throw new ApiError(404, { message: `attempt ${k} of run '${run.runId}' ran on agent ${a.agentId}, which the master no longer lists: its sandbox is gone` });
-  }
-  const { text, skippedBytes } = await readSandboxFile({
-    agent: `${agent.hostname}:${agent.port}`, frameworkId, taskId: a.taskId, file, ...(deps.agentIdentity ? { identity: deps.agentIdentity } : {}),
-  });
+  const reader = deps.sandbox();
+  if (!reader) throw notSubscribed();
+  const { text, skippedBytes } = await readSandboxFile(reader, { taskId: a.taskId, agentId: a.agentId, file });
   return {
     status: 200, text: { contentType: 'text/plain; charset=utf-8', data: text },
     ...(skippedBytes > 0 ? { headers: { 'X-Agora-Skipped-Bytes': String(skippedBytes) } } : {}),

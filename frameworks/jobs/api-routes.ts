@@ -4,10 +4,10 @@
  * /v1/info, /metrics, the event stream and the UI under /ui/. One routing table for all of
  * it (api-router.ts): a path known under other methods is 405 with `Allow`, an unknown one 404.
  */
-import type { ClientIdentity } from '../../common/security/client-config';
 import type { EventFeed } from '../shared/event-stream';
 import { ApiError, ping, type Reply, type Request } from '../shared/http';
 import { chronosRoutes } from './api-chronos';
+import type { SandboxReader } from './api-logs';
 import { metronomeRoutes } from './api-metronome';
 import { dispatch, type Route } from './api-router';
 import { metricsJson } from './api-views';
@@ -15,10 +15,8 @@ import type { JobsEvent, JobsFramework } from './framework';
 
 export interface RouteDeps {
   framework: JobsFramework;
-  /** Where the cluster's agents serve HTTP (sandbox files), as the master knows them. */
-  agents: () => Promise<{ id: string; hostname: string; port: number }[]>;
-  /** The framework's own credentials towards agents' sandboxes. */
-  agentIdentity?: ClientIdentity;
+  /** The live subscription's sandbox reads (a run's output, through the master), or undefined while the master is away. */
+  sandbox: () => SandboxReader | undefined;
   /** Whether the framework is subscribed to a master now. */
   connected: () => boolean;
   info: () => Record<string, unknown>;
@@ -34,7 +32,7 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
     // Metronome serves its info at /info and its metrics at /v1/metrics; both names answer.
     { path: /^\/(?:v1\/)?info$/, methods: { GET: info } },
     { path: /^\/(?:v1\/)?metrics$/, methods: { GET: metrics } },
-    ...metronomeRoutes({ framework: deps.framework, agents: deps.agents, ...(deps.agentIdentity ? { agentIdentity: deps.agentIdentity } : {}) }),
+    ...metronomeRoutes({ framework: deps.framework, sandbox: deps.sandbox }),
     ...chronosRoutes(deps.framework),
     { path: /^\/(?:ui)?$/, methods: { GET: () => ({ status: 302, headers: { location: '/ui/' } }) } },
     {

@@ -4,7 +4,6 @@
  * What is its own: its stores, Chronos's and Metronome's APIs and `/v1/events`, its info,
  * port 4400, and its retry delay and runs kept.
  */
-import { clientIdentity } from '../../common/security/client-config';
 import { randomBytes } from 'crypto';
 import { startFrameworkServer, type FrameworkServer, type ServerOptions } from '../shared/server';
 import { jobsEvents, route } from './api-routes';
@@ -34,10 +33,9 @@ export function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
     }),
     serve: (ctx) => {
       const { framework } = ctx;
-      const identity = o.identity ?? clientIdentity();
       return {
         route: route({
-          framework, ui: uiFile, connected: ctx.connected, agents: ctx.agents, ...(identity ? { agentIdentity: identity } : {}),
+          framework, ui: uiFile, connected: ctx.connected, sandbox: ctx.scheduler,
           info: () => ({ name: ctx.name, version: JOBS_VERSION, frameworkId: framework.state.frameworkId ?? null, master: ctx.master, store: o.redisUrl ? 'redis' : 'memory' }),
         }),
         events: { path: '/v1/events', feed: jobsEvents(framework) },

@@ -9,14 +9,14 @@
  * loads, its routes and event stream, its defaults. Of the framework object itself this file
  * uses only what keeps it subscribed (`Subscriber`) and `stop`.
  */
-import { clientIdentity, type ClientIdentity } from '../../common/security/client-config';
+import type { ClientIdentity } from '../../common/security/client-config';
 import type { ServerSecurity } from '../../common/security/security-dir';
 import { lockedDoor } from '../../common/security/http-door';
 import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
-import type { MasterStateView } from '../../common/operator-types';
 import type { FrameworkInfo } from '../../common/types';
-import { getJson, masterAddress } from '../../common/operator-client';
+import type { Scheduler } from '../sdk';
+import { agentAddresses, type AgentAddress } from './agents';
 import { eventStreamAt, type EventFeed } from './event-stream';
 import { defaultWebuiUrl, webuiUrlProblem, type FrameworkServerOptions } from './flags';
 import { startHttp, type Handler } from './http';
@@ -48,7 +48,6 @@ export interface FrameworkStore {
 }
 
 /** Where an agent serves HTTP (its sandboxes' files), as the master knows it. */
-export interface AgentAddress { id: string; hostname: string; port: number }
 
 /** What a framework's routes may ask of the server around them. */
 export interface ServerContext<F> {
@@ -68,6 +67,8 @@ export interface ServerContext<F> {
   /** Whether the framework is subscribed to a master now. */
   connected(): boolean;
   agents(): Promise<AgentAddress[]>;
+  /** The live master connection, if any: the SDK's reads (sandbox files) go through it. */
+  scheduler(): Scheduler | undefined;
 }
 
 export interface FrameworkServerSpec<S extends FrameworkStore, F extends ServedFramework> {
@@ -153,7 +154,7 @@ function context<F>(spec: { defaults: { name: string } }, o: ServerOptions, fram
     // For browsers, not this machine's clients: a wildcard bind names the machine, not 127.0.0.1.
     webuiUrl: () => o.webuiUrl ?? (o.advertise ? `${scheme}://${o.advertise}/ui/` : defaultWebuiUrl(host, live.port, undefined, scheme)),
     connected: () => live.subscription?.scheduler()?.connected ?? false,
-    agents: async () => (await getJson<MasterStateView>(masterAddress(o.master, o.identity ?? clientIdentity()), '/api/v1/state')).agents
-      .map(({ id, hostname, port: agentPort }) => ({ id, hostname, port: agentPort })),
+    scheduler: () => live.subscription?.scheduler(),
+    agents: () => agentAddresses(live.subscription?.scheduler()),
   };
 }
