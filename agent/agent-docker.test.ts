@@ -11,7 +11,7 @@ import { freePort } from '../common/nats-server';
 import { parse } from '../common/resources';
 import type { TaskInfo } from '../common/types';
 import { startAgent, type AgentHandle } from './agent';
-import { LABELS } from './containerizer/docker';
+import { LABELS } from './containerizer/docker-create';
 import { startAgentRig, testTask, type AgentRig, type TestMaster } from '../test/support/test-master';
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });

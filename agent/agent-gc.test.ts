@@ -15,7 +15,7 @@ import type { TaskStatus } from '../common/types';
 import { TEST_IMAGE } from '../test/support/cluster';
 import { startAgent, type AgentHandle } from './agent';
 import type { AgentStateView } from './api/http';
-import { LABELS } from './containerizer/docker';
+import { LABELS } from './containerizer/docker-create';
 import type { GcSweep } from './gc-collector';
 import { startAgentRig, testTask, type AgentRig } from '../test/support/test-master';
 

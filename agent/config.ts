@@ -147,6 +147,46 @@ export const DEFAULTS = {
 /** Applies the defaults, detects missing resources and validates everything. */
 export function agentConfig(options: AgentOptions = {}): AgentConfig {
   const o = options;
+  const c = checkedChoices(o);
+  return Object.freeze({
+    natsUrl: c.natsUrl,
+    subjectPrefix: c.prefix,
+    workDir: c.workDir,
+    resources: resourcesOf(o.resources, c.workDir),
+    hostname: nonEmpty('hostname', o.hostname ?? osHostname()),
+    httpHost: nonEmpty('httpHost', o.httpHost ?? DEFAULTS.httpHost),
+    httpPort: port('httpPort', o.httpPort ?? DEFAULTS.httpPort),
+    containerizer: c.containerizer,
+    dockerSocket: nonEmpty('dockerSocket', o.dockerSocket ?? DEFAULTS.dockerSocket),
+    defaultImage: nonEmpty('defaultImage', o.defaultImage ?? DEFAULTS.defaultImage),
+    processUser: o.processUser,
+    dockerUser: o.dockerUser,
+    imagePullTimeoutMs: positive('imagePullTimeoutMs', o.imagePullTimeoutMs ?? DEFAULTS.imagePullTimeoutMs),
+    isolation: c.isolation,
+    heartbeatIntervalMs: o.heartbeatIntervalMs === undefined ? undefined : positive('heartbeatIntervalMs', o.heartbeatIntervalMs),
+    statusRetryInitialMs: c.statusRetryInitialMs,
+    statusRetryMaxMs: c.statusRetryMaxMs,
+    killGracePeriodMs: nonNegative('killGracePeriodMs', o.killGracePeriodMs ?? DEFAULTS.killGracePeriodMs),
+    registerBackoffFactorMs: c.registerBackoffFactorMs,
+    registerBackoffMaxMs: Math.max(c.registerBackoffMaxMs, c.registerBackoffFactorMs),
+    requestTimeoutMs: positive('requestTimeoutMs', o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
+    usageIntervalMs: positive('usageIntervalMs', o.usageIntervalMs ?? DEFAULTS.usageIntervalMs),
+    attributes: Object.freeze(attributesOf(o.attributes ?? {})),
+    recover: c.recover,
+    gcDelayMs: nonNegative('gcDelayMs', o.gcDelayMs ?? DEFAULTS.gcDelayMs),
+    gcDiskHeadroom: c.gcDiskHeadroom,
+    diskWatchIntervalMs: positive('diskWatchIntervalMs', o.diskWatchIntervalMs ?? DEFAULTS.diskWatchIntervalMs),
+    diskUsage: o.diskUsage ?? diskUsageOf,
+    clock: o.clock ?? systemClock,
+    random: o.random ?? systemRandom,
+  });
+}
+
+/**
+ * The options checked against a list of choices or against each other, before the rest, in
+ * the order a bad one is reported.
+ */
+function checkedChoices(o: AgentOptions) {
   const prefix = o.subjectPrefix ?? DEFAULTS.subjectPrefix;
   try {
     subjects(prefix);
@@ -179,38 +219,7 @@ export function agentConfig(options: AgentOptions = {}): AgentConfig {
     throw new AgentConfigError('gcDiskHeadroom', `${gcDiskHeadroom} must be a fraction in [0, 1), e.g. 0.1 to keep 10 % of the disk free`);
   }
   if (o.diskUsage !== undefined && typeof o.diskUsage !== 'function') throw new AgentConfigError('diskUsage', 'must be a function of the work directory');
-  return Object.freeze({
-    natsUrl,
-    subjectPrefix: prefix,
-    workDir,
-    resources: resourcesOf(o.resources, workDir),
-    hostname: nonEmpty('hostname', o.hostname ?? osHostname()),
-    httpHost: nonEmpty('httpHost', o.httpHost ?? DEFAULTS.httpHost),
-    httpPort: port('httpPort', o.httpPort ?? DEFAULTS.httpPort),
-    containerizer,
-    dockerSocket: nonEmpty('dockerSocket', o.dockerSocket ?? DEFAULTS.dockerSocket),
-    defaultImage: nonEmpty('defaultImage', o.defaultImage ?? DEFAULTS.defaultImage),
-    processUser: o.processUser,
-    dockerUser: o.dockerUser,
-    imagePullTimeoutMs: positive('imagePullTimeoutMs', o.imagePullTimeoutMs ?? DEFAULTS.imagePullTimeoutMs),
-    isolation,
-    heartbeatIntervalMs: o.heartbeatIntervalMs === undefined ? undefined : positive('heartbeatIntervalMs', o.heartbeatIntervalMs),
-    statusRetryInitialMs,
-    statusRetryMaxMs,
-    killGracePeriodMs: nonNegative('killGracePeriodMs', o.killGracePeriodMs ?? DEFAULTS.killGracePeriodMs),
-    registerBackoffFactorMs,
-    registerBackoffMaxMs: Math.max(registerBackoffMaxMs, registerBackoffFactorMs),
-    requestTimeoutMs: positive('requestTimeoutMs', o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
-    usageIntervalMs: positive('usageIntervalMs', o.usageIntervalMs ?? DEFAULTS.usageIntervalMs),
-    attributes: Object.freeze(attributesOf(o.attributes ?? {})),
-    recover,
-    gcDelayMs: nonNegative('gcDelayMs', o.gcDelayMs ?? DEFAULTS.gcDelayMs),
-    gcDiskHeadroom,
-    diskWatchIntervalMs: positive('diskWatchIntervalMs', o.diskWatchIntervalMs ?? DEFAULTS.diskWatchIntervalMs),
-    diskUsage: o.diskUsage ?? diskUsageOf,
-    clock: o.clock ?? systemClock,
-    random: o.random ?? systemRandom,
-  });
+  return { prefix, natsUrl, workDir, containerizer, isolation, statusRetryInitialMs, statusRetryMaxMs, recover, registerBackoffFactorMs, registerBackoffMaxMs, gcDiskHeadroom };
 }
 
 /** Parses `k:v;k2:v2`, the `--attributes` flag syntax. */

@@ -8,7 +8,7 @@
  */
 import type Docker from 'dockerode';
 import type { Logger } from '../common/log';
-import { LABELS } from './containerizer/docker';
+import { LABELS } from './containerizer/docker-create';
 
 /** Removes them; resolves with their container ids (the Docker id for one without the label). */
 export async function removeExitedContainers(docker: Docker, agentId: string, claimed: ReadonlySet<string>, log: Logger): Promise<string[]> {

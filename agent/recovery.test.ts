@@ -12,7 +12,7 @@ import { startNatsServer, type NatsServer } from '../common/nats-server';
 import type { TaskStatus } from '../common/types';
 import { startAgent, type AgentHandle } from './agent';
 import { metaDir, writeJsonAtomic } from './checkpoint';
-import { LABELS } from './containerizer/docker';
+import { LABELS } from './containerizer/docker-create';
 import { RunStore, type RunCheckpoint } from './runs';
 import { createSandbox, sandboxPath } from './sandbox';
 import { eventually } from '../test/support/cluster';

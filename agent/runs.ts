@@ -3,7 +3,7 @@
  * master the truth about it. One directory per run under the meta directory,
  *
  *   meta/runs/<containerId>/run.json      the task, its containerizer, its latest status
- *   meta/runs/<containerId>/exit-status   the command's exit status (process runs; see process.ts)
+ *   meta/runs/<containerId>/exit-status   the command's exit status (process runs; see process-supervisor.ts)
  *
  * `run.json` is written before the container is launched, so no container of this agent can
  * exist without its record, and rewritten on every status the run produces (before the

@@ -40,7 +40,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
-import { LABELS } from '../agent/containerizer/docker';
+import { LABELS } from '../agent/containerizer/docker-create';
 import { startAgentRig, testTask, type AgentRig } from '../test/support/test-master';
 import { parse } from '../common/resources';
 import { isTerminal, type TaskState, type TaskStatus } from '../common/types';

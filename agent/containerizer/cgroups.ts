@@ -151,22 +151,10 @@ function v1(mount: string, self: string, parent: string): Cgroups {
     version: 'v1',
     parents,
     create(containerId, limits) {
-      const mem = join(memParent, containerId);
-      const cpu = join(cpuParent, containerId);
       const made: string[] = [];
       try {
         for (const dir of parents.map((p) => join(p, containerId))) { makeDir(dir); made.push(dir); }
-        if (limits.memBytes !== undefined) {
-          write(join(mem, 'memory.limit_in_bytes'), limits.memBytes);
-          // Without swap accounting the file is absent and swap cannot be limited here.
-          const memsw = join(mem, 'memory.memsw.limit_in_bytes');
-          if (existsSync(memsw)) write(memsw, limits.memBytes);
-        }
-        if (limits.cpus !== undefined) {
-          const period = readNumber(join(cpu, 'cpu.cfs_period_us')) ?? DEFAULT_CFS_PERIOD_US;
-          write(join(cpu, 'cpu.cfs_quota_us'), cfsQuotaUs(limits.cpus, period));
-          write(join(cpu, 'cpu.shares'), Math.max(2, Math.round(limits.cpus * 1024)));
-        }
+        writeV1Limits(join(memParent, containerId), join(cpuParent, containerId), limits);
       } catch (err) {
         for (const dir of made.reverse()) removeDir(dir);
         throw err;
@@ -180,23 +168,44 @@ function v1(mount: string, self: string, parent: string): Cgroups {
       // A run an older agent started may have no cpuacct cgroup: its cpu time comes from /proc.
       const acct = cpuacctParent ? join(cpuacctParent, containerId) : cpu;
       const dirs = acct !== cpu && existsSync(acct) ? [mem, cpu, acct] : [mem, cpu];
-      return containerCgroup(dirs, () => {
-        // oom_kill counts kills since 4.13; older kernels only say the limit was hit.
-        const control = keyValues(read(join(mem, 'memory.oom_control')));
-        if (control.oom_kill !== undefined) return control.oom_kill > 0;
-        return (readNumber(join(mem, 'memory.failcnt')) ?? 0) > 0;
-      }, () => cgroupV1Statistics({
-        cpuacctUsageUser: readIfThere(join(acct, 'cpuacct.usage_user')),
-        cpuacctUsageSys: readIfThere(join(acct, 'cpuacct.usage_sys')),
-        cpuacctStat: readIfThere(join(acct, 'cpuacct.stat')),
-        cpuStat: readIfThere(join(cpu, 'cpu.stat')),
-        memoryStat: readIfThere(join(mem, 'memory.stat')),
-        memoryUsageInBytes: readIfThere(join(mem, 'memory.usage_in_bytes')),
-        memoryLimitInBytes: readIfThere(join(mem, 'memory.limit_in_bytes')),
-        procs: readIfThere(join(mem, 'cgroup.procs')),
-      }));
+      return containerCgroup(dirs, () => v1OomKilled(mem), () => v1Statistics(mem, cpu, acct));
     },
   };
+}
+
+/** A v1 container's memory limit (swap included where the kernel accounts it) and cpu quota and shares. */
+function writeV1Limits(mem: string, cpu: string, limits: CgroupLimits): void {
+  if (limits.memBytes !== undefined) {
+    write(join(mem, 'memory.limit_in_bytes'), limits.memBytes);
+    // Without swap accounting the file is absent and swap cannot be limited here.
+    const memsw = join(mem, 'memory.memsw.limit_in_bytes');
+    if (existsSync(memsw)) write(memsw, limits.memBytes);
+  }
+  if (limits.cpus !== undefined) {
+    const period = readNumber(join(cpu, 'cpu.cfs_period_us')) ?? DEFAULT_CFS_PERIOD_US;
+    write(join(cpu, 'cpu.cfs_quota_us'), cfsQuotaUs(limits.cpus, period));
+    write(join(cpu, 'cpu.shares'), Math.max(2, Math.round(limits.cpus * 1024)));
+  }
+}
+
+function v1OomKilled(mem: string): boolean {
+  // oom_kill counts kills since 4.13; older kernels only say the limit was hit.
+  const control = keyValues(read(join(mem, 'memory.oom_control')));
+  if (control.oom_kill !== undefined) return control.oom_kill > 0;
+  return (readNumber(join(mem, 'memory.failcnt')) ?? 0) > 0;
+}
+
+function v1Statistics(mem: string, cpu: string, acct: string): ContainerUsage {
+  return cgroupV1Statistics({
+    cpuacctUsageUser: readIfThere(join(acct, 'cpuacct.usage_user')),
+    cpuacctUsageSys: readIfThere(join(acct, 'cpuacct.usage_sys')),
+    cpuacctStat: readIfThere(join(acct, 'cpuacct.stat')),
+    cpuStat: readIfThere(join(cpu, 'cpu.stat')),
+    memoryStat: readIfThere(join(mem, 'memory.stat')),
+    memoryUsageInBytes: readIfThere(join(mem, 'memory.usage_in_bytes')),
+    memoryLimitInBytes: readIfThere(join(mem, 'memory.limit_in_bytes')),
+    procs: readIfThere(join(mem, 'cgroup.procs')),
+  });
 }
 
 function v2(mount: string, self: string, parent: string): Cgroups {

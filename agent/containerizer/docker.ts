@@ -11,35 +11,27 @@
  * An image the engine does not have (or every image, with `forcePullImage`) is pulled
  * first, within a bounded time; a task's volumes become bind mounts, its sandbox-relative
  * ones made inside the run's sandbox.
+ *
+ * What a container is created with is in docker-create.ts; pulling images and the engine's
+ * error messages, in docker-engine.ts; moving its output into the sandbox, in docker-output.ts.
  */
 import Docker from 'dockerode';
-import { chownSync, createWriteStream, mkdirSync } from 'fs';
+import { createWriteStream, mkdirSync } from 'fs';
 import { Writable } from 'stream';
 import { join } from 'path';
 import { mapLimited } from '../../common/limit';
 import { DEFAULT_DOCKER_USER } from '../../common/security/defaults';
-import { scalar } from '../../common/resources';
-import type { NetworkMode } from '../../common/types';
 import { logger, type Logger } from '../../common/log';
 import {
-  commandLine, EXEC_OUTPUT_MAX, LaunchError, type Containerizer, type ExecOptions, type ExecResult, type LaunchSpec,
+  EXEC_OUTPUT_MAX, LaunchError, type Containerizer, type ExecOptions, type ExecResult, type LaunchSpec,
   type RecoverSpec, type Recovered, type RunIdentity, type Termination,
 } from './containerizer';
 import { dockerStatistics, UsageError, type ContainerUsage } from './statistics';
-import { resolveVolumes, volumesProblem, workingDirectory, type ResolvedVolume } from './volumes';
+import { resolveVolumes, volumesProblem, workingDirectory } from './volumes';
 import { appendMissing, closeFile, drained } from './docker-output';
+import { CONTAINER_SANDBOX, createOptions, giveSandboxTo, LABELS } from './docker-create';
+import { DEFAULT_PULL_TIMEOUT_MS, dockerMessage, ensureImage } from './docker-engine';
 
-export const LABELS = {
-  agentId: 'agora.agent-id',
-  frameworkId: 'agora.framework-id',
-  taskId: 'agora.task-id',
-  containerId: 'agora.container-id',
-} as const;
-
-/** Where the sandbox is mounted inside the container (also in $AGORA_SANDBOX). */
-export const CONTAINER_SANDBOX = '/mnt/agora/sandbox';
-
-const MB = 1024 * 1024;
 /**
  * At most this many containers are stopped and removed at once when the agent clears many
  * (on stop, after a restart): Docker 20.10 before .27 can deadlock when hundreds of container
@@ -49,8 +41,6 @@ const BURST_LIMIT = 8;
 
 /** How long the output stream may lag behind the exit before it is cut off. */
 const OUTPUT_DRAIN_MS = 2_000;
-/** How long an image pull may take unless told otherwise: big images over slow links. */
-export const DEFAULT_PULL_TIMEOUT_MS = 300_000;
 
 interface Running {
   dockerId: string;
@@ -72,17 +62,6 @@ export interface DockerContainerizerOptions {
   log?: Logger;
 }
 
-/** Whether a Docker Engine answers on `socketPath` within `timeoutMs`. */
-export async function dockerAvailable(docker: Docker, timeoutMs = 2_000): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
-  try {
-    return await Promise.race([docker.ping().then(() => true, () => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export class DockerContainerizer implements Containerizer {
   readonly kind = 'docker' as const;
   private readonly running = new Map<string, Running>();
@@ -96,11 +75,6 @@ export class DockerContainerizer implements Containerizer {
 
   private userOf(spec: LaunchSpec): string {
     return spec.task.command.user || (this.opts.defaultUser ?? DEFAULT_DOCKER_USER);
-  }
-
-  /** The Docker container name of a run: readable in `docker ps`, unique by container id. */
-  static containerName(taskId: string, containerId: string): string {
-    return `agora-${taskId.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 63)}-${containerId}`;
   }
 
   async launch(spec: LaunchSpec): Promise<RunIdentity> {
@@ -122,12 +96,12 @@ export class DockerContainerizer implements Containerizer {
       }
     }
     giveSandboxTo(this.userOf(spec), spec.sandboxDir, mounts);
-    await this.ensureImage(image, spec.task.container.docker?.forcePullImage ?? false);
+    await ensureImage(this.docker, image, spec.task.container.docker?.forcePullImage ?? false, this.opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS, this.log);
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(this.createOptions(spec, image, workDir, mounts));
+      container = await this.docker.createContainer(createOptions(spec, image, this.userOf(spec), workDir, mounts));
     } catch (err) {
-      throw new LaunchError(createFailure(err, image), { cause: err });
+      throw new LaunchError(`docker could not create the container from '${image}': ${dockerMessage(err)}`, { cause: err });
     }
     const out = createWriteStream(join(spec.sandboxDir, 'stdout'), { flags: 'a' });
     const errOut = createWriteStream(join(spec.sandboxDir, 'stderr'), { flags: 'a' });
@@ -277,81 +251,6 @@ export class DockerContainerizer implements Containerizer {
     this.running.clear();
   }
 
-  /**
-   * Makes sure the engine has `image`: pulled when it is missing, or always with
-   * `forcePull` (then a failed pull of an image the engine has is only a warning).
-   */
-  private async ensureImage(image: string, forcePull: boolean): Promise<void> {
-    const present = await this.docker.getImage(image).inspect().then(() => true, (err: unknown) => {
-      if ((err as { statusCode?: number }).statusCode === 404) return false;
-      throw new LaunchError(`docker could not look up image '${image}': ${dockerMessage(err)}`, { cause: err });
-    });
-    if (present && !forcePull) return;
-    const timeoutMs = this.opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
-    try {
-      this.log.info('pulling image', { image, forcePull, timeoutMs });
-      await pull(this.docker, image, timeoutMs);
-    } catch (err) {
-      if (present) {
-        this.log.warn('cannot pull image; using the one the engine has', { image, err: (err as Error).message });
-        return;
-      }
-      throw new LaunchError(`image '${image}' is not on this agent and could not be pulled: ${dockerMessage(err)}`, { cause: err });
-    }
-  }
-
-  private createOptions(spec: LaunchSpec, image: string, workDir: string, volumes: ResolvedVolume[]): Docker.ContainerCreateOptions {
-    const argv = commandLine(spec.task);
-    const shell = spec.task.command.value !== '';
-    const docker = spec.task.container.docker;
-    const env = { ...spec.env, AGORA_SANDBOX: CONTAINER_SANDBOX, ...spec.task.command.environment, ...spec.task.command.secrets };
-    const cpus = scalar(spec.task.resources, 'cpus');
-    const memMb = scalar(spec.task.resources, 'mem');
-    const exposed: Record<string, object> = {};
-    const bindings: Record<string, { HostPort: string }[]> = {};
-    for (const m of docker?.portMappings ?? []) {
-      const key = `${m.containerPort}/${m.protocol}`;
-      exposed[key] = {};
-      bindings[key] = [...(bindings[key] ?? []), { HostPort: String(m.hostPort) }];
-    }
-    return {
-      name: DockerContainerizer.containerName(spec.taskId, spec.containerId),
-      Image: image,
-      // Shell form: `/bin/sh -c value` whatever the image's entrypoint. Exec form: argv as
-      // the image's command. Neither: the image's own default command.
-      ...(shell && argv ? { Entrypoint: argv.slice(0, 2), Cmd: argv.slice(2) } : argv ? { Cmd: argv } : {}),
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      ...(this.userOf(spec) ? { User: this.userOf(spec) } : {}),
-      // The sandbox is the working directory only when one is asked for: otherwise the
-      // image's own, as Docker users expect.
-      ...(spec.task.command.workingDirectory ? { WorkingDir: workDir } : {}),
-      Labels: {
-        // The task's labels, except that the agent's own always say whose container it is.
-        ...spec.task.labels,
-        [LABELS.agentId]: spec.agentId,
-        [LABELS.frameworkId]: spec.frameworkId,
-        [LABELS.taskId]: spec.taskId,
-        [LABELS.containerId]: spec.containerId,
-      },
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-      ExposedPorts: exposed,
-      HostConfig: {
-        // The shell form gets an init as PID 1 to forward SIGTERM: a shell as PID 1 ignores
-        // it, so every kill would wait out the grace period. The exec form runs as PID 1
-        // itself, as Docker users expect, and a binary missing from the image then fails
-        // at start (a launch failure) instead of as an init's exit code 127.
-        Init: shell,
-        NetworkMode: networkMode(docker?.network),
-        PortBindings: bindings,
-        Binds: [`${spec.sandboxDir}:${CONTAINER_SANDBOX}`, ...volumes.map((v) => `${v.hostPath}:${v.containerPath}:${v.readOnly ? 'ro' : 'rw'}`)],
-        ...(cpus > 0 ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
-        ...(memMb > 0 ? { Memory: Math.round(memMb * MB), MemorySwap: Math.round(memMb * MB) } : {}),
-      },
-    };
-  }
-
   /** Resolves with how the container ended, once its output is in the sandbox files. */
   private async watch(container: Docker.Container, stream: NodeJS.ReadableStream, out: Writable, err: Writable): Promise<Termination> {
     let status: { StatusCode?: number } = {};
@@ -398,68 +297,4 @@ export class DockerContainerizer implements Containerizer {
     const label = [`${LABELS.agentId}=${agentId}`, ...(containerId ? [`${LABELS.containerId}=${containerId}`] : [])];
     return this.docker.listContainers({ all: true, filters: { label } });
   }
-}
-
-/**
- * A task run as a numeric `uid[:gid]` gets its sandbox (and the volume directories made in
- * it), so it can write there as a root task can. A user name means whatever the image's
- * passwd file says, which the agent does not read: that sandbox stays the agent's.
- */
-function giveSandboxTo(user: string, sandboxDir: string, volumes: ResolvedVolume[]): void {
-  const m = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (!m) return;
-  const uid = Number(m[1]);
-  const gid = m[2] === undefined ? uid : Number(m[2]);
-  const paths = [sandboxDir, join(sandboxDir, 'stdout'), join(sandboxDir, 'stderr'), ...volumes.filter((v) => v.inSandbox).map((v) => v.hostPath)];
-  try {
-    for (const p of paths) chownSync(p, uid, gid);
-  } catch (err) {
-    throw new LaunchError(`cannot give the sandbox to user ${user}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-function networkMode(mode: NetworkMode | undefined): string {
-  switch (mode) {
-    case 'HOST': return 'host';
-    case 'NONE': return 'none';
-    default: return 'bridge';
-  }
-}
-
-/**
- * Pulls `image`, following the engine's progress stream to its end: the engine reports a
- * failed pull inside the stream, not by the HTTP status. Abandoned after `timeoutMs`;
- * closing the request makes the engine cancel the pull.
- */
-function pull(docker: Docker, image: string, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let stream: NodeJS.ReadableStream | undefined;
-    let settled = false;
-    const done = (err?: unknown) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (err) reject(err instanceof Error ? err : new Error(String(err)));
-      else resolve();
-    };
-    const timer = setTimeout(() => {
-      (stream as { destroy?(): void } | undefined)?.destroy?.();
-      done(new Error(`the pull did not finish within ${timeoutMs} ms`));
-    }, timeoutMs);
-    docker.pull(image, {}, (err: unknown, s?: NodeJS.ReadableStream) => {
-      if (err || !s) return done(err ?? new Error('the engine answered without a progress stream'));
-      stream = s;
-      if (settled) return (s as { destroy?(): void }).destroy?.();
-      docker.modem.followProgress(s, (e: unknown) => done(e ?? undefined));
-    });
-  });
-}
-
-function createFailure(err: unknown, image: string): string {
-  return `docker could not create the container from '${image}': ${dockerMessage(err)}`;
-}
-
-function dockerMessage(err: unknown): string {
-  const e = err as { json?: { message?: string }; message?: string };
-  return e.json?.message ?? e.message ?? String(err);
 }
