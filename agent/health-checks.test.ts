@@ -12,7 +12,7 @@ import { freePort } from '../common/nats-server';
 import { parse } from '../common/resources';
 import type { HealthCheck, TaskInfo, TaskStatus } from '../common/types';
 import type { AgentHandle } from './agent';
-import type { HealthProbeReport } from './tasks';
+import type { HealthProbeReport } from './task-health';
 import { startAgentRig, testTask, type AgentRig, type TestMaster } from '../test/support/test-master';
 
 const clock = new FakeClock();

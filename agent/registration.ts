@@ -6,13 +6,16 @@
  * together do not come back in one wave. Once registered it heartbeats at the interval the
  * master asked for. A master that answers a heartbeat with `reregister` does not know the
  * agent (it restarted, or a standby took over without the agent in its registry): the agent
- * registers again, presenting its id and the tasks it runs, so none of them is lost.
+ * registers again, presenting its id and the tasks it runs, so none of them is lost. A
+ * stopped agent unregisters, so its resources stop being offered.
  */
 import type { Clock, Random, Timer } from '../common/clock';
 import type { Logger } from '../common/log';
 import type { Subjects } from '../common/subjects';
 import type { AgentInfo, Task } from '../common/types';
-import { decodeHeartbeatReply, decodeRegisterReply, encodeHeartbeat, encodeRegisterRequest, type RegisterReply } from '../common/agent-messages';
+import {
+  decodeHeartbeatReply, decodeRegisterReply, decodeUnregisterReply, encodeHeartbeat, encodeRegisterRequest, encodeUnregister, type RegisterReply,
+} from '../common/agent-messages';
 
 /** The one thing registration needs from NATS. */
 export interface MasterLink {
@@ -74,6 +77,23 @@ export class Registrar {
     this.isRegistered = false;
     this.timer?.cancel();
     this.timer = undefined;
+  }
+
+  /**
+   * Tells the master this agent is gone for good, so its resources stop being offered. Best
+   * effort: a master that does not answer in time will find out the agent stopped
+   * heartbeating.
+   */
+  async unregister(reason: string): Promise<void> {
+    const d = this.deps;
+    const agentId = d.agentInfo().id;
+    if (!agentId) return;
+    try {
+      const reply = decodeUnregisterReply(await d.link.request(d.subjects.unregister(d.owner), encodeUnregister({ agentId, reason }), d.requestTimeoutMs));
+      if (reply.error) d.log.warn('the master did not take the unregistration', { error: reply.error });
+    } catch (err) {
+      d.log.warn('could not unregister from the master', { err });
+    }
   }
 
   private async attempt(n: number): Promise<void> {

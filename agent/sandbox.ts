@@ -9,7 +9,7 @@
  * anything outside it however the task arranged its links (a task may plant a link to
  * /etc/shadow in its own directory, or swap one in while the agent looks).
  */
-import { mkdirSync, promises as fsp, writeFileSync, type Stats } from 'fs';
+import { chmodSync, mkdirSync, promises as fsp, statSync, writeFileSync, type Stats } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import { join } from 'path';
 import { openInSandbox, type SandboxRefusal } from './sandbox-open';
@@ -30,6 +30,18 @@ export function sandboxPath(workDir: string, agentId: string, frameworkId: strin
     if (why) throw new Error(why);
   }
   return join(workDir, 'agents', agentId, 'frameworks', frameworkId, 'tasks', taskId, 'runs', containerId);
+}
+
+/**
+ * Process tasks run as another user (nobody) under a root agent, and must reach their
+ * sandboxes inside the work directory: it gets the search bit for others (not the read bit,
+ * so they cannot list it). The directories above it are the operator's to open.
+ * `processUser` '' runs them as the agent's own user: nothing to open.
+ */
+export function letTasksThrough(workDir: string, processUser: string | undefined): void {
+  if (process.getuid?.() !== 0 || processUser === '') return;
+  const mode = statSync(workDir).mode & 0o7777;
+  if ((mode & 0o001) === 0) chmodSync(workDir, mode | 0o011);
 }
 
 /** Creates the run directory with empty `stdout` and `stderr`, so they can be read at once. */

@@ -5,7 +5,7 @@
  */
 import type { StatusReason, StatusSource, TaskState } from '../common/types';
 import type { Termination } from './containerizer/containerizer';
-import type { TaskRecord } from './tasks';
+import type { TaskRecord } from './task-record';
 
 export interface StatusFields {
   message?: string;

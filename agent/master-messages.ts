@@ -1,0 +1,45 @@
+/**
+ * What the master sends an agent on its own subjects: a task to run, a task to kill, the
+ * acknowledgement of a status update. Each is decoded and handed to the task runner or the
+ * status-update streams; bytes that are not the message expected are logged and dropped,
+ * and the agent carries on.
+ */
+import type { Logger } from '../common/log';
+import { decodeKillTask, decodeRunTask, decodeStatusAck } from '../common/agent-messages';
+import type { StatusUpdateManager } from './status-updates';
+import type { TaskRunner } from './tasks';
+
+export interface MasterMessageDeps {
+  /** The agent's run, kill and ack subjects. */
+  subjects: { run: string; kill: string; ack: string };
+  runner: Pick<TaskRunner, 'run' | 'kill' | 'acknowledged'>;
+  updates: Pick<StatusUpdateManager, 'acknowledge'>;
+  log: Logger;
+}
+
+/** Handles one message the agent received, by its subject. */
+export function masterMessageHandler(d: MasterMessageDeps): (subject: string, data: Uint8Array) => void {
+  const { run, kill, ack } = d.subjects;
+  return (subject, data) => {
+    try {
+      if (subject === run) {
+        const m = decodeRunTask(data);
+        void d.runner.run(m.frameworkId, m.task, m.frameworkInfo.capabilities.includes('TASK_KILLING_STATE'));
+      } else if (subject === kill) {
+        const m = decodeKillTask(data);
+        if (!m.frameworkId || !m.taskId) throw new Error('KillTaskMessage without framework or task id');
+        d.runner.kill(m.frameworkId, m.taskId, m.killPolicy);
+      } else if (subject === ack) {
+        const m = decodeStatusAck(data);
+        const r = d.updates.acknowledge(m.frameworkId, m.taskId, m.uuid);
+        if (r === 'acknowledged') d.runner.acknowledged(m.frameworkId, m.taskId, m.uuid);
+        else d.log.debug('acknowledgement ignored', { ...m, result: r });
+      } else {
+        d.log.warn('message on an unknown subject', { subject });
+      }
+    } catch (e) {
+      // Bad bytes from outside: logged and dropped; the agent carries on.
+      d.log.error('cannot handle message', { subject, bytes: data.length, err: e });
+    }
+  };
+}
