@@ -17,6 +17,19 @@ const k = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
 const GOAL_AGENTS = new Set([10000, 20000]);
 
 export function benchmarksDoc(r: Results): string {
+  return [
+    ...headSection(r),
+    ...goalSection(r),
+    ...memorySection(r),
+    ...METHOD_SECTIONS,
+    ...agentLaunchSection(r.measurements),
+    '',
+    ...securitySection(r.measurements),
+  ].join('\n');
+}
+
+/** The decline-rounds grid of this run: a table row per case, a verdict per case the goal names. */
+function declineRounds(r: Results): { rows: string[]; verdicts: string[]; goalMet: boolean; missing: boolean } {
   const byCase = new Map(r.measurements.map((m) => [m.case, m]));
   const rows: string[] = [];
   const verdicts: string[] = [];
@@ -40,10 +53,11 @@ export function benchmarksDoc(r: Results): string {
     rows.push(`| ${k(agents)} / ${k(frameworks)} | ${ms3.map((m) => `${ms(m.medianMs)} (${m.ops.toLocaleString('en-US')} offers)`).join(' | ')} `
       + `| ≈${ms(mesos18Ms)} | ${ms(goalMs)} | ${ms3.map((m) => `${round(mesos18Ms / m.medianMs, 1)}×`).join(' / ')} |`);
   }
-  const mem = r.measurements.find((m): m is Measurement & { memory: NonNullable<Measurement['memory']> } =>
-    m.bench === 'decline-rounds' && m.memory !== undefined);
+  return { rows, verdicts, goalMet, missing };
+}
+
+function headSection(r: Results): string[] {
   const { cpuModel, cores, memoryGiB, node, platform } = r.machine;
-  const samples = r.measurements.filter((m) => m.bench === 'decline-rounds' && !m.memory);
   return [
     '# Benchmarks: the allocator against Mesos 1.8, the agent against raw Docker',
     '',
@@ -55,6 +69,14 @@ export function benchmarksDoc(r: Results): string {
       + 'The bench is one Node thread, but the machine is shared with other work (builds, tests), so',
     'medians move by up to about a third from run to run; read the verdict below as this run\'s.',
     '',
+  ];
+}
+
+/** The goal, checked against this run, and the grid of allocation passes behind the verdict. */
+function goalSection(r: Results): string[] {
+  const { rows, verdicts, goalMet, missing } = declineRounds(r);
+  const samples = r.measurements.filter((m) => m.bench === 'decline-rounds' && !m.memory);
+  return [
     '## Goal',
     '',
     `The master issue asks for an allocation pass at least ${GOAL_FACTOR} times faster than Mesos 1.8.0's published`,
@@ -76,6 +98,13 @@ export function benchmarksDoc(r: Results): string {
     '',
     `Runs per median: ${[...new Set(samples.map((m) => m.runs))].join(' or ')} (5 at 20k agents), after two untimed warm-ups.`,
     '',
+  ];
+}
+
+function memorySection(r: Results): string[] {
+  const mem = r.measurements.find((m): m is Measurement & { memory: NonNullable<Measurement['memory']> } =>
+    m.bench === 'decline-rounds' && m.memory !== undefined);
+  return [
     '## Allocator memory at 20k agents / 2k frameworks, round 2',
     '',
     mem
@@ -95,37 +124,38 @@ export function benchmarksDoc(r: Results): string {
       ].join('\n')
       : 'Not measured in this run.',
     '',
-    '## Method',
-    '',
-    '- Shape of Mesos\'s `HierarchicalAllocator_BENCHMARK_Test.DeclineOffers`: N agents of',
-    '  `cpus:24;mem:4096;disk:4096;ports:[31000-32000]`, M frameworks in role `*` holding nothing,',
-    '  DRF sorters, `--min_allocatable_resources` at Mesos\'s default `cpus:0.01|mem:32`, a fixed seed.',
-    '- Round 0: no filters (the same input as the blog\'s "1 role, no filters" cycle). After each round every',
-    '  offer is declined with a filter on exactly what was offered, expiring an hour after the bench\'s clock',
-    '  (far beyond the run), and the resources go back to the agent. Round k\'s snapshot is round 0\'s plus the',
-    '  filters of rounds 0..k−1 (about k × N filters), so each agent\'s first candidates are refused.',
-    '- Timed: one call to the pure `allocate(snapshot, now, random)` of `master/allocator`, with',
-    '  `process.hrtime.bigint()`. Not timed: building the snapshot and the filters (the master\'s work).',
-    '- Unlike Mesos\'s `DeclineOffers`, no cpus are pre-allocated to frameworks (the blog\'s chart has none',
-    '  either); `bench/allocator.bench.ts` has that variant at 2k/200 and 10k/1k.',
-    '',
-    '## Read with care',
-    '',
-    'The Mesos figures are read off a chart, on hardware the blog does not state, in C++ inside Mesos\'s',
-    'allocator actor with its bookkeeping in the timed region; ours is one pure function on one Node',
-    'thread with the snapshot prebuilt. The ratio says "same league or not, and roughly how far", not a',
-    'precise speed-up.',
-    '',
-    '## Sources',
-    '',
-    `1. ${CYCLE_SOURCE}. Via \`/work/shared/REFERENCE.md\`, "Published performance figures" §1`,
-    '   (`site/source/blog/2018-10-08-mesos-1-7-0-performance-improvements.md`,',
-    '   `assets/img/blog/1.7-performance-improvements-allocation-cycle.png` in `apache/mesos`).',
-    '2. `HierarchicalAllocator_BENCHMARK_Test.DeclineOffers` in `src/tests/hierarchical_allocator_tests.cpp`',
-    '   (`apache/mesos`), for the shape; REFERENCE.md "Mesos — 4. Allocator".',
-    '',
-    ...agentLaunchSection(r.measurements),
-    '',
-    ...securitySection(r.measurements),
-  ].join('\n');
+  ];
 }
+
+/** How the decline-rounds bench measures, what to keep in mind, and where Mesos's figures come from. */
+const METHOD_SECTIONS: readonly string[] = [
+  '## Method',
+  '',
+  '- Shape of Mesos\'s `HierarchicalAllocator_BENCHMARK_Test.DeclineOffers`: N agents of',
+  '  `cpus:24;mem:4096;disk:4096;ports:[31000-32000]`, M frameworks in role `*` holding nothing,',
+  '  DRF sorters, `--min_allocatable_resources` at Mesos\'s default `cpus:0.01|mem:32`, a fixed seed.',
+  '- Round 0: no filters (the same input as the blog\'s "1 role, no filters" cycle). After each round every',
+  '  offer is declined with a filter on exactly what was offered, expiring an hour after the bench\'s clock',
+  '  (far beyond the run), and the resources go back to the agent. Round k\'s snapshot is round 0\'s plus the',
+  '  filters of rounds 0..k−1 (about k × N filters), so each agent\'s first candidates are refused.',
+  '- Timed: one call to the pure `allocate(snapshot, now, random)` of `master/allocator`, with',
+  '  `process.hrtime.bigint()`. Not timed: building the snapshot and the filters (the master\'s work).',
+  '- Unlike Mesos\'s `DeclineOffers`, no cpus are pre-allocated to frameworks (the blog\'s chart has none',
+  '  either); `bench/allocator.bench.ts` has that variant at 2k/200 and 10k/1k.',
+  '',
+  '## Read with care',
+  '',
+  'The Mesos figures are read off a chart, on hardware the blog does not state, in C++ inside Mesos\'s',
+  'allocator actor with its bookkeeping in the timed region; ours is one pure function on one Node',
+  'thread with the snapshot prebuilt. The ratio says "same league or not, and roughly how far", not a',
+  'precise speed-up.',
+  '',
+  '## Sources',
+  '',
+  `1. ${CYCLE_SOURCE}. Via \`/work/shared/REFERENCE.md\`, "Published performance figures" §1`,
+  '   (`site/source/blog/2018-10-08-mesos-1-7-0-performance-improvements.md`,',
+  '   `assets/img/blog/1.7-performance-improvements-allocation-cycle.png` in `apache/mesos`).',
+  '2. `HierarchicalAllocator_BENCHMARK_Test.DeclineOffers` in `src/tests/hierarchical_allocator_tests.cpp`',
+  '   (`apache/mesos`), for the shape; REFERENCE.md "Mesos — 4. Allocator".',
+  '',
+];

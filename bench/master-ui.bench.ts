@@ -14,6 +14,7 @@ import { logger } from '../common/log';
 import { startHttp } from '../master/api/http';
 import { eventIdText, followJournal } from '../master/operator-stream';
 import { harness, taskInfo } from '../test/support/master-harness';
+import type { Page } from 'playwright-core';
 import { openPage } from '../test/support/browser';
 import { median, percentile, round, type Bench, type Measurement } from './harness';
 
@@ -61,6 +62,8 @@ function measurement(kase: string, samples: number[], ops: number, opsLabel: str
   };
 }
 
+type BusyMaster = Awaited<ReturnType<typeof busyMaster>>;
+
 async function run(): Promise<Measurement[]> {
   const m = await busyMaster();
   if (m.running !== TASKS) throw new Error(`the master holds ${m.running} tasks, not ${TASKS}`);
@@ -68,75 +71,12 @@ async function run(): Promise<Measurement[]> {
   const base = `http://127.0.0.1:${m.http.port}`;
   const out: Measurement[] = [];
   try {
-    const countText = page.getByTestId('tasks-count-text');
-    // Load: from navigation to the count of all tasks and the first rows on screen.
-    const loads: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      await page.goto('about:blank');
-      const t0 = Date.now();
-      await page.goto(`${base}/ui/#/tasks`);
-      await countText.filter({ hasText: `${TASKS} tasks` }).waitFor({ timeout: 60_000 });
-      await page.getByTestId('task-row').first().waitFor();
-      if (i > 0) loads.push(Date.now() - t0);   // the first warms the browser's caches
-    }
-    out.push(measurement('tasks view: load /api/v1/state and show the first 100 of 10k tasks', loads, TASKS, 'tasks'));
-
-    // A search: from typing a task's id to the table showing that task alone.
-    const search = async (k: number) => {
-      const id = m.ids[(k * 7919) % m.ids.length]!;
-      const t0 = Date.now();
-      await page.getByTestId('task-search').fill(`${id} `);
-      await page.locator(`[data-testid="task-row"][data-task-id="${id}"]`).waitFor();
-      await countText.filter({ hasText: /^1 task$/ }).waitFor();
-      const ms = Date.now() - t0;
-      await page.getByTestId('task-search').fill('');
-      await countText.filter({ hasText: `${TASKS} tasks` }).waitFor();
-      return ms;
-    };
+    out.push(await measureLoads(page, base));
+    const search = searcher(page, m.ids);
     const quiet: number[] = [];
     for (let k = 0; k < 7; k++) quiet.push(await search(k));
     out.push(measurement('tasks view: search 10k tasks for one id, quiet', quiet, TASKS, 'tasks searched'));
-
-    // The same under churn: health flips streamed in at UPDATES_PER_SEC, each a TASK_UPDATED.
-    // In the page's own terms (the bench is compiled without the DOM's types).
-    await page.evaluate(`window.longTasks = [];
-      new PerformanceObserver((list) => { for (const e of list.getEntries()) window.longTasks.push(e.duration); }).observe({ type: 'longtask' });`);
-    let flips = 0;
-    const tick = setInterval(() => {
-      for (let i = 0; i < UPDATES_PER_SEC / 20; i++) { const id = m.ids[flips % m.ids.length]!; m.update(id, flips % 2 === 0); flips += 1; }
-    }, 50);
-    const busy: number[] = [];
-    const shown: number[] = [];
-    try {
-      for (let k = 7; k < 14; k++) busy.push(await search(k));
-      // An update's way to the screen: one task's health flipped in the master, until its
-      // row says so, with the other updates streaming past.
-      for (let k = 0; k < 7; k++) {
-        const id = m.ids[(k * 104729) % m.ids.length]!;
-        await page.getByTestId('task-search').fill(`${id} `);
-        const health = page.locator(`[data-testid="task-row"][data-task-id="${id}"] .dot`);
-        for (const healthy of [true, false]) {
-          const t0 = Date.now();
-          m.update(id, healthy);
-          await health.filter({ hasText: new RegExp(`^${healthy ? 'healthy' : 'unhealthy'}$`) }).waitFor();
-          shown.push(Date.now() - t0);
-        }
-      }
-    } finally {
-      clearInterval(tick);
-    }
-    const longTasks = await page.evaluate('window.longTasks') as number[];
-    const row = measurement(`tasks view: search 10k tasks for one id, ${UPDATES_PER_SEC} task updates/s streaming in`, busy, TASKS, 'tasks searched',
-      { updatesPerSec: UPDATES_PER_SEC, updatesSent: flips });
-    row.latency = {
-      what: 'main-thread long tasks (> 50 ms) in the page while the updates streamed in: their count, p50, p99 and max duration',
-      count: longTasks.length,
-      p50Ms: [longTasks.length ? round(percentile(longTasks, 50), 1) : 0], p99Ms: [longTasks.length ? round(percentile(longTasks, 99), 1) : 0],
-      maxMs: [round(Math.max(0, ...longTasks), 1)],
-    };
-    out.push(row);
-    out.push(measurement(`tasks view: one task's update, from the master to its row on screen, ${UPDATES_PER_SEC} task updates/s streaming in`, shown, 1, 'updates shown',
-      { updatesPerSec: UPDATES_PER_SEC }));
+    out.push(...await measureUnderChurn(page, m, search));
     if (pageErrors.length > 0) throw new Error(`the page failed: ${pageErrors.join('; ')}`);
   } finally {
     await browser.close();
@@ -144,6 +84,87 @@ async function run(): Promise<Measurement[]> {
     m.h.master.stop();
   }
   return out;
+}
+
+/** Load: from navigation to the count of all tasks and the first rows on screen. */
+async function measureLoads(page: Page, base: string): Promise<Measurement> {
+  const countText = page.getByTestId('tasks-count-text');
+  const loads: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    await page.goto('about:blank');
+    const t0 = Date.now();
+    await page.goto(`${base}/ui/#/tasks`);
+    await countText.filter({ hasText: `${TASKS} tasks` }).waitFor({ timeout: 60_000 });
+    await page.getByTestId('task-row').first().waitFor();
+    if (i > 0) loads.push(Date.now() - t0);   // the first warms the browser's caches
+  }
+  return measurement('tasks view: load /api/v1/state and show the first 100 of 10k tasks', loads, TASKS, 'tasks');
+}
+
+/** A search: from typing a task's id to the table showing that task alone; the k-th picks its own id. */
+function searcher(page: Page, ids: readonly string[]): (k: number) => Promise<number> {
+  const countText = page.getByTestId('tasks-count-text');
+  return async (k) => {
+    const id = ids[(k * 7919) % ids.length]!;
+    const t0 = Date.now();
+    await page.getByTestId('task-search').fill(`${id} `);
+    await page.locator(`[data-testid="task-row"][data-task-id="${id}"]`).waitFor();
+    await countText.filter({ hasText: /^1 task$/ }).waitFor();
+    const ms = Date.now() - t0;
+    await page.getByTestId('task-search').fill('');
+    await countText.filter({ hasText: `${TASKS} tasks` }).waitFor();
+    return ms;
+  };
+}
+
+/**
+ * The same searches under churn: health flips streamed in at UPDATES_PER_SEC, each a
+ * TASK_UPDATED, with the page's long tasks recorded; and an update's way to the screen.
+ */
+async function measureUnderChurn(page: Page, m: BusyMaster, search: (k: number) => Promise<number>): Promise<Measurement[]> {
+  // In the page's own terms (the bench is compiled without the DOM's types).
+  await page.evaluate(`window.longTasks = [];
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) window.longTasks.push(e.duration); }).observe({ type: 'longtask' });`);
+  let flips = 0;
+  const tick = setInterval(() => {
+    for (let i = 0; i < UPDATES_PER_SEC / 20; i++) { const id = m.ids[flips % m.ids.length]!; m.update(id, flips % 2 === 0); flips += 1; }
+  }, 50);
+  const busy: number[] = [];
+  let shown: number[];
+  try {
+    for (let k = 7; k < 14; k++) busy.push(await search(k));
+    shown = await measureUpdatesShown(page, m);
+  } finally {
+    clearInterval(tick);
+  }
+  const longTasks = await page.evaluate('window.longTasks') as number[];
+  const row = measurement(`tasks view: search 10k tasks for one id, ${UPDATES_PER_SEC} task updates/s streaming in`, busy, TASKS, 'tasks searched',
+    { updatesPerSec: UPDATES_PER_SEC, updatesSent: flips });
+  row.latency = {
+    what: 'main-thread long tasks (> 50 ms) in the page while the updates streamed in: their count, p50, p99 and max duration',
+    count: longTasks.length,
+    p50Ms: [longTasks.length ? round(percentile(longTasks, 50), 1) : 0], p99Ms: [longTasks.length ? round(percentile(longTasks, 99), 1) : 0],
+    maxMs: [round(Math.max(0, ...longTasks), 1)],
+  };
+  return [row, measurement(`tasks view: one task's update, from the master to its row on screen, ${UPDATES_PER_SEC} task updates/s streaming in`, shown, 1, 'updates shown',
+    { updatesPerSec: UPDATES_PER_SEC })];
+}
+
+/** An update's way to the screen: one task's health flipped in the master, until its row says so, with the other updates streaming past. */
+async function measureUpdatesShown(page: Page, m: BusyMaster): Promise<number[]> {
+  const shown: number[] = [];
+  for (let k = 0; k < 7; k++) {
+    const id = m.ids[(k * 104729) % m.ids.length]!;
+    await page.getByTestId('task-search').fill(`${id} `);
+    const health = page.locator(`[data-testid="task-row"][data-task-id="${id}"] .dot`);
+    for (const healthy of [true, false]) {
+      const t0 = Date.now();
+      m.update(id, healthy);
+      await health.filter({ hasText: new RegExp(`^${healthy ? 'healthy' : 'unhealthy'}$`) }).waitFor();
+      shown.push(Date.now() - t0);
+    }
+  }
+  return shown;
 }
 
 export const masterUiBench: Bench = {
