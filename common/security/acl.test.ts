@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import {
-  ACTIONS, ALL, AclError, OBJECT_FIELD, PermissionDenied, authorize, check, defaultAcls, groupsOf, isWithin, parseAcls,
+  ACTIONS, ALL, OBJECT_FIELD, PermissionDenied, authorize, check, defaultAcls, groupsOf, isWithin,
   type Acls, type Action, type Decision, type Matcher, type Principal,
 } from './acl';
+import { AclError, parseAcls } from './acl-parse';
 
 const web: Principal = { name: 'web', kind: 'framework' };
 const services: Principal = { name: 'services', kind: 'framework' };

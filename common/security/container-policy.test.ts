@@ -1,5 +1,6 @@
 import type { ContainerInfo, Volume } from '../types';
-import { defaultAcls, parseAcls, PermissionDenied, type Principal } from './acl';
+import { defaultAcls, PermissionDenied, type Principal } from './acl';
+import { parseAcls } from './acl-parse';
 import { checkLaunch, containerNeeds, HostPathError, launchRefusal, type LaunchRequest } from './container-policy';
 
 const web: Principal = { name: 'web', kind: 'framework' };

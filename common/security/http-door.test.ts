@@ -3,7 +3,8 @@ import type { AddressInfo } from 'net';
 import { logger } from '../log';
 import { authorizationHeader } from './client-config';
 import { emptyCredentials, newSecret, type Credentials } from './credentials';
-import { crossSite, httpDoor, isJsonType, type HttpDoor } from './http-door';
+import { httpDoor, type HttpDoor } from './http-door';
+import { crossSite, isJsonType } from './http-door-requests';
 
 const admin = { principal: 'admin', secret: newSecret() };
 const viewer = { principal: 'viewer', secret: newSecret() };

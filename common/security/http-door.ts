@@ -18,13 +18,14 @@
  *      role's weights, whose sandbox) are the ACLs, which routes check with the principal
  *      the door returns.
  *
- * A revoked principal's open responses (event streams, follows) are cut at once.
+ * A revoked principal's open responses (event streams, follows) are cut at once. Sessions are
+ * in http-door-sessions.ts; what is read off a request before step 5, in http-door-requests.ts.
  */
-import { randomBytes } from 'crypto';
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { Logger } from '../log';
 import type { Credentials, LiveCredentials, Principal } from './credentials';
-import { loginPage } from './login-page';
+import { crossSite, hasBody, isJsonType, json } from './http-door-requests';
+import { DoorSessions } from './http-door-sessions';
 import type { TlsFiles } from './pki';
 import { DEFAULT_HTTP_LIMITS, PrincipalLimits, type LimitOptions } from './limits';
 
@@ -60,192 +61,48 @@ export interface HttpDoor {
 }
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const MAX_SESSIONS = 10_000;
-const MAX_LOGIN_BYTES = 4096;
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-/** True when the request carries a body. */
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  if (length !== undefined) return Number(length) > 0;
-  return req.headers['transfer-encoding'] !== undefined;
-}
-
-export function isJsonType(contentType: string | undefined): boolean {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
-}
-
-/** Why a write must be refused as cross-site, or undefined. */
-export function crossSite(req: IncomingMessage): string | undefined {
-  const site = req.headers['sec-fetch-site'];
-  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return `the browser marked this request ${site}`;
-  const origin = req.headers.origin;
-  if (typeof origin === 'string' && origin !== 'null') {
-    let host: string;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      return `its Origin '${origin}' is not a URL`;
-    }
-    if (host !== req.headers.host) return `it comes from ${origin}, not from this server`;
-  } else if (origin === 'null') {
-    return 'it comes from an opaque origin';
-  }
-  return undefined;
-}
-
-function cookie(req: IncomingMessage, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-/** Only a path on this server: never `//evil` or a scheme, so the login cannot be turned into an open redirect. */
-function safeNext(raw: string | null): string {
-  return raw && raw.startsWith('/') && !raw.startsWith('//') && !raw.includes('\\') ? raw : '/';
-}
-
-function readSmallBody(req: IncomingMessage, max: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= max) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > max ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve(undefined));
-  });
-}
-
-interface Session {
-  name: string;
-  expiresAt: number;
-}
 
 export function httpDoor(o: DoorOptions): HttpDoor {
   const now = o.now ?? Date.now;
-  const ttl = o.sessionTtlMs ?? 12 * 60 * 60 * 1000;
-  const cookieName = `agora_session_${o.name.replace(/[^A-Za-z0-9_]/g, '_')}`;
   const open = new Set(o.openPaths ?? ['/health', '/ping']);
-  const sessions = new Map<string, Session>();
+  const sessions = new DoorSessions({
+    cookieName: `agora_session_${o.name.replace(/[^A-Za-z0-9_]/g, '_')}`, ttlMs: o.sessionTtlMs ?? 12 * 60 * 60 * 1000, secure: !!o.tls,
+    title: o.title ?? 'Agora', credentials: () => o.credentials(), now, log: o.log,
+  });
+  /** Each open response and the principal it serves, so a revoke can cut it. */
   const live = new Map<ServerResponse, string>();
   const limits = new PrincipalLimits(o.limits ?? DEFAULT_HTTP_LIMITS, now);
-
-  const fromSession = (req: IncomingMessage): Principal | undefined => {
-    const id = cookie(req, cookieName);
-    const s = id === undefined ? undefined : sessions.get(id);
-    if (!s || !id) return undefined;
-    // An expired session, or one whose principal was revoked, is gone for good.
-    const principal = s.expiresAt > now() ? o.credentials().principal(s.name) : undefined;
-    if (!principal) sessions.delete(id);
-    return principal;
-  };
 
   /** undefined: no credentials offered; null: offered and wrong. */
   const authenticate = (req: IncomingMessage): Principal | null | undefined => {
     const header = req.headers.authorization;
-    if (typeof header !== 'string') return fromSession(req);
+    if (typeof header !== 'string') return sessions.principalOf(req);
     const proved = o.credentials().fromAuthorization(header);
     return 'principal' in proved ? proved.principal : null;
   };
 
-  const login = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      const html = loginPage(o.title ?? 'Agora', safeNext(url.searchParams.get('next')));
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' });
-      res.end(req.method === 'HEAD' ? undefined : html);
-      return;
-    }
-    if (req.method !== 'POST') return json(res, 405, { message: `/login answers GET and POST, not ${req.method}` });
-    const why = crossSite(req);
-    if (why) return json(res, 403, { message: `a login from another site is refused: ${why}` });
-    if (!isJsonType(req.headers['content-type'])) return json(res, 415, { message: 'send the login as application/json: {"principal":"…","secret":"…"}' });
-    const text = await readSmallBody(req, MAX_LOGIN_BYTES);
-    let body: { principal?: unknown; secret?: unknown } = {};
-    try {
-      body = JSON.parse(text ?? '') as typeof body;
-    } catch {
-      return json(res, 400, { message: 'the login is not JSON: send {"principal":"…","secret":"…"}' });
-    }
-    const p = typeof body.principal === 'string' && typeof body.secret === 'string' ? o.credentials().verify(body.principal, body.secret) : undefined;
-    if (!p) return json(res, 401, { message: 'wrong principal or secret' });
-    if (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value!);
-    const id = randomBytes(32).toString('base64url');
-    sessions.set(id, { name: p.name, expiresAt: now() + ttl });
-    o.log.info('signed in', { principal: p.name });
-    json(res, 200, { principal: p.name, kind: p.kind, role: p.operatorRole }, {
-      'set-cookie': `${cookieName}=${id}; HttpOnly; SameSite=Strict;${o.tls ? ' Secure;' : ''} Path=/; Max-Age=${Math.floor(ttl / 1000)}`,
-    });
-  };
-
-  const logout = (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.method !== 'POST') return json(res, 405, { message: `/logout answers POST, not ${req.method}` });
-    const id = cookie(req, cookieName);
-    if (id) sessions.delete(id);
-    json(res, 200, { message: 'signed out' }, { 'set-cookie': `${cookieName}=; HttpOnly; SameSite=Strict;${o.tls ? ' Secure;' : ''} Path=/; Max-Age=0` });
-  };
-
   const admit = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<Admission> => {
     if (url.pathname === '/login') {
-      await login(req, res, url);
+      await sessions.login(req, res, url);
       return { admitted: false };
     }
     if (url.pathname === '/logout') {
-      logout(req, res);
+      sessions.logout(req, res);
       return { admitted: false };
     }
     if (open.has(url.pathname)) return { admitted: true };
     const write = !READS.has(req.method ?? 'GET');
-    if (write) {
-      const why = crossSite(req);
-      if (why) {
-        json(res, 403, { message: `a write from another site is refused: ${why}` });
-        return { admitted: false };
-      }
-    }
-    if (hasBody(req) && !isJsonType(req.headers['content-type'])) {
-      json(res, 415, { message: `the body must be JSON (Content-Type: application/json), not '${req.headers['content-type'] ?? 'none'}'` });
-      return { admitted: false };
-    }
+    if (refusedUnread(req, res, write)) return { admitted: false };
     const principal = authenticate(req);
     if (!principal) {
-      const browser = req.headers['sec-fetch-mode'] !== undefined;
-      if (browser && req.headers['sec-fetch-mode'] === 'navigate' && !write) {
-        res.writeHead(302, { location: `/login?next=${encodeURIComponent(url.pathname + url.search)}` });
-        res.end();
-      } else {
-        // A browser's fetch must not pop up the native basic-auth dialog: the UI shows its own login.
-        json(res, 401, { message: principal === null ? 'wrong credentials' : 'authentication required: basic auth (principal:secret), a bearer secret, or a session from /login' },
-          browser ? {} : { 'www-authenticate': 'Basic realm="agora", charset="UTF-8"' });
-      }
+      askForCredentials(req, res, url, write, principal);
       return { admitted: false };
     }
     if (write && !(principal.kind === 'operator' && principal.operatorRole === 'admin')) {
       json(res, 403, { message: `${principal.kind} '${principal.name}' may not ${req.method} ${url.pathname}: writes need an operator whose role is admin`, principal: principal.name });
       return { admitted: false };
     }
-    // Over its rate or its open responses, a principal waits (429); everyone else goes on.
-    const rate = limits.take(principal.name);
-    if (!rate.ok) {
-      json(res, 429, { message: rate.why }, { 'retry-after': String(Math.ceil(rate.retryAfterMs / 1000)) });
-      return { admitted: false };
-    }
-    const held = limits.open(principal.name);
-    if (!held.ok) {
-      json(res, 429, { message: held.why });
-      return { admitted: false };
-    }
-    live.set(res, principal.name);
-    res.once('close', () => { live.delete(res); held.release(); });
+    if (!withinLimits(limits, live, res, principal.name)) return { admitted: false };
     return { admitted: true, principal };
   };
 
@@ -257,10 +114,59 @@ export function httpDoor(o: DoorOptions): HttpDoor {
       live.delete(res);
       res.destroy();
     }
-    for (const [id, s] of sessions) if (!creds.has(s.name)) sessions.delete(id);
+    sessions.forgetRevoked(creds);
   };
 
   return { ...(o.tls ? { tls: o.tls } : {}), admit, revokeGone, close: () => { sessions.clear(); live.clear(); } };
+}
+
+/** Steps 3 and 4, before anyone is asked who they are: a cross-site write (403), a body that is not JSON (415). True when refused. */
+function refusedUnread(req: IncomingMessage, res: ServerResponse, write: boolean): boolean {
+  if (write) {
+    const why = crossSite(req);
+    if (why) {
+      json(res, 403, { message: `a write from another site is refused: ${why}` });
+      return true;
+    }
+  }
+  if (hasBody(req) && !isJsonType(req.headers['content-type'])) {
+    json(res, 415, { message: `the body must be JSON (Content-Type: application/json), not '${req.headers['content-type'] ?? 'none'}'` });
+    return true;
+  }
+  return false;
+}
+
+/** No credentials (`offered` undefined) or wrong ones (null): 401, or a browser navigating is sent to the login page. */
+function askForCredentials(req: IncomingMessage, res: ServerResponse, url: URL, write: boolean, offered: null | undefined): void {
+  const browser = req.headers['sec-fetch-mode'] !== undefined;
+  if (browser && req.headers['sec-fetch-mode'] === 'navigate' && !write) {
+    res.writeHead(302, { location: `/login?next=${encodeURIComponent(url.pathname + url.search)}` });
+    res.end();
+  } else {
+    // A browser's fetch must not pop up the native basic-auth dialog: the UI shows its own login.
+    json(res, 401, { message: offered === null ? 'wrong credentials' : 'authentication required: basic auth (principal:secret), a bearer secret, or a session from /login' },
+      browser ? {} : { 'www-authenticate': 'Basic realm="agora", charset="UTF-8"' });
+  }
+}
+
+/**
+ * Over its rate or its open responses, a principal waits (429); everyone else goes on. A
+ * response admitted holds one of its principal's open responses until it closes. True when admitted.
+ */
+function withinLimits(limits: PrincipalLimits, live: Map<ServerResponse, string>, res: ServerResponse, name: string): boolean {
+  const rate = limits.take(name);
+  if (!rate.ok) {
+    json(res, 429, { message: rate.why }, { 'retry-after': String(Math.ceil(rate.retryAfterMs / 1000)) });
+    return false;
+  }
+  const held = limits.open(name);
+  if (!held.ok) {
+    json(res, 429, { message: held.why });
+    return false;
+  }
+  live.set(res, name);
+  res.once('close', () => { live.delete(res); held.release(); });
+  return true;
 }
 
 /**

@@ -15,7 +15,8 @@ import { join } from 'path';
 import type { Logger } from '../log';
 import { existsSync, readFileSync } from 'fs';
 import { LiveFile } from './live-file';
-import { parseAcls, type Acls } from './acl';
+import type { Acls } from './acl';
+import { parseAcls } from './acl-parse';
 import { LiveCredentials } from './credentials';
 import { readTls, type TlsFiles } from './pki';
 
