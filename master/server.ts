@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'crypto';
 import { connect, type NatsConnection } from 'nats';
-import { logger } from '../common/log';
-import { subjects } from '../common/subjects';
+import { logger, type Logger } from '../common/log';
+import { subjects, type Subjects } from '../common/subjects';
 import type { MasterInfo } from '../common/types';
 import { startGrpc, type GrpcHandle } from './api/grpc';
 import { startHttp, type HttpDeps, type HttpHandle } from './api/http';
@@ -95,7 +95,36 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   const security = options.security;
   const authorizer = options.authorizer ?? (security && securityAuthorizer(security));
   const subj = subjects(config.subjectPrefix);
-  const natsId = natsIdentity('master', subj, security, options.identity);
+  const { registry, closeRegistry, nc, recovered } = await openStores(options, config, natsIdentity('master', subj, security, options.identity));
+  const logs = await openOfferLogs(config, nc, log);
+  const events = operatorJournal(config, logs.ring);
+  const master = new Master({
+    config, agentPort: natsAgentPort(nc, subj, (agentId): string => master.agentOwner(agentId), log.child('nats')), offerLog: logs.sink, events, registry, log,
+    ...(authorizer ? { authorizer } : {}),
+  });
+  const door: HttpDoor | undefined = security && lockedDoor(security.credentials, { kind: 'master', tls: security.tls, port: config.httpPort, title: 'the Agora master', log: log.child('http') });
+  // Before any server starts: no agent or framework is answered until the records are back.
+  master.recover(recovered);
+  const gate = { ready: false };
+  const servers: Partial<Servers> = {};
+  try {
+    await startServers(servers, { master, config, options, door, authorizer, events, logs, nc, subj, log, ready: () => gate.ready });
+  } catch (err) {
+    door?.close();
+    master.stop();
+    logs.durable.stop();
+    servers.agents?.close();
+    await servers.grpc?.stop();
+    await servers.http?.stop();
+    await nc.close();
+    await closeRegistry();
+    throw err;
+  }
+  return running({ ...(servers as Servers), config, log, master, door, logs, nc, closeRegistry, security, gate });
+}
+
+/** The registry (opened here unless given) with what it recovers, and the NATS connection; what was opened is closed again on failure. */
+async function openStores(options: StartMasterOptions, config: MasterConfig, natsId: NatsIdentity) {
   const { registry, owned } = await openRegistry(options, config);
   const closeRegistry = () => (owned ? registry.close() : Promise.resolve());
   let nc: NatsConnection;
@@ -113,86 +142,119 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     await nc.close();
     throw err;
   }
-  const offerLog = new OfferLog(config.offerLogCapacity);
-  const durableLog = new OfferLogStream(nc, {
+  return { registry, closeRegistry, nc, recovered };
+}
+
+type OfferLogs = Awaited<ReturnType<typeof openOfferLogs>>;
+
+/** The offer log's ring and its durable JetStream stream, and the sink that records into both. */
+async function openOfferLogs(config: MasterConfig, nc: NatsConnection, log: Logger) {
+  const ring = new OfferLog(config.offerLogCapacity);
+  const durable = new OfferLogStream(nc, {
     subjectPrefix: config.subjectPrefix, maxBytes: config.offerLogMaxBytes, maxAgeMs: config.offerLogMaxAgeMs,
     clock: config.clock, log: log.child('offer-log'),
   });
   // Never throws: without JetStream the master starts degraded and keeps trying.
-  await durableLog.start();
+  await durable.start();
   // The ring first: it is what the live SSE followers and a degraded query read.
-  const sink = { record: (e: Parameters<OfferLog['record']>[0]) => { offerLog.record(e); durableLog.record(e); } };
-  const events = operatorJournal(config, offerLog);
-  const master = new Master({
-    config, agentPort: natsAgentPort(nc, subj, (agentId): string => master.agentOwner(agentId), log.child('nats')), offerLog: sink, events, registry, log,
-    ...(authorizer ? { authorizer } : {}),
+  const sink = { record: (e: Parameters<OfferLog['record']>[0]) => { ring.record(e); durable.record(e); } };
+  return { ring, durable, sink };
+}
+
+interface Servers {
+  grpc: GrpcHandle;
+  http: HttpHandle;
+  agents: AgentSubscriptions;
+}
+
+interface ServerDeps {
+  master: Master;
+  config: MasterConfig;
+  options: StartMasterOptions;
+  door: HttpDoor | undefined;
+  authorizer: Authorizer | undefined;
+  events: OperatorJournal;
+  logs: OfferLogs;
+  nc: NatsConnection;
+  subj: Subjects;
+  log: Logger;
+  ready(): boolean;
+}
+
+/** gRPC, then HTTP, then the agents' NATS subjects, each put into `into` as it starts, so a failure can stop what did. */
+async function startServers(into: Partial<Servers>, d: ServerDeps): Promise<void> {
+  const { master, config, options } = d;
+  const security = options.security;
+  into.grpc = await startGrpc(master, {
+    host: config.host, port: config.grpcPort, ready: d.ready, log: d.log.child('grpc'), maxSubscriberBacklogBytes: config.maxSubscriberBacklogBytes,
+    ...(security ? { tls: security.tls, credentials: () => security.credentials.get() } : {}),
+    ...(options.grpcLimits ? { limits: options.grpcLimits } : {}),
   });
-  const door: HttpDoor | undefined = security && lockedDoor(security.credentials, { kind: 'master', tls: security.tls, port: config.httpPort, title: 'the Agora master', log: log.child('http') });
-  // Before any server starts: no agent or framework is answered until the records are back.
-  master.recover(recovered);
-  let ready = false;
-  let grpc: GrpcHandle | undefined;
-  let http: HttpHandle | undefined;
-  let agents: AgentSubscriptions | undefined;
-  try {
-    grpc = await startGrpc(master, {
-      host: config.host, port: config.grpcPort, ready: () => ready, log: log.child('grpc'), maxSubscriberBacklogBytes: config.maxSubscriberBacklogBytes,
-      ...(security ? { tls: security.tls, credentials: () => security.credentials.get() } : {}),
-      ...(options.grpcLimits ? { limits: options.grpcLimits } : {}),
-    });
-    http = await startHttp(
-      { ready: () => ready, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
-        metrics: () => renderMetrics(master.metrics()) + exposition(offerLogFamilies(durableLog.status())),
-        operatorEvents: {
-          follow: (o) => followJournal(events, { ...o, heartbeatIntervalMs: config.operatorHeartbeatIntervalMs, clock: config.clock }),
-        },
-        markAgentGone: (agentId) => master.markAgentGone(agentId),
-        sandboxOf: (frameworkId, taskId, agentId) => master.sandboxOf(frameworkId, taskId, agentId),
-        frameworkPrincipal: (frameworkId) => master.frameworkPrincipal(frameworkId),
-        weights: { get: () => master.weights(), update: (u) => master.updateWeights(u) },
-        offerLog,
-        offerQueries: { now: () => config.clock.now(), ring: () => offerLog.entries(), stream: durableLog, log: log.child('http') },
-        ...(door ? { door } : {}),
-        ...(authorizer ? { authorize: refusalOf(authorizer) } : {}),
-        ...(options.identity ? { agentIdentity: options.identity } : {}),
-        log: log.child('http') },
-      { host: config.host, port: config.httpPort, maxEventBacklogBytes: config.maxEventBacklogBytes, maxOfferEventBacklogBytes: config.maxOfferEventBacklogBytes },
-    );
-    master.setPorts(http.port, grpc.port);
-    agents = serveAgents(nc, subj, master, log.child('nats'));
-    await nc.flush();
-  } catch (err) {
-    door?.close();
-    master.stop();
-    durableLog.stop();
-    agents?.close();
-    await grpc?.stop();
-    await http?.stop();
-    await nc.close();
-    await closeRegistry();
-    throw err;
-  }
+  into.http = await startHttp(httpDeps(d),
+    { host: config.host, port: config.httpPort, maxEventBacklogBytes: config.maxEventBacklogBytes, maxOfferEventBacklogBytes: config.maxOfferEventBacklogBytes },
+  );
+  master.setPorts(into.http.port, into.grpc.port);
+  into.agents = serveAgents(d.nc, d.subj, master, d.log.child('nats'));
+  await d.nc.flush();
+}
+
+/** What the operator HTTP API serves, from the master, its journal and its offer logs. */
+function httpDeps(d: ServerDeps): HttpDeps {
+  const { master, config, events, logs, door, authorizer, options, log } = d;
+  return { ready: d.ready, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
+    metrics: () => renderMetrics(master.metrics()) + exposition(offerLogFamilies(logs.durable.status())),
+    operatorEvents: {
+      follow: (o) => followJournal(events, { ...o, heartbeatIntervalMs: config.operatorHeartbeatIntervalMs, clock: config.clock }),
+    },
+    markAgentGone: (agentId) => master.markAgentGone(agentId),
+    sandboxOf: (frameworkId, taskId, agentId) => master.sandboxOf(frameworkId, taskId, agentId),
+    frameworkPrincipal: (frameworkId) => master.frameworkPrincipal(frameworkId),
+    weights: { get: () => master.weights(), update: (u) => master.updateWeights(u) },
+    offerLog: logs.ring,
+    offerQueries: { now: () => config.clock.now(), ring: () => logs.ring.entries(), stream: logs.durable, log: log.child('http') },
+    ...(door ? { door } : {}),
+    ...(authorizer ? { authorize: refusalOf(authorizer) } : {}),
+    ...(options.identity ? { agentIdentity: options.identity } : {}),
+    log: log.child('http') };
+}
+
+interface Started extends Servers {
+  config: MasterConfig;
+  log: Logger;
+  master: Master;
+  door: HttpDoor | undefined;
+  logs: OfferLogs;
+  nc: NatsConnection;
+  closeRegistry(): Promise<void>;
+  security: ServerSecurity | undefined;
+  /** Whether the servers answer yet. */
+  gate: { ready: boolean };
+}
+
+/** The master goes live: revocations followed, its timers started, the servers answering; the handle stops it all in reverse. */
+function running(p: Started): MasterHandle {
+  const { config, log, master, door, logs, nc, grpc, http, agents, security } = p;
   // A revoked credential's subscriptions end now, not at their next call (the door cuts its own streams).
-  const unwatch = security?.credentials.onChange(() => grpc?.revokeGone());
+  const unwatch = security?.credentials.onChange(() => grpc.revokeGone());
   // NATS cuts a revoked agent's connection once it has the re-signed account.
   const accounts: AccountPusher | undefined = security && pushAccountUpdates(security, config.natsUrl, log.child('nats-accounts'));
   master.start();
-  ready = true;
+  p.gate.ready = true;
   log.info('master started', { id: master.info.id, httpPort: http.port, grpcPort: grpc.port, nats: config.natsUrl });
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
-    ready = false;
+    p.gate.ready = false;
     unwatch?.();
     accounts?.close();
     door?.close();
     master.stop();
-    durableLog.stop();
+    logs.durable.stop();
     agents.close();
     await grpc.stop();
     await http.stop();
     if (!nc.isClosed()) await nc.drain();
-    await closeRegistry();
+    await p.closeRegistry();
     log.info('master stopped', { id: master.info.id });
   };
   return {

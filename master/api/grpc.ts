@@ -226,11 +226,7 @@ function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, 
     };
     try {
       const principal = authenticate(call.metadata);
-      const held = principal ? limits.open(principal.name) : undefined;
-      if (held && !held.ok) throw new LimitError(held.why);
-      if (held) release = held.release;
-      call.once('close', release);
-      call.once('cancelled', release);
+      release = holdOpenStream(call, principal, limits);
       const req = request<agora.v1.SubscribeRequest.$Properties>(call.request, ready);
       if (!req.frameworkInfo) throw new CallError('INVALID_ARGUMENT', 'framework_info is missing');
       const { frameworkId, streamId } = api.subscribe(frameworkInfoFromWire(req.frameworkInfo), stream, principal);
@@ -252,11 +248,7 @@ function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, 
       let cut = false;
       overBound = () => {
         ended = cut = true;
-        const details = `the framework left ${unreadBytes} bytes of events unread, more than the master keeps ` +
-          `(maxSubscriberBacklogBytes ${maxBacklogBytes}); subscribe again with framework id ${frameworkId} to resume`;
-        log.warn('framework stream cut: its framework left too much unread', { frameworkId, streamId, unreadBytes, maxSubscriberBacklogBytes: maxBacklogBytes });
-        // grpc-js's way to end a server stream with a status: it follows the events already written.
-        call.emit('error', { code: GrpcStatus.RESOURCE_EXHAUSTED, details });
+        cutForBacklog(call, log, { frameworkId, streamId, unreadBytes, maxBacklogBytes });
         // Not from inside `send`: the core is in the middle of the change that sent the event.
         setImmediate(gone);
       };
@@ -269,6 +261,31 @@ function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, 
       call.emit('error', toServiceError(err, log));
     }
   };
+}
+
+/**
+ * One of the principal's open streams, held until the call ends (the returned release, which
+ * may be called again); a LimitError over its cap. Anonymous subscriptions hold nothing.
+ */
+function holdOpenStream(call: ServerWritableStream<unknown, Buffer>, principal: Principal | undefined, limits: PrincipalLimits): () => void {
+  const held = principal ? limits.open(principal.name) : undefined;
+  if (held && !held.ok) throw new LimitError(held.why);
+  const release = held ? held.release : (): void => undefined;
+  call.once('close', release);
+  call.once('cancelled', release);
+  return release;
+}
+
+/** Ends the stream of a framework that left more than the master keeps unread: RESOURCE_EXHAUSTED, saying how to resume. */
+function cutForBacklog(call: ServerWritableStream<unknown, Buffer>, log: Logger,
+  c: { frameworkId: string; streamId: string; unreadBytes: number; maxBacklogBytes: number }): void {
+  const details = `the framework left ${c.unreadBytes} bytes of events unread, more than the master keeps ` +
+    `(maxSubscriberBacklogBytes ${c.maxBacklogBytes}); subscribe again with framework id ${c.frameworkId} to resume`;
+  log.warn('framework stream cut: its framework left too much unread', {
+    frameworkId: c.frameworkId, streamId: c.streamId, unreadBytes: c.unreadBytes, maxSubscriberBacklogBytes: c.maxBacklogBytes,
+  });
+  // grpc-js's way to end a server stream with a status: it follows the events already written.
+  call.emit('error', { code: GrpcStatus.RESOURCE_EXHAUSTED, details });
 }
 
 export function startGrpc(api: SchedulerApi, options: GrpcOptions): Promise<GrpcHandle> {
