@@ -1,6 +1,21 @@
 // Typed linting: a floating promise is an unhandled failure waiting to happen in a server.
 const tseslint = require('typescript-eslint');
 
+// TEMPORARY: frameworks/ is being reworked into a shared runtime by other changes in flight, and
+// these files still break the size rules below. They are exempt only until that work lands:
+// take each one off this list as it comes under the limits, and the list with the last one.
+const FRAMEWORKS_OVER_SIZE_LIMITS = [
+  'frameworks/jobs/framework.ts',
+  'frameworks/jobs/api-chronos.ts',
+  'frameworks/jobs/api-metronome.ts',
+  'frameworks/jobs/job.ts',
+  'frameworks/services/api-routes.ts',
+  'frameworks/services/app.ts',
+  'frameworks/services/framework.ts',
+  'frameworks/services/server.ts',
+  'frameworks/shared/subscription.ts',
+];
+
 module.exports = tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'proto/gen/**', 'scripts/**', '*.config.js', 'eslint.config.js'] },
   {
@@ -11,6 +26,18 @@ module.exports = tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  // Small rooms: a file that reads in one sitting (400 lines), a function that fits a screen (60).
+  // Every line counts, blank lines and comments included, so a limit cannot be met by squeezing.
+  // Tests and generated code are exempt; so are the browser UIs' view templates, which are .js
+  // and not matched here.
+  {
+    files: ['**/*.ts'],
+    ignores: ['**/*.test.ts', 'test/**', 'proto/gen/**', ...FRAMEWORKS_OVER_SIZE_LIMITS],
+    rules: {
+      'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: false, skipComments: false }],
     },
   },
   // The layering (issue 15): each layer imports only what is below it. A relative import that
