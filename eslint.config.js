@@ -5,14 +5,11 @@ const tseslint = require('typescript-eslint');
 // these files still break the size rules below. They are exempt only until that work lands:
 // take each one off this list as it comes under the limits, and the list with the last one.
 const FRAMEWORKS_OVER_SIZE_LIMITS = [
-  'frameworks/jobs/framework.ts',
   'frameworks/jobs/api-chronos.ts',
   'frameworks/jobs/api-metronome.ts',
   'frameworks/jobs/job.ts',
   'frameworks/services/api-routes.ts',
   'frameworks/services/app.ts',
-  'frameworks/services/framework.ts',
-  'frameworks/services/server.ts',
   'frameworks/shared/subscription.ts',
 ];
 
