@@ -10,6 +10,8 @@
  * kernel's socket buffers already hold), the stream is cut. Cut, not ended: ending queues
  * behind the unread bytes and holds them until a stalled peer times out. The client loses
  * only the frames it never had whole, and a stream with ids resumes after the last it had.
+ * What the stream opens with (a replay of what the client missed) is not counted until the
+ * client has read it: a client catching up on more than the bound is served, not cut.
  */
 import type { ServerResponse } from 'http';
 import type { Logger } from './log';
@@ -37,10 +39,19 @@ export type FrameWriter = (frame: string) => void;
 export function openEventStream(res: ServerResponse, o: EventStreamOptions): FrameWriter {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...o.headers });
   res.flushHeaders();
+  // What is written in the turn that opens the stream (a replay: the events a resuming client
+  // missed, or asked for) is a burst, not bytes the client left unread: it counts against the
+  // bound only once the client has read it (the buffer drained, or empty when next written).
+  let opening = true;
+  let burst = 0;
+  setImmediate(() => { opening = false; });
+  res.on('drain', () => { burst = 0; });
   const write: FrameWriter = (frame) => {
     if (res.destroyed || res.writableEnded) return;
+    if (res.writableLength === 0) burst = 0;
     res.write(frame);
-    if (res.writableLength <= o.maxBacklogBytes) return;
+    if (opening) burst = res.writableLength;
+    if (res.writableLength <= o.maxBacklogBytes + burst) return;
     o.log.warn(`event stream cut: its client left more than maxEventBacklogBytes unread${o.resume ? `; it may ${o.resume}` : ''}`, {
       stream: o.name, unreadBytes: res.writableLength, maxEventBacklogBytes: o.maxBacklogBytes, remoteAddress: res.socket?.remoteAddress,
     });
