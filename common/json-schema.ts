@@ -1,0 +1,275 @@
+/**
+ * JSON bodies checked against a JSON Schema, one way for every API that reads one (the
+ * Marathon, Metronome and Chronos APIs, the master's weights). A schema is written with
+ * TypeBox, so that the checked JSON has a static type, and compiled once by ajv into a plain
+ * function. What is wrong comes back as details `{path, errors}`: one entry a place, in the
+ * order the schema lists its fields, each error a sentence saying what would be right and what
+ * was there (`expected a number, got "lots"`).
+ *
+ * A path is a JSON pointer, except that an index into a list is written `(i)` after the list
+ * (`/container/portMappings(0)/hostPort`): Marathon writes paths so, and its clients read them.
+ *
+ * Two annotations a schema may carry (ajv knows them as annotations, they check nothing):
+ * - `message`: the error to give instead of the generic one, for every keyword of that schema
+ *   (a string) or per keyword (`{required: '…', pattern: '…'}`); `{value}` in it becomes the
+ *   JSON of the value found. A property's message also words its `required` error.
+ * - `hints`: for a string value a client brings from another dialect, what to use instead
+ *   (`{HTTP: 'use MESOS_HTTP'}`); it is added to the error in parentheses.
+ *
+ * A union (`anyOf`) reports the errors of the branch whose type the value has, as if only that
+ * branch had been written; `null` is never named in an error, because every API here takes a
+ * `null` it allows as "not given".
+ *
+ * What a schema cannot say (an id's path rules, a cron string, a port index within range) is
+ * checked by code after the schema, which adds to the same `Report`.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { Type, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox';
+
+/** One place in a JSON body and what is wrong there (the `details` of an API's refusal). */
+export interface Detail { path: string; errors: string[] }
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; details: Detail[] };
+
+const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strictTypes: true, strictTuples: true });
+ajv.addKeyword({ keyword: 'message', schemaType: ['string', 'object'] });
+ajv.addKeyword({ keyword: 'hints', schemaType: 'object' });
+
+/** A field the API knows and refuses, with why: `{persistent: refused('persistent volumes are not supported: …')}`. */
+export const refused = (message: string) => Type.Unsafe<never>({ not: {}, message });
+
+/**
+ * One of a few strings: an `enum`, so one error names them all (TypeBox's union of literals is
+ * an `anyOf`, one error a literal). No `type`: a value of another type gets the same one error.
+ */
+export const choice = <const V extends readonly string[]>(values: V, options: SchemaOptions = {}) =>
+  Type.Unsafe<V[number]>({ ...options, enum: [...values] });
+
+/** `T`, or `null` for "not given". */
+export const nullable = <T extends TSchema>(schema: T, options: SchemaOptions = {}) => Type.Union([schema, Type.Null()], options);
+
+/** A compiled schema. */
+export class JsonSchema<S extends TSchema> {
+  private readonly validate: ValidateFunction;
+
+  constructor(readonly schema: S) {
+    this.validate = ajv.compile(schema);
+  }
+
+  /** The schema's verdict alone. */
+  check(json: unknown): Checked<Static<S>> {
+    const report = this.report(json);
+    return report.ok ? { ok: true, value: json as Static<S> } : { ok: false, details: report.details };
+  }
+
+  /** What the schema found wrong, for code that checks what it cannot to add to. */
+  report(json: unknown): Report {
+    const report = new Report(this.schema);
+    if (this.validate(json)) return report;
+    for (const e of prunedUnions(this.validate.errors ?? [])) report.add(pathOf(json, e), explain(e));
+    return report;
+  }
+}
+
+/** Problems by path: the schema's first, then those of the checks that come after it. */
+export class Report {
+  private readonly byPath = new Map<string, string[]>();
+
+  constructor(private readonly schema: TSchema) {}
+
+  add(path: string, error: string): void {
+    const list = this.byPath.get(path);
+    if (list) list.push(error);
+    else this.byPath.set(path, [error]);
+  }
+
+  get ok(): boolean {
+    return this.byPath.size === 0;
+  }
+
+  /**
+   * Nothing is wrong at `path`, above it or below it: code after the schema may trust that part
+   * to have its schema's type even when other parts are wrong, so that every problem is reported
+   * at once.
+   */
+  clean(path: string): boolean {
+    for (const p of this.byPath.keys()) if (p === path || below(p, path) || below(path, p)) return false;
+    return true;
+  }
+
+  /** The clean items of a list at `path` (none when the list itself is wrong), each with its path, for checks item by item. */
+  items<T>(list: readonly T[] | null | undefined, path: string): [T, string][] {
+    if (!Array.isArray(list) || [...this.byPath.keys()].some((p) => p === path || below(path, p))) return [];
+    return list.map((item, i): [T, string] => [item, `${path}(${i})`]).filter(([, at]) => this.clean(at));
+  }
+
+  /** The problems in the order the schema lists the fields (then as they were added). */
+  get details(): Detail[] {
+    const ranked = [...this.byPath].map(([path, errors]) => ({ path, errors, rank: rankOf(this.schema, segmentsOf(path)) }));
+    ranked.sort((a, b) => compareRanks(a.rank, b.rank));
+    return ranked.map(({ path, errors }) => ({ path, errors }));
+  }
+}
+
+/** Path `a` lies under path `b` (an index or a key below it); everything lies under the root. */
+const below = (a: string, b: string): boolean => b === '/' || a.startsWith(`${b}/`) || a.startsWith(`${b}(`);
+
+type Segment = string | number;
+type Schema = Record<string, unknown>;
+
+const isRecord = (v: unknown): v is Schema => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The error's place: its value's JSON pointer read against the body, so that a list's index is told from a key. */
+function pathOf(json: unknown, e: ErrorObject): string {
+  const segments = e.instancePath === '' ? [] : e.instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (e.keyword === 'required') segments.push(String((e.params as { missingProperty: string }).missingProperty));
+  let at: unknown = json;
+  let path = '';
+  for (const s of segments) {
+    path += Array.isArray(at) ? `(${s})` : `/${s}`;
+    at = isRecord(at) || Array.isArray(at) ? (at as Record<string, unknown>)[s] : undefined;
+  }
+  return path === '' ? '/' : path;
+}
+
+/** A path written as `pathOf` writes it, back into keys and indexes (for ordering only). */
+function segmentsOf(path: string): Segment[] {
+  const out: Segment[] = [];
+  for (const part of path.split('/').slice(1)) {
+    const m = /^(.*?)((?:\(\d+\))*)$/.exec(part) as RegExpExecArray;
+    if (m[1] !== '' || m[2] === '') out.push(m[1] as string);
+    for (const i of (m[2] as string).matchAll(/\((\d+)\)/g)) out.push(Number(i[1]));
+  }
+  return out;
+}
+
+/** Where a path falls in the schema's order: each key's place among its object's properties, each index itself. */
+function rankOf(schema: TSchema, segments: Segment[]): number[] {
+  const rank: number[] = [];
+  let s: unknown = schema;
+  for (const seg of segments) {
+    const here = branchWith(s, seg);
+    if (typeof seg === 'number') {
+      rank.push(seg);
+      s = here?.items;
+    } else {
+      const keys = Object.keys(isRecord(here?.properties) ? here.properties : {});
+      const i = keys.indexOf(seg);
+      rank.push(i < 0 ? keys.length : i);
+      s = i < 0 ? undefined : (here?.properties as Schema)[seg];
+    }
+  }
+  return rank;
+}
+
+/** The schema itself, or the branch of its union that has the key (or the index). */
+function branchWith(s: unknown, seg: Segment): Schema | undefined {
+  if (!isRecord(s)) return undefined;
+  if (!Array.isArray(s.anyOf)) return s;
+  const has = (b: unknown) => isRecord(b) && (typeof seg === 'number' ? b.items !== undefined : isRecord(b.properties) && seg in b.properties);
+  return (s.anyOf as unknown[]).find(has) as Schema | undefined;
+}
+
+function compareRanks(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
+}
+
+/** Keywords that say the value is not of a branch's kind at all (rather than wrong inside it). */
+const MISFIT = new Set(['type', 'const', 'enum']);
+
+/**
+ * A failed union keeps the errors of the branch the value fits (its type, constant or choice),
+ * or, when it fits none, one error for the union: the only branch but `null`'s errors, or the
+ * union's own. `if` errors only repeat their branch's and go.
+ */
+function prunedUnions(errors: ErrorObject[]): ErrorObject[] {
+  const dropped = new Set<ErrorObject>();
+  const unions = errors.filter((e) => e.keyword === 'anyOf').sort((a, b) => a.schemaPath.length - b.schemaPath.length);
+  for (const u of unions) {
+    if (dropped.has(u)) continue;
+    const prefix = `${u.schemaPath}/`;
+    const byBranch = new Map<number, ErrorObject[]>();
+    for (const e of errors) {
+      if (!e.schemaPath.startsWith(prefix) || dropped.has(e)) continue;
+      const k = Number(e.schemaPath.slice(prefix.length).split('/')[0]);
+      byBranch.set(k, [...(byBranch.get(k) ?? []), e]);
+    }
+    const fits = [...byBranch.values()].find((list) => !list.some((e) => e.instancePath === u.instancePath && MISFIT.has(e.keyword)));
+    const branches = u.schema as Schema[];
+    const notNull = [...branches.keys()].filter((k) => branches[k]?.type !== 'null');
+    const kept = fits ?? (notNull.length === 1 && !hasMessage(u.parentSchema) ? byBranch.get(notNull[0] as number) : undefined);
+    for (const list of byBranch.values()) for (const e of list) if (list !== kept) dropped.add(e);
+    if (kept) dropped.add(u);
+  }
+  return errors.filter((e) => !dropped.has(e) && e.keyword !== 'if');
+}
+
+const hasMessage = (s: unknown): boolean => isRecord(s) && s.message !== undefined;
+
+/** The error in words: the schema's own message where it has one, else the generic one; a hint after. */
+function explain(e: ErrorObject): string {
+  const text = messageOf(e) ?? generic(e);
+  const hints = isRecord(e.parentSchema) && isRecord(e.parentSchema.hints) ? e.parentSchema.hints : {};
+  const hint = typeof e.data === 'string' ? hints[e.data] : undefined;
+  return `${text.replace(/\{value\}/g, () => show(e.data))}${typeof hint === 'string' ? ` (${hint})` : ''}`;
+}
+
+function messageOf(e: ErrorObject): string | undefined {
+  const pick = (m: unknown, keyword: string): string | undefined =>
+    typeof m === 'string' ? m : isRecord(m) && typeof m[keyword] === 'string' ? m[keyword] : undefined;
+  const own = isRecord(e.parentSchema) ? e.parentSchema.message : undefined;
+  if (e.keyword !== 'required') return pick(own, e.keyword);
+  // A missing property is worded by its parent's `required` message, else by the property's own.
+  const missing = (e.params as { missingProperty: string }).missingProperty;
+  const properties = isRecord(e.parentSchema) && isRecord(e.parentSchema.properties) ? e.parentSchema.properties : {};
+  return (isRecord(own) ? pick(own, 'required') : undefined) ?? pick((properties[missing] as Schema | undefined)?.message, 'required');
+}
+
+/** A value as JSON; a number JSON cannot write (only code, not a body, can give one) as itself. */
+const show = (v: unknown): string => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v) ?? 'nothing');
+const quoted = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : show(v));
+
+/** "A or B", "A, B or C", "one of A, B, C, D". */
+function choices(values: readonly unknown[]): string {
+  const words = values.map((v) => (typeof v === 'string' ? v : show(v)));
+  if (words.length > 3) return `one of ${words.join(', ')}`;
+  return words.length === 1 ? words[0] as string : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1] as string}`;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  integer: 'a whole number', number: 'a number', string: 'a string', boolean: 'true or false', object: 'an object', array: 'a list', null: 'null',
+};
+
+/** What a schema (a union's branch) takes, in words. */
+function kindOf(s: unknown): string {
+  if (!isRecord(s)) return 'something else';
+  if (s.const !== undefined) return show(s.const);
+  const types = ([] as unknown[]).concat(s.type ?? []).filter((t) => t !== 'null');
+  return types.map((t) => TYPE_WORDS[String(t)] ?? String(t)).join(' or ') || 'something else';
+}
+
+function generic(e: ErrorObject): string {
+  const p = e.params as { limit?: number; type?: string | string[]; allowedValues?: unknown[]; allowedValue?: unknown; pattern?: string };
+  const got = show(e.data);
+  const count = Array.isArray(e.data) || typeof e.data === 'string' ? e.data.length : 0;
+  switch (e.keyword) {
+    case 'type': return `expected ${kindOf({ type: p.type })}, got ${got}`;
+    case 'minimum': return `must be at least ${p.limit}, got ${got}`;
+    case 'maximum': return `must be at most ${p.limit}, got ${got}`;
+    case 'exclusiveMinimum': return `must be above ${p.limit}, got ${got}`;
+    case 'exclusiveMaximum': return `must be below ${p.limit}, got ${got}`;
+    case 'minLength': return p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long, got ${count}`;
+    case 'maxLength': return `must be at most ${p.limit} characters long, got ${count}`;
+    case 'pattern': return `${quoted(e.data)} does not match ${p.pattern}`;
+    case 'enum': return `${quoted(e.data)} is not ${choices(p.allowedValues ?? [])}`;
+    case 'const': return `must be ${show(p.allowedValue)}, got ${got}`;
+    case 'minItems': return `expected at least ${p.limit} item${p.limit === 1 ? '' : 's'}, got ${count}`;
+    case 'maxItems': return `expected at most ${p.limit} item${p.limit === 1 ? '' : 's'}, got ${count}`;
+    case 'minProperties': return `expected at least ${p.limit} field${p.limit === 1 ? '' : 's'}`;
+    case 'required': return 'is required';
+    case 'not': return 'is not allowed here';
+    case 'anyOf': return `expected ${(e.schema as Schema[]).filter((b) => b.type !== 'null').map(kindOf).join(' or ')}, got ${got}`;
+    default: return e.message ?? 'is not valid';
+  }
+}
