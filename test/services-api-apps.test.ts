@@ -67,6 +67,25 @@ describe('/v2/apps and /v2/apps/{id} (v2/apps.raml)', () => {
     expect(ids).toEqual([id]);
   });
 
+  it('a malformed definition: 422 with the JSON path of each wrong field and what was wrong there, nothing created', async () => {
+    const bad = await t.api.call<Body>('POST', '/v2/apps', {
+      id: '/contract/malformed', instances: 'two', container: { type: 'DOCKER', docker: { image: 5 }, portMappings: [{ containerPort: 80, hostPort: 70000 }] },
+      networks: [{ mode: 'container/bridge' }], healthChecks: [{ protocol: 'HTTP', portIndex: 0 }],
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body).toEqual({
+      message: 'Object is not valid',
+      details: [
+        { path: '/instances', errors: ['expected a whole number, got "two"'] },
+        { path: '/container/docker/image', errors: ['expected a string, got 5'] },
+        { path: '/container/portMappings(0)/hostPort', errors: ['expected a port number 0-65535, got 70000'] },
+        { path: '/healthChecks(0)/protocol', errors: ["'HTTP' is not MESOS_HTTP, MESOS_TCP or COMMAND (checks run by the agent: use MESOS_HTTP)"] },
+      ],
+    });
+    const ids = (await t.api.call<{ apps: Body[] }>('GET', '/v2/apps')).body.apps.map((a) => a.id);
+    expect(ids).toEqual([id]);
+  });
+
   it('GET /v2/apps: {apps: AppInfo[]}, counts and deployments always, tasks with embed=apps.tasks; the id, cmd and label filters', async () => {
     const listed = await t.api.call<{ apps: Body[] }>('GET', '/v2/apps?embed=apps.tasks');
     expect(listed.status).toBe(200);

@@ -175,6 +175,25 @@ describe('/v2/groups (v2/groups.raml)', () => {
     expect(again.body.message).toBe('Group /contract/grp is already created. Use PUT to change this group.');
   });
 
+  it('a malformed group: 422 with the JSON path of each wrong field, an app\'s under its place in the group; nothing created', async () => {
+    const bad = await t.api.call<Body>('POST', '/v2/groups', {
+      id: '/contract/broken', apps: [app('fine', 1), { ...app('wrong', 1), cpus: 'lots' }], groups: [{ id: 'sub', apps: [{ id: 'x', mem: -1 }] }],
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body).toEqual({
+      message: 'Object is not valid',
+      details: [
+        { path: '/apps(1)/cpus', errors: ['expected a number, got "lots"'] },
+        { path: '/groups(0)/apps(0)/cmd', errors: ['an app needs cmd, args, or a Docker image to run'] },
+        { path: '/groups(0)/apps(0)/mem', errors: ['must be at least 0, got -1'] },
+      ],
+    });
+    const shape = await t.api.call<Body>('POST', '/v2/groups', { id: '/contract/broken', apps: [], groups: 'sub' });
+    expect(shape.status).toBe(422);
+    expect(shape.body).toEqual({ message: 'Object is not valid', details: [{ path: '/groups', errors: ['expected a list, got "sub"'] }] });
+    expect((await t.api.call('GET', '/v2/groups/contract/broken')).status).toBe(404);
+  });
+
   it('GET /v2/groups and /v2/groups/{id}: GroupInfo trees, apps with ids resolved in their group', async () => {
     const root = await t.api.call<Body>('GET', '/v2/groups');
     expect(root.status).toBe(200);

@@ -126,6 +126,32 @@ describe('Marathon app definitions', () => {
     expect(app.portDefinitions).toEqual([{ port: 8080, protocol: 'tcp', name: 'http' }, { port: 0, protocol: 'udp' }]);
   });
 
+  it('refuses a field of the wrong type or out of range at its JSON path, saying what was expected and what was there', () => {
+    expect(problems({
+      id: '/web', cmd: 'serve', requirePorts: 'yes', labels: { tier: 1 },
+      container: { type: 'DOCKER', docker: { image: 5, forcePullImage: 'always' }, portMappings: [{ containerPort: 80, protocol: 'sctp' }] },
+      healthChecks: [{ protocol: 'MESOS_TCP', intervalSeconds: '10', maxConsecutiveFailures: -1 }, 'check'],
+    })).toEqual([
+      { path: '/container/docker/image', errors: ['expected a string, got 5'] },
+      { path: '/container/docker/forcePullImage', errors: ['expected true or false, got "always"'] },
+      { path: '/container/portMappings(0)/protocol', errors: ["'sctp' is not tcp or udp"] },
+      { path: '/requirePorts', errors: ['expected true or false, got "yes"'] },
+      { path: '/labels/tier', errors: ['expected a string, got 1'] },
+      { path: '/healthChecks(0)/intervalSeconds', errors: ['expected a number, got "10"'] },
+      { path: '/healthChecks(0)/maxConsecutiveFailures', errors: ['must be at least 0, got -1'] },
+      { path: '/healthChecks(1)', errors: ['expected an object'] },
+    ]);
+  });
+
+  it('ignores fields it does not know, as Marathon does, and takes null as "not given" where Marathon\'s clients send it', () => {
+    const plain = ok({ id: '/web', cmd: 'serve', container: { type: 'DOCKER', docker: { image: 'nginx' } } });
+    expect(ok({
+      id: '/web', cmd: 'serve', container: { type: 'DOCKER', docker: { image: 'nginx', privileged: true, parameters: [] } },
+      fetch: [{ uri: 'https://example.com/x.tgz' }], readinessChecks: [], version: '2026-01-01T00:00:00.000Z', someFutureField: { x: 1 },
+      args: null, user: null, env: null, labels: null, constraints: null, healthChecks: null, dependencies: null, unreachableStrategy: null,
+    })).toEqual(plain);
+  });
+
   it('refuses an id ending in a word the API uses after app ids (restart, tasks, versions), and takes one that only contains it', () => {
     for (const word of ['restart', 'tasks', 'versions']) {
       expect(parseApp({ id: `/shop/${word}`, cmd: 'x' })).toEqual({ ok: false, details: [{ path: '/id', errors: [expect.stringContaining('ends in a word the API')] }] });

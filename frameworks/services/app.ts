@@ -4,11 +4,18 @@
  * returns either the app or every problem found, each at its JSON path — the `details` of a
  * 422 answer (`{"message": "Object is not valid", "details": [{path, errors}]}`).
  *
+ * Two passes: the JSON Schema (app-schema.ts) checks each field's type, range and choices;
+ * then the code here checks what a schema cannot say (an id's path rules, a constraint's
+ * operator and value, a health check's port index against the app's ports), on the parts the
+ * schema passed, so that one answer names every problem. Only then are the defaults filled in.
+ *
  * Pure: no I/O, no clock. Unknown fields are ignored, as Marathon ignores them; fields Agora
  * does not act on (fetch, secrets, readinessChecks, …) are not carried.
  */
+import { APP, type AppJson, type ContainerJson, type HealthCheckJson } from './app-schema';
 import { userPatternProblem } from '../shared/user-pattern';
-import { isObject, type JsonObject as Json } from '../../common/json';
+import { isObject } from '../../common/json';
+import type { Detail, Report } from '../../common/json-schema';
 
 export type NetworkMode = 'host' | 'container/bridge' | 'container';
 export type ConstraintOperator = 'UNIQUE' | 'CLUSTER' | 'GROUP_BY' | 'LIKE' | 'UNLIKE' | 'MAX_PER' | 'IS';
@@ -73,7 +80,7 @@ export interface App {
 }
 
 /** One place in the definition and what is wrong there (Marathon's 422 `details`). */
-export interface ValidationDetail { path: string; errors: string[] }
+export type ValidationDetail = Detail;
 
 export type ParsedApp = { ok: true; app: App } | { ok: false; details: ValidationDetail[] };
 
@@ -81,21 +88,6 @@ const OPERATORS: readonly ConstraintOperator[] = ['UNIQUE', 'CLUSTER', 'GROUP_BY
 /** Last segments the REST API's paths use after an app id (/v2/apps/{id}/tasks …), as in Marathon. */
 const RESERVED = ['restart', 'tasks', 'versions'];
 const SEGMENT = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
-
-
-/** Collects problems by path while a definition is read. */
-class Problems {
-  private readonly byPath = new Map<string, string[]>();
-  add(path: string, error: string): void {
-    const list = this.byPath.get(path) ?? [];
-    list.push(error);
-    this.byPath.set(path, list);
-  }
-  get list(): ValidationDetail[] {
-    return [...this.byPath].map(([path, errors]) => ({ path, errors }));
-  }
-}
-
 
 /**
  * Resolves an app id against `base` (a group, `/` at the top): `app` → `/app`, `../x` and `./x`
@@ -117,342 +109,138 @@ export function resolveAppId(id: string, base = '/'): string | undefined {
   return out.length === 0 ? undefined : `/${out.join('/')}`;
 }
 
+/** Reads an app definition; relative ids (its own, its dependencies') resolve against the group `base`. */
 export function parseApp(json: unknown, base = '/'): ParsedApp {
-  const p = new Problems();
-  if (!isObject(json)) return { ok: false, details: [{ path: '/', errors: ['expected a JSON object'] }] };
-  const j = json;
-
-  let id = '';
-  if (typeof j.id !== 'string' || j.id.trim() === '') p.add('/id', 'id is required: a path such as /group/app');
-  else {
-    const resolved = resolveAppId(j.id, base);
-    if (!resolved) p.add('/id', `'${j.id}' is not a valid app id: path segments of lowercase letters, digits, '-' and '.', not starting or ending with '-'`);
-    else if (RESERVED.includes(resolved.slice(resolved.lastIndexOf('/') + 1))) {
-      p.add('/id', `'${j.id}' ends in a word the API's paths use (${RESERVED.join(', ')}): choose another name`);
-    } else id = resolved;
+  const r = APP.report(json);
+  if (!isObject(json)) return { ok: false, details: r.details };
+  // The checks below read a part only where the report says the schema passed it.
+  const j = json as AppJson;
+  const id = r.clean('/id') ? checkId(r, j.id, base) : undefined;
+  checkCommand(r, j);
+  checkPorts(r, j);
+  for (const [c, at] of r.items(j.constraints, '/constraints')) checkConstraint(r, c, at);
+  checkUnreachable(r, j);
+  if (r.clean('/dependencies')) {
+    dependencies(j, id, base).forEach((d, i) => { if (d.resolved === undefined) r.add(`/dependencies(${i})`, `'${d.given}' is not a valid app id`); });
   }
+  if (!r.ok || id === undefined) return { ok: false, details: r.details };
+  return { ok: true, app: appOf(j, id, base) };
+}
 
-  const cmd = optionalString(p, j, 'cmd');
-  const args = stringList(p, j, 'args');
-  if (cmd !== undefined && args !== undefined) p.add('/cmd', 'give cmd (a shell command) or args (exec form), not both');
+function checkId(r: Report, given: string, base: string): string | undefined {
+  const id = resolveAppId(given, base);
+  if (!id) r.add('/id', `'${given}' is not a valid app id: path segments of lowercase letters, digits, '-' and '.', not starting or ending with '-'`);
+  else if (RESERVED.includes(id.slice(id.lastIndexOf('/') + 1))) r.add('/id', `'${given}' ends in a word the API's paths use (${RESERVED.join(', ')}): choose another name`);
+  else return id;
+  return undefined;
+}
 
-  const cpus = number(p, j, 'cpus', 1, { min: 0.001 });
-  const mem = number(p, j, 'mem', 128, { min: 0 });
-  const disk = number(p, j, 'disk', 0, { min: 0 });
-  const gpus = number(p, j, 'gpus', 0, { min: 0, integer: true });
-  const instances = number(p, j, 'instances', 1, { min: 0, integer: true });
+function checkCommand(r: Report, j: AppJson): void {
+  if (!r.clean('/cmd') || !r.clean('/args') || !r.clean('/container/docker')) return;
+  if (j.cmd != null && j.args != null) r.add('/cmd', 'give cmd (a shell command) or args (exec form), not both');
+  if (j.cmd == null && j.args == null && !j.container?.docker) r.add('/cmd', 'an app needs cmd, args, or a Docker image to run');
+}
 
-  const container = readContainer(p, j.container);
-  if (cmd === undefined && args === undefined && !container?.docker) {
-    p.add('/cmd', 'an app needs cmd, args, or a Docker image to run');
+const bridgedIn = (j: AppJson): boolean => (j.networks ?? []).some((n) => n.mode !== 'host');
+
+/** Port definitions are for host networking; a health check's portIndex must name one of the app's ports. */
+function checkPorts(r: Report, j: AppJson): void {
+  if (!r.clean('/networks') || !r.clean('/portDefinitions') || !r.clean('/container/portMappings')) return;
+  const bridged = bridgedIn(j);
+  if (bridged && (j.portDefinitions ?? []).length > 0) {
+    r.add('/portDefinitions', 'portDefinitions are for host networking; with container networks use container.portMappings');
   }
-  const networks = readNetworks(p, j.networks);
-  const bridged = networks.some((n) => n.mode !== 'host');
-  const portDefinitions = readPortDefinitions(p, j.portDefinitions, bridged);
-  if (bridged && j.portDefinitions !== undefined && portDefinitions.length > 0) {
-    p.add('/portDefinitions', 'portDefinitions are for host networking; with container networks use container.portMappings');
+  const ports = bridged ? (j.container?.portMappings?.length ?? 0) : portDefinitionsOf(j).length;
+  for (const [h, at] of r.items(j.healthChecks, '/healthChecks')) {
+    const portIndex = h.portIndex ?? 0;
+    if (h.protocol === 'COMMAND' || h.port !== undefined || portIndex < ports) continue;
+    r.add(`${at}/portIndex`, `the app has ${ports} port${ports === 1 ? '' : 's'}, so portIndex ${portIndex} names none`);
   }
-  const requirePorts = bool(p, j, 'requirePorts', false);
-  const env = stringMap(p, j, 'env');
-  const labels = stringMap(p, j, 'labels');
-  const constraints = readConstraints(p, j.constraints);
-  const ports = bridged ? (container?.portMappings.length ?? 0) : portDefinitions.length;
-  const healthChecks = readHealthChecks(p, j.healthChecks, ports);
+}
 
-  const us = j.upgradeStrategy;
-  let upgradeStrategy = { minimumHealthCapacity: 1, maximumOverCapacity: 1 };
-  if (us !== undefined) {
-    if (!isObject(us)) p.add('/upgradeStrategy', 'expected an object {minimumHealthCapacity, maximumOverCapacity}');
-    else {
-      upgradeStrategy = {
-        minimumHealthCapacity: number(p, us, 'minimumHealthCapacity', 1, { min: 0, max: 1 }, '/upgradeStrategy'),
-        maximumOverCapacity: number(p, us, 'maximumOverCapacity', 1, { min: 0, max: 1 }, '/upgradeStrategy'),
-      };
-    }
+/** `[field, operator, value?]`: whether a value is needed, refused or a number depends on the operator. */
+function checkConstraint(r: Report, c: string[], at: string): void {
+  const [field, op, value] = c as [string, string, string | undefined];
+  if (!OPERATORS.includes(op as ConstraintOperator)) return r.add(at, `'${op}' is not one of ${OPERATORS.join(', ')}`);
+  if (field === '') r.add(at, 'the field is empty: use hostname or an agent attribute');
+  if (['LIKE', 'UNLIKE', 'IS', 'MAX_PER'].includes(op) && value === undefined) r.add(at, `${op} needs a value`);
+  if (op === 'UNIQUE' && value !== undefined) r.add(at, 'UNIQUE takes no value');
+  if ((op === 'LIKE' || op === 'UNLIKE') && value !== undefined) {
+    const bad = userPatternProblem(value);
+    if (bad !== undefined) r.add(at, bad);
   }
-  const backoffSeconds = number(p, j, 'backoffSeconds', 1, { min: 0 });
-  const backoffFactor = number(p, j, 'backoffFactor', 1.15, { min: 1 });
-  const maxLaunchDelaySeconds = number(p, j, 'maxLaunchDelaySeconds', 300, { min: 0 });
-
-  let killSelection: KillSelection = 'YOUNGEST_FIRST';
-  if (j.killSelection !== undefined) {
-    if (j.killSelection === 'YOUNGEST_FIRST' || j.killSelection === 'OLDEST_FIRST') killSelection = j.killSelection;
-    else p.add('/killSelection', `'${String(j.killSelection)}' is not YOUNGEST_FIRST or OLDEST_FIRST`);
+  if ((op === 'MAX_PER' || op === 'GROUP_BY') && value !== undefined && !/^[1-9]\d*$/.test(value)) {
+    r.add(at, `${op} takes a whole number > 0, got '${value}'`);
   }
-  const unreachableStrategy = readUnreachable(p, j.unreachableStrategy);
-  const taskKillGracePeriodSeconds = j.taskKillGracePeriodSeconds === undefined ? undefined : number(p, j, 'taskKillGracePeriodSeconds', 0, { min: 0 });
-  const user = optionalString(p, j, 'user');
-  const dependencies = (stringList(p, j, 'dependencies') ?? []).map((d, i) => {
-    const r = resolveAppId(d, id ? id.slice(0, id.lastIndexOf('/')) || '/' : base);
-    if (!r) p.add(`/dependencies(${i})`, `'${d}' is not a valid app id`);
-    return r ?? d;
-  });
+}
 
-  const details = p.list;
-  if (details.length > 0) return { ok: false, details };
-  const app: App = {
-    id, cpus, mem, disk, gpus, instances, networks, portDefinitions, requirePorts, env, labels, constraints, healthChecks,
-    upgradeStrategy, backoffSeconds, backoffFactor, maxLaunchDelaySeconds, killSelection, unreachableStrategy, dependencies,
-    ...(cmd !== undefined ? { cmd } : {}), ...(args !== undefined ? { args } : {}), ...(container ? { container } : {}),
-    ...(taskKillGracePeriodSeconds !== undefined ? { taskKillGracePeriodSeconds } : {}), ...(user !== undefined ? { user } : {}),
+function checkUnreachable(r: Report, j: AppJson): void {
+  if (!r.clean('/unreachableStrategy')) return;
+  const u = unreachableOf(j);
+  if (u !== 'disabled' && u.expungeAfterSeconds < u.inactiveAfterSeconds) {
+    r.add('/unreachableStrategy', `expungeAfterSeconds (${u.expungeAfterSeconds}) must not be below inactiveAfterSeconds (${u.inactiveAfterSeconds})`);
+  }
+}
+
+/** Dependencies resolve against the app's own group (or `base` when its id is wrong). */
+function dependencies(j: AppJson, id: string | undefined, base: string): { given: string; resolved: string | undefined }[] {
+  const group = id ? id.slice(0, id.lastIndexOf('/')) || '/' : base;
+  return (j.dependencies ?? []).map((given) => ({ given, resolved: resolveAppId(given, group) }));
+}
+
+// Marathon's defaults, filled in once the definition passed every check.
+
+function appOf(j: AppJson, id: string, base: string): App {
+  const container = j.container ? containerOf(j.container) : undefined;
+  return {
+    id, cpus: j.cpus ?? 1, mem: j.mem ?? 128, disk: j.disk ?? 0, gpus: j.gpus ?? 0, instances: j.instances ?? 1,
+    networks: (j.networks ?? [{ mode: 'host' }]).map((n) => ({ mode: n.mode })), portDefinitions: portDefinitionsOf(j), requirePorts: j.requirePorts ?? false,
+    env: { ...j.env }, labels: { ...j.labels }, constraints: (j.constraints ?? []).map(constraintOf), healthChecks: (j.healthChecks ?? []).map(healthCheckOf),
+    upgradeStrategy: { minimumHealthCapacity: j.upgradeStrategy?.minimumHealthCapacity ?? 1, maximumOverCapacity: j.upgradeStrategy?.maximumOverCapacity ?? 1 },
+    backoffSeconds: j.backoffSeconds ?? 1, backoffFactor: j.backoffFactor ?? 1.15, maxLaunchDelaySeconds: j.maxLaunchDelaySeconds ?? 300,
+    killSelection: j.killSelection ?? 'YOUNGEST_FIRST', unreachableStrategy: unreachableOf(j),
+    dependencies: dependencies(j, id, base).map((d) => d.resolved ?? d.given),
+    ...(j.cmd != null ? { cmd: j.cmd } : {}), ...(j.args != null ? { args: [...j.args] } : {}), ...(container ? { container } : {}),
+    ...(j.taskKillGracePeriodSeconds !== undefined ? { taskKillGracePeriodSeconds: j.taskKillGracePeriodSeconds } : {}), ...(j.user != null ? { user: j.user } : {}),
   };
-  return { ok: true, app };
 }
 
-function number(p: Problems, j: Json, key: string, dflt: number, o: { min?: number; max?: number; integer?: boolean }, at = ''): number {
-  const v = j[key];
-  if (v === undefined) return dflt;
-  const path = `${at}/${key}`;
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    p.add(path, `expected a number, got ${JSON.stringify(v)}`);
-    return dflt;
-  }
-  if (o.integer && !Number.isInteger(v)) p.add(path, `expected a whole number, got ${v}`);
-  if (o.min !== undefined && v < o.min) p.add(path, `must be at least ${o.min}, got ${v}`);
-  if (o.max !== undefined && v > o.max) p.add(path, `must be at most ${o.max}, got ${v}`);
-  return v;
+/** With host networking and no port definitions given, one port (any); bridged, none (the mappings are the ports). */
+function portDefinitionsOf(j: AppJson): PortDefinition[] {
+  if (j.portDefinitions == null) return bridgedIn(j) ? [] : [{ port: 0, protocol: 'tcp' }];
+  return j.portDefinitions.map((d) => ({ port: d.port ?? 0, protocol: d.protocol ?? 'tcp', ...(d.name ? { name: d.name } : {}) }));
 }
 
-function bool(p: Problems, j: Json, key: string, dflt: boolean): boolean {
-  const v = j[key];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') {
-    p.add(`/${key}`, `expected true or false, got ${JSON.stringify(v)}`);
-    return dflt;
-  }
-  return v;
+function containerOf(c: ContainerJson): NonNullable<App['container']> {
+  const portMappings = (c.portMappings ?? []).map((m): PortMapping => ({
+    containerPort: m.containerPort ?? 0, hostPort: m.hostPort ?? 0, servicePort: m.servicePort ?? 0, protocol: m.protocol ?? 'tcp', ...(m.name ? { name: m.name } : {}),
+  }));
+  const volumes = (c.volumes ?? []).map((v): AppVolume => ({ containerPath: v.containerPath, hostPath: v.hostPath, mode: v.mode }));
+  return {
+    type: c.type ?? 'DOCKER', ...(c.docker ? { docker: { image: c.docker.image, forcePullImage: c.docker.forcePullImage ?? false } } : {}),
+    portMappings, ...(volumes.length ? { volumes } : {}),
+  };
 }
 
-function optionalString(p: Problems, j: Json, key: string, at = ''): string | undefined {
-  const v = j[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') {
-    p.add(`${at}/${key}`, `expected a string, got ${JSON.stringify(v)}`);
-    return undefined;
-  }
-  return v;
+function constraintOf(c: string[]): Constraint {
+  const [field, operator, value] = c as [string, ConstraintOperator, string | undefined];
+  return { field, operator, ...(value !== undefined ? { value } : {}) };
 }
 
-function stringList(p: Problems, j: Json, key: string): string[] | undefined {
-  const v = j[key];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
-    p.add(`/${key}`, 'expected a list of strings');
-    return undefined;
-  }
-  return v as string[];
+function healthCheckOf(h: HealthCheckJson): AppHealthCheck {
+  const protocol = h.protocol ?? 'MESOS_HTTP';
+  const check: AppHealthCheck = {
+    protocol, path: h.path ?? '/', gracePeriodSeconds: h.gracePeriodSeconds ?? 300, intervalSeconds: h.intervalSeconds ?? 60,
+    timeoutSeconds: h.timeoutSeconds ?? 20, delaySeconds: h.delaySeconds ?? 15, maxConsecutiveFailures: h.maxConsecutiveFailures ?? 3,
+  };
+  if (protocol === 'COMMAND') check.command = h.command?.value;
+  else if (h.port !== undefined) check.port = h.port;
+  else check.portIndex = h.portIndex ?? 0;
+  return check;
 }
 
-function stringMap(p: Problems, j: Json, key: string): Record<string, string> {
-  const v = j[key];
-  if (v === undefined || v === null) return {};
-  if (!isObject(v)) {
-    p.add(`/${key}`, 'expected an object of string values');
-    return {};
-  }
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(v)) {
-    if (typeof x === 'string') out[k] = x;
-    else p.add(`/${key}/${k}`, `expected a string, got ${JSON.stringify(x)}${isObject(x) && 'secret' in x ? ' (secrets are not supported)' : ''}`);
-  }
-  return out;
-}
-
-function protocolOf(p: Problems, v: unknown, path: string): 'tcp' | 'udp' {
-  if (v === undefined || v === 'tcp') return 'tcp';
-  if (v === 'udp') return 'udp';
-  p.add(path, `protocol must be tcp or udp, got ${JSON.stringify(v)}`);
-  return 'tcp';
-}
-
-function port(p: Problems, v: unknown, path: string, dflt = 0): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
-    p.add(path, `expected a port number 0-65535, got ${JSON.stringify(v)}`);
-    return dflt;
-  }
-  return v;
-}
-
-/** Host volumes only: persistent, external and secret volumes are refused by name, never ignored. */
-function readVolumes(p: Problems, v: unknown, mesos: boolean): AppVolume[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) {
-    p.add('/container/volumes', 'expected a list of {containerPath, hostPath, mode}');
-    return [];
-  }
-  if (mesos && v.length > 0) p.add('/container/volumes', 'volumes need a DOCKER container: a MESOS (process) task runs in the agent\'s own filesystem');
-  const out: AppVolume[] = [];
-  v.forEach((vol: unknown, i) => {
-    const at = `/container/volumes(${i})`;
-    if (!isObject(vol)) return p.add(at, 'expected an object {containerPath, hostPath, mode}');
-    for (const kind of ['persistent', 'external', 'secret'] as const) {
-      if (vol[kind] !== undefined) p.add(`${at}/${kind}`, `${kind} volumes are not supported: use a host volume {containerPath, hostPath, mode}`);
-    }
-    const { containerPath, hostPath, mode } = vol;
-    if (typeof containerPath !== 'string' || !containerPath.startsWith('/')) p.add(`${at}/containerPath`, 'must be an absolute path in the container');
-    if (typeof hostPath !== 'string' || hostPath === '' || hostPath.includes('\0')) p.add(`${at}/hostPath`, 'must be a path on the agent (absolute), or relative for a directory in the task\'s sandbox');
-    if (mode !== 'RW' && mode !== 'RO') p.add(`${at}/mode`, `must be RW or RO, got ${JSON.stringify(mode)}`);
-    if (typeof containerPath === 'string' && typeof hostPath === 'string' && (mode === 'RW' || mode === 'RO')) out.push({ containerPath, hostPath, mode });
-  });
-  return out;
-}
-
-function readContainer(p: Problems, v: unknown): App['container'] {
-  if (v === undefined || v === null) return undefined;
-  if (!isObject(v)) {
-    p.add('/container', 'expected an object');
-    return undefined;
-  }
-  const type = v.type ?? 'DOCKER';
-  if (type !== 'DOCKER' && type !== 'MESOS') p.add('/container/type', `'${String(type)}' is not DOCKER or MESOS`);
-  let docker: { image: string; forcePullImage: boolean } | undefined;
-  if (v.docker !== undefined) {
-    if (!isObject(v.docker)) p.add('/container/docker', 'expected an object');
-    else {
-      const image = v.docker.image;
-      if (typeof image !== 'string' || image.trim() === '') p.add('/container/docker/image', 'a Docker container needs an image');
-      docker = { image: typeof image === 'string' ? image : '', forcePullImage: v.docker.forcePullImage === true };
-      if (v.docker.network !== undefined) p.add('/container/docker/network', 'docker.network is replaced by the app\'s networks: [{"mode": "container/bridge"}]');
-    }
-  } else if (type === 'DOCKER') {
-    p.add('/container/docker', 'a DOCKER container needs docker: {"image": …}');
-  }
-  const portMappings: PortMapping[] = [];
-  if (v.portMappings !== undefined) {
-    if (!Array.isArray(v.portMappings)) p.add('/container/portMappings', 'expected a list');
-    else {
-      v.portMappings.forEach((m: unknown, i) => {
-        const at = `/container/portMappings(${i})`;
-        if (!isObject(m)) return p.add(at, 'expected an object {containerPort, hostPort, protocol, name}');
-        const name = typeof m.name === 'string' ? m.name : undefined;
-        portMappings.push({
-          containerPort: port(p, m.containerPort, `${at}/containerPort`), hostPort: port(p, m.hostPort, `${at}/hostPort`),
-          servicePort: port(p, m.servicePort, `${at}/servicePort`), protocol: protocolOf(p, m.protocol, `${at}/protocol`),
-          ...(name ? { name } : {}),
-        });
-      });
-    }
-  }
-  const volumes = readVolumes(p, v.volumes, type === 'MESOS');
-  return { type: type === 'MESOS' ? 'MESOS' : 'DOCKER', ...(docker ? { docker } : {}), portMappings, ...(volumes.length ? { volumes } : {}) };
-}
-
-function readNetworks(p: Problems, v: unknown): { mode: NetworkMode }[] {
-  if (v === undefined || v === null) return [{ mode: 'host' }];
-  if (!Array.isArray(v) || v.length === 0) {
-    p.add('/networks', 'expected a non-empty list such as [{"mode": "container/bridge"}]');
-    return [{ mode: 'host' }];
-  }
-  return v.map((n: unknown, i) => {
-    const mode = isObject(n) ? n.mode : undefined;
-    if (mode === 'host' || mode === 'container/bridge' || mode === 'container') return { mode };
-    p.add(`/networks(${i})/mode`, `'${String(mode)}' is not host, container/bridge or container`);
-    return { mode: 'host' as const };
-  });
-}
-
-function readPortDefinitions(p: Problems, v: unknown, bridged: boolean): PortDefinition[] {
-  if (v === undefined || v === null) return bridged ? [] : [{ port: 0, protocol: 'tcp' }];
-  if (!Array.isArray(v)) {
-    p.add('/portDefinitions', 'expected a list');
-    return [];
-  }
-  return v.map((d: unknown, i) => {
-    const at = `/portDefinitions(${i})`;
-    if (!isObject(d)) {
-      p.add(at, 'expected an object {port, protocol, name}');
-      return { port: 0, protocol: 'tcp' as const };
-    }
-    const name = typeof d.name === 'string' ? d.name : undefined;
-    return { port: port(p, d.port, `${at}/port`), protocol: protocolOf(p, d.protocol, `${at}/protocol`), ...(name ? { name } : {}) };
-  });
-}
-
-function readConstraints(p: Problems, v: unknown): Constraint[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) {
-    p.add('/constraints', 'expected a list of [field, operator, value?]');
-    return [];
-  }
-  const out: Constraint[] = [];
-  v.forEach((c: unknown, i) => {
-    const at = `/constraints(${i})`;
-    if (!Array.isArray(c) || c.length < 2 || c.length > 3 || c.some((x) => typeof x !== 'string')) {
-      return p.add(at, 'expected [field, operator] or [field, operator, value], all strings');
-    }
-    const [field, op, value] = c as [string, string, string | undefined];
-    if (!OPERATORS.includes(op as ConstraintOperator)) return p.add(at, `'${op}' is not one of ${OPERATORS.join(', ')}`);
-    const operator = op as ConstraintOperator;
-    if (field === '') p.add(at, 'the field is empty: use hostname or an agent attribute');
-    if ((operator === 'LIKE' || operator === 'UNLIKE' || operator === 'IS' || operator === 'MAX_PER') && value === undefined) {
-      p.add(at, `${operator} needs a value`);
-    }
-    if (operator === 'UNIQUE' && value !== undefined) p.add(at, 'UNIQUE takes no value');
-    if ((operator === 'LIKE' || operator === 'UNLIKE') && value !== undefined) {
-      const bad = userPatternProblem(value);
-      if (bad !== undefined) p.add(at, bad);
-    }
-    if ((operator === 'MAX_PER' || operator === 'GROUP_BY') && value !== undefined && !/^[1-9]\d*$/.test(value)) {
-      p.add(at, `${operator} takes a whole number > 0, got '${value}'`);
-    }
-    out.push({ field, operator, ...(value !== undefined ? { value } : {}) });
-  });
-  return out;
-}
-
-function readHealthChecks(p: Problems, v: unknown, ports: number): AppHealthCheck[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) {
-    p.add('/healthChecks', 'expected a list');
-    return [];
-  }
-  const out: AppHealthCheck[] = [];
-  v.forEach((h: unknown, i) => {
-    const at = `/healthChecks(${i})`;
-    if (!isObject(h)) return p.add(at, 'expected an object');
-    const protocol = h.protocol ?? 'MESOS_HTTP';
-    if (protocol !== 'MESOS_HTTP' && protocol !== 'MESOS_TCP' && protocol !== 'COMMAND') {
-      const hint = protocol === 'HTTP' || protocol === 'TCP' ? ` (checks run by the agent: use MESOS_${protocol})` : '';
-      return p.add(`${at}/protocol`, `'${String(protocol)}' is not MESOS_HTTP, MESOS_TCP or COMMAND${hint}`);
-    }
-    const check: AppHealthCheck = {
-      protocol,
-      path: optionalString(p, h, 'path', at) ?? '/',
-      gracePeriodSeconds: number(p, h, 'gracePeriodSeconds', 300, { min: 0 }, at),
-      intervalSeconds: number(p, h, 'intervalSeconds', 60, { min: 0.001 }, at),
-      timeoutSeconds: number(p, h, 'timeoutSeconds', 20, { min: 0.001 }, at),
-      delaySeconds: number(p, h, 'delaySeconds', 15, { min: 0 }, at),
-      maxConsecutiveFailures: number(p, h, 'maxConsecutiveFailures', 3, { min: 0, integer: true }, at),
-    };
-    if (protocol === 'COMMAND') {
-      const command = isObject(h.command) && typeof h.command.value === 'string' ? h.command.value : undefined;
-      if (!command) p.add(`${at}/command`, 'a COMMAND check needs command: {"value": "…"}');
-      else check.command = command;
-    } else if (h.port !== undefined) {
-      check.port = port(p, h.port, `${at}/port`);
-      if (h.portIndex !== undefined) p.add(at, 'give port or portIndex, not both');
-    } else {
-      const portIndex = h.portIndex === undefined ? 0 : number(p, h, 'portIndex', 0, { min: 0, integer: true }, at);
-      if (portIndex >= ports) p.add(`${at}/portIndex`, `the app has ${ports} port${ports === 1 ? '' : 's'}, so portIndex ${portIndex} names none`);
-      check.portIndex = portIndex;
-    }
-    out.push(check);
-  });
-  return out;
-}
-
-function readUnreachable(p: Problems, v: unknown): UnreachableStrategy {
-  if (v === undefined || v === null) return { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 };
-  if (v === 'disabled') return 'disabled';
-  if (!isObject(v)) {
-    p.add('/unreachableStrategy', 'expected "disabled" or {inactiveAfterSeconds, expungeAfterSeconds}');
-    return { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 };
-  }
-  const inactiveAfterSeconds = number(p, v, 'inactiveAfterSeconds', 0, { min: 0 }, '/unreachableStrategy');
-  const expungeAfterSeconds = number(p, v, 'expungeAfterSeconds', 0, { min: 0 }, '/unreachableStrategy');
-  if (expungeAfterSeconds < inactiveAfterSeconds) {
-    p.add('/unreachableStrategy', `expungeAfterSeconds (${expungeAfterSeconds}) must not be below inactiveAfterSeconds (${inactiveAfterSeconds})`);
-  }
-  return { inactiveAfterSeconds, expungeAfterSeconds };
+function unreachableOf(j: AppJson): UnreachableStrategy {
+  const u = j.unreachableStrategy;
+  if (u === 'disabled') return u;
+  return { inactiveAfterSeconds: u?.inactiveAfterSeconds ?? 0, expungeAfterSeconds: u?.expungeAfterSeconds ?? 0 };
 }

@@ -7,6 +7,7 @@
  */
 import { parseApp, resolveAppId, type App } from './app';
 import { killChange, type ServicesCommit } from './decide';
+import { GROUP, type GroupJson } from './app-schema';
 import { deploy, rollbackTargets, type Target } from './deploy';
 import type { ServicesEvent } from './events';
 import type { CommandOutcome } from '../shared/runtime';
@@ -15,7 +16,7 @@ import { type AppRecord, type Change, type Deployment, type InstanceRecord } fro
 import { appDefinition } from './views';
 
 import { ApiError } from '../shared/http';
-import { isObject, type JsonObject as Json } from '../../common/json';
+import { isObject } from '../../common/json';
 
 /** A refusal in Marathon's words: its HTTP status and JSON body. */
 export { ApiError };
@@ -182,16 +183,17 @@ export class Commands {
    */
   putGroup(path: string, json: unknown, o: { force: boolean; mode: 'create' | 'replace' | 'update'; dryRun?: boolean }): Promise<{ groupId: string; deployment: Deployment }> {
     return this.f.command((state) => {
-      if (!isObject(json)) throw invalid([{ path: '/', errors: ['expected a group object {id, apps, groups}'] }]);
-      const groupId = typeof json.id === 'string' ? resolveAppId(json.id, path) ?? path : path;
+      const checked = GROUP.check(json);
+      if (!checked.ok) throw invalid(checked.details);
+      const group = checked.value;
+      const groupId = group.id !== undefined ? resolveAppId(group.id, path) ?? path : path;
       const prefix = groupId === '/' ? '/' : `${groupId}/`;
       const existing = [...state.apps.keys()].filter((id) => id.startsWith(prefix));
       const answer = (deployment: Deployment) => ({ groupId, deployment });
       // {scaleBy: f}: every app of the group scaled by f (Marathon rounds to the nearest).
-      if (json.scaleBy !== undefined) {
-        if (typeof json.scaleBy !== 'number' || !(json.scaleBy >= 0)) throw invalid([{ path: '/scaleBy', errors: ['expected a number ≥ 0'] }]);
+      if (group.scaleBy !== undefined) {
         if (existing.length === 0) throw new ApiError(404, { message: `Group '${groupId}' does not exist` });
-        const factor = json.scaleBy;
+        const factor = group.scaleBy;
         const targets = existing.map((appId) => {
           const app = (state.apps.get(appId) as AppRecord).app;
           return { appId, app: { ...app, instances: Math.round(app.instances * factor) } };
@@ -201,7 +203,7 @@ export class Commands {
       if (o.mode === 'create' && existing.length > 0) {
         throw new ApiError(409, { message: `Group ${groupId} is already created. Use PUT to change this group.` });
       }
-      const targets = groupTargets(json, path);
+      const targets = groupTargets(group, path);
       if (o.mode === 'replace') {
         const kept = new Set(targets.map((t) => t.appId));
         for (const id of existing) if (!kept.has(id)) targets.push({ appId: id, app: null });
@@ -222,21 +224,19 @@ export class Commands {
 }
 
 /** Every app of a group tree, with ids resolved against their groups; refused with every problem by path. */
-function groupTargets(json: Json, path: string): Target[] {
+function groupTargets(group: GroupJson, path: string): Target[] {
   const problems: { path: string; errors: string[] }[] = [];
   const targets: Target[] = [];
-  const walk = (g: Json, base: string, at: string): void => {
-    const id = typeof g.id === 'string' ? resolveAppId(g.id, base) ?? base : base;
-    const apps = Array.isArray(g.apps) ? g.apps : [];
-    apps.forEach((a: unknown, i) => {
+  const walk = (g: GroupJson, base: string, at: string): void => {
+    const id = g.id !== undefined ? resolveAppId(g.id, base) ?? base : base;
+    (g.apps ?? []).forEach((a, i) => {
       const parsed = parseApp(a, id);
       if (!parsed.ok) problems.push(...parsed.details.map((d) => ({ ...d, path: `${at}/apps(${i})${d.path}` })));
       else targets.push({ appId: parsed.app.id, app: parsed.app });
     });
-    const groups = Array.isArray(g.groups) ? g.groups : [];
-    groups.forEach((sub: unknown, i) => { if (isObject(sub)) walk(sub, id, `${at}/groups(${i})`); });
+    (g.groups ?? []).forEach((sub, i) => walk(sub, id, `${at}/groups(${i})`));
   };
-  walk(json, path, '');
+  walk(group, path, '');
   if (problems.length > 0) throw invalid(problems);
   return targets;
 }
