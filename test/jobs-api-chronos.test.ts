@@ -61,6 +61,23 @@ describe('POST /iso8601 and /dependency', () => {
     expect(await names()).toEqual(['nightly-etl']);
   });
 
+  it('a malformed job: 400 with the JSON path of each wrong field and what was wrong there, nothing stored', async () => {
+    const bad = await refused('POST', `${S}/iso8601`, {
+      ...etl, name: 'bad-shape', container: { type: 'DOCKER', image: 5 }, retries: 'twice', environmentVariables: [{ name: 'MODE' }], constraints: [['rack', 'NEAR', 'r1']],
+    });
+    expect(bad).toEqual({
+      message: "/retries: expected a number, got \"twice\"; /environmentVariables(0)/value: is required; /constraints(0)(1): 'NEAR' is not EQUALS, LIKE or UNLIKE; /container/image: expected a string, got 5",
+      status: 'Bad Request',
+      details: [
+        { path: '/retries', errors: ['expected a number, got "twice"'] },
+        { path: '/environmentVariables(0)/value', errors: ['is required'] },
+        { path: '/constraints(0)(1)', errors: ["'NEAR' is not EQUALS, LIKE or UNLIKE"] },
+        { path: '/container/image', errors: ['expected a string, got 5'] },
+      ],
+    });
+    expect(await names()).toEqual(['nightly-etl']);
+  });
+
   it('a job without a schedule posted to /iso8601, or without parents to /dependency: 400 saying where it goes', async () => {
     const noSchedule = await refused('POST', `${S}/iso8601`, { ...report, name: 'orphan' });
     expect(noSchedule.details).toEqual([{ path: '/schedule', errors: ['a job posted to /iso8601 needs a schedule (R[n]/<start>/<period>); a job with parents goes to /dependency'] }]);

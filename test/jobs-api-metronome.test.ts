@@ -83,6 +83,25 @@ describe('/v1/jobs', () => {
     expect((await call<Body[]>('GET', '/v1/jobs')).body.map((j) => j.id)).toEqual(['reports.nightly']);
   });
 
+  it('POST of a malformed job: 422 with the JSON path of each wrong field and what was wrong there, nothing stored', async () => {
+    const bad = await refused('POST', '/v1/jobs', {
+      id: 'bad.shape', run: { cmd: 'true', mem: '64', docker: { image: 5 }, restart: { policy: 'ALWAYS' } }, schedules: [{ cron: NEW_YEAR, enabled: 'yes' }],
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body).toEqual({
+      message: 'Object is not valid',
+      details: [
+        { path: '/run/mem', errors: ['expected a number, got "64"'] },
+        { path: '/run/docker/image', errors: ['expected a string, got 5'] },
+        { path: '/run/restart/policy', errors: ["'ALWAYS' is not NEVER or ON_FAILURE"] },
+        { path: '/schedules(0)/enabled', errors: ['expected true or false, got "yes"'] },
+      ],
+    });
+    const noRun = await refused('POST', '/v1/jobs', { id: 'bad.run' });
+    expect(noRun.body).toEqual({ message: 'Object is not valid', details: [{ path: '/run', errors: ['a job needs run: {cmd, cpus, mem, …}'] }] });
+    expect((await call<Body[]>('GET', '/v1/jobs')).body.map((j) => j.id)).toEqual(['reports.nightly']);
+  });
+
   it('POST of a body that is not JSON: 400 Invalid JSON, nothing stored', async () => {
     const bad = await refused('POST', '/v1/jobs', '{"id": "broken",');
     expect(bad.status).toBe(400);

@@ -20,7 +20,8 @@ import { ApiError, type Reply } from '../shared/http';
 import { intParam, refusalsAs, type Route } from './api-router';
 import { byId, chronosJob, chronosStat, chronosSummary, csvGraph, dotGraph } from './api-views';
 import type { JobsError, JobsFramework } from './framework';
-import { parseChronosJob, type Detail, type Job } from './job';
+import { parseChronosJob, type Job } from './job';
+import type { Detail } from '../../common/json-schema';
 
 const badRequest = (message: string, details?: Detail[]): ApiError =>
   new ApiError(400, { message, status: 'Bad Request', ...(details ? { details } : {}) });

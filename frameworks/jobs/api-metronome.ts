@@ -20,8 +20,9 @@ import { flag, refusalsAs, type Route } from './api-router';
 import { agoraHistory, EMBEDS, jobInfo, newestFirst, runJson, type Embed } from './api-views';
 import { isActive, type JobsError, type JobsFramework } from './framework';
 import type { RunRecord } from './history';
-import { parseMetronomeJob, toMetronome, type Detail, type Job, type JobSchedule } from './job';
+import { parseMetronomeJob, toMetronome, type Job, type JobSchedule } from './job';
 import { isObject } from '../../common/json';
+import type { Detail } from '../../common/json-schema';
 
 export interface MetronomeDeps {
   framework: JobsFramework;

@@ -36,6 +36,19 @@ describe('a Metronome job', () => {
     expect(parseMetronomeJob({ id: 'tz', run: { cmd: 'x' }, schedules: [{ cron: '0 0 * * *', timezone: 'Mars/Olympus' }] }))
       .toEqual({ ok: false, details: [{ path: '/schedules(0)/timezone', errors: ["'Mars/Olympus' is not a time zone (an IANA name such as Europe/Berlin or UTC)"] }] });
   });
+  it('refuses a field of the wrong type at its JSON path, saying what was expected and what was there; ignores fields it does not know', () => {
+    expect(parseMetronomeJob({ id: 'x', run: { cmd: 'y', docker: { image: 5 }, env: { A: 1 }, maxLaunchDelay: '1h' }, labels: [] })).toEqual({
+      ok: false,
+      details: [
+        { path: '/labels', errors: ['expected an object, got []'] },
+        { path: '/run/docker/image', errors: ['expected a string, got 5'] },
+        { path: '/run/env/A', errors: ['expected a string, got 1'] },
+        { path: '/run/maxLaunchDelay', errors: ['expected a number, got "1h"'] },
+      ],
+    });
+    const plain = ok(parseMetronomeJob({ id: 'x', run: { cmd: 'y' } }));
+    expect(ok(parseMetronomeJob({ id: 'x', run: { cmd: 'y', secrets: {}, volumes: [] }, schedulesLater: [], extra: 1 }))).toEqual(plain);
+  });
 });
 
 describe('a Chronos job', () => {
@@ -60,6 +73,19 @@ describe('a Chronos job', () => {
     expect(parseChronosJob({ name: 'x', command: 'y', schedule: 'R//PT1H', parents: ['a'] })).toMatchObject({ ok: false, details: [{ path: '/parents' }] });
     expect(parseChronosJob({ name: 'x', command: 'y' })).toMatchObject({ ok: false, details: [{ path: '/schedule' }] });
     expect(parseChronosJob({ name: 'x y', command: 'y', parents: ['a'], cpus: -0.5 })).toMatchObject({ ok: false, details: [{ path: '/name' }, { path: '/cpus' }] });
+  });
+
+  it('refuses a field of the wrong type at its JSON path, saying what was expected and what was there; ignores fields it does not know', () => {
+    expect(parseChronosJob({ name: 'x', command: 'y', parents: ['a'], container: { image: 5 }, shell: 'no', environmentVariables: [{ name: 'A', value: 1 }] })).toEqual({
+      ok: false,
+      details: [
+        { path: '/shell', errors: ['expected true or false, got "no"'] },
+        { path: '/environmentVariables(0)/value', errors: ['expected a string, got 1'] },
+        { path: '/container/image', errors: ['expected a string, got 5'] },
+      ],
+    });
+    const plain = ok(parseChronosJob({ name: 'x', command: 'y', parents: ['a'] }));
+    expect(ok(parseChronosJob({ name: 'x', command: 'y', parents: ['a'], epsilon: 'PT60S', highPriority: false, fetch: [] }))).toEqual(plain);
   });
 
   it('refuses a LIKE or UNLIKE constraint whose value is not a regular expression', () => {

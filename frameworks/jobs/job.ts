@@ -1,13 +1,17 @@
 /**
  * Job definitions in the two dialects users bring — Chronos (`name`, `command`, `schedule`
  * R[n]/start/period, `parents` …) and Metronome (`id`, `run`, `schedules` with cron …) — read
- * into one model and written back to either. Pure. Every problem is reported at its JSON path
- * (the `details` of a 422), and a definition with any problem is refused whole.
+ * into one model and written back to either. Pure. Each dialect's JSON Schema (job-schema.ts)
+ * checks the fields, the code here what a schema cannot say (a cron string, a time zone, a
+ * schedule or parents); every problem is reported at its JSON path (the `details` of a 422),
+ * and a definition with any problem is refused whole.
  */
 import { userPatternProblem } from '../shared/user-pattern';
+import { CHRONOS_JOB, METRONOME_JOB, type ChronosJobJson, type MetronomeJobJson, type MetronomeScheduleJson } from './job-schema';
 import { cronSchedule, repeatingSchedule } from './schedule';
 import { isTimeZone } from './zone';
 import { isObject, type JsonObject as Json } from '../../common/json';
+import type { Detail, Report } from '../../common/json-schema';
 
 export type ConcurrencyPolicy = 'ALLOW' | 'FORBID' | 'REPLACE';
 export type RestartPolicy = 'NEVER' | 'ON_FAILURE';
@@ -60,186 +64,117 @@ export interface Job {
   disabled: boolean;
 }
 
-export interface Detail { path: string; errors: string[] }
 export type ParsedJob = { ok: true; job: Job } | { ok: false; details: Detail[] };
-
-
-class Problems {
-  readonly list: Detail[] = [];
-  add(path: string, error: string): void {
-    const d = this.list.find((x) => x.path === path);
-    if (d) d.errors.push(error); else this.list.push({ path, errors: [error] });
-  }
-  num(j: Json, key: string, at: string, dflt: number, min = 0): number {
-    const v = j[key];
-    if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isFinite(v)) { this.add(`${at}/${key}`, `expected a number, got ${JSON.stringify(v)}`); return dflt; }
-    if (v < min) this.add(`${at}/${key}`, `must be at least ${min}, got ${v}`);
-    return v;
-  }
-  str(j: Json, key: string, at: string): string | undefined {
-    const v = j[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string') { this.add(`${at}/${key}`, `expected a string, got ${JSON.stringify(v)}`); return undefined; }
-    return v;
-  }
-  bool(j: Json, key: string, at: string, dflt: boolean): boolean {
-    const v = j[key];
-    if (v === undefined) return dflt;
-    if (typeof v !== 'boolean') { this.add(`${at}/${key}`, `expected true or false, got ${JSON.stringify(v)}`); return dflt; }
-    return v;
-  }
-  strings(j: Json, key: string, at: string): string[] | undefined {
-    const v = j[key];
-    if (v === undefined || v === null) return undefined;
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) { this.add(`${at}/${key}`, 'expected a list of strings'); return undefined; }
-    return v as string[];
-  }
-  stringMap(j: Json, key: string, at: string): Record<string, string> {
-    const v = j[key];
-    if (v === undefined || v === null) return {};
-    if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string')) { this.add(`${at}/${key}`, 'expected an object of string values'); return {}; }
-    return v as Record<string, string>;
-  }
-}
 
 /** How often a Metronome ON_FAILURE run is tried again at most. */
 export const METRONOME_RETRIES = 10;
-
-const METRONOME_ID = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
-const CHRONOS_NAME = /^[\w.-]+$/;
 
 /** A LIKE or UNLIKE value must be a regular expression that RE2 accepts (linear-time matching). */
 function patternProblem(c: JobConstraint): string | undefined {
   return c.operator === 'IS' ? undefined : userPatternProblem(c.value);
 }
 
-function checkSchedule(p: Problems, s: JobSchedule, at: string, now: number): void {
-  if (!isTimeZone(s.timeZone)) p.add(`${at}/${s.kind === 'cron' ? 'timezone' : 'scheduleTimeZone'}`, `'${s.timeZone}' is not a time zone (an IANA name such as Europe/Berlin or UTC)`);
+/** The schedule's time zone is one, and its expression parses in it. */
+function checkSchedule(r: Report, s: JobSchedule, at: string, now: number): void {
+  if (!isTimeZone(s.timeZone)) r.add(`${at}/${s.kind === 'cron' ? 'timezone' : 'scheduleTimeZone'}`, `'${s.timeZone}' is not a time zone (an IANA name such as Europe/Berlin or UTC)`);
   else {
-    const r = s.kind === 'cron' ? cronSchedule(s.expression, s.timeZone) : repeatingSchedule(s.expression, s.timeZone, now);
-    if (!r.ok) p.add(`${at}/${s.kind === 'cron' ? 'cron' : 'schedule'}`, r.error);
+    const parsed = s.kind === 'cron' ? cronSchedule(s.expression, s.timeZone) : repeatingSchedule(s.expression, s.timeZone, now);
+    if (!parsed.ok) r.add(`${at}/${s.kind === 'cron' ? 'cron' : 'schedule'}`, parsed.error);
   }
 }
 
-/** A Metronome job (`/v1/jobs`): `{id, description, labels, run: {…}, schedules: [≤1], dependencies}`. */
+/**
+ * A Metronome job (`/v1/jobs`): `{id, description, labels, run: {…}, schedules: [≤1], dependencies}`.
+ * The schema first (job-schema.ts), then what it cannot say, on the parts it passed.
+ */
 export function parseMetronomeJob(json: unknown, now = 0): ParsedJob {
-  const p = new Problems();
-  if (!isObject(json)) return { ok: false, details: [{ path: '/', errors: ['expected a JSON object'] }] };
-  const id = p.str(json, 'id', '') ?? '';
-  if (!METRONOME_ID.test(id)) p.add('/id', `'${id}' is not a job id: dot-separated parts of lowercase letters, digits and '-'`);
-  const run = isObject(json.run) ? json.run : (p.add('/run', 'a job needs run: {cmd, cpus, mem, …}'), {});
-  const cmd = p.str(run, 'cmd', '/run');
-  const args = p.strings(run, 'args', '/run');
-  if (cmd === undefined && args === undefined && !isObject(run.docker)) p.add('/run/cmd', 'a job needs cmd, args, or a Docker image to run');
-  const docker = isObject(run.docker) ? run.docker : undefined;
-  const image = docker ? p.str(docker, 'image', '/run/docker') : undefined;
-  const restart = isObject(run.restart) ? run.restart : {};
-  const policy = restart.policy ?? 'NEVER';
-  if (policy !== 'NEVER' && policy !== 'ON_FAILURE') p.add('/run/restart/policy', `'${String(policy)}' is not NEVER or ON_FAILURE`);
-  const placement = isObject(run.placement) ? run.placement : {};
-  const constraints: JobConstraint[] = [];
-  (Array.isArray(placement.constraints) ? placement.constraints : []).forEach((c: unknown, i) => {
-    const at = `/run/placement/constraints(${i})`;
-    if (!isObject(c) || typeof c.attribute !== 'string' || !['IS', 'LIKE', 'UNLIKE', 'EQ'].includes(String(c.operator))) {
-      return p.add(at, 'expected {attribute, operator: IS|LIKE|UNLIKE, value}');
-    }
-    const constraint: JobConstraint = { attribute: c.attribute, operator: c.operator === 'EQ' ? 'IS' : c.operator as JobConstraint['operator'], value: typeof c.value === 'string' ? c.value : '' };
-    const bad = patternProblem(constraint);
-    if (bad) p.add(`${at}/value`, bad);
-    constraints.push(constraint);
-  });
-  const schedules = Array.isArray(json.schedules) ? json.schedules : [];
-  if (schedules.length > 1) p.add('/schedules', 'a job takes at most one schedule');
-  let schedule: JobSchedule | undefined;
-  const s0: unknown = schedules[0];
-  if (s0 !== undefined) {
-    if (!isObject(s0)) p.add('/schedules(0)', 'expected {cron, timezone, concurrencyPolicy, startingDeadlineSeconds, enabled}');
-    else {
-      const cp = s0.concurrencyPolicy ?? 'ALLOW';
-      if (cp !== 'ALLOW' && cp !== 'FORBID' && cp !== 'REPLACE') p.add('/schedules(0)/concurrencyPolicy', `'${String(cp)}' is not ALLOW, FORBID or REPLACE`);
-      const sid = p.str(s0, 'id', '/schedules(0)');
-      if (sid !== undefined && !METRONOME_ID.test(sid)) p.add('/schedules(0)/id', `'${sid}' is not a schedule id: lowercase letters, digits and '-'`);
-      schedule = {
-        ...(sid !== undefined ? { id: sid } : {}), kind: 'cron', expression: p.str(s0, 'cron', '/schedules(0)') ?? '', timeZone: p.str(s0, 'timezone', '/schedules(0)') ?? 'UTC',
-        concurrencyPolicy: cp as ConcurrencyPolicy, startingDeadlineSeconds: p.num(s0, 'startingDeadlineSeconds', '/schedules(0)', 900, 1),
-        enabled: p.bool(s0, 'enabled', '/schedules(0)', true),
-      };
-      if (!schedule.expression) p.add('/schedules(0)/cron', 'a schedule needs a cron expression');
-      else checkSchedule(p, schedule, '/schedules(0)', now);
-    }
+  const r = METRONOME_JOB.report(json);
+  if (!isObject(json)) return { ok: false, details: r.details };
+  const j = json as MetronomeJobJson;
+  if (r.clean('/run/cmd') && r.clean('/run/args') && r.clean('/run/docker') && j.run.cmd == null && j.run.args == null && !j.run.docker) r.add('/run/cmd', 'a job needs cmd, args, or a Docker image to run');
+  for (const [c, at] of r.items(isObject(j.run) ? j.run.placement?.constraints : undefined, '/run/placement/constraints')) {
+    const bad = patternProblem(metronomeConstraintOf(c));
+    if (bad) r.add(`${at}/value`, bad);
   }
-  const parents = (Array.isArray(json.dependencies) ? json.dependencies : []).map((d: unknown, i) => {
-    if (!isObject(d) || typeof d.id !== 'string') { p.add(`/dependencies(${i})`, 'expected {id}'); return ''; }
-    return d.id;
-  });
-  const job: Job = {
-    id, dialect: 'metronome', description: p.str(json, 'description', '') ?? '', labels: p.stringMap(json, 'labels', ''),
-    ...(cmd !== undefined ? { cmd } : {}), ...(args !== undefined ? { args } : {}),
-    cpus: p.num(run, 'cpus', '/run', 1, 0.01), mem: p.num(run, 'mem', '/run', 128, 32), disk: p.num(run, 'disk', '/run', 0), gpus: p.num(run, 'gpus', '/run', 0),
-    ...(image !== undefined ? { image } : {}), forcePullImage: docker ? p.bool(docker, 'forcePullImage', '/run/docker', false) : false,
-    env: p.stringMap(run, 'env', '/run'), constraints, ...(typeof run.user === 'string' ? { user: run.user } : {}),
-    // Metronome retries ON_FAILURE until the deadline; Agora also stops after 10 (a crash loop ends).
-    retries: policy === 'ON_FAILURE' ? METRONOME_RETRIES : 0, restartPolicy: policy as RestartPolicy, maxLaunchDelaySeconds: p.num(run, 'maxLaunchDelay', '/run', 3600, 1),
-    ...(restart.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: p.num(restart, 'activeDeadlineSeconds', '/run/restart', 0, 1) } : {}),
-    ...(schedule ? { schedule } : {}), parents, softError: false, disabled: false,
-  };
-  return p.list.length > 0 ? { ok: false, details: p.list } : { ok: true, job };
+  const s0 = r.clean('/schedules(0)/cron') && r.clean('/schedules(0)/timezone') ? j.schedules?.[0] : undefined;
+  if (s0) checkSchedule(r, metronomeScheduleOf(s0), '/schedules(0)', now);
+  return r.ok ? { ok: true, job: metronomeJobOf(j) } : { ok: false, details: r.details };
 }
 
-/** A Chronos job (`/v1/scheduler/iso8601` or `/dependency`). */
-export function parseChronosJob(json: unknown, now = 0): ParsedJob {
-  const p = new Problems();
-  if (!isObject(json)) return { ok: false, details: [{ path: '/', errors: ['expected a JSON object'] }] };
-  const name = p.str(json, 'name', '') ?? '';
-  if (!CHRONOS_NAME.test(name)) p.add('/name', `'${name}' is not a job name: letters, digits, '_', '.' and '-'`);
-  const command = p.str(json, 'command', '');
-  const container = isObject(json.container) ? json.container : undefined;
-  if (!command && !container) p.add('/command', 'a job needs a command');
-  const scheduleText = p.str(json, 'schedule', '');
-  const parents = p.strings(json, 'parents', '') ?? [];
-  if (scheduleText && parents.length > 0) p.add('/parents', 'a job has a schedule or parents, not both');
-  if (!scheduleText && parents.length === 0) p.add('/schedule', 'a job needs a schedule (R[n]/<start>/<period>) or parents');
-  const concurrent = p.bool(json, 'concurrent', '', false);
-  let schedule: JobSchedule | undefined;
-  if (scheduleText) {
-    schedule = {
-      kind: 'iso8601', expression: scheduleText, timeZone: p.str(json, 'scheduleTimeZone', '') || 'UTC',
-      concurrencyPolicy: concurrent ? 'ALLOW' : 'FORBID', startingDeadlineSeconds: 900, enabled: true,
-    };
-    checkSchedule(p, schedule, '', now);
-  }
-  const env: Record<string, string> = {};
-  (Array.isArray(json.environmentVariables) ? json.environmentVariables : []).forEach((e: unknown, i) => {
-    if (!isObject(e) || typeof e.name !== 'string' || typeof e.value !== 'string') return p.add(`/environmentVariables(${i})`, 'expected {name, value}');
-    env[e.name] = e.value;
-  });
-  const constraints: JobConstraint[] = [];
-  (Array.isArray(json.constraints) ? json.constraints : []).forEach((c: unknown, i) => {
-    const ok = Array.isArray(c) && c.length === 3 && c.every((x) => typeof x === 'string') && ['EQUALS', 'LIKE', 'UNLIKE'].includes(c[1] as string);
-    if (!ok) return p.add(`/constraints(${i})`, 'expected [attribute, EQUALS|LIKE|UNLIKE, value]');
-    const [attribute, op, value] = c as [string, string, string];
-    const constraint: JobConstraint = { attribute, operator: op === 'EQUALS' ? 'IS' : op as JobConstraint['operator'], value };
-    const bad = patternProblem(constraint);
-    if (bad) p.add(`/constraints(${i})`, bad);
-    constraints.push(constraint);
-  });
-  const maxCompletionTime = json.maxCompletionTime === undefined ? undefined : p.num(json, 'maxCompletionTime', '', 0, 1);
-  const image = container ? p.str(container, 'image', '/container') : undefined;
-  const shell = p.bool(json, 'shell', '', true);
-  const args = p.strings(json, 'arguments', '');
-  const job: Job = {
-    id: name, dialect: 'chronos', description: p.str(json, 'description', '') ?? '', labels: {}, ...(typeof json.owner === 'string' ? { owner: json.owner } : {}),
-    ...(shell ? { cmd: [command ?? '', ...(args ?? [])].join(' ').trim() } : { args: [command ?? '', ...(args ?? [])] }),
-    cpus: p.num(json, 'cpus', '', 0.1, 0.01), mem: p.num(json, 'mem', '', 128, 1), disk: p.num(json, 'disk', '', 256), gpus: 0,
-    ...(image ? { image } : {}), forcePullImage: container ? p.bool(container, 'forcePullImage', '/container', false) : false,
-    env, constraints, ...(typeof json.runAsUser === 'string' ? { user: json.runAsUser } : {}),
-    retries: p.num(json, 'retries', '', 2), restartPolicy: 'ON_FAILURE', maxLaunchDelaySeconds: 3600,
-    // Chronos gives maxCompletionTime in milliseconds.
-    ...(maxCompletionTime !== undefined ? { activeDeadlineSeconds: Math.ceil(maxCompletionTime / 1000) } : {}),
-    ...(schedule ? { schedule } : {}), parents, softError: p.bool(json, 'softError', '', false), disabled: p.bool(json, 'disabled', '', false),
+const metronomeConstraintOf = (c: { attribute: string; operator: string; value?: string }): JobConstraint => ({
+  attribute: c.attribute, operator: c.operator === 'EQ' ? 'IS' : c.operator as JobConstraint['operator'], value: c.value ?? '',
+});
+
+function metronomeScheduleOf(s: MetronomeScheduleJson): JobSchedule {
+  return {
+    ...(s.id != null ? { id: s.id } : {}), kind: 'cron', expression: s.cron, timeZone: s.timezone ?? 'UTC', concurrencyPolicy: s.concurrencyPolicy ?? 'ALLOW',
+    startingDeadlineSeconds: s.startingDeadlineSeconds ?? 900, enabled: s.enabled ?? true,
   };
-  return p.list.length > 0 ? { ok: false, details: p.list } : { ok: true, job };
+}
+
+/** Metronome's defaults, filled in once the job passed every check. */
+function metronomeJobOf(j: MetronomeJobJson): Job {
+  const { run } = j;
+  const policy = run.restart?.policy ?? 'NEVER';
+  const s0 = j.schedules?.[0];
+  return {
+    id: j.id, dialect: 'metronome', description: j.description ?? '', labels: { ...j.labels },
+    ...(run.cmd != null ? { cmd: run.cmd } : {}), ...(run.args != null ? { args: [...run.args] } : {}),
+    cpus: run.cpus ?? 1, mem: run.mem ?? 128, disk: run.disk ?? 0, gpus: run.gpus ?? 0,
+    ...(run.docker?.image != null ? { image: run.docker.image } : {}), forcePullImage: run.docker?.forcePullImage ?? false,
+    env: { ...run.env }, constraints: (run.placement?.constraints ?? []).map(metronomeConstraintOf), ...(run.user !== undefined ? { user: run.user } : {}),
+    // Metronome retries ON_FAILURE until the deadline; Agora also stops after 10 (a crash loop ends).
+    retries: policy === 'ON_FAILURE' ? METRONOME_RETRIES : 0, restartPolicy: policy, maxLaunchDelaySeconds: run.maxLaunchDelay ?? 3600,
+    ...(run.restart?.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: run.restart.activeDeadlineSeconds } : {}),
+    ...(s0 ? { schedule: metronomeScheduleOf(s0) } : {}), parents: (j.dependencies ?? []).map((d) => d.id), softError: false, disabled: false,
+  };
+}
+
+/** A Chronos job (`/v1/scheduler/iso8601` or `/dependency`): the schema first, then what it cannot say. */
+export function parseChronosJob(json: unknown, now = 0): ParsedJob {
+  const r = CHRONOS_JOB.report(json);
+  if (!isObject(json)) return { ok: false, details: r.details };
+  const j = json as ChronosJobJson;
+  if (r.clean('/command') && r.clean('/container') && !j.command && !j.container) r.add('/command', 'a job needs a command');
+  if (r.clean('/schedule') && r.clean('/parents')) {
+    const parents = j.parents ?? [];
+    if (j.schedule && parents.length > 0) r.add('/parents', 'a job has a schedule or parents, not both');
+    if (!j.schedule && parents.length === 0) r.add('/schedule', 'a job needs a schedule (R[n]/<start>/<period>) or parents');
+  }
+  const schedule = chronosScheduleOf(j);
+  if (schedule && r.clean('/schedule') && r.clean('/scheduleTimeZone')) checkSchedule(r, schedule, '', now);
+  for (const [c, at] of r.items(j.constraints, '/constraints')) {
+    const bad = patternProblem(chronosConstraintOf(c));
+    if (bad) r.add(at, bad);
+  }
+  return r.ok ? { ok: true, job: chronosJobOf(j, schedule) } : { ok: false, details: r.details };
+}
+
+const chronosConstraintOf = ([attribute, op, value]: [string, string, string]): JobConstraint =>
+  ({ attribute, operator: op === 'EQUALS' ? 'IS' : op as JobConstraint['operator'], value });
+
+function chronosScheduleOf(j: ChronosJobJson): JobSchedule | undefined {
+  if (!j.schedule) return undefined;
+  return {
+    kind: 'iso8601', expression: j.schedule, timeZone: j.scheduleTimeZone || 'UTC',
+    concurrencyPolicy: j.concurrent ? 'ALLOW' : 'FORBID', startingDeadlineSeconds: 900, enabled: true,
+  };
+}
+
+/** Chronos's defaults (a shell command, 2 retries, 0.1 cpus, 128 MB, 256 MB of disk), filled in once the job passed every check. */
+function chronosJobOf(j: ChronosJobJson, schedule: JobSchedule | undefined): Job {
+  const command = [j.command ?? '', ...(j.arguments ?? [])];
+  return {
+    id: j.name, dialect: 'chronos', description: j.description ?? '', labels: {}, ...(j.owner !== undefined ? { owner: j.owner } : {}),
+    ...(j.shell ?? true ? { cmd: command.join(' ').trim() } : { args: command }),
+    cpus: j.cpus ?? 0.1, mem: j.mem ?? 128, disk: j.disk ?? 256, gpus: 0,
+    ...(j.container?.image ? { image: j.container.image } : {}), forcePullImage: j.container?.forcePullImage ?? false,
+    env: Object.fromEntries((j.environmentVariables ?? []).map((e) => [e.name, e.value])), constraints: (j.constraints ?? []).map(chronosConstraintOf),
+    ...(j.runAsUser !== undefined ? { user: j.runAsUser } : {}), retries: j.retries ?? 2, restartPolicy: 'ON_FAILURE', maxLaunchDelaySeconds: 3600,
+    // Chronos gives maxCompletionTime in milliseconds.
+    ...(j.maxCompletionTime !== undefined ? { activeDeadlineSeconds: Math.ceil(j.maxCompletionTime / 1000) } : {}),
+    ...(schedule ? { schedule } : {}), parents: [...(j.parents ?? [])], softError: j.softError ?? false, disabled: j.disabled ?? false,
+  };
 }
 
 /** A job written as Metronome answers `GET /v1/jobs/{id}`. */
