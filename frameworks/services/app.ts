@@ -120,11 +120,10 @@ export function parseApp(json: unknown, base = '/'): ParsedApp {
   checkPorts(r, j);
   for (const [c, at] of r.items(j.constraints, '/constraints')) checkConstraint(r, c, at);
   checkUnreachable(r, j);
-  if (r.clean('/dependencies')) {
-    dependencies(j, id, base).forEach((d, i) => { if (d.resolved === undefined) r.add(`/dependencies(${i})`, `'${d.given}' is not a valid app id`); });
-  }
+  const deps = r.clean('/dependencies') ? dependencies(j, id, base) : [];
+  deps.forEach((d, i) => { if (d === undefined) r.add(`/dependencies(${i})`, `'${String(j.dependencies?.[i])}' is not a valid app id`); });
   if (!r.ok || id === undefined) return { ok: false, details: r.details };
-  return { ok: true, app: appOf(j, id, base) };
+  return { ok: true, app: appOf(j, id, deps as string[]) };
 }
 
 function checkId(r: Report, given: string, base: string): string | undefined {
@@ -182,15 +181,15 @@ function checkUnreachable(r: Report, j: AppJson): void {
   }
 }
 
-/** Dependencies resolve against the app's own group (or `base` when its id is wrong). */
-function dependencies(j: AppJson, id: string | undefined, base: string): { given: string; resolved: string | undefined }[] {
+/** Dependencies resolved against the app's own group (or `base` when its id is wrong); undefined where one is not an app id. */
+function dependencies(j: AppJson, id: string | undefined, base: string): (string | undefined)[] {
   const group = id ? id.slice(0, id.lastIndexOf('/')) || '/' : base;
-  return (j.dependencies ?? []).map((given) => ({ given, resolved: resolveAppId(given, group) }));
+  return (j.dependencies ?? []).map((given) => resolveAppId(given, group));
 }
 
 // Marathon's defaults, filled in once the definition passed every check.
 
-function appOf(j: AppJson, id: string, base: string): App {
+function appOf(j: AppJson, id: string, dependencies: string[]): App {
   const container = j.container ? containerOf(j.container) : undefined;
   return {
     id, cpus: j.cpus ?? 1, mem: j.mem ?? 128, disk: j.disk ?? 0, gpus: j.gpus ?? 0, instances: j.instances ?? 1,
@@ -199,7 +198,7 @@ function appOf(j: AppJson, id: string, base: string): App {
     upgradeStrategy: { minimumHealthCapacity: j.upgradeStrategy?.minimumHealthCapacity ?? 1, maximumOverCapacity: j.upgradeStrategy?.maximumOverCapacity ?? 1 },
     backoffSeconds: j.backoffSeconds ?? 1, backoffFactor: j.backoffFactor ?? 1.15, maxLaunchDelaySeconds: j.maxLaunchDelaySeconds ?? 300,
     killSelection: j.killSelection ?? 'YOUNGEST_FIRST', unreachableStrategy: unreachableOf(j),
-    dependencies: dependencies(j, id, base).map((d) => d.resolved ?? d.given),
+    dependencies,
     ...(j.cmd != null ? { cmd: j.cmd } : {}), ...(j.args != null ? { args: [...j.args] } : {}), ...(container ? { container } : {}),
     ...(j.taskKillGracePeriodSeconds !== undefined ? { taskKillGracePeriodSeconds: j.taskKillGracePeriodSeconds } : {}), ...(j.user != null ? { user: j.user } : {}),
   };
