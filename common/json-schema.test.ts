@@ -1,5 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { choice, JsonSchema, nullable, refused, type Detail } from './json-schema';
+import { choice, JsonSchema, MAX_LISTED_PLACES, nullable, refused, type Detail } from './json-schema';
 
 const { Optional } = Type;
 
@@ -104,5 +104,19 @@ describe('JSON bodies checked against a schema', () => {
     const broken = SHOP.report({ name: 'x', items: 'none' });
     expect(broken.items(['a'], '/items')).toEqual([]);
     expect(SHOP.report(null).clean('/name')).toBe(false);
+  });
+
+  it('lists at most 100 places, then says there are more; the parts past them are still known to be wrong', () => {
+    expect(MAX_LISTED_PLACES).toBe(100);
+    const r = SHOP.report({ name: 'x', items: Array.from({ length: 150 }, () => ({ sku: 1, price: 1 })), size: 0 });
+    const details = r.details;
+    expect(details).toHaveLength(101);
+    expect(details[0]).toEqual({ path: '/size', errors: ['must be at least 1, got 0'] });
+    expect(details[1]).toEqual({ path: '/items(0)/sku', errors: ['expected a string, got 1'] });
+    expect(details[99]).toEqual({ path: '/items(98)/sku', errors: ['expected a string, got 1'] });
+    expect(details[100]).toEqual({ path: '/', errors: ['and more problems past these 100 places, not listed'] });
+    expect(r.clean('/items(149)')).toBe(false);
+    expect(r.clean('/size')).toBe(false);
+    expect(r.clean('/name')).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * JSON bodies checked against a JSON Schema, one way for every API that reads one (the
- * Marathon, Metronome and Chronos APIs, the master's weights). A schema is written with
+ * Marathon, Metronome and Chronos APIs of the two frameworks). A schema is written with
  * TypeBox, so that the checked JSON has a static type, and compiled once by ajv into a plain
  * function. What is wrong comes back as details `{path, errors}`: one entry a place, in the
  * order the schema lists its fields, each error a sentence saying what would be right and what
@@ -66,25 +66,55 @@ export class JsonSchema<S extends TSchema> {
   report(json: unknown): Report {
     const report = new Report(this.schema);
     if (this.validate(json)) return report;
-    for (const e of prunedUnions(this.validate.errors ?? [])) report.add(pathOf(json, e), explain(e));
+    for (const e of prunedUnions(this.validate.errors ?? [])) {
+      // Past the places listed, the top-level field is enough to know which parts to skip.
+      if (report.full) report.note(topOf(e), () => '');
+      else report.note(pathOf(json, e), () => explain(e));
+    }
     return report;
   }
 }
 
+/**
+ * The most places a report lists. A body can be a megabyte of wrong items; past this many the
+ * answer only says there are more, and each further problem marks just its top-level field as
+ * wrong (so the checks after the schema still skip that part) instead of being worded.
+ */
+export const MAX_LISTED_PLACES = 100;
+
 /** Problems by path: the schema's first, then those of the checks that come after it. */
 export class Report {
   private readonly byPath = new Map<string, string[]>();
+  /** Every path with a problem, listed or not. */
+  private readonly wrong = new Set<string>();
+  /** Every path that has a problem below it: `clean` answers in the depth of a path, not the number of problems. */
+  private readonly above = new Set<string>();
+  private unlisted = false;
 
   constructor(private readonly schema: TSchema) {}
 
   add(path: string, error: string): void {
+    this.note(path, () => error);
+  }
+
+  /** A problem whose words are made only if it is listed. */
+  note(path: string, words: () => string): void {
     const list = this.byPath.get(path);
-    if (list) list.push(error);
-    else this.byPath.set(path, [error]);
+    if (list) return void list.push(words());
+    if (this.wrong.has(path)) return;
+    if (this.full) this.unlisted = true;
+    else this.byPath.set(path, [words()]);
+    this.wrong.add(path);
+    for (const a of ancestorsOf(path)) this.above.add(a);
   }
 
   get ok(): boolean {
-    return this.byPath.size === 0;
+    return this.wrong.size === 0;
+  }
+
+  /** As many places listed as a report lists. */
+  get full(): boolean {
+    return this.byPath.size >= MAX_LISTED_PLACES;
   }
 
   /**
@@ -93,26 +123,34 @@ export class Report {
    * at once.
    */
   clean(path: string): boolean {
-    for (const p of this.byPath.keys()) if (p === path || below(p, path) || below(path, p)) return false;
-    return true;
+    return !this.above.has(path) && !this.wrongAtOrAbove(path);
   }
 
   /** The clean items of a list at `path` (none when the list itself is wrong), each with its path, for checks item by item. */
   items<T>(list: readonly T[] | null | undefined, path: string): [T, string][] {
-    if (!Array.isArray(list) || [...this.byPath.keys()].some((p) => p === path || below(path, p))) return [];
+    if (!Array.isArray(list) || this.wrongAtOrAbove(path)) return [];
     return list.map((item, i): [T, string] => [item, `${path}(${i})`]).filter(([, at]) => this.clean(at));
   }
 
-  /** The problems in the order the schema lists the fields (then as they were added). */
+  /** The problems in the order the schema lists the fields (then as they were added); those not listed, counted at the end. */
   get details(): Detail[] {
     const ranked = [...this.byPath].map(([path, errors]) => ({ path, errors, rank: rankOf(this.schema, segmentsOf(path)) }));
     ranked.sort((a, b) => compareRanks(a.rank, b.rank));
-    return ranked.map(({ path, errors }) => ({ path, errors }));
+    const listed = ranked.map(({ path, errors }) => ({ path, errors }));
+    return !this.unlisted ? listed : [...listed, { path: '/', errors: [`and more problems past these ${MAX_LISTED_PLACES} places, not listed`] }];
+  }
+
+  private wrongAtOrAbove(path: string): boolean {
+    return this.wrong.has('/') || this.wrong.has(path) || ancestorsOf(path).some((a) => this.wrong.has(a));
   }
 }
 
-/** Path `a` lies under path `b` (an index or a key below it); everything lies under the root. */
-const below = (a: string, b: string): boolean => b === '/' || a.startsWith(`${b}/`) || a.startsWith(`${b}(`);
+/** The paths above one, nearest last: `/a(0)/b` → `/a`, `/a(0)` (the root `/` is above every path). */
+function ancestorsOf(path: string): string[] {
+  const out: string[] = ['/'];
+  for (let i = 1; i < path.length; i++) if (path[i] === '/' || path[i] === '(') out.push(path.slice(0, i));
+  return out;
+}
 
 type Segment = string | number;
 type Schema = Record<string, unknown>;
@@ -130,6 +168,13 @@ function pathOf(json: unknown, e: ErrorObject): string {
     at = isRecord(at) || Array.isArray(at) ? (at as Record<string, unknown>)[s] : undefined;
   }
   return path === '' ? '/' : path;
+}
+
+/** The top-level field an error is in (a body's root is an object, so no index). */
+function topOf(e: ErrorObject): string {
+  const [, first] = e.instancePath.split('/', 2);
+  if (first !== undefined) return `/${first.replace(/~1/g, '/').replace(/~0/g, '~')}`;
+  return e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : '/';
 }
 
 /** A path written as `pathOf` writes it, back into keys and indexes (for ordering only). */
@@ -182,27 +227,40 @@ const MISFIT = new Set(['type', 'const', 'enum']);
  * A failed union keeps the errors of the branch the value fits (its type, constant or choice),
  * or, when it fits none, one error for the union: the only branch but `null`'s errors, or the
  * union's own. `if` errors only repeat their branch's and go.
+ *
+ * ajv lists a failed union's branch errors just before the union's own error, so each union
+ * looks back over its own errors only: the work is the number of errors times the unions'
+ * nesting, not errors times unions (a body of 60,000 wrong list items stays linear).
  */
 function prunedUnions(errors: ErrorObject[]): ErrorObject[] {
-  const dropped = new Set<ErrorObject>();
-  const unions = errors.filter((e) => e.keyword === 'anyOf').sort((a, b) => a.schemaPath.length - b.schemaPath.length);
-  for (const u of unions) {
-    if (dropped.has(u)) continue;
+  const dropped = new Uint8Array(errors.length);
+  const unions = [...errors.keys()].filter((k) => errors[k]!.keyword === 'anyOf')
+    .sort((a, b) => errors[a]!.schemaPath.length - errors[b]!.schemaPath.length);
+  for (const k of unions) {
+    if (dropped[k]) continue;
+    const u = errors[k]!;
     const prefix = `${u.schemaPath}/`;
-    const byBranch = new Map<number, ErrorObject[]>();
-    for (const e of errors) {
-      if (!e.schemaPath.startsWith(prefix) || dropped.has(e)) continue;
-      const k = Number(e.schemaPath.slice(prefix.length).split('/')[0]);
-      byBranch.set(k, [...(byBranch.get(k) ?? []), e]);
-    }
-    const fits = [...byBranch.values()].find((list) => !list.some((e) => e.instancePath === u.instancePath && MISFIT.has(e.keyword)));
-    const branches = u.schema as Schema[];
-    const notNull = [...branches.keys()].filter((k) => branches[k]?.type !== 'null');
-    const kept = fits ?? (notNull.length === 1 && !hasMessage(u.parentSchema) ? byBranch.get(notNull[0] as number) : undefined);
-    for (const list of byBranch.values()) for (const e of list) if (list !== kept) dropped.add(e);
-    if (kept) dropped.add(u);
+    const byBranch: number[][] = (u.schema as unknown[]).map(() => []);
+    for (let i = k - 1; i >= 0 && errors[i]!.schemaPath.startsWith(prefix); i--) byBranch[parseInt(errors[i]!.schemaPath.slice(prefix.length), 10)]?.push(i);
+    const misfit = (i: number): boolean => errors[i]!.instancePath === u.instancePath && MISFIT.has(errors[i]!.keyword);
+    const fits = byBranch.find((list) => list.length > 0 && !list.some(misfit));
+    const only = onlyNotNull(u.schema as Schema[]);
+    const kept = fits ?? (only !== undefined && !hasMessage(u.parentSchema) ? byBranch[only] : undefined);
+    for (const list of byBranch) if (list !== kept) for (const i of list) dropped[i] = 1;
+    if (kept) dropped[k] = 1;
   }
-  return errors.filter((e) => !dropped.has(e) && e.keyword !== 'if');
+  return errors.filter((e, i) => !dropped[i] && e.keyword !== 'if');
+}
+
+/** The one branch of a union that is not `null`, if there is exactly one (`nullable(T)`). */
+function onlyNotNull(branches: Schema[]): number | undefined {
+  let only: number | undefined;
+  for (const [b, schema] of branches.entries()) {
+    if (schema.type === 'null') continue;
+    if (only !== undefined) return undefined;
+    only = b;
+  }
+  return only;
 }
 
 const hasMessage = (s: unknown): boolean => isRecord(s) && s.message !== undefined;
