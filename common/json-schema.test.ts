@@ -45,6 +45,8 @@ describe('JSON bodies checked against a schema', () => {
       { path: '/size', errors: ['must be at most 9, got 10'] },
     ]);
     expect(problems(SHOP, [1])).toEqual([{ path: '/', errors: ['expected an object, got [1]'] }]);
+    // A value is quoted up to 80 characters: a body sent where a field belongs is not echoed back.
+    expect(problems(SHOP, { name: 'x', kind: 'k'.repeat(200) })).toEqual([{ path: '/kind', errors: [`'${'k'.repeat(79)}…' is not A or B`] }]);
   });
 
   it('words an error as the schema says: one message for all its keywords or one a keyword, {value} the value found; a property words its own absence', () => {

@@ -68,7 +68,7 @@ export class JsonSchema<S extends TSchema> {
     if (this.validate(json)) return report;
     for (const e of prunedUnions(this.validate.errors ?? [])) {
       // Past the places listed, the top-level field is enough to know which parts to skip.
-      if (report.full) report.note(topOf(e), () => '');
+      if (report.full) report.unlisted(topOf(e));
       else report.note(pathOf(json, e), () => explain(e));
     }
     return report;
@@ -86,10 +86,10 @@ export const MAX_LISTED_PLACES = 100;
 export class Report {
   private readonly byPath = new Map<string, string[]>();
   /** Every path with a problem, listed or not. */
-  private readonly wrong = new Set<string>();
+  private readonly wrongPaths = new Set<string>();
   /** Every path that has a problem below it: `clean` answers in the depth of a path, not the number of problems. */
   private readonly above = new Set<string>();
-  private unlisted = false;
+  private more = false;
 
   constructor(private readonly schema: TSchema) {}
 
@@ -100,16 +100,22 @@ export class Report {
   /** A problem whose words are made only if it is listed. */
   note(path: string, words: () => string): void {
     const list = this.byPath.get(path);
-    if (list) return void list.push(words());
-    if (this.wrong.has(path)) return;
-    if (this.full) this.unlisted = true;
-    else this.byPath.set(path, [words()]);
-    this.wrong.add(path);
-    for (const a of ancestorsOf(path)) this.above.add(a);
+    if (list) list.push(words());
+    else if (this.full) this.unlisted(path);
+    else {
+      this.byPath.set(path, [words()]);
+      this.wrong(path);
+    }
+  }
+
+  /** A problem past the places listed: only known, so that `clean` still says no there. */
+  unlisted(path: string): void {
+    this.more = true;
+    this.wrong(path);
   }
 
   get ok(): boolean {
-    return this.wrong.size === 0;
+    return this.wrongPaths.size === 0;
   }
 
   /** As many places listed as a report lists. */
@@ -132,16 +138,22 @@ export class Report {
     return list.map((item, i): [T, string] => [item, `${path}(${i})`]).filter(([, at]) => this.clean(at));
   }
 
-  /** The problems in the order the schema lists the fields (then as they were added); those not listed, counted at the end. */
+  /** The problems in the order the schema lists the fields (then as they were added); that there are more, at the end. */
   get details(): Detail[] {
     const ranked = [...this.byPath].map(([path, errors]) => ({ path, errors, rank: rankOf(this.schema, segmentsOf(path)) }));
     ranked.sort((a, b) => compareRanks(a.rank, b.rank));
     const listed = ranked.map(({ path, errors }) => ({ path, errors }));
-    return !this.unlisted ? listed : [...listed, { path: '/', errors: [`and more problems past these ${MAX_LISTED_PLACES} places, not listed`] }];
+    return !this.more ? listed : [...listed, { path: '/', errors: [`and more problems past these ${MAX_LISTED_PLACES} places, not listed`] }];
+  }
+
+  private wrong(path: string): void {
+    if (this.wrongPaths.has(path)) return;
+    this.wrongPaths.add(path);
+    for (const a of ancestorsOf(path)) this.above.add(a);
   }
 
   private wrongAtOrAbove(path: string): boolean {
-    return this.wrong.has('/') || this.wrong.has(path) || ancestorsOf(path).some((a) => this.wrong.has(a));
+    return this.wrongPaths.has(path) || ancestorsOf(path).some((a) => this.wrongPaths.has(a));
   }
 }
 
@@ -284,9 +296,16 @@ function messageOf(e: ErrorObject): string | undefined {
   return (isRecord(own) ? pick(own, 'required') : undefined) ?? pick((properties[missing] as Schema | undefined)?.message, 'required');
 }
 
-/** A value as JSON; a number JSON cannot write (only code, not a body, can give one) as itself. */
-const show = (v: unknown): string => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v) ?? 'nothing');
-const quoted = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : show(v));
+/** The longest value an error quotes: a whole body sent where a string belongs is not echoed back. */
+const MAX_SHOWN = 80;
+
+/**
+ * A value as JSON, cut at `MAX_SHOWN` (a number JSON cannot write, which only code can give, as
+ * itself); `quoted` writes a string in single quotes instead, as the errors naming a choice do.
+ */
+const show = (v: unknown): string => cut(typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v) ?? 'nothing');
+const quoted = (v: unknown): string => (typeof v === 'string' ? `'${cut(v)}'` : show(v));
+const cut = (text: string): string => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 1)}…` : text);
 
 /** "A or B", "A, B or C", "one of A, B, C, D". */
 function choices(values: readonly unknown[]): string {
@@ -309,25 +328,25 @@ function kindOf(s: unknown): string {
 
 function generic(e: ErrorObject): string {
   const p = e.params as { limit?: number; type?: string | string[]; allowedValues?: unknown[]; allowedValue?: unknown; pattern?: string };
-  const got = show(e.data);
+  const got = (): string => show(e.data);
   const count = Array.isArray(e.data) || typeof e.data === 'string' ? e.data.length : 0;
   switch (e.keyword) {
-    case 'type': return `expected ${kindOf({ type: p.type })}, got ${got}`;
-    case 'minimum': return `must be at least ${p.limit}, got ${got}`;
-    case 'maximum': return `must be at most ${p.limit}, got ${got}`;
-    case 'exclusiveMinimum': return `must be above ${p.limit}, got ${got}`;
-    case 'exclusiveMaximum': return `must be below ${p.limit}, got ${got}`;
+    case 'type': return `expected ${kindOf({ type: p.type })}, got ${got()}`;
+    case 'minimum': return `must be at least ${p.limit}, got ${got()}`;
+    case 'maximum': return `must be at most ${p.limit}, got ${got()}`;
+    case 'exclusiveMinimum': return `must be above ${p.limit}, got ${got()}`;
+    case 'exclusiveMaximum': return `must be below ${p.limit}, got ${got()}`;
     case 'minLength': return p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long, got ${count}`;
     case 'maxLength': return `must be at most ${p.limit} characters long, got ${count}`;
     case 'pattern': return `${quoted(e.data)} does not match ${p.pattern}`;
     case 'enum': return `${quoted(e.data)} is not ${choices(p.allowedValues ?? [])}`;
-    case 'const': return `must be ${show(p.allowedValue)}, got ${got}`;
+    case 'const': return `must be ${show(p.allowedValue)}, got ${got()}`;
     case 'minItems': return `expected at least ${p.limit} item${p.limit === 1 ? '' : 's'}, got ${count}`;
     case 'maxItems': return `expected at most ${p.limit} item${p.limit === 1 ? '' : 's'}, got ${count}`;
     case 'minProperties': return `expected at least ${p.limit} field${p.limit === 1 ? '' : 's'}`;
     case 'required': return 'is required';
     case 'not': return 'is not allowed here';
-    case 'anyOf': return `expected ${(e.schema as Schema[]).filter((b) => b.type !== 'null').map(kindOf).join(' or ')}, got ${got}`;
+    case 'anyOf': return `expected ${(e.schema as Schema[]).filter((b) => b.type !== 'null').map(kindOf).join(' or ')}, got ${got()}`;
     default: return e.message ?? 'is not valid';
   }
 }
