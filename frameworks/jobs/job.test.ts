@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { parseChronosJob, parseMetronomeJob, toChronos, toMetronome, type Job } from './job';
 
 const ok = (r: ReturnType<typeof parseMetronomeJob>): Job => {
@@ -100,5 +101,30 @@ describe('a Chronos job', () => {
       .toMatchObject({ ok: false, details: [{ path: '/constraints(0)', errors: [expect.stringMatching(/^'\(r\)\\1' is not a regular expression RE2 accepts/)] }] });
     expect(parseMetronomeJob({ id: 'x', run: { cmd: 'y', placement: { constraints: [{ attribute: 'rack', operator: 'LIKE', value: '(?=r)r1' }] } } }))
       .toMatchObject({ ok: false, details: [{ path: '/run/placement/constraints(0)/value', errors: [expect.stringMatching(/RE2 accepts/)] }] });
+  });
+});
+
+describe('either dialect', () => {
+  /** The definition with one field, or an item or field inside it, replaced by any JSON. */
+  const replacing = (full: Record<string, unknown>) => fc.tuple(fc.constantFrom(...Object.keys(full)), fc.jsonValue({ maxDepth: 3 }),
+    fc.option(fc.oneof(fc.nat(2), fc.constantFrom('cmd', 'docker', 'placement', 'restart', 'cron', 'timezone', 'image')))).map(([key, value, inner]) => {
+    const job = structuredClone(full);
+    const at = job[key];
+    if (inner === null || typeof at !== 'object' || at === null) job[key] = value;
+    else (at as Record<string | number, unknown>)[inner] = value;
+    return job;
+  });
+  const answered = (r: ReturnType<typeof parseMetronomeJob>): void => {
+    if (!r.ok) for (const d of r.details) expect(d.path).toMatch(/^\//);
+  };
+
+  it('answers any JSON with a job or problems by path, never a crash', () => {
+    const metronome = {
+      id: 'a.b', run: { cmd: 'x', docker: { image: 'i' }, placement: { constraints: [{ attribute: 'r', operator: 'LIKE', value: 'r.*' }] }, restart: { policy: 'ON_FAILURE' } },
+      schedules: [{ cron: '0 * * * *', timezone: 'UTC' }], dependencies: [{ id: 'c' }], labels: { a: 'b' },
+    };
+    const chronos = { name: 'a', command: 'x', schedule: 'R/2026-01-01T00:00:00Z/PT1H', constraints: [['r', 'LIKE', 'r.*']], environmentVariables: [{ name: 'A', value: 'b' }], container: { image: 'i' } };
+    fc.assert(fc.property(replacing(metronome), (json) => answered(parseMetronomeJob(json))));
+    fc.assert(fc.property(replacing(chronos), (json) => answered(parseChronosJob(json))));
   });
 });

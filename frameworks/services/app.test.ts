@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { parseApp, resolveAppId, type App, type ValidationDetail } from './app';
 
 const ok = (json: unknown): App => {
@@ -157,5 +158,27 @@ describe('Marathon app definitions', () => {
       expect(parseApp({ id: `/shop/${word}`, cmd: 'x' })).toEqual({ ok: false, details: [{ path: '/id', errors: [expect.stringContaining('ends in a word the API')] }] });
     }
     expect(parseApp({ id: '/tasks/worker', cmd: 'x' }).ok).toBe(true);
+  });
+
+  it('answers any JSON with an app or problems by path, never a crash: the checks after the schema read only what it passed', () => {
+    const full = {
+      id: '/shop/web', cmd: 'serve', instances: 2, networks: [{ mode: 'container/bridge' }],
+      container: { type: 'DOCKER', docker: { image: 'nginx' }, portMappings: [{ containerPort: 80 }], volumes: [{ containerPath: '/d', hostPath: 'd', mode: 'RW' }] },
+      constraints: [['zone', 'LIKE', 'eu-.*'], ['hostname', 'MAX_PER', '2']], healthChecks: [{ protocol: 'MESOS_HTTP', portIndex: 0 }, { protocol: 'COMMAND', command: { value: 'true' } }],
+      upgradeStrategy: { minimumHealthCapacity: 0.5 }, unreachableStrategy: { inactiveAfterSeconds: 1, expungeAfterSeconds: 2 }, dependencies: ['db'], env: { A: 'b' },
+    };
+    const keys = Object.keys(full) as (keyof typeof full)[];
+    // A field of the app replaced by any JSON, or an item or field inside it.
+    const replaced = fc.tuple(fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 3 }), fc.option(fc.oneof(fc.nat(2), fc.string({ maxLength: 8 })))).map(([key, value, inner]) => {
+      const app: Record<string, unknown> = structuredClone(full);
+      const at = app[key];
+      if (inner === null || typeof at !== 'object' || at === null) app[key] = value;
+      else (at as Record<string | number, unknown>)[inner] = value;
+      return app;
+    });
+    fc.assert(fc.property(replaced, (json) => {
+      const r = parseApp(json);
+      if (!r.ok) for (const d of r.details) expect(d.path).toMatch(/^\//);
+    }));
   });
 });
