@@ -129,7 +129,7 @@ export class Report {
    * at once.
    */
   clean(path: string): boolean {
-    return !this.above.has(path) && !this.wrongAtOrAbove(path);
+    return this.wrongPaths.size === 0 || (!this.above.has(path) && !this.wrongAtOrAbove(path));
   }
 
   /** The clean items of a list at `path` (none when the list itself is wrong), each with its path, for checks item by item. */
@@ -153,6 +153,7 @@ export class Report {
   }
 
   private wrongAtOrAbove(path: string): boolean {
+    if (this.wrongPaths.size === 0) return false;   // the usual case: a body that fits
     return this.wrongPaths.has(path) || ancestorsOf(path).some((a) => this.wrongPaths.has(a));
   }
 }
@@ -193,9 +194,14 @@ function topOf(e: ErrorObject): string {
 function segmentsOf(path: string): Segment[] {
   const out: Segment[] = [];
   for (const part of path.split('/').slice(1)) {
-    const m = /^(.*?)((?:\(\d+\))*)$/.exec(part) as RegExpExecArray;
-    if (m[1] !== '' || m[2] === '') out.push(m[1] as string);
-    for (const i of (m[2] as string).matchAll(/\((\d+)\)/g)) out.push(Number(i[1]));
+    let key = part;
+    const indexes: number[] = [];
+    for (let open = key.lastIndexOf('('); key.endsWith(')') && open >= 0 && /^\d+$/.test(key.slice(open + 1, -1)); open = key.lastIndexOf('(')) {
+      indexes.unshift(Number(key.slice(open + 1, -1)));
+      key = key.slice(0, open);
+    }
+    if (key !== '' || indexes.length === 0) out.push(key);
+    out.push(...indexes);
   }
   return out;
 }
