@@ -8,7 +8,6 @@ const FRAMEWORKS_OVER_SIZE_LIMITS = [
   'frameworks/jobs/api-chronos.ts',
   'frameworks/jobs/api-metronome.ts',
   'frameworks/services/api-routes.ts',
-  'frameworks/shared/subscription.ts',
 ];
 
 module.exports = tseslint.config(
