@@ -56,14 +56,7 @@ export function tell(s: MasterState, frameworkId: string, event: SchedulerEvent)
  * hears RESCIND if it is still connected, and the offer log says why.
  */
 export function rescindOffer(s: MasterState, offerId: string, reason: string): void {
-  const record = s.offers.remove(offerId);
-  if (!record) return;
-  const { offer } = record;
-  tell(s, offer.frameworkId, { type: 'RESCIND', offerId });
-  s.offerLog.record({
-    type: 'RESCINDED', at: now(s), offerId, frameworkId: offer.frameworkId, agentId: offer.agentId, role: offer.role,
-    resources: format(offer.resources), reason,
-  });
+  takeBack(s, offerId, { type: 'RESCINDED', reason });
 }
 
 /**
@@ -72,13 +65,17 @@ export function rescindOffer(s: MasterState, offerId: string, reason: string): v
  * framework not use the offer?" needs to tell a silent framework from a master's decision.
  */
 export function expireOffer(s: MasterState, offerId: string, timeoutMs: number): void {
+  takeBack(s, offerId, { type: 'EXPIRED', timeoutMs });
+}
+
+/** An offer removed, its framework told RESCIND, and the offer log told how it went. */
+function takeBack(s: MasterState, offerId: string, how: { type: 'RESCINDED'; reason: string } | { type: 'EXPIRED'; timeoutMs: number }): void {
   const record = s.offers.remove(offerId);
   if (!record) return;
   const { offer } = record;
   tell(s, offer.frameworkId, { type: 'RESCIND', offerId });
   s.offerLog.record({
-    type: 'EXPIRED', at: now(s), offerId, frameworkId: offer.frameworkId, agentId: offer.agentId, role: offer.role,
-    resources: format(offer.resources), timeoutMs,
+    ...how, at: now(s), offerId, frameworkId: offer.frameworkId, agentId: offer.agentId, role: offer.role, resources: format(offer.resources),
   });
 }
 
