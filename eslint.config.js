@@ -54,6 +54,13 @@ module.exports = tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(master|agent|frameworks|cli|test|bench)(/|$)', message: 'common/ imports nothing of ours but proto/gen: everything else builds on it' }] }] },
   },
   {
+    // A framework is built on the SDK's public surface, the frameworks' shared runtime and
+    // common/: never on the SDK's insides, the master, the agent, the CLI, or another framework.
+    files: ['frameworks/services/**/*.ts', 'frameworks/jobs/**/*.ts', 'frameworks/shared/**/*.ts', 'frameworks/examples/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!sdk$|shared/|\\.\\./common/)', message: 'a framework imports only the SDK\'s index (../sdk), frameworks/shared and common/' }] }] },
+  },
+  {
     // The web UIs (the master's, the frameworks', and what they share): ES modules the browser runs as they are, with no type checker
     // behind them, so at least no undefined or unused names.
     files: ['master/ui/**/*.js', 'common/ui/**/*.js', 'frameworks/services/ui/**/*.js', 'frameworks/jobs/ui/**/*.js'],

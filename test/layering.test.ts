@@ -47,12 +47,19 @@ const refusedImports: [string, string, RegExp][] = [
   ['agent/agent.ts', "import { Master } from '../master/master';", /never import each other/],
   ['common/codec.ts', "import { Master } from '../master/master';", /common\/ imports nothing of ours/],
   ['common/security/acl.ts', "import { subscribe } from '../../frameworks/sdk';", /common\/ imports nothing of ours/],
+  ['frameworks/services/launch.ts', "import { taskResources } from '../sdk/tasks';", /a framework imports only the SDK's index/],
+  ['frameworks/jobs/launch.ts', "import { appIdOfTask } from '../services/launch';", /a framework imports only the SDK's index/],
+  ['frameworks/shared/runtime.ts', "import { Master } from '../../master/master';", /a framework imports only the SDK's index/],
+  ['frameworks/examples/hello.ts', "import { up } from '../../cli/up';", /a framework imports only the SDK's index/],
 ];
 const allowedImports: [string, string][] = [
   ['master/allocator/allocate.ts', "import { parse } from '../../common/resources';"],
   ['master/master.ts', "import { parse } from '../common/resources';"],
   ['agent/agent.ts', "import { subjects } from '../common/subjects';"],
   ['common/security/acl.ts', "import type { Logger } from '../log';"],
+  ['frameworks/services/launch.ts', "import { taskResources } from '../sdk';"],
+  ['frameworks/jobs/launch.ts', "import { runtime } from '../shared/runtime';"],
+  ['frameworks/shared/runtime.ts', "import { parse } from '../../common/resources';"],
 ];
 
 /** A module of `n` lines, each a statement. */
