@@ -3,11 +3,10 @@
  * framework, in the spirit of `mesos-execute`. Task states go to stderr, the task's own
  * stdout and stderr to ours, and the exit code is the task's.
  */
-import type { MasterStateView } from '../common/operator-types';
 import { contains } from '../common/resources';
 import { isTerminal, type Offer, type TaskStatus } from '../common/types';
 import { subscribe, task } from '../frameworks/sdk';
-import { getJson, masterAddress, type MasterAddress } from '../common/operator-client';
+import { masterAddress, type MasterAddress } from '../common/operator-client';
 import { parseArgs, UsageError } from '../common/flags';
 import { followSandboxFile, sandboxFileRef } from './logs';
 
@@ -80,19 +79,16 @@ function shellQuote(arg: string): string {
 }
 
 /**
- * Prints the task's stdout and stderr as they are written, through its agent's
- * `/files/follow`; resolves once the run is over and all it wrote was printed (the agent
- * ends the streams then), or once it was said why the output cannot be had.
+ * Prints the task's stdout and stderr as they are written, through the master's relay
+ * (`/api/v1/files/follow`); resolves once the run is over and all it wrote was printed (the
+ * agent ends the streams then), or once it was said why the output cannot be had.
  */
 async function copyOutput(addr: MasterAddress, frameworkId: string, taskId: string, agentId: string, io: ExecuteIo): Promise<void> {
   try {
-    const state = await getJson<MasterStateView>(addr, '/api/v1/state');
-    const agent = state.agents.find((a) => a.id === agentId);
-    if (!agent) throw new Error(`agent ${agentId} is not registered`);
-    const at = `${agent.hostname}:${agent.port}`;
+    const at = `${addr.host}:${addr.httpPort}`;
     await Promise.all([
-      followSandboxFile(sandboxFileRef(at, frameworkId, taskId, 'stdout'), 0, io.stdout),
-      followSandboxFile(sandboxFileRef(at, frameworkId, taskId, 'stderr'), 0, io.stderr),
+      followSandboxFile(sandboxFileRef(at, frameworkId, taskId, 'stdout', agentId), 0, io.stdout),
+      followSandboxFile(sandboxFileRef(at, frameworkId, taskId, 'stderr', agentId), 0, io.stderr),
     ]);
   } catch (err) {
     io.note(`could not read the task's output: ${(err as Error).message}`);

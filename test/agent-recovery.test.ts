@@ -91,12 +91,12 @@ describe.each(['docker', 'process'] as const)('an agent killed with SIGKILL and 
     await eventually('every task started', async () => Object.keys(SCRIPTS).every((id) => existsSync(join(sandbox(id), 'starts'))));
     await eventually('keep-2 wrote its first line', async () => readFileSync(join(sandbox('keep-2'), 'stdout'), 'utf8') === 'before\n');
     const heldUuid = running.get('held')!.uuid;
-    // `agora logs -f` of keep-2, as the CLI follows it: it must outlive the agent's restart.
+    // `agora logs -f` of keep-2, as the CLI follows it through the master's relay: it must outlive the agent's restart.
     let followed = '';
     const stop = new AbortController();
     let followedAll!: () => void;
     const bothLines = new Promise<void>((resolve) => { followedAll = resolve; });
-    const following = followSandboxFile(sandboxFileRef(`127.0.0.1:${agentPort}`, s.frameworkId, 'keep-2', 'stdout'), 0, (chunk) => {
+    const following = followSandboxFile(sandboxFileRef(cluster.masterAddr, s.frameworkId, 'keep-2', 'stdout', agentId), 0, (chunk) => {
       followed += chunk;
       if (followed.includes('after')) followedAll();
     }, { signal: stop.signal });
