@@ -7,7 +7,6 @@ const tseslint = require('typescript-eslint');
 const FRAMEWORKS_OVER_SIZE_LIMITS = [
   'frameworks/jobs/api-chronos.ts',
   'frameworks/jobs/api-metronome.ts',
-  'frameworks/services/api-routes.ts',
 ];
 
 module.exports = tseslint.config(

@@ -83,100 +83,162 @@ export function marathonFeed(events: MarathonEventSource): EventFeed {
 
 const APP_SUB = /^\/v2\/apps(\/.+?)(?:\/(restart|tasks|versions)(?:\/([^/]+))?)?\/?$/;
 
+/**
+ * One resource's endpoints: the answer when the path is one of theirs, undefined when it is
+ * not. A path that is theirs under another method is theirs to refuse (405) or to pass on.
+ */
+type Endpoints = (deps: RouteDeps, req: Request) => Promise<Reply | undefined> | Reply | undefined;
+
+/** Tried in this order; the first answer wins, and a path none of them answers is 404. */
+const ENDPOINTS: readonly Endpoints[] = [basics, apps, groups, deployments, tasks, queue, beyondMarathon];
+
 export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply {
-  const { framework: f, commands: c } = deps;
   return async (req) => {
-    const { method, url } = req;
-    const p = url.pathname;
-    const force = flag(url, 'force');
-    if (p === '/ping') return ping(req);
-    if (p === '/metrics') return { status: 200, body: metricsJson(f, deps.connected()) };
-    if (p === '/metrics/prometheus') return { status: 200, text: { contentType: 'text/plain; version=0.0.4; charset=utf-8', data: metricsText(f, deps.connected()) } };
-    if (p === '/v2/info') return { status: 200, body: deps.info() };
-    if (p === '/v2/leader') return { status: 200, body: { leader: deps.self() } };
-    if (p === '/v2/apps' || p === '/v2/apps/') {
-      if (method === 'GET') return { status: 200, body: { apps: listApps(f, url) } };
-      if (method === 'POST') {
-        const { app, deployment } = await c.createApp(req.body, force, req.remoteAddress);
-        const rec = f.state.apps.get(app.id);
-        return {
-          status: 201, body: rec ? appJson(f.state, rec, new Set(), f.role) : appDefinition(app),
-          headers: { Location: `/v2/apps${app.id}`, 'Marathon-Deployment-Id': deployment.id },
-        };
-      }
-      if (method === 'PUT' || method === 'PATCH') {
-        // PATCH changes apps that exist; PUT may create them (Marathon's allowCreation).
-        return deployed(await c.putApps(req.body, { force, partial: method === 'PATCH' || flag(url, 'partialUpdate', true), create: method === 'PUT' }));
-      }
-      return notAllowed(method, p);
+    for (const endpoints of ENDPOINTS) {
+      const reply = await endpoints(deps, req);
+      if (reply !== undefined) return reply;
     }
-    // /v2/apps/{group}/*: the group's apps; …/*/tasks their tasks (Marathon's wildcard).
-    const wild = /^\/v2\/apps((?:\/[^/*]+)*)\/\*(\/tasks)?$/.exec(p);
-    if (wild && method === 'GET') {
-      const group = wild[1] ? appIdFrom(wild[1]) : '/';
-      if (!wild[2]) return { status: 200, body: { '*': listApps(f, url, group) } };
-      const prefix = group === '/' ? '/' : `${group}/`;
-      return tasksReply(f, [...f.state.instances.values()].filter((i) => i.appId.startsWith(prefix)), req);
-    }
-    const m = APP_SUB.exec(p);
-    if (m) return appRoute(deps, req, appIdFrom(m[1] as string), m[2], m[3] !== undefined ? decode(m[3]) : undefined);
-    if (p === '/v2/groups' || p.startsWith('/v2/groups/')) {
-      const id = p === '/v2/groups' || p === '/v2/groups/' ? '/' : resolveAppId(decode(p.slice('/v2/groups'.length))) ?? '/';
-      if (method === 'GET') {
-        const tree = groupTree(f, id);
-        if (!tree) throw new ApiError(404, { message: `Group '${id}' does not exist` });
-        return { status: 200, body: tree };
-      }
-      if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
-        const mode = method === 'POST' ? 'create' : method === 'PUT' ? 'replace' : 'update';
-        const dryRun = flag(url, 'dryRun');
-        const { groupId, deployment } = await c.putGroup(id, req.body, { force, mode, dryRun });
-        if (dryRun) return { status: 200, body: { steps: [{ actions: deployment.actions }] } };   // planned, not deployed
-        const reply = deployed(deployment, method === 'POST' ? 201 : 200);
-        return method === 'POST' ? { ...reply, headers: { ...reply.headers, Location: `/v2/groups${groupId}` } } : reply;
-      }
-      if (method === 'DELETE') return deployed(await c.deleteGroup(id, force));
-      return notAllowed(method, p);
-    }
-    if (p === '/v2/deployments' && method === 'GET') return { status: 200, body: [...f.state.deployments.values()].map(deploymentJson) };
-    if (p.startsWith('/v2/deployments/') && method === 'DELETE') {
-      const d = await c.deleteDeployment(decode(p.slice('/v2/deployments/'.length)), force);
-      return d ? deployed(d) : { status: 202 };   // cancelled: nothing new to follow
-    }
-    if (p === '/v2/tasks' && method === 'GET') return tasksReply(f, [...f.state.instances.values()].filter((i) => f.state.apps.has(i.appId)), req);
-    if (p === '/v2/tasks/delete' && method === 'POST') {
-      const ids = (req.body as { ids?: unknown } | undefined)?.ids;
-      if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) {
-        throw new ApiError(422, { message: 'Object is not valid', details: [{ path: '/ids', errors: ['expected a list of task ids'] }] });
-      }
-      const malformed = (ids as string[]).filter((x) => appIdOfTask(x) === undefined);
-      if (malformed.length > 0) throw new ApiError(400, { message: `not task ids: ${malformed.join(', ')}` });
-      // A well-formed id of no task is skipped, as Marathon does: it may have ended meanwhile.
-      const known = (ids as string[]).filter((x) => f.state.instances.has(x));
-      const { killed, deployment } = await c.killTasks(known, { scale: flag(url, 'scale'), force });
-      return deployment ? deployed(deployment) : { status: 200, body: { tasks: killed.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app, f.role)) } };
-    }
-    if (p === '/v2/queue' && method === 'GET') return { status: 200, body: queueJson(f, new Set(url.searchParams.getAll('embed'))) };
-    const delay = /^\/v2\/queue(\/.+)\/delay$/.exec(p);
-    if (delay && method === 'DELETE') {
-      await c.resetDelay(appIdFrom(delay[1] as string));
-      return { status: 204 };
-    }
-    // Beyond Marathon: where each agent serves its sandboxes, so the UI can link a task's output.
-    if (p === '/v1/agents' && method === 'GET') return { status: 200, body: { agents: await deps.agents() } };
-    if (p === '/v1/discovery' || p.startsWith('/v1/discovery/')) {
-      const id = p.length > '/v1/discovery'.length ? appIdFrom(p.slice('/v1/discovery'.length)) : undefined;
-      const body = discovery(f, id);
-      if (id && !body) throw appNotFound(id);
-      return { status: 200, body };
-    }
-    if (p === '/' || p === '/ui') return { status: 302, headers: { Location: '/ui/' } };
-    if (p.startsWith('/ui/') && method === 'GET') {
-      const r = deps.ui?.(p.slice('/ui/'.length) || 'index.html');
-      if (r) return r;
-    }
-    throw new ApiError(404, { message: `no such endpoint: ${method} ${p}` });
+    throw new ApiError(404, { message: `no such endpoint: ${req.method} ${req.url.pathname}` });
   };
+}
+
+/** /ping, the metrics (JSON and Prometheus text), /v2/info and /v2/leader: any method. */
+function basics(deps: RouteDeps, req: Request): Reply | undefined {
+  const f = deps.framework;
+  switch (req.url.pathname) {
+    case '/ping': return ping(req);
+    case '/metrics': return { status: 200, body: metricsJson(f, deps.connected()) };
+    case '/metrics/prometheus': return { status: 200, text: { contentType: 'text/plain; version=0.0.4; charset=utf-8', data: metricsText(f, deps.connected()) } };
+    case '/v2/info': return { status: 200, body: deps.info() };
+    case '/v2/leader': return { status: 200, body: { leader: deps.self() } };
+    default: return undefined;
+  }
+}
+
+/** /v2/apps: the list and its bulk changes, Marathon's group wildcard, and one app with its restart, tasks and versions. */
+async function apps(deps: RouteDeps, req: Request): Promise<Reply | undefined> {
+  const f = deps.framework;
+  const p = req.url.pathname;
+  if (p === '/v2/apps' || p === '/v2/apps/') return appList(deps, req);
+  // /v2/apps/{group}/*: the group's apps; …/*/tasks their tasks (Marathon's wildcard). Before
+  // APP_SUB, which would take it for an app; a wildcard under another method than GET does go there.
+  const wild = /^\/v2\/apps((?:\/[^/*]+)*)\/\*(\/tasks)?$/.exec(p);
+  if (wild && req.method === 'GET') {
+    const group = wild[1] ? appIdFrom(wild[1]) : '/';
+    if (!wild[2]) return { status: 200, body: { '*': listApps(f, req.url, group) } };
+    const prefix = group === '/' ? '/' : `${group}/`;
+    return tasksReply(f, [...f.state.instances.values()].filter((i) => i.appId.startsWith(prefix)), req);
+  }
+  const m = APP_SUB.exec(p);
+  if (m) return oneApp(deps, req, appIdFrom(m[1] as string), m[2], m[3] !== undefined ? decode(m[3]) : undefined);
+  return undefined;
+}
+
+/** `/v2/apps` itself: list (GET), create one (POST), change several (PUT may create, PATCH only changes). */
+async function appList(deps: RouteDeps, req: Request): Promise<Reply> {
+  const { framework: f, commands: c } = deps;
+  const { method, url } = req;
+  const force = flag(url, 'force');
+  if (method === 'GET') return { status: 200, body: { apps: listApps(f, url) } };
+  if (method === 'POST') {
+    const { app, deployment } = await c.createApp(req.body, force, req.remoteAddress);
+    const rec = f.state.apps.get(app.id);
+    return {
+      status: 201, body: rec ? appJson(f.state, rec, new Set(), f.role) : appDefinition(app),
+      headers: { Location: `/v2/apps${app.id}`, 'Marathon-Deployment-Id': deployment.id },
+    };
+  }
+  if (method === 'PUT' || method === 'PATCH') {
+    // PATCH changes apps that exist; PUT may create them (Marathon's allowCreation).
+    return deployed(await c.putApps(req.body, { force, partial: method === 'PATCH' || flag(url, 'partialUpdate', true), create: method === 'PUT' }));
+  }
+  return notAllowed(method, url.pathname);
+}
+
+/** /v2/groups[/{id}]: the group tree (GET), create (POST), replace (PUT) or update (PATCH) a group, or delete one. */
+async function groups(deps: RouteDeps, req: Request): Promise<Reply | undefined> {
+  const { framework: f, commands: c } = deps;
+  const { method, url } = req;
+  const p = url.pathname;
+  if (p !== '/v2/groups' && !p.startsWith('/v2/groups/')) return undefined;
+  const force = flag(url, 'force');
+  const id = p === '/v2/groups' || p === '/v2/groups/' ? '/' : resolveAppId(decode(p.slice('/v2/groups'.length))) ?? '/';
+  if (method === 'GET') {
+    const tree = groupTree(f, id);
+    if (!tree) throw new ApiError(404, { message: `Group '${id}' does not exist` });
+    return { status: 200, body: tree };
+  }
+  if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+    const mode = method === 'POST' ? 'create' : method === 'PUT' ? 'replace' : 'update';
+    const dryRun = flag(url, 'dryRun');
+    const { groupId, deployment } = await c.putGroup(id, req.body, { force, mode, dryRun });
+    if (dryRun) return { status: 200, body: { steps: [{ actions: deployment.actions }] } };   // planned, not deployed
+    const reply = deployed(deployment, method === 'POST' ? 201 : 200);
+    return method === 'POST' ? { ...reply, headers: { ...reply.headers, Location: `/v2/groups${groupId}` } } : reply;
+  }
+  if (method === 'DELETE') return deployed(await c.deleteGroup(id, force));
+  return notAllowed(method, p);
+}
+
+/** GET /v2/deployments, and DELETE /v2/deployments/{id}: roll a deployment back, or with `force` only cancel it. */
+async function deployments(deps: RouteDeps, req: Request): Promise<Reply | undefined> {
+  const { framework: f, commands: c } = deps;
+  const p = req.url.pathname;
+  if (p === '/v2/deployments' && req.method === 'GET') return { status: 200, body: [...f.state.deployments.values()].map(deploymentJson) };
+  if (p.startsWith('/v2/deployments/') && req.method === 'DELETE') {
+    const d = await c.deleteDeployment(decode(p.slice('/v2/deployments/'.length)), flag(req.url, 'force'));
+    return d ? deployed(d) : { status: 202 };   // cancelled: nothing new to follow
+  }
+  return undefined;
+}
+
+/** GET /v2/tasks (every app's), and POST /v2/tasks/delete to kill tasks by id. */
+async function tasks(deps: RouteDeps, req: Request): Promise<Reply | undefined> {
+  const { framework: f, commands: c } = deps;
+  const { method, url } = req;
+  const p = url.pathname;
+  if (p === '/v2/tasks' && method === 'GET') return tasksReply(f, [...f.state.instances.values()].filter((i) => f.state.apps.has(i.appId)), req);
+  if (p !== '/v2/tasks/delete' || method !== 'POST') return undefined;
+  const ids = (req.body as { ids?: unknown } | undefined)?.ids;
+  if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) {
+    throw new ApiError(422, { message: 'Object is not valid', details: [{ path: '/ids', errors: ['expected a list of task ids'] }] });
+  }
+  const malformed = (ids as string[]).filter((x) => appIdOfTask(x) === undefined);
+  if (malformed.length > 0) throw new ApiError(400, { message: `not task ids: ${malformed.join(', ')}` });
+  // A well-formed id of no task is skipped, as Marathon does: it may have ended meanwhile.
+  const known = (ids as string[]).filter((x) => f.state.instances.has(x));
+  const { killed, deployment } = await c.killTasks(known, { scale: flag(url, 'scale'), force: flag(url, 'force') });
+  return deployment ? deployed(deployment) : { status: 200, body: { tasks: killed.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app, f.role)) } };
+}
+
+/** GET /v2/queue (with why waiting apps' offers were declined), and DELETE /v2/queue/{app}/delay to end an app's launch delay. */
+async function queue(deps: RouteDeps, req: Request): Promise<Reply | undefined> {
+  const p = req.url.pathname;
+  if (p === '/v2/queue' && req.method === 'GET') return { status: 200, body: queueJson(deps.framework, new Set(req.url.searchParams.getAll('embed'))) };
+  const delay = /^\/v2\/queue(\/.+)\/delay$/.exec(p);
+  if (delay && req.method === 'DELETE') {
+    await deps.commands.resetDelay(appIdFrom(delay[1] as string));
+    return { status: 204 };
+  }
+  return undefined;
+}
+
+/**
+ * Beyond Marathon: /v1/agents (where each agent serves its sandboxes, so the UI can link a
+ * task's output), /v1/discovery[/{app}] (live endpoints), and the web UI under /ui/.
+ */
+async function beyondMarathon(deps: RouteDeps, req: Request): Promise<Reply | undefined> {
+  const p = req.url.pathname;
+  if (p === '/v1/agents' && req.method === 'GET') return { status: 200, body: { agents: await deps.agents() } };
+  if (p === '/v1/discovery' || p.startsWith('/v1/discovery/')) {
+    const id = p.length > '/v1/discovery'.length ? appIdFrom(p.slice('/v1/discovery'.length)) : undefined;
+    const body = discovery(deps.framework, id);
+    if (id && !body) throw appNotFound(id);
+    return { status: 200, body };
+  }
+  if (p === '/' || p === '/ui') return { status: 302, headers: { Location: '/ui/' } };
+  if (p.startsWith('/ui/') && req.method === 'GET') return deps.ui?.(p.slice('/ui/'.length) || 'index.html');
+  return undefined;
 }
 
 function notAllowed(method: string, path: string): Reply {
@@ -216,7 +278,8 @@ function labelMatches(labels: Record<string, string>, selector: string): boolean
   });
 }
 
-async function appRoute(deps: RouteDeps, req: Request, id: string, sub: string | undefined, arg: string | undefined): Promise<Reply> {
+/** One app (`/v2/apps/{id}`): read, change or delete it, restart it, its tasks (list or kill), its stored versions. */
+async function oneApp(deps: RouteDeps, req: Request, id: string, sub: string | undefined, arg: string | undefined): Promise<Reply> {
   const { framework: f, commands: c } = deps;
   const { method, url } = req;
   const force = flag(url, 'force');
