@@ -47,33 +47,28 @@ function metronomeRefusal(e: JobsError): ApiError {
 const ID = '([^/]+)';
 const JOB = `^/v1/jobs/${ID}`;
 
+/** Metronome's routing table: its jobs, their schedules, then their runs (and history), tried in that order. */
 export function metronomeRoutes(deps: MetronomeDeps): Route[] {
   const f = deps.framework;
-  const jobOf = (id: string): Job => {
-    const job = f.state.jobs.get(id);
-    if (!job) throw jobNotFound(id);
-    return job;
-  };
-  const runOf = (jobId: string, runId: string): RunRecord => {
-    jobOf(jobId);
-    const run = f.runsOf(jobId).find((r) => r.runId === runId);
-    if (!run) throw new ApiError(404, { message: `Job '${jobId}' has no run '${runId}'` });
-    return run;
-  };
-  /** The job's one cron schedule; a Chronos job's repeating interval is not one Metronome can show. */
-  const cronOf = (job: Job, scheduleId: string): JobSchedule => {
-    if (job.schedule?.kind !== 'cron' || (job.schedule.id ?? 'default') !== scheduleId) throw new ApiError(404, { id: scheduleId, message: `Job '${job.id}' has no schedule '${scheduleId}'` });
-    return job.schedule;
-  };
-  const scheduleJson = (job: Job): unknown => (toMetronome(job).schedules as unknown[])[0];
-  /** Sets or removes the job's schedule in one step; `check` runs on the job as it is then (a concurrent change cannot slip in between). */
-  const withSchedule = (id: string, schedule: JobSchedule | undefined, check: (job: Job) => void): Promise<Job> => f.updateJob(id, (job) => {
-    check(job);
-    const { schedule: _, ...rest } = job;
-    return schedule ? { ...rest, schedule } : rest;
-  });
+  return refusalsAs([...jobRoutes(f), ...scheduleRoutes(f), ...runRoutes(deps)], metronomeRefusal);
+}
 
-  return refusalsAs([
+function jobOf(f: JobsFramework, id: string): Job {
+  const job = f.state.jobs.get(id);
+  if (!job) throw jobNotFound(id);
+  return job;
+}
+
+function runOf(f: JobsFramework, jobId: string, runId: string): RunRecord {
+  jobOf(f, jobId);
+  const run = f.runsOf(jobId).find((r) => r.runId === runId);
+  if (!run) throw new ApiError(404, { message: `Job '${jobId}' has no run '${runId}'` });
+  return run;
+}
+
+/** `/v1/jobs`: list (GET) and create (POST); `/v1/jobs/{id}`: read, replace (PUT) or delete one. */
+function jobRoutes(f: JobsFramework): Route[] {
+  return [
     {
       path: /^\/v1\/jobs\/?$/,
       methods: {
@@ -89,7 +84,7 @@ export function metronomeRoutes(deps: MetronomeDeps): Route[] {
     {
       path: new RegExp(`${JOB}/?$`),
       methods: {
-        GET: (req, [id]) => ({ status: 200, body: jobInfo(f, jobOf(id!), embedsOf(req.url)) }),
+        GET: (req, [id]) => ({ status: 200, body: jobInfo(f, jobOf(f, id!), embedsOf(req.url)) }),
         PUT: async (req, [id]) => ({ status: 200, body: jobInfo(f, await f.putJob(replacement(f, req, id!), 'replace'), new Set()) }),
         DELETE: async (req, [id]) => {
           const job = await f.deleteJob(id!, { stopCurrentJobRuns: flag(req.url, 'stopCurrentJobRuns') });
@@ -97,14 +92,37 @@ export function metronomeRoutes(deps: MetronomeDeps): Route[] {
         },
       },
     },
+  ];
+}
+
+/** The job's one cron schedule; a Chronos job's repeating interval is not one Metronome can show. */
+function cronOf(job: Job, scheduleId: string): JobSchedule {
+  if (job.schedule?.kind !== 'cron' || (job.schedule.id ?? 'default') !== scheduleId) throw new ApiError(404, { id: scheduleId, message: `Job '${job.id}' has no schedule '${scheduleId}'` });
+  return job.schedule;
+}
+
+const scheduleJson = (job: Job): unknown => (toMetronome(job).schedules as unknown[])[0];
+
+/** Sets or removes the job's schedule in one step; `check` runs on the job as it is then (a concurrent change cannot slip in between). */
+function withSchedule(f: JobsFramework, id: string, schedule: JobSchedule | undefined, check: (job: Job) => void): Promise<Job> {
+  return f.updateJob(id, (job) => {
+    check(job);
+    const { schedule: _, ...rest } = job;
+    return schedule ? { ...rest, schedule } : rest;
+  });
+}
+
+/** `/v1/jobs/{id}/schedules`: list and add (a job has at most one); `…/schedules/{sid}`: read, replace or remove it. */
+function scheduleRoutes(f: JobsFramework): Route[] {
+  return [
     {
       path: new RegExp(`${JOB}/schedules/?$`),
       methods: {
-        GET: (_, [id]) => ({ status: 200, body: toMetronome(jobOf(id!)).schedules }),
+        GET: (_, [id]) => ({ status: 200, body: toMetronome(jobOf(f, id!)).schedules }),
         POST: async (req, [id]) => {
           const schedule = scheduleFrom(req.body, f.now());
-          jobOf(id!);
-          const job = await withSchedule(id!, schedule, (now) => {
+          jobOf(f, id!);
+          const job = await withSchedule(f, id!, schedule, (now) => {
             if (now.schedule) {
               throw new ApiError(409, { message: `Job '${now.id}' already has a schedule: Agora keeps one a job; change it with PUT /v1/jobs/${now.id}/schedules/${now.schedule.id ?? 'default'}` });
             }
@@ -117,27 +135,37 @@ export function metronomeRoutes(deps: MetronomeDeps): Route[] {
       path: new RegExp(`${JOB}/schedules/${ID}/?$`),
       methods: {
         GET: (_, [id, sid]) => {
-          const job = jobOf(id!);
+          const job = jobOf(f, id!);
           cronOf(job, sid!);
           return { status: 200, body: scheduleJson(job) };
         },
         PUT: async (req, [id, sid]) => {
           const schedule = scheduleFrom(req.body, f.now());
-          jobOf(id!);
-          return { status: 200, body: scheduleJson(await withSchedule(id!, { ...schedule, id: sid! }, (now) => cronOf(now, sid!))) };
+          jobOf(f, id!);
+          return { status: 200, body: scheduleJson(await withSchedule(f, id!, { ...schedule, id: sid! }, (now) => cronOf(now, sid!))) };
         },
         DELETE: async (_, [id, sid]) => {
-          jobOf(id!);
-          await withSchedule(id!, undefined, (now) => cronOf(now, sid!));
+          jobOf(f, id!);
+          await withSchedule(f, id!, undefined, (now) => cronOf(now, sid!));
           return { status: 200 };
         },
       },
     },
+  ];
+}
+
+/**
+ * `/v1/jobs/{id}/runs`: list and start one now; `…/runs/{runId}`: read one, stop it, or read
+ * its output (`/logs`); and `/v1/jobs/{id}/history`, every run and missed occurrence.
+ */
+function runRoutes(deps: MetronomeDeps): Route[] {
+  const f = deps.framework;
+  return [
     {
       path: new RegExp(`${JOB}/runs/?$`),
       methods: {
         GET: (req, [id]) => {
-          jobOf(id!);
+          jobOf(f, id!);
           const runs = flag(req.url, 'all') ? f.runsOf(id!) : f.runsOf(id!).filter(isActive);
           return { status: 200, body: newestFirst(runs).map(runJson) };
         },
@@ -147,14 +175,14 @@ export function metronomeRoutes(deps: MetronomeDeps): Route[] {
         },
       },
     },
-    { path: new RegExp(`${JOB}/runs/${ID}/?$`), methods: { GET: (_, [id, runId]) => ({ status: 200, body: runJson(runOf(id!, runId!)) }) } },
+    { path: new RegExp(`${JOB}/runs/${ID}/?$`), methods: { GET: (_, [id, runId]) => ({ status: 200, body: runJson(runOf(f, id!, runId!)) }) } },
     {
       path: new RegExp(`${JOB}/runs/${ID}/actions/stop/?$`),
       methods: { POST: async (_, [id, runId]) => ({ status: 200, body: runJson(await f.stopRun(id!, runId!)) }) },
     },
-    { path: new RegExp(`${JOB}/runs/${ID}/logs/?$`), methods: { GET: (req, [id, runId]) => runLogs(deps, runOf(id!, runId!), req.url) } },
-    { path: new RegExp(`${JOB}/history/?$`), methods: { GET: (_, [id]) => ({ status: 200, body: agoraHistory(f, jobOf(id!).id) }) } },
-  ], metronomeRefusal);
+    { path: new RegExp(`${JOB}/runs/${ID}/logs/?$`), methods: { GET: (req, [id, runId]) => runLogs(deps, runOf(f, id!, runId!), req.url) } },
+    { path: new RegExp(`${JOB}/history/?$`), methods: { GET: (_, [id]) => ({ status: 200, body: agoraHistory(f, jobOf(f, id!).id) }) } },
+  ];
 }
 
 /** `embed=a&embed=b` or `embed=a,b`; an unknown one is refused, naming those there are. */
