@@ -106,9 +106,10 @@ describe('the services web UI', () => {
     const [only] = created.body.app.tasks;
     expect(await task.getAttribute('data-task-id')).toBe(only?.id);
     expect(await task.textContent()).toContain(`127.0.0.1:${only?.ports[0]}`);
-    // Its logs link opens the task's stdout on its agent.
+    // Its logs link opens the task's stdout, served by the framework from the master's relay.
     const stdout = await task.getByRole('link', { name: 'stdout' }).getAttribute('href');
-    expect(await readUntil(stdout as string, `serving ${only?.id}`)).toContain(`serving ${only?.id}\n`);
+    expect(stdout).toBe(`/v1/tasks/${encodeURIComponent(only!.id)}/stdout`);
+    expect(await readUntil(new URL(stdout!, page.url()).href, `serving ${only?.id}`)).toContain(`serving ${only?.id}\n`);
 
     await byTestId('scale-input').fill('2');
     await byTestId('scale').click();

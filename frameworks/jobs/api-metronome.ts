@@ -15,7 +15,7 @@
  *   gives every stored run with `?all=true`.
  */
 import { ApiError, type Reply, type Request } from '../shared/http';
-import { notSubscribed, readSandboxFile, type SandboxReader } from './api-logs';
+import { notSubscribed, readSandboxFile, type SandboxReader } from '../shared/task-output';
 import { flag, refusalsAs, type Route } from './api-router';
 import { agoraHistory, EMBEDS, jobInfo, newestFirst, runJson, type Embed } from './api-views';
 import { isActive, type JobsError, type JobsFramework } from './framework';

@@ -7,7 +7,7 @@
 import type { EventFeed } from '../shared/event-stream';
 import { ApiError, ping, type Reply, type Request } from '../shared/http';
 import { chronosRoutes } from './api-chronos';
-import type { SandboxReader } from './api-logs';
+import type { SandboxReader } from '../shared/task-output';
 import { metronomeRoutes } from './api-metronome';
 import { dispatch, type Route } from './api-router';
 import { metricsJson } from './api-views';

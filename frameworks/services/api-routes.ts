@@ -7,6 +7,7 @@
  */
 import { resolveAppId } from './app';
 import { appIdOfTask } from './launch';
+import { notSubscribed, readSandboxFile, type SandboxReader } from '../shared/task-output';
 import { ApiError, appNotFound, type Commands } from './commands';
 import type { ServicesFramework } from './framework';
 import type { EventFeed } from '../shared/event-stream';
@@ -22,8 +23,8 @@ export interface RouteDeps {
   /** This server's address as clients reach it (`host:port`), Marathon's leader. */
   self: () => string;
   info: () => Record<string, unknown>;
-  /** Where the cluster's agents serve HTTP (sandbox files), as the master knows them. */
-  agents: () => Promise<{ id: string; hostname: string; port: number }[]>;
+  /** The live master connection's sandbox reads (a task's output); undefined while not subscribed. */
+  sandbox: () => SandboxReader | undefined;
   /** Whether the framework is subscribed to a master now. */
   connected: () => boolean;
   /** Serves the web UI's files; undefined: not found. */
@@ -223,13 +224,29 @@ async function queue(deps: RouteDeps, req: Request): Promise<Reply | undefined> 
   return undefined;
 }
 
+const TASK_OUTPUT = /^\/v1\/tasks\/([^/]+)\/(stdout|stderr)$/;
+
 /**
- * Beyond Marathon: /v1/agents (where each agent serves its sandboxes, so the UI can link a
- * task's output), /v1/discovery[/{app}] (live endpoints), and the web UI under /ui/.
+ * `GET /v1/tasks/{taskId}/stdout|stderr`: one of our tasks' output as it is now (its last
+ * 8 MiB), read through the master's relay on our own subscription — the one route to a task's
+ * output — for the UI's log links. `X-Skipped-Bytes` counts what came before, left out.
+ */
+async function taskOutput(deps: RouteDeps, taskId: string, file: 'stdout' | 'stderr'): Promise<Reply> {
+  const i = deps.framework.state.instances.get(taskId);
+  if (!i) throw new ApiError(404, { message: `Task '${taskId}' does not exist` });
+  const reader = deps.sandbox();
+  if (!reader) throw notSubscribed();
+  const { text, skippedBytes } = await readSandboxFile(reader, { taskId, agentId: i.agentId, file });
+  return { status: 200, text: { contentType: 'text/plain; charset=utf-8', data: text }, headers: { 'X-Skipped-Bytes': String(skippedBytes) } };
+}
+/**
+ * Beyond Marathon: /v1/tasks/{id}/stdout|stderr (a task's output, for the UI's links),
+ * /v1/discovery[/{app}] (live endpoints), and the web UI under /ui/.
  */
 async function beyondMarathon(deps: RouteDeps, req: Request): Promise<Reply | undefined> {
   const p = req.url.pathname;
-  if (p === '/v1/agents' && req.method === 'GET') return { status: 200, body: { agents: await deps.agents() } };
+  const output = TASK_OUTPUT.exec(p);
+  if (output && req.method === 'GET') return taskOutput(deps, decode(output[1]!), output[2] as 'stdout' | 'stderr');
   if (p === '/v1/discovery' || p.startsWith('/v1/discovery/')) {
     const id = p.length > '/v1/discovery'.length ? appIdFrom(p.slice('/v1/discovery'.length)) : undefined;
     const body = discovery(deps.framework, id);

@@ -16,7 +16,6 @@ import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
 import type { FrameworkInfo } from '../../common/types';
 import type { Scheduler } from '../sdk';
-import { agentAddresses, type AgentAddress } from './agents';
 import { eventStreamAt, type EventFeed } from './event-stream';
 import { defaultWebuiUrl, webuiUrlProblem, type FrameworkServerOptions } from './flags';
 import { startHttp, type Handler } from './http';
@@ -66,7 +65,6 @@ export interface ServerContext<F> {
   webuiUrl(): string;
   /** Whether the framework is subscribed to a master now. */
   connected(): boolean;
-  agents(): Promise<AgentAddress[]>;
   /** The live master connection, if any: the SDK's reads (sandbox files) go through it. */
   scheduler(): Scheduler | undefined;
 }
@@ -155,6 +153,5 @@ function context<F>(spec: { defaults: { name: string } }, o: ServerOptions, fram
     webuiUrl: () => o.webuiUrl ?? (o.advertise ? `${scheme}://${o.advertise}/ui/` : defaultWebuiUrl(host, live.port, undefined, scheme)),
     connected: () => live.subscription?.scheduler()?.connected ?? false,
     scheduler: () => live.subscription?.scheduler(),
-    agents: () => agentAddresses(live.subscription?.scheduler()),
   };
 }

@@ -16,10 +16,7 @@ export function startLive(onChange) {
     apps: [], queue: [], deployments: [],
     /** The latest events, newest last, since the page opened. */
     events: [],
-    /** Agent id → where it serves sandbox files (host:port), for the tasks' log links. */
-    agents: new Map(),
   };
-  let agentsServed = true;
 
   async function read() {
     const [apps, queue, deployments] = await Promise.all([
@@ -28,21 +25,8 @@ export function startLive(onChange) {
     const bad = [apps, queue, deployments].find((a) => !a.ok);
     if (bad) throw new Error(`the API answered ${bad.status}: ${bad.body?.message ?? ''}`);
     state.apps = apps.body.apps;
-    if (state.apps.some((a) => (a.tasks ?? []).some((t) => !state.agents.has(t.slaveId)))) await readAgents();
     state.queue = queue.body.queue;
     state.deployments = deployments.body;
-  }
-
-  /**
-   * Not Marathon's: `/v1/agents` ({agents: [{id, hostname, port}]}, the master's view
-   * relayed) says where each agent's HTTP server is. A framework that cannot answer it (404)
-   * gets tasks with the `agora logs` command instead of a link, and the page stops asking.
-   */
-  async function readAgents() {
-    if (!agentsServed) return;
-    const a = await call('GET', '/v1/agents').catch(() => undefined);
-    if (a?.status === 404) agentsServed = false;
-    if (a?.ok && Array.isArray(a.body?.agents)) state.agents = new Map(a.body.agents.map((x) => [x.id, `${x.hostname}:${x.port}`]));
   }
 
   function onEvent(event) {

@@ -74,15 +74,11 @@ export function endpoints(task) {
 }
 
 /**
- * A task's stdout as its agent serves it (`/files/follow`: text/plain as the file grows), or
- * undefined while the agent's HTTP address is unknown (`agents`: agent id → host:port). The
- * agent speaks the page's scheme: a locked cluster's doors are all HTTPS, an open one's HTTP.
+ * A task's stdout as this framework serves it (`/v1/tasks/{id}/stdout`: text/plain, read
+ * through the master's relay — the page never reaches agents or the master itself).
  */
-export function stdoutHref(task, frameworkId, agents, scheme = globalThis.location?.protocol ?? 'http:') {
-  const at = agents.get(task.slaveId);
-  if (!frameworkId || !at) return undefined;
-  const q = new URLSearchParams({ framework_id: frameworkId, task_id: task.id, file: 'stdout', offset: '0' });
-  return `${scheme}//${at}/files/follow?${q}`;
+export function stdoutHref(task) {
+  return `/v1/tasks/${encodeURIComponent(task.id)}/stdout`;
 }
 
 // ------------------------------------------------------------------ the create form

@@ -115,7 +115,7 @@ export function appView(ctx, id) {
       setBusy(busy);
       drawSummary(app);
       drawWaiting(queued);
-      drawTasks(app, state.info?.frameworkId, state.agents);
+      drawTasks(app);
       el.failure.replaceChildren(...failureView(app.lastTaskFailure));
       renderIfChanged(el.definition, app.version, () => JSON.stringify(definitionOf(app), null, 2));
       drawEvents(state.events);
@@ -154,22 +154,20 @@ export function appView(ctx, id) {
     ]);
   }
 
-  function drawTasks(app, frameworkId, agents) {
+  function drawTasks(app) {
     const tasks = [...(app.tasks ?? [])].sort((a, b) => a.stagedAt.localeCompare(b.stagedAt));
-    renderIfChanged(el.tasks, JSON.stringify([tasks, frameworkId, tasks.map((t) => agents.get(t.slaveId))]), () => {
+    renderIfChanged(el.tasks, JSON.stringify(tasks), () => {
       if (tasks.length === 0) return h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No tasks.'));
       return tasks.map((t) => {
         const health = taskHealth(t, app);
-        const href = stdoutHref(t, frameworkId, agents);
+        const href = stdoutHref(t);
         return h('tr', { 'data-testid': 'task-row', 'data-task-id': t.id },
           h('th', { scope: 'row' }, h('code', {}, t.id)),
           h('td', { 'data-testid': 'task-state' }, t.state.replace(/^TASK_/, '')),
           h('td', {}, endpoints(t)),
           h('td', {}, h('span', { class: `dot dot-${health}`, 'data-testid': 'task-health' }, health === 'none' ? '—' : health)),
           h('td', {}, t.startedAt ? h('time', { datetime: t.startedAt, title: t.startedAt }, ago(t.startedAt)) : ''),
-          h('td', { 'data-testid': 'task-logs' }, href
-            ? h('a', { href, target: '_blank', rel: 'noopener' }, 'stdout')
-            : h('code', { title: 'Where this agent serves files is not known here; the CLI asks the master.' }, `agora logs ${t.id}`)));
+          h('td', { 'data-testid': 'task-logs' }, h('a', { href, target: '_blank', rel: 'noopener' }, 'stdout')));
       });
     });
   }

@@ -1,26 +1,27 @@
 /**
- * A run's output, read by the jobs framework through the master's sandbox relay with its own
+ * A task's output, read by a framework through the master's sandbox relay with its own
  * credentials (the SDK's sandbox reads: the one route to a task's output, the one `agora logs`
- * and the master's UI take), and served under the framework's own address: the UI links a
- * run's stdout without knowing where agents or the master are, or needing to reach them.
+ * and the master's UI take), and served under the framework's own address: the services and
+ * jobs UIs link a task's stdout without knowing where agents or the master are, or needing to
+ * reach them.
  *
  * Bounded: at most `maxBytes` are read, the end of the file (where a failure shows); the
  * bytes left out at the start are counted, not silently dropped.
  */
 import { MAX_SANDBOX_READ_BYTES, SandboxReadError, SubscriptionError, type Scheduler } from '../sdk';
-import { ApiError } from '../shared/http';
+import { ApiError } from './http';
 
 /** One read's cut (the agent's). */
 const PAGE_BYTES = MAX_SANDBOX_READ_BYTES;
 /** The most a logs request reads: the file's last 8 MiB. */
 export const MAX_LOG_BYTES = 8 * PAGE_BYTES;
 
-/** What reading a run's output needs of the framework's subscription. */
+/** What reading a task's output needs of the framework's subscription. */
 export type SandboxReader = Pick<Scheduler, 'readSandboxFile' | 'sandboxFileSize'>;
 
 export interface SandboxFile {
   taskId: string;
-  /** Where the attempt ran: the master finds there a task it no longer holds (one that ended long ago). */
+  /** Where the task ran: the master finds there a task it no longer holds (one that ended long ago). */
   agentId: string;
   file: 'stdout' | 'stderr';
 }
@@ -52,4 +53,4 @@ function refusal(err: unknown): unknown {
 }
 
 export const notSubscribed = (): ApiError =>
-  new ApiError(503, { message: "not subscribed to the master now: a run's output is read through it, once it is back" });
+  new ApiError(503, { message: "not subscribed to the master now: a task's output is read through it, once it is back" });

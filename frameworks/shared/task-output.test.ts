@@ -1,6 +1,6 @@
 import { MAX_SANDBOX_READ_BYTES, SandboxReadError, SubscriptionError, type SandboxRange } from '../sdk';
-import { ApiError } from '../shared/http';
-import { readSandboxFile, type SandboxReader } from './api-logs';
+import { ApiError } from './http';
+import { readSandboxFile, type SandboxReader } from './task-output';
 
 /** One sandbox file in memory behind the SDK's two sandbox reads, recording what was asked. */
 function fileReader(content: string) {
