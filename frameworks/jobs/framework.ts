@@ -17,7 +17,8 @@ import type { Clock } from '../../common/clock';
 import type { Listeners } from '../../common/listeners';
 import type { Logger } from '../../common/log';
 import { ApiError } from '../shared/http';
-import { FrameworkRuntime, OnRuntime, type CommandOutcome } from '../shared/runtime';
+import { OnRuntime } from '../shared/on-runtime';
+import { FrameworkRuntime, type CommandOutcome } from '../shared/runtime';
 import * as commands from './commands';
 import { JobsError } from './commands';
 import {

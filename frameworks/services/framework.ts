@@ -16,7 +16,8 @@
  */
 import type { Clock } from '../../common/clock';
 import type { Logger } from '../../common/log';
-import { FrameworkRuntime, OnRuntime, StoppedError, type CommandOutcome } from '../shared/runtime';
+import { OnRuntime } from '../shared/on-runtime';
+import { FrameworkRuntime, StoppedError, type CommandOutcome } from '../shared/runtime';
 import { evaluate, onStatus, place, type ServicesEvaluation, type ServicesPlacement } from './decide';
 import { EventBus, type ServicesEvent } from './events';
 import { applyChange, type Change, type ServicesState } from './model';
