@@ -281,8 +281,11 @@ export function evaluate(m: JobsModel, now: number, rules: JobsRules): Evaluatio
   // Every active run, in its new version.
   const active = allActiveRuns(m);
   const all = active.map((r) => look.runs.get(r.runId) ?? r);
-  const known = new Set(active.map((r) => r.runId));
-  for (const r of look.runs.values()) if (isActive(r) && !known.has(r.runId)) all.push(r);
+  if (look.runs.size > 0) {
+    // Runs this look started (not yet in the active index): usually none, so the set is built only then.
+    const known = new Set(active.map((r) => r.runId));
+    for (const r of look.runs.values()) if (isActive(r) && !known.has(r.runId)) all.push(r);
+  }
   const waiting: WaitingRun[] = [];
   for (const r of all) {
     const job = m.jobs.get(r.jobId);
@@ -290,12 +293,18 @@ export function evaluate(m: JobsModel, now: number, rules: JobsRules): Evaluatio
     if (w) waiting.push(w);
   }
   const change = look.change();
-  const lives = active.map((r) => ({ r, a: liveAttempt(r) })).filter((x): x is { r: RunRecord; a: Attempt } => x.a !== undefined);
+  const kills: TaskRef[] = [];
+  const staging: (TaskRef & { since: number })[] = [];
+  for (const r of active) {
+    const a = liveAttempt(r);
+    if (a && r.stopRequested) kills.push(ref(a));
+    if (a?.state === 'TASK_STAGING') staging.push({ ...ref(a), since: a.startedAt });
+  }
   return {
     commits: change ? [commitOf(change)] : [],
     wants: waiting.sort((a, b) => (a.run.createdAt ?? 0) - (b.run.createdAt ?? 0)),
-    kills: lives.filter(({ r }) => r.stopRequested).map(({ a }) => ref(a)),
-    staging: lives.filter(({ a }) => a.state === 'TASK_STAGING').map(({ a }) => ({ ...ref(a), since: a.startedAt })),
+    kills,
+    staging,
     waiting: waiting.map(({ run }) => ({ key: `${run.jobId} ${run.runId}`, count: 1, ...(run.retryAt !== undefined ? { delayedUntil: run.retryAt } : {}) })),
     wakeAt: look.wakeAt,
   };

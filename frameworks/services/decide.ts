@@ -67,13 +67,13 @@ function lookAtApp(s: ServicesState, appId: string, instances: readonly Instance
   const rec = s.apps.get(appId);
   const restarting = deploymentOf(s, appId)?.actions.some((a) => a.app === appId && a.action === 'RestartApplication') ?? false;
   const plan = planApp(rec, instances, s.backoffs.get(appId), restarting, now);
-  const planned = new Set(plan.kill);
+  const planned = plan.kill.length > 0 ? new Set(plan.kill) : undefined;
   const kill = plan.kill.map((id) => s.instances.get(id) as InstanceRecord);
   let wakeAt = plan.delayedUntil ?? Infinity;
   for (const i of instances) {
     // Staging for longer than the launch timeout: the agent never started it (Marathon's
     // task_launch_timeout): it is killed, and replaced like any instance that goes.
-    if (i.state === 'STAGING' && !i.killRequested && !planned.has(i.taskId)) {
+    if (i.state === 'STAGING' && !i.killRequested && !planned?.has(i.taskId)) {
       const deadline = i.stagedAt + launchTimeoutMs;
       if (deadline <= now) kill.push(i); else wakeAt = Math.min(wakeAt, deadline);
     }
@@ -122,12 +122,18 @@ export function evaluate(s: ServicesState, now: number, launchTimeoutMs: number)
     deleteDeployments: done.map((d) => d.id),
   };
   const empty = change.instances!.length === 0 && change.deleteInstances!.length === 0 && done.length === 0;
+  const kills: (TaskRef & { gracePeriodMs?: number })[] = [];
+  const staging: (TaskRef & { since: number })[] = [];
+  for (const i of s.instances.values()) {
+    if (i.killRequested) kills.push({ ...ref(i), ...grace(s, i) });
+    else if (i.state === 'STAGING') staging.push({ ...ref(i), since: i.stagedAt });
+  }
   return {
     commits: empty ? [] : [{ change, events: done.map((deployment): ServicesEvent => ({ type: 'deployment-done', deployment })) }],
     wants: ordered,
-    kills: [...s.instances.values()].filter((i) => i.killRequested).map((i) => ({ ...ref(i), ...grace(s, i) })),
+    kills,
     forget: [...killed.forget, ...expunge.map(ref)],
-    staging: [...s.instances.values()].filter((i) => i.state === 'STAGING' && !i.killRequested).map((i) => ({ ...ref(i), since: i.stagedAt })),
+    staging,
     waiting,
     wakeAt,
   };
