@@ -209,7 +209,7 @@ async function tasks(deps: RouteDeps, req: Request): Promise<Reply | undefined> 
   // A well-formed id of no task is skipped, as Marathon does: it may have ended meanwhile.
   const known = (ids as string[]).filter((x) => f.state.instances.has(x));
   const { killed, deployment } = await c.killTasks(known, { scale: flag(url, 'scale'), force: flag(url, 'force') });
-  return deployment ? deployed(deployment) : { status: 200, body: { tasks: killed.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app, f.role)) } };
+  return deployment ? deployed(deployment) : { status: 200, body: { tasks: killed.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app, f.role, f.state.health.get(i.taskId))) } };
 }
 
 /** GET /v2/queue (with why waiting apps' offers were declined), and DELETE /v2/queue/{app}/delay to end an app's launch delay. */
@@ -325,7 +325,7 @@ async function oneApp(deps: RouteDeps, req: Request, id: string, sub: string | u
       const ids = arg !== undefined ? [arg] : instancesOf(f.state, id).filter((i) => everywhere || i.hostname === host).map((i) => i.taskId);
       const { killed, deployment } = await c.killTasks(ids, { scale: flag(url, 'scale'), force, appId: id });
       if (deployment) return deployed(deployment);
-      const tasks = killed.map((i) => taskJson(i, rec?.app, f.role));
+      const tasks = killed.map((i) => taskJson(i, rec?.app, f.role, f.state.health.get(i.taskId)));
       return { status: 200, body: arg !== undefined ? { task: tasks[0] } : { tasks } };
     }
   }
@@ -358,7 +358,7 @@ function tasksReply(f: ServicesFramework, instances: InstanceRecord[], req: Requ
     }
     return { status: 200, text: { contentType: 'text/plain; charset=utf-8', data: lines.map((l) => `${l}\n`).join('') } };
   }
-  return { status: 200, body: { tasks: chosen.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app, f.role)) } };
+  return { status: 200, body: { tasks: chosen.map((i) => taskJson(i, f.state.apps.get(i.appId)?.app, f.role, f.state.health.get(i.taskId))) } };
 }
 
 /** Text only when the client names text/plain first: browsers and axios list it after JSON. */

@@ -125,12 +125,12 @@ describe('health check results', () => {
     report(at(T0 + 2000, false, 'connection refused'));
     report(at(T0 + 2000, false, 'connection refused'));   // the same update again: changes nothing
     report(at(T0 + 3000, false, 'timed out after 1 s'));
-    expect(s.instances.get('web.old0')!.health).toEqual({
+    expect(s.health.get('web.old0')).toEqual({
       firstSuccess: T0 + 1000, lastSuccess: T0 + 1000, lastFailure: T0 + 3000, lastFailureCause: 'timed out after 1 s', consecutiveFailures: 2,
     });
     report(at(T0 + 4000, true));
-    expect(s.instances.get('web.old0')!.health).toMatchObject({ firstSuccess: T0 + 1000, lastSuccess: T0 + 4000, consecutiveFailures: 0 });
-    const json = taskJson(s.instances.get('web.old0')!, s.apps.get('/web')!.app, '*');
+    expect(s.health.get('web.old0')).toMatchObject({ firstSuccess: T0 + 1000, lastSuccess: T0 + 4000, consecutiveFailures: 0 });
+    const json = taskJson(s.instances.get('web.old0')!, s.apps.get('/web')!.app, '*', s.health.get('web.old0'));
     expect(json.healthCheckResults).toEqual([{
       alive: true, instanceId: 'web.old0', consecutiveFailures: 0,
       firstSuccess: new Date(T0 + 1000).toISOString(), lastSuccess: new Date(T0 + 4000).toISOString(),

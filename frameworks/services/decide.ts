@@ -45,72 +45,73 @@ export function killChange(instances: readonly InstanceRecord[]): { change: Chan
 
 const ref = (i: InstanceRecord): TaskRef => ({ taskId: i.taskId, agentId: i.agentId });
 
-function byApp(s: ServicesState): Map<string, InstanceRecord[]> {
-  const out = new Map<string, InstanceRecord[]>();
+/** One pass over the instances: each app's, and those the runtime must kill or ask about. */
+function scan(s: ServicesState): { byApp: Map<string, InstanceRecord[]>; kills: ServicesEvaluation['kills'][number][]; staging: (TaskRef & { since: number })[] } {
+  const byApp = new Map<string, InstanceRecord[]>();
+  const kills: ServicesEvaluation['kills'][number][] = [];
+  const staging: (TaskRef & { since: number })[] = [];
   for (const i of s.instances.values()) {
-    const list = out.get(i.appId);
-    if (list) list.push(i); else out.set(i.appId, [i]);
+    const list = byApp.get(i.appId);
+    if (list) list.push(i); else byApp.set(i.appId, [i]);
+    if (i.killRequested) kills.push({ ...ref(i), ...grace(s, i) });
+    else if (i.state === 'STAGING') staging.push({ ...ref(i), since: i.stagedAt });
   }
-  return out;
+  return { byApp, kills, staging };
 }
 
-/** One app looked at: what to kill, forget, launch, and when its next deadline is. */
-interface AppLook {
+/** What the look at every app gathers: what to kill, forget, launch, and the next deadline. */
+interface Gathered {
   kill: InstanceRecord[];
   expunge: InstanceRecord[];
-  want?: Want;
-  waiting?: Waiting;
+  wants: Want[];
+  waiting: Waiting[];
   wakeAt: number;
 }
 
-function lookAtApp(s: ServicesState, appId: string, instances: readonly InstanceRecord[], now: number, launchTimeoutMs: number): AppLook {
+/** One app's plan, added to what the look gathers (nothing allocated for an app with nothing to do). */
+function lookAtApp(s: ServicesState, appId: string, instances: readonly InstanceRecord[], now: number, launchTimeoutMs: number, g: Gathered): void {
   const rec = s.apps.get(appId);
   const restarting = deploymentOf(s, appId)?.actions.some((a) => a.app === appId && a.action === 'RestartApplication') ?? false;
   const plan = planApp(rec, instances, s.backoffs.get(appId), restarting, now);
   const planned = plan.kill.length > 0 ? new Set(plan.kill) : undefined;
-  const kill = plan.kill.map((id) => s.instances.get(id) as InstanceRecord);
-  let wakeAt = plan.delayedUntil ?? Infinity;
+  for (const id of plan.kill) g.kill.push(s.instances.get(id) as InstanceRecord);
+  for (const id of plan.expunge) g.expunge.push(s.instances.get(id) as InstanceRecord);
+  if (plan.delayedUntil !== undefined) g.wakeAt = Math.min(g.wakeAt, plan.delayedUntil);
   for (const i of instances) {
     // Staging for longer than the launch timeout: the agent never started it (Marathon's
     // task_launch_timeout): it is killed, and replaced like any instance that goes.
     if (i.state === 'STAGING' && !i.killRequested && !planned?.has(i.taskId)) {
       const deadline = i.stagedAt + launchTimeoutMs;
-      if (deadline <= now) kill.push(i); else wakeAt = Math.min(wakeAt, deadline);
+      if (deadline <= now) g.kill.push(i); else g.wakeAt = Math.min(g.wakeAt, deadline);
     }
     // Unreachable instances are looked at again when they turn inactive or are to be forgotten.
     const us = rec?.app.unreachableStrategy;
     if (i.state === 'UNREACHABLE' && us && us !== 'disabled' && i.unreachableSince !== undefined) {
       for (const after of [us.inactiveAfterSeconds, us.expungeAfterSeconds]) {
         const at = i.unreachableSince + after * 1000;
-        if (at > now) wakeAt = Math.min(wakeAt, at);
+        if (at > now) g.wakeAt = Math.min(g.wakeAt, at);
       }
     }
   }
-  const look: AppLook = { kill, expunge: plan.expunge.map((id) => s.instances.get(id) as InstanceRecord), wakeAt };
-  if (rec && plan.launch > 0) look.want = { rec, count: plan.launch, placed: instances.map((i) => ({ hostname: i.hostname, attributes: i.attributes })) };
+  if (rec && plan.launch > 0) g.wants.push({ rec, count: plan.launch, placed: instances.map((i) => ({ hostname: i.hostname, attributes: i.attributes })) });
   if (rec && (plan.launch > 0 || plan.delayedUntil !== undefined)) {
-    look.waiting = { key: appId, count: plan.launch || rec.app.instances - instances.length, ...(plan.delayedUntil !== undefined ? { delayedUntil: plan.delayedUntil } : {}) };
+    g.waiting.push({ key: appId, count: plan.launch || rec.app.instances - instances.length, ...(plan.delayedUntil !== undefined ? { delayedUntil: plan.delayedUntil } : {}) });
   }
-  return look;
 }
+
+const NO_INSTANCES: readonly InstanceRecord[] = [];
 
 /** Every app's plan, as one commit and what the runtime must send. */
 export function evaluate(s: ServicesState, now: number, launchTimeoutMs: number): ServicesEvaluation {
-  const instances = byApp(s);
-  const appIds = [...new Set([...s.apps.keys(), ...instances.keys()])].sort();
-  const wants: Want[] = [];
-  const waiting: Waiting[] = [];
-  const kill: InstanceRecord[] = [];
-  const expunge: InstanceRecord[] = [];
-  let wakeAt = Infinity;
-  for (const appId of appIds) {
-    const look = lookAtApp(s, appId, instances.get(appId) ?? [], now, launchTimeoutMs);
-    kill.push(...look.kill);
-    expunge.push(...look.expunge);
-    if (look.want) wants.push(look.want);
-    if (look.waiting) waiting.push(look.waiting);
-    wakeAt = Math.min(wakeAt, look.wakeAt);
-  }
+  const { byApp: instances, kills, staging } = scan(s);
+  const g: Gathered = { kill: [], expunge: [], wants: [], waiting: [], wakeAt: Infinity };
+  for (const appId of s.apps.keys()) lookAtApp(s, appId, instances.get(appId) ?? NO_INSTANCES, now, launchTimeoutMs, g);
+  for (const [appId, list] of instances) if (!s.apps.has(appId)) lookAtApp(s, appId, list, now, launchTimeoutMs, g);   // deleted apps' instances
+  // In app id order, not the maps' (a sort of what waits, not of every app, each step).
+  const byId = <T>(id: (x: T) => string) => (a: T, b: T) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0);
+  const wants = g.wants.sort(byId((w: Want) => w.rec.app.id));
+  const waiting = g.waiting.sort(byId((w: Waiting) => w.key));
+  const { kill, expunge, wakeAt } = g;
   // Deployments first: a change someone waits for goes before steady-state replacements.
   const deploying = new Set([...s.deployments.values()].flatMap((d) => d.actions.map((a) => a.app)));
   const ordered = [...wants.filter((w) => deploying.has(w.rec.app.id)), ...wants.filter((w) => !deploying.has(w.rec.app.id))];
@@ -122,12 +123,6 @@ export function evaluate(s: ServicesState, now: number, launchTimeoutMs: number)
     deleteDeployments: done.map((d) => d.id),
   };
   const empty = change.instances!.length === 0 && change.deleteInstances!.length === 0 && done.length === 0;
-  const kills: (TaskRef & { gracePeriodMs?: number })[] = [];
-  const staging: (TaskRef & { since: number })[] = [];
-  for (const i of s.instances.values()) {
-    if (i.killRequested) kills.push({ ...ref(i), ...grace(s, i) });
-    else if (i.state === 'STAGING') staging.push({ ...ref(i), since: i.stagedAt });
-  }
   return {
     commits: empty ? [] : [{ change, events: done.map((deployment): ServicesEvent => ({ type: 'deployment-done', deployment })) }],
     wants: ordered,
@@ -157,20 +152,22 @@ export function onStatus(s: ServicesState, status: TaskStatus, now: number): Sta
   if (status.state === 'TASK_RUNNING') {
     next.state = i.state === 'KILLING' ? 'KILLING' : 'RUNNING';
     next.startedAt ??= now;
-    delete next.unreachableSince;
+    // Only when there: a `delete` turns the record into a slow dictionary object, and every look reads them all.
+    if (next.unreachableSince !== undefined) delete next.unreachableSince;
   }
   if (status.state === 'TASK_KILLING') next.state = 'KILLING';
   if (status.state === 'TASK_UNREACHABLE') {
     next.state = 'UNREACHABLE';
     next.unreachableSince ??= now;
   }
+  const change: Change = { instances: [next] };
   if (status.healthy !== undefined) {
     next.healthy = status.healthy;
-    next.health = healthAfter(i.health, status, now);
+    change.health = [{ taskId: i.taskId, history: healthAfter(s.health.get(i.taskId), status, now) }];
   }
   const events: ServicesEvent[] = [{ type: 'instance', instance: next, taskState: status.state, message: status.message }];
   if (next.healthy !== undefined && next.healthy !== i.healthy) events.push({ type: 'health', instance: i, healthy: next.healthy });
-  return { commit: { change: { instances: [next] }, events } };
+  return { commit: { change, events } };
 }
 
 /** The health history after a verdict; a verdict heard again (a resent update) changes nothing. */

@@ -38,8 +38,6 @@ export interface InstanceRecord {
   state: InstanceRecordState;
   /** The agent's latest health verdict; undefined before the first, or without checks. */
   healthy?: boolean;
-  /** When health reports came (ms, the agent's time), as Marathon's healthCheckResults show them. */
-  health?: HealthHistory;
   /** When it was launched (ms). */
   stagedAt: number;
   /** When it first ran (ms). */
@@ -50,9 +48,11 @@ export interface InstanceRecord {
 }
 
 /**
- * An instance's health over time. Agents report a verdict when it changes (as Mesos's
- * executors do), so `lastSuccess` is when the latest healthy verdict was reached, and
- * `consecutiveFailures` counts the unhealthy verdicts since the last healthy one.
+ * An instance's health over time, as Marathon's healthCheckResults show it. Agents report a
+ * verdict when it changes (as Mesos's executors do), so `lastSuccess` is when the latest
+ * healthy verdict was reached, and `consecutiveFailures` counts the unhealthy verdicts since
+ * the last healthy one. Kept in memory only, as Marathon keeps its health results: a
+ * restarted framework starts with none (each instance's current verdict, `healthy`, is stored).
  */
 export interface HealthHistory {
   firstSuccess?: number;
@@ -99,10 +99,12 @@ export interface ServicesState {
   deployments: Map<string, Deployment>;
   backoffs: Map<string, Backoff>;
   failures: Map<string, TaskFailure>;
+  /** By task id; in memory only (a Change's `health` is applied, never stored). */
+  health: Map<string, HealthHistory>;
 }
 
 export function emptyState(): ServicesState {
-  return { apps: new Map(), instances: new Map(), deployments: new Map(), backoffs: new Map(), failures: new Map() };
+  return { apps: new Map(), instances: new Map(), deployments: new Map(), backoffs: new Map(), failures: new Map(), health: new Map() };
 }
 
 /** One atomic write: everything in it lands, or nothing does. */
@@ -117,6 +119,8 @@ export interface Change {
   deleteDeployments?: string[];
   backoffs?: { appId: string; backoff: Backoff | null }[];
   failures?: TaskFailure[];
+  /** Health histories, applied in memory and not stored. */
+  health?: { taskId: string; history: HealthHistory }[];
 }
 
 /** Applies a committed change to the in-memory state. */
@@ -127,7 +131,11 @@ export function applyChange(s: ServicesState, c: Change): void {
     s.failures.delete(id);   // as the Redis store drops them: a new app of that id starts clean
   }
   for (const i of c.instances ?? []) s.instances.set(i.taskId, i);
-  for (const id of c.deleteInstances ?? []) s.instances.delete(id);
+  for (const id of c.deleteInstances ?? []) {
+    s.instances.delete(id);
+    s.health.delete(id);
+  }
+  for (const { taskId, history } of c.health ?? []) s.health.set(taskId, history);
   for (const d of c.deployments ?? []) s.deployments.set(d.id, d);
   for (const id of c.deleteDeployments ?? []) s.deployments.delete(id);
   for (const { appId, backoff } of c.backoffs ?? []) {

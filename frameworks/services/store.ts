@@ -41,7 +41,8 @@ export class MemoryStore implements ServicesStore {
   private readonly history = new Map<string, Map<string, App>>();
 
   load(): Promise<ServicesState> {
-    return Promise.resolve(structuredClone(this.state));
+    // As from Redis: health histories are not kept across a restart.
+    return Promise.resolve({ ...structuredClone(this.state), health: new Map() });
   }
 
   commit(change: Change): Promise<void> {

@@ -3,7 +3,7 @@
  * its counts, a task, a deployment, a queue entry. Pure functions of the state.
  */
 import type { App } from './app';
-import type { AppRecord, Deployment, InstanceRecord, ServicesState, TaskFailure } from './model';
+import type { AppRecord, Deployment, HealthHistory, InstanceRecord, ServicesState, TaskFailure } from './model';
 import { instancesOf, deploymentOf } from './model';
 
 /** An app definition as Marathon writes it: what `parseApp` reads back to the same app. */
@@ -37,7 +37,7 @@ export function counts(app: App | undefined, instances: readonly InstanceRecord[
 }
 
 /** A task in Marathon's shape (task.raml Task), and nothing more: strict clients refuse unknown fields. */
-export function taskJson(i: InstanceRecord, app: App | undefined, role: string): Record<string, unknown> {
+export function taskJson(i: InstanceRecord, app: App | undefined, role: string, health?: HealthHistory): Record<string, unknown> {
   const healthChecked = (app?.healthChecks.length ?? 0) > 0 && i.healthy !== undefined;
   return {
     id: i.taskId,
@@ -52,13 +52,12 @@ export function taskJson(i: InstanceRecord, app: App | undefined, role: string):
     version: i.version,
     ipAddresses: [],
     role,
-    ...(healthChecked ? { healthCheckResults: [healthResult(i)] } : {}),
+    ...(healthChecked ? { healthCheckResults: [healthResult(i, health)] } : {}),
   };
 }
 
 /** Marathon's HealthCheckResult for an instance: the verdict, and when verdicts came. */
-function healthResult(i: InstanceRecord): Record<string, unknown> {
-  const h = i.health;
+function healthResult(i: InstanceRecord, h: HealthHistory | undefined): Record<string, unknown> {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
     alive: i.healthy, instanceId: i.taskId, consecutiveFailures: h?.consecutiveFailures ?? (i.healthy ? 0 : 1),
@@ -127,7 +126,7 @@ export function appJson(s: ServicesState, rec: AppRecord, embed: ReadonlySet<Emb
     versionInfo: { lastScalingAt: rec.version, lastConfigChangeAt: rec.configVersion },
     ...counts(rec.app, instances),
     deployments: d ? [{ id: d.id }] : [],
-    ...(embed.has('tasks') || embed.has('failures') ? { tasks: instances.map((i) => taskJson(i, rec.app, role)) } : {}),
+    ...(embed.has('tasks') || embed.has('failures') ? { tasks: instances.map((i) => taskJson(i, rec.app, role, s.health.get(i.taskId))) } : {}),
     ...((embed.has('lastTaskFailure') || embed.has('failures')) && failure ? { lastTaskFailure: failure } : {}),
     ...(embed.has('taskStats') ? { taskStats: taskStats(rec, instances, now) } : {}),
     ...(embed.has('readiness') ? { readinessCheckResults: [] } : {}),
