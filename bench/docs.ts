@@ -2,13 +2,16 @@
  * Renders `docs/benchmarks.md` from a full bench run: the decline-rounds grid beside Mesos 1.8.0's
  * published allocation cycle, the allocator's heap at 20k agents, and the issue's goal (at least
  * ten times faster than Mesos 1.8.0) checked against this run's figures; then the agent's
- * launch and destroy of 200 containers against raw Docker (`docs-agent-launch.ts`).
+ * launch and destroy of 200 containers against raw Docker (`docs-agent-launch.ts`); last, the
+ * frameworks' step cost before and after the shared runtime, from its own recorded A/B
+ * (`docs-framework-step.ts`), not from this run.
  */
 import { CYCLE_SOURCE, GOAL_FACTOR, GRID, caseLabel } from './decline-rounds.bench';
 import { agentLaunchSection } from './docs-agent-launch';
 import { securitySection } from './docs-security';
 import { round, type Measurement } from './harness';
 import type { Results } from './run';
+import { frameworkStepSection, type FrameworkStepAB } from './docs-framework-step';
 
 const ms = (x: number): string => (x >= 1000 ? `${round(x / 1000, 2)} s` : `${round(x, 1)} ms`);
 const k = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
@@ -16,7 +19,7 @@ const k = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
 /** The cases the goal names: 10k/1k and 20k/2k. */
 const GOAL_AGENTS = new Set([10000, 20000]);
 
-export function benchmarksDoc(r: Results): string {
+export function benchmarksDoc(r: Results, stepAB?: FrameworkStepAB): string {
   return [
     ...headSection(r),
     ...goalSection(r),
@@ -25,6 +28,8 @@ export function benchmarksDoc(r: Results): string {
     ...agentLaunchSection(r.measurements),
     '',
     ...securitySection(r.measurements),
+    '',
+    ...frameworkStepSection(stepAB),
   ].join('\n');
 }
 

@@ -31,6 +31,19 @@ export interface Measurement {
   memory?: MemoryFigure;
   /** Per-operation latencies inside each run, for the benches that time each operation. */
   latency?: LatencyFigure;
+  /** CPU time beside the wall time, for the benches that report it (see `CpuFigure`). */
+  cpu?: CpuFigure;
+}
+
+/**
+ * The CPU time this process spent in each timed run (user + system, every thread of it, so its
+ * garbage collections too; one entry per run, like `samplesMs`). On a machine others share, wall
+ * time also counts the turns the process waited for a core; CPU time does not, so it is the
+ * steadier figure when comparing two versions of the same code run one after the other.
+ */
+export interface CpuFigure {
+  samplesMs: number[];
+  medianMs: number;
 }
 
 /** The spread of per-operation latencies in each timed run (one entry per run, like `samplesMs`). */
@@ -94,17 +107,24 @@ export function time<T>(fn: () => T, runs: number, warmups = 3): { samplesMs: nu
 
 export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** `time` for work that is asynchronous: real servers, real containers. */
-export async function timeAsync<T>(fn: () => Promise<T>, runs: number, warmups = 1): Promise<{ samplesMs: number[]; medianMs: number; last: T }> {
+/**
+ * `time` for work that is asynchronous: real servers, real containers. `cpu` is the process's
+ * CPU time in each timed run (meaningful only for work done in this process).
+ */
+export async function timeAsync<T>(fn: () => Promise<T>, runs: number, warmups = 1): Promise<{ samplesMs: number[]; medianMs: number; cpu: CpuFigure; last: T }> {
   let last = await fn();
   for (let i = 1; i < warmups; i++) last = await fn();
   const samplesMs: number[] = [];
+  const cpuMs: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const cpuStart = process.cpuUsage();
     const start = process.hrtime.bigint();
     last = await fn();
     samplesMs.push(Number(process.hrtime.bigint() - start) / 1e6);
+    const used = process.cpuUsage(cpuStart);
+    cpuMs.push((used.user + used.system) / 1000);
   }
-  return { samplesMs, medianMs: median(samplesMs), last };
+  return { samplesMs, medianMs: median(samplesMs), cpu: { samplesMs: cpuMs, medianMs: median(cpuMs) }, last };
 }
 
 /** The nearest-rank percentile `p` (0–100] of `xs`: the smallest value at least p% of them do not exceed. */

@@ -65,12 +65,13 @@ async function step(jobs: number, active: number): Promise<Measurement> {
   });
   const UPDATES = 200;
   // A health flip each time, so every update is a real change to store.
-  const { samplesMs, medianMs } = await timeAsync(async () => { for (let i = 0; i < UPDATES; i++) await f.onUpdate({ ...update(), exitCode: k }); return k; }, 5);
+  const { samplesMs, medianMs, cpu } = await timeAsync(async () => { for (let i = 0; i < UPDATES; i++) await f.onUpdate({ ...update(), exitCode: k }); return k; }, 5);
   await f.stop();
   return {
     bench: 'jobs', case: `status update steps, ${jobs / 1000}k scheduled jobs, ${active} active runs`, params: { jobs, active, updates: UPDATES },
     runs: 5, samplesMs: samplesMs.map((x) => round(x, 2)), medianMs: round(medianMs, 2),
     ops: UPDATES, opsLabel: 'status updates', opsPerSec: Math.round(UPDATES / (medianMs / 1000)), published: [],
+    cpu: { samplesMs: cpu.samplesMs.map((x) => round(x, 2)), medianMs: round(cpu.medianMs, 2) },
   };
 }
 

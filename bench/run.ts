@@ -16,13 +16,15 @@ import { agentLaunchBench } from './agent-launch.bench';
 import { allocatorBench } from './allocator.bench';
 import { declineRoundsBench } from './decline-rounds.bench';
 import { benchmarksDoc } from './docs';
+import type { FrameworkStepAB } from './docs-framework-step';
 import { round, type Bench, type Measurement } from './harness';
 import { jobsBench } from './jobs.bench';
 import { launchBench, launchSecurityBench } from './launch.bench';
 import { masterUiBench } from './master-ui.bench';
+import { servicesBench } from './services.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench];
+const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, servicesBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench];
 
 export interface Machine {
   cpuModel: string;
@@ -48,6 +50,12 @@ function repoRoot(): string {
     dir = path.dirname(dir);
   }
   throw new Error(`no package.json above ${__dirname}: run the bench from inside the repository`);
+}
+
+/** The frameworks' step cost before and after the shared runtime: recorded once, rendered by every full run. */
+function stepAB(): FrameworkStepAB | undefined {
+  const file = path.join(repoRoot(), 'bench', 'results', 'framework-step-ab.json');
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as FrameworkStepAB : undefined;
 }
 
 function machine(): Machine {
@@ -146,7 +154,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(dir, 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'RESULTS.md'), markdown(results));
   fs.mkdirSync(path.join(repoRoot(), 'docs'), { recursive: true });
-  fs.writeFileSync(path.join(repoRoot(), 'docs', 'benchmarks.md'), benchmarksDoc(results));
+  fs.writeFileSync(path.join(repoRoot(), 'docs', 'benchmarks.md'), benchmarksDoc(results, stepAB()));
   console.log(`wrote bench/results/latest.json, bench/RESULTS.md and docs/benchmarks.md (${results.durationS} s)`);
 }
 
