@@ -9,10 +9,11 @@ import { FakeClock } from '../common/clock';
 import { logger } from '../common/log';
 import { parse } from '../common/resources';
 import type { TaskStatus } from '../common/types';
-import { JobsFramework, type Driver } from '../frameworks/jobs/framework';
+import { JobsFramework } from '../frameworks/jobs/framework';
 import { parseMetronomeJob, type Job } from '../frameworks/jobs/job';
 import { cronSchedule, next, type Schedule } from '../frameworks/jobs/schedule';
 import { MemoryJobsStore } from '../frameworks/jobs/store';
+import { idleDriver as driver, stepMeasurement } from './framework-step';
 import { round, time, timeAsync, type Bench, type Measurement } from './harness';
 
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe'];
@@ -39,11 +40,6 @@ function calculator(count: number): Measurement {
   };
 }
 
-const driver: Driver = {
-  launch: () => Promise.resolve(), decline: () => Promise.resolve(), kill: () => Promise.resolve(), acknowledge: () => Promise.resolve(),
-  reconcile: () => Promise.resolve(), revive: () => Promise.resolve(), suppress: () => Promise.resolve(),
-};
-
 async function step(jobs: number, active: number): Promise<Measurement> {
   const clock = new FakeClock(T0 + 60_000);
   let n = 0;
@@ -65,14 +61,9 @@ async function step(jobs: number, active: number): Promise<Measurement> {
   });
   const UPDATES = 200;
   // A health flip each time, so every update is a real change to store.
-  const { samplesMs, medianMs, cpu } = await timeAsync(async () => { for (let i = 0; i < UPDATES; i++) await f.onUpdate({ ...update(), exitCode: k }); return k; }, 5, 4);   // four warm-up batches: one leaves the look short of its steady state
+  const timed = await timeAsync(async () => { for (let i = 0; i < UPDATES; i++) await f.onUpdate({ ...update(), exitCode: k }); return k; }, 5, 4);   // four warm-up batches: one leaves the look short of its steady state
   await f.stop();
-  return {
-    bench: 'jobs', case: `status update steps, ${jobs / 1000}k scheduled jobs, ${active} active runs`, params: { jobs, active, updates: UPDATES },
-    runs: 5, samplesMs: samplesMs.map((x) => round(x, 2)), medianMs: round(medianMs, 2),
-    ops: UPDATES, opsLabel: 'status updates', opsPerSec: Math.round(UPDATES / (medianMs / 1000)), published: [],
-    cpu: { samplesMs: cpu.samplesMs.map((x) => round(x, 2)), medianMs: round(cpu.medianMs, 2) },
-  };
+  return stepMeasurement('jobs', `status update steps, ${jobs / 1000}k scheduled jobs, ${active} active runs`, { jobs, active, updates: UPDATES }, UPDATES, timed);
 }
 
 export const jobsBench: Bench = {

@@ -9,19 +9,15 @@ import { logger } from '../common/log';
 import { parse } from '../common/resources';
 import type { Offer, TaskStatus } from '../common/types';
 import { Commands } from '../frameworks/services/commands';
-import { ServicesFramework, type Driver } from '../frameworks/services/framework';
+import { ServicesFramework } from '../frameworks/services/framework';
 import type { InstanceRecord } from '../frameworks/services/model';
 import { MemoryStore } from '../frameworks/services/store';
-import { round, timeAsync, type Bench, type Measurement } from './harness';
+import { idleDriver as driver, stepMeasurement } from './framework-step';
+import { timeAsync, type Bench, type Measurement } from './harness';
 
 const T0 = Date.UTC(2026, 2, 1);
 const AGENTS = 100;
 const UPDATES = 200;
-
-const driver: Driver = {
-  launch: () => Promise.resolve(), decline: () => Promise.resolve(), kill: () => Promise.resolve(), acknowledge: () => Promise.resolve(),
-  reconcile: () => Promise.resolve(), revive: () => Promise.resolve(), suppress: () => Promise.resolve(),
-};
 
 const offers = (): Offer[] => Array.from({ length: AGENTS }, (_, a) => ({
   id: `o-${a}`, frameworkId: 'fw', agentId: `agent-${a}`, hostname: `host-${a}`, role: '*', attributes: {},
@@ -76,14 +72,9 @@ async function step(apps: number): Promise<Measurement> {
       agentId: i.agentId, frameworkId: 'fw', uuid: `u-${k}`, timestampMs: 0, containerId: '', healthy,
     };
   };
-  const { samplesMs, medianMs, cpu } = await timeAsync(async () => { for (let i = 0; i < UPDATES; i++) await f.onUpdate(update()); return k; }, 5);
+  const timed = await timeAsync(async () => { for (let i = 0; i < UPDATES; i++) await f.onUpdate(update()); return k; }, 5);
   await f.stop();
-  return {
-    bench: 'services', case: `status update steps, ${apps / 1000}k apps of 1 running instance`, params: { apps, agents: AGENTS, updates: UPDATES },
-    runs: 5, samplesMs: samplesMs.map((x) => round(x, 2)), medianMs: round(medianMs, 2),
-    ops: UPDATES, opsLabel: 'status updates', opsPerSec: Math.round(UPDATES / (medianMs / 1000)), published: [],
-    cpu: { samplesMs: cpu.samplesMs.map((x) => round(x, 2)), medianMs: round(cpu.medianMs, 2) },
-  };
+  return stepMeasurement('services', `status update steps, ${apps / 1000}k apps of 1 running instance`, { apps, agents: AGENTS, updates: UPDATES }, UPDATES, timed);
 }
 
 export const servicesBench: Bench = {
