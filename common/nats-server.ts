@@ -17,6 +17,11 @@ import { natsServerConfig } from './security/nats-auth';
 export interface NatsServer {
   url: string;
   port: number;
+  /** An outage: the server stops, its state (JetStream's store, the accounts it was sent) kept for `up`. */
+  down(): Promise<void>;
+  /** The same server back on the same port and state, after `down`. */
+  up(): Promise<void>;
+  /** Stops it for good and removes its state. */
   stop(): Promise<void>;
 }
 
@@ -50,26 +55,37 @@ export async function startNatsServer(opts: { port?: number; bin?: string; jetst
   } else {
     args = ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', storeDir] : [])];
   }
-  const child = spawn(opts.bin ?? 'nats-server', args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  let child: ChildProcess;
   try {
-    await waitUntilListening(child, port, () => stderr);
+    child = await launch(opts.bin ?? 'nats-server', args, port);
   } catch (err) {
-    child.kill('SIGKILL');
     rmSync(storeDir, { recursive: true, force: true });
     throw err;
   }
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    down: () => stopChild(child),
+    up: async () => { if (child.exitCode !== null || child.signalCode !== null) child = await launch(opts.bin ?? 'nats-server', args, port); },
     stop: async () => {
       await stopChild(child);
       rmSync(storeDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The server started, listening on `port`; killed again if it does not get there. */
+async function launch(bin: string, args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  try {
+    await waitUntilListening(child, port, () => stderr);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return child;
 }
 
 /** Resolves when the port accepts a connection; rejects if the child exits first. */

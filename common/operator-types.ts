@@ -22,7 +22,8 @@ export interface AgentView {
   attributes: Record<string, string>;
   registeredAt: number;                  // ms since the epoch
   lastHeartbeatAt: number;
-  status: 'ACTIVE' | 'UNREACHABLE';
+  /** RECOVERING: known from the registry after a master took over, not registered with it yet. */
+  status: 'ACTIVE' | 'RECOVERING' | 'UNREACHABLE';
   /** The agent credential it connected with, on a locked cluster. */
   principal?: string;
   total: ResourceView;

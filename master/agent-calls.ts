@@ -7,6 +7,7 @@ import { OPEN_OWNER } from '../common/subjects';
 import { add, contains, format, normalize, type Resources } from '../common/resources';
 import { isTerminal, type AgentInfo, type Task } from '../common/types';
 import type { AgentUsageCall, HeartbeatResult, RegisterAgentCall, RegisterAgentResult, StatusUpdateCall } from './calls';
+import { agentStatus } from './agents';
 import { CallError } from './errors';
 import { noteAgent } from './operator-notes';
 import { now, rescindOffer, tell, type MasterState } from './state';
@@ -71,6 +72,7 @@ export async function registerAgent(s: MasterState, call: RegisterAgentCall, sen
     known.lastHeartbeatAt = at;
     known.version = call.version;
     known.unreachableSince = undefined;
+    known.recoveringUntil = undefined;
   } else {
     s.agents.set({ info, registeredAt: at, lastHeartbeatAt: at, version: call.version });
   }
@@ -205,7 +207,7 @@ export function agentHeartbeat(s: MasterState, agentId: string, sender?: string)
   checkSender(s, agentId, sender);
   const agent = s.agents.get(agentId);
   if (agent) agent.lastHeartbeatAt = now(s);
-  return { reregister: !agent || agent.unreachableSince !== undefined, masterId: s.info.id };
+  return { reregister: !agent || agentStatus(agent) !== 'active', masterId: s.info.id };
 }
 
 /**
@@ -213,13 +215,20 @@ export function agentHeartbeat(s: MasterState, agentId: string, sender?: string)
  * is unreachable. Its offers are rescinded and its tasks reported TASK_UNREACHABLE to
  * partition-aware frameworks, TASK_LOST to the others (Mesos's rule). An unreachable task
  * keeps its resources on the agent; the agent is left out of allocation until it is back.
+ * An agent recovered from the registry is judged by its re-registration window instead: its
+ * heartbeats are answered `reregister`, so only registering brings it back.
  */
 export function checkAgentHealth(s: MasterState): void {
   const at = now(s);
-  const { agentHeartbeatIntervalMs: interval, agentMaxMissedHeartbeats: misses } = s.config;
+  const { agentHeartbeatIntervalMs: interval, agentMaxMissedHeartbeats: misses, agentReregisterTimeoutMs: window } = s.config;
   for (const agent of s.agents.all()) {
-    if (agent.unreachableSince !== undefined || at - agent.lastHeartbeatAt <= interval * misses) continue;
-    markUnreachable(s, agent.info.id, `agent ${agent.info.id} missed ${misses} heartbeats (silent for ${at - agent.lastHeartbeatAt} ms)`);
+    const status = agentStatus(agent);
+    if (status === 'recovering' && at >= (agent.recoveringUntil as number)) {
+      agent.recoveringUntil = undefined;
+      markUnreachable(s, agent.info.id, `agent ${agent.info.id} did not register again within ${window} ms of the master taking over`);
+    } else if (status === 'active' && at - agent.lastHeartbeatAt > interval * misses) {
+      markUnreachable(s, agent.info.id, `agent ${agent.info.id} missed ${misses} heartbeats (silent for ${at - agent.lastHeartbeatAt} ms)`);
+    }
   }
 }
 

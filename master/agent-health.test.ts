@@ -70,6 +70,36 @@ describe('agent health', () => {
   });
 });
 
+describe('the master losing its own link to the agents (NATS)', () => {
+  it('judges no agent while the link is down, however long, nor for 30 s after it is back', async () => {
+    const h = await runningTask(['PARTITION_AWARE']);
+    const updates = h.fw.stream.updates().length;
+    h.master.agentLinkLost();
+    h.silence(h.agentId);   // nothing reaches the master now
+    h.clock.advance(20_000);
+    expect(h.agentView(h.agentId).status).toBe('ACTIVE');
+    expect(h.fw.stream.updates()).toHaveLength(updates);   // no TASK_UNREACHABLE for the master's own outage
+
+    h.master.agentLinkRestored();
+    h.clock.advance(29_999);
+    expect(h.agentView(h.agentId).status).toBe('ACTIVE');   // agents need time to reconnect too
+    h.clock.advance(1_000);
+    expect(h.agentView(h.agentId).status).toBe('UNREACHABLE');   // silent through the grace as well
+  });
+
+  it('makes no offer while the link is down, and offers again once it is back', async () => {
+    const h = await runningTask(['PARTITION_AWARE']);
+    h.master.decline({ ...h.fw.call, offerIds: [h.fw.stream.lastOffer().id], filters: { refuseMs: 0 } });
+    const offers = h.fw.stream.offers().length;
+    h.master.agentLinkLost();
+    h.clock.advance(10_000);
+    expect(h.fw.stream.offers()).toHaveLength(offers);
+    h.master.agentLinkRestored();
+    h.clock.advance(0);
+    expect(h.fw.stream.offers()).toHaveLength(offers + 1);
+  });
+});
+
 describe('an operator marking an agent gone', () => {
   it('ends its tasks TASK_GONE_BY_OPERATOR, rescinds its offers, and refuses the id for good', async () => {
     const h = await runningTask(['PARTITION_AWARE']);

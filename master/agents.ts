@@ -14,6 +14,23 @@ export interface AgentRecord {
   version: string;
   /** Set while the agent is silent past its allowed heartbeats; cleared when it registers again. */
   unreachableSince?: number;
+  /**
+   * Set on an agent recovered from the registry that has not registered with this master yet:
+   * when its window to do so ends. The master does not know its tasks until it does.
+   */
+  recoveringUntil?: number;
+}
+
+/**
+ * Where an agent stands with this master: `active` (registered and heard from), `recovering`
+ * (known from the registry, not yet registered again), `unreachable` (silent too long).
+ * Only an active agent is offered.
+ */
+export type AgentStatus = 'active' | 'recovering' | 'unreachable';
+
+export function agentStatus(agent: AgentRecord): AgentStatus {
+  if (agent.unreachableSince !== undefined) return 'unreachable';
+  return agent.recoveringUntil === undefined ? 'active' : 'recovering';
 }
 
 export class AgentTable {

@@ -43,6 +43,23 @@ export interface MasterOptions {
    * 5 s × 3 by default, against Mesos's 15 s × 5: a partition is noticed in seconds.
    */
   agentMaxMissedHeartbeats?: number;
+  /**
+   * How long an agent recovered from the registry (a master that took over) has to register
+   * again before it is unreachable. Until then it gets no offers and reconciliation gives no
+   * answer for tasks on it — the master does not know them yet, and guessing (LOST,
+   * UNREACHABLE) would make frameworks replace tasks that never stopped. Mesos's
+   * `--agent_reregister_timeout`, 10 min by default; agents told of a new master come back
+   * within a heartbeat, so the window only matters for agents that died with the old master.
+   */
+  agentReregisterTimeoutMs?: number;
+  /**
+   * When the master's own link to NATS returns after an outage, how long before it judges
+   * agents' silence again. Agents lost NATS too and reconnect on their own schedule (nats.js
+   * tries every 2 s, a restarting NATS cluster takes longer), so the agent timeout alone would
+   * declare unreachable agents that are only a retry away. Nomad grants client heartbeats 5 min
+   * after a leader change; 30 s is enough for a reconnect and short enough to notice the dead.
+   */
+  agentReconnectGraceMs?: number;
   /** How long declined or unused resources stay away when a framework gives no refuse_seconds. */
   defaultRefuseMs?: number;
   /** Free resources smaller than all of these are not offered, e.g. 'cpus:0.01|mem:32'. */
@@ -94,6 +111,8 @@ export interface MasterConfig {
   readonly frameworkHeartbeatIntervalMs: number;
   readonly agentHeartbeatIntervalMs: number;
   readonly agentMaxMissedHeartbeats: number;
+  readonly agentReregisterTimeoutMs: number;
+  readonly agentReconnectGraceMs: number;
   readonly defaultRefuseMs: number;
   readonly minAllocatable: readonly Resources[];
   readonly weights: ReadonlyMap<string, number>;
@@ -129,6 +148,8 @@ export const DEFAULTS = {
   frameworkHeartbeatIntervalMs: 15_000,
   agentHeartbeatIntervalMs: 5000,
   agentMaxMissedHeartbeats: 3,
+  agentReregisterTimeoutMs: 10 * 60 * 1000,
+  agentReconnectGraceMs: 30_000,
   defaultRefuseMs: 5000,
   minAllocatable: 'cpus:0.01|mem:32',
   offerLogCapacity: 1000,
@@ -198,6 +219,8 @@ export function resolveConfig(options: MasterOptions = {}): MasterConfig {
     frameworkHeartbeatIntervalMs: durationMs('frameworkHeartbeatIntervalMs', o.frameworkHeartbeatIntervalMs, 1),
     agentHeartbeatIntervalMs: durationMs('agentHeartbeatIntervalMs', o.agentHeartbeatIntervalMs, 1),
     agentMaxMissedHeartbeats: positiveInt('agentMaxMissedHeartbeats', o.agentMaxMissedHeartbeats),
+    agentReregisterTimeoutMs: durationMs('agentReregisterTimeoutMs', o.agentReregisterTimeoutMs, 1),
+    agentReconnectGraceMs: durationMs('agentReconnectGraceMs', o.agentReconnectGraceMs, 0),
     defaultRefuseMs: durationMs('defaultRefuseMs', o.defaultRefuseMs, 0, MAX_REFUSE_MS),
     minAllocatable: minAllocatable(o.minAllocatable),
     weights: weights(options.weights ?? {}),

@@ -7,7 +7,7 @@ import { format } from '../common/resources';
 import { newId } from '../common/ids';
 import { isTerminal, type ClusterAgent, type FrameworkInfo, type Task, type TaskInfo } from '../common/types';
 import { planAccept } from './accept';
-import { assertNotOvercommitted } from './agents';
+import { agentStatus, assertNotOvercommitted } from './agents';
 import { usageOf } from './allocation';
 import type {
   AcceptCall, AcknowledgeCall, CallBase, DeclineCall, KillCall, ReconcileCall, RolesCall, Subscription, UpdateFrameworkCall,
@@ -250,6 +250,8 @@ export function acknowledge(s: MasterState, call: AcknowledgeCall): void {
   if (entry && isTerminal(entry.task.state) && entry.task.status?.uuid === call.uuid) s.tasks.complete(call.frameworkId, call.taskId);
 }
 
+const STANDING = { active: 'registered', recovering: 'recovering', unreachable: 'unreachable' } as const;
+
 export function reconcile(s: MasterState, call: ReconcileCall): void {
   authorize(s, call);
   const statuses = answerReconcile(call, {
@@ -258,7 +260,7 @@ export function reconcile(s: MasterState, call: ReconcileCall): void {
     frameworkTasks: () => s.tasks.ofFramework(call.frameworkId).map((r) => r.task),
     agentStanding: (id) => {
       const agent = s.agents.get(id);
-      if (agent) return agent.unreachableSince === undefined ? 'registered' : 'unreachable';
+      if (agent) return STANDING[agentStatus(agent)];
       return s.goneAgents.has(id) ? 'gone' : 'unknown';
     },
   });
@@ -273,8 +275,10 @@ export function reconcile(s: MasterState, call: ReconcileCall): void {
 export function getAgents(s: MasterState, call: CallBase): ClusterAgent[] {
   authorize(s, call);
   if (call.principal) s.authorizer.check('view', call.principal);
-  return s.agents.all().map(({ info: { id, hostname, port, attributes, resources }, unreachableSince }) =>
-    ({ id, hostname, port, attributes: { ...attributes }, resources, unreachable: unreachableSince !== undefined }));
+  return s.agents.all().map((agent) => {
+    const { id, hostname, port, attributes, resources } = agent.info;
+    return { id, hostname, port, attributes: { ...attributes }, resources, unreachable: agentStatus(agent) === 'unreachable' };
+  });
 }
 
 export function teardown(s: MasterState, call: CallBase): void {

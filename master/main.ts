@@ -21,6 +21,9 @@ export const MASTER_USAGE = `Usage: agora master [flags]
   --offer-timeout-ms N        rescind offers not answered within N ms (default 60000; 0: never)
   --framework-heartbeat-interval-ms N
                               HEARTBEAT to each framework every N ms (default 15000)
+  --agent-reregister-timeout-ms N
+                              agents recovered from the registry that have not registered again
+                              within N ms are unreachable (default 600000, Mesos's 10 min)
   --offer-log-max-bytes N     the durable offer log (JetStream) keeps at most N bytes (default 64 MiB)
   --offer-log-max-age-ms N    …and no line older than N ms (default 7 days)
 ${SECURITY_USAGE}  --help                      this text
@@ -31,6 +34,7 @@ export { UsageError };
 const SPEC = {
   nats: 'string', prefix: 'string', redis: 'string', host: 'string', port: 'number', 'grpc-port': 'number',
   'allocation-interval-ms': 'number', 'offer-timeout-ms': 'number', 'framework-heartbeat-interval-ms': 'number',
+  'agent-reregister-timeout-ms': 'number',
   'offer-log-max-bytes': 'number', 'offer-log-max-age-ms': 'number', help: 'boolean', ...SECURITY_FLAGS,
 } as const;
 
@@ -51,6 +55,7 @@ export function parseMasterArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   if (f['allocation-interval-ms'] !== undefined) options.allocationIntervalMs = f['allocation-interval-ms'];
   if (f['offer-timeout-ms'] !== undefined) options.offerTimeoutMs = f['offer-timeout-ms'];
   if (f['framework-heartbeat-interval-ms'] !== undefined) options.frameworkHeartbeatIntervalMs = f['framework-heartbeat-interval-ms'];
+  if (f['agent-reregister-timeout-ms'] !== undefined) options.agentReregisterTimeoutMs = f['agent-reregister-timeout-ms'];
   if (f['offer-log-max-bytes'] !== undefined) options.offerLogMaxBytes = f['offer-log-max-bytes'];
   if (f['offer-log-max-age-ms'] !== undefined) options.offerLogMaxAgeMs = f['offer-log-max-age-ms'];
   return { help: false, options, security: securityChoice(f) };

@@ -81,6 +81,10 @@ export class Master implements SchedulerApi, AgentHandler {
   private health: Timer | undefined;
   private soon: Timer | undefined;
   private stopped = false;
+  /** When the master lost its link to the agents (NATS), while it is lost. */
+  private linkLostAt: number | undefined;
+  /** Agents are not judged before this (epoch ms): the grace after the link came back. */
+  private judgeFrom = 0;
 
   constructor(deps: MasterDeps) {
     const { config } = deps;
@@ -117,7 +121,36 @@ export class Master implements SchedulerApi, AgentHandler {
   start(): void {
     if (this.cycle || this.stopped) return;
     this.cycle = this.s.config.clock.setInterval(() => this.allocateNow(), this.s.config.allocationIntervalMs);
-    this.health = this.s.config.clock.setInterval(() => agentCalls.checkAgentHealth(this.s), this.s.config.agentHeartbeatIntervalMs);
+    this.health = this.s.config.clock.setInterval(() => {
+      if (this.linkLostAt === undefined && this.s.config.clock.now() >= this.judgeFrom) agentCalls.checkAgentHealth(this.s);
+    }, this.s.config.agentHeartbeatIntervalMs);
+  }
+
+  /**
+   * The master's own link to the agents (NATS) is gone. It hears no agent now, so their
+   * silence proves nothing about them: judging agents and allocating pause until the link is
+   * back. Declaring every agent unreachable for the master's own outage would tell frameworks
+   * to replace tasks that never stopped.
+   */
+  agentLinkLost(): void {
+    if (this.linkLostAt !== undefined || this.stopped) return;
+    this.linkLostAt = this.s.config.clock.now();
+    this.s.log.warn('lost the link to the agents (NATS); agent health and allocation paused until it is back');
+  }
+
+  /**
+   * The link is back: allocation resumes, and agents are judged again only after
+   * `agentReconnectGraceMs` (at least one agent timeout), time for them to reconnect too. One
+   * still silent then is unreachable at once: it was not heard through the grace either.
+   */
+  agentLinkRestored(): void {
+    if (this.linkLostAt === undefined || this.stopped) return;
+    const { clock, agentReconnectGraceMs, agentHeartbeatIntervalMs, agentMaxMissedHeartbeats } = this.s.config;
+    const at = clock.now();
+    this.judgeFrom = at + Math.max(agentReconnectGraceMs, agentHeartbeatIntervalMs * agentMaxMissedHeartbeats);
+    this.s.log.info('the link to the agents (NATS) is back; agent health and allocation resume', { outageMs: at - this.linkLostAt });
+    this.linkLostAt = undefined;
+    this.allocateSoon();
   }
 
   /** Cancels every timer and closes every framework stream; the master answers nothing after. */
@@ -135,7 +168,8 @@ export class Master implements SchedulerApi, AgentHandler {
 
   /** One allocation cycle, now. */
   allocateNow(): void {
-    if (this.stopped) return;
+    // Without the link no run message would reach an agent, and what is free is unknown.
+    if (this.stopped || this.linkLostAt !== undefined) return;
     const started = this.stopwatchMs();
     runAllocation(this.s, this.allocateFn);
     countAllocation(this.counts, (this.stopwatchMs() - started) / 1000);

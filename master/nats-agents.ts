@@ -5,7 +5,7 @@
  * message are logged and, when a reply is expected, answered with an error — never allowed to
  * take the master down.
  */
-import { type Msg, type NatsConnection, type Subscription } from 'nats';
+import { Events, type Msg, type NatsConnection, type Subscription } from 'nats';
 import {
   decodeAgentUsage, decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, decodeUnregister, encodeHeartbeatReply, encodeKillTask,
   encodeRegisterReply, encodeRunTask, encodeStatusAck, encodeUnregisterReply, type RegisterReply,
@@ -137,4 +137,25 @@ function onUsage(handler: AgentHandler, msg: Msg, sender: string, log: Logger): 
     // The next report replaces a bad one; nothing of it was kept.
     log.error('agent usage report refused', { sender, error: messageOf(err), errorType: err instanceof Error ? err.name : typeof err, bytes: msg.data.length });
   }
+}
+
+// ------------------------------------------------------------------ the link itself
+
+/** What the master does when its link to the agents goes and comes back (Master.agentLinkLost / agentLinkRestored). */
+export interface AgentLink {
+  agentLinkLost(): void;
+  agentLinkRestored(): void;
+}
+
+/**
+ * Tells the master when its NATS connection drops and when it is back. Ends with the
+ * connection. A connection that never drops costs nothing: nats.js reports status as events.
+ */
+export function followAgentLink(nc: NatsConnection, link: AgentLink, log: Logger): void {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === Events.Disconnect) link.agentLinkLost();
+      else if (status.type === Events.Reconnect) link.agentLinkRestored();
+    }
+  })().catch((err: unknown) => log.error('stopped following the NATS connection', { error: messageOf(err) }));
 }

@@ -1,5 +1,6 @@
 import { FakeClock, seededRandom } from '../common/clock';
 import { parse } from '../common/resources';
+import type { Capability } from '../common/types';
 import { resolveConfig } from './config';
 import { CallError } from './errors';
 import { Master } from './master';
@@ -31,9 +32,9 @@ async function registerAgent(master: Master, id = ''): Promise<string> {
   return result.agentId;
 }
 
-function subscribe(master: Master, failoverTimeoutMs: number, id = '') {
+function subscribe(master: Master, failoverTimeoutMs: number, id = '', capabilities: Capability[] = []) {
   const stream = new RecordingStream();
-  return { ...master.subscribe(frameworkInfo({ id, failoverTimeoutMs }), stream), stream };
+  return { ...master.subscribe(frameworkInfo({ id, failoverTimeoutMs, capabilities }), stream), stream };
 }
 
 describe('a master recovering from the registry', () => {
@@ -126,7 +127,7 @@ describe('a master recovering from the registry', () => {
     b.stop();
   });
 
-  it('lists admitted agents as unreachable, offers nothing of them, and asks them to register again with their id', async () => {
+  it('lists admitted agents as RECOVERING, offers nothing of them, and asks them to register again with their id', async () => {
     const { clock, startMaster } = cluster();
     const a = await startMaster();
     const agentId = await registerAgent(a);
@@ -134,7 +135,7 @@ describe('a master recovering from the registry', () => {
 
     const b = await startMaster();
     const fw = subscribe(b, MINUTE);
-    expect(b.state().agents).toEqual([expect.objectContaining({ id: agentId, status: 'UNREACHABLE' })]);
+    expect(b.state().agents).toEqual([expect.objectContaining({ id: agentId, status: 'RECOVERING' })]);
     clock.advance(5000);
     expect(fw.stream.offers()).toEqual([]);
     expect(b.agentHeartbeat(agentId)).toEqual({ reregister: true, masterId: b.info.id });
@@ -144,6 +145,44 @@ describe('a master recovering from the registry', () => {
     expect(b.agentHeartbeat(agentId)).toEqual({ reregister: false, masterId: b.info.id });
     clock.advance(1000);
     expect(fw.stream.offers().map((o) => o.agentId)).toEqual([agentId]);
+    b.stop();
+  });
+
+  it('answers nothing for a task on a recovering agent, then the state the agent reports when it registers again', async () => {
+    const { startMaster } = cluster();
+    const a = await startMaster();
+    const fw = subscribe(a, 10 * MINUTE);
+    const agentId = await registerAgent(a);
+    a.stop();
+
+    const b = await startMaster();
+    const back = subscribe(b, 10 * MINUTE, fw.frameworkId);
+    b.reconcile({ frameworkId: back.frameworkId, streamId: back.streamId, tasks: [{ taskId: 't1', agentId }] });
+    expect(back.stream.updates()).toEqual([]);   // not TASK_UNREACHABLE: that would have t1 replaced
+
+    await b.registerAgent({
+      agentInfo: { id: agentId, hostname: 'host-1', resources: parse('cpus:4;mem:4096'), attributes: {}, port: 5051 }, version: 'test',
+      tasks: [{ taskId: 't1', frameworkId: fw.frameworkId, agentId, name: 't1', state: 'TASK_RUNNING', resources: parse('cpus:1;mem:128') }],
+    });
+    expect(back.stream.updates()).toEqual([expect.objectContaining({ taskId: 't1', state: 'TASK_RUNNING', reason: 'REASON_RECONCILIATION' })]);
+    b.stop();
+  });
+
+  it('turns a recovering agent UNREACHABLE when its re-registration window ends, and then answers TASK_UNREACHABLE', async () => {
+    const { clock, startMaster } = cluster();
+    const a = await startMaster();
+    const fw = subscribe(a, 60 * MINUTE, '', ['PARTITION_AWARE']);
+    const agentId = await registerAgent(a);
+    a.stop();
+
+    const b = await startMaster();
+    const back = subscribe(b, 60 * MINUTE, fw.frameworkId, ['PARTITION_AWARE']);
+    clock.advance(10 * MINUTE - 1);   // Mesos's agent_reregister_timeout, the default
+    expect(b.state().agents).toEqual([expect.objectContaining({ id: agentId, status: 'RECOVERING' })]);
+    clock.advance(5000);
+    expect(b.state().agents).toEqual([expect.objectContaining({ id: agentId, status: 'UNREACHABLE' })]);
+    b.reconcile({ frameworkId: back.frameworkId, streamId: back.streamId, tasks: [{ taskId: 't1', agentId }] });
+    expect(back.stream.updates()).toEqual([expect.objectContaining({ taskId: 't1', state: 'TASK_UNREACHABLE', reason: 'REASON_RECONCILIATION' })]);
     b.stop();
   });
 

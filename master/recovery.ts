@@ -1,8 +1,10 @@
 /**
  * A master starting on a registry that already holds records takes over from an earlier
- * one. Agents are expected back: they are listed at once, unreachable until they register
- * again (their next heartbeat is answered `reregister`), so their resources are not offered
- * before they report the tasks they run. Frameworks are known again, disconnected, and their
+ * one. Agents are expected back: they are listed at once as **recovering** until they register
+ * again (their next heartbeat is answered `reregister`) or `agentReregisterTimeoutMs` ends,
+ * when they turn unreachable. Meanwhile their resources are not offered — they have not said
+ * which their tasks hold — and reconciliation answers nothing for tasks on them (reconcile.ts):
+ * a master restart must not look like a partition to frameworks. Frameworks are known again, disconnected, and their
  * failover timers re-armed from the stored deadline: one that does not return is removed at
  * its original deadline, one that returns keeps its id. Unlike Mesos (MESOS-4659), a master
  * restart does not give every framework a fresh failover timeout — nor remove them all.
@@ -38,7 +40,7 @@ export function recover(s: MasterState, { agents, frameworks, gone = [], weights
     assert(info.id, 'a registry agent has an id');
     if (s.goneAgents.has(info.id)) continue;
     if (s.agents.has(info.id)) continue; // already registered again: its own report is newer
-    s.agents.set({ info, registeredAt: at, lastHeartbeatAt: at, version: '', unreachableSince: at });
+    s.agents.set({ info, registeredAt: at, lastHeartbeatAt: at, version: '', recoveringUntil: at + s.config.agentReregisterTimeoutMs });
   }
   for (const stored of frameworks) recoverFramework(s, stored, at);
   s.log.info('recovered from the registry', { agents: agents.length, frameworks: s.frameworks.all().length });

@@ -78,7 +78,7 @@ describe('a master restarted on the same Redis', () => {
     const b = await master();
     expect(b.info.id).not.toBe(a.info.id);
     const view = await state(b);
-    expect(view.agents).toEqual([expect.objectContaining({ id: agent.agentId, hostname: 'fake-host', status: 'UNREACHABLE' })]);
+    expect(view.agents).toEqual([expect.objectContaining({ id: agent.agentId, hostname: 'fake-host', status: 'RECOVERING' })]);
     expect(view.frameworks).toEqual([expect.objectContaining({ id: fw.frameworkId, name: 'web', connected: false })]);
     const registry = await RedisRegistry.connect(redis.url, { keyPrefix: `${prefix}:` });
     cleanups.push(() => registry.close());

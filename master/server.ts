@@ -13,7 +13,7 @@ import { startHttp, type HttpDeps, type HttpHandle } from './api/http';
 import { resolveConfig, type MasterConfig, type MasterOptions } from './config';
 import { Master } from './master';
 import { exposition, offerLogFamilies, renderMetrics } from './metrics';
-import { natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
+import { followAgentLink, natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
 import { natsIdentity, pushAccountUpdates, type AccountPusher, type NatsIdentity } from '../common/security/nats-client';
 import { OfferLog } from './offer-log';
 import { OfferLogStream } from './offer-log-stream';
@@ -195,6 +195,7 @@ async function startServers(into: Partial<Servers>, d: ServerDeps): Promise<void
   );
   master.setPorts(into.http.port, into.grpc.port);
   into.agents = serveAgents(d.nc, d.subj, master, d.log.child('nats'));
+  followAgentLink(d.nc, master, d.log.child('nats'));
   await d.nc.flush();
 }
 

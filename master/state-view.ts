@@ -6,6 +6,7 @@ import { format, normalize, scalar, type Resources } from '../common/resources';
 import type { AgentView, FrameworkView, MasterStateView, OfferView, ResourceView, TaskView } from '../common/operator-types';
 import { isTerminal } from '../common/types';
 import { usageOf } from './allocation';
+import { agentStatus } from './agents';
 import type { FrameworkRecord } from './frameworks';
 import type { MasterState } from './state';
 import type { TaskRecord } from './tasks';
@@ -19,6 +20,8 @@ export function resourceView(rs: Resources): ResourceView {
 
 const sum = (maps: Map<string, Resources>): Resources => normalize([...maps.values()].flat());
 
+const STATUS = { active: 'ACTIVE', recovering: 'RECOVERING', unreachable: 'UNREACHABLE' } as const;
+
 export function agentView(s: MasterState, agentId: string): AgentView {
   const agent = s.agents.get(agentId);
   if (!agent) throw new Error(`agent ${agentId} vanished while rendering the state`);
@@ -26,7 +29,7 @@ export function agentView(s: MasterState, agentId: string): AgentView {
   return {
     id: agentId, hostname: agent.info.hostname, port: agent.info.port, attributes: { ...agent.info.attributes },
     registeredAt: agent.registeredAt, lastHeartbeatAt: agent.lastHeartbeatAt,
-    status: agent.unreachableSince === undefined ? 'ACTIVE' : 'UNREACHABLE',
+    status: STATUS[agentStatus(agent)],
     ...(agent.info.principal ? { principal: agent.info.principal } : {}),
     total: resourceView(usage.total), used: resourceView(usage.used), offered: resourceView(usage.offered), available: resourceView(usage.available),
   };
