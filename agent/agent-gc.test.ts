@@ -242,6 +242,8 @@ describe('agent garbage collection of exited containers (Docker)', () => {
     const clock = new FakeClock();
     const rig = await startAgentRig({
       containerizer: 'docker', resources: 'cpus:1;mem:256;disk:100', clock, diskWatchIntervalMs: MIN, diskUsage: () => Promise.resolve(0),
+      // The clock jumps a minute: the engine watchdog on it would take that for a silent engine.
+      dockerProbeIntervalMs: 365 * 24 * HOUR,
     });
     try {
       const exited = await labelled(rig.agentId, ['true']);

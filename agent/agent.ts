@@ -24,9 +24,9 @@ import { natsIdentity, type NatsIdentity } from '../common/security/nats-client'
 import { metaDir, writeJsonAtomic } from './checkpoint';
 import { agentConfig, type AgentConfig, type AgentOptions } from './config';
 import { GarbageCollector, type GcSweep } from './gc-collector';
-import { removeExitedContainers } from './gc-containers';
 import type { ContainerizerKind } from './containerizer/containerizer';
 import { AgentContainerizers } from './containerizers';
+import type { EngineHealth } from './engine-watchdog';
 import { masterMessageHandler } from './master-messages';
 import { recoverAgent } from './recovery';
 import { Registrar } from './registration';
@@ -53,6 +53,8 @@ type AgentEvents = {
   gc: [GcSweep];
   /** A usage report, as it was sent to the master. */
   usage: [AgentUsage];
+  /** The Docker engine became wedged (the agent is degraded: no launches), or answers again. */
+  engine: [EngineHealth];
 };
 
 export interface AgentHandle {
@@ -138,7 +140,11 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     this.subjects = makeSubjects(config.subjectPrefix);
     this.registered = new Promise<string>((resolve, reject) => { this.resolveRegistered = resolve; this.rejectRegistered = reject; });
     this.registered.catch(() => undefined); // a stop before registration is not an unhandled failure
-    this.containers = new AgentContainerizers(config, () => this.agentId, this.log);
+    this.containers = new AgentContainerizers(config, () => this.agentId, this.log, (health) => {
+      // The master hears it at once, not at the next heartbeat: it stops (or starts again) offering us.
+      this.registrar?.beatNow();
+      this.emit('engine', health);
+    });
     this.checkpointFile = join(metaDir(config.workDir), 'status-updates.json');
     this.identityFile = join(metaDir(config.workDir), 'agent.json');
     this.runs = new RunStore(config.workDir);
@@ -176,6 +182,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       clock: config.clock,
       killGracePeriodMs: config.killGracePeriodMs,
       containerizerFor: (task) => this.containers.for(task),
+      degradedReason: () => this.containers.degradedReason(),
       publish: (status) => { this.updates.update(status); this.emit('status', status); },
       runs: this.runs,
       pendingOf: (frameworkId, taskId) => this.updates.pendingOf(frameworkId, taskId),
@@ -198,10 +205,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       agentId: () => this.agentId,
       isLive: (sandbox) => this.table.live().some((r) => r.sandboxDir === sandbox),
       onRemoved: (sandbox) => this.table.forget(sandbox),
-      removeExitedContainers: async () => {
-        const docker = this.containers.dockerClient();
-        return docker ? removeExitedContainers(docker, this.agentId, new Set(this.table.live().map((r) => r.containerId)), this.log.child('gc')) : [];
-      },
+      removeExitedContainers: () => this.containers.removeExitedContainers(new Set(this.table.live().map((r) => r.containerId))),
       onSweep: (sweep) => this.emit('gc', sweep),
       log: this.log.child('gc'),
     });
@@ -282,6 +286,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       heartbeatIntervalMs: c.heartbeatIntervalMs,
       version: AGENT_VERSION,
       agentInfo: () => this.agentInfo(),
+      degradedReason: () => this.containers.degradedReason(),
       tasks: () => this.table.tasks(this.agentId),
       onRegistered: (reply) => this.onRegistered(reply.agentId),
       log: this.log.child('registration'),
@@ -297,6 +302,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
 
   private async shutdown(): Promise<void> {
     this.registrar?.stop();
+    this.containers.stopWatching();
     await this.gc.stop();
     this.usage.stop();
     this.rejectRegistered(new Error('the agent stopped before it registered'));
@@ -364,6 +370,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     return agentStateView({
       agentId: this.agentId, config: this.config, httpPort: this.httpPort, containerizers: this.containerizers, isolation: this.containers.isolation,
       unacknowledgedUpdates: this.updates.snapshot().streams.reduce((n, st) => n + st.pending.length, 0),
+      degradedReason: this.containers.degradedReason(),
       runs: this.table.records(),
       statisticsOf: (containerId) => this.usage.latestOf(containerId),
     });

@@ -62,6 +62,11 @@ describe('agent config', () => {
     [{ gcDiskHeadroom: 1 }, 'gcDiskHeadroom'],
     [{ gcDiskHeadroom: -0.1 }, 'gcDiskHeadroom'],
     [{ diskWatchIntervalMs: 0 }, 'diskWatchIntervalMs'],
+    [{ dockerConcurrentCalls: 0 }, 'dockerConcurrentCalls'],
+    [{ dockerConcurrentCalls: 2.5 }, 'dockerConcurrentCalls'],
+    [{ dockerProbeIntervalMs: 0 }, 'dockerProbeIntervalMs'],
+    [{ dockerProbeTimeoutMs: Number.NaN }, 'dockerProbeTimeoutMs'],
+    [{ dockerProbeFailures: 0 }, 'dockerProbeFailures'],
   ])('rejects %j with an AgentConfigError naming %s', (opts, field) => {
     let err: unknown;
     try {
@@ -72,6 +77,11 @@ describe('agent config', () => {
     expect(err).toBeInstanceOf(AgentConfigError);
     expect((err as AgentConfigError).field).toBe(field);
     expect((err as Error).message).toMatch(new RegExp(`'${field}'`));
+  });
+
+  it('bounds the agent\'s Docker calls to 8 at once and calls the engine wedged after 3 probes of 5 s every 5 s fail', () => {
+    const c = agentConfig({ resources: 'cpus:1;mem:1;disk:1;ports:[1-1]' });
+    expect(c).toMatchObject({ dockerConcurrentCalls: 8, dockerProbeIntervalMs: 5_000, dockerProbeTimeoutMs: 5_000, dockerProbeFailures: 3 });
   });
 
   it('garbage-collects as Mesos does by default: a week, 10 % headroom, the disk checked every minute, usage by statfs', async () => {

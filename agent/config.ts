@@ -39,6 +39,17 @@ export interface AgentOptions {
   dockerUser?: string;
   /** A Docker image pull that has not finished by then fails the launch. */
   imagePullTimeoutMs?: number;
+  /**
+   * At most this many of the agent's calls are at the Docker engine at once; the others wait
+   * in line, kills first (containerizer/docker-client.ts).
+   */
+  dockerConcurrentCalls?: number;
+  /** How long after one engine probe (`/_ping`, `/info`) ended the next begins. */
+  dockerProbeIntervalMs?: number;
+  /** An engine probe not answered by then counts as failed. */
+  dockerProbeTimeoutMs?: number;
+  /** This many failed engine probes in a row make the engine wedged and the agent degraded. */
+  dockerProbeFailures?: number;
   isolation?: IsolationChoice;
   /** Overrides the interval the master sends in its register reply. */
   heartbeatIntervalMs?: number;
@@ -89,6 +100,10 @@ export interface AgentConfig {
   /** undefined: the Docker containerizer's default (nobody). */
   readonly dockerUser: string | undefined;
   readonly imagePullTimeoutMs: number;
+  readonly dockerConcurrentCalls: number;
+  readonly dockerProbeIntervalMs: number;
+  readonly dockerProbeTimeoutMs: number;
+  readonly dockerProbeFailures: number;
   readonly isolation: IsolationChoice;
   readonly heartbeatIntervalMs: number | undefined;
   readonly statusRetryInitialMs: number;
@@ -127,6 +142,14 @@ export const DEFAULTS = {
   dockerSocket: '/var/run/docker.sock',
   defaultImage: 'agora/busybox:latest',
   imagePullTimeoutMs: 300_000,
+  // Eight calls at once keep a burst of removals well clear of Docker 20.10's deadlock
+  // (moby/moby#42545) and still launch and kill side by side.
+  dockerConcurrentCalls: 8,
+  // A probe every 5 s, each given 5 s: three failures in a row, about 30 s of silence,
+  // make the engine wedged; a slow moment (a probe late once) does not.
+  dockerProbeIntervalMs: 5_000,
+  dockerProbeTimeoutMs: 5_000,
+  dockerProbeFailures: 3,
   isolation: 'auto' as IsolationChoice,
   statusRetryInitialMs: 10_000,
   statusRetryMaxMs: 600_000,
@@ -162,6 +185,10 @@ export function agentConfig(options: AgentOptions = {}): AgentConfig {
     processUser: o.processUser,
     dockerUser: o.dockerUser,
     imagePullTimeoutMs: positive('imagePullTimeoutMs', o.imagePullTimeoutMs ?? DEFAULTS.imagePullTimeoutMs),
+    dockerConcurrentCalls: wholeNumber('dockerConcurrentCalls', o.dockerConcurrentCalls ?? DEFAULTS.dockerConcurrentCalls),
+    dockerProbeIntervalMs: positive('dockerProbeIntervalMs', o.dockerProbeIntervalMs ?? DEFAULTS.dockerProbeIntervalMs),
+    dockerProbeTimeoutMs: positive('dockerProbeTimeoutMs', o.dockerProbeTimeoutMs ?? DEFAULTS.dockerProbeTimeoutMs),
+    dockerProbeFailures: wholeNumber('dockerProbeFailures', o.dockerProbeFailures ?? DEFAULTS.dockerProbeFailures),
     isolation: c.isolation,
     heartbeatIntervalMs: o.heartbeatIntervalMs === undefined ? undefined : positive('heartbeatIntervalMs', o.heartbeatIntervalMs),
     statusRetryInitialMs: c.statusRetryInitialMs,
@@ -279,6 +306,11 @@ function nonEmpty(field: string, v: string): string {
 
 function positive(field: string, v: number): number {
   if (!Number.isFinite(v) || v <= 0) throw new AgentConfigError(field, `${v} must be a number > 0`);
+  return v;
+}
+
+function wholeNumber(field: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new AgentConfigError(field, `${v} must be a whole number ≥ 1`);
   return v;
 }
 

@@ -3,27 +3,38 @@
  * process containerizer always, with cgroup limits when the host allows; the Docker one when
  * an engine answers. `DOCKER` tasks need Docker, `PROCESS` ones get process, the others
  * Docker when the agent runs it, else process.
+ *
+ * With Docker comes its engine's watchdog (engine-watchdog.ts): while the engine is wedged
+ * the agent is degraded, `degradedReason` says why, and the agent takes no launches.
  */
-import Docker from 'dockerode';
 import type { Logger } from '../common/log';
 import type { TaskInfo } from '../common/types';
 import type { AgentConfig } from './config';
 import { detectCgroups, type IsolationView } from './containerizer/cgroups';
 import type { Containerizer, ContainerizerKind } from './containerizer/containerizer';
 import { DockerContainerizer } from './containerizer/docker';
-import { dockerAvailable } from './containerizer/docker-engine';
+import { openDocker, type DockerEngine } from './containerizer/docker-client';
 import { ProcessContainerizer } from './containerizer/process';
+import { EngineWatchdog, type EngineHealth } from './engine-watchdog';
+import { removeExitedContainers } from './gc-containers';
 
 export class AgentContainerizers {
   readonly process: ProcessContainerizer;
   /** Whether process containers get cgroup limits here, and if not, why not. */
   readonly isolation: IsolationView;
   private docker: DockerContainerizer | undefined;
-  /** The engine's client, once it answered. */
-  private client: Docker | undefined;
+  /** The engine (through its bounded line), once it answered. */
+  private engine: DockerEngine | undefined;
+  private watchdog: EngineWatchdog | undefined;
 
-  /** `agentId`: the agent's current id, by which its Docker containers are labelled and found. */
-  constructor(private readonly config: AgentConfig, private readonly agentId: () => string, private readonly log: Logger) {
+  /**
+   * `agentId`: the agent's current id, by which its Docker containers are labelled and found.
+   * `onEngine`: told when the Docker engine becomes wedged, or answers again.
+   */
+  constructor(
+    private readonly config: AgentConfig, private readonly agentId: () => string, private readonly log: Logger,
+    private readonly onEngine: (health: EngineHealth) => void = () => undefined,
+  ) {
     const cgroups = config.isolation === 'none'
       ? { ok: false as const, view: { cgroups: 'none' as const, why: 'isolation is none in the agent\'s config' } }
       : detectCgroups();
@@ -36,18 +47,37 @@ export class AgentContainerizers {
     });
   }
 
-  /** Starts the Docker containerizer unless the config says process only; false when no engine answers. */
+  /**
+   * Starts the Docker containerizer, and its engine's watchdog, unless the config says process
+   * only; false when no engine answers.
+   */
   async startDocker(): Promise<boolean> {
     const c = this.config;
     if (c.containerizer === 'process') return true;
-    const docker = new Docker({ socketPath: c.dockerSocket });
-    if (!(await dockerAvailable(docker))) return false;
-    this.client = docker;
+    const door = openDocker(c.dockerSocket, c.dockerConcurrentCalls);
+    if (!(await door.available(2_000))) return false;
+    this.engine = door.engine;
     this.docker = new DockerContainerizer({
-      docker, defaultImage: c.defaultImage, agentId: this.agentId, pullTimeoutMs: c.imagePullTimeoutMs, log: this.log.child('docker'),
+      docker: door.engine, defaultImage: c.defaultImage, agentId: this.agentId, pullTimeoutMs: c.imagePullTimeoutMs, log: this.log.child('docker'),
       ...(c.dockerUser !== undefined ? { defaultUser: c.dockerUser } : {}),
     });
+    this.watchdog = new EngineWatchdog({
+      clock: c.clock, intervalMs: c.dockerProbeIntervalMs, timeoutMs: c.dockerProbeTimeoutMs, failuresToWedge: c.dockerProbeFailures,
+      probe: door.probe, onChange: this.onEngine, log: this.log.child('engine'),
+    });
+    this.watchdog.start();
     return true;
+  }
+
+  /** Why the agent takes no launches now (its Docker engine is wedged), or undefined. */
+  degradedReason(): string | undefined {
+    const health = this.watchdog?.health();
+    return health?.wedged ? health.reason : undefined;
+  }
+
+  /** Stops watching the engine (the agent is stopping). */
+  stopWatching(): void {
+    this.watchdog?.stop();
   }
 
   /** The kinds this agent runs, the default first. */
@@ -55,9 +85,9 @@ export class AgentContainerizers {
     return this.docker ? ['docker', 'process'] : ['process'];
   }
 
-  /** The Docker Engine's client, when the agent runs Docker. */
-  dockerClient(): Docker | undefined {
-    return this.client;
+  /** GC's part: this agent's exited Docker containers that no run in `claimed` claims, removed. */
+  async removeExitedContainers(claimed: ReadonlySet<string>): Promise<string[]> {
+    return this.engine ? removeExitedContainers(this.engine, this.agentId(), claimed, this.log.child('gc')) : [];
   }
 
   /** The containerizer of a kind, if this agent runs it. */

@@ -6,20 +6,23 @@
  * checkpoint lost or unreadable after a crash). Running containers are never touched here:
  * recovery deals with those, once, at start-up.
  */
-import type Docker from 'dockerode';
 import type { Logger } from '../common/log';
+import type { DockerEngine } from './containerizer/docker-client';
 import { LABELS } from './containerizer/docker-create';
 
-/** Removes them; resolves with their container ids (the Docker id for one without the label). */
-export async function removeExitedContainers(docker: Docker, agentId: string, claimed: ReadonlySet<string>, log: Logger): Promise<string[]> {
+/**
+ * Removes them; resolves with their container ids (the Docker id for one without the label).
+ * Last in the engine's line: nothing waits for a sweep.
+ */
+export async function removeExitedContainers(docker: DockerEngine, agentId: string, claimed: ReadonlySet<string>, log: Logger): Promise<string[]> {
   if (!agentId) return [];
-  const exited = await docker.listContainers({ all: true, filters: { label: [`${LABELS.agentId}=${agentId}`], status: ['exited', 'dead'] } });
+  const exited = await docker.list({ label: [`${LABELS.agentId}=${agentId}`], status: ['exited', 'dead'] }, 'background');
   const removed: string[] = [];
   for (const c of exited) {
     const containerId = c.Labels[LABELS.containerId] ?? '';
     if (claimed.has(containerId)) continue;
     try {
-      await docker.getContainer(c.Id).remove({ force: true, v: true });
+      await docker.remove(c.Id, 'background');
       removed.push(containerId || c.Id);
     } catch (err) {
       // 404: gone meanwhile; 409: a removal is already under way. Either way it is going.

@@ -22,7 +22,9 @@ let agent: AgentHandle;
 let agentId: string;
 
 beforeAll(async () => {
-  rig = await startAgentRig({ containerizer: 'docker', resources: 'cpus:2;mem:1024;disk:1000', clock });
+  // The engine watchdog runs on the agent's clock too: a jump past a probe's timeout would
+  // count as an engine that did not answer, so it is idle here (engine-watchdog.test.ts).
+  rig = await startAgentRig({ containerizer: 'docker', resources: 'cpus:2;mem:1024;disk:1000', clock, dockerProbeIntervalMs: 365 * 86_400_000 });
   ({ master, agent, agentId } = rig);
 });
 

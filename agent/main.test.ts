@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { startNatsServer } from '../common/nats-server';
-import { parseAgentArgs, runAgent } from './main';
+import { parseAgentArgs, runAgent, USAGE } from './main';
 import { TestMaster } from '../test/support/test-master';
 
 describe('agora agent flags', () => {
@@ -24,6 +24,18 @@ describe('agora agent flags', () => {
       .toEqual({ gcDelayMs: 3_600_000, gcDiskHeadroom: 0.2, diskWatchIntervalMs: 30_000 });
     expect(() => parseAgentArgs(['--gc-delay', 'a week'], {})).toThrow(/'gcDelayMs': 'a week' is not a duration/);
     expect(() => parseAgentArgs(['--disk-watch-interval', '60'], {})).toThrow(/'diskWatchIntervalMs': '60' is not a duration/);
+  });
+
+  it('takes the Docker engine\'s bound and watchdog: --docker-concurrency 4 --docker-probe-interval 2s --docker-probe-timeout=1500ms --docker-probe-failures 5', () => {
+    expect(parseAgentArgs(['--docker-concurrency', '4', '--docker-probe-interval', '2s', '--docker-probe-timeout=1500ms', '--docker-probe-failures', '5'], {}))
+      .toEqual({ dockerConcurrentCalls: 4, dockerProbeIntervalMs: 2_000, dockerProbeTimeoutMs: 1_500, dockerProbeFailures: 5 });
+    expect(() => parseAgentArgs(['--docker-probe-timeout', '5'], {})).toThrow(/'dockerProbeTimeoutMs': '5' is not a duration/);
+  });
+
+  it('says in its help what degraded means and how to restart the engine', () => {
+    expect(USAGE).toMatch(/Degraded: when the Docker engine has not answered/);
+    expect(USAGE).toMatch(/node scripts\/setup\.js/);
+    expect(USAGE).toMatch(/recovers on its own/);
   });
 
   it('takes the NATS url from AGORA_NATS unless --nats is given', () => {

@@ -38,14 +38,32 @@ Runs an agent: offers this machine's resources to the master and runs tasks in c
   --gc-disk-headroom F     the fraction of the work directory's disk to keep free (default ${DEFAULTS.gcDiskHeadroom})
   --disk-watch-interval DURATION
                            how often the disk is checked for GC (default 1m)
+  --docker-concurrency N   at most N calls of this agent at the Docker engine at once; the
+                           rest wait in line, kills first (default ${DEFAULTS.dockerConcurrentCalls})
+  --docker-probe-interval DURATION
+                           how often the engine is probed (/_ping, /info) (default 5s)
+  --docker-probe-timeout DURATION
+                           a probe not answered by then fails (default 5s)
+  --docker-probe-failures N
+                           failed probes in a row that make the engine wedged (default ${DEFAULTS.dockerProbeFailures})
 ${SECURITY_USAGE}  --help                   this text
+
+Degraded: when the Docker engine has not answered that many probes in a row (about 30 s
+with the defaults), the agent is degraded. It takes no launches (a task sent to it ends
+TASK_DROPPED, reason REASON_CONTAINER_LAUNCH_FAILED, saying why), tells the master, which
+stops offering it and shows the reason in /api/v1/state and its UI, and keeps its running
+tasks. A hung dockerd (Docker 20.10 can deadlock when many containers go at once) needs a
+restart: there is no systemd here, so stop it (kill $(pidof dockerd); kill -9 if it does
+not exit) and start it again with 'node scripts/setup.js', which starts a dockerd when none
+answers. The agent recovers on its own as soon as the engine answers a probe again.
 `;
 
 const SPEC = {
   nats: 'string', prefix: 'string', 'work-dir': 'string', resources: 'string', port: 'number', host: 'string',
   hostname: 'string', containerizer: 'string', 'docker-socket': 'string', 'default-image': 'string', 'process-user': 'string', 'docker-user': 'string',
   attributes: 'string', recover: 'string', 'gc-delay': 'string', 'gc-disk-headroom': 'number', 'disk-watch-interval': 'string',
-  'usage-interval-ms': 'number', help: 'boolean', ...SECURITY_FLAGS,
+  'usage-interval-ms': 'number', 'docker-concurrency': 'number', 'docker-probe-interval': 'string', 'docker-probe-timeout': 'string',
+  'docker-probe-failures': 'number', help: 'boolean', ...SECURITY_FLAGS,
 } as const;
 
 /** Parses the flags (`--flag value` or `--flag=value`); 'help' when help was asked for. */
@@ -72,6 +90,11 @@ export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (f['gc-disk-headroom'] !== undefined) o.gcDiskHeadroom = f['gc-disk-headroom'];   // checked by agentConfig
   if (f['disk-watch-interval'] !== undefined) o.diskWatchIntervalMs = parseDuration('diskWatchIntervalMs', f['disk-watch-interval']);
   if (f['usage-interval-ms'] !== undefined) o.usageIntervalMs = f['usage-interval-ms'];
+  // Counts are checked by agentConfig; durations here, as the other duration flags.
+  if (f['docker-concurrency'] !== undefined) o.dockerConcurrentCalls = f['docker-concurrency'];
+  if (f['docker-probe-interval'] !== undefined) o.dockerProbeIntervalMs = parseDuration('dockerProbeIntervalMs', f['docker-probe-interval']);
+  if (f['docker-probe-timeout'] !== undefined) o.dockerProbeTimeoutMs = parseDuration('dockerProbeTimeoutMs', f['docker-probe-timeout']);
+  if (f['docker-probe-failures'] !== undefined) o.dockerProbeFailures = f['docker-probe-failures'];
   return o;
 }
 

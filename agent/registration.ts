@@ -37,6 +37,8 @@ export interface RegistrarDeps {
   version: string;
   /** The agent as it presents itself; `id` is '' until the first registration. */
   agentInfo(): AgentInfo;
+  /** Why the agent takes no launches now, if it does not: sent with every registration and heartbeat. */
+  degradedReason?(): string | undefined;
   /** The tasks to present when registering again. */
   tasks(): Task[];
   /** Resolves once the agent is ready for the master's messages. */
@@ -59,6 +61,9 @@ export class Registrar {
   private heartbeatMs = FALLBACK_HEARTBEAT_MS;
   private failedHeartbeats = 0;
   private isRegistered = false;
+  /** A heartbeat is waiting for its reply; `beatAgain`: another was asked for meanwhile. */
+  private beating = false;
+  private beatAgain = false;
 
   constructor(private readonly deps: RegistrarDeps) {}
 
@@ -70,6 +75,22 @@ export class Registrar {
   start(): void {
     // Straight away, not through the clock: a paused test clock must not hold back the first try.
     this.now(() => this.attempt(0));
+  }
+
+  /**
+   * Heartbeats now rather than at the next interval (the agent became degraded, or recovered,
+   * and the master should know at once), then at the interval again. Nothing before the first
+   * registration: that carries the news itself.
+   */
+  beatNow(): void {
+    if (this.stopped || !this.isRegistered) return;
+    if (this.beating) {
+      this.beatAgain = true;
+      return;
+    }
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.now(() => this.heartbeat());
   }
 
   stop(): void {
@@ -102,7 +123,8 @@ export class Registrar {
     const again = info.id !== '';
     let reply: RegisterReply | undefined;
     try {
-      const req = encodeRegisterRequest({ agentInfo: info, tasks: again ? d.tasks() : [], version: d.version });
+      const degradedReason = d.degradedReason?.();
+      const req = encodeRegisterRequest({ agentInfo: info, tasks: again ? d.tasks() : [], version: d.version, ...(degradedReason ? { degradedReason } : {}) });
       reply = decodeRegisterReply(await d.link.request(d.subjects.register(d.owner), req, d.requestTimeoutMs));
       if (reply.error) throw new Error(`the master refused: ${reply.error}`);
       if (!reply.agentId) throw new Error('the master replied without an agent id');
@@ -126,10 +148,25 @@ export class Registrar {
   }
 
   private async heartbeat(): Promise<void> {
+    this.beating = true;
+    try {
+      await this.beat();
+    } finally {
+      this.beating = false;
+    }
+    if (this.beatAgain) {
+      this.beatAgain = false;
+      this.beatNow();
+    }
+  }
+
+  private async beat(): Promise<void> {
     const d = this.deps;
     const agentId = d.agentInfo().id;
+    const degradedReason = d.degradedReason?.();
     try {
-      const bytes = await d.link.request(d.subjects.heartbeat(d.owner), encodeHeartbeat({ agentId, timestampMs: d.clock.now() }), d.requestTimeoutMs);
+      const hb = encodeHeartbeat({ agentId, timestampMs: d.clock.now(), ...(degradedReason ? { degradedReason } : {}) });
+      const bytes = await d.link.request(d.subjects.heartbeat(d.owner), hb, d.requestTimeoutMs);
       const reply = decodeHeartbeatReply(bytes);
       if (this.stopped) return;
       this.failedHeartbeats = 0;

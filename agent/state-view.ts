@@ -18,6 +18,8 @@ export interface AgentStateSource {
   containerizers: readonly ContainerizerKind[];
   isolation: IsolationView;
   unacknowledgedUpdates: number;
+  /** Why the agent takes no launches now (its container engine is wedged), if it does not. */
+  degradedReason?: string | undefined;
   /** Every run the agent knows, newest last. */
   runs: readonly TaskRecord[];
   /** A run's newest usage report. */
@@ -36,6 +38,7 @@ export function agentStateView(a: AgentStateSource): AgentStateView {
     isolation: { ...a.isolation },
     registered: a.agentId !== '',
     unacknowledgedUpdates: a.unacknowledgedUpdates,
+    ...(a.degradedReason ? { degradedReason: a.degradedReason } : {}),
     tasks: a.runs.map((t) => ({
       id: t.taskId, name: t.info.name, frameworkId: t.frameworkId, state: t.state, containerId: t.containerId,
       containerizer: t.containerizer ?? '', sandbox: t.sandboxDir, message: t.latest?.message ?? '',

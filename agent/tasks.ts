@@ -45,6 +45,8 @@ export interface TaskRunnerDeps {
   killGracePeriodMs: number;
   /** The containerizer for a task, or why this agent cannot run it. */
   containerizerFor(task: TaskInfo): Containerizer | { error: string };
+  /** Why the agent takes no launches now (its container engine is wedged), or undefined. */
+  degradedReason?(): string | undefined;
   /** Hands a status update to the reliable stream of its task. */
   publish(status: TaskStatus): void;
   /** Where runs are checkpointed for recovery. */
@@ -242,6 +244,14 @@ export class TaskRunner {
     }
     if (this.stopping) {
       this.publish(detachedRecord(frameworkId, taskId), 'TASK_DROPPED', { reason: 'REASON_AGENT_DRAINING', message: 'the agent is stopping' });
+      return true;
+    }
+    // Mesos's TASK_DROPPED: it never started, and launching it again (elsewhere, or here
+    // later) may well work. Any task, not only Docker ones: the master offers none of this
+    // agent now, so a run that arrives anyway was sent before it heard.
+    const degraded = this.deps.degradedReason?.();
+    if (degraded) {
+      this.publish(detachedRecord(frameworkId, taskId), 'TASK_DROPPED', { reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: `not launched: the agent is degraded: ${degraded}` });
       return true;
     }
     return false;

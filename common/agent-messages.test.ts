@@ -1,8 +1,12 @@
 /**
  * AgentUsage on the wire: what an agent encodes the master decodes unchanged, and a report
- * that no agent could have measured is refused whole, saying what is wrong.
+ * that no agent could have measured is refused whole, saying what is wrong. A heartbeat and
+ * a registration carry an agent's degraded reason, and an older agent's (without the field)
+ * reads as not degraded.
  */
-import { decodeAgentUsage, encodeAgentUsage, type AgentUsage } from './agent-messages';
+import {
+  decodeAgentUsage, decodeHeartbeat, decodeRegisterRequest, encodeAgentUsage, encodeHeartbeat, encodeRegisterRequest, type AgentUsage,
+} from './agent-messages';
 import { pb, WireError } from './proto';
 
 const REPORT: AgentUsage = {
@@ -44,5 +48,24 @@ describe('AgentUsage codec', () => {
       .toThrow('malformed AgentUsage of agent agent-1, task #0 (burn): statistics.cpusUserTimeSecs is -1; measurements are finite and >= 0');
     const nan = { ...REPORT, tasks: [{ ...REPORT.tasks[0]!, statistics: { ...REPORT.tasks[0]!.statistics, cpusThrottledTimeSecs: NaN } }] };
     expect(() => decodeAgentUsage(encodeAgentUsage(nan))).toThrow(/statistics\.cpusThrottledTimeSecs is NaN/);
+  });
+});
+
+describe('degraded_reason on heartbeats and registrations', () => {
+  const why = 'the container engine has not answered for 30 s (3 probes in a row failed; the last: no answer within 5000 ms)';
+
+  it('round-trips the reason, and no reason (empty on the wire) as none', () => {
+    expect(decodeHeartbeat(encodeHeartbeat({ agentId: 'agent-1', timestampMs: 1_700_000_000_000, degradedReason: why })))
+      .toEqual({ agentId: 'agent-1', timestampMs: 1_700_000_000_000, degradedReason: why });
+    expect(decodeHeartbeat(encodeHeartbeat({ agentId: 'agent-1', timestampMs: 1_700_000_000_000 })))
+      .toEqual({ agentId: 'agent-1', timestampMs: 1_700_000_000_000 });
+    const info = { id: 'agent-1', hostname: 'h', resources: [], attributes: {}, port: 5051 };
+    expect(decodeRegisterRequest(encodeRegisterRequest({ agentInfo: info, tasks: [], version: '0.1.0', degradedReason: why })).degradedReason).toBe(why);
+    expect(decodeRegisterRequest(encodeRegisterRequest({ agentInfo: info, tasks: [], version: '0.1.0' }))).not.toHaveProperty('degradedReason');
+  });
+
+  it('reads a heartbeat of an agent that predates the field as not degraded', () => {
+    const old = pb.AgentHeartbeat.encode({ agentId: 'agent-1', timestamp: 1_700_000_000 }).finish();
+    expect(decodeHeartbeat(old)).toEqual({ agentId: 'agent-1', timestampMs: 1_700_000_000_000 });
   });
 });

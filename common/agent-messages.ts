@@ -12,9 +12,10 @@ import {
 import { decodeAs, pb, WireError } from './proto';
 import type { AgentInfo, FrameworkInfo, KillPolicy, ResourceStatistics, Task, TaskInfo, TaskStatus, TaskUsage } from './types';
 
-export interface RegisterRequest { agentInfo: AgentInfo; tasks: Task[]; version: string }
+/** `degradedReason`: set while the agent takes no launches (its container engine is wedged), saying why. */
+export interface RegisterRequest { agentInfo: AgentInfo; tasks: Task[]; version: string; degradedReason?: string }
 export interface RegisterReply { agentId: string; heartbeatIntervalMs: number; masterId: string; error: string }
-export interface Heartbeat { agentId: string; timestampMs: number }
+export interface Heartbeat { agentId: string; timestampMs: number; degradedReason?: string }
 export interface HeartbeatReply { reregister: boolean; masterId: string; error?: string }
 export interface RunTask { frameworkId: string; frameworkInfo: FrameworkInfo; task: TaskInfo }
 export interface KillTask { frameworkId: string; taskId: string; killPolicy?: KillPolicy }
@@ -27,21 +28,27 @@ export interface AgentUsage { agentId: string; timestampMs: number; tasks: TaskU
 // ------------------------------------------------------------------ agent → master
 
 export function encodeRegisterRequest(r: RegisterRequest): Uint8Array {
-  return pb.RegisterAgentRequest.encode({ agentInfo: agentInfoToWire(r.agentInfo), tasks: r.tasks.map(taskToWire), version: r.version }).finish();
+  return pb.RegisterAgentRequest.encode({
+    agentInfo: agentInfoToWire(r.agentInfo), tasks: r.tasks.map(taskToWire), version: r.version, degradedReason: r.degradedReason ?? '',
+  }).finish();
 }
 
 export function decodeRegisterRequest(bytes: Uint8Array): RegisterRequest {
   const m = decodeAs(pb.RegisterAgentRequest, 'RegisterAgentRequest', bytes);
-  return { agentInfo: agentInfoFromWire(m.agentInfo), tasks: (m.tasks ?? []).map(taskFromWire), version: m.version ?? '' };
+  return {
+    agentInfo: agentInfoFromWire(m.agentInfo), tasks: (m.tasks ?? []).map(taskFromWire), version: m.version ?? '',
+    ...(m.degradedReason ? { degradedReason: m.degradedReason } : {}),
+  };
 }
 
 export function encodeHeartbeat(h: Heartbeat): Uint8Array {
-  return pb.AgentHeartbeat.encode({ agentId: h.agentId, timestamp: h.timestampMs / 1000 }).finish();
+  return pb.AgentHeartbeat.encode({ agentId: h.agentId, timestamp: h.timestampMs / 1000, degradedReason: h.degradedReason ?? '' }).finish();
 }
 
+/** An empty `degraded_reason` (proto3's unset) is no reason: the agent is not degraded. */
 export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
   const m = decodeAs(pb.AgentHeartbeat, 'AgentHeartbeat', bytes);
-  return { agentId: m.agentId ?? '', timestampMs: Math.round((m.timestamp ?? 0) * 1000) };
+  return { agentId: m.agentId ?? '', timestampMs: Math.round((m.timestamp ?? 0) * 1000), ...(m.degradedReason ? { degradedReason: m.degradedReason } : {}) };
 }
 
 export function encodeStatusUpdate(u: StatusUpdate): Uint8Array {

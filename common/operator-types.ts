@@ -24,6 +24,11 @@ export interface AgentView {
   lastHeartbeatAt: number;
   /** RECOVERING: known from the registry after a master took over, not registered with it yet. */
   status: 'ACTIVE' | 'RECOVERING' | 'UNREACHABLE';
+  /**
+   * Set while the agent takes no launches because its container engine does not answer (the
+   * agent's words, e.g. "the container engine has not answered for 30 s …"): it is not offered.
+   */
+  degradedReason?: string;
   /** The agent credential it connected with, on a locked cluster. */
   principal?: string;
   total: ResourceView;

@@ -6,9 +6,10 @@ import { newId } from '../common/ids';
 import { OPEN_OWNER } from '../common/subjects';
 import { add, contains, format, normalize, type Resources } from '../common/resources';
 import { isTerminal, type AgentInfo, type Task } from '../common/types';
-import type { AgentUsageCall, HeartbeatResult, RegisterAgentCall, RegisterAgentResult, StatusUpdateCall } from './calls';
-import { agentStatus } from './agents';
+import { agentStatus, type AgentRecord } from './agents';
+import type { AgentUsageCall, HeartbeatCall, HeartbeatResult, RegisterAgentCall, RegisterAgentResult, StatusUpdateCall } from './calls';
 import { CallError } from './errors';
+import { oneLine } from './framework-calls';
 import { noteAgent } from './operator-notes';
 import { now, rescindOffer, tell, type MasterState } from './state';
 import { masterStatus } from './tasks';
@@ -66,6 +67,7 @@ export async function registerAgent(s: MasterState, call: RegisterAgentCall, sen
   await s.registry.admit(info);
   const at = now(s);
   const known = s.agents.get(agentId);
+  const degradedReason = degradedNote(call.degradedReason);
   if (known) {
     for (const { offer } of s.offers.onAgent(agentId)) rescindOffer(s, offer.id, `agent ${agentId} re-registered`);
     known.info = info;
@@ -73,9 +75,11 @@ export async function registerAgent(s: MasterState, call: RegisterAgentCall, sen
     known.version = call.version;
     known.unreachableSince = undefined;
     known.recoveringUntil = undefined;
+    known.degradedReason = degradedReason;
   } else {
-    s.agents.set({ info, registeredAt: at, lastHeartbeatAt: at, version: call.version });
+    s.agents.set({ info, registeredAt: at, lastHeartbeatAt: at, version: call.version, ...(degradedReason ? { degradedReason } : {}) });
   }
+  if (degradedReason) s.log.warn('agent registered degraded: it is not offered', { agentId, reason: degradedReason });
   // Before its tasks are adopted, so their TASK_ADDED follow the agent they run on.
   noteAgent(s, known ? 'AGENT_UPDATED' : 'AGENT_ADDED', agentId);
   adoptTasks(s, agentId, reported.map((t) => ({ ...t, agentId })));
@@ -203,11 +207,43 @@ function tellBack(s: MasterState, task: Task, agentId: string, at: number): void
   }, at) });
 }
 
-export function agentHeartbeat(s: MasterState, agentId: string, sender?: string): HeartbeatResult {
+export function agentHeartbeat(s: MasterState, call: HeartbeatCall, sender?: string): HeartbeatResult {
+  const { agentId } = call;
   checkSender(s, agentId, sender);
   const agent = s.agents.get(agentId);
-  if (agent) agent.lastHeartbeatAt = now(s);
-  return { reregister: !agent || agentStatus(agent) !== 'active', masterId: s.info.id };
+  const reregister = !agent || agentStatus(agent) !== 'active';
+  if (agent) {
+    agent.lastHeartbeatAt = now(s);
+    // An unreachable agent's registration will say it again, and adopt its tasks first.
+    if (!reregister) setDegraded(s, agent, degradedNote(call.degradedReason));
+  }
+  return { reregister, masterId: s.info.id };
+}
+
+/** How much of an agent's degraded reason the master keeps, in characters. */
+const MAX_DEGRADED_REASON_CHARS = 500;
+
+const degradedNote = (raw: string | undefined): string | undefined => oneLine(raw, MAX_DEGRADED_REASON_CHARS) || undefined;
+
+/**
+ * An agent that takes no launches (its container engine does not answer) is degraded: its
+ * outstanding offers are rescinded and it is left out of allocation (`offerable`) until it
+ * says it is not; then it is offered again at once. The reason's words may change while it
+ * stays degraded (it counts the silence); only a change of state is an operator event.
+ */
+function setDegraded(s: MasterState, agent: AgentRecord, reason: string | undefined): void {
+  const was = agent.degradedReason;
+  agent.degradedReason = reason;
+  if ((was === undefined) === (reason === undefined)) return;
+  const agentId = agent.info.id;
+  noteAgent(s, 'AGENT_UPDATED', agentId);
+  if (reason === undefined) {
+    s.log.info('agent no longer degraded: offered again', { agentId });
+    s.allocateSoon();
+    return;
+  }
+  s.log.warn('agent degraded: not offered until it recovers', { agentId, reason });
+  for (const { offer } of s.offers.onAgent(agentId)) rescindOffer(s, offer.id, `agent ${agentId} is degraded: ${reason}`);
 }
 
 /**

@@ -56,7 +56,7 @@ describe('agent health', () => {
     const h = await runningTask(['PARTITION_AWARE']);
     h.silence(h.agentId);
     h.clock.advance(5_000);
-    expect(h.master.agentHeartbeat(h.agentId)).toMatchObject({ reregister: true });
+    expect(h.master.agentHeartbeat({ agentId: h.agentId })).toMatchObject({ reregister: true });
     await h.master.registerAgent({
       agentInfo: { id: h.agentId, hostname: 'h', resources: parse('cpus:4;mem:4096'), attributes: {}, port: 5051 },
       tasks: [{ taskId: 't1', name: 't1', frameworkId: h.fw.frameworkId, agentId: h.agentId, state: 'TASK_RUNNING', resources: parse('cpus:1;mem:128') }],

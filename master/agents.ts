@@ -15,6 +15,11 @@ export interface AgentRecord {
   /** Set while the agent is silent past its allowed heartbeats; cleared when it registers again. */
   unreachableSince?: number;
   /**
+   * Set while the agent says it takes no launches (its container engine does not answer), in
+   * its words; cleared by the first heartbeat or registration without it.
+   */
+  degradedReason?: string;
+  /**
    * Set on an agent recovered from the registry that has not registered with this master yet:
    * when its window to do so ends. The master does not know its tasks until it does.
    */
@@ -24,13 +29,21 @@ export interface AgentRecord {
 /**
  * Where an agent stands with this master: `active` (registered and heard from), `recovering`
  * (known from the registry, not yet registered again), `unreachable` (silent too long).
- * Only an active agent is offered.
  */
 export type AgentStatus = 'active' | 'recovering' | 'unreachable';
 
-export function agentStatus(agent: AgentRecord): AgentStatus {
+export function agentStatus(agent: Pick<AgentRecord, 'unreachableSince' | 'recoveringUntil'>): AgentStatus {
   if (agent.unreachableSince !== undefined) return 'unreachable';
   return agent.recoveringUntil === undefined ? 'active' : 'recovering';
+}
+
+/**
+ * Whether the allocator may offer an agent's resources: only an active one (nobody could
+ * launch on an unreachable one, and a recovering one has not yet said which resources its tasks
+ * hold) that is not degraded (it would refuse the launch).
+ */
+export function offerable(agent: Pick<AgentRecord, 'unreachableSince' | 'recoveringUntil' | 'degradedReason'>): boolean {
+  return agentStatus(agent) === 'active' && agent.degradedReason === undefined;
 }
 
 export class AgentTable {

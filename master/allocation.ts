@@ -9,7 +9,7 @@ import type { Random } from '../common/clock';
 import { newId } from '../common/ids';
 import { add, contains, format, type Resources } from '../common/resources';
 import type { Offer } from '../common/types';
-import { agentStatus, agentUsage, assertNotOvercommitted, type AgentUsage } from './agents';
+import { agentUsage, assertNotOvercommitted, offerable, type AgentUsage } from './agents';
 import type { AllocationSnapshot, OfferDecision } from './allocator/types';
 import { expireOffer, now, tell, type MasterState } from './state';
 
@@ -23,9 +23,8 @@ export function usageOf(s: MasterState, agentId: string): AgentUsage {
 
 export function buildSnapshot(s: MasterState, at: number): AllocationSnapshot {
   return {
-    // Only an active agent is offered: nobody could launch on an unreachable one, and a
-    // recovering one has not yet told this master which of its resources its tasks hold.
-    agents: s.agents.all().filter((a) => agentStatus(a) === 'active').map((a) => {
+    // Only an active agent that takes launches is offered (`offerable`).
+    agents: s.agents.all().filter(offerable).map((a) => {
       const usage = usageOf(s, a.info.id);
       return { id: a.info.id, available: usage.available, total: usage.total };
     }),

@@ -2,7 +2,7 @@
  * What frameworks and agents ask of the master, as plain domain values. The shells decode
  * wire messages into these (through common/codec.ts) and hand them to the core.
  */
-import type { AgentUsage, HeartbeatReply, RegisterRequest, StatusUpdate } from '../common/agent-messages';
+import type { AgentUsage, Heartbeat, HeartbeatReply, RegisterRequest, StatusUpdate } from '../common/agent-messages';
 import type { Principal } from '../common/security/credentials';
 import type { ClusterAgent, Filters, FrameworkInfo, KillPolicy, Operation } from '../common/types';
 import type { FrameworkStream } from './ports';
@@ -77,6 +77,9 @@ export interface RegisterAgentResult {
   masterId: string;
 }
 
+/** `degradedReason` set: the agent takes no launches now, and says why. */
+export type HeartbeatCall = Pick<Heartbeat, 'agentId' | 'degradedReason'>;
+
 export type HeartbeatResult = HeartbeatReply;
 
 export type StatusUpdateCall = StatusUpdate;
@@ -110,7 +113,7 @@ export interface SchedulerApi {
  */
 export interface AgentHandler {
   registerAgent(call: RegisterAgentCall, sender: string): Promise<RegisterAgentResult>;
-  agentHeartbeat(agentId: string, sender: string): HeartbeatResult;
+  agentHeartbeat(call: HeartbeatCall, sender: string): HeartbeatResult;
   unregisterAgent(agentId: string, reason: string, sender: string): Promise<void>;
   statusUpdate(call: StatusUpdateCall, sender: string): void;
   agentUsage(call: AgentUsageCall, sender: string): void;

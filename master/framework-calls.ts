@@ -165,10 +165,14 @@ export const MAX_DECLINE_REASON_CHARS = 500;
  * than refused: the decline itself is valid, only its note is long.
  */
 export function declineReason(raw: string | undefined): string {
+  return oneLine(raw, MAX_DECLINE_REASON_CHARS) || 'declined by framework';
+}
+
+/** Words from outside as the master keeps them: on one line, at most `maxChars` characters ('' for blank). */
+export function oneLine(raw: string | undefined, maxChars: number): string {
   const text = (raw ?? '').replace(/[\s\p{Cc}]+/gu, ' ').trim();
-  if (!text) return 'declined by framework';
   const chars = Array.from(text);   // code points, so a cut never splits a surrogate pair
-  return chars.length <= MAX_DECLINE_REASON_CHARS ? text : `${chars.slice(0, MAX_DECLINE_REASON_CHARS - 1).join('')}…`;
+  return chars.length <= maxChars ? text : `${chars.slice(0, maxChars - 1).join('')}…`;
 }
 
 /** Declined offers come back filtered for max(refuse, allocation interval). Unknown ids are

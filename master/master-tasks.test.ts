@@ -251,8 +251,8 @@ describe('agents', () => {
   it('answers the heartbeat of an unknown agent with reregister', async () => {
     const h = harness();
     const agentId = await h.addAgent();
-    expect(h.master.agentHeartbeat(agentId)).toEqual({ reregister: false, masterId: h.master.info.id });
-    expect(h.master.agentHeartbeat('agent-unknown')).toEqual({ reregister: true, masterId: h.master.info.id });
+    expect(h.master.agentHeartbeat({ agentId })).toEqual({ reregister: false, masterId: h.master.info.id });
+    expect(h.master.agentHeartbeat({ agentId: 'agent-unknown' })).toEqual({ reregister: true, masterId: h.master.info.id });
   });
 
   it('keeps a re-registering agent\'s id and adopts the tasks it reports', async () => {

@@ -16,7 +16,7 @@ import { AgentTable } from './agents';
 import { runAllocation, type AllocateFn } from './allocation';
 import { allocate as drfAllocate } from './allocator';
 import type {
-  AcceptCall, AcknowledgeCall, AgentHandler, AgentUsageCall, CallBase, DeclineCall, HeartbeatResult, KillCall, MessageCall, ReconcileCall,
+  AcceptCall, AcknowledgeCall, AgentHandler, AgentUsageCall, CallBase, DeclineCall, HeartbeatCall, HeartbeatResult, KillCall, MessageCall, ReconcileCall,
   RegisterAgentCall, RegisterAgentResult, RolesCall, SchedulerApi, StatusUpdateCall, Subscription, UpdateFrameworkCall,
 } from './calls';
 import { MASTER_VERSION, type MasterConfig } from './config';
@@ -254,9 +254,9 @@ export class Master implements SchedulerApi, AgentHandler {
     return agentCalls.registerAgent(this.s, call, sender);
   }
 
-  agentHeartbeat(agentId: string, sender?: string): HeartbeatResult {
+  agentHeartbeat(call: HeartbeatCall, sender?: string): HeartbeatResult {
     this.checkRunning();
-    return agentCalls.agentHeartbeat(this.s, agentId, sender);
+    return agentCalls.agentHeartbeat(this.s, call, sender);
   }
 
   unregisterAgent(agentId: string, reason: string, sender?: string): Promise<void> {

@@ -94,7 +94,8 @@ async function onRegister(handler: AgentHandler, msg: Msg, sender: string, maste
 /** A heartbeat that cannot be read is answered with the reason, and no request to re-register. */
 function onHeartbeat(handler: AgentHandler, msg: Msg, sender: string, masterId: () => string, log: Logger): void {
   try {
-    msg.respond(encodeHeartbeatReply(handler.agentHeartbeat(decodeHeartbeat(msg.data).agentId, sender)));
+    const { agentId, degradedReason } = decodeHeartbeat(msg.data);
+    msg.respond(encodeHeartbeatReply(handler.agentHeartbeat({ agentId, ...(degradedReason ? { degradedReason } : {}) }, sender)));
   } catch (err) {
     log.error('bad agent heartbeat', { sender, error: messageOf(err) });
     try {

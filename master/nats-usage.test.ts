@@ -60,7 +60,7 @@ it('logs a malformed usage report as a typed error, keeps nothing of it, and kee
   served = serveAgents(nc, subj, {
     info: h.master.info,
     registerAgent: (c, from) => h.master.registerAgent(c, from),
-    agentHeartbeat: (id, from) => h.master.agentHeartbeat(id, from),
+    agentHeartbeat: (call, from) => h.master.agentHeartbeat(call, from),
     unregisterAgent: (id, reason, from) => h.master.unregisterAgent(id, reason, from),
     statusUpdate: (c, from) => h.master.statusUpdate(c, from),
     agentUsage: (c, from) => { handled.push(c); h.master.agentUsage(c, from); goodOne(); },

@@ -138,11 +138,11 @@ describe('a master recovering from the registry', () => {
     expect(b.state().agents).toEqual([expect.objectContaining({ id: agentId, status: 'RECOVERING' })]);
     clock.advance(5000);
     expect(fw.stream.offers()).toEqual([]);
-    expect(b.agentHeartbeat(agentId)).toEqual({ reregister: true, masterId: b.info.id });
+    expect(b.agentHeartbeat({ agentId })).toEqual({ reregister: true, masterId: b.info.id });
 
     expect(await registerAgent(b, agentId)).toBe(agentId);
     expect(b.state().agents).toEqual([expect.objectContaining({ id: agentId, status: 'ACTIVE' })]);
-    expect(b.agentHeartbeat(agentId)).toEqual({ reregister: false, masterId: b.info.id });
+    expect(b.agentHeartbeat({ agentId })).toEqual({ reregister: false, masterId: b.info.id });
     clock.advance(1000);
     expect(fw.stream.offers().map((o) => o.agentId)).toEqual([agentId]);
     b.stop();

@@ -30,6 +30,7 @@ export function agentView(s: MasterState, agentId: string): AgentView {
     id: agentId, hostname: agent.info.hostname, port: agent.info.port, attributes: { ...agent.info.attributes },
     registeredAt: agent.registeredAt, lastHeartbeatAt: agent.lastHeartbeatAt,
     status: STATUS[agentStatus(agent)],
+    ...(agent.degradedReason !== undefined ? { degradedReason: agent.degradedReason } : {}),
     ...(agent.info.principal ? { principal: agent.info.principal } : {}),
     total: resourceView(usage.total), used: resourceView(usage.used), offered: resourceView(usage.offered), available: resourceView(usage.available),
   };

@@ -54,6 +54,8 @@ export interface AgentStateView {
   registered: boolean;
   /** Status updates sent and not yet acknowledged by their framework: a stuck one shows here. */
   unacknowledgedUpdates: number;
+  /** Set while the agent takes no launches because its container engine does not answer: why. */
+  degradedReason?: string;
   tasks: AgentTaskView[];
 }
 

@@ -1,32 +1,20 @@
 /**
- * The Docker Engine itself, apart from any one container: whether it answers, getting an
- * image onto it within a bounded time, and the engine's own words for what went wrong.
+ * The Docker Engine itself, apart from any one container: getting an image onto it within a
+ * bounded time. (Whether it answers, and its words for what went wrong: docker-client.ts.)
  */
-import type Docker from 'dockerode';
 import type { Logger } from '../../common/log';
 import { LaunchError } from './containerizer';
+import { dockerMessage, type DockerEngine } from './docker-client';
 
 /** How long an image pull may take unless told otherwise: big images over slow links. */
 export const DEFAULT_PULL_TIMEOUT_MS = 300_000;
-
-/** Whether a Docker Engine answers on `socketPath` within `timeoutMs`. */
-export async function dockerAvailable(docker: Docker, timeoutMs = 2_000): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
-  try {
-    return await Promise.race([docker.ping().then(() => true, () => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Makes sure the engine has `image`: pulled when it is missing, or always with
  * `forcePull` (then a failed pull of an image the engine has is only a warning).
  */
-export async function ensureImage(docker: Docker, image: string, forcePull: boolean, timeoutMs: number, log: Logger): Promise<void> {
-  const present = await docker.getImage(image).inspect().then(() => true, (err: unknown) => {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
+export async function ensureImage(docker: DockerEngine, image: string, forcePull: boolean, timeoutMs: number, log: Logger): Promise<void> {
+  const present = await docker.imagePresent(image).catch((err: unknown) => {
     throw new LaunchError(`docker could not look up image '${image}': ${dockerMessage(err)}`, { cause: err });
   });
   if (present && !forcePull) return;
@@ -47,7 +35,7 @@ export async function ensureImage(docker: Docker, image: string, forcePull: bool
  * failed pull inside the stream, not by the HTTP status. Abandoned after `timeoutMs`;
  * closing the request makes the engine cancel the pull.
  */
-function pull(docker: Docker, image: string, timeoutMs: number): Promise<void> {
+function pull(docker: DockerEngine, image: string, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let stream: NodeJS.ReadableStream | undefined;
     let settled = false;
@@ -62,17 +50,10 @@ function pull(docker: Docker, image: string, timeoutMs: number): Promise<void> {
       (stream as { destroy?(): void } | undefined)?.destroy?.();
       done(new Error(`the pull did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
-    docker.pull(image, {}, (err: unknown, s?: NodeJS.ReadableStream) => {
-      if (err || !s) return done(err ?? new Error('the engine answered without a progress stream'));
+    docker.pull(image).then((s) => {
       stream = s;
       if (settled) return (s as { destroy?(): void }).destroy?.();
-      docker.modem.followProgress(s, (e: unknown) => done(e ?? undefined));
-    });
+      docker.followProgress(s, (e: unknown) => done(e ?? undefined));
+    }, done);
   });
-}
-
-/** The engine's message for a failed call (in its JSON body), else the error's own. */
-export function dockerMessage(err: unknown): string {
-  const e = err as { json?: { message?: string }; message?: string };
-  return e.json?.message ?? e.message ?? String(err);
 }

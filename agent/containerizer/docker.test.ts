@@ -2,7 +2,6 @@
  * The Docker containerizer's image pull on its own, with the real engine: a registry that
  * accepts connections and never answers (on 127.0.0.1) must not hold a launch for long.
  */
-import Docker from 'dockerode';
 import { mkdtempSync, rmSync } from 'fs';
 import { createServer, type Server, type Socket } from 'net';
 import { tmpdir } from 'os';
@@ -11,6 +10,7 @@ import { createSandbox } from '../sandbox';
 import { testTask } from '../../test/support/test-master';
 import { LaunchError } from './containerizer';
 import { DockerContainerizer } from './docker';
+import { openDocker } from './docker-client';
 
 let dir: string;
 let silent: Server;
@@ -32,7 +32,7 @@ describe('docker containerizer: image pulls', () => {
   it('abandons a pull that does not finish within the pull timeout and fails the launch saying so', async () => {
     const port = (silent.address() as { port: number }).port;
     const image = `127.0.0.1:${port}/agora/silent:1`;
-    const c = new DockerContainerizer({ docker: new Docker({ socketPath: '/var/run/docker.sock' }), defaultImage: image, agentId: () => 'a', pullTimeoutMs: 1_000 });
+    const c = new DockerContainerizer({ docker: openDocker('/var/run/docker.sock', 4).engine, defaultImage: image, agentId: () => 'a', pullTimeoutMs: 1_000 });
     const sandboxDir = join(dir, 'c1');
     createSandbox(sandboxDir);
     const launch = c.launch({ containerId: 'c1', agentId: 'a', frameworkId: 'f', taskId: 't1', task: testTask('t1', 'true'), sandboxDir, env: {} });

@@ -12,11 +12,12 @@
  * first, within a bounded time; a task's volumes become bind mounts, its sandbox-relative
  * ones made inside the run's sandbox.
  *
- * What a container is created with is in docker-create.ts; pulling images and the engine's
- * error messages, in docker-engine.ts; moving its output into the sandbox, in docker-output.ts.
+ * What a container is created with is in docker-create.ts; pulling images, in docker-engine.ts;
+ * moving its output into the sandbox, in docker-output.ts. Every call to the engine goes through
+ * docker-client.ts, its one door: bounded in number, kills first.
  */
-import Docker from 'dockerode';
 import { createWriteStream, mkdirSync } from 'fs';
+import type { ContainerInfo } from 'dockerode';
 import { Writable } from 'stream';
 import { join } from 'path';
 import { mapLimited } from '../../common/limit';
@@ -30,12 +31,13 @@ import { dockerStatistics, UsageError, type ContainerUsage } from './statistics'
 import { resolveVolumes, volumesProblem, workingDirectory } from './volumes';
 import { appendMissing, closeFile, drained } from './docker-output';
 import { CONTAINER_SANDBOX, createOptions, giveSandboxTo, LABELS } from './docker-create';
-import { DEFAULT_PULL_TIMEOUT_MS, dockerMessage, ensureImage } from './docker-engine';
+import { DEFAULT_PULL_TIMEOUT_MS, ensureImage } from './docker-engine';
+import { dockerMessage, type DockerEngine } from './docker-client';
 
 /**
- * At most this many containers are stopped and removed at once when the agent clears many
- * (on stop, after a restart): Docker 20.10 before .27 can deadlock when hundreds of container
- * removals run concurrently (moby/moby#42545), and a wedged engine stops every task here.
+ * At most this many containers are cleared side by side when the agent clears many (on stop,
+ * after a restart). The engine's own line bounds the calls in flight anyway (docker-client.ts);
+ * this only keeps a burst of hundreds from queueing there all at once, ahead of everything else.
  */
 const BURST_LIMIT = 8;
 
@@ -48,7 +50,8 @@ interface Running {
 }
 
 export interface DockerContainerizerOptions {
-  docker: Docker;
+  /** The engine, through its bounded line (docker-client.ts). */
+  docker: DockerEngine;
   defaultImage: string;
   /** The agent's current id, for finding its containers by label. */
   agentId(): string;
@@ -65,7 +68,7 @@ export interface DockerContainerizerOptions {
 export class DockerContainerizer implements Containerizer {
   readonly kind = 'docker' as const;
   private readonly running = new Map<string, Running>();
-  private readonly docker: Docker;
+  private readonly docker: DockerEngine;
   private readonly log: Logger;
 
   constructor(private readonly opts: DockerContainerizerOptions) {
@@ -97,9 +100,9 @@ export class DockerContainerizer implements Containerizer {
     }
     giveSandboxTo(this.userOf(spec), spec.sandboxDir, mounts);
     await ensureImage(this.docker, image, spec.task.container.docker?.forcePullImage ?? false, this.opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS, this.log);
-    let container: Docker.Container;
+    let dockerId: string;
     try {
-      container = await this.docker.createContainer(createOptions(spec, image, this.userOf(spec), workDir, mounts));
+      dockerId = await this.docker.create(createOptions(spec, image, this.userOf(spec), workDir, mounts));
     } catch (err) {
       throw new LaunchError(`docker could not create the container from '${image}': ${dockerMessage(err)}`, { cause: err });
     }
@@ -108,16 +111,16 @@ export class DockerContainerizer implements Containerizer {
     for (const w of [out, errOut]) w.on('error', (e) => this.log.warn('cannot write task output', { containerId: spec.containerId, err: e }));
     try {
       // Attach before start, so not a byte of early output is missed.
-      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-      this.docker.modem.demuxStream(stream, out, errOut);
-      await container.start();
-      const exited = this.watch(container, stream, out, errOut);
-      this.running.set(spec.containerId, { dockerId: container.id, exited });
+      const stream = await this.docker.attach(dockerId);
+      this.docker.demux(stream, out, errOut);
+      await this.docker.start(dockerId);
+      const exited = this.watch(dockerId, stream, out, errOut);
+      this.running.set(spec.containerId, { dockerId, exited });
       return {};
     } catch (err) {
       out.end();
       errOut.end();
-      await container.remove({ force: true }).catch(() => undefined);
+      await this.docker.remove(dockerId).catch(() => undefined);
       throw new LaunchError(`docker could not start the container: ${dockerMessage(err)}`, { cause: err });
     }
   }
@@ -153,19 +156,18 @@ export class DockerContainerizer implements Containerizer {
   async recover(spec: RecoverSpec): Promise<Recovered> {
     const [found] = await this.labelled(spec.containerId);
     if (!found) return { state: 'missing', why: `no Docker container labelled ${LABELS.containerId}=${spec.containerId} is left` };
-    const container = this.docker.getContainer(found.Id);
-    const info = await container.inspect();
+    const info = await this.docker.inspect(found.Id);
     if (info.State.Status === 'created') {
       // The agent stopped between creating and starting it: the command never ran.
       await this.remove(found.Id);
       return { state: 'missing', why: 'its container was created but never started' };
     }
-    const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream;
+    const stream = await this.docker.logs(found.Id);
     const out = appendMissing(join(spec.sandboxDir, 'stdout'));
     const errOut = appendMissing(join(spec.sandboxDir, 'stderr'));
-    this.docker.modem.demuxStream(stream, out, errOut);
+    this.docker.demux(stream, out, errOut);
     if (info.State.Running) {
-      this.running.set(spec.containerId, { dockerId: found.Id, exited: this.watch(container, stream, out, errOut) });
+      this.running.set(spec.containerId, { dockerId: found.Id, exited: this.watch(found.Id, stream, out, errOut) });
       return { state: 'running' };
     }
     // The log of an exited container ends by itself once sent.
@@ -186,16 +188,13 @@ export class DockerContainerizer implements Containerizer {
     return orphans.map((c) => c.Labels[LABELS.containerId] ?? c.Id);
   }
 
-  /**
-   * One sample of the engine's stats. `one-shot` (Engine API 1.41) skips the second sample
-   * the engine otherwise waits a second for, which only serves cpu percentages we do not use.
-   */
+  /** One sample of the engine's stats (one-shot: no second sample, which only serves cpu percentages). */
   async usage(containerId: string): Promise<ContainerUsage> {
     const r = this.running.get(containerId);
     if (!r) throw new UsageError(`unknown docker container ${containerId}`);
     let stats: unknown;
     try {
-      stats = await this.docker.getContainer(r.dockerId).stats({ stream: false, 'one-shot': true });
+      stats = await this.docker.stats(r.dockerId);
     } catch (err) {
       throw new UsageError(`docker stats of container ${containerId} failed: ${dockerMessage(err)}`, { cause: err });
     }
@@ -206,16 +205,17 @@ export class DockerContainerizer implements Containerizer {
   async exec(containerId: string, argv: string[], opts: ExecOptions): Promise<ExecResult> {
     const r = this.running.get(containerId);
     if (!r) throw new Error(`unknown docker container ${containerId}`);
-    const exec = await this.docker.getContainer(r.dockerId).exec({
+    // A check that times out while its exec waits in the engine's line leaves the line.
+    const exec = await this.docker.exec(r.dockerId, {
       Cmd: argv, Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`), AttachStdout: true, AttachStderr: true, Tty: false,
-    });
-    const stream = await exec.start({ hijack: true, stdin: false });
+    }, opts.signal);
+    const stream = exec.stream;
     let output = '';
     const sink = new Writable({ write(chunk: Buffer, _enc, done) {
       if (output.length < EXEC_OUTPUT_MAX) output = (output + chunk.toString()).slice(0, EXEC_OUTPUT_MAX);
       done();
     } });
-    this.docker.modem.demuxStream(stream, sink, sink);
+    this.docker.demux(stream, sink, sink);
     // A timed-out check stops listening; the command itself runs on inside the container
     // until it ends (the Engine API cannot signal an exec), as with `docker exec` in Mesos.
     await new Promise<void>((resolve, reject) => {
@@ -252,18 +252,18 @@ export class DockerContainerizer implements Containerizer {
   }
 
   /** Resolves with how the container ended, once its output is in the sandbox files. */
-  private async watch(container: Docker.Container, stream: NodeJS.ReadableStream, out: Writable, err: Writable): Promise<Termination> {
+  private async watch(dockerId: string, stream: NodeJS.ReadableStream, out: Writable, err: Writable): Promise<Termination> {
     let status: { StatusCode?: number } = {};
     try {
-      status = (await container.wait()) as { StatusCode?: number };
+      status = await this.docker.wait(dockerId);
     } catch (e) {
-      this.log.warn('waiting on container failed', { dockerId: container.id, err: e });
+      this.log.warn('waiting on container failed', { dockerId, err: e });
     }
     await drained(stream, OUTPUT_DRAIN_MS);
     await Promise.all([closeFile(out), closeFile(err)]);
     let oomKilled = false;
     try {
-      oomKilled = !!(await container.inspect()).State?.OOMKilled;
+      oomKilled = !!(await this.docker.inspect(dockerId)).State?.OOMKilled;
     } catch {
       // Already removed (a cleanup raced us): the exit code is all there is to know.
     }
@@ -274,7 +274,7 @@ export class DockerContainerizer implements Containerizer {
     try {
       // The daemon escalates SIGTERM to SIGKILL itself, so a kill completes even if the
       // agent dies during the grace period. Its grace period has whole seconds.
-      await this.docker.getContainer(dockerId).stop({ t: Math.ceil(gracePeriodMs / 1000) });
+      await this.docker.stop(dockerId, Math.ceil(gracePeriodMs / 1000));
     } catch (e) {
       const code = (e as { statusCode?: number }).statusCode;
       if (code !== 304 && code !== 404) this.log.warn('cannot stop container', { dockerId, err: e });
@@ -283,7 +283,7 @@ export class DockerContainerizer implements Containerizer {
 
   private async remove(dockerId: string): Promise<void> {
     try {
-      await this.docker.getContainer(dockerId).remove({ force: true, v: true });
+      await this.docker.remove(dockerId);
     } catch (e) {
       const code = (e as { statusCode?: number }).statusCode;
       if (code !== 404 && code !== 409) this.log.warn('cannot remove container', { dockerId, err: e });
@@ -291,10 +291,10 @@ export class DockerContainerizer implements Containerizer {
   }
 
   /** This agent's containers (all of them, or the one of a run), running or not. */
-  private async labelled(containerId?: string): Promise<Docker.ContainerInfo[]> {
+  private async labelled(containerId?: string): Promise<ContainerInfo[]> {
     const agentId = this.opts.agentId();
     if (!agentId) return [];
     const label = [`${LABELS.agentId}=${agentId}`, ...(containerId ? [`${LABELS.containerId}=${containerId}`] : [])];
-    return this.docker.listContainers({ all: true, filters: { label } });
+    return this.docker.list({ label });
   }
 }

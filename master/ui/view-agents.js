@@ -6,6 +6,13 @@ import { frameworkLink, meter, stateBadge, taskLink } from './widgets.js';
 
 const attributes = (a) => Object.entries(a.attributes ?? {}).sort().map(([k, v]) => `${k}:${v}`).join(' ');
 
+// A degraded agent is reachable but takes no launches (its container engine does not answer):
+// it is not offered, and its reason says why.
+const stateCell = (a) => a.degradedReason && a.status === 'ACTIVE'
+  ? [h('span', { class: 'badge badge-degraded', title: a.degradedReason, 'data-testid': 'agent-degraded' }, 'degraded'),
+    h('div', { class: 'muted small' }, a.degradedReason)]
+  : h('span', { class: `badge badge-${a.status.toLowerCase()}` }, a.status.toLowerCase());
+
 export function agentsView() {
   let body;
   return {
@@ -25,7 +32,7 @@ export function agentsView() {
             const u = usage.get(a.id) ?? { used: zero(), tasks: 0 };
             return h('tr', { 'data-testid': 'agent-row', 'data-agent-id': a.id },
               h('th', { scope: 'row' }, h('a', { href: agentHref(a.id), 'data-testid': 'agent-link' }, a.hostname), h('div', { class: 'muted small' }, a.id)),
-              h('td', {}, h('span', { class: `badge badge-${a.status.toLowerCase()}` }, a.status.toLowerCase())),
+              h('td', {}, stateCell(a)),
               ['cpus', 'mem', 'disk'].map((k) => h('td', {}, meter(k, u.used[k], a.total[k]))),
               h('td', { class: 'num' }, u.tasks),
               h('td', {}, attributes(a) || h('span', { class: 'muted' }, '—')),
@@ -55,7 +62,7 @@ export function agentView(ctx, agentId) {
         return [
           h('dl', { class: 'summary' },
             h('dt', {}, 'Hostname'), h('dd', { 'data-testid': 'agent-hostname' }, a.hostname),
-            h('dt', {}, 'State'), h('dd', {}, a.status.toLowerCase()),
+            h('dt', {}, 'State'), h('dd', {}, stateCell(a)),
             h('dt', {}, 'Sandbox files'), h('dd', {}, `${location.protocol}//${a.hostname}:${a.port}/files/…`),
             h('dt', {}, 'Registered'), h('dd', {}, timeEl(a.registeredAt)),
             h('dt', {}, 'Last heartbeat'), h('dd', {}, timeEl(a.lastHeartbeatAt)),

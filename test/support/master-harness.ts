@@ -81,7 +81,7 @@ export function harness(options: MasterOptions = {}) {
     const result = await master.registerAgent({
       agentInfo: { id, hostname: `host-${id || 'new'}`, resources: parse(resources), attributes: {}, port: 5051 }, tasks: [], version: 'test',
     });
-    heartbeats.set(result.agentId, clock.setInterval(() => master.agentHeartbeat(result.agentId), config.agentHeartbeatIntervalMs));
+    heartbeats.set(result.agentId, clock.setInterval(() => master.agentHeartbeat({ agentId: result.agentId }), config.agentHeartbeatIntervalMs));
     return result.agentId;
   }
 
