@@ -1,30 +1,42 @@
 /**
- * `agora up`: a whole local cluster in the foreground — a nats-server child on its own port,
- * a master, one agent, the services framework and the jobs framework in this process — until
- * Ctrl-C or SIGTERM, when everything is stopped, last started first: the frameworks let go of
- * the master (their tasks stay until the agent goes), the agent kills its tasks and removes
- * their containers, the master closes its streams, nats-server exits. With `--example` it
- * also runs the example framework once.
+ * `agora up`: a whole local cluster in the foreground — a redis-server and a nats-server as
+ * children, a master, one agent, the services framework and the jobs framework in this
+ * process — until Ctrl-C or SIGTERM, when everything is stopped, last started first: the
+ * frameworks let go of the master (their tasks stay until the agent goes), the agent kills its
+ * tasks and removes their containers, the master closes its streams, nats-server and Redis
+ * exit. With `--example` it also runs the example framework once.
+ *
+ * Its state lives in a folder that outlasts it (`--state-dir`, by default `~/.agora/up`;
+ * up-state.ts): Redis's append-only file holds the master's registry and both frameworks'
+ * state (`--redis URL` puts them in that Redis instead), nats-server keeps its JetStream store,
+ * the agent its checkpoints and sandboxes. Stopped, its apps and jobs come back at the next
+ * start (their tasks launched again); killed — even with SIGKILL — its tasks keep running and
+ * the next start takes them back. `--fresh` kills what an earlier run left and starts empty.
  *
  * Every door is locked, with nothing asked of the user: the first start makes the cluster's
- * CA, certificates, credentials, ACLs and client config in `~/.agora` (or `AGORA_HOME`), and
- * later starts reuse them, so the `agora` command and the SDK find their credentials there.
+ * CA, certificates, credentials, ACLs, client config and Redis password in `~/.agora` (or
+ * `AGORA_HOME`), and later starts reuse them, so the `agora` command and the SDK find their
+ * credentials there.
  */
 import { logger } from '../common/log';
 import { bootstrapSecurity, type Bootstrapped } from '../common/security/bootstrap';
 import { agoraHome, clientIdentity, type ClientIdentity } from '../common/security/client-config';
+import { localRedisSecret, REDIS_SECRET_FILE } from '../common/security/redis-secret';
 import { openServerSecurity, type ServerSecurity } from '../common/security/security-dir';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdirSync } from 'fs';
+import { join, resolve } from 'path';
 import { startAgent } from '../agent/agent';
 import type { ContainerizerChoice } from '../agent/config';
+import { killLeftoverRuns } from '../agent/leftovers';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
+import { redactUrl } from '../common/redis';
+import { DEFAULT_APPEND_FSYNC, startRedisServer } from '../common/redis-server';
 import { runNTasks } from '../frameworks/examples/run-n-tasks';
 import { startMaster } from '../master/server';
 import { startServices } from '../frameworks/services/server';
 import { startJobs } from '../frameworks/jobs/server';
 import { parseArgs, type Parsed } from '../common/flags';
+import { claimStateDir, closedToTasks, defaultStateDir, upStatePaths, wipeState, type StateClaim } from './up-state';
 
 type Stoppable = { stop(): Promise<void> };
 
@@ -32,6 +44,7 @@ const UP_FLAGS = {
   example: 'boolean', tasks: 'number', containerizer: 'string', host: 'string',
   'http-port': 'number', 'grpc-port': 'number', 'agent-port': 'number', 'nats-port': 'number',
   'work-dir': 'string', resources: 'string', 'services-port': 'number', 'jobs-port': 'number', redis: 'string',
+  'state-dir': 'string', fresh: 'boolean',
 } as const;
 type UpFlags = Parsed<typeof UP_FLAGS>['flags'];
 
@@ -42,19 +55,17 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     throw new Error(`--containerizer must be auto, docker or process, got '${containerizer}'`);
   }
   const host = flags.host ?? '127.0.0.1';
-  // A work dir of our own making goes with the cluster; one the user named stays.
-  const workDir = flags['work-dir'] ?? mkdtempSync(join(tmpdir(), 'agora-up-'));
-  mkdirSync(workDir, { recursive: true });
-  // Process tasks run as nobody: the way down to their sandboxes must let them through.
-  if (!flags['work-dir']) chmodSync(workDir, 0o711);
+  const claim = await claimState(flags, print);
+  const workDir = flags['work-dir'] ?? claim.paths.agent;
+  mkdirSync(workDir, { recursive: true, mode: 0o700 });
 
   const home = agoraHome();
   const boot = await bootstrapSecurity(home);
   const security = openServerSecurity(home, logger('up'));
-  const started: Stoppable[] = [{ stop: async () => security.close() }];
+  // Let go of the state folder last, once every server in it has stopped.
+  const started: Stoppable[] = [{ stop: async () => claim.release() }, { stop: async () => security.close() }];
   const stopAll = async () => {
     for (const s of started.reverse()) await s.stop().catch((err: Error) => print(`stop failed: ${err.message}`));
-    if (!flags['work-dir']) rmSync(workDir, { recursive: true, force: true });
   };
   const shutdown = async (why: string): Promise<number> => {
     print(`${why}: stopping the cluster`);
@@ -63,13 +74,13 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     return 0;
   };
   try {
-    const cluster = await startCluster({ flags, host, workDir, containerizer: containerizer as ContainerizerChoice, home, security, boot }, started);
+    const cluster = await startCluster({ flags, host, workDir, containerizer: containerizer as ContainerizerChoice, home, security, boot, claim }, started);
     // Subscribed before the banner, so that what it promises answers; a signal meanwhile still stops it all.
     const early = await Promise.race([Promise.all([cluster.services.subscribed, cluster.jobs.subscribed]).then(() => undefined), signal]);
     if (early !== undefined) return await shutdown(early);
     // The addresses bound (a port of 0 picks one), so every client finds this cluster.
     await bootstrapSecurity(home, { context: { master: cluster.masterAddr, services: cluster.servicesAddr, jobs: cluster.jobsAddr } });
-    printBanner(print, cluster, { flags, host, workDir, home, boot });
+    printBanner(print, cluster, { flags, host, workDir, home, boot, claim });
     if (flags.example) {
       const why = await runExample(flags.tasks ?? 3, cluster.masterAddr, print, signal);
       if (why !== undefined) return await shutdown(why);
@@ -82,6 +93,23 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
   }
 }
 
+/**
+ * The state folder, taken for this run: servers an earlier, killed run left are stopped; with
+ * `--fresh` the tasks it left are killed too and its state is wiped.
+ */
+async function claimState(flags: UpFlags, print: (line: string) => void): Promise<StateClaim> {
+  const paths = upStatePaths(resolve(flags['state-dir'] ?? defaultStateDir()));
+  const claim = await claimStateDir(paths);
+  if (claim.stopped.length > 0) print(`stopped what an earlier agora up left running: ${claim.stopped.join(', ')}`);
+  if (flags.fresh) {
+    await killLeftoverRuns({ workDir: flags['work-dir'] ?? paths.agent, log: logger('up') });
+    wipeState(paths);
+    print(`--fresh: the tasks an earlier run left were killed and ${paths.dir} wiped (credentials in ${agoraHome()} kept)` +
+      (flags.redis ? '; the Redis at --redis is left as it is' : ''));
+  }
+  return claim;
+}
+
 interface ClusterPlan {
   flags: UpFlags;
   host: string;
@@ -90,22 +118,28 @@ interface ClusterPlan {
   home: string;
   security: ServerSecurity;
   boot: Bootstrapped;
+  claim: StateClaim;
 }
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
-/** nats-server, the master, the agent (registered), the services and jobs frameworks, each in `started` as soon as it runs. */
+/**
+ * Redis (unless `--redis` names one), nats-server, the master, the agent (registered), the
+ * services and jobs frameworks, each in `started` as soon as it runs.
+ */
 async function startCluster(p: ClusterPlan, started: Stoppable[]) {
-  const { flags, host, security } = p;
+  const { flags, host, security, claim } = p;
   const as = (name: string): ClientIdentity => {
     const id = clientIdentity({ user: name, path: p.boot.configPath });
     if (!id) throw new Error(`the client config ${p.boot.configPath} has no user ${name}`);
     return id;
   };
-  const nats: NatsServer = await startNatsServer({ port: flags['nats-port'] || undefined, securityDir: p.home });
+  const redisUrl = flags.redis ?? await startLocalRedis(p, started);
+  const nats: NatsServer = await startNatsServer({ port: flags['nats-port'] || undefined, securityDir: p.home, storeDir: claim.paths.nats });
+  claim.recordServer('nats', nats.pid);
   started.push(nats);
   const master = await startMaster({
-    natsUrl: nats.url, host, httpPort: flags['http-port'] ?? 5050, grpcPort: flags['grpc-port'] ?? 5053, security, identity: as('master'),
+    natsUrl: nats.url, host, httpPort: flags['http-port'] ?? 5050, grpcPort: flags['grpc-port'] ?? 5053, security, identity: as('master'), redisUrl,
   });
   started.push(master);
   const agent = await startAgent({
@@ -115,25 +149,33 @@ async function startCluster(p: ClusterPlan, started: Stoppable[]) {
   started.push(agent);
   await agent.registered;
   const masterAddr = `${host}:${master.httpPort}`;
-  const nearMaster = { master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, security, ...(flags.redis ? { redisUrl: flags.redis } : {}) };
+  const nearMaster = { master: masterAddr, grpcAddress: `${host}:${master.grpcPort}`, host, security, redisUrl };
   const services = await startLocal('services', startServices, { ...nearMaster, port: flags['services-port'] ?? 8080, identity: as('services'), role: 'services' });
   started.push(services);
   const jobs = await startLocal('jobs', startJobs, { ...nearMaster, port: flags['jobs-port'] ?? 4400, identity: as('jobs'), role: 'jobs' });
   started.push(jobs);
-  return { nats, master, agent, services, jobs, masterAddr, servicesAddr: `${host}:${services.port}`, jobsAddr: `${host}:${jobs.port}` };
+  return { nats, master, agent, services, jobs, redisUrl, masterAddr, servicesAddr: `${host}:${services.port}`, jobsAddr: `${host}:${jobs.port}` };
+}
+
+/** The cluster's own Redis, persisting in the state folder, locked with the password kept in the agora home; its URL. */
+async function startLocalRedis(p: ClusterPlan, started: Stoppable[]): Promise<string> {
+  const redis = await startRedisServer({ dir: p.claim.paths.redis, password: localRedisSecret(p.home), appendfsync: DEFAULT_APPEND_FSYNC, detached: true });
+  p.claim.recordServer('redis', redis.pid);
+  started.push(redis);
+  return redis.url;
 }
 
 /** Where everything is, how to sign in, and what to try. */
-function printBanner(print: (line: string) => void, c: Cluster, p: Pick<ClusterPlan, 'flags' | 'host' | 'workDir' | 'home' | 'boot'>): void {
-  const { flags, host, home, boot } = p;
+function printBanner(print: (line: string) => void, c: Cluster, p: Pick<ClusterPlan, 'flags' | 'host' | 'workDir' | 'home' | 'boot' | 'claim'>): void {
+  const { host, home, boot } = p;
   const { masterAddr, servicesAddr, jobsAddr } = c;
   print(`agora is up: master https://${masterAddr} (gRPC ${host}:${c.master.grpcPort}), agent ${c.agent.agentId} ` +
     `(https ${host}:${c.agent.httpPort}, ${c.agent.containerizers[0]} containerizer), nats ${c.nats.url}`);
-  print(`services https://${servicesAddr} (REST API and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
-  print(`jobs https://${jobsAddr} (REST APIs and UI), state ${flags.redis ? 'in Redis' : 'in memory (lost on stop)'}`);
+  print(`services https://${servicesAddr} (REST API and UI)`);
+  print(`jobs https://${jobsAddr} (REST APIs and UI)`);
   print(`web UIs: master https://${masterAddr}/ui/ · services https://${servicesAddr}/ui/ · jobs https://${jobsAddr}/ui/`);
   print(`  (HTTPS with this cluster's own CA, ${join(home, 'tls', 'ca.crt')}: import it into the browser, or accept its warning once)`);
-  print(`task sandboxes in ${p.workDir}${flags['work-dir'] ? '' : ' (removed on stop)'}`);
+  printState(print, c.redisUrl, p);
   const admin = boot.users.admin!;
   print(`every door needs credentials; ${boot.created ? 'made' : 'kept'} in ${home} (the agora command and the SDK read ${boot.configPath})`);
   print(`sign in to the web UIs as ${admin.principal}, secret ${admin.secret}, or open ` +
@@ -141,6 +183,23 @@ function printBanner(print: (line: string) => void, c: Cluster, p: Pick<ClusterP
   print(`try: AGORA_MASTER=${masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
   print(`     AGORA_SERVICES=${servicesAddr} agora app add app.json --wait | agora app list | agora deployments`);
   print(`     AGORA_JOBS=${jobsAddr} agora job add job.json | agora job run <id> --wait | agora job list | agora job history <id>`);
+}
+
+/** Where the state is kept, and what a stop, a kill and --fresh do with it. */
+function printState(print: (line: string) => void, redisUrl: string, p: Pick<ClusterPlan, 'flags' | 'workDir' | 'home' | 'claim'>): void {
+  const dir = p.claim.paths.dir;
+  print(p.flags.redis
+    ? `registry, apps and jobs in the Redis at ${redactUrl(redisUrl)} (--redis); JetStream and agent state in ${dir}`
+    : `state in ${dir}: registry, apps and jobs in Redis ${redactUrl(redisUrl)} (append-only file, appendfsync ${DEFAULT_APPEND_FSYNC}; ` +
+      `password in ${join(p.home, REDIS_SECRET_FILE)}), JetStream, the agent's checkpoints`);
+  print(`task sandboxes in ${p.workDir}`);
+  print('Ctrl-C stops the tasks and keeps apps and jobs (launched again at the next start); a killed agora up leaves its tasks ' +
+    'running and the next start takes them back; agora up --fresh starts empty');
+  const closed = closedToTasks(p.workDir);
+  if (closed) {
+    print(`note: process tasks run as nobody and cannot reach their sandboxes under ${p.workDir}: ${closed} ${closed.includes(',') ? 'are' : 'is'} ` +
+      'closed to other users (Docker tasks are not affected); for process tasks give --state-dir a folder others may pass through, e.g. /var/lib/agora/up');
+  }
 }
 
 /** `--example`: the example framework runs `n` tasks once; the stop signal's reason if one came first. */

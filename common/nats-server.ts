@@ -21,6 +21,8 @@ export interface NatsServer {
   down(): Promise<void>;
   /** The same server back on the same port and state, after `down`. */
   up(): Promise<void>;
+  /** The server's process id (it changes with `up`). */
+  readonly pid: number;
   /** Stops it for good and removes its state. */
   stop(): Promise<void>;
 }
@@ -39,14 +41,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(opts: { port?: number; bin?: string; jetstream?: boolean; securityDir?: string } = {}): Promise<NatsServer> {
+/** `storeDir`: its files (JetStream's store included) there, kept across restarts; none: a temp dir, removed on stop. */
+export async function startNatsServer(opts: { port?: number; bin?: string; jetstream?: boolean; securityDir?: string; storeDir?: string } = {}): Promise<NatsServer> {
   const port = opts.port ?? (await freePort());
-  const storeDir = mkdtempSync(join(tmpdir(), 'agora-nats-'));
+  if (opts.storeDir) mkdirSync(opts.storeDir, { recursive: true, mode: 0o700 });
+  const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'agora-nats-'));
+  const removeStore = () => { if (!opts.storeDir) rmSync(storeDir, { recursive: true, force: true }); };
   const jetstream = opts.jetstream !== false;
   let args: string[];
   if (opts.securityDir) {
     const resolverDir = join(storeDir, 'accounts');
-    mkdirSync(resolverDir);
+    mkdirSync(resolverDir, { recursive: true });
     const conf = join(storeDir, 'nats-server.conf');
     writeFileSync(conf, natsServerConfig({
       securityDir: opts.securityDir, host: '127.0.0.1', port, resolverDir, ...(jetstream ? { storeDir: join(storeDir, 'js') } : {}),
@@ -59,7 +64,7 @@ export async function startNatsServer(opts: { port?: number; bin?: string; jetst
   try {
     child = await launch(opts.bin ?? 'nats-server', args, port);
   } catch (err) {
-    rmSync(storeDir, { recursive: true, force: true });
+    removeStore();
     throw err;
   }
   return {
@@ -67,9 +72,10 @@ export async function startNatsServer(opts: { port?: number; bin?: string; jetst
     port,
     down: () => stopChild(child),
     up: async () => { if (child.exitCode !== null || child.signalCode !== null) child = await launch(opts.bin ?? 'nats-server', args, port); },
+    get pid() { return child.pid!; },
     stop: async () => {
       await stopChild(child);
-      rmSync(storeDir, { recursive: true, force: true });
+      removeStore();
     },
   };
 }

@@ -1,41 +1,114 @@
 /**
- * Starts a real `redis-server` as a child process, for test suites that need one (each on
- * its own port). Nothing is persisted (`--save ''`, no AOF); its dir is a private temp dir.
- * Ready means it said "Ready to accept connections" and answered PING — no polling.
+ * Starts a real `redis-server` as a child process: for test suites (each on its own port),
+ * and for `agora up`, whose registry and frameworks' state live in it.
+ *
+ * Without `dir` nothing is persisted (`--save ''`, no AOF) and its dir is a private temp dir,
+ * removed on stop. With `dir` it keeps an append-only file there (`appendonly yes`), never
+ * removed: started again on the same dir it loads every acknowledged write back, a SIGKILL in
+ * between included. Ready means it said "Ready to accept connections" and answered PING (after
+ * AUTH, with a password) — no polling.
+ *
+ * **Why `appendfsync always` is the default** (bench/redis-fsync.bench.ts, docs/benchmarks.md,
+ * "Redis AOF fsync"): Agora's rule is that nothing acknowledged may be lost. With `always`
+ * Redis fsyncs the AOF before it answers a write, so an acknowledged write survives a crash of
+ * the process and of the host. `everysec` answers once the write is in the kernel's page
+ * cache: a killed redis-server loses nothing, but a power loss or kernel crash loses up to
+ * about a second of acknowledged writes — for the services framework a launch it stored, so
+ * after the host comes back it could launch that instance twice. Measured on this machine, a
+ * stored launch costs a median 0.2 ms more under `always` than under `everysec` (p99 4 ms
+ * more), next to the tens to hundreds of milliseconds a launch takes anyway; so the safe mode
+ * is worth it. Concurrent writers share one fsync per event-loop turn (Redis group-commits
+ * the AOF in `beforeSleep`), so the cost does not grow with the number of writers.
+ *
+ * A password (`requirepass`) is given to redis-server on its standard input, never on its
+ * command line (which every user of the machine can read in `ps`).
  */
 import { spawn, type ChildProcess } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { createConnection } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { freePort, stopChild } from './nats-server';
 
+/** How often Redis fsyncs its append-only file (redis.conf `appendfsync`). */
+export type AppendFsync = 'always' | 'everysec' | 'no';
+export const APPEND_FSYNC_MODES: readonly AppendFsync[] = ['always', 'everysec', 'no'];
+/** See the header: nothing acknowledged may be lost, and the bench says it costs little. */
+export const DEFAULT_APPEND_FSYNC: AppendFsync = 'always';
+
+export interface RedisServerOptions {
+  port?: number;
+  bin?: string;
+  /** Where it keeps its append-only file, kept across restarts; none: nothing persisted, a temp dir. */
+  dir?: string;
+  /** With `dir`: how often the AOF is fsynced (default DEFAULT_APPEND_FSYNC). */
+  appendfsync?: AppendFsync;
+  /** Every client must AUTH with it (`requirepass`); it is in `url`. */
+  password?: string;
+  /**
+   * A process group of its own: a Ctrl-C at the terminal then reaches only `agora up`, which
+   * stops Redis last, after everything that writes to it.
+   */
+  detached?: boolean;
+}
+
 export interface RedisServer {
+  /** `redis://127.0.0.1:<port>`, with `:<password>@` when it has one. */
   url: string;
   port: number;
+  pid: number;
+  /** Stops it (SIGTERM: Redis fsyncs its AOF and exits), then removes its dir if it was a temp one. */
   stop(): Promise<void>;
 }
 
-export async function startRedisServer(opts: { port?: number; bin?: string } = {}): Promise<RedisServer> {
+export class RedisServerError extends Error {
+  override readonly name = 'RedisServerError';
+}
+
+/** The redis.conf lines for these options; the password goes on stdin, so it is here and nowhere else. */
+export function redisServerConfig(port: number, dir: string, o: Pick<RedisServerOptions, 'dir' | 'appendfsync' | 'password'>): string {
+  const fsync = o.appendfsync ?? DEFAULT_APPEND_FSYNC;
+  if (!APPEND_FSYNC_MODES.includes(fsync)) {
+    throw new RedisServerError(`appendfsync must be one of ${APPEND_FSYNC_MODES.join(', ')}, got '${String(fsync)}'`);
+  }
+  if (o.password !== undefined && !/^[\x21-\x7e]+$/.test(o.password)) {
+    throw new RedisServerError('a Redis password must be printable ASCII without spaces');
+  }
+  return [
+    `port ${port}`, 'bind 127.0.0.1', 'save ""', `dir ${JSON.stringify(dir)}`, 'loglevel notice',
+    ...(o.dir ? ['appendonly yes', `appendfsync ${fsync}`] : ['appendonly no']),
+    ...(o.password !== undefined ? [`requirepass ${JSON.stringify(o.password)}`] : []),
+    '',
+  ].join('\n');
+}
+
+export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
   const port = opts.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'agora-redis-'));
-  const child = spawn(opts.bin ?? 'redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'notice',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  redisServerConfig(port, '', opts); // bad options fail here, before any dir is made
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'agora-redis-'));
+  const removeDir = () => { if (!opts.dir) rmSync(dir, { recursive: true, force: true }); };
+  if (opts.dir) mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+  const config = redisServerConfig(port, dir, opts);
+  // `-`: the config comes on stdin (the password with it), ended at once.
+  const child = spawn(opts.bin ?? 'redis-server', ['-'], { stdio: ['pipe', 'pipe', 'pipe'], detached: opts.detached ?? false });
+  child.stdin?.on('error', () => undefined); // a server that dies at once says why on its exit
+  child.stdin?.end(config);
   try {
     await waitUntilReady(child, port);
-    await ping(port);
+    await ping(port, opts.password);
   } catch (err) {
     child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
     throw err;
   }
+  const auth = opts.password !== undefined ? `:${encodeURIComponent(opts.password)}@` : '';
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${auth}127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     stop: async () => {
       await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
+      removeDir();
     },
   };
 }
@@ -48,8 +121,8 @@ function waitUntilReady(child: ChildProcess, port: number): Promise<void> {
       output = (output + d.toString()).slice(-4000);
       if (output.includes('Ready to accept connections')) finish();
     };
-    const onExit = (code: number | null) => finish(new Error(`redis-server exited (code ${code}) before listening on ${port}: ${output}`));
-    const onError = (err: Error) => finish(new Error(`cannot start redis-server: ${err.message}`));
+    const onExit = (code: number | null) => finish(new RedisServerError(`redis-server exited (code ${code}) before listening on ${port}: ${output}`));
+    const onError = (err: Error) => finish(new RedisServerError(`cannot start redis-server: ${err.message}`));
     function finish(err?: Error) {
       child.stdout?.off('data', onData);
       child.stderr?.off('data', onData);
@@ -68,20 +141,24 @@ function waitUntilReady(child: ChildProcess, port: number): Promise<void> {
   });
 }
 
-/** One PING over a raw socket: the server answers commands, not just accepts connections. */
-function ping(port: number): Promise<void> {
+/** One RESP command, safe for any bytes in its arguments. */
+const resp = (...args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+
+/** AUTH (with a password) and PING over a raw socket: the server answers commands, not just accepts connections. */
+function ping(port: number, password: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const sock = createConnection({ port, host: '127.0.0.1' });
+    const lines = password === undefined ? 1 : 2;
     let reply = '';
     sock.setEncoding('utf8');
-    sock.once('connect', () => sock.write('PING\r\n'));
+    sock.once('connect', () => sock.write((password === undefined ? '' : resp('AUTH', password)) + resp('PING')));
     sock.on('data', (d: string) => {
       reply += d;
-      if (!reply.includes('\r\n')) return;
+      if (reply.split('\r\n').length <= lines) return;
       sock.destroy();
-      if (reply.startsWith('+PONG')) resolve();
-      else reject(new Error(`redis-server on ${port} answered PING with ${JSON.stringify(reply)}`));
+      if (reply.endsWith('+PONG\r\n') && !reply.startsWith('-')) resolve();
+      else reject(new RedisServerError(`redis-server on ${port} answered AUTH/PING with ${JSON.stringify(reply.split('\r\n')[0])}`));
     });
-    sock.once('error', (err) => reject(new Error(`cannot PING redis-server on ${port}: ${err.message}`)));
+    sock.once('error', (err) => reject(new RedisServerError(`cannot PING redis-server on ${port}: ${err.message}`)));
   });
 }
