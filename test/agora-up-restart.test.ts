@@ -1,7 +1,7 @@
 /**
  * `agora up` killed with SIGKILL and started again on the same state folder takes everything
  * back: the servers the dead one left are stopped (not run twice on the same files), the
- * master comes back on the same Redis registry, the agent takes back its running Docker
+ * master comes back on the same Redis registry (the role weight set before is there), the agent takes back its running Docker
  * containers and its process task, and the services app is there with the SAME instances
  * running (nothing relaunched), the Metronome job with it. Killed once more, `agora up --fresh`
  * kills what was left, wipes the state and starts with no apps and no jobs.
@@ -23,6 +23,7 @@ interface Up {
   child: ChildProcess;
   out: () => string;
   exited: Promise<number | null>;
+  masterPort: number;
   servicesPort: number;
   jobsPort: number;
   agentId: string;
@@ -46,6 +47,7 @@ async function startUp(extra: string[] = []): Promise<Up> {
   const port = (re: RegExp) => Number(re.exec(out)?.[1]);
   return {
     child, out: () => out, exited,
+    masterPort: port(/master https:\/\/127\.0\.0\.1:(\d+) \(gRPC/),
     servicesPort: port(/services https:\/\/127\.0\.0\.1:(\d+) \(REST API and UI\)/),
     jobsPort: port(/jobs https:\/\/127\.0\.0\.1:(\d+) \(REST APIs and UI\)/),
     agentId: /agent (agent-\S+) \(https/.exec(out)![1]!,
@@ -122,6 +124,8 @@ describe('agora up killed with SIGKILL and started again', () => {
     const jobs = new ServicesClient(first.jobsPort);
     const job = { id: 'nightly', run: { cmd: 'echo nightly', cpus: 0.1, mem: 32 }, schedules: [{ id: 'at-3', cron: '0 3 * * *' }] };
     expect((await jobs.call('POST', '/v1/jobs', job)).status).toBe(201);
+    // Kept in the master's registry, as agents and frameworks are: it must be back after a restart.
+    expect((await new ServicesClient(first.masterPort).call('PUT', '/api/v1/weights', { services: 2 })).status).toBe(200);
     const before = await tasks(api);
     expect(before.map((t) => [t.appId, t.state])).toEqual(expect.arrayContaining([['/web', 'TASK_RUNNING'], ['/proc', 'TASK_RUNNING']]));
     expect(before).toHaveLength(3);
@@ -150,6 +154,7 @@ describe('agora up killed with SIGKILL and started again', () => {
     expect((await tasks(api2)).filter((t) => t.appId !== '/after')).toEqual(before);
     expect(await containersOf(second.agentId)).toEqual(containers);   // the same containers, none launched again
     expect(pidsOf(PROCESS_CMD)).toEqual(processPids);                  // the same process
+    expect((await new ServicesClient(second.masterPort).call('GET', '/api/v1/weights')).body).toMatchObject({ services: 2 });
     const jobs2 = new ServicesClient(second.jobsPort);
     const nightly = await jobs2.call<{ id: string; run: { cmd: string } }>('GET', '/v1/jobs/nightly');
     expect([nightly.status, nightly.body.run.cmd]).toEqual([200, 'echo nightly']);

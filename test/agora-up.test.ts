@@ -2,7 +2,7 @@
  * `agora up`, the real binary: it brings a local cluster up with the services and jobs
  * frameworks, serves the example framework, an app posted to the services REST API and a job
  * run through the jobs REST API, and on SIGTERM stops everything, leaving no process or
- * container behind.
+ * container behind, only its state folder.
  */
 import { spawn } from 'child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'fs';
@@ -56,8 +56,12 @@ describe('agora up', () => {
     expect(banner).not.toBeNull();
     const [, httpPort, grpcPort, agentId, agentPort, containerizer, natsPort] = banner!;
     expect(containerizer).toBe('docker');
-    const workDir = /task sandboxes in (\S+) \(removed on stop\)/.exec(out)?.[1];
-    expect(workDir && existsSync(workDir)).toBe(true);
+    const workDir = /task sandboxes in (\S+)/.exec(out)?.[1];
+    expect(workDir).toBe(join(home, 'up', 'agent'));
+    expect(existsSync(workDir!)).toBe(true);
+    // Its own Redis, locked, persisting in the state folder: the registry and both frameworks' state.
+    const redisPort = /in Redis redis:\/\/:\*\*\*@127\.0\.0\.1:(\d+) \(append-only file, appendfsync always/.exec(out)?.[1];
+    expect(redisPort).toBeDefined();
 
     // The services framework, subscribed to this master, runs an app posted to its REST API.
     const servicesPort = Number(/services https:\/\/127\.0\.0\.1:(\d+) \(REST API and UI\)/.exec(out)?.[1]);
@@ -101,10 +105,12 @@ describe('agora up', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(out).toMatch(/stopped/);
-    for (const port of [httpPort, grpcPort, agentPort, natsPort, servicesPort, jobsPort]) expect(await refused(Number(port))).toBe(true);
+    for (const port of [httpPort, grpcPort, agentPort, natsPort, servicesPort, jobsPort, redisPort]) expect(await refused(Number(port))).toBe(true);
     const left = await new Docker().listContainers({ all: true, filters: { label: [`agora.agent-id=${agentId}`] } });
     expect(left).toHaveLength(0);
-    expect(existsSync(workDir!)).toBe(false);
+    // The state stays for the next start; the folder is no longer claimed.
+    expect(existsSync(join(home, 'up', 'redis', 'appendonlydir'))).toBe(true);
+    expect(existsSync(join(home, 'up', 'up.json'))).toBe(false);
     rmSync(home, { recursive: true, force: true });
   });
 });
