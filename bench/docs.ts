@@ -4,7 +4,8 @@
  * ten times faster than Mesos 1.8.0) checked against this run's figures; then the agent's
  * launch and destroy of 200 containers against raw Docker (`docs-agent-launch.ts`); last, the
  * frameworks' step cost before and after the shared runtime, from its own recorded A/B
- * (`docs-framework-step.ts`), not from this run.
+ * (`docs-framework-step.ts`), and what Redis's AOF fsync modes cost the launch path, from its
+ * own recorded run (`docs-redis-fsync.ts`), neither from this run.
  */
 import { CYCLE_SOURCE, GOAL_FACTOR, GRID, caseLabel } from './decline-rounds.bench';
 import { agentLaunchSection } from './docs-agent-launch';
@@ -12,6 +13,7 @@ import { securitySection } from './docs-security';
 import { round, type Measurement } from './harness';
 import type { Results } from './run';
 import { frameworkStepSection, type FrameworkStepAB } from './docs-framework-step';
+import { redisFsyncSection, type RedisFsyncRecord } from './docs-redis-fsync';
 
 const ms = (x: number): string => (x >= 1000 ? `${round(x / 1000, 2)} s` : `${round(x, 1)} ms`);
 const k = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
@@ -19,7 +21,7 @@ const k = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
 /** The cases the goal names: 10k/1k and 20k/2k. */
 const GOAL_AGENTS = new Set([10000, 20000]);
 
-export function benchmarksDoc(r: Results, stepAB?: FrameworkStepAB): string {
+export function benchmarksDoc(r: Results, stepAB?: FrameworkStepAB, redisFsync?: RedisFsyncRecord): string {
   return [
     ...headSection(r),
     ...goalSection(r),
@@ -30,6 +32,8 @@ export function benchmarksDoc(r: Results, stepAB?: FrameworkStepAB): string {
     ...securitySection(r.measurements),
     '',
     ...frameworkStepSection(stepAB),
+    '',
+    ...redisFsyncSection(redisFsync),
   ].join('\n');
 }
 

@@ -17,14 +17,16 @@ import { allocatorBench } from './allocator.bench';
 import { declineRoundsBench } from './decline-rounds.bench';
 import { benchmarksDoc } from './docs';
 import type { FrameworkStepAB } from './docs-framework-step';
+import type { RedisFsyncRecord } from './docs-redis-fsync';
 import { round, type Bench, type Measurement } from './harness';
 import { jobsBench } from './jobs.bench';
 import { launchBench, launchSecurityBench } from './launch.bench';
 import { masterUiBench } from './master-ui.bench';
+import { redisFsyncBench } from './redis-fsync.bench';
 import { servicesBench } from './services.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, servicesBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench];
+const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, servicesBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench, redisFsyncBench];
 
 export interface Machine {
   cpuModel: string;
@@ -56,6 +58,12 @@ function repoRoot(): string {
 function stepAB(): FrameworkStepAB | undefined {
   const file = path.join(repoRoot(), 'bench', 'results', 'framework-step-ab.json');
   return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as FrameworkStepAB : undefined;
+}
+
+/** What Redis's AOF fsync modes cost the launch path: recorded once, rendered by every full run. */
+function redisFsync(): RedisFsyncRecord | undefined {
+  const file = path.join(repoRoot(), 'bench', 'results', 'redis-fsync.json');
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as RedisFsyncRecord : undefined;
 }
 
 function machine(): Machine {
@@ -154,7 +162,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(dir, 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'RESULTS.md'), markdown(results));
   fs.mkdirSync(path.join(repoRoot(), 'docs'), { recursive: true });
-  fs.writeFileSync(path.join(repoRoot(), 'docs', 'benchmarks.md'), benchmarksDoc(results, stepAB()));
+  fs.writeFileSync(path.join(repoRoot(), 'docs', 'benchmarks.md'), benchmarksDoc(results, stepAB(), redisFsync()));
   console.log(`wrote bench/results/latest.json, bench/RESULTS.md and docs/benchmarks.md (${results.durationS} s)`);
 }
 
