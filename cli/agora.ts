@@ -28,9 +28,11 @@ const USAGE = `usage: agora <command> [flags]
   up [--example] [--tasks N] [--containerizer auto|docker|process]
      [--http-port 5050] [--grpc-port 5053] [--agent-port 5051] [--nats-port N]
      [--services-port 8080] [--jobs-port 4400] [--redis URL]
-                      a local cluster (nats-server, master, agent, the services
-                      framework and the jobs framework, with their REST APIs and
-                      UIs) until Ctrl-C
+     [--state-dir ~/.agora/up] [--fresh]
+                      a local cluster (redis-server, nats-server, master, agent,
+                      the services framework and the jobs framework, with their
+                      REST APIs and UIs) until Ctrl-C; its state kept in
+                      --state-dir, taken back when started again (--fresh: empty)
   master [--nats URL] [--port 5050] [--grpc-port 5053] …   run a master
   agent [--nats URL] [--port 5051] [--resources SPEC] …    run an agent
   services [--master HOST:PORT] [--redis URL] [--port 8080] …
