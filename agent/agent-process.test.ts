@@ -158,6 +158,19 @@ describe('agent with the process containerizer', () => {
     expect(dropped.reason).toBe('REASON_TASK_UNKNOWN');
   });
 
+  it('answers the master\'s question about a task it never received with TASK_DROPPED, and about one it runs with nothing', async () => {
+    master.run(agentId, testTask('p-asked', 'sleep 300'));
+    await master.waitForState('p-asked', 'TASK_RUNNING');
+    master.reconcile(agentId, ['p-asked', 'p-run-lost']);
+    const dropped = await master.waitForState('p-run-lost', 'TASK_DROPPED');
+    expect(dropped).toMatchObject({ reason: 'REASON_TASK_UNKNOWN', source: 'SOURCE_AGENT' });
+    expect(dropped.message).toMatch(/never reached this agent/);
+    // The question came after p-asked's own messages: had it answered for p-asked, it would have by now.
+    expect(master.of('p-asked').map((x) => x.state)).not.toContain('TASK_DROPPED');
+    master.kill(agentId, 'p-asked');
+    await master.waitForState('p-asked', 'TASK_KILLED');
+  });
+
   it('refuses a task id that cannot name a sandbox directory with TASK_ERROR', async () => {
     master.run(agentId, testTask('..', 'true'));
     const err = await master.waitForState('..', 'TASK_ERROR');

@@ -348,7 +348,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     const s = this.subjects;
     const owner = this.nats.owner;
     const handle = masterMessageHandler({
-      subjects: { run: s.run(owner, this.agentId), kill: s.kill(owner, this.agentId), ack: s.ack(owner, this.agentId) },
+      subjects: { run: s.run(owner, this.agentId), kill: s.kill(owner, this.agentId), ack: s.ack(owner, this.agentId), reconcile: s.reconcile(owner, this.agentId) },
       runner: this.runner,
       updates: this.updates,
       log: this.log,

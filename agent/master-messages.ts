@@ -1,25 +1,25 @@
 /**
  * What the master sends an agent on its own subjects: a task to run, a task to kill, the
- * acknowledgement of a status update. Each is decoded and handed to the task runner or the
+ * acknowledgement of a status update, a question about tasks whose run it may have lost. Each is decoded and handed to the task runner or the
  * status-update streams; bytes that are not the message expected are logged and dropped,
  * and the agent carries on.
  */
 import type { Logger } from '../common/log';
-import { decodeKillTask, decodeRunTask, decodeStatusAck } from '../common/agent-messages';
+import { decodeKillTask, decodeReconcileTasks, decodeRunTask, decodeStatusAck } from '../common/agent-messages';
 import type { StatusUpdateManager } from './status-updates';
 import type { TaskRunner } from './tasks';
 
 export interface MasterMessageDeps {
-  /** The agent's run, kill and ack subjects. */
-  subjects: { run: string; kill: string; ack: string };
-  runner: Pick<TaskRunner, 'run' | 'kill' | 'acknowledged'>;
+  /** The agent's run, kill, ack and reconcile subjects. */
+  subjects: { run: string; kill: string; ack: string; reconcile: string };
+  runner: Pick<TaskRunner, 'run' | 'kill' | 'acknowledged' | 'reconcile'>;
   updates: Pick<StatusUpdateManager, 'acknowledge'>;
   log: Logger;
 }
 
 /** Handles one message the agent received, by its subject. */
 export function masterMessageHandler(d: MasterMessageDeps): (subject: string, data: Uint8Array) => void {
-  const { run, kill, ack } = d.subjects;
+  const { run, kill, ack, reconcile } = d.subjects;
   return (subject, data) => {
     try {
       if (subject === run) {
@@ -34,6 +34,8 @@ export function masterMessageHandler(d: MasterMessageDeps): (subject: string, da
         const r = d.updates.acknowledge(m.frameworkId, m.taskId, m.uuid);
         if (r === 'acknowledged') d.runner.acknowledged(m.frameworkId, m.taskId, m.uuid);
         else d.log.debug('acknowledgement ignored', { ...m, result: r });
+      } else if (subject === reconcile) {
+        d.runner.reconcile(decodeReconcileTasks(data));
       } else {
         d.log.warn('message on an unknown subject', { subject });
       }

@@ -106,6 +106,24 @@ export class TaskRunner {
     this.beginKill(rec, policy);
   }
 
+  /**
+   * The master asks about tasks it launched here and has heard nothing of. A task this agent
+   * never took (its run message was lost on the way) ends TASK_DROPPED, so the master stops
+   * waiting and the framework may launch it again; it never ran, so nothing runs twice. A task
+   * the agent has is left alone: its updates are already on their way, resent until
+   * acknowledged. The question comes after the run on the same connection, so a run that
+   * arrived at all was taken first.
+   */
+  reconcile(tasks: readonly { frameworkId: string; taskId: string }[]): void {
+    for (const { frameworkId, taskId } of tasks) {
+      if (this.table.get(frameworkId, taskId) || unsafeIdReason('task', taskId) || !frameworkId) continue;
+      this.deps.log.warn('the master asks about a task this agent never received; dropped', { frameworkId, taskId });
+      this.publish(detachedRecord(frameworkId, taskId), 'TASK_DROPPED', {
+        reason: 'REASON_TASK_UNKNOWN', message: `task ${taskId} never reached this agent (its run message was lost); it did not run`,
+      });
+    }
+  }
+
   /** Kills a task of this agent's (on request, or for its failing health check). */
   private beginKill(rec: TaskRecord, policy: KillPolicy | undefined): void {
     if (isTerminal(rec.state) || rec.killRequested) return;

@@ -164,3 +164,15 @@ export function decodeStatusAck(bytes: Uint8Array): StatusAck {
   const m = decodeAs(pb.StatusUpdateAck, 'StatusUpdateAck', bytes);
   return { frameworkId: m.frameworkId ?? '', taskId: m.taskId ?? '', uuid: m.uuid ?? '' };
 }
+
+/** A task the master asks an agent about: which framework's, which task. */
+export interface AgentTaskRef { frameworkId: string; taskId: string }
+
+export function encodeReconcileTasks(tasks: readonly AgentTaskRef[]): Uint8Array {
+  return pb.ReconcileTasksMessage.encode({ tasks: tasks.map((t) => ({ frameworkId: t.frameworkId, taskId: t.taskId })) }).finish();
+}
+
+export function decodeReconcileTasks(bytes: Uint8Array): AgentTaskRef[] {
+  const m = decodeAs(pb.ReconcileTasksMessage, 'ReconcileTasksMessage', bytes);
+  return (m.tasks ?? []).map((t) => ({ frameworkId: t.frameworkId ?? '', taskId: t.taskId ?? '' }));
+}

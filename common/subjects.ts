@@ -7,7 +7,7 @@
  * speaking (common/security/nats-auth.ts):
  *
  *   <prefix>.master.<owner>.register|heartbeat|status|usage|unregister    agent → master
- *   <prefix>.agent.<owner>.<agentId>.run|kill|ack                         master → agent
+ *   <prefix>.agent.<owner>.<agentId>.run|kill|ack|reconcile               master → agent
  *   <prefix>.reply.<owner>.…                                              the agent's replies
  *
  * The master ties each agent id to the owner it registered as and refuses messages about an
@@ -41,6 +41,8 @@ export interface Subjects {
   kill(owner: string, agentId: string): string;
   /** Master → one agent: StatusUpdateAck. */
   ack(owner: string, agentId: string): string;
+  /** Master → one agent: ReconcileTasksMessage. */
+  reconcile(owner: string, agentId: string): string;
   /** Every subject an agent listens on, for one subscription. */
   agentAll(owner: string, agentId: string): string;
   /** The inbox prefix of an owner's requests: replies come back under it. */
@@ -76,6 +78,7 @@ export function subjects(prefix = 'agora'): Subjects {
     run: (owner, id) => `${agent(owner, id)}.run`,
     kill: (owner, id) => `${agent(owner, id)}.kill`,
     ack: (owner, id) => `${agent(owner, id)}.ack`,
+    reconcile: (owner, id) => `${agent(owner, id)}.reconcile`,
     agentAll: (owner, id) => `${agent(owner, id)}.>`,
     inbox: (owner) => `${prefix}.reply.${token('agent owner', owner)}`,
   };

@@ -367,3 +367,22 @@ function usageRefusal(task: Task | undefined, agentId: string, containerId: stri
   if (containerId && current && containerId !== current) return `the task runs in container ${current}`;
   return undefined;
 }
+
+/**
+ * Asks each active agent about its tasks still STAGING `stagingCheckAfterMs` after launch:
+ * their run messages may have been lost on the way (NATS delivers at most once). An agent
+ * that never got one answers TASK_DROPPED, which ends the task like any update; one that did
+ * says nothing new. Asked again every heartbeat interval until the task moves.
+ */
+export function askAboutStaging(s: MasterState): void {
+  const since = now(s) - s.config.stagingCheckAfterMs;
+  for (const agent of s.agents.all()) {
+    if (agentStatus(agent) !== 'active') continue;
+    const staging = s.tasks.onAgent(agent.info.id)
+      .filter((e) => e.task.state === 'TASK_STAGING' && e.updatedAt <= since)
+      .map((e) => ({ frameworkId: e.task.frameworkId, taskId: e.task.taskId }));
+    if (staging.length === 0) continue;
+    s.log.warn('tasks still staging; asking their agent whether it got them', { agentId: agent.info.id, tasks: staging.length });
+    s.agentPort.reconcile(agent.info.id, staging);
+  }
+}

@@ -100,6 +100,30 @@ describe('the master losing its own link to the agents (NATS)', () => {
   });
 });
 
+describe('a launch whose run message was lost', () => {
+  it('is asked about on its agent once it has been STAGING 10 s, every heartbeat until it moves, and ends with the agent\'s TASK_DROPPED', async () => {
+    const h = harness({ agentHeartbeatIntervalMs: 1000, agentMaxMissedHeartbeats: 3 });
+    const agentId = await h.addAgent('cpus:4;mem:4096');
+    const fw = h.subscribe({ failoverTimeoutMs: 60_000 });
+    h.clock.advance(0);
+    h.master.accept({ ...fw.call, offerIds: [fw.stream.lastOffer().id], operations: launch(taskInfo('t1', 'cpus:1;mem:128')), filters: { refuseMs: 0 } });
+    expect(h.agents.runs.map((r) => r.message.task.taskId)).toEqual(['t1']);   // sent, and (say) lost on the way
+
+    h.clock.advance(9_000);
+    expect(h.agents.reconciles).toEqual([]);   // a launch may take a while to report
+    h.clock.advance(1_000);
+    expect(h.agents.reconciles).toEqual([{ agentId, tasks: [{ frameworkId: fw.frameworkId, taskId: 't1' }] }]);
+    h.clock.advance(1_000);
+    expect(h.agents.reconciles).toHaveLength(2);   // asked again: the question may be lost too
+
+    h.status(fw.frameworkId, agentId, 't1', 'TASK_DROPPED', 'u1');
+    expect(fw.stream.updates().at(-1)).toMatchObject({ taskId: 't1', state: 'TASK_DROPPED' });
+    expect(h.agentView(agentId).used).toMatchObject({ cpus: 0, mem: 0 });
+    h.clock.advance(5_000);
+    expect(h.agents.reconciles).toHaveLength(2);
+  });
+});
+
 describe('an operator marking an agent gone', () => {
   it('ends its tasks TASK_GONE_BY_OPERATOR, rescinds its offers, and refuses the id for good', async () => {
     const h = await runningTask(['PARTITION_AWARE']);

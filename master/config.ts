@@ -60,6 +60,13 @@ export interface MasterOptions {
    * after a leader change; 30 s is enough for a reconnect and short enough to notice the dead.
    */
   agentReconnectGraceMs?: number;
+  /**
+   * A task still STAGING this long after its run message was sent is asked about on its agent
+   * (and again every heartbeat interval): NATS delivers at most once, so a run message sent
+   * while the agent was reconnecting is lost, and the task would wait forever. An agent that
+   * never got it answers TASK_DROPPED; one that did is already sending its updates.
+   */
+  stagingCheckAfterMs?: number;
   /** How long declined or unused resources stay away when a framework gives no refuse_seconds. */
   defaultRefuseMs?: number;
   /** Free resources smaller than all of these are not offered, e.g. 'cpus:0.01|mem:32'. */
@@ -113,6 +120,7 @@ export interface MasterConfig {
   readonly agentMaxMissedHeartbeats: number;
   readonly agentReregisterTimeoutMs: number;
   readonly agentReconnectGraceMs: number;
+  readonly stagingCheckAfterMs: number;
   readonly defaultRefuseMs: number;
   readonly minAllocatable: readonly Resources[];
   readonly weights: ReadonlyMap<string, number>;
@@ -150,6 +158,7 @@ export const DEFAULTS = {
   agentMaxMissedHeartbeats: 3,
   agentReregisterTimeoutMs: 10 * 60 * 1000,
   agentReconnectGraceMs: 30_000,
+  stagingCheckAfterMs: 10_000,
   defaultRefuseMs: 5000,
   minAllocatable: 'cpus:0.01|mem:32',
   offerLogCapacity: 1000,
@@ -221,6 +230,7 @@ export function resolveConfig(options: MasterOptions = {}): MasterConfig {
     agentMaxMissedHeartbeats: positiveInt('agentMaxMissedHeartbeats', o.agentMaxMissedHeartbeats),
     agentReregisterTimeoutMs: durationMs('agentReregisterTimeoutMs', o.agentReregisterTimeoutMs, 1),
     agentReconnectGraceMs: durationMs('agentReconnectGraceMs', o.agentReconnectGraceMs, 0),
+    stagingCheckAfterMs: durationMs('stagingCheckAfterMs', o.stagingCheckAfterMs, 1),
     defaultRefuseMs: durationMs('defaultRefuseMs', o.defaultRefuseMs, 0, MAX_REFUSE_MS),
     minAllocatable: minAllocatable(o.minAllocatable),
     weights: weights(options.weights ?? {}),

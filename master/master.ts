@@ -122,7 +122,9 @@ export class Master implements SchedulerApi, AgentHandler {
     if (this.cycle || this.stopped) return;
     this.cycle = this.s.config.clock.setInterval(() => this.allocateNow(), this.s.config.allocationIntervalMs);
     this.health = this.s.config.clock.setInterval(() => {
-      if (this.linkLostAt === undefined && this.s.config.clock.now() >= this.judgeFrom) agentCalls.checkAgentHealth(this.s);
+      if (this.linkLostAt !== undefined) return;
+      if (this.s.config.clock.now() >= this.judgeFrom) agentCalls.checkAgentHealth(this.s);
+      agentCalls.askAboutStaging(this.s);
     }, this.s.config.agentHeartbeatIntervalMs);
   }
 

@@ -8,7 +8,7 @@
 import { Events, type Msg, type NatsConnection, type Subscription } from 'nats';
 import {
   decodeAgentUsage, decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, decodeUnregister, encodeHeartbeatReply, encodeKillTask,
-  encodeRegisterReply, encodeRunTask, encodeStatusAck, encodeUnregisterReply, type RegisterReply,
+  encodeReconcileTasks, encodeRegisterReply, encodeRunTask, encodeStatusAck, encodeUnregisterReply, type RegisterReply,
 } from '../common/agent-messages';
 import type { Logger } from '../common/log';
 import type { AgentVerb, Subjects } from '../common/subjects';
@@ -34,6 +34,7 @@ export function natsAgentPort(nc: NatsConnection, subjects: Subjects, ownerOf: (
     run: (agentId, m) => publish('run', agentId, subjects.run, () => encodeRunTask(m)),
     kill: (agentId, m) => publish('kill', agentId, subjects.kill, () => encodeKillTask(m)),
     ack: (agentId, m) => publish('ack', agentId, subjects.ack, () => encodeStatusAck(m)),
+    reconcile: (agentId, tasks) => publish('reconcile', agentId, subjects.reconcile, () => encodeReconcileTasks(tasks)),
   };
 }
 

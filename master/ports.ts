@@ -9,14 +9,16 @@ import type { Principal } from '../common/security/credentials';
 import type { SchedulerEvent, TaskInfo } from '../common/types';
 
 // The agent messages (run, kill, ack) are the protocol's own shapes, shared with the agent.
-export type { KillTask, RunTask, StatusAck } from '../common/agent-messages';
-import type { KillTask, RunTask, StatusAck } from '../common/agent-messages';
+export type { AgentTaskRef, KillTask, RunTask, StatusAck } from '../common/agent-messages';
+import type { AgentTaskRef, KillTask, RunTask, StatusAck } from '../common/agent-messages';
 
 /** Fire-and-forget messages to agents. */
 export interface AgentPort {
   run(agentId: string, message: RunTask): void;
   kill(agentId: string, message: KillTask): void;
   ack(agentId: string, message: StatusAck): void;
+  /** Asks the agent about tasks whose run messages may have been lost (ReconcileTasksMessage). */
+  reconcile(agentId: string, tasks: readonly AgentTaskRef[]): void;
 }
 
 /** The event stream of one framework subscription. */

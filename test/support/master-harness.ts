@@ -9,7 +9,7 @@ import { resolveConfig, type MasterOptions } from '../../master/config';
 import { Master } from '../../master/master';
 import { OfferLog } from '../../master/offer-log';
 import { OperatorJournal } from '../../master/operator-events';
-import type { AgentPort, FrameworkStream, KillTask, RunTask, StatusAck } from '../../master/ports';
+import type { AgentPort, AgentTaskRef, FrameworkStream, KillTask, RunTask, StatusAck } from '../../master/ports';
 
 export class RecordingStream implements FrameworkStream {
   readonly events: SchedulerEvent[] = [];
@@ -52,6 +52,8 @@ export class RecordingAgents implements AgentPort {
   run(agentId: string, message: RunTask): void { this.runs.push({ agentId, message }); }
   kill(agentId: string, message: KillTask): void { this.kills.push({ agentId, message }); }
   ack(agentId: string, message: StatusAck): void { this.acks.push({ agentId, message }); }
+  readonly reconciles: { agentId: string; tasks: readonly AgentTaskRef[] }[] = [];
+  reconcile(agentId: string, tasks: readonly AgentTaskRef[]): void { this.reconciles.push({ agentId, tasks }); }
 }
 
 export function frameworkInfo(overrides: Partial<FrameworkInfo> = {}): FrameworkInfo {

@@ -15,8 +15,7 @@ import { OPEN_OWNER, subjects, type Subjects } from '../../common/subjects';
 import type { FrameworkInfo, TaskInfo, TaskStatus } from '../../common/types';
 import {
   decodeHeartbeat, decodeRegisterRequest, decodeStatusUpdate, encodeHeartbeatReply, encodeKillTask, encodeRegisterReply,
-  encodeRunTask, encodeStatusAck, type Heartbeat, type HeartbeatReply, type RegisterReply, type RegisterRequest,
-} from '../../common/agent-messages';
+  encodeRunTask, encodeStatusAck, type Heartbeat, type HeartbeatReply, type RegisterReply, type RegisterRequest, encodeReconcileTasks } from '../../common/agent-messages';
 import { startAgent, type AgentHandle } from '../../agent/agent';
 import type { AgentOptions } from '../../agent/config';
 
@@ -74,6 +73,11 @@ export class TestMaster extends EventEmitter<{ status: [TaskStatus]; register: [
 
   ack(status: TaskStatus): void {
     this.nc.publish(this.subjects.ack(OPEN_OWNER, status.agentId), encodeStatusAck({ frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid }));
+  }
+
+  /** Asks the agent about tasks, as a master that heard nothing since their run messages. */
+  reconcile(agentId: string, taskIds: string[], frameworkId = 'fw-1'): void {
+    this.nc.publish(this.subjects.reconcile(OPEN_OWNER, agentId), encodeReconcileTasks(taskIds.map((taskId) => ({ frameworkId, taskId }))));
   }
 
   publishRaw(subject: string, bytes: Uint8Array): void {
