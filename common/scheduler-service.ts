@@ -50,3 +50,9 @@ export type UnaryCall = Exclude<keyof SchedulerService, 'Subscribe'>;
 
 /** The calls that change something and answer an empty CallResponse; the others answer data. */
 export type ActionCall = Exclude<UnaryCall, 'GetAgents'>;
+
+/**
+ * The trailing metadata key under which a standby master names the leader's gRPC address
+ * (host:port) when it refuses a call UNAVAILABLE; the SDK goes there next.
+ */
+export const LEADER_METADATA_KEY = 'agora-leader';

@@ -86,13 +86,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const config = compileOptions(opts);
     const target = opts.grpcAddress ?? (await grpcAddress(masterAddress(opts.master, config.credentials)));
     const s = new Scheduler(config, target);
-    try {
-      await s.open();
-    } catch (err) {
-      s.client.close();
-      throw err;
+    // A standby names the leader: go there; bounded, so an election in flux ends in a refusal.
+    for (let hops = 0; ; hops++) {
+      try {
+        await s.open();
+        return s;
+      } catch (err) {
+        s.client.close();
+        const leader = err instanceof SchedulerCallError ? err.leader : undefined;
+        if (!leader || hops >= 3) throw err;
+        s.target = leader;
+        s.client = new SchedulerGrpcClient(leader, channelCredentials(config.credentials));
+      }
     }
-    return s;
   }
 
   /** True while subscribed: calls can be made. False while reconnecting and once closed. */
@@ -167,8 +173,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!reconnect) return this.finish(err);
     if (err instanceof SchedulerCallError && err.code === 'FAILED_PRECONDITION') return this.finish(err);
     if (this.attempt === 0) this.emit('disconnected', err);
-    const delay = Math.min(reconnect.initialDelayMs * 2 ** this.attempt, reconnect.maxDelayMs);
-    const target = this.targets[this.attempt % this.targets.length] as string;
+    // A standby named the leader: straight there. Otherwise the addresses in turn, backing off.
+    const leader = err instanceof SchedulerCallError ? err.leader : undefined;
+    const delay = leader ? reconnect.initialDelayMs : Math.min(reconnect.initialDelayMs * 2 ** this.attempt, reconnect.maxDelayMs);
+    const target = leader ?? this.targets[this.attempt % this.targets.length] as string;
     this.attempt++;
     this.retry = this.config.clock.setTimeout(() => this.resubscribe(target), delay);
   }

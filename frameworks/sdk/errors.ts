@@ -1,20 +1,29 @@
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { LEADER_METADATA_KEY } from '../../common/scheduler-service';
 
-/** A call the master refused or could not take: `code` is the gRPC status name. */
+
+/**
+ * A call the master refused or could not take: `code` is the gRPC status name. `leader`: the
+ * gRPC address a standby master named as the leader's, when it was one.
+ */
 export class SchedulerCallError extends Error {
   override readonly name = 'SchedulerCallError';
   constructor(
     readonly call: string,
     readonly code: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; leader?: string },
   ) {
     super(`${call} failed (${code}): ${message}`, options);
+    this.leader = options?.leader;
   }
+
+  readonly leader: string | undefined;
 
   static from(call: string, err: ServiceError): SchedulerCallError {
     const code = GrpcStatus[err.code] ?? String(err.code);
-    return new SchedulerCallError(call, code, err.details || err.message, { cause: err });
+    const hint = err.metadata?.get(LEADER_METADATA_KEY)[0];
+    return new SchedulerCallError(call, code, err.details || err.message, { cause: err, ...(typeof hint === 'string' && hint ? { leader: hint } : {}) });
   }
 }
 
