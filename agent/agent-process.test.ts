@@ -171,6 +171,12 @@ describe('agent with the process containerizer', () => {
     await master.waitForState('p-asked', 'TASK_KILLED');
   });
 
+  it('heartbeats at once, not an hour later as the master asked, when a master announces it has begun to lead', async () => {
+    const heard = new Promise((resolve) => master.once('heartbeat', resolve));
+    master.announceLeader('master-2');
+    await expect(heard).resolves.toMatchObject({ agentId });
+  });
+
   it('refuses a task id that cannot name a sandbox directory with TASK_ERROR', async () => {
     master.run(agentId, testTask('..', 'true'));
     const err = await master.waitForState('..', 'TASK_ERROR');

@@ -29,7 +29,7 @@ import { AgentContainerizers } from './containerizers';
 import type { EngineHealth } from './engine-watchdog';
 import { masterMessageHandler } from './master-messages';
 import { recoverAgent } from './recovery';
-import { Registrar } from './registration';
+import { Registrar, followLeaders } from './registration';
 import { RunTable } from './run-table';
 import { RunStore } from './runs';
 import { letTasksThrough } from './sandbox';
@@ -249,6 +249,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       throw new AgentStartError(`cannot connect to NATS at ${c.natsUrl}: ${(err as Error).message}`, { cause: err });
     }
     this.registrar = this.register(this.nc);
+    followLeaders(this.nc, this.subjects.leader(), this.config, () => this.registrar?.beatNow(), this.log);
     this.usage.start();
     this.log.info('agent started', { httpPort: this.httpPort, containerizers: this.containerizers, isolation: this.containers.isolation, resources: format(c.resources) });
   }

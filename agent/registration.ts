@@ -200,3 +200,18 @@ export class Registrar {
     }, ms);
   }
 }
+
+/**
+ * A master that begins to lead says so on `subject`: the agent heartbeats at once (a master
+ * that does not know it yet answers `reregister`) instead of up to a heartbeat interval later.
+ * After a random wait of up to a second, so that a thousand agents do not arrive in one instant.
+ */
+export function followLeaders(
+  nc: { subscribe(subject: string, opts: { callback: (err: Error | null) => void }): unknown },
+  subject: string, time: { clock: Clock; random: Random }, beat: () => void, log: Logger,
+): void {
+  nc.subscribe(subject, { callback: (err) => {
+    if (err) return log.warn('cannot follow leader announcements; a new leader is heard at the next heartbeat', { err });
+    time.clock.setTimeout(beat, Math.floor(time.random.next() * 1000));
+  } });
+}

@@ -9,6 +9,7 @@
  *   <prefix>.master.<owner>.register|heartbeat|status|usage|unregister    agent → master
  *   <prefix>.agent.<owner>.<agentId>.run|kill|ack|reconcile               master → agent
  *   <prefix>.reply.<owner>.…                                              the agent's replies
+ *   <prefix>.leader                                                       master → every agent
  *
  * The master ties each agent id to the owner it registered as and refuses messages about an
  * agent from any other owner.
@@ -43,6 +44,12 @@ export interface Subjects {
   ack(owner: string, agentId: string): string;
   /** Master → one agent: ReconcileTasksMessage. */
   reconcile(owner: string, agentId: string): string;
+  /**
+   * Master → every agent: a master has just begun to lead (its master id). Agents heartbeat at
+   * once, so a new leader hears them, and takes back their tasks, within moments rather than a
+   * heartbeat interval later.
+   */
+  leader(): string;
   /** Every subject an agent listens on, for one subscription. */
   agentAll(owner: string, agentId: string): string;
   /** The inbox prefix of an owner's requests: replies come back under it. */
@@ -80,6 +87,7 @@ export function subjects(prefix = 'agora'): Subjects {
     ack: (owner, id) => `${agent(owner, id)}.ack`,
     reconcile: (owner, id) => `${agent(owner, id)}.reconcile`,
     agentAll: (owner, id) => `${agent(owner, id)}.>`,
+    leader: () => `${prefix}.leader`,
     inbox: (owner) => `${prefix}.reply.${token('agent owner', owner)}`,
   };
 }

@@ -196,6 +196,8 @@ async function startServers(into: Partial<Servers>, d: ServerDeps): Promise<void
   master.setPorts(into.http.port, into.grpc.port);
   into.agents = serveAgents(d.nc, d.subj, master, d.log.child('nats'));
   followAgentLink(d.nc, master, d.log.child('nats'));
+  // Agents heartbeat at once on hearing it, and so register again with this master within moments.
+  d.nc.publish(d.subj.leader(), new TextEncoder().encode(master.info.id));
   await d.nc.flush();
 }
 

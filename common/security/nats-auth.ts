@@ -141,7 +141,7 @@ export function natsUserKey(name: string, secret: string): KeyPair {
 export function agentPermissions(subjectPrefix: string, name: string): Pick<User, 'pub' | 'sub'> {
   return {
     pub: { allow: [`${subjectPrefix}.master.${name}.>`] },
-    sub: { allow: [`${subjectPrefix}.agent.${name}.>`, `${subjectPrefix}.reply.${name}.>`] },
+    sub: { allow: [`${subjectPrefix}.agent.${name}.>`, `${subjectPrefix}.reply.${name}.>`, `${subjectPrefix}.leader`] },
   };
 }
 

@@ -75,6 +75,11 @@ export class TestMaster extends EventEmitter<{ status: [TaskStatus]; register: [
     this.nc.publish(this.subjects.ack(OPEN_OWNER, status.agentId), encodeStatusAck({ frameworkId: status.frameworkId, taskId: status.taskId, uuid: status.uuid }));
   }
 
+  /** Says, as a master that has just begun to lead, that it does. */
+  announceLeader(masterId = 'master-1'): void {
+    this.nc.publish(this.subjects.leader(), new TextEncoder().encode(masterId));
+  }
+
   /** Asks the agent about tasks, as a master that heard nothing since their run messages. */
   reconcile(agentId: string, taskIds: string[], frameworkId = 'fw-1'): void {
     this.nc.publish(this.subjects.reconcile(OPEN_OWNER, agentId), encodeReconcileTasks(taskIds.map((taskId) => ({ frameworkId, taskId }))));
