@@ -62,7 +62,7 @@ export async function startNatsServer(opts: { port?: number; bin?: string; jetst
   }
   let child: ChildProcess;
   try {
-    child = await launch(opts.bin ?? 'nats-server', args, port);
+    child = await spawnNatsServer(opts.bin, args, port);
   } catch (err) {
     removeStore();
     throw err;
@@ -71,7 +71,7 @@ export async function startNatsServer(opts: { port?: number; bin?: string; jetst
     url: `nats://127.0.0.1:${port}`,
     port,
     down: () => stopChild(child),
-    up: async () => { if (child.exitCode !== null || child.signalCode !== null) child = await launch(opts.bin ?? 'nats-server', args, port); },
+    up: async () => { if (child.exitCode !== null || child.signalCode !== null) child = await spawnNatsServer(opts.bin, args, port); },
     get pid() { return child.pid!; },
     stop: async () => {
       await stopChild(child);
@@ -80,9 +80,9 @@ export async function startNatsServer(opts: { port?: number; bin?: string; jetst
   };
 }
 
-/** The server started, listening on `port`; killed again if it does not get there. */
-async function launch(bin: string, args: string[], port: number): Promise<ChildProcess> {
-  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+/** Spawns `nats-server` with `args`; resolves once it listens on `port`, or kills it and rejects. */
+export async function spawnNatsServer(bin: string | undefined, args: readonly string[], port: number): Promise<ChildProcess> {
+  const child = spawn(bin ?? 'nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   try {

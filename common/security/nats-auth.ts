@@ -26,8 +26,10 @@
  *   operator.nk, account.nk                 the signing seeds: only where credentials are issued
  *   system.creds                            the system user, for the master to push updates
  *   cluster.json                            the subject prefix the agents' permissions name
+ *   routes.json                             the user and password clustered nats-servers present
+ *                                           to each other on their routes (0600)
  */
-import { createHash, hkdfSync } from 'crypto';
+import { createHash, hkdfSync, randomBytes } from 'crypto';
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { createAccount, createOperator, createUser, fromSeed, Prefix, type KeyPair } from '@nats-io/nkeys';
@@ -64,6 +66,7 @@ export const natsPaths = (securityDir: string) => {
     systemJwt: join(dir, 'system.jwt'),
     systemCreds: join(dir, 'system.creds'),
     cluster: join(dir, 'cluster.json'),
+    routes: join(dir, 'routes.json'),
   };
 };
 
@@ -204,6 +207,29 @@ export function natsServerConfig(o: NatsServerConfigOptions): string {
     ...(o.storeDir ? [`jetstream { store_dir: ${quote(o.storeDir)} }`] : []),
     '',
   ].join('\n');
+}
+
+/** What one nats-server of a cluster presents to another on a route, and what it asks of one. */
+export interface RouteCredentials {
+  user: string;
+  password: string;
+}
+
+/**
+ * The route credentials of the cluster's nats-servers, made on first use. Routes carry every
+ * account's traffic and bypass the operator's JWTs, so an unauthenticated route port would let
+ * anyone on the host join the cluster and read everything.
+ */
+export function routeCredentials(securityDir: string): RouteCredentials {
+  const path = natsPaths(securityDir).routes;
+  if (!existsSync(path)) {
+    writeAtomic(path, `${JSON.stringify({ user: 'route', password: randomBytes(24).toString('base64url') }, null, 2)}\n`);
+  }
+  const json = JSON.parse(readFileSync(path, 'utf8')) as Partial<RouteCredentials>;
+  if (typeof json.user !== 'string' || typeof json.password !== 'string' || !/^[\w-]+$/.test(`${json.user}${json.password}`)) {
+    throw new NatsAuthError(`${path}: user and password must be strings of letters, digits, '_' and '-' (they are written into route URLs)`);
+  }
+  return { user: json.user, password: json.password };
 }
 
 /** A digest of a JWT for logs: which version was pushed, without the whole token. */
