@@ -2,13 +2,15 @@
  * Renders `docs/benchmarks.md` from a full bench run: the decline-rounds grid beside Mesos 1.8.0's
  * published allocation cycle, the allocator's heap at 20k agents, and the issue's goal (at least
  * ten times faster than Mesos 1.8.0) checked against this run's figures; then the agent's
- * launch and destroy of 200 containers against raw Docker (`docs-agent-launch.ts`); last, the
+ * launch and destroy of 200 containers against raw Docker (`docs-agent-launch.ts`); leader
+ * election's renewals and takeovers (`docs-lease.ts`); last, the
  * frameworks' step cost before and after the shared runtime, from its own recorded A/B
  * (`docs-framework-step.ts`), and what Redis's AOF fsync modes cost the launch path, from its
  * own recorded run (`docs-redis-fsync.ts`), neither from this run.
  */
 import { CYCLE_SOURCE, GOAL_FACTOR, GRID, caseLabel } from './decline-rounds.bench';
 import { agentLaunchSection } from './docs-agent-launch';
+import { leaseSection } from './docs-lease';
 import { securitySection } from './docs-security';
 import { round, type Measurement } from './harness';
 import type { Results } from './run';
@@ -31,6 +33,7 @@ export function benchmarksDoc(r: Results, stepAB?: FrameworkStepAB, redisFsync?:
     '',
     ...securitySection(r.measurements),
     '',
+    ...leaseSection(r.measurements),
     ...frameworkStepSection(stepAB),
     '',
     ...redisFsyncSection(redisFsync),

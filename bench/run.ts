@@ -21,12 +21,13 @@ import type { RedisFsyncRecord } from './docs-redis-fsync';
 import { round, type Bench, type Measurement } from './harness';
 import { jobsBench } from './jobs.bench';
 import { launchBench, launchSecurityBench } from './launch.bench';
+import { leaseBench } from './lease.bench';
 import { masterUiBench } from './master-ui.bench';
 import { redisFsyncBench } from './redis-fsync.bench';
 import { servicesBench } from './services.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, servicesBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench, redisFsyncBench];
+const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, servicesBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench, redisFsyncBench, leaseBench];
 
 export interface Machine {
   cpuModel: string;
