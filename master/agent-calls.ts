@@ -8,10 +8,10 @@ import { add, contains, format, normalize, type Resources } from '../common/reso
 import { isTerminal, type AgentInfo, type Task } from '../common/types';
 import { agentStatus, type AgentRecord } from './agents';
 import type { AgentUsageCall, HeartbeatCall, HeartbeatResult, RegisterAgentCall, RegisterAgentResult, StatusUpdateCall } from './calls';
-import { CallError } from './errors';
+import { CallError, RegistryUnavailableError } from './errors';
 import { oneLine } from './framework-calls';
 import { noteAgent } from './operator-notes';
-import { now, rescindOffer, tell, type MasterState } from './state';
+import { now, persist, rescindOffer, tell, type MasterState } from './state';
 import { masterStatus } from './tasks';
 
 const SUBJECT_SAFE = /^[A-Za-z0-9_-]+$/;
@@ -51,7 +51,9 @@ export function checkSender(s: MasterState, agentId: string, sender: string | un
 /**
  * Admits the agent in the registry before answering: once an agent believes it is
  * registered, a master that takes over must know it. A known agent keeps its id, and its
- * outstanding offers are rescinded (its resources may have changed).
+ * outstanding offers are rescinded (its resources may have changed). A registry that cannot
+ * take the admission refuses the registration (RegistryUnavailableError) before anything
+ * changes; the agent tries again with its backoff.
  */
 export async function registerAgent(s: MasterState, call: RegisterAgentCall, sender?: string): Promise<RegisterAgentResult> {
   const reported = checkRegistration(call);
@@ -64,7 +66,7 @@ export async function registerAgent(s: MasterState, call: RegisterAgentCall, sen
   const principal = sender ?? call.agentInfo.principal;
   const info: AgentInfo = { ...presented, id: agentId, ...(principal !== undefined && principal !== OPEN_OWNER ? { principal } : {}) };
   checkRoomForSpared(s, agentId, info.resources, reported);
-  await s.registry.admit(info);
+  await admit(s, info);
   const at = now(s);
   const known = s.agents.get(agentId);
   const degradedReason = degradedNote(call.degradedReason);
@@ -86,6 +88,22 @@ export async function registerAgent(s: MasterState, call: RegisterAgentCall, sen
   s.log.info(known ? 'agent re-registered' : 'agent registered', { agentId, hostname: info.hostname, resources: format(info.resources) });
   s.allocateSoon();
   return { agentId, heartbeatIntervalMs: s.config.agentHeartbeatIntervalMs, masterId: s.info.id };
+}
+
+/**
+ * The registry's admission, awaited. One that was sent and failed may have landed: for an
+ * agent the master does not know, its record is removed again in its turn, so a master
+ * taking over does not wait for an agent that never heard it was registered.
+ */
+async function admit(s: MasterState, info: AgentInfo): Promise<void> {
+  try {
+    await s.writes.write(`admit agent ${info.id}`, () => s.registry.admit(info));
+  } catch (err) {
+    if (err instanceof RegistryUnavailableError && err.attempted && !s.agents.has(info.id)) {
+      persist(s, `forget agent ${info.id}, whose registration was refused`, () => s.registry.remove(info.id));
+    }
+    throw err;
+  }
 }
 
 /**
@@ -171,14 +189,14 @@ export async function unregisterAgent(s: MasterState, agentId: string, reason: s
  */
 export async function markAgentGone(s: MasterState, agentId: string): Promise<void> {
   await removeAgent(s, agentId, 'TASK_GONE_BY_OPERATOR', `agent ${agentId} was marked gone by an operator`,
-    () => s.registry.markGone(agentId));
+    () => s.writes.write(`mark agent ${agentId} gone`, () => s.registry.markGone(agentId)));
   s.goneAgents.add(agentId);
   s.log.warn('agent marked gone by an operator', { agentId });
 }
 
 async function removeAgent(
   s: MasterState, agentId: string, state: 'TASK_GONE' | 'TASK_GONE_BY_OPERATOR', why: string,
-  record: () => Promise<void> = () => s.registry.remove(agentId),
+  record: () => Promise<void> = () => s.writes.write(`remove agent ${agentId}`, () => s.registry.remove(agentId)),
 ): Promise<void> {
   if (!s.agents.has(agentId)) throw new CallError('NOT_FOUND', `agent ${agentId} is not registered`);
   await record();

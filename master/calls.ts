@@ -91,7 +91,10 @@ export type AgentUsageCall = AgentUsage;
  * and changes nothing; `disconnect` is how the shell reports a stream that went away.
  */
 export interface SchedulerApi {
-  subscribe(info: FrameworkInfo, stream: FrameworkStream, principal?: Principal): Subscription;
+  /** Before `subscribe`: a framework the master does not know is stored first, or refused; the info to subscribe with. */
+  admitFramework(info: FrameworkInfo, principal?: Principal): Promise<FrameworkInfo>;
+  /** `admitted`: `admitFramework` stored the record just now, so it is not written again. */
+  subscribe(info: FrameworkInfo, stream: FrameworkStream, principal?: Principal, admitted?: boolean): Subscription;
   disconnect(frameworkId: string, streamId: string): void;
   accept(call: AcceptCall): void;
   decline(call: DeclineCall): void;
@@ -101,7 +104,7 @@ export interface SchedulerApi {
   acknowledge(call: AcknowledgeCall): void;
   reconcile(call: ReconcileCall): void;
   message(call: MessageCall): void;
-  teardown(call: CallBase): void;
+  teardown(call: CallBase): Promise<void>;
   updateFramework(call: UpdateFrameworkCall): void;
   getAgents(call: CallBase): ClusterAgent[];
 }

@@ -12,7 +12,7 @@ import { usageOf } from './allocation';
 import type {
   AcceptCall, AcknowledgeCall, CallBase, DeclineCall, KillCall, ReconcileCall, RolesCall, Subscription, UpdateFrameworkCall,
 } from './calls';
-import { CallError } from './errors';
+import { CallError, RegistryUnavailableError } from './errors';
 import { refuseMsFor } from './filters';
 import { rolesOf, validateFrameworkInfo, type FrameworkRecord } from './frameworks';
 import { noteFramework } from './operator-notes';
@@ -43,25 +43,61 @@ export function authorize(s: MasterState, call: CallBase): FrameworkRecord {
 }
 
 /**
- * A first subscription, or a failover: the same id again, keeping the framework's tasks.
- * Mesos allows one connection per framework, so a newer one closes the older one.
+ * The checks a subscription passes before anything changes: the info, a removed id, the
+ * principal that owns a known id, the roles it may register for. The info to subscribe with.
  */
-export function subscribe(s: MasterState, asked: FrameworkInfo, stream: FrameworkStream, principal?: Principal): Subscription {
+function checkSubscription(s: MasterState, asked: FrameworkInfo, principal?: Principal): FrameworkInfo {
   const info = principal ? withPrincipal(asked, principal) : asked;
   const problem = validateFrameworkInfo(info);
   if (problem) throw new CallError('INVALID_ARGUMENT', problem);
   if (info.id && s.frameworks.wasRemoved(info.id)) {
     throw new CallError('FAILED_PRECONDITION', `framework ${info.id} was removed; subscribe without an id to start afresh`);
   }
-  const frameworkId = info.id || newId('fw');
-  let record = s.frameworks.get(frameworkId);
-  const known = record !== undefined;
+  const record = info.id ? s.frameworks.get(info.id) : undefined;
   // Framework ids are public (/api/v1/state): the id alone must not let another principal take a framework over.
   if (record && principal && record.info.principal !== principal.name) {
     throw new CallError('PERMISSION_DENIED',
-      `principal '${principal.name}' may not subscribe as framework ${frameworkId}, which belongs to principal '${record.info.principal}'`);
+      `principal '${principal.name}' may not subscribe as framework ${info.id}, which belongs to principal '${record.info.principal}'`);
   }
   if (principal) for (const role of info.roles) s.authorizer.check('register_frameworks', principal, role);
+  return info;
+}
+
+/**
+ * Before a subscription: a framework the master does not know is stored in the registry
+ * first, so that a master taking over knows it, and a subscription the registry cannot take
+ * is refused (RegistryUnavailableError) before the master knows the framework — nothing half
+ * registered is left behind. A known framework failing over needs no wait: its record is
+ * there, and `subscribe` defers the change. Resolves with the info to subscribe with, its id
+ * given (a new one for a framework that named none).
+ */
+export async function admitFramework(s: MasterState, asked: FrameworkInfo, principal?: Principal): Promise<FrameworkInfo> {
+  const info = checkSubscription(s, asked, principal);
+  if (info.id && s.frameworks.get(info.id)) return info;
+  const admitted = { ...info, id: info.id || newId('fw') };
+  try {
+    await s.writes.write(`store framework ${admitted.id}`, () => s.registry.saveFramework(admitted, null));
+  } catch (err) {
+    // Sent before it failed, it may have landed: the record goes again, in its turn.
+    if (err instanceof RegistryUnavailableError && err.attempted) {
+      persist(s, `forget framework ${admitted.id}, whose subscription was refused`, () => s.registry.removeFramework(admitted.id));
+    }
+    throw err;
+  }
+  return admitted;
+}
+
+/**
+ * A first subscription, or a failover: the same id again, keeping the framework's tasks.
+ * Mesos allows one connection per framework, so a newer one closes the older one. Over gRPC
+ * `admitFramework` comes first (`admitted`: it just stored this record); called alone
+ * (in-process), a new framework's record is deferred like any other change.
+ */
+export function subscribe(s: MasterState, asked: FrameworkInfo, stream: FrameworkStream, principal?: Principal, admitted = false): Subscription {
+  const info = checkSubscription(s, asked, principal);
+  const frameworkId = info.id || newId('fw');
+  let record = s.frameworks.get(frameworkId);
+  const known = record !== undefined;
   if (record) {
     record.connection?.stream.send({ type: 'ERROR', message: 'framework failed over: a newer subscription took over' });
     dropConnection(record);
@@ -79,11 +115,17 @@ export function subscribe(s: MasterState, asked: FrameworkInfo, stream: Framewor
   record.connection = { streamId, stream, heartbeat };
   // A framework met before (failover, or recovered from the registry) is updated: connected again.
   noteFramework(s, known ? 'FRAMEWORK_UPDATED' : 'FRAMEWORK_ADDED', record);
-  persist(s, `save framework ${frameworkId}`, s.registry.saveFramework(record.info, null));
+  if (known || !admitted) saveFramework(s, record, null);
   stream.send({ type: 'SUBSCRIBED', frameworkId, streamId, heartbeatIntervalMs: s.config.frameworkHeartbeatIntervalMs, master: s.info });
   s.log.info('framework subscribed', { frameworkId, name: info.name, streamId });
   s.allocateSoon();
   return { frameworkId, streamId };
+}
+
+/** The framework's info as it is now, and its deadline, recorded in the registry in their turn. */
+function saveFramework(s: MasterState, record: FrameworkRecord, deadlineMs: number | null): void {
+  const info = record.info;
+  persist(s, `save framework ${info.id}`, () => s.registry.saveFramework(info, deadlineMs));
 }
 
 /** FrameworkInfo.principal is who authenticated: a framework may leave it empty, but not name another. */
@@ -112,7 +154,7 @@ export function disconnect(s: MasterState, frameworkId: string, streamId: string
   const deadlineMs = now(s) + timeoutMs;
   armFailover(s, record, deadlineMs);
   noteFramework(s, 'FRAMEWORK_UPDATED', record);
-  persist(s, `save framework ${frameworkId}`, s.registry.saveFramework(record.info, deadlineMs));
+  saveFramework(s, record, deadlineMs);
 }
 
 /**
@@ -285,10 +327,19 @@ export function getAgents(s: MasterState, call: CallBase): ClusterAgent[] {
   });
 }
 
-export function teardown(s: MasterState, call: CallBase): void {
+/**
+ * The framework's record leaves the registry before anything is torn down: a teardown the
+ * registry cannot take is refused (RegistryUnavailableError) and kills nothing, and one that
+ * is answered survives the master — a master taking over does not bring the framework back.
+ */
+export async function teardown(s: MasterState, call: CallBase): Promise<void> {
   const record = authorize(s, call);
   if (call.principal) s.authorizer.check('teardown_frameworks', call.principal, record.info.principal);
-  removeFramework(s, record, 'torn down by the framework');
+  const frameworkId = record.info.id;
+  await s.writes.write(`remove framework ${frameworkId}`, () => s.registry.removeFramework(frameworkId));
+  // Stored. Gone meanwhile (its failover timeout), it is gone already; failed over, it is torn down all the same.
+  const current = s.frameworks.get(frameworkId);
+  if (current) removeFramework(s, current, 'torn down by the framework');
 }
 
 /** Name, roles, failover timeout and the rest change in place; offers for dropped roles go. */
@@ -303,7 +354,7 @@ export function updateFramework(s: MasterState, call: UpdateFrameworkCall): void
   if (call.principal) for (const role of info.roles) s.authorizer.check('register_frameworks', call.principal, role);
   setInfo(s, record, { ...info, id: call.frameworkId });
   noteFramework(s, 'FRAMEWORK_UPDATED', record);
-  persist(s, `save framework ${call.frameworkId}`, s.registry.saveFramework(record.info, null));
+  saveFramework(s, record, null);
   s.allocateSoon();
 }
 

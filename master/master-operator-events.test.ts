@@ -99,7 +99,7 @@ describe('operator events from the master', () => {
     h.master.disconnect(h.fw.frameworkId, h.fw.streamId);
     const again = h.master.subscribe(frameworkInfo({ id: h.fw.frameworkId, name: 'fw', failoverTimeoutMs: 60_000 }), new RecordingStream());
     h.master.updateFramework({ frameworkId: h.fw.frameworkId, streamId: again.streamId, frameworkInfo: frameworkInfo({ name: 'fw2', failoverTimeoutMs: 60_000 }) });
-    h.master.teardown({ frameworkId: h.fw.frameworkId, streamId: again.streamId });
+    await h.master.teardown({ frameworkId: h.fw.frameworkId, streamId: again.streamId });
     expect(told(h, from)).toEqual([
       'FRAMEWORK_UPDATED fw connected=false',
       'FRAMEWORK_UPDATED fw connected=true',

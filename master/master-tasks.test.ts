@@ -207,7 +207,7 @@ describe('framework failover', () => {
 
   it('teardown kills the tasks, closes the stream and forgets the framework', async () => {
     const h = await withTask({}, 3_600_000);
-    h.master.teardown(h.fw.call);
+    await h.master.teardown(h.fw.call);
     expect(h.agents.kills.map((k) => k.message.taskId)).toEqual(['t1']);
     expect(h.fw.stream.closed).toBe(true);
     expect(h.master.state().frameworks).toHaveLength(0);

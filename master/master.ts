@@ -33,6 +33,7 @@ import { allowAll, type AgentPort, type Authorizer, type FrameworkStream, type O
 import type { Principal } from '../common/security/credentials';
 import { recover, type Recovered } from './recovery';
 import { InMemoryRegistry, type AgentRegistry } from './registry';
+import { RegistryWrites, type RegistryHealth } from './registry-writes';
 import { dropConnection, type MasterState } from './state';
 import { stateView } from './state-view';
 
@@ -93,11 +94,13 @@ export class Master implements SchedulerApi, AgentHandler {
     this.allocateFn = deps.allocate ?? drfAllocate;
     this.stopwatchMs = deps.stopwatchMs ?? (() => performance.now());
     const events = deps.events ?? noOperatorEvents;
+    const registry: AgentRegistry = deps.registry ?? new InMemoryRegistry();
+    const log = deps.log ?? logger('master');
     this.s = {
       config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(),
       tasks: new CountingTaskTable(this.counts, taskObserver(events)), events,
       offers: new OfferBook(), filters: new FilterBook(), agentPort: deps.agentPort, offerLog: countingOfferLog(deps.offerLog, this.counts),
-      registry: deps.registry ?? new InMemoryRegistry(), authorizer: deps.authorizer ?? allowAll, goneAgents: new Set(), weights: new Map(config.weights), log: deps.log ?? logger('master'),
+      registry, writes: new RegistryWrites({ link: registry.link, clock: config.clock, log }), authorizer: deps.authorizer ?? allowAll, goneAgents: new Set(), weights: new Map(config.weights), log,
       allocateSoon: () => this.allocateSoon(),
     };
   }
@@ -158,6 +161,7 @@ export class Master implements SchedulerApi, AgentHandler {
   /** Cancels every timer and closes every framework stream; the master answers nothing after. */
   stop(): void {
     this.stopped = true;
+    this.s.writes.stop();
     this.cycle?.cancel();
     this.health?.cancel();
     this.soon?.cancel();
@@ -213,6 +217,16 @@ export class Master implements SchedulerApi, AgentHandler {
     return this.s.frameworks.get(frameworkId)?.info.principal;
   }
 
+  /** Whether the registry takes writes now, and what waits to be written (`/health`, `/metrics`). */
+  registryHealth(): RegistryHealth {
+    return this.s.writes.health();
+  }
+
+  /** Resolves once the registry writes queued before `stop` are done, or wait for a Redis that is away. */
+  registrySettled(): Promise<void> {
+    return this.s.writes.settled();
+  }
+
   /** The numbers behind `GET /metrics` (rendered by metrics.ts). */
   metrics(): MasterMetrics {
     return metricsView(this.s, this.startedAt, this.counts);
@@ -220,9 +234,15 @@ export class Master implements SchedulerApi, AgentHandler {
 
   // ---------------------------------------------------------------- frameworks
 
-  subscribe(info: FrameworkInfo, stream: FrameworkStream, principal?: Principal): Subscription {
+  /** Before `subscribe`: a framework the master does not know is stored first, or refused (framework-calls.ts). */
+  admitFramework(info: FrameworkInfo, principal?: Principal): Promise<FrameworkInfo> {
     this.checkRunning();
-    return frameworkCalls.subscribe(this.s, info, stream, principal);
+    return frameworkCalls.admitFramework(this.s, info, principal);
+  }
+
+  subscribe(info: FrameworkInfo, stream: FrameworkStream, principal?: Principal, admitted?: boolean): Subscription {
+    this.checkRunning();
+    return frameworkCalls.subscribe(this.s, info, stream, principal, admitted);
   }
 
   disconnect(frameworkId: string, streamId: string): void {
@@ -236,7 +256,7 @@ export class Master implements SchedulerApi, AgentHandler {
   kill(call: KillCall): void { this.checkRunning(); frameworkCalls.kill(this.s, call); }
   acknowledge(call: AcknowledgeCall): void { this.checkRunning(); frameworkCalls.acknowledge(this.s, call); }
   reconcile(call: ReconcileCall): void { this.checkRunning(); frameworkCalls.reconcile(this.s, call); }
-  teardown(call: CallBase): void { this.checkRunning(); frameworkCalls.teardown(this.s, call); }
+  teardown(call: CallBase): Promise<void> { this.checkRunning(); return frameworkCalls.teardown(this.s, call); }
   updateFramework(call: UpdateFrameworkCall): void { this.checkRunning(); frameworkCalls.updateFramework(this.s, call); }
   getAgents(call: CallBase): ClusterAgent[] { this.checkRunning(); return frameworkCalls.getAgents(this.s, call); }
 
@@ -283,7 +303,8 @@ export class Master implements SchedulerApi, AgentHandler {
   async updateWeights(update: Record<string, unknown>): Promise<void> {
     this.checkRunning();
     const checked = checkWeights(update);
-    await this.s.registry.saveWeights(Object.fromEntries([...this.s.weights, ...checked]));
+    const all = Object.fromEntries([...this.s.weights, ...checked]);
+    await this.s.writes.write('save role weights', () => this.s.registry.saveWeights(all));
     for (const [role, w] of checked) this.s.weights.set(role, w);
     this.s.log.info('role weights updated', Object.fromEntries(checked));
     this.allocateSoon();

@@ -163,6 +163,15 @@ export function offerLogFamilies(status: { durable: boolean; notPersisted: numbe
   ];
 }
 
+/** Whether the registry takes writes: rendered apart, as the offer log is. */
+export function registryFamilies(health: { available: boolean; pendingWrites: number }): MetricFamily[] {
+  return [
+    gauge('agora_registry_available', 'Whether the registry (Redis) takes writes (1) or not (0): registrations, new subscriptions, teardowns, weights are refused while 0.',
+      [{ value: health.available ? 1 : 0 }]),
+    gauge('agora_registry_pending_writes', 'Registry writes made and not yet stored, those waiting for Redis to come back included.', [{ value: health.pendingWrites }]),
+  ];
+}
+
 export function renderMetrics(m: MasterMetrics): string {
   return exposition(metricFamilies(m));
 }

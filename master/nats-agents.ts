@@ -13,6 +13,7 @@ import {
 import type { Logger } from '../common/log';
 import type { AgentVerb, Subjects } from '../common/subjects';
 import type { AgentHandler } from './calls';
+import { CallError } from './errors';
 import type { AgentPort } from './ports';
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -83,7 +84,9 @@ async function onRegister(handler: AgentHandler, msg: Msg, sender: string, maste
     const result = await handler.registerAgent(decodeRegisterRequest(msg.data), sender);
     replyRegister(msg, result);
   } catch (err) {
-    log.error('agent registration refused', { sender, error: messageOf(err) });
+    // The registry away is the agent's to retry, not an error of the master's: a warning.
+    if (err instanceof CallError && err.code === 'UNAVAILABLE') log.warn('agent registration refused', { sender, error: messageOf(err) });
+    else log.error('agent registration refused', { sender, error: messageOf(err) });
     try {
       replyRegister(msg, { masterId: masterId(), error: messageOf(err) });
     } catch (replyErr) {

@@ -15,11 +15,15 @@ const MINUTE = 60_000;
 function cluster() {
   const clock = new FakeClock();
   const registry = new InMemoryRegistry();
+  const started: Master[] = [];
   async function startMaster(): Promise<Master> {
+    // Registry writes apply in order, after the call that made them: the last master's are in before the next one reads.
+    for (const m of started) await m.registrySettled();
     const config = resolveConfig({ clock, random: seededRandom(7), hostname: 'master.test' });
     const master = new Master({ config, agentPort: new RecordingAgents(), offerLog: new OfferLog(100), registry });
     master.recover(await readRegistry(registry));
     master.start();
+    started.push(master);
     return master;
   }
   return { clock, registry, startMaster };

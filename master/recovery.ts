@@ -55,7 +55,7 @@ function recoverFramework(s: MasterState, { info, failoverDeadlineMs }: StoredFr
   // back with its id like one this master never met.
   const deadlineMs = failoverDeadlineMs ?? (info.failoverTimeoutMs > 0 ? at + info.failoverTimeoutMs : undefined);
   if (deadlineMs === undefined) {
-    persist(s, `remove framework ${info.id}`, s.registry.removeFramework(info.id));
+    persist(s, `remove framework ${info.id}`, () => s.registry.removeFramework(info.id));
     return;
   }
   const record = { info, registeredAt: at, suppressedRoles: new Set<string>() };
@@ -65,5 +65,5 @@ function recoverFramework(s: MasterState, { info, failoverDeadlineMs }: StoredFr
     return;
   }
   armFailover(s, record, deadlineMs);
-  if (failoverDeadlineMs === null) persist(s, `save framework ${info.id}`, s.registry.saveFramework(info, deadlineMs));
+  if (failoverDeadlineMs === null) persist(s, `save framework ${info.id}`, () => s.registry.saveFramework(info, deadlineMs));
 }

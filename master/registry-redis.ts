@@ -8,9 +8,9 @@
  * reader that sees version n sees every record written up to n.
  */
 import type { Redis, ChainableCommander } from 'ioredis';
-import { connectRedis } from '../common/redis';
+import { connectRedis, linkOf } from '../common/redis';
 import type { AgentInfo, FrameworkInfo } from '../common/types';
-import type { AgentRegistry, StoredFramework } from './registry';
+import type { AgentRegistry, RegistryLink, StoredFramework } from './registry';
 
 export const DEFAULT_KEY_PREFIX = 'agora:';
 
@@ -43,11 +43,16 @@ export class RedisRegistry implements AgentRegistry {
   /**
    * Connects, or fails with an error naming the URL: a master started against the wrong Redis
    * should say so at once, not queue writes forever. Once connected, it reconnects (backing
-   * off to 2 s) across Redis restarts; writes made meanwhile fail after a few retries.
+   * off to 2 s) across Redis restarts; writes made meanwhile fail at once (common/redis.ts).
    */
   static async connect(url: string, options: RedisRegistryOptions = {}): Promise<RedisRegistry> {
     const redis = await connectRedis(url, { connectTimeoutMs: options.connectTimeoutMs, fail: (m, cause) => new RegistryError(m, { cause }) });
     return new RedisRegistry(redis, options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+  }
+
+  /** Whether its Redis answers now (master/registry-writes.ts refuses and defers by it). */
+  get link(): RegistryLink {
+    return linkOf(this.redis);
   }
 
   admit(agent: AgentInfo): Promise<void> {

@@ -18,7 +18,22 @@ export interface StoredFramework {
   failoverDeadlineMs: number | null;
 }
 
+/**
+ * What the master needs to know of a registry's connection (common/redis.ts's RedisLink):
+ * whether it is up, when that changes, and a failure put in words. An in-memory registry has none.
+ */
+export interface RegistryLink {
+  /** "Redis at redis://host:port". */
+  readonly where: string;
+  now(): { available: boolean; why?: string; sinceMs: number };
+  onChange(listener: (status: { available: boolean }) => void): () => void;
+  /** `err` put in words when it says the registry cannot be reached or did not answer; undefined for any other error. */
+  unavailable(what: string, err: unknown): (Error & { why: string }) | undefined;
+}
+
 export interface AgentRegistry {
+  /** Its connection, when it has one that can go down. */
+  readonly link?: RegistryLink;
   admit(agent: AgentInfo): Promise<void>;
   remove(agentId: string): Promise<void>;
   list(): Promise<AgentInfo[]>;

@@ -159,7 +159,7 @@ describe('garbage from agents', () => {
 
 describe('HTTP operator API', () => {
   it('reports health once serving', async () => {
-    expect(await getJson(master.httpPort, '/health')).toEqual({ status: 200, body: { status: 'ok', offerLog: 'durable' } });
+    expect(await getJson(master.httpPort, '/health')).toEqual({ status: 200, body: { status: 'ok', offerLog: 'durable', registry: 'available' } });
   });
 
   it('serves the state with agents, frameworks and offers in the operator shapes', async () => {

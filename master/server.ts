@@ -12,7 +12,7 @@ import { startGrpc, type GrpcHandle } from './api/grpc';
 import { startHttp, type HttpDeps, type HttpHandle } from './api/http';
 import { resolveConfig, type MasterConfig, type MasterOptions } from './config';
 import { Master } from './master';
-import { exposition, offerLogFamilies, renderMetrics } from './metrics';
+import { exposition, offerLogFamilies, registryFamilies, renderMetrics } from './metrics';
 import { followAgentLink, natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
 import { natsIdentity, pushAccountUpdates, type AccountPusher, type NatsIdentity } from '../common/security/nats-client';
 import { OfferLog } from './offer-log';
@@ -205,7 +205,8 @@ async function startServers(into: Partial<Servers>, d: ServerDeps): Promise<void
 function httpDeps(d: ServerDeps): HttpDeps {
   const { master, config, events, logs, door, authorizer, options, log } = d;
   return { ready: d.ready, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
-    metrics: () => renderMetrics(master.metrics()) + exposition(offerLogFamilies(logs.durable.status())),
+    metrics: () => renderMetrics(master.metrics()) + exposition([...offerLogFamilies(logs.durable.status()), ...registryFamilies(master.registryHealth())]),
+    registry: () => master.registryHealth(),
     operatorEvents: {
       follow: (o) => followJournal(events, { ...o, heartbeatIntervalMs: config.operatorHeartbeatIntervalMs, clock: config.clock }),
     },
@@ -257,6 +258,8 @@ function running(p: Started): MasterHandle {
     await grpc.stop();
     await http.stop();
     if (!nc.isClosed()) await nc.drain();
+    // What the master recorded last (a teardown's removal, a deadline) is written before Redis is let go.
+    await master.registrySettled();
     await p.closeRegistry();
     log.info('master stopped', { id: master.info.id });
   };

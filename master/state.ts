@@ -13,6 +13,7 @@ import { FrameworkTable, type FrameworkRecord } from './frameworks';
 import { OfferBook } from './offers';
 import type { AgentPort, Authorizer, OfferLogSink, OperatorEventSink } from './ports';
 import type { AgentRegistry } from './registry';
+import type { RegistryWrites } from './registry-writes';
 import { masterStatus, TaskTable } from './tasks';
 
 export interface MasterState {
@@ -28,6 +29,8 @@ export interface MasterState {
   /** What operators are told changed (GET /api/v1/events). */
   readonly events: OperatorEventSink;
   readonly registry: AgentRegistry;
+  /** Every write to the registry goes through here, in order (registry-writes.ts). */
+  readonly writes: RegistryWrites;
   /** Decides what an authenticated principal may do; allows all on a master without security. */
   readonly authorizer: Authorizer;
   /** Role weights for DRF (1 when absent): from the config, then as operators set them. */
@@ -80,12 +83,12 @@ function takeBack(s: MasterState, offerId: string, how: { type: 'RESCINDED'; rea
 }
 
 /**
- * Sends a write to the registry without waiting: scheduler calls answer at once, and writes
- * on one registry connection apply in the order they were made. A failed write is logged;
- * the next write about the same framework corrects it.
+ * Records in the registry a change the master already made and answered, without waiting
+ * (scheduler calls answer at once). Writes apply in the order they were made; one that fails
+ * because Redis is unavailable is kept and retried until it is stored (registry-writes.ts).
  */
-export function persist(s: MasterState, what: string, write: Promise<void>): void {
-  write.catch((err: unknown) => s.log.error(`registry: cannot ${what}`, { error: err }));
+export function persist(s: MasterState, what: string, write: () => Promise<void>): void {
+  s.writes.defer(what, write);
 }
 
 /** Ends a subscription from the master's side: no more events, heartbeats stop. */
@@ -126,6 +129,6 @@ export function removeFramework(s: MasterState, record: FrameworkRecord, reason:
   s.filters.removeFramework(frameworkId);
   s.frameworks.remove(frameworkId);
   s.events.record({ type: 'FRAMEWORK_REMOVED', frameworkId, name: record.info.name, reason });
-  persist(s, `remove framework ${frameworkId}`, s.registry.removeFramework(frameworkId));
+  persist(s, `remove framework ${frameworkId}`, () => s.registry.removeFramework(frameworkId));
 }
 

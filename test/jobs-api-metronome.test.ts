@@ -43,7 +43,7 @@ describe('/v1/jobs', () => {
     expect(m.status).toBe(200);
     expect(m.body).toEqual({
       jobs: 0, scheduled: 0, activeRuns: 0, runs: { success: 0, failed: 0, missed: 0, skipped: 0 },
-      connected: true, frameworkId: t.jobs.framework.state.frameworkId,
+      connected: true, frameworkId: t.jobs.framework.state.frameworkId, store: 'available',
     });
     expect(t.jobs.framework.state.frameworkId).toEqual(expect.any(String));
   });

@@ -19,13 +19,15 @@ export interface RouteDeps {
   sandbox: () => SandboxReader | undefined;
   /** Whether the framework is subscribed to a master now. */
   connected: () => boolean;
+  /** Whether its store takes writes now, and why not (always, in memory). */
+  store?: () => { available: boolean; why?: string };
   info: () => Record<string, unknown>;
   /** Serves the web UI's files; undefined: not found. */
   ui?: (path: string) => Reply | undefined;
 }
 
 export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply {
-  const metrics = (): Reply => ({ status: 200, body: metricsJson(deps.framework, deps.connected()) });
+  const metrics = (): Reply => ({ status: 200, body: metricsJson(deps.framework, deps.connected(), deps.store?.()) });
   const info = (): Reply => ({ status: 200, body: deps.info() });
   const routes: Route[] = [
     { path: /^\/ping$/, methods: { GET: ping } },

@@ -106,7 +106,7 @@ export function agoraHistory(f: JobsFramework, jobId: string): Json {
 }
 
 /** `/metrics`: what an operator watches first. */
-export function metricsJson(f: JobsFramework, connected: boolean): Json {
+export function metricsJson(f: JobsFramework, connected: boolean, store: { available: boolean; why?: string } = { available: true }): Json {
   const jobs = [...f.state.jobs.values()];
   const runs = [...f.state.runs.values()].flat();
   const count = (state: RunRecord['state']) => runs.filter((r) => r.state === state).length;
@@ -114,6 +114,8 @@ export function metricsJson(f: JobsFramework, connected: boolean): Json {
     jobs: jobs.length, scheduled: jobs.filter((j) => f.scheduled(j)).length, activeRuns: runs.filter(isActive).length,
     runs: { success: count('SUCCESS'), failed: count('FAILED'), missed: count('MISSED'), skipped: count('SKIPPED') },
     connected, frameworkId: f.state.frameworkId ?? null,
+    // Unavailable: writes answer 503, and runs that end wait to be recorded (their updates are not acknowledged).
+    store: store.available ? 'available' : 'unavailable', ...(store.why !== undefined ? { storeWhy: store.why } : {}),
   };
 }
 

@@ -35,7 +35,7 @@ export function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
       const { framework } = ctx;
       return {
         route: route({
-          framework, ui: uiFile, connected: ctx.connected, sandbox: ctx.scheduler,
+          framework, ui: uiFile, connected: ctx.connected, sandbox: ctx.scheduler, store: ctx.store,
           info: () => ({ name: ctx.name, version: JOBS_VERSION, frameworkId: framework.state.frameworkId ?? null, master: ctx.master, store: o.redisUrl ? 'redis' : 'memory' }),
         }),
         events: { path: '/v1/events', feed: jobsEvents(framework) },

@@ -16,7 +16,7 @@
  *   dag                     the DagState JSON
  */
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../../common/redis';
+import { connectRedis, linkOf, type RedisLink } from '../../common/redis';
 import type { DagState } from './dag';
 import type { RunRecord } from './history';
 import type { Job } from './job';
@@ -96,6 +96,11 @@ export class RedisJobsStore implements JobsStore {
 
   static async connect(url: string, prefix = DEFAULT_JOBS_PREFIX): Promise<RedisJobsStore> {
     return new RedisJobsStore(await connectRedis(url, { fail: (m, cause) => new JobsStoreError(m, { cause }) }), prefix);
+  }
+
+  /** Whether its Redis answers now (the REST API answers 503 by it; frameworks/shared/server.ts). */
+  get link(): RedisLink {
+    return linkOf(this.redis);
   }
 
   private key(name: string): string {

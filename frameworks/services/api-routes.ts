@@ -27,6 +27,8 @@ export interface RouteDeps {
   sandbox: () => SandboxReader | undefined;
   /** Whether the framework is subscribed to a master now. */
   connected: () => boolean;
+  /** Whether its store takes writes now (always, in memory). */
+  storeAvailable?: () => boolean;
   /** Serves the web UI's files; undefined: not found. */
   ui?: (path: string) => Reply | undefined;
 }
@@ -106,10 +108,11 @@ export function route(deps: RouteDeps): (req: Request) => Promise<Reply> | Reply
 /** /ping, the metrics (JSON and Prometheus text), /v2/info and /v2/leader: any method. */
 function basics(deps: RouteDeps, req: Request): Reply | undefined {
   const f = deps.framework;
+  const links = () => ({ connected: deps.connected(), storeAvailable: deps.storeAvailable?.() ?? true });
   switch (req.url.pathname) {
     case '/ping': return ping(req);
-    case '/metrics': return { status: 200, body: metricsJson(f, deps.connected()) };
-    case '/metrics/prometheus': return { status: 200, text: { contentType: 'text/plain; version=0.0.4; charset=utf-8', data: metricsText(f, deps.connected()) } };
+    case '/metrics': return { status: 200, body: metricsJson(f, links()) };
+    case '/metrics/prometheus': return { status: 200, text: { contentType: 'text/plain; version=0.0.4; charset=utf-8', data: metricsText(f, links()) } };
     case '/v2/info': return { status: 200, body: deps.info() };
     case '/v2/leader': return { status: 200, body: { leader: deps.self() } };
     default: return undefined;

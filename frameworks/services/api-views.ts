@@ -113,13 +113,21 @@ export function discovery(f: ServicesFramework, appId?: string): { apps: { id: s
   };
 }
 
+/** The links the framework depends on, for /metrics: the master's subscription and its store. */
+export interface Links {
+  connected: boolean;
+  /** Whether the store takes writes (REST writes answer 503 and status updates wait while it does not). */
+  storeAvailable: boolean;
+}
+
 /** The gauges, by name, for both renderings of /metrics. */
-function gauges(f: ServicesFramework, connected: boolean): { name: string; help: string; value: number; labels?: string }[] {
+function gauges(f: ServicesFramework, { connected, storeAvailable }: Links): { name: string; help: string; value: number; labels?: string }[] {
   const s = f.state;
   const byState = new Map<string, number>();
   for (const i of s.instances.values()) byState.set(i.state, (byState.get(i.state) ?? 0) + 1);
   return [
     { name: 'agora_services_connected', help: 'Whether the framework is subscribed to a master (1) or not (0).', value: connected ? 1 : 0 },
+    { name: 'agora_services_store_available', help: 'Whether the store (Redis) takes writes (1) or not (0).', value: storeAvailable ? 1 : 0 },
     { name: 'agora_services_apps', help: 'Apps defined.', value: s.apps.size },
     ...['STAGING', 'STARTING', 'RUNNING', 'UNREACHABLE', 'KILLING'].map((st) => ({
       name: 'agora_services_instances', help: 'Instances known, by state.', value: byState.get(st) ?? 0, labels: `state="${st}"`,
@@ -130,17 +138,17 @@ function gauges(f: ServicesFramework, connected: boolean): { name: string; help:
 }
 
 /** Marathon's JSON metrics (metrics.raml): the gauges, each `{value}`. */
-export function metricsJson(f: ServicesFramework, connected: boolean): Record<string, unknown> {
+export function metricsJson(f: ServicesFramework, links: Links): Record<string, unknown> {
   const out: Record<string, { value: number }> = {};
-  for (const g of gauges(f, connected)) out[g.labels ? `${g.name}.${/"(.*)"/.exec(g.labels)?.[1]?.toLowerCase()}` : g.name] = { value: g.value };
+  for (const g of gauges(f, links)) out[g.labels ? `${g.name}.${/"(.*)"/.exec(g.labels)?.[1]?.toLowerCase()}` : g.name] = { value: g.value };
   return { version: '4.0.0', counters: {}, gauges: out, histograms: {}, meters: {}, timers: {} };
 }
 
 /** The Prometheus text exposition (0.0.4). */
-export function metricsText(f: ServicesFramework, connected: boolean): string {
+export function metricsText(f: ServicesFramework, links: Links): string {
   const lines: string[] = [];
   let last = '';
-  for (const g of gauges(f, connected)) {
+  for (const g of gauges(f, links)) {
     if (g.name !== last) lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`);
     last = g.name;
     lines.push(`${g.name}${g.labels ? `{${g.labels}}` : ''} ${g.value}`);

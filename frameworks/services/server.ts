@@ -30,7 +30,8 @@ export function startServices(o: ServicesOptions = {}): Promise<ServicesHandle> 
       const self = (): string => o.advertise ?? `${ctx.host === '0.0.0.0' ? '127.0.0.1' : ctx.host}:${ctx.port()}`;
       const { framework } = ctx;
       return {
-        route: route({ framework, commands: new Commands(framework), self, ui: uiFile, connected: ctx.connected, sandbox: ctx.scheduler, info: () => info(ctx, self()) }),
+        route: route({ framework, commands: new Commands(framework), self, ui: uiFile, connected: ctx.connected, sandbox: ctx.scheduler, info: () => info(ctx, self()),
+          storeAvailable: () => ctx.store().available }),
         events: { path: '/v2/events', feed: marathonFeed(framework.bus) },
       };
     },

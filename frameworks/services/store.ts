@@ -17,7 +17,7 @@
  *   failures                      hash: app id → TaskFailure JSON
  */
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../../common/redis';
+import { connectRedis, linkOf, type RedisLink } from '../../common/redis';
 import type { App } from './app';
 import { applyChange, emptyState, type Change, type ServicesState } from './model';
 
@@ -83,6 +83,11 @@ export class RedisStore implements ServicesStore {
   static async connect(url: string, prefix = DEFAULT_SERVICES_PREFIX): Promise<RedisStore> {
     const redis = await connectRedis(url, { fail: (m, cause) => new StoreError(m, { cause }) });
     return new RedisStore(redis, prefix);
+  }
+
+  /** Whether its Redis answers now (the REST API answers 503 by it; frameworks/shared/server.ts). */
+  get link(): RedisLink {
+    return linkOf(this.redis);
   }
 
   private key(name: string): string {

@@ -1,8 +1,8 @@
 /**
  * The HTTP server under the frameworks' REST APIs: JSON bodies up to 1 MiB, a body that does
  * not parse answered `400 Invalid JSON` (nothing changes), typed refusals (`ApiError`) sent as
- * their status and body, a framework that is stopping answered 503, and streams (SSE) handed
- * to their own handler. What each path means is the framework's `route`.
+ * their status and body, a framework that is stopping or whose store is unavailable answered
+ * 503, and streams (SSE) handed to their own handler. What each path means is the framework's `route`.
  */
 import { type IncomingMessage, type Server, type ServerResponse } from 'http';
 import { createDoorServer } from '../../common/security/https';
@@ -62,6 +62,11 @@ export interface HttpOptions {
   stream?: (req: IncomingMessage, url: URL, res: ServerResponse, open: Set<ServerResponse>) => boolean;
   /** Credentials, CSRF and content-type rules before any route or stream; open without it. */
   door?: HttpDoor;
+  /**
+   * What to answer, in words, when a route failed because the store is unavailable (503); undefined
+   * for any other error. A store that is down is a retry for the caller, not an internal error.
+   */
+  unavailable?: (err: Error) => string | undefined;
 }
 
 export async function startHttp(o: HttpOptions): Promise<HttpServer> {
@@ -95,6 +100,11 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
       if (err instanceof ApiError) return send(res, { status: err.status, body: err.body });
       if (err instanceof BodyTooBig) return send(res, { status: 413, body: { message: err.message } });
       if (err instanceof StoppedError) return send(res, { status: 503, body: { message: err.message } });
+      const down = o.unavailable?.(err);
+      if (down !== undefined) {
+        o.log.warn('request refused: the store is unavailable', { method: req.method, url: req.url, why: down });
+        return send(res, { status: 503, body: { message: down }, headers: { 'retry-after': '2' } });
+      }
       o.log.error('request failed', { method: req.method, url: req.url, error: err.message });
       send(res, { status: 500, body: { message: `internal error: ${err.message}` } });
     });

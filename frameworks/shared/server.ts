@@ -7,11 +7,12 @@
  *
  * What is a framework's own comes in as its `FrameworkServerSpec`: its store classes, how it
  * loads, its routes and event stream, its defaults. Of the framework object itself this file
- * uses only what keeps it subscribed (`Subscriber`) and `stop`.
+ * uses only what keeps it subscribed (`Subscriber`), `step` (a look when its Redis is back) and `stop`.
  */
 import type { ClientIdentity } from '../../common/security/client-config';
 import type { ServerSecurity } from '../../common/security/security-dir';
 import { lockedDoor } from '../../common/security/http-door';
+import type { RedisLink } from '../../common/redis';
 import { systemClock, type Clock } from '../../common/clock';
 import { logger, type Logger } from '../../common/log';
 import type { FrameworkInfo } from '../../common/types';
@@ -39,11 +40,22 @@ export interface ServerOptions extends FrameworkServerOptions {
   advertise?: string;
 }
 
-/** A framework as this skeleton runs it: kept subscribed, and stopped. */
-export type ServedFramework = Subscriber & { stop(): Promise<void> };
+/** A framework as this skeleton runs it: kept subscribed, nudged (a step, and the look after it), and stopped. */
+export type ServedFramework = Subscriber & { stop(): Promise<void>; step(fn: () => undefined): Promise<unknown> };
 
 export interface FrameworkStore {
   close(): Promise<void>;
+  /** Its Redis connection, when it has one that can go down (common/redis.ts). */
+  readonly link?: RedisLink;
+}
+
+/** Whether the store takes writes now: `/metrics` says so. */
+export interface StoreHealth {
+  available: boolean;
+  /** Why not, while not. */
+  why?: string;
+  /** "Redis at …", or "memory". */
+  where: string;
 }
 
 /** Where an agent serves HTTP (its sandboxes' files), as the master knows it. */
@@ -67,6 +79,8 @@ export interface ServerContext<F> {
   connected(): boolean;
   /** The live master connection, if any: the SDK's reads (sandbox files) go through it. */
   scheduler(): Scheduler | undefined;
+  /** Whether the store takes writes now. */
+  store(): StoreHealth;
 }
 
 export interface FrameworkServerSpec<S extends FrameworkStore, F extends ServedFramework> {
@@ -109,12 +123,15 @@ export async function startFrameworkServer<S extends FrameworkStore, F extends S
   const framework = await spec.load(store, { clock: o.clock ?? systemClock, log, role: o.role ?? '*' });
   const door = o.security && lockedDoor(o.security.credentials, { kind: spec.kind, tls: o.security.tls, port: o.port ?? spec.defaults.port, title: spec.title, log });
   const live: Live = { port: 0 };
-  const ctx = context(spec, o, framework, log, live);
+  const ctx = context(spec, o, { framework, store, log, live });
   const { route, events } = spec.serve(ctx);
+  const unwatch = watchStore(store, framework);
   const http = await startHttp({
     ...(door ? { door } : {}), host: ctx.host, port: o.port ?? spec.defaults.port, log, route,
+    unavailable: (err) => store.link?.unavailable(`the ${spec.kind} store`, err)?.message,
     ...(events ? { stream: eventStreamAt({ ...events, log, maxBacklogBytes: o.maxEventBacklogBytes }) } : {}),
   }).catch(async (err: Error) => {
+    unwatch();
     door?.close();
     await framework.stop();
     await store.close();   // a taken port: nothing may stay open behind the error
@@ -130,6 +147,7 @@ export async function startFrameworkServer<S extends FrameworkStore, F extends S
   return {
     port: http.port, framework, subscribed: subscription.subscribed,
     stop: () => stopped ??= (async () => {
+      unwatch();
       subscription.close();
       await framework.stop();
       await http.stop();
@@ -139,10 +157,29 @@ export async function startFrameworkServer<S extends FrameworkStore, F extends S
   };
 }
 
+/**
+ * Redis back: the framework looks at once (a step, and the look after it) rather than at the
+ * end of its backoff after failed writes (up to 30 s), so what waited for the store is stored
+ * now. Status updates it could not store were not acknowledged: their agents send them again.
+ * The function returned stops watching.
+ */
+function watchStore(store: FrameworkStore, framework: ServedFramework): () => void {
+  return store.link?.onChange((status) => {
+    if (status.available) framework.step(() => undefined).catch(() => undefined);
+  }) ?? (() => undefined);
+}
+
 /** What the server learns as it starts: its port once bound, its subscription once made. */
 interface Live { port: number; subscription?: Subscription }
 
-function context<F>(spec: { defaults: { name: string } }, o: ServerOptions, framework: F, log: Logger, live: Live): ServerContext<F> {
+function storeHealth(store: FrameworkStore): StoreHealth {
+  if (!store.link) return { available: true, where: 'memory' };
+  const { available, why } = store.link.now();
+  return { available, ...(why !== undefined && !available ? { why } : {}), where: store.link.where };
+}
+
+function context<F>(spec: { defaults: { name: string } }, o: ServerOptions,
+  { framework, store, log, live }: { framework: F; store: FrameworkStore; log: Logger; live: Live }): ServerContext<F> {
   const host = o.host ?? '0.0.0.0';
   const scheme = o.security ? 'https' : 'http';
   return {
@@ -153,5 +190,6 @@ function context<F>(spec: { defaults: { name: string } }, o: ServerOptions, fram
     webuiUrl: () => o.webuiUrl ?? (o.advertise ? `${scheme}://${o.advertise}/ui/` : defaultWebuiUrl(host, live.port, undefined, scheme)),
     connected: () => live.subscription?.scheduler()?.connected ?? false,
     scheduler: () => live.subscription?.scheduler(),
+    store: () => storeHealth(store),
   };
 }

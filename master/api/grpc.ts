@@ -151,18 +151,25 @@ function operations(ops: readonly agora.v1.Operation.$Properties[] | null | unde
 
 /** The unary handlers: decode the request into a call, run it, answer. */
 function unaryHandlers(api: SchedulerApi, ready: () => boolean, log: Logger, authenticate: Authenticate): UntypedServiceImplementation {
-  // A call that answers data; the others answer an empty CallResponse.
+  // A call that answers data; the others answer an empty CallResponse. One that waits for the
+  // registry (Teardown) answers when it is stored, or refused.
   const query = <Req>(run: (req: Req, principal: Principal | undefined) => unknown) =>
     (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      let out: unknown;
       try {
         const principal = authenticate(call.metadata);
-        callback(null, run(request<Req>(call.request, ready), principal));
+        out = run(request<Req>(call.request, ready), principal);
       } catch (err) {
-        callback(toServiceError(err, log));
+        return callback(toServiceError(err, log));
       }
+      if (out instanceof Promise) out.then((v: unknown) => callback(null, v), (err: unknown) => callback(toServiceError(err, log)));
+      else callback(null, out);
     };
-  const unary = <Req>(run: (req: Req, principal: Principal | undefined) => void) =>
-    query<Req>((req, principal) => { run(req, principal); return {}; });
+  const unary = <Req>(run: (req: Req, principal: Principal | undefined) => void | Promise<void>) =>
+    query<Req>((req, principal) => {
+      const done = run(req, principal);
+      return done instanceof Promise ? done.then(() => ({})) : {};
+    });
   return {
     Accept: unary<agora.v1.AcceptRequest.$Properties>((r, p) => api.accept({
       ...base(r, p), offerIds: r.offerIds ?? [], operations: operations(r.operations), filters: filtersFromWire(r.filters),
@@ -209,7 +216,7 @@ const serializeEvent = schedulerService.Subscribe.responseSerialize;
  */
 function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, authenticate: Authenticate,
   live: Map<FrameworkStream, LiveStream>, maxBacklogBytes: number, limits: PrincipalLimits) {
-  return (call: ServerWritableStream<unknown, Buffer>) => {
+  return async (call: ServerWritableStream<unknown, Buffer>) => {
     let ended = false;
     let release = (): void => undefined;
     let unreadBytes = 0;
@@ -229,7 +236,8 @@ function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, 
       release = holdOpenStream(call, principal, limits);
       const req = request<agora.v1.SubscribeRequest.$Properties>(call.request, ready);
       if (!req.frameworkInfo) throw new CallError('INVALID_ARGUMENT', 'framework_info is missing');
-      const { frameworkId, streamId } = api.subscribe(frameworkInfoFromWire(req.frameworkInfo), stream, principal);
+      const info = await api.admitFramework(frameworkInfoFromWire(req.frameworkInfo), principal);
+      const { frameworkId, streamId } = api.subscribe(info, stream, principal, true);
       const gone = () => {
         ended = true;
         live.delete(stream);
@@ -255,6 +263,8 @@ function subscribeHandler(api: SchedulerApi, ready: () => boolean, log: Logger, 
       call.once('cancelled', gone);
       call.once('close', gone);
       call.on('error', (err) => { if (!cut) log.warn('framework stream failed', { frameworkId, error: err.message }); });
+      // Gone while its record was stored: subscribed and at once disconnected, as any stream that goes.
+      if (call.cancelled) gone();
     } catch (err) {
       ended = true;
       release();

@@ -1,7 +1,9 @@
 /**
  * The master's HTTP operator API (node `http`, JSON):
  *   GET /health                 200 {"status":"ok"} once the master serves, 503 before; with
- *                               offerLog "durable" or "degraded" (and why) when it has a durable log
+ *                               offerLog "durable" or "degraded" (and why) when it has a durable log,
+ *                               and registry "available" or "unavailable" (registryWhy, and the
+ *                               registryPendingWrites waiting for it)
  *   GET /state, /api/v1/state   MasterStateView (common/operator-types.ts)
  *   GET /api/v1/offers/events   the offer log as server-sent events, one OfferLogEvent JSON
  *                               per event; ?replay=N sends the last N logged events first
@@ -32,6 +34,7 @@ import type { Logger } from '../../common/log';
 import { openEventStream } from '../../common/sse';
 import type { MasterStateView, OfferLogEvent } from '../../common/operator-types';
 import { CallError } from '../errors';
+import type { RegistryHealth } from '../registry-writes';
 import { METRICS_CONTENT_TYPE } from '../metrics';
 import { uiFiles } from '../../common/ui-files';
 import type { Action } from '../../common/security/acl';
@@ -44,6 +47,8 @@ import { parseTypes, type FollowOptions } from '../operator-stream';
 export interface HttpDeps {
   ready(): boolean;
   state(): MasterStateView;
+  /** Whether the registry takes writes; `/health` says so when given. */
+  registry?(): RegistryHealth;
   /** The `/metrics` text; without it, /metrics is not served. */
   metrics?(): string;
   /** Without it, agents cannot be marked gone over HTTP. */
@@ -136,12 +141,36 @@ function offerEvents(deps: HttpDeps, url: URL, res: ServerResponse, streams: Set
 /**
  * A degraded offer log is still 200: the master allocates and serves without JetStream, and a
  * load balancer must not take it out of service for that; operators read `offerLog` and `why`.
+ * An unavailable registry is 200 too, for the same reason: the master serves all that needs
+ * no registry write, and `registry`, `registryWhy` and `registryPendingWrites` say the rest.
  */
 function health(deps: HttpDeps, res: ServerResponse): void {
   if (!deps.ready()) return json(res, 503, { status: 'starting' });
   const log = deps.offerQueries?.stream?.status();
-  if (!log) return json(res, 200, { status: 'ok' });
-  json(res, 200, log.durable ? { status: 'ok', offerLog: 'durable' } : { status: 'ok', offerLog: 'degraded', why: log.why });
+  const registry = deps.registry?.();
+  json(res, 200, {
+    status: 'ok',
+    ...(log ? (log.durable ? { offerLog: 'durable' } : { offerLog: 'degraded', why: log.why }) : {}),
+    ...(registry ? registryHealth(registry) : {}),
+  });
+}
+
+function registryHealth(r: RegistryHealth): Record<string, unknown> {
+  return {
+    registry: r.available ? 'available' : 'unavailable',
+    ...(r.why !== undefined ? { registryWhy: `${r.where}: ${r.why}` } : {}),
+    ...(r.pendingWrites > 0 ? { registryPendingWrites: r.pendingWrites } : {}),
+  };
+}
+
+/** How a refused operator call is answered: bad input 400, unknown 404, the registry down 503 (logged as a warning), else 500. */
+function refused(deps: HttpDeps, res: ServerResponse, what: string, err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = err instanceof CallError ? err.code : undefined;
+  const status = code === 'INVALID_ARGUMENT' ? 400 : code === 'NOT_FOUND' ? 404 : code === 'UNAVAILABLE' ? 503 : 500;
+  if (status === 503) deps.log.warn(`${what} refused`, { error: message });
+  else if (status === 500) deps.log.error(`${what} failed`, { error: message });
+  json(res, status, { error: message });
 }
 
 interface StreamLimits {
@@ -280,30 +309,14 @@ function weightsRoute(deps: HttpDeps, weights: NonNullable<HttpDeps['weights']>,
       return json(res, 400, { error: 'the body must be a JSON object: {"role": weight, ...}' });
     }
     if (refusedRoles(Object.keys(update))) return;
-    weights.update(update as Record<string, unknown>).then(
-      () => json(res, 200, weights.get()),
-      (err: unknown) => {
-        const message = err instanceof Error ? err.message : String(err);
-        const bad = err instanceof CallError && err.code === 'INVALID_ARGUMENT';
-        if (!bad) deps.log.error('updating weights failed', { error: message });
-        json(res, bad ? 400 : 500, { error: message });
-      },
-    );
+    weights.update(update as Record<string, unknown>).then(() => json(res, 200, weights.get()), (err: unknown) => refused(deps, res, 'updating weights', err));
   });
 }
 
 function markGone(deps: HttpDeps, mark: (agentId: string) => Promise<void>, agentId: string, req: IncomingMessage, res: ServerResponse): void {
   if (req.method !== 'POST') return json(res, 405, { error: `marking an agent gone is a POST, not ${req.method}` });
   if (!deps.ready()) return json(res, 503, { error: 'the master is starting' });
-  mark(agentId).then(
-    () => json(res, 200, { agentId, status: 'GONE' }),
-    (err: unknown) => {
-      const message = err instanceof Error ? err.message : String(err);
-      const notFound = err instanceof CallError && err.code === 'NOT_FOUND';
-      if (!notFound) deps.log.error('marking an agent gone failed', { agentId, error: message });
-      json(res, notFound ? 404 : 500, { error: message });
-    },
-  );
+  mark(agentId).then(() => json(res, 200, { agentId, status: 'GONE' }), (err: unknown) => refused(deps, res, `marking agent ${agentId} gone`, err));
 }
 
 export function startHttp(deps: HttpDeps, options: HttpOptions): Promise<HttpHandle> {
