@@ -12,6 +12,7 @@ import { OPEN_OWNER } from '../common/subjects';
 import type { MasterStateView } from '../common/operator-types';
 import type { ClusterAgent, FrameworkInfo, MasterInfo } from '../common/types';
 import * as agentCalls from './agent-calls';
+import * as agentHealth from './agent-health';
 import { AgentTable } from './agents';
 import { runAllocation, type AllocateFn } from './allocation';
 import { allocate as drfAllocate } from './allocator';
@@ -126,8 +127,8 @@ export class Master implements SchedulerApi, AgentHandler {
     this.cycle = this.s.config.clock.setInterval(() => this.allocateNow(), this.s.config.allocationIntervalMs);
     this.health = this.s.config.clock.setInterval(() => {
       if (this.linkLostAt !== undefined) return;
-      if (this.s.config.clock.now() >= this.judgeFrom) agentCalls.checkAgentHealth(this.s);
-      agentCalls.askAboutStaging(this.s);
+      if (this.s.config.clock.now() >= this.judgeFrom) agentHealth.checkAgentHealth(this.s);
+      agentHealth.askAboutStaging(this.s);
     }, this.s.config.agentHeartbeatIntervalMs);
   }
 
