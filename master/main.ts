@@ -5,6 +5,7 @@ import { logger } from '../common/log';
 import { openDoors, processIdentity, SECURITY_FLAGS, SECURITY_USAGE, securityChoice, type SecurityChoice } from '../common/security/process-flags';
 import { parseArgs, UsageError } from '../common/flags';
 import { untilStopSignal } from '../common/signals';
+import { startMasterNode, type ElectionOptions } from './node';
 import { startMaster } from './server';
 import type { StartMasterOptions } from './server';
 
@@ -24,6 +25,14 @@ export const MASTER_USAGE = `Usage: agora master [flags]
   --agent-reregister-timeout-ms N
                               agents recovered from the registry that have not registered again
                               within N ms are unreachable (default 600000, Mesos's 10 min)
+  --ha                        stand for election with the other masters on the same NATS: lead
+                              when elected, else serve as a standby (307 to the leader); exit
+                              when deposed, for a supervisor to start again (master/node.ts)
+  --ha-replicas N             replicas of the lease's JetStream bucket: 3 on a 3-node NATS cluster
+                              (default 1)
+  --lease-ms N                the leader's lease (default 3000): a SIGKILLed leader is replaced
+                              about this long after its last renewal
+  --ha-id NAME                this master among its peers (default HOST:PORT)
   --offer-log-max-bytes N     the durable offer log (JetStream) keeps at most N bytes (default 64 MiB)
   --offer-log-max-age-ms N    …and no line older than N ms (default 7 days)
 ${SECURITY_USAGE}  --help                      this text
@@ -34,13 +43,13 @@ export { UsageError };
 const SPEC = {
   nats: 'string', prefix: 'string', redis: 'string', host: 'string', port: 'number', 'grpc-port': 'number',
   'allocation-interval-ms': 'number', 'offer-timeout-ms': 'number', 'framework-heartbeat-interval-ms': 'number',
-  'agent-reregister-timeout-ms': 'number',
+  'agent-reregister-timeout-ms': 'number', ha: 'boolean', 'ha-replicas': 'number', 'lease-ms': 'number', 'ha-id': 'string',
   'offer-log-max-bytes': 'number', 'offer-log-max-age-ms': 'number', help: 'boolean', ...SECURITY_FLAGS,
 } as const;
 
 /** Pure: argv (without node and script) and the environment → options, or a request for help. */
 export function parseMasterArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env):
-  { help: true } | { help: false; options: StartMasterOptions; security: SecurityChoice } {
+  { help: true } | { help: false; options: StartMasterOptions; security: SecurityChoice; election?: ElectionOptions } {
   const { flags: f } = parseArgs(argv, SPEC);
   if (f.help) return { help: true };
   const options: StartMasterOptions = {};
@@ -58,7 +67,15 @@ export function parseMasterArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   if (f['agent-reregister-timeout-ms'] !== undefined) options.agentReregisterTimeoutMs = f['agent-reregister-timeout-ms'];
   if (f['offer-log-max-bytes'] !== undefined) options.offerLogMaxBytes = f['offer-log-max-bytes'];
   if (f['offer-log-max-age-ms'] !== undefined) options.offerLogMaxAgeMs = f['offer-log-max-age-ms'];
-  return { help: false, options, security: securityChoice(f) };
+  const election: ElectionOptions | undefined = f.ha ? {
+    ...(f['ha-replicas'] !== undefined ? { replicas: f['ha-replicas'] } : {}),
+    ...(f['lease-ms'] !== undefined ? { leaseMs: f['lease-ms'] } : {}),
+    ...(f['ha-id'] !== undefined ? { id: f['ha-id'] } : {}),
+  } : undefined;
+  if (!f.ha && (f['ha-replicas'] !== undefined || f['lease-ms'] !== undefined || f['ha-id'] !== undefined)) {
+    throw new UsageError('--ha-replicas, --lease-ms and --ha-id need --ha');
+  }
+  return { help: false, options, security: securityChoice(f), ...(election ? { election } : {}) };
 }
 
 export async function runMaster(argv: string[]): Promise<void> {
@@ -70,7 +87,18 @@ export async function runMaster(argv: string[]): Promise<void> {
   const log = logger('master');
   const security = openDoors(parsed.security, log);
   const identity = processIdentity(parsed.security, 'master');
-  const master = await startMaster({ ...parsed.options, ...(security ? { security } : {}), ...(identity ? { identity } : {}) });
+  const options: StartMasterOptions = { ...parsed.options, ...(security ? { security } : {}), ...(identity ? { identity } : {}) };
+  if (parsed.election) {
+    const node = await startMasterNode(options, parsed.election);
+    process.stdout.write(`agora master (HA): HTTP on ${node.httpPort}, gRPC on ${node.grpcPort}; standing for election\n`);
+    const ended = await Promise.race([untilStopSignal().then(() => 'signal' as const), node.deposed.then(() => 'deposed' as const)]);
+    await node.stop();
+    security?.close();
+    // Deposed: stop for good, as a Mesos master does; a supervisor starts it again as a standby.
+    if (ended === 'deposed') process.exit(1);
+    return;
+  }
+  const master = await startMaster(options);
   process.stdout.write(`agora master ${master.info.id}: HTTP on ${master.config.host}:${master.httpPort}, gRPC on ${master.config.host}:${master.grpcPort}\n`);
   await untilStopSignal();
   await master.stop();

@@ -50,6 +50,8 @@ export interface StartMasterOptions extends MasterOptions {
   identity?: ClientIdentity;
   /** Per-principal gRPC call rate and open subscriptions; common/security/limits.ts's defaults when absent. */
   grpcLimits?: LimitOptions;
+  /** The epoch this master leads in, as its election won it (master/node.ts); 1 for a master that stands alone. */
+  epoch?: number;
 }
 
 export interface MasterHandle {
@@ -61,7 +63,7 @@ export interface MasterHandle {
   stop(): Promise<void>;
 }
 
-async function connectNats(config: MasterConfig, nats: NatsIdentity): Promise<NatsConnection> {
+export async function connectNats(config: MasterConfig, nats: NatsIdentity): Promise<NatsConnection> {
   try {
     // A master outlives NATS restarts: keep reconnecting rather than give up after a few tries.
     return await connect({ servers: config.natsUrl, name: `agora-master@${config.hostname}`, maxReconnectAttempts: -1, ...nats.options });
@@ -204,7 +206,8 @@ async function startServers(into: Partial<Servers>, d: ServerDeps): Promise<void
 /** What the operator HTTP API serves, from the master, its journal and its offer logs. */
 function httpDeps(d: ServerDeps): HttpDeps {
   const { master, config, events, logs, door, authorizer, options, log } = d;
-  return { ready: d.ready, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
+  const leadership = () => ({ role: 'leader' as const, epoch: options.epoch ?? 1, pid: process.pid, leader: `${config.hostname}:${master.info.httpPort}` });
+  return { ready: d.ready, leadership, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
     metrics: () => renderMetrics(master.metrics()) + exposition([...offerLogFamilies(logs.durable.status()), ...registryFamilies(master.registryHealth())]),
     registry: () => master.registryHealth(),
     operatorEvents: {

@@ -77,7 +77,7 @@ export function electionConfig(o: ElectionTarget & LeaseTimingOptions): Election
   if (!Number.isSafeInteger(c.pid) || (c.pid as number) < 0) throw new ElectionConfigError('candidate.pid', c.pid, 'expected a process id (an integer ≥ 0)');
   const replicas = o.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new ElectionConfigError('replicas', replicas, 'expected 1 to 5 (3 on a 3-node NATS cluster)');
-  const candidate = Object.freeze({ id: c.id, address: c.address, pid: c.pid as number });
+  const candidate = Object.freeze({ id: c.id, address: c.address, pid: c.pid as number, ...(c.endpoints ? { endpoints: Object.freeze({ ...c.endpoints }) } : {}) });
   return Object.freeze({ bucket: o.bucket, group: o.group, candidate, replicas, timing: leaseTiming(o) });
 }
 

@@ -11,6 +11,8 @@ export interface Candidate {
   /** What clients should be sent to while it leads (`http://10.0.0.5:5050`). */
   address: string;
   pid: number;
+  /** Other addresses its clients need, by name (a master's `grpc`, host:port). */
+  endpoints?: Readonly<Record<string, string>>;
 }
 
 export interface LeaseValue extends Candidate {
@@ -41,6 +43,7 @@ export interface Observation {
 
 export const leaderInfo = (holder: LeaseValue, revision: number): LeaderInfo => ({
   id: holder.id, address: holder.address, pid: holder.pid, epoch: holder.epoch ?? revision, leaseMs: holder.leaseMs,
+  ...(holder.endpoints ? { endpoints: holder.endpoints } : {}),
 });
 
 /** Whether `holder`, read at `revision`, is the lease `session` won at `epoch` (the winning write carries no epoch: its revision is it). */
@@ -54,8 +57,8 @@ export const holds = (holder: LeaseValue, revision: number, session: string, epo
 export const unreadableHolder = (leaseMs: number): LeaseValue => ({ id: '(unreadable)', address: '', pid: 0, session: '', leaseMs });
 
 export function encodeLease(value: LeaseValue): Uint8Array {
-  const { id, address, pid, session, epoch, leaseMs } = value;
-  return new TextEncoder().encode(JSON.stringify({ id, address, pid, session, ...(epoch === undefined ? {} : { epoch }), leaseMs }));
+  const { id, address, pid, session, epoch, leaseMs, endpoints } = value;
+  return new TextEncoder().encode(JSON.stringify({ id, address, pid, session, ...(epoch === undefined ? {} : { epoch }), leaseMs, ...(endpoints ? { endpoints } : {}) }));
 }
 
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
@@ -73,5 +76,16 @@ export function decodeLease(bytes: Uint8Array): LeaseValue | undefined {
   if (typeof o.id !== 'string' || typeof o.address !== 'string' || typeof o.session !== 'string') return undefined;
   if (!isCount(o.pid) || !isCount(o.leaseMs) || o.leaseMs === 0) return undefined;
   if (o.epoch !== undefined && (!isCount(o.epoch) || o.epoch === 0)) return undefined;
-  return { id: o.id, address: o.address, pid: o.pid, session: o.session, ...(o.epoch === undefined ? {} : { epoch: o.epoch as number }), leaseMs: o.leaseMs };
+  const endpoints = stringRecord(o.endpoints);
+  return {
+    id: o.id, address: o.address, pid: o.pid, session: o.session, ...(o.epoch === undefined ? {} : { epoch: o.epoch as number }), leaseMs: o.leaseMs,
+    ...(endpoints ? { endpoints } : {}),
+  };
+}
+
+/** A JSON object of strings, or undefined (absent, or anything else: ignored rather than refused). */
+function stringRecord(x: unknown): Record<string, string> | undefined {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return undefined;
+  const entries = Object.entries(x as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string');
+  return entries.length ? Object.fromEntries(entries) : undefined;
 }

@@ -46,6 +46,8 @@ import { parseTypes, type FollowOptions } from '../operator-stream';
 
 export interface HttpDeps {
   ready(): boolean;
+  /** What `/health` says of leadership: this master leads, in which epoch, as which process, at which address. */
+  leadership?(): { role: 'leader'; epoch: number; pid: number; leader: string };
   state(): MasterStateView;
   /** Whether the registry takes writes; `/health` says so when given. */
   registry?(): RegistryHealth;
@@ -150,6 +152,7 @@ function health(deps: HttpDeps, res: ServerResponse): void {
   const registry = deps.registry?.();
   json(res, 200, {
     status: 'ok',
+    ...deps.leadership?.(),
     ...(log ? (log.durable ? { offerLog: 'durable' } : { offerLog: 'degraded', why: log.why }) : {}),
     ...(registry ? registryHealth(registry) : {}),
   });

@@ -1,0 +1,110 @@
+/**
+ * A master as one of several (`agora master --masters N`): it stands for election on the
+ * cluster's JetStream KV lease (common/leadership) and serves as a standby (standby.ts) until it
+ * wins. Then it closes the standby's ports and leads on them (startMaster): it recovers from the
+ * registry, serves the agents' NATS subjects, announces itself so agents register again at
+ * once, and offers, all in the epoch it won. Deposed — it could not renew within its lease, or
+ * another leads — it stops acting at once and `deposed` resolves; `agora master` then exits, as a
+ * Mesos master does, for its supervisor to start it again as a standby. Whatever it had in
+ * flight is fenced by its epoch wherever it lands (registry, agents, offers).
+ */
+import type { NatsConnection } from 'nats';
+import { Election, leadersBucket, type Deposed, type LeaderInfo } from '../common/leadership';
+import { logger } from '../common/log';
+import { lockedDoor } from '../common/security/http-door';
+import { natsIdentity } from '../common/security/nats-client';
+import { subjects } from '../common/subjects';
+import { resolveConfig } from './config';
+import { connectNats, startMaster, type MasterHandle, type StartMasterOptions } from './server';
+import { startStandby, type LeaderAddresses, type StandbyHandle } from './standby';
+
+export interface ElectionOptions {
+  /** This master among its peers, stable across restarts (default its hostname and HTTP port). */
+  id?: string;
+  /** The lease bucket's replicas: 3 on a 3-node NATS cluster (default 1). */
+  replicas?: number;
+  /** How long a lease lasts (default 3000 ms): a SIGKILLed leader is replaced about this much later. */
+  leaseMs?: number;
+}
+
+export interface MasterNodeHandle {
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  /** The leader, as this master sees it (itself once it leads); undefined while none is known. */
+  leader(): LeaderInfo | undefined;
+  /** Resolves with the epoch once this master leads. */
+  readonly elected: Promise<number>;
+  /** Resolves when this master, having led, stops leading; it has stopped acting by then. */
+  readonly deposed: Promise<Deposed>;
+  /** The running leader, once elected. */
+  master(): MasterHandle | undefined;
+  /** Stops, abdicating first if it leads, so a standby takes over at once. */
+  stop(): Promise<void>;
+}
+
+export async function startMasterNode(options: StartMasterOptions, election: ElectionOptions = {}): Promise<MasterNodeHandle> {
+  const config = resolveConfig(options);
+  const log = logger('master').child('node');
+  const subj = subjects(config.subjectPrefix);
+  const nc: NatsConnection = await connectNats(config, natsIdentity('master', subj, options.security, options.identity));
+  const security = options.security;
+  const door = security && lockedDoor(security.credentials, { kind: 'master', tls: security.tls, port: config.httpPort, title: 'the Agora master (standby)', log: log.child('http') });
+  let leader: LeaderInfo | undefined;
+  const addresses = (): LeaderAddresses | undefined => leader && { http: leader.address, grpc: leader.endpoints?.grpc ?? '', epoch: leader.epoch, pid: leader.pid };
+  let standby: StandbyHandle | undefined = await startStandby({
+    leader: addresses, host: config.host, httpPort: config.httpPort, grpcPort: config.grpcPort, log: log.child('standby'),
+    ...(door ? { door } : {}), ...(security ? { tls: security.tls } : {}),
+  });
+  const { httpPort, grpcPort } = standby;
+  const here = `${config.hostname}:${httpPort}`;
+  let elect!: Election;
+  try {
+    elect = await Election.join({
+      nc, bucket: leadersBucket(config.subjectPrefix), group: 'master', replicas: election.replicas ?? 1,
+      candidate: { id: election.id ?? here, address: here, pid: process.pid, endpoints: { grpc: `${config.hostname}:${grpcPort}` } },
+      ...(election.leaseMs ? { leaseMs: election.leaseMs } : {}), log: log.child('election'),
+    });
+  } catch (err) {
+    await standby.stop();
+    door?.close();
+    await nc.close();
+    throw err;
+  }
+  let master: MasterHandle | undefined;
+  let onElected!: (epoch: number) => void;
+  let onDeposed!: (d: Deposed) => void;
+  const elected = new Promise<number>((r) => { onElected = r; });
+  const deposed = new Promise<Deposed>((r) => { onDeposed = r; });
+  elect.onLeader((l) => { leader = l; });
+  elect.onElected((epoch) => {
+    log.info('elected: leading', { epoch });
+    void (async () => {
+      await standby?.stop();
+      standby = undefined;
+      door?.close();
+      master = await startMaster({ ...options, httpPort, grpcPort, epoch });
+      onElected(epoch);
+    })().catch((err: unknown) => {
+      // A leader that cannot serve must not hold the lease: abdicate, so a peer takes over.
+      log.error('elected but cannot lead; abdicating', { epoch, error: err instanceof Error ? err.message : String(err) });
+      void elect.abdicate();
+    });
+  });
+  elect.onDeposed((d) => {
+    log.error('deposed: no longer leading; stopping', { ...d });
+    void (master?.stop() ?? Promise.resolve()).then(() => onDeposed(d));
+  });
+  return {
+    httpPort, grpcPort, elected, deposed,
+    leader: () => leader,
+    master: () => master,
+    stop: async () => {
+      // The master first: abdicating while it still acts would let a peer lead beside it.
+      await master?.stop();
+      await elect.stop();
+      await standby?.stop();
+      door?.close();
+      if (!nc.isClosed()) await nc.close();
+    },
+  };
+}
