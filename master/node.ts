@@ -10,7 +10,7 @@
  */
 import type { NatsConnection } from 'nats';
 import { Election, leadersBucket, type Deposed, type LeaderInfo } from '../common/leadership';
-import { logger } from '../common/log';
+import { logger, type Logger } from '../common/log';
 import { lockedDoor } from '../common/security/http-door';
 import { natsIdentity } from '../common/security/nats-client';
 import { subjects } from '../common/subjects';
@@ -70,30 +70,14 @@ export async function startMasterNode(options: StartMasterOptions, election: Ele
     await nc.close();
     throw err;
   }
-  let master: MasterHandle | undefined;
-  let onElected!: (epoch: number) => void;
-  let onDeposed!: (d: Deposed) => void;
-  const elected = new Promise<number>((r) => { onElected = r; });
-  const deposed = new Promise<Deposed>((r) => { onDeposed = r; });
   elect.onLeader((l) => { leader = l; });
-  elect.onElected((epoch) => {
-    log.info('elected: leading', { epoch });
-    void (async () => {
-      await standby?.stop();
-      standby = undefined;
-      door?.close();
-      master = await startMaster({ ...options, httpPort, grpcPort, epoch });
-      onElected(epoch);
-    })().catch((err: unknown) => {
-      // A leader that cannot serve must not hold the lease: abdicate, so a peer takes over.
-      log.error('elected but cannot lead; abdicating', { epoch, error: err instanceof Error ? err.message : String(err) });
-      void elect.abdicate();
-    });
-  });
-  elect.onDeposed((d) => {
-    log.error('deposed: no longer leading; stopping', { ...d });
-    void (master?.stop() ?? Promise.resolve()).then(() => onDeposed(d));
-  });
+  let master: MasterHandle | undefined;
+  const { elected, deposed } = follow(elect, async (epoch) => {
+    await standby?.stop();
+    standby = undefined;
+    door?.close();
+    master = await startMaster({ ...options, httpPort, grpcPort, epoch });
+  }, () => master?.stop() ?? Promise.resolve(), log);
   return {
     httpPort, grpcPort, elected, deposed,
     leader: () => leader,
@@ -107,4 +91,27 @@ export async function startMasterNode(options: StartMasterOptions, election: Ele
       if (!nc.isClosed()) await nc.close();
     },
   };
+}
+
+/**
+ * Leads when elected (`lead`, on the standby's ports) and stops acting when deposed (`stop`).
+ * A leader that cannot serve must not hold the lease: it abdicates, so a peer takes over.
+ */
+function follow(elect: Election, lead: (epoch: number) => Promise<void>, stop: () => Promise<void>, log: Logger): { elected: Promise<number>; deposed: Promise<Deposed> } {
+  let onElected!: (epoch: number) => void;
+  let onDeposed!: (d: Deposed) => void;
+  const elected = new Promise<number>((r) => { onElected = r; });
+  const deposed = new Promise<Deposed>((r) => { onDeposed = r; });
+  elect.onElected((epoch) => {
+    log.info('elected: leading', { epoch });
+    lead(epoch).then(() => onElected(epoch), (err: unknown) => {
+      log.error('elected but cannot lead; abdicating', { epoch, error: err instanceof Error ? err.message : String(err) });
+      void elect.abdicate();
+    });
+  });
+  elect.onDeposed((d) => {
+    log.error('deposed: no longer leading; stopping', { ...d });
+    void stop().then(() => onDeposed(d));
+  });
+  return { elected, deposed };
 }

@@ -158,8 +158,10 @@ describe('garbage from agents', () => {
 });
 
 describe('HTTP operator API', () => {
-  it('reports health once serving', async () => {
-    expect(await getJson(master.httpPort, '/health')).toEqual({ status: 200, body: { status: 'ok', offerLog: 'durable', registry: 'available' } });
+  it('reports health once serving, as the leader (of epoch 1, standing alone), its process and its address', async () => {
+    expect(await getJson(master.httpPort, '/health')).toEqual({ status: 200, body: {
+      status: 'ok', role: 'leader', epoch: 1, pid: process.pid, leader: `master.test:${master.httpPort}`, offerLog: 'durable', registry: 'available',
+    } });
   });
 
   it('serves the state with agents, frameworks and offers in the operator shapes', async () => {
