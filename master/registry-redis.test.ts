@@ -4,6 +4,7 @@ import { startRedisServer, type RedisServer } from '../common/redis-server';
 import { parse } from '../common/resources';
 import type { AgentInfo } from '../common/types';
 import { Inbox } from '../test/support/test-clients';
+import { FencedError } from '../common/fenced-redis';
 import { RedisRegistry, RegistryError } from './registry-redis';
 import { frameworkInfo } from '../test/support/master-harness';
 
@@ -78,21 +79,45 @@ describe('RedisRegistry', () => {
     expect(await r.listFrameworks()).toEqual([{ info: web, failoverDeadlineMs: 1_700_000_060_000 }]);
   });
 
-  it('writes each record and the registry version in one MULTI/EXEC', async () => {
+  it('writes each record and the registry version in one fenced script, raising the epoch once', async () => {
     const r = await registry('atomic:');
     const commands = await monitor();
     await r.admit(agent('agent-a'));
     await r.removeFramework('fw-x');
-    const mine = (c: string[]) => c[0] !== 'monitor';
-    expect(await commands.take(mine, 'multi')).toEqual(['multi']);
-    expect(await commands.take(mine, 'hset')).toEqual(['hset', 'atomic:agents', 'agent-a', JSON.stringify(agent('agent-a'))]);
-    expect(await commands.take(mine, 'incr')).toEqual(['incr', 'atomic:registry:version']);
-    expect(await commands.take(mine, 'exec')).toEqual(['exec']);
-    expect(await commands.take(mine, 'multi')).toEqual(['multi']);
-    expect(await commands.take(mine, 'hdel')).toEqual(['hdel', 'atomic:frameworks', 'fw-x']);
-    expect(await commands.take(mine, 'incr')).toEqual(['incr', 'atomic:registry:version']);
-    expect(await commands.take(mine, 'exec')).toEqual(['exec']);
+    // The script's own commands, as MONITOR shows them: run inside it, so no client sees between them.
+    const call = (c: string[]) => /^eval/.test(c[0] ?? '');
+    const inner = (c: string[]) => c[0] !== 'monitor' && !call(c);
+    expect(await commands.take(call, 'the script')).toEqual(expect.arrayContaining(['atomic:epoch', '1']));
+    expect(await commands.take(inner, 'get')).toEqual(['get', 'atomic:epoch']);
+    expect(await commands.take(inner, 'set')).toEqual(['set', 'atomic:epoch', '1']);
+    expect(await commands.take(inner, 'hset')).toEqual(['hset', 'atomic:agents', 'agent-a', JSON.stringify(agent('agent-a'))]);
+    expect(await commands.take(inner, 'incr')).toEqual(['incr', 'atomic:registry:version']);
+    // The second write finds the epoch raised already: no SET.
+    expect(await commands.take(inner, 'get')).toEqual(['get', 'atomic:epoch']);
+    expect(await commands.take(inner, 'hdel')).toEqual(['hdel', 'atomic:frameworks', 'fw-x']);
+    expect(await commands.take(inner, 'incr')).toEqual(['incr', 'atomic:registry:version']);
     expect(await r.version()).toBe(2);
+  });
+
+  it('refuses every write of a master whose epoch is older than the stored one, changing nothing', async () => {
+    const old = await RedisRegistry.connect(redis.url, { keyPrefix: 'stale:', epoch: 2 });
+    const newer = await RedisRegistry.connect(redis.url, { keyPrefix: 'stale:', epoch: 3 });
+    opened.push(old, newer);
+    await old.admit(agent('agent-1'));
+    await newer.admit(agent('agent-2'));
+    await newer.saveWeights({ prod: 2 });
+    const before = { agents: await newer.list(), weights: await newer.loadWeights(), version: await newer.version() };
+    const fenced = 'a newer leader (epoch 3) has written under stale:epoch; this one (epoch 2) must stop';
+    await expect(old.admit(agent('agent-3'))).rejects.toThrow(FencedError);
+    await expect(old.remove('agent-2')).rejects.toThrow(fenced);
+    await expect(old.markGone('agent-1')).rejects.toThrow(fenced);
+    await expect(old.saveWeights({ prod: 1 })).rejects.toThrow(fenced);
+    await expect(old.saveFramework(frameworkInfo({ id: 'fw-1' }), null)).rejects.toThrow(fenced);
+    await expect(old.removeFramework('fw-1')).rejects.toThrow(fenced);
+    expect({ agents: await newer.list(), weights: await newer.loadWeights(), version: await newer.version() }).toEqual(before);
+    expect(before.version).toBe(3);
+    expect(await old.listGone()).toEqual([]);
+    expect(await old.listFrameworks()).toEqual([]);
   });
 
   it('keeps clusters with different key prefixes apart', async () => {

@@ -4,10 +4,14 @@
  *   <prefix>agents            hash: agent id → AgentInfo JSON
  *   <prefix>frameworks        hash: framework id → { info, failoverDeadlineMs } JSON
  *   <prefix>registry:version  a counter bumped by every write
- * Every write is one MULTI/EXEC: the record and the version move together or not at all, so a
- * reader that sees version n sees every record written up to n.
+ *   <prefix>epoch             the newest leader's epoch that wrote (common/fenced-redis.ts)
+ * Every write is one fenced script: the record and the version move together or not at all, so
+ * a reader that sees version n sees every record written up to n; and a master whose epoch is
+ * older than the stored one writes nothing and gets a FencedError (it must stop: a newer
+ * master leads). Reads are plain.
  */
-import type { Redis, ChainableCommander } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { FencedWriter, isFenced, type EpochSource, type RedisCommand } from '../common/fenced-redis';
 import { connectRedis, linkOf } from '../common/redis';
 import type { AgentInfo, FrameworkInfo } from '../common/types';
 import type { AgentRegistry, RegistryLink, StoredFramework } from './registry';
@@ -18,6 +22,8 @@ export interface RedisRegistryOptions {
   keyPrefix?: string;
   /** How long the first connection may take before start-up fails. */
   connectTimeoutMs?: number;
+  /** The epoch this master writes at (default 1: a master without election). */
+  epoch?: EpochSource;
 }
 
 /** A stored record that does not parse, or a write Redis refused. */
@@ -31,13 +37,15 @@ export class RedisRegistry implements AgentRegistry {
   private readonly weightsKey: string;
   private readonly frameworksKey: string;
   private readonly versionKey: string;
+  private readonly fenced: FencedWriter;
 
-  private constructor(private readonly redis: Redis, readonly keyPrefix: string) {
+  private constructor(private readonly redis: Redis, readonly keyPrefix: string, epoch: EpochSource) {
     this.agentsKey = `${keyPrefix}agents`;
     this.goneKey = `${keyPrefix}agents:gone`;
     this.weightsKey = `${keyPrefix}weights`;
     this.frameworksKey = `${keyPrefix}frameworks`;
     this.versionKey = `${keyPrefix}registry:version`;
+    this.fenced = new FencedWriter(redis, `${keyPrefix}epoch`, epoch);
   }
 
   /**
@@ -47,7 +55,7 @@ export class RedisRegistry implements AgentRegistry {
    */
   static async connect(url: string, options: RedisRegistryOptions = {}): Promise<RedisRegistry> {
     const redis = await connectRedis(url, { connectTimeoutMs: options.connectTimeoutMs, fail: (m, cause) => new RegistryError(m, { cause }) });
-    return new RedisRegistry(redis, options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+    return new RedisRegistry(redis, options.keyPrefix ?? DEFAULT_KEY_PREFIX, options.epoch ?? 1);
   }
 
   /** Whether its Redis answers now (master/registry-writes.ts refuses and defers by it). */
@@ -57,15 +65,15 @@ export class RedisRegistry implements AgentRegistry {
 
   admit(agent: AgentInfo): Promise<void> {
     if (!agent.id) return Promise.reject(new RegistryError('cannot admit an agent without an id'));
-    return this.write(`admit agent ${agent.id}`, (m) => m.hset(this.agentsKey, agent.id, JSON.stringify(agent)));
+    return this.write(`admit agent ${agent.id}`, ['HSET', this.agentsKey, agent.id, JSON.stringify(agent)]);
   }
 
   remove(agentId: string): Promise<void> {
-    return this.write(`remove agent ${agentId}`, (m) => m.hdel(this.agentsKey, agentId));
+    return this.write(`remove agent ${agentId}`, ['HDEL', this.agentsKey, agentId]);
   }
 
   markGone(agentId: string): Promise<void> {
-    return this.write(`mark agent ${agentId} gone`, (m) => m.hdel(this.agentsKey, agentId).sadd(this.goneKey, agentId));
+    return this.write(`mark agent ${agentId} gone`, ['HDEL', this.agentsKey, agentId], ['SADD', this.goneKey, agentId]);
   }
 
   listGone(): Promise<string[]> {
@@ -73,7 +81,7 @@ export class RedisRegistry implements AgentRegistry {
   }
 
   saveWeights(weights: Record<string, number>): Promise<void> {
-    return this.write('save role weights', (m) => m.set(this.weightsKey, JSON.stringify(weights)));
+    return this.write('save role weights', ['SET', this.weightsKey, JSON.stringify(weights)]);
   }
 
   async loadWeights(): Promise<Record<string, number>> {
@@ -94,11 +102,11 @@ export class RedisRegistry implements AgentRegistry {
   saveFramework(info: FrameworkInfo, failoverDeadlineMs: number | null): Promise<void> {
     if (!info.id) return Promise.reject(new RegistryError('cannot save a framework without an id'));
     const record: StoredFramework = { info, failoverDeadlineMs };
-    return this.write(`save framework ${info.id}`, (m) => m.hset(this.frameworksKey, info.id, JSON.stringify(record)));
+    return this.write(`save framework ${info.id}`, ['HSET', this.frameworksKey, info.id, JSON.stringify(record)]);
   }
 
   removeFramework(frameworkId: string): Promise<void> {
-    return this.write(`remove framework ${frameworkId}`, (m) => m.hdel(this.frameworksKey, frameworkId));
+    return this.write(`remove framework ${frameworkId}`, ['HDEL', this.frameworksKey, frameworkId]);
   }
 
   async listFrameworks(): Promise<StoredFramework[]> {
@@ -120,12 +128,14 @@ export class RedisRegistry implements AgentRegistry {
     }
   }
 
-  private async write(what: string, command: (m: ChainableCommander) => ChainableCommander): Promise<void> {
-    const results = await command(this.redis.multi()).incr(this.versionKey).exec();
-    // null only when a WATCHed key changed; nothing here WATCHes, so it would be a bug.
-    if (!results) throw new RegistryError(`registry write '${what}' was aborted`);
-    const failed = results.find(([err]) => err);
-    if (failed?.[0]) throw new RegistryError(`registry write '${what}' failed: ${failed[0].message}`, { cause: failed[0] });
+  /** The commands and the version's bump, fenced; a FencedError is passed on as it is, for the master to stop on. */
+  private async write(what: string, ...commands: RedisCommand[]): Promise<void> {
+    try {
+      await this.fenced.write([...commands, ['INCR', this.versionKey]]);
+    } catch (err) {
+      if (isFenced(err)) throw err;
+      throw new RegistryError(`registry write '${what}' failed: ${(err as Error).message}`, { cause: err });
+    }
   }
 }
 

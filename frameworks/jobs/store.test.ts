@@ -1,5 +1,6 @@
 /** The jobs store against a real redis-server (its own port), and the memory store beside it. */
 import { Redis } from 'ioredis';
+import { FencedError } from '../../common/fenced-redis';
 import { startRedisServer, type RedisServer } from '../../common/redis-server';
 import type { RunRecord } from './history';
 import { parseMetronomeJob, type Job } from './job';
@@ -48,6 +49,23 @@ describe('the jobs store', () => {
     const store = await RedisJobsStore.connect(redis.url, prefix);
     await expect(store.load()).rejects.toThrow(`${prefix}jobs x does not parse`);
     await store.close();
+  });
+
+  it('refuses every write of a framework whose epoch is older than the stored one, changing nothing', async () => {
+    const prefix = `fenced${Date.now()}:`;
+    const old = await RedisJobsStore.connect(redis.url, prefix, { epoch: 2 });
+    const newer = await RedisJobsStore.connect(redis.url, prefix, { epoch: 3 });
+    await old.commit({ jobs: [job('a')] });
+    await newer.commit({ runs: [run('a', 'a-1', 3_600_000)], cursors: [{ jobId: 'a', at: 3_600_000 }] });
+    await newer.saveFrameworkId('jobs-fw-1');
+    const before = await newer.load();
+    const fenced = `a newer leader (epoch 3) has written under ${prefix}epoch; this one (epoch 2) must stop`;
+    await expect(old.commit({ runs: [run('a', 'a-2', 7_200_000)], cursors: [{ jobId: 'a', at: 7_200_000 }] })).rejects.toThrow(FencedError);
+    await expect(old.commit({ deleteJobs: ['a'] })).rejects.toThrow(fenced);
+    await expect(old.saveFrameworkId('jobs-fw-2')).rejects.toThrow(fenced);
+    expect(await newer.load()).toEqual(before);
+    expect(before.cursors.get('a')).toBe(3_600_000);
+    for (const s of [old, newer]) await s.close();
   });
 
   it('fails at once, naming the URL, when Redis is not there', async () => {

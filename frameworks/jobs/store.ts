@@ -14,8 +14,14 @@
  *   cursors                 hash: job id → the last occurrence dealt with (ms)
  *   runs:<job id>           hash: run id → RunRecord JSON (kept to the newest, by the framework)
  *   dag                     the DagState JSON
+ *   epoch                   the newest leader's epoch that wrote
+ *
+ * Every write (a commit, the framework id) is fenced (common/fenced-redis.ts): one script that
+ * refuses, writing nothing, a framework whose epoch is older than the stored one — a newer
+ * leader of this framework runs — with a FencedError, on which the runtime stops.
  */
 import type { Redis } from 'ioredis';
+import { FencedWriter, isFenced, type EpochSource, type RedisCommand } from '../../common/fenced-redis';
 import { connectRedis, linkOf, type RedisLink } from '../../common/redis';
 import type { DagState } from './dag';
 import type { RunRecord } from './history';
@@ -92,10 +98,15 @@ export class MemoryJobsStore implements JobsStore {
 export const DEFAULT_JOBS_PREFIX = 'agora:jobs:';
 
 export class RedisJobsStore implements JobsStore {
-  private constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  private readonly fenced: FencedWriter;
 
-  static async connect(url: string, prefix = DEFAULT_JOBS_PREFIX): Promise<RedisJobsStore> {
-    return new RedisJobsStore(await connectRedis(url, { fail: (m, cause) => new JobsStoreError(m, { cause }) }), prefix);
+  private constructor(private readonly redis: Redis, private readonly prefix: string, epoch: EpochSource) {
+    this.fenced = new FencedWriter(redis, this.key('epoch'), epoch);
+  }
+
+  /** `epoch`: the one this framework writes at (default 1: a framework without election). */
+  static async connect(url: string, prefix = DEFAULT_JOBS_PREFIX, o: { epoch?: EpochSource } = {}): Promise<RedisJobsStore> {
+    return new RedisJobsStore(await connectRedis(url, { fail: (m, cause) => new JobsStoreError(m, { cause }) }), prefix, o.epoch ?? 1);
   }
 
   /** Whether its Redis answers now (the REST API answers 503 by it; frameworks/shared/server.ts). */
@@ -132,20 +143,28 @@ export class RedisJobsStore implements JobsStore {
   }
 
   async commit(c: JobsChange): Promise<void> {
-    const m = this.redis.multi();
-    for (const j of c.jobs ?? []) m.hset(this.key('jobs'), j.id, JSON.stringify(j));
-    for (const id of c.deleteJobs ?? []) m.hdel(this.key('jobs'), id).hdel(this.key('cursors'), id).del(this.key(`runs:${id}`));
-    for (const { jobId, at } of c.cursors ?? []) m.hset(this.key('cursors'), jobId, String(at));
-    for (const r of c.runs ?? []) m.hset(this.key(`runs:${r.jobId}`), r.runId, JSON.stringify(r));
-    for (const { jobId, runId } of c.deleteRuns ?? []) m.hdel(this.key(`runs:${jobId}`), runId);
-    if (c.dag) m.set(this.key('dag'), JSON.stringify(c.dag));
-    const results = await m.exec();
-    const failed = results?.find(([err]) => err);
-    if (!results || failed) throw new JobsStoreError(`Redis refused a commit: ${failed?.[0]?.message ?? 'the transaction was aborted'}`);
+    const m: RedisCommand[] = [];
+    for (const j of c.jobs ?? []) m.push(['HSET', this.key('jobs'), j.id, JSON.stringify(j)]);
+    for (const id of c.deleteJobs ?? []) m.push(['HDEL', this.key('jobs'), id], ['HDEL', this.key('cursors'), id], ['DEL', this.key(`runs:${id}`)]);
+    for (const { jobId, at } of c.cursors ?? []) m.push(['HSET', this.key('cursors'), jobId, String(at)]);
+    for (const r of c.runs ?? []) m.push(['HSET', this.key(`runs:${r.jobId}`), r.runId, JSON.stringify(r)]);
+    for (const { jobId, runId } of c.deleteRuns ?? []) m.push(['HDEL', this.key(`runs:${jobId}`), runId]);
+    if (c.dag) m.push(['SET', this.key('dag'), JSON.stringify(c.dag)]);
+    await this.write(m);
   }
 
   async saveFrameworkId(id: string): Promise<void> {
-    await this.redis.set(this.key('framework-id'), id);
+    await this.write([['SET', this.key('framework-id'), id]]);
+  }
+
+  /** A FencedError is passed on as it is: the runtime stops on it. */
+  private async write(commands: RedisCommand[]): Promise<void> {
+    try {
+      await this.fenced.write(commands);
+    } catch (err) {
+      if (isFenced(err)) throw err;
+      throw new JobsStoreError(`Redis refused a commit: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async close(): Promise<void> {

@@ -24,7 +24,7 @@ export function startServices(o: ServicesOptions = {}): Promise<ServicesHandle> 
   return startFrameworkServer<ServicesStore, ServicesFramework>({
     kind: 'services', title: 'the Agora services framework',
     defaults: { port: 8080, name: 'agora-services', redisPrefix: DEFAULT_SERVICES_PREFIX },
-    stores: { redis: (url, prefix) => RedisStore.connect(url, prefix), memory: () => new MemoryStore() },
+    stores: { redis: (url, prefix, o) => RedisStore.connect(url, prefix, o), memory: () => new MemoryStore() },
     load: (store, { clock, log, role }) => ServicesFramework.load({ store, clock, log, newId: randomUUID, role }),
     serve: (ctx) => {
       const self = (): string => o.advertise ?? `${ctx.host === '0.0.0.0' ? '127.0.0.1' : ctx.host}:${ctx.port()}`;

@@ -15,8 +15,14 @@
  *   deployments                   hash: deployment id → Deployment JSON
  *   backoffs                      hash: app id → Backoff JSON
  *   failures                      hash: app id → TaskFailure JSON
+ *   epoch                         the newest leader's epoch that wrote
+ *
+ * Every write (a commit, the framework id) is fenced (common/fenced-redis.ts): one script that
+ * refuses, writing nothing, a framework whose epoch is older than the stored one — a newer
+ * leader of this framework runs — with a FencedError, on which the runtime stops.
  */
 import type { Redis } from 'ioredis';
+import { FencedWriter, isFenced, type EpochSource, type RedisCommand } from '../../common/fenced-redis';
 import { connectRedis, linkOf, type RedisLink } from '../../common/redis';
 import type { App } from './app';
 import { applyChange, emptyState, type Change, type ServicesState } from './model';
@@ -77,12 +83,19 @@ export class MemoryStore implements ServicesStore {
 export const DEFAULT_SERVICES_PREFIX = 'agora:services:';
 
 export class RedisStore implements ServicesStore {
-  private constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  private readonly fenced: FencedWriter;
 
-  /** Connects, or fails at once naming the URL: a framework pointed at the wrong Redis should say so. */
-  static async connect(url: string, prefix = DEFAULT_SERVICES_PREFIX): Promise<RedisStore> {
+  private constructor(private readonly redis: Redis, private readonly prefix: string, epoch: EpochSource) {
+    this.fenced = new FencedWriter(redis, this.key('epoch'), epoch);
+  }
+
+  /**
+   * Connects, or fails at once naming the URL: a framework pointed at the wrong Redis should say so.
+   * `epoch`: the one this framework writes at (default 1: a framework without election).
+   */
+  static async connect(url: string, prefix = DEFAULT_SERVICES_PREFIX, o: { epoch?: EpochSource } = {}): Promise<RedisStore> {
     const redis = await connectRedis(url, { fail: (m, cause) => new StoreError(m, { cause }) });
-    return new RedisStore(redis, prefix);
+    return new RedisStore(redis, prefix, o.epoch ?? 1);
   }
 
   /** Whether its Redis answers now (the REST API answers 503 by it; frameworks/shared/server.ts). */
@@ -119,25 +132,39 @@ export class RedisStore implements ServicesStore {
   }
 
   async commit(c: Change): Promise<void> {
-    const m = this.redis.multi();
-    for (const r of c.apps ?? []) m.hset(this.key('apps'), r.app.id, JSON.stringify(r));
-    for (const v of c.versions ?? []) m.hset(this.key(`versions:${v.appId}`), v.version, JSON.stringify(v.app));
-    for (const id of c.deleteApps ?? []) m.hdel(this.key('apps'), id).del(this.key(`versions:${id}`)).hdel(this.key('failures'), id);
-    for (const i of c.instances ?? []) m.hset(this.key('instances'), i.taskId, JSON.stringify(i));
-    for (const id of c.deleteInstances ?? []) m.hdel(this.key('instances'), id);
-    for (const d of c.deployments ?? []) m.hset(this.key('deployments'), d.id, JSON.stringify(d));
-    for (const id of c.deleteDeployments ?? []) m.hdel(this.key('deployments'), id);
-    for (const { appId, backoff } of c.backoffs ?? []) {
-      if (backoff) m.hset(this.key('backoffs'), appId, JSON.stringify(backoff)); else m.hdel(this.key('backoffs'), appId);
+    const m: RedisCommand[] = [];
+    const hset = (hash: string, field: string, value: unknown) => m.push(['HSET', this.key(hash), field, JSON.stringify(value)]);
+    const hdel = (hash: string, field: string) => m.push(['HDEL', this.key(hash), field]);
+    for (const r of c.apps ?? []) hset('apps', r.app.id, r);
+    for (const v of c.versions ?? []) hset(`versions:${v.appId}`, v.version, v.app);
+    for (const id of c.deleteApps ?? []) {
+      hdel('apps', id);
+      m.push(['DEL', this.key(`versions:${id}`)]);
+      hdel('failures', id);
     }
-    for (const f of c.failures ?? []) m.hset(this.key('failures'), f.appId, JSON.stringify(f));
-    const results = await m.exec();
-    const failed = results?.find(([err]) => err);
-    if (!results || failed) throw new StoreError(`Redis refused a commit: ${failed?.[0]?.message ?? 'the transaction was aborted'}`);
+    for (const i of c.instances ?? []) hset('instances', i.taskId, i);
+    for (const id of c.deleteInstances ?? []) hdel('instances', id);
+    for (const d of c.deployments ?? []) hset('deployments', d.id, d);
+    for (const id of c.deleteDeployments ?? []) hdel('deployments', id);
+    for (const { appId, backoff } of c.backoffs ?? []) {
+      if (backoff) hset('backoffs', appId, backoff); else hdel('backoffs', appId);
+    }
+    for (const f of c.failures ?? []) hset('failures', f.appId, f);
+    await this.write(m);
   }
 
   async saveFrameworkId(id: string): Promise<void> {
-    await this.redis.set(this.key('framework-id'), id);
+    await this.write([['SET', this.key('framework-id'), id]]);
+  }
+
+  /** A FencedError is passed on as it is: the runtime stops on it. */
+  private async write(commands: RedisCommand[]): Promise<void> {
+    try {
+      await this.fenced.write(commands);
+    } catch (err) {
+      if (isFenced(err)) throw err;
+      throw new StoreError(`Redis refused a commit: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async versions(appId: string): Promise<string[]> {

@@ -8,6 +8,7 @@ import { type IncomingMessage, type Server, type ServerResponse } from 'http';
 import { createDoorServer } from '../../common/security/https';
 import type { AddressInfo } from 'net';
 import type { Logger } from '../../common/log';
+import { isFenced } from '../../common/fenced-redis';
 import type { HttpDoor } from '../../common/security/http-door';
 
 export interface Request {
@@ -99,7 +100,7 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
     }).catch((err: Error) => {
       if (err instanceof ApiError) return send(res, { status: err.status, body: err.body });
       if (err instanceof BodyTooBig) return send(res, { status: 413, body: { message: err.message } });
-      if (err instanceof StoppedError) return send(res, { status: 503, body: { message: err.message } });
+      if (err instanceof StoppedError || isFenced(err)) return send(res, { status: 503, body: { message: err.message } });
       const down = o.unavailable?.(err);
       if (down !== undefined) {
         o.log.warn('request refused: the store is unavailable', { method: req.method, url: req.url, why: down });

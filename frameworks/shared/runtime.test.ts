@@ -5,10 +5,12 @@
  */
 import fc from 'fast-check';
 import { FakeClock } from '../../common/clock';
+import { FencedError } from '../../common/fenced-redis';
 import { logger } from '../../common/log';
 import { parse } from '../../common/resources';
 import type { Offer, TaskInfo, TaskStatus } from '../../common/types';
 import type { Driver } from './driver';
+import { StoppedError } from './http';
 import { FrameworkRuntime, KILL_RETRY_MS, STAGING_ASK_MS, type Evaluation, type FrameworkLogic, type Placement } from './runtime';
 
 // ---- a toy framework: `wanted` tasks should run; a task marked `kill` must end ----------------
@@ -77,8 +79,9 @@ class ToyStore {
   readonly changes: ToyChange[] = [];
   frameworkId: string | undefined;
   failing: (c: ToyChange) => boolean = () => false;
+  error: Error = new Error('store unavailable');
   commit(c: ToyChange): Promise<void> {
-    if (this.failing(c)) return Promise.reject(new Error('store unavailable'));
+    if (this.failing(c)) return Promise.reject(this.error);
     this.changes.push(c);
     apply(this.stored, c);
     return Promise.resolve();
@@ -113,11 +116,11 @@ const status = (taskId: string, state: TaskStatus['state']): TaskStatus => ({
   taskId, state, message: '', source: 'SOURCE_AGENT', reason: 'REASON_UNKNOWN', agentId: 'a1', frameworkId: 'fw', uuid: `u-${taskId}-${state}`, timestampMs: 0, containerId: '',
 });
 
-async function setup(o: { wakeAt?: () => number; state?: ToyState } = {}) {
+async function setup(o: { wakeAt?: () => number; state?: ToyState; fenced?: (e: Error) => void } = {}) {
   const clock = new FakeClock();
   const store = new ToyStore();
   const state = o.state ?? toyState();
-  const runtime = new FrameworkRuntime(state, logic(o), { store, clock, log: logger('test'), declineRefuseMs: 5000 });
+  const runtime = new FrameworkRuntime(state, logic(o), { store, clock, log: logger('test'), declineRefuseMs: 5000, ...(o.fenced ? { fenced: o.fenced } : {}) });
   const events: string[] = [];
   runtime.events.add((e) => events.push(e));
   const driver = new RecordingDriver();
@@ -226,6 +229,49 @@ describe('the framework runtime', () => {
     h.clock.advance(1000);
     await h.flush();
     expect(calls).toBe(before + 1);
+  });
+
+  it('stops for good on a FencedError: no retry, nothing more sent, every later step refused saying why', async () => {
+    const fencedSeen: string[] = [];
+    const h = await setup({ fenced: (e) => fencedSeen.push(e.message) });
+    await h.want(2);
+    const fenced = new FencedError(4, 3, 'agora:services:epoch');
+    let attempts = 0;
+    h.store.failing = () => { attempts++; return true; };
+    h.store.error = fenced;
+    await expect(h.runtime.onOffers([offer('o1')])).rejects.toBe(fenced);
+    expect(attempts).toBe(1);
+    expect(fencedSeen).toEqual([fenced.message]);
+    // Not declined either: a fenced framework sends the master nothing more.
+    expect(h.driver.of('launch')).toEqual([]);
+    expect(h.driver.of('decline')).toEqual([]);
+    const sent = h.driver.calls.length;
+    // A failure that is retried would come back after 1 s, 2 s, 4 s…: a fenced one never.
+    h.store.failing = () => false;
+    h.clock.advance(10 * 60_000);
+    await h.flush();
+    expect(attempts).toBe(1);
+    expect(h.driver.calls.length).toBe(sent);
+    await expect(h.want(1)).rejects.toThrow(new StoppedError(`the toy framework stopped: ${fenced.message}`));
+    await expect(h.runtime.onUpdate(status('t1', 'TASK_RUNNING'))).rejects.toThrow(StoppedError);
+    expect(h.store.changes).toEqual([{ wanted: 2 }]);
+    expect(fencedSeen).toHaveLength(1);
+  });
+
+  it('stops likewise when the look after a step is fenced, and the step itself still succeeds', async () => {
+    const fencedSeen: Error[] = [];
+    const h = await setup({ fenced: (e) => fencedSeen.push(e) });
+    await h.want(1);
+    await h.runtime.onOffers([offer('o1')]);
+    h.store.failing = (c) => c.put?.some((t) => t.kill) ?? false;   // the look's kill record
+    h.store.error = new FencedError(9, 3, 'agora:jobs:epoch');
+    await h.want(0);   // stored; the look after it is fenced
+    expect(fencedSeen.map((e) => e.message)).toEqual(['a newer leader (epoch 9) has written under agora:jobs:epoch; this one (epoch 3) must stop']);
+    h.clock.advance(10 * 60_000);
+    await h.flush();
+    expect(h.driver.of('kill')).toEqual([]);
+    expect(h.state.wanted).toBe(0);
+    await expect(h.want(1)).rejects.toThrow(StoppedError);
   });
 
   it('re-sends a kill every 10 s until the task ends, and at once on a new connection', async () => {

@@ -24,12 +24,17 @@
  *   change, and listeners reading the state after re-attaching see it.
  * - A store failure at 1 leaves memory as it was (apply never runs) and fails the step: a
  *   command's caller hears the error; a look is retried. Memory is never ahead of the store.
+ * - A FencedError at 1 (the store's epoch is newer than this framework's: another leader of
+ *   it runs) is a failure that is NOT retried: the runtime stops for good (steps.ts), sends
+ *   nothing more (not even the declines of a placement it could not store), tells `fenced`,
+ *   and answers every later step with a StoppedError naming the epochs. Its shell exits.
  * - Launches are committed (as staging tasks) before their Accept is sent, so a crash after
  *   the commit finds them in the store and asks the master about them; a crash before it
  *   leaves the offer unanswered, and the master rescinds it.
  * runtime.test.ts proves each of these with a store that fails on demand.
  */
 import type { Clock } from '../../common/clock';
+import { isFenced } from '../../common/fenced-redis';
 import { Listeners } from '../../common/listeners';
 import type { Logger } from '../../common/log';
 import { isTerminal, type Offer, type TaskInfo, type TaskStatus } from '../../common/types';
@@ -131,6 +136,8 @@ export interface RuntimeOptions<C, P, V> {
   /** Told of every evaluation and placement (a framework's views of its queue). */
   evaluated?: (ev: V, now: number) => void;
   placed?: (p: P, offers: readonly Offer[], now: number) => void;
+  /** The store refused a write as fenced: the runtime has stopped for good (the process should exit). */
+  fenced?: (err: Error) => void;
 }
 
 /** A kill not answered by the task's end is sent again after this long (ms). */
@@ -163,6 +170,7 @@ export class FrameworkRuntime<S extends { frameworkId?: string }, C, E, W, P ext
       clock: o.clock, log: o.log, name: logic.name, settle: () => this.settle(),
       ...(logic.refusal ? { refusal: logic.refusal } : {}),
       after: () => this.deliver(),
+      ...(o.fenced ? { fenced: o.fenced } : {}),
     });
   }
 
@@ -242,6 +250,8 @@ export class FrameworkRuntime<S extends { frameworkId?: string }, C, E, W, P ext
           await this.commit(p.commit);
         } catch (err) {
           // Not stored, so not launched; an offer left unanswered would hold its agent's resources.
+          // Fenced, this process sends nothing more: the newer leader's subscription replaced ours.
+          if (isFenced(err)) throw err;
           driver.decline(offers.map((o) => o.id), { refuseMs: RETRY_MS, reason: `the ${this.logic.name} could not store its launches` }).catch(() => undefined);
           throw err;
         }

@@ -14,6 +14,7 @@ import type { ServerSecurity } from '../../common/security/security-dir';
 import { lockedDoor } from '../../common/security/http-door';
 import type { RedisLink } from '../../common/redis';
 import { systemClock, type Clock } from '../../common/clock';
+import type { EpochSource } from '../../common/fenced-redis';
 import { logger, type Logger } from '../../common/log';
 import type { FrameworkInfo } from '../../common/types';
 import type { Scheduler } from '../sdk';
@@ -38,6 +39,11 @@ export interface ServerOptions extends FrameworkServerOptions {
   identity?: ClientIdentity;
   /** The address clients reach this server at (default host:port); the web UI's default URL is under it. */
   advertise?: string;
+  /**
+   * The epoch this framework writes its Redis store at (default 1: no election). An election
+   * supplies it later; a write refused as fenced stops the framework (runtime.ts).
+   */
+  epoch?: EpochSource;
 }
 
 /** A framework as this skeleton runs it: kept subscribed, nudged (a step, and the look after it), and stopped. */
@@ -89,7 +95,7 @@ export interface FrameworkServerSpec<S extends FrameworkStore, F extends ServedF
   /** Who the door's login page says it is, e.g. "the Agora jobs framework". */
   title: string;
   defaults: { port: number; name: string; redisPrefix: string };
-  stores: { redis(url: string, prefix: string): Promise<S>; memory(): S };
+  stores: { redis(url: string, prefix: string, o: { epoch: EpochSource }): Promise<S>; memory(): S };
   /** Loads the framework over its store. */
   load(store: S, env: { clock: Clock; log: Logger; role: string }): Promise<F>;
   /** Its REST API and UI, and its event stream. */
@@ -119,7 +125,7 @@ export async function startFrameworkServer<S extends FrameworkStore, F extends S
   const log = o.log ?? logger(spec.kind);
   const webuiProblem = o.webuiUrl === undefined ? undefined : webuiUrlProblem(o.webuiUrl);
   if (webuiProblem) throw new Error(`webuiUrl ${webuiProblem}`);
-  const store = o.redisUrl ? await spec.stores.redis(o.redisUrl, o.redisPrefix ?? spec.defaults.redisPrefix) : spec.stores.memory();
+  const store = o.redisUrl ? await spec.stores.redis(o.redisUrl, o.redisPrefix ?? spec.defaults.redisPrefix, { epoch: o.epoch ?? 1 }) : spec.stores.memory();
   const framework = await spec.load(store, { clock: o.clock ?? systemClock, log, role: o.role ?? '*' });
   const door = o.security && lockedDoor(o.security.credentials, { kind: spec.kind, tls: o.security.tls, port: o.port ?? spec.defaults.port, title: spec.title, log });
   const live: Live = { port: 0 };

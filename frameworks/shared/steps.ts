@@ -7,8 +7,15 @@
  *
  * One timer: `wakeAt` says when the next look is due (the earliest deadline the last look
  * saw); the timer's step is an empty one, followed by `settle` like any other.
+ *
+ * Fenced is final. A step or look that fails with a FencedError (common/fenced-redis.ts: a
+ * newer leader of this framework has written to the store) is not retried: nothing this
+ * process decides may take effect any more. Steps stop at once — the one that met it is
+ * answered with the FencedError, every later one with a StoppedError that says why — and
+ * `fenced` is told, once, so the process can exit.
  */
 import type { Clock, Timer } from '../../common/clock';
+import { isFenced } from '../../common/fenced-redis';
 import type { Logger } from '../../common/log';
 import { StoppedError } from './http';
 
@@ -28,6 +35,8 @@ export interface StepsOptions {
   /** Around every step (an event bus held until the step is done, say). */
   before?: () => void;
   after?: () => void;
+  /** A step or look met a FencedError: steps have stopped for good. */
+  fenced?: (err: Error) => void;
 }
 
 export class Steps {
@@ -37,6 +46,8 @@ export class Steps {
   private stopping = false;
   /** Failed steps and looks in a row: the backoff's exponent. */
   private failures = 0;
+  /** The FencedError that stopped the steps, once one did. */
+  private fencedBy: Error | undefined;
 
   constructor(private readonly o: StepsOptions) {}
 
@@ -47,6 +58,7 @@ export class Steps {
   /** Runs `fn` after everything queued before it; state changes only inside. */
   run<T>(fn: () => Promise<T> | T): Promise<T> {
     const step = this.chain.then(async () => {
+      if (this.fencedBy) throw new StoppedError(`the ${this.o.name} stopped: ${this.fencedBy.message}`);
       if (this.stopping) throw new StoppedError(`the ${this.o.name} is stopping`);
       this.o.before?.();
       try {
@@ -54,6 +66,7 @@ export class Steps {
         // The step's own change is stored: its caller hears it succeeded (a retry would do it
         // twice). What the look after it left undone is looked at again shortly.
         await this.o.settle().then(() => { this.failures = 0; }, (e: Error) => {
+          if (isFenced(e)) return this.fence(e);
           if (this.stopping) return;
           this.o.log.warn('looking after a step failed; looking again shortly', { error: e.message });
           this.retry();
@@ -64,6 +77,7 @@ export class Steps {
       }
     });
     this.chain = step.catch((e: Error) => {
+      if (isFenced(e)) return this.fence(e);
       if (this.stopping || e instanceof StoppedError || this.o.refusal?.(e)) return;
       this.o.log.warn('a step failed; looking again shortly', { error: e.message });
       this.retry();
@@ -95,6 +109,17 @@ export class Steps {
     const delay = Math.min(RETRY_MS * 2 ** this.failures, MAX_RETRY_MS);
     this.failures++;
     this.wakeAt(Math.min(this.timerAt, this.o.clock.now() + delay));
+  }
+
+  /** Fenced: no step again, no retry, no timer; told once. */
+  private fence(err: Error): void {
+    if (this.fencedBy) return;
+    this.fencedBy = err;
+    this.stopping = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.o.log.error(`FATAL: the ${this.o.name} was fenced and takes no more steps`, { error: err.message, fatal: true });
+    this.o.fenced?.(err);
   }
 
   /** Takes no more steps; resolves once the one under way is done. */
