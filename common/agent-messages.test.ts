@@ -2,10 +2,13 @@
  * AgentUsage on the wire: what an agent encodes the master decodes unchanged, and a report
  * that no agent could have measured is refused whole, saying what is wrong. A heartbeat and
  * a registration carry an agent's degraded reason, and an older agent's (without the field)
- * reads as not degraded.
+ * reads as not degraded. Every master → agent message and reply carries the master's epoch,
+ * and an older master's (without the field) reads as epoch 0.
  */
 import {
-  decodeAgentUsage, decodeHeartbeat, decodeRegisterRequest, encodeAgentUsage, encodeHeartbeat, encodeRegisterRequest, type AgentUsage,
+  decodeAgentUsage, decodeHeartbeat, decodeHeartbeatReply, decodeKillTask, decodeRegisterReply, decodeRegisterRequest, decodeRunTask, decodeStatusAck,
+  encodeAgentUsage, encodeHeartbeat, encodeHeartbeatReply, encodeKillTask, encodeRegisterReply, encodeRegisterRequest, encodeRunTask, encodeStatusAck,
+  type AgentUsage,
 } from './agent-messages';
 import { pb, WireError } from './proto';
 
@@ -67,5 +70,32 @@ describe('degraded_reason on heartbeats and registrations', () => {
   it('reads a heartbeat of an agent that predates the field as not degraded', () => {
     const old = pb.AgentHeartbeat.encode({ agentId: 'agent-1', timestamp: 1_700_000_000 }).finish();
     expect(decodeHeartbeat(old)).toEqual({ agentId: 'agent-1', timestampMs: 1_700_000_000_000 });
+  });
+});
+
+describe('the master\'s epoch on replies, runs, kills and acks', () => {
+  const run = { frameworkId: 'fw-1', frameworkInfo: { id: 'fw-1', name: 'n', roles: ['*'], failoverTimeoutMs: 0, capabilities: [], principal: '', user: '', hostname: '', labels: {} },
+    task: { taskId: 't1', name: 't1', agentId: 'agent-1', resources: [], command: { value: 'true', argv: [], environment: {}, user: '' }, container: { type: 'DEFAULT' as const }, labels: {} } };
+
+  it('round-trips the epoch, up to 2^53-1', () => {
+    const big = Number.MAX_SAFE_INTEGER;
+    expect(decodeRunTask(encodeRunTask({ ...run, epoch: 4 })).epoch).toBe(4);
+    expect(decodeKillTask(encodeKillTask({ frameworkId: 'fw-1', taskId: 't1', epoch: big })).epoch).toBe(big);
+    expect(decodeStatusAck(encodeStatusAck({ frameworkId: 'fw-1', taskId: 't1', uuid: 'u', epoch: 9 }))).toEqual({ frameworkId: 'fw-1', taskId: 't1', uuid: 'u', epoch: 9 });
+    expect(decodeRegisterReply(encodeRegisterReply({ agentId: 'a', heartbeatIntervalMs: 5000, masterId: 'm', error: '', epoch: 3 })).epoch).toBe(3);
+    expect(decodeHeartbeatReply(encodeHeartbeatReply({ reregister: false, masterId: 'm', epoch: 3 })).epoch).toBe(3);
+  });
+
+  it('reads an older master\'s message (no epoch on the wire) as epoch 0', () => {
+    const old = pb.RunTaskMessage.encode({ frameworkId: 'fw-1', task: { taskId: 't1' } }).finish();
+    expect(decodeRunTask(old).epoch).toBe(0);
+    expect(decodeStatusAck(pb.StatusUpdateAck.encode({ frameworkId: 'fw-1', taskId: 't1', uuid: 'u' }).finish()).epoch).toBe(0);
+    expect(decodeHeartbeatReply(pb.HeartbeatResponse.encode({ masterId: 'm' }).finish()).epoch).toBe(0);
+    expect(decodeKillTask(encodeKillTask({ frameworkId: 'fw-1', taskId: 't1' })).epoch).toBe(0);
+  });
+
+  it('refuses an epoch past 2^53-1, which no two masters could be told apart by', () => {
+    const huge = pb.KillTaskMessage.encode({ frameworkId: 'fw-1', taskId: 't1', epoch: 2 ** 60 }).finish();
+    expect(() => decodeKillTask(huge)).toThrow(/^malformed KillTaskMessage: epoch \d+ is not an integer in 0\.\.2\^53-1$/);
   });
 });

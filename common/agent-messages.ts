@@ -4,6 +4,10 @@
  * and decode what they receive with these functions, so the two cannot drift apart. What the
  * envelopes carry (tasks, statuses, agent info) goes through the codecs of codec.ts.
  * Every decoder throws a WireError that names the message on bytes that are not it.
+ *
+ * `epoch` (replies, run, kill, ack): the epoch of the master that sent it, which fences a
+ * deposed master's messages (agent/epoch-fence.ts). Decoded as 0 when absent: a master older
+ * than the field. Encoded as 0 when not given.
  */
 import {
   agentInfoFromWire, agentInfoToWire, frameworkInfoFromWire, frameworkInfoToWire, killPolicyFromWire, killPolicyToWire,
@@ -14,13 +18,13 @@ import type { AgentInfo, FrameworkInfo, KillPolicy, ResourceStatistics, Task, Ta
 
 /** `degradedReason`: set while the agent takes no launches (its container engine is wedged), saying why. */
 export interface RegisterRequest { agentInfo: AgentInfo; tasks: Task[]; version: string; degradedReason?: string }
-export interface RegisterReply { agentId: string; heartbeatIntervalMs: number; masterId: string; error: string }
+export interface RegisterReply { agentId: string; heartbeatIntervalMs: number; masterId: string; error: string; epoch?: number }
 export interface Heartbeat { agentId: string; timestampMs: number; degradedReason?: string }
-export interface HeartbeatReply { reregister: boolean; masterId: string; error?: string }
-export interface RunTask { frameworkId: string; frameworkInfo: FrameworkInfo; task: TaskInfo }
-export interface KillTask { frameworkId: string; taskId: string; killPolicy?: KillPolicy }
+export interface HeartbeatReply { reregister: boolean; masterId: string; error?: string; epoch?: number }
+export interface RunTask { frameworkId: string; frameworkInfo: FrameworkInfo; task: TaskInfo; epoch?: number }
+export interface KillTask { frameworkId: string; taskId: string; killPolicy?: KillPolicy; epoch?: number }
 export interface StatusUpdate { frameworkId: string; status: TaskStatus }
-export interface StatusAck { frameworkId: string; taskId: string; uuid: string }
+export interface StatusAck { frameworkId: string; taskId: string; uuid: string; epoch?: number }
 export interface Unregister { agentId: string; reason: string }
 export interface UnregisterReply { error: string }
 export interface AgentUsage { agentId: string; timestampMs: number; tasks: TaskUsage[] }
@@ -116,7 +120,7 @@ export function decodeUnregisterReply(bytes: Uint8Array): UnregisterReply {
 
 export function encodeRegisterReply(r: RegisterReply): Uint8Array {
   return pb.RegisterAgentResponse.encode({
-    agentId: r.agentId, heartbeatIntervalSeconds: r.heartbeatIntervalMs / 1000, masterId: r.masterId, error: r.error,
+    agentId: r.agentId, heartbeatIntervalSeconds: r.heartbeatIntervalMs / 1000, masterId: r.masterId, error: r.error, epoch: r.epoch ?? 0,
   }).finish();
 }
 
@@ -124,45 +128,60 @@ export function decodeRegisterReply(bytes: Uint8Array): RegisterReply {
   const m = decodeAs(pb.RegisterAgentResponse, 'RegisterAgentResponse', bytes);
   return {
     agentId: m.agentId ?? '', heartbeatIntervalMs: Math.round((m.heartbeatIntervalSeconds ?? 0) * 1000),
-    masterId: m.masterId ?? '', error: m.error ?? '',
+    masterId: m.masterId ?? '', error: m.error ?? '', epoch: epochOf('RegisterAgentResponse', m.epoch),
   };
 }
 
 export function encodeHeartbeatReply(r: HeartbeatReply): Uint8Array {
-  return pb.HeartbeatResponse.encode({ reregister: r.reregister, masterId: r.masterId, error: r.error ?? '' }).finish();
+  return pb.HeartbeatResponse.encode({ reregister: r.reregister, masterId: r.masterId, error: r.error ?? '', epoch: r.epoch ?? 0 }).finish();
 }
 
 export function decodeHeartbeatReply(bytes: Uint8Array): HeartbeatReply {
   const m = decodeAs(pb.HeartbeatResponse, 'HeartbeatResponse', bytes);
-  return { reregister: !!m.reregister, masterId: m.masterId ?? '', error: m.error ?? '' };
+  return { reregister: !!m.reregister, masterId: m.masterId ?? '', error: m.error ?? '', epoch: epochOf('HeartbeatResponse', m.epoch) };
 }
 
 export function encodeRunTask(r: RunTask): Uint8Array {
-  return pb.RunTaskMessage.encode({ frameworkId: r.frameworkId, frameworkInfo: frameworkInfoToWire(r.frameworkInfo), task: taskInfoToWire(r.task) }).finish();
+  return pb.RunTaskMessage.encode({
+    frameworkId: r.frameworkId, frameworkInfo: frameworkInfoToWire(r.frameworkInfo), task: taskInfoToWire(r.task), epoch: r.epoch ?? 0,
+  }).finish();
 }
 
 export function decodeRunTask(bytes: Uint8Array): RunTask {
   const m = decodeAs(pb.RunTaskMessage, 'RunTaskMessage', bytes);
   if (!m.task) throw new WireError('RunTaskMessage without a task');
-  return { frameworkId: m.frameworkId ?? '', frameworkInfo: frameworkInfoFromWire(m.frameworkInfo), task: taskInfoFromWire(m.task) };
+  return {
+    frameworkId: m.frameworkId ?? '', frameworkInfo: frameworkInfoFromWire(m.frameworkInfo), task: taskInfoFromWire(m.task),
+    epoch: epochOf('RunTaskMessage', m.epoch),
+  };
 }
 
 export function encodeKillTask(k: KillTask): Uint8Array {
-  return pb.KillTaskMessage.encode({ frameworkId: k.frameworkId, taskId: k.taskId, killPolicy: killPolicyToWire(k.killPolicy) }).finish();
+  return pb.KillTaskMessage.encode({ frameworkId: k.frameworkId, taskId: k.taskId, killPolicy: killPolicyToWire(k.killPolicy), epoch: k.epoch ?? 0 }).finish();
 }
 
 export function decodeKillTask(bytes: Uint8Array): KillTask {
   const m = decodeAs(pb.KillTaskMessage, 'KillTaskMessage', bytes);
-  return { frameworkId: m.frameworkId ?? '', taskId: m.taskId ?? '', killPolicy: killPolicyFromWire(m.killPolicy) };
+  return { frameworkId: m.frameworkId ?? '', taskId: m.taskId ?? '', killPolicy: killPolicyFromWire(m.killPolicy), epoch: epochOf('KillTaskMessage', m.epoch) };
 }
 
 export function encodeStatusAck(a: StatusAck): Uint8Array {
-  return pb.StatusUpdateAck.encode({ frameworkId: a.frameworkId, taskId: a.taskId, uuid: a.uuid }).finish();
+  return pb.StatusUpdateAck.encode({ frameworkId: a.frameworkId, taskId: a.taskId, uuid: a.uuid, epoch: a.epoch ?? 0 }).finish();
 }
 
 export function decodeStatusAck(bytes: Uint8Array): StatusAck {
   const m = decodeAs(pb.StatusUpdateAck, 'StatusUpdateAck', bytes);
-  return { frameworkId: m.frameworkId ?? '', taskId: m.taskId ?? '', uuid: m.uuid ?? '' };
+  return { frameworkId: m.frameworkId ?? '', taskId: m.taskId ?? '', uuid: m.uuid ?? '', epoch: epochOf('StatusUpdateAck', m.epoch) };
+}
+
+/**
+ * A master's epoch as a number: 0 when absent (an older master). One past 2^53 cannot be held
+ * exactly, so no two epochs could be told apart: a WireError, not a silently rounded epoch.
+ */
+function epochOf(message: string, v: number | { toNumber(): number } | null | undefined): number {
+  const n = typeof v === 'number' ? v : v ? v.toNumber() : 0;
+  if (!Number.isSafeInteger(n) || n < 0) throw new WireError(`malformed ${message}: epoch ${String(v)} is not an integer in 0..2^53-1`);
+  return n;
 }
 
 /** A task the master asks an agent about: which framework's, which task. */

@@ -14,6 +14,8 @@ import { validateOffers, validateTask } from './validation';
 
 export interface AcceptView {
   now: number;
+  /** This leader's epoch: an offer id of another one is refused, naming both. */
+  epoch: number;
   /** max(refuse, allocation interval), already clamped. */
   refuseMs: number;
   offer(offerId: string): Offer | undefined;
@@ -40,7 +42,7 @@ export interface AcceptPlan {
 
 export function planAccept(call: AcceptCall, view: AcceptView): AcceptPlan {
   const tasks = call.operations.flatMap((op) => op.tasks);
-  const check = validateOffers(call.offerIds, call.frameworkId, view.offer);
+  const check = validateOffers(call.offerIds, call.frameworkId, view.offer, view.epoch);
   if (!check.ok) return rejectAll(call, view, tasks, check.message);
 
   const launches: Launch[] = [];

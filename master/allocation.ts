@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import type { Random } from '../common/clock';
-import { newId } from '../common/ids';
 import { add, contains, format, type Resources } from '../common/resources';
 import type { Offer } from '../common/types';
+import { newOfferId } from './offer-ids';
 import { agentUsage, assertNotOvercommitted, offerable, type AgentUsage } from './agents';
 import type { AllocationSnapshot, OfferDecision } from './allocator/types';
 import { expireOffer, now, tell, type MasterState } from './state';
@@ -77,7 +77,7 @@ function makeOffer(s: MasterState, decision: OfferDecision, at: number): Offer {
   const free = usageOf(s, agentId).available;
   assert(contains(free, resources), `allocator offered ${format(resources)} of agent ${agentId}, which has ${format(free)} free`);
   const offer: Offer = {
-    id: newId('offer'), frameworkId, agentId, hostname: agent.info.hostname, resources, role, attributes: { ...agent.info.attributes },
+    id: newOfferId(s.config.epoch), frameworkId, agentId, hostname: agent.info.hostname, resources, role, attributes: { ...agent.info.attributes },
   };
   const timeoutMs = s.config.offerTimeoutMs;
   const expiry = timeoutMs > 0

@@ -8,7 +8,7 @@ describe('master config', () => {
     expect(c).toMatchObject({
       subjectPrefix: 'agora', host: '0.0.0.0', httpPort: 5050, grpcPort: 5053, allocationIntervalMs: 1000, offerTimeoutMs: 60_000,
       frameworkHeartbeatIntervalMs: 15_000, agentHeartbeatIntervalMs: 5000, defaultRefuseMs: 5000, hostname: 'm1',
-      offerLogMaxBytes: 64 * 1024 * 1024, offerLogMaxAgeMs: 7 * 24 * 3_600_000,
+      offerLogMaxBytes: 64 * 1024 * 1024, offerLogMaxAgeMs: 7 * 24 * 3_600_000, epoch: 1,
     });
     expect(c.minAllocatable).toEqual([parse('cpus:0.01'), parse('mem:32')]);
   });
@@ -31,6 +31,8 @@ describe('master config', () => {
     [{ weights: { prod: 0 } }, 'invalid master option weights.prod=0'],
     [{ offerLogMaxBytes: 0 }, 'invalid master option offerLogMaxBytes=0: expected an integer ≥ 1'],
     [{ offerLogMaxAgeMs: 10 }, 'invalid master option offerLogMaxAgeMs=10: expected a number of milliseconds in 1000..'],
+    [{ epoch: 0 }, 'invalid master option epoch=0: expected an integer in 1..2^53-1'],
+    [{ epoch: 2.5 }, 'invalid master option epoch=2.5'],
   ])('refuses %j with an error naming the option and value', (options, message) => {
     expect(() => resolveConfig(options)).toThrow(ConfigError);
     expect(() => resolveConfig(options)).toThrow(message);

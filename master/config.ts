@@ -101,6 +101,13 @@ export interface MasterOptions {
    * whose task count would swamp Prometheus; `/api/v1/state` shows the usage either way.
    */
   taskUsageMetrics?: boolean;
+  /**
+   * The epoch this master leads with: a positive integer that only grows from one leader to the
+   * next (the election's win revision). It fences every effect: registry writes (Redis refuses an
+   * older one), run, kill and ack messages (agents drop an older one), offer ids (an Accept of
+   * another epoch's offer is refused). 1 for a master without election.
+   */
+  epoch?: number;
   clock?: Clock;
   random?: Random;
   /** The name the master reports in MasterInfo. */
@@ -133,6 +140,7 @@ export interface MasterConfig {
   readonly maxOfferEventBacklogBytes: number;
   readonly maxSubscriberBacklogBytes: number;
   readonly taskUsageMetrics: boolean;
+  readonly epoch: number;
   readonly clock: Clock;
   readonly random: Random;
   readonly hostname: string;
@@ -171,6 +179,7 @@ export const DEFAULTS = {
   maxOfferEventBacklogBytes: 16 * 1024 * 1024,
   maxSubscriberBacklogBytes: 64 * 1024 * 1024,
   taskUsageMetrics: true,
+  epoch: 1,
 } as const;
 
 function port(option: string, v: number): number {
@@ -244,6 +253,7 @@ export function resolveConfig(options: MasterOptions = {}): MasterConfig {
     maxOfferEventBacklogBytes: positiveInt('maxOfferEventBacklogBytes', o.maxOfferEventBacklogBytes),
     maxSubscriberBacklogBytes: positiveInt('maxSubscriberBacklogBytes', o.maxSubscriberBacklogBytes),
     taskUsageMetrics: bool('taskUsageMetrics', o.taskUsageMetrics),
+    epoch: epoch(o.epoch),
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,
     hostname: nonEmpty('hostname', options.hostname ?? osHostname()),
@@ -252,6 +262,12 @@ export function resolveConfig(options: MasterOptions = {}): MasterConfig {
 
 function bool(option: string, v: unknown): boolean {
   if (typeof v !== 'boolean') throw new ConfigError(option, v, 'expected true or false');
+  return v;
+}
+
+/** Safe, so that Redis's Lua (doubles) and the agents' checkpoints compare it exactly. */
+function epoch(v: number): number {
+  if (!Number.isSafeInteger(v) || v < 1) throw new ConfigError('epoch', v, 'expected an integer in 1..2^53-1');
   return v;
 }
 

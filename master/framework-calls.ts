@@ -7,6 +7,7 @@ import { format } from '../common/resources';
 import { newId } from '../common/ids';
 import { isTerminal, type ClusterAgent, type FrameworkInfo, type Task, type TaskInfo } from '../common/types';
 import { planAccept } from './accept';
+import { otherEpoch } from './offer-ids';
 import { agentStatus, assertNotOvercommitted } from './agents';
 import { usageOf } from './allocation';
 import type {
@@ -173,6 +174,7 @@ export function accept(s: MasterState, call: AcceptCall): void {
   const at = now(s);
   const plan = planAccept(call, {
     now: at,
+    epoch: s.config.epoch,
     refuseMs: refuseMsFor(call.filters, s.config.defaultRefuseMs, s.config.allocationIntervalMs),
     offer: (id) => s.offers.get(id)?.offer,
     taskInUse: (id) => s.tasks.has(call.frameworkId, id),
@@ -225,6 +227,12 @@ export function decline(s: MasterState, call: DeclineCall): void {
   const refuseMs = refuseMsFor(call.filters, s.config.defaultRefuseMs, s.config.allocationIntervalMs);
   const reason = declineReason(call.reason);
   for (const id of new Set(call.offerIds)) {
+    const another = otherEpoch(id, s.config.epoch);
+    if (another) {
+      // A framework answering an offer of the master before this one: there is nothing to give back.
+      s.log.debug(`decline ignored: ${another}`, { offerId: id, frameworkId: call.frameworkId });
+      continue;
+    }
     const offer = s.offers.get(id)?.offer;
     if (!offer || offer.frameworkId !== call.frameworkId) {
       s.log.debug('decline of an offer that is gone or not this framework\'s', { offerId: id, frameworkId: call.frameworkId });

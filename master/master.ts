@@ -35,7 +35,7 @@ import type { Principal } from '../common/security/credentials';
 import { recover, type Recovered } from './recovery';
 import { InMemoryRegistry, type AgentRegistry } from './registry';
 import { RegistryWrites, type RegistryHealth } from './registry-writes';
-import { dropConnection, type MasterState } from './state';
+import { dropConnection, recorded, type MasterState } from './state';
 import { stateView } from './state-view';
 
 export interface MasterDeps {
@@ -87,6 +87,8 @@ export class Master implements SchedulerApi, AgentHandler {
   private linkLostAt: number | undefined;
   /** Agents are not judged before this (epoch ms): the grace after the link came back. */
   private judgeFrom = 0;
+  /** The FencedError that stopped this master (a newer one leads), once one did. */
+  private fencedBy: Error | undefined;
 
   constructor(deps: MasterDeps) {
     const { config } = deps;
@@ -101,9 +103,32 @@ export class Master implements SchedulerApi, AgentHandler {
       config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(),
       tasks: new CountingTaskTable(this.counts, taskObserver(events)), events,
       offers: new OfferBook(), filters: new FilterBook(), agentPort: deps.agentPort, offerLog: countingOfferLog(deps.offerLog, this.counts),
-      registry, writes: new RegistryWrites({ link: registry.link, clock: config.clock, log }), authorizer: deps.authorizer ?? allowAll, goneAgents: new Set(), weights: new Map(config.weights), log,
+      registry, writes: new RegistryWrites({ link: registry.link, clock: config.clock, log, fenced: (err) => this.fenced(err) }), authorizer: deps.authorizer ?? allowAll, goneAgents: new Set(), weights: new Map(config.weights), log,
       allocateSoon: () => this.allocateSoon(),
+      fence: (err) => this.fenced(err),
     };
+  }
+
+  /** The epoch this master leads with: it fences registry writes, agent messages and offer ids. */
+  get epoch(): number {
+    return this.s.config.epoch;
+  }
+
+  /** Why this master stopped acting, once the registry fenced it; undefined while it leads. */
+  get fencedReason(): string | undefined {
+    return this.fencedBy?.message;
+  }
+
+  /**
+   * The registry refused a write as fenced: a master of a newer epoch has written, so this one
+   * must not act again — no offer, no message to an agent, no answer but UNAVAILABLE. Its
+   * shell exits (as a Mesos master that lost ZooKeeper aborts); until then it stays stopped.
+   */
+  private fenced(err: Error): void {
+    if (this.fencedBy) return;
+    this.fencedBy = err;
+    this.s.log.error(`FATAL: this master (epoch ${this.epoch}) was fenced and stops acting`, { error: err.message, epoch: this.epoch, fatal: true });
+    this.stop();
   }
 
   /** Records the ports actually bound (0 in the config means "pick one"). */
@@ -305,7 +330,7 @@ export class Master implements SchedulerApi, AgentHandler {
     this.checkRunning();
     const checked = checkWeights(update);
     const all = Object.fromEntries([...this.s.weights, ...checked]);
-    await this.s.writes.write('save role weights', () => this.s.registry.saveWeights(all));
+    await recorded(this.s, this.s.writes.write('save role weights', () => this.s.registry.saveWeights(all)));
     for (const [role, w] of checked) this.s.weights.set(role, w);
     this.s.log.info('role weights updated', Object.fromEntries(checked));
     this.allocateSoon();
@@ -326,6 +351,7 @@ export class Master implements SchedulerApi, AgentHandler {
   }
 
   private checkRunning(): void {
+    if (this.fencedBy) throw new CallError('UNAVAILABLE', `this master (epoch ${this.epoch}) was fenced: ${this.fencedBy.message}`);
     if (this.stopped) throw new CallError('UNAVAILABLE', 'the master is stopping');
   }
 }

@@ -22,8 +22,9 @@ const messageOf = (err: unknown): string => (err instanceof Error ? err.message 
 
 /** Publishes the core's messages to agents, on the subjects of each agent's owner. A failed
  * publish is logged: the agent's own retries (status resends, re-registration) recover what
- * a lost message would break. */
-export function natsAgentPort(nc: NatsConnection, subjects: Subjects, ownerOf: (agentId: string) => string, log: Logger): AgentPort {
+ * a lost message would break. Each carries the master's `epoch`: an agent that has heard of a
+ * newer one drops it. */
+export function natsAgentPort(nc: NatsConnection, subjects: Subjects, ownerOf: (agentId: string) => string, log: Logger, epoch: number): AgentPort {
   const publish = (what: string, agentId: string, subject: (owner: string, id: string) => string, bytes: () => Uint8Array) => {
     try {
       nc.publish(subject(ownerOf(agentId), agentId), bytes());
@@ -32,9 +33,9 @@ export function natsAgentPort(nc: NatsConnection, subjects: Subjects, ownerOf: (
     }
   };
   return {
-    run: (agentId, m) => publish('run', agentId, subjects.run, () => encodeRunTask(m)),
-    kill: (agentId, m) => publish('kill', agentId, subjects.kill, () => encodeKillTask(m)),
-    ack: (agentId, m) => publish('ack', agentId, subjects.ack, () => encodeStatusAck(m)),
+    run: (agentId, m) => publish('run', agentId, subjects.run, () => encodeRunTask({ ...m, epoch })),
+    kill: (agentId, m) => publish('kill', agentId, subjects.kill, () => encodeKillTask({ ...m, epoch })),
+    ack: (agentId, m) => publish('ack', agentId, subjects.ack, () => encodeStatusAck({ ...m, epoch })),
     reconcile: (agentId, tasks) => publish('reconcile', agentId, subjects.reconcile, () => encodeReconcileTasks(tasks)),
   };
 }
@@ -50,10 +51,13 @@ export interface AgentSubscriptions {
  * Listens on every owner's subjects. The owner in the subject is who sent the message (NATS's
  * permissions let a credential publish only under its own name); a request whose reply
  * subject is not that owner's inbox is dropped, so no agent can make the master publish on
- * another's subjects.
+ * another's subjects. Every reply carries the master's `epoch`, so an agent learns it as it
+ * registers and with each heartbeat.
  */
-export function serveAgents(nc: NatsConnection, subjects: Subjects, handler: AgentHandler & { info: { id: string } }, log: Logger): AgentSubscriptions {
-  const masterId = () => handler.info.id;
+export function serveAgents(
+  nc: NatsConnection, subjects: Subjects, handler: AgentHandler & { info: { id: string } }, log: Logger, epoch: number,
+): AgentSubscriptions {
+  const replies = { masterId: () => handler.info.id, epoch };
   const on = (verb: AgentVerb, request: boolean, fn: (msg: Msg, sender: string) => void): Subscription =>
     nc.subscribe(subjects.fromAnyAgent(verb), { callback: (err, msg) => {
       if (err) return log.error(`${verb} subscription failed`, { error: err.message });
@@ -65,8 +69,8 @@ export function serveAgents(nc: NatsConnection, subjects: Subjects, handler: Age
       fn(msg, sender);
     } });
   const subs: Subscription[] = [
-    on('register', true, (msg, sender) => void onRegister(handler, msg, sender, masterId, log)),
-    on('heartbeat', true, (msg, sender) => onHeartbeat(handler, msg, sender, masterId, log)),
+    on('register', true, (msg, sender) => void onRegister(handler, msg, sender, replies, log)),
+    on('heartbeat', true, (msg, sender) => onHeartbeat(handler, msg, sender, replies, log)),
     on('unregister', true, (msg, sender) => void onUnregister(handler, msg, sender, log)),
     on('status', false, (msg, sender) => onStatus(handler, msg, sender, log)),
     on('usage', false, (msg, sender) => onUsage(handler, msg, sender, log)),
@@ -74,21 +78,27 @@ export function serveAgents(nc: NatsConnection, subjects: Subjects, handler: Age
   return { close: () => { for (const sub of subs) sub.unsubscribe(); } };
 }
 
-function replyRegister(msg: Msg, reply: Partial<RegisterReply> & { masterId: string }): void {
-  msg.respond(encodeRegisterReply({ agentId: '', heartbeatIntervalMs: 0, error: '', ...reply }));
+/** What every reply to an agent says of the master. */
+interface ReplyHeader {
+  masterId(): string;
+  epoch: number;
+}
+
+function replyRegister(msg: Msg, epoch: number, reply: Partial<RegisterReply> & { masterId: string }): void {
+  msg.respond(encodeRegisterReply({ agentId: '', heartbeatIntervalMs: 0, error: '', ...reply, epoch }));
 }
 
 /** Never rejects: every failure becomes an error reply. */
-async function onRegister(handler: AgentHandler, msg: Msg, sender: string, masterId: () => string, log: Logger): Promise<void> {
+async function onRegister(handler: AgentHandler, msg: Msg, sender: string, header: ReplyHeader, log: Logger): Promise<void> {
   try {
     const result = await handler.registerAgent(decodeRegisterRequest(msg.data), sender);
-    replyRegister(msg, result);
+    replyRegister(msg, header.epoch, result);
   } catch (err) {
     // The registry away is the agent's to retry, not an error of the master's: a warning.
     if (err instanceof CallError && err.code === 'UNAVAILABLE') log.warn('agent registration refused', { sender, error: messageOf(err) });
     else log.error('agent registration refused', { sender, error: messageOf(err) });
     try {
-      replyRegister(msg, { masterId: masterId(), error: messageOf(err) });
+      replyRegister(msg, header.epoch, { masterId: header.masterId(), error: messageOf(err) });
     } catch (replyErr) {
       log.error('cannot answer a registration', { error: messageOf(replyErr) });
     }
@@ -96,14 +106,15 @@ async function onRegister(handler: AgentHandler, msg: Msg, sender: string, maste
 }
 
 /** A heartbeat that cannot be read is answered with the reason, and no request to re-register. */
-function onHeartbeat(handler: AgentHandler, msg: Msg, sender: string, masterId: () => string, log: Logger): void {
+function onHeartbeat(handler: AgentHandler, msg: Msg, sender: string, header: ReplyHeader, log: Logger): void {
   try {
     const { agentId, degradedReason } = decodeHeartbeat(msg.data);
-    msg.respond(encodeHeartbeatReply(handler.agentHeartbeat({ agentId, ...(degradedReason ? { degradedReason } : {}) }, sender)));
+    const reply = handler.agentHeartbeat({ agentId, ...(degradedReason ? { degradedReason } : {}) }, sender);
+    msg.respond(encodeHeartbeatReply({ ...reply, epoch: header.epoch }));
   } catch (err) {
     log.error('bad agent heartbeat', { sender, error: messageOf(err) });
     try {
-      msg.respond(encodeHeartbeatReply({ reregister: false, masterId: masterId(), error: messageOf(err) }));
+      msg.respond(encodeHeartbeatReply({ reregister: false, masterId: header.masterId(), error: messageOf(err), epoch: header.epoch }));
     } catch (replyErr) {
       log.error('cannot answer a heartbeat', { error: messageOf(replyErr) });
     }

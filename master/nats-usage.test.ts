@@ -65,7 +65,7 @@ it('logs a malformed usage report as a typed error, keeps nothing of it, and kee
     statusUpdate: (c, from) => h.master.statusUpdate(c, from),
     agentUsage: (c, from) => { handled.push(c); h.master.agentUsage(c, from); goodOne(); },
     agentOwner: (id) => h.master.agentOwner(id),
-  }, recordingLog(lines));
+  }, recordingLog(lines), 1);
   await nc.flush();
 
   const report = (statistics: ResourceStatistics): AgentUsage => ({

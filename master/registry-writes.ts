@@ -19,6 +19,7 @@
  * Deferred writes are in memory: a master that dies before Redis is back loses them, and the
  * next master reads what the registry last held (a framework's older deadline, say).
  */
+import { isFenced } from '../common/fenced-redis';
 import type { Clock, Timer } from '../common/clock';
 import type { Logger } from '../common/log';
 import { RegistryUnavailableError } from './errors';
@@ -56,7 +57,8 @@ export class RegistryWrites {
   private stopped = false;
   private readonly unlink: () => void;
 
-  constructor(private readonly o: { link?: RegistryLink; clock: Clock; log: Logger }) {
+  /** `fenced`: told when a write is refused because a newer master has written (it must stop acting). */
+  constructor(private readonly o: { link?: RegistryLink; clock: Clock; log: Logger; fenced?: (err: Error) => void }) {
     this.unlink = o.link?.onChange((status) => { if (status.available) this.retryNow(); }) ?? (() => undefined);
   }
 
@@ -156,6 +158,12 @@ export class RegistryWrites {
     if (head.settle) {
       this.queue.shift();
       head.settle.reject(down ? new RegistryUnavailableError(`cannot ${head.what}: ${down.message}`, true) : asError(err));
+      return true;
+    }
+    if (!down && isFenced(err)) {
+      // A newer master leads: nothing of this one's may be written now, nor retried later.
+      this.queue.shift();
+      this.o.fenced?.(asError(err));
       return true;
     }
     if (!down) {

@@ -75,7 +75,9 @@ export async function connectNats(config: MasterConfig, nats: NatsIdentity): Pro
 /** The registry to use, and whether this master opened it (and so closes it). */
 async function openRegistry(options: StartMasterOptions, config: MasterConfig): Promise<{ registry: AgentRegistry; owned: boolean }> {
   if (options.registry) return { registry: options.registry, owned: false };
-  if (options.redisUrl) return { registry: await RedisRegistry.connect(options.redisUrl, { keyPrefix: `${config.subjectPrefix}:` }), owned: true };
+  if (options.redisUrl) {
+    return { registry: await RedisRegistry.connect(options.redisUrl, { keyPrefix: `${config.subjectPrefix}:`, epoch: config.epoch }), owned: true };
+  }
   return { registry: new InMemoryRegistry(), owned: true };
 }
 
@@ -101,7 +103,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   const logs = await openOfferLogs(config, nc, log);
   const events = operatorJournal(config, logs.ring);
   const master = new Master({
-    config, agentPort: natsAgentPort(nc, subj, (agentId): string => master.agentOwner(agentId), log.child('nats')), offerLog: logs.sink, events, registry, log,
+    config, agentPort: natsAgentPort(nc, subj, (agentId): string => master.agentOwner(agentId), log.child('nats'), config.epoch), offerLog: logs.sink, events, registry, log,
     ...(authorizer ? { authorizer } : {}),
   });
   const door: HttpDoor | undefined = security && lockedDoor(security.credentials, { kind: 'master', tls: security.tls, port: config.httpPort, title: 'the Agora master', log: log.child('http') });
@@ -196,7 +198,7 @@ async function startServers(into: Partial<Servers>, d: ServerDeps): Promise<void
     { host: config.host, port: config.httpPort, maxEventBacklogBytes: config.maxEventBacklogBytes, maxOfferEventBacklogBytes: config.maxOfferEventBacklogBytes },
   );
   master.setPorts(into.http.port, into.grpc.port);
-  into.agents = serveAgents(d.nc, d.subj, master, d.log.child('nats'));
+  into.agents = serveAgents(d.nc, d.subj, master, d.log.child('nats'), config.epoch);
   followAgentLink(d.nc, master, d.log.child('nats'));
   // Agents heartbeat at once on hearing it, and so register again with this master within moments.
   d.nc.publish(d.subj.leader(), new TextEncoder().encode(master.info.id));
@@ -206,8 +208,8 @@ async function startServers(into: Partial<Servers>, d: ServerDeps): Promise<void
 /** What the operator HTTP API serves, from the master, its journal and its offer logs. */
 function httpDeps(d: ServerDeps): HttpDeps {
   const { master, config, events, logs, door, authorizer, options, log } = d;
-  const leadership = () => ({ role: 'leader' as const, epoch: options.epoch ?? 1, pid: process.pid, leader: `${config.hostname}:${master.info.httpPort}` });
-  return { ready: d.ready, leadership, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
+  const leadership = () => ({ role: 'leader' as const, epoch: master.epoch, pid: process.pid, leader: `${config.hostname}:${master.info.httpPort}` });
+  return { ready: d.ready, leadership, fenced: () => master.fencedReason, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
     metrics: () => renderMetrics(master.metrics()) + exposition([...offerLogFamilies(logs.durable.status()), ...registryFamilies(master.registryHealth())]),
     registry: () => master.registryHealth(),
     operatorEvents: {
@@ -247,7 +249,7 @@ function running(p: Started): MasterHandle {
   const accounts: AccountPusher | undefined = security && pushAccountUpdates(security, config.natsUrl, log.child('nats-accounts'));
   master.start();
   p.gate.ready = true;
-  log.info('master started', { id: master.info.id, httpPort: http.port, grpcPort: grpc.port, nats: config.natsUrl });
+  log.info('master started', { id: master.info.id, epoch: config.epoch, httpPort: http.port, grpcPort: grpc.port, nats: config.natsUrl });
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {

@@ -2,7 +2,10 @@ import fc from 'fast-check';
 import { add, contains, equals, parse } from '../common/resources';
 import type { Offer } from '../common/types';
 import { taskInfo } from '../test/support/master-harness';
+import { newOfferId, offerEpoch, otherEpoch } from './offer-ids';
 import { validateOffers, validateTask } from './validation';
+
+const OF_EPOCH_3 = 'offer-e3-5f0c2b1e-8d4a-4c6f-9b2e-1a2b3c4d5e6f';
 
 const offer = (id: string, agentId: string, frameworkId = 'fw-1'): Offer =>
   ({ id, frameworkId, agentId, hostname: 'h', resources: parse('cpus:2;mem:512'), role: '*', attributes: {} });
@@ -12,7 +15,7 @@ describe('validateOffers', () => {
   const lookup = (id: string) => book.get(id);
 
   it('pools offers of one agent', () => {
-    const check = validateOffers(['o1', 'o2'], 'fw-1', lookup);
+    const check = validateOffers(['o1', 'o2'], 'fw-1', lookup, 4);
     expect(check).toMatchObject({ ok: true, agentId: 'a1' });
     expect(check.ok && equals(check.pool, parse('cpus:4;mem:1024'))).toBe(true);
   });
@@ -23,8 +26,23 @@ describe('validateOffers', () => {
     [['o9'], 'offer o9 is unknown or was already used'],
     [['o4'], 'offer o4 was not made to framework fw-1'],
     [['o1', 'o3'], 'offers o1 and o3 are on different agents (a1, a2)'],
+    [['o1', OF_EPOCH_3], `offer ${OF_EPOCH_3} was made by the leader of epoch 3; this leader is epoch 4`],
   ])('refuses %j: %s', (ids, message) => {
-    expect(validateOffers(ids, 'fw-1', lookup)).toEqual({ ok: false, message });
+    expect(validateOffers(ids, 'fw-1', lookup, 4)).toEqual({ ok: false, message });
+  });
+});
+
+describe('offer ids', () => {
+  it('name the epoch of the leader that made them, and only in their own shape', () => {
+    expect(newOfferId(4)).toMatch(/^offer-e4-[0-9a-f-]{36}$/);
+    expect(offerEpoch(newOfferId(4))).toBe(4);
+    expect(offerEpoch(OF_EPOCH_3)).toBe(3);
+    // An older master's `offer-<uuid>` names no epoch, even one whose uuid starts like one.
+    expect(offerEpoch('offer-e1234567-89ab-cdef-0123-456789abcdef')).toBeUndefined();
+    expect(offerEpoch('offer-12345678-89ab-cdef-0123-456789abcdef')).toBeUndefined();
+    expect(offerEpoch('o1')).toBeUndefined();
+    expect(otherEpoch(OF_EPOCH_3, 3)).toBeUndefined();
+    expect(otherEpoch('o1', 3)).toBeUndefined();
   });
 });
 

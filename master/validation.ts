@@ -7,17 +7,18 @@ import {
   add, contains, format, normalize, ranges, subtract, UNRESERVED, type Range, type Resource, type Resources,
 } from '../common/resources';
 import type { Offer, TaskInfo } from '../common/types';
+import { otherEpoch } from './offer-ids';
 
 export type OffersCheck =
   | { ok: true; offers: Offer[]; agentId: string; pool: Resources }
   | { ok: false; message: string };
 
 /**
- * The offers of one Accept: at least one, each known, not used before, this framework's, and
- * all on one agent (a task cannot span machines).
+ * The offers of one Accept: at least one, each made by this leader (its `epoch`), known, not
+ * used before, this framework's, and all on one agent (a task cannot span machines).
  */
 export function validateOffers(
-  offerIds: readonly string[], frameworkId: string, lookup: (offerId: string) => Offer | undefined,
+  offerIds: readonly string[], frameworkId: string, lookup: (offerId: string) => Offer | undefined, epoch: number,
 ): OffersCheck {
   if (offerIds.length === 0) return { ok: false, message: 'no offer ids given' };
   const seen = new Set<string>();
@@ -25,6 +26,8 @@ export function validateOffers(
   for (const id of offerIds) {
     if (seen.has(id)) return { ok: false, message: `offer ${id} is listed twice` };
     seen.add(id);
+    const another = otherEpoch(id, epoch);
+    if (another) return { ok: false, message: another };
     const offer = lookup(id);
     if (!offer) return { ok: false, message: `offer ${id} is unknown or was already used` };
     if (offer.frameworkId !== frameworkId) return { ok: false, message: `offer ${id} was not made to framework ${frameworkId}` };

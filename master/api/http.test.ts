@@ -27,6 +27,19 @@ describe('HTTP operator API shell', () => {
     expect(await getJson(http.port, '/api/v1/state')).toEqual({ status: 200, body: emptyState });
   });
 
+  it('shows its epoch in /health, and says 503 fenced once a newer master fenced it', async () => {
+    let fenced: string | undefined;
+    const leadership = () => ({ role: 'leader' as const, epoch: 7, pid: 42, leader: 'm:5050' });
+    const fencing = await startHttp({ ready: () => true, leadership, fenced: () => fenced, state: () => emptyState, offerLog, log: logger('test') }, { host: '127.0.0.1', port: 0 });
+    try {
+      expect(await getJson(fencing.port, '/health')).toEqual({ status: 200, body: { status: 'ok', role: 'leader', epoch: 7, pid: 42, leader: 'm:5050' } });
+      fenced = 'a newer leader (epoch 8) has written under agora:epoch; this one (epoch 7) must stop';
+      expect(await getJson(fencing.port, '/health')).toEqual({ status: 503, body: { status: 'fenced', role: 'leader', epoch: 7, pid: 42, leader: 'm:5050', why: fenced } });
+    } finally {
+      await fencing.stop();
+    }
+  });
+
   it('refuses a replay count that is not a whole number', async () => {
     ready = true;
     expect(await getJson(http.port, '/api/v1/offers/events?replay=abc')).toEqual({ status: 400, body: { error: "replay must be a whole number of events, got 'abc'" } });

@@ -3,7 +3,8 @@
  *   GET /health                 200 {"status":"ok"} once the master serves, 503 before; with
  *                               offerLog "durable" or "degraded" (and why) when it has a durable log,
  *                               and registry "available" or "unavailable" (registryWhy, and the
- *                               registryPendingWrites waiting for it)
+ *                               registryPendingWrites waiting for it);
+ *                               503 {"status":"fenced", "epoch", "why"} once a newer master fenced it
  *   GET /state, /api/v1/state   MasterStateView (common/operator-types.ts)
  *   GET /api/v1/offers/events   the offer log as server-sent events, one OfferLogEvent JSON
  *                               per event; ?replay=N sends the last N logged events first
@@ -48,6 +49,8 @@ export interface HttpDeps {
   ready(): boolean;
   /** What `/health` says of leadership: this master leads, in which epoch, as which process, at which address. */
   leadership?(): { role: 'leader'; epoch: number; pid: number; leader: string };
+  /** Why the master was fenced (it stopped acting: a newer one leads), or undefined. */
+  fenced?(): string | undefined;
   state(): MasterStateView;
   /** Whether the registry takes writes; `/health` says so when given. */
   registry?(): RegistryHealth;
@@ -147,6 +150,8 @@ function offerEvents(deps: HttpDeps, url: URL, res: ServerResponse, streams: Set
  * no registry write, and `registry`, `registryWhy` and `registryPendingWrites` say the rest.
  */
 function health(deps: HttpDeps, res: ServerResponse): void {
+  const fenced = deps.fenced?.();
+  if (fenced) return json(res, 503, { status: 'fenced', ...deps.leadership?.(), why: fenced });
   if (!deps.ready()) return json(res, 503, { status: 'starting' });
   const log = deps.offerQueries?.stream?.status();
   const registry = deps.registry?.();

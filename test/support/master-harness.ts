@@ -9,6 +9,8 @@ import { resolveConfig, type MasterOptions } from '../../master/config';
 import { Master } from '../../master/master';
 import { OfferLog } from '../../master/offer-log';
 import { OperatorJournal } from '../../master/operator-events';
+import type { AgentRegistry } from '../../master/registry';
+import type { Logger } from '../../common/log';
 import type { AgentPort, AgentTaskRef, FrameworkStream, KillTask, RunTask, StatusAck } from '../../master/ports';
 
 export class RecordingStream implements FrameworkStream {
@@ -67,13 +69,14 @@ export function taskInfo(taskId: string, resources: string, overrides: Partial<T
   };
 }
 
-export function harness(options: MasterOptions = {}) {
+/** `registry`: the core's registry seam, e.g. one that fails as a fenced Redis would. */
+export function harness(options: MasterOptions = {}, deps: { registry?: AgentRegistry; log?: Logger } = {}) {
   const clock = new FakeClock();
   const config = resolveConfig({ clock, random: seededRandom(7), hostname: 'master.test', ...options });
   const agents = new RecordingAgents();
   const offerLog = new OfferLog(config.offerLogCapacity);
   const events = new OperatorJournal('test', config.operatorEventCapacity, clock);
-  const master = new Master({ config, agentPort: agents, offerLog, events });
+  const master = new Master({ config, agentPort: agents, offerLog, events, ...deps });
   master.start();
 
   // Agents added here are alive: they heartbeat on the fake clock until a test silences them.
