@@ -27,6 +27,7 @@ import { GarbageCollector, type GcSweep } from './gc-collector';
 import type { ContainerizerKind } from './containerizer/containerizer';
 import { AgentContainerizers } from './containerizers';
 import type { EngineHealth } from './engine-watchdog';
+import { EpochFence, type FencedDrop } from './epoch-fence';
 import { masterMessageHandler } from './master-messages';
 import { recoverAgent } from './recovery';
 import { Registrar, followLeaders } from './registration';
@@ -55,6 +56,8 @@ type AgentEvents = {
   usage: [AgentUsage];
   /** The Docker engine became wedged (the agent is degraded: no launches), or answers again. */
   engine: [EngineHealth];
+  /** A message or reply of a deposed master (an older epoch), dropped. */
+  fenced: [FencedDrop];
 };
 
 export interface AgentHandle {
@@ -75,9 +78,6 @@ export interface AgentHandle {
 
 export class AgentStartError extends Error {
   override readonly name = 'AgentStartError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 export interface StartAgentOptions extends AgentOptions {
@@ -131,6 +131,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
   private readonly runs: RunStore;
   private readonly gc: GarbageCollector;
   private readonly usage: UsageReporter;
+  private readonly fence: EpochFence;
   private readonly checkpointFile: string;
   private readonly identityFile: string;
   private stopping: Promise<void> | undefined;
@@ -147,6 +148,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     });
     this.checkpointFile = join(metaDir(config.workDir), 'status-updates.json');
     this.identityFile = join(metaDir(config.workDir), 'agent.json');
+    this.fence = new EpochFence({ workDir: config.workDir, log: this.log.child('epoch'), onDropped: (drop) => this.emit('fenced', drop) });
     this.runs = new RunStore(config.workDir);
     // Mesos schedules a sandbox when its executor is done; here, when the run leaves the table.
     this.table = new RunTable((rec) => this.gc.schedule(rec.sandboxDir, config.clock.now()));
@@ -290,6 +292,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       degradedReason: () => this.containers.degradedReason(),
       tasks: () => this.table.tasks(this.agentId),
       onRegistered: (reply) => this.onRegistered(reply.agentId),
+      fence: this.fence,
       log: this.log.child('registration'),
     });
     registrar.start();
@@ -352,6 +355,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
       subjects: { run: s.run(owner, this.agentId), kill: s.kill(owner, this.agentId), ack: s.ack(owner, this.agentId), reconcile: s.reconcile(owner, this.agentId) },
       runner: this.runner,
       updates: this.updates,
+      fence: this.fence,
       log: this.log,
     });
     this.sub = this.nc?.subscribe(s.agentAll(owner, this.agentId), {

@@ -12,6 +12,7 @@ import { format } from '../common/resources';
 import { OPEN_OWNER } from '../common/subjects';
 import { startAgent } from './agent';
 import type { AgentOptions } from './config';
+import type { FencedDrop } from './epoch-fence';
 import { registrationBackoffMs } from './registration';
 import { TestMaster, testTask } from '../test/support/test-master';
 
@@ -131,6 +132,37 @@ describe('registration and heartbeats', () => {
     await master!.waitForRegistrations(2);
     await master!.waitForStatus((s) => s.uuid === starting.uuid && master!.of('unacked').filter((x) => x.uuid === s.uuid).length === 2);
     expect(master!.of('unacked').map((s) => s.state)).toEqual(['TASK_STARTING', 'TASK_STARTING']);
+  });
+});
+
+describe('replies of a deposed master (an older epoch)', () => {
+  it('registers only with a master of the newest epoch it has seen, and ignores a deposed one\'s reregister', async () => {
+    const { master, agent } = await startPair({ registerBackoffFactorMs: 20, registerBackoffMaxMs: 40 }, { heartbeatIntervalMs: 20 });
+    const m = master!;
+    await agent.registered;
+    const drops: FencedDrop[] = [];
+    const dropped = (what: FencedDrop['what'], n: number) => new Promise<void>((resolve) => {
+      const seen = (d: FencedDrop) => { drops.push(d); if (drops.filter((x) => x.what === what).length >= n) { agent.off('fenced', seen); resolve(); } };
+      agent.on('fenced', seen);
+    });
+    const accept = m.registerReply;
+    // A master of epoch 6 asks it to register again; an old one of epoch 4 answers the registration.
+    m.registerReply = (req) => ({ ...accept(req), masterId: 'master-4', epoch: 4 });
+    let once = true;
+    m.heartbeatReply = () => ({ reregister: once ? !(once = false) : false, masterId: 'master-6', epoch: 6 });
+    await dropped('registration', 2);
+    expect(drops.slice(0, 2)).toEqual([{ what: 'registration', epoch: 4, highest: 6 }, { what: 'registration', epoch: 4, highest: 6 }]);
+    // The master of epoch 6 answers: registered again.
+    const registered = new Promise<void>((resolve) => { const done = () => { agent.off('registered', done); resolve(); }; agent.on('registered', done); });
+    m.registerReply = (req) => ({ ...accept(req), masterId: 'master-6', epoch: 6 });
+    await registered;
+    const registrations = m.registrations.length;
+    // A deposed master's reregister is no answer: the agent keeps heartbeating, and registers no more.
+    drops.splice(0);
+    m.heartbeatReply = () => ({ reregister: true, masterId: 'master-5', epoch: 5 });
+    await dropped('heartbeat', 3);
+    expect(drops.slice(0, 3)).toEqual(Array(3).fill({ what: 'heartbeat', epoch: 5, highest: 6 }));
+    expect(m.registrations).toHaveLength(registrations);
   });
 });
 

@@ -7,12 +7,15 @@
  * master asked for. A master that answers a heartbeat with `reregister` does not know the
  * agent (it restarted, or a standby took over without the agent in its registry): the agent
  * registers again, presenting its id and the tasks it runs, so none of them is lost. A
- * stopped agent unregisters, so its resources stop being offered.
+ * stopped agent unregisters, so its resources stop being offered. A reply from a master older
+ * than the newest one the agent has heard of (epoch-fence.ts) is no reply: the agent does not
+ * register with a deposed master, nor take a heartbeat's answer from one.
  */
 import type { Clock, Random, Timer } from '../common/clock';
 import type { Logger } from '../common/log';
 import type { Subjects } from '../common/subjects';
 import type { AgentInfo, Task } from '../common/types';
+import type { EpochFence } from './epoch-fence';
 import {
   decodeHeartbeatReply, decodeRegisterReply, decodeUnregisterReply, encodeHeartbeat, encodeRegisterRequest, encodeUnregister, type RegisterReply,
 } from '../common/agent-messages';
@@ -43,6 +46,8 @@ export interface RegistrarDeps {
   tasks(): Task[];
   /** Resolves once the agent is ready for the master's messages. */
   onRegistered(reply: RegisterReply, reregistered: boolean): Promise<void>;
+  /** Judges each reply's epoch; without it every reply is taken. */
+  fence?: Pick<EpochFence, 'admit' | 'highest'>;
   log: Logger;
 }
 
@@ -126,6 +131,9 @@ export class Registrar {
       const degradedReason = d.degradedReason?.();
       const req = encodeRegisterRequest({ agentInfo: info, tasks: again ? d.tasks() : [], version: d.version, ...(degradedReason ? { degradedReason } : {}) });
       reply = decodeRegisterReply(await d.link.request(d.subjects.register(d.owner), req, d.requestTimeoutMs));
+      if (!(d.fence?.admit('registration', reply.epoch ?? 0, { masterId: reply.masterId }) ?? true)) {
+        throw new Error(`answered by a deposed master (epoch ${reply.epoch ?? 0}; this agent has seen epoch ${d.fence?.highest})`);
+      }
       if (reply.error) throw new Error(`the master refused: ${reply.error}`);
       if (!reply.agentId) throw new Error('the master replied without an agent id');
       d.subjects.agentAll(d.owner, reply.agentId); // throws on an id that cannot be a subject
@@ -169,6 +177,11 @@ export class Registrar {
       const bytes = await d.link.request(d.subjects.heartbeat(d.owner), hb, d.requestTimeoutMs);
       const reply = decodeHeartbeatReply(bytes);
       if (this.stopped) return;
+      // A deposed master's answer (its `reregister` included) is no answer: keep beating.
+      if (!(d.fence?.admit('heartbeat', reply.epoch ?? 0, { masterId: reply.masterId }) ?? true)) {
+        this.schedule(() => this.heartbeat(), this.heartbeatMs);
+        return;
+      }
       this.failedHeartbeats = 0;
       if (reply.reregister) {
         this.isRegistered = false;
