@@ -16,13 +16,13 @@
  *   dag                     the DagState JSON
  *   epoch                   the newest leader's epoch that wrote
  *
- * Every write (a commit, the framework id) is fenced (common/fenced-redis.ts): one script that
+ * Every write (a commit, the framework id) is fenced (shared/redis-store.ts): one script that
  * refuses, writing nothing, a framework whose epoch is older than the stored one — a newer
  * leader of this framework runs — with a FencedError, on which the runtime stops.
  */
 import type { Redis } from 'ioredis';
-import { FencedWriter, isFenced, type EpochSource, type RedisCommand } from '../../common/fenced-redis';
-import { connectRedis, linkOf, type RedisLink } from '../../common/redis';
+import type { RedisCommand } from '../../common/fenced-redis';
+import { connectStore, FencedRedisStore, type RedisStoreOptions } from '../shared/redis-store';
 import type { DagState } from './dag';
 import type { RunRecord } from './history';
 import type { Job } from './job';
@@ -97,25 +97,13 @@ export class MemoryJobsStore implements JobsStore {
 
 export const DEFAULT_JOBS_PREFIX = 'agora:jobs:';
 
-export class RedisJobsStore implements JobsStore {
-  private readonly fenced: FencedWriter;
-
-  private constructor(private readonly redis: Redis, private readonly prefix: string, epoch: EpochSource) {
-    this.fenced = new FencedWriter(redis, this.key('epoch'), epoch);
+export class RedisJobsStore extends FencedRedisStore implements JobsStore {
+  private constructor(redis: Redis, prefix: string, o: RedisStoreOptions) {
+    super(redis, prefix, o.epoch ?? 1, (m, cause) => new JobsStoreError(m, { cause }));
   }
 
-  /** `epoch`: the one this framework writes at (default 1: a framework without election). */
-  static async connect(url: string, prefix = DEFAULT_JOBS_PREFIX, o: { epoch?: EpochSource } = {}): Promise<RedisJobsStore> {
-    return new RedisJobsStore(await connectRedis(url, { fail: (m, cause) => new JobsStoreError(m, { cause }) }), prefix, o.epoch ?? 1);
-  }
-
-  /** Whether its Redis answers now (the REST API answers 503 by it; frameworks/shared/server.ts). */
-  get link(): RedisLink {
-    return linkOf(this.redis);
-  }
-
-  private key(name: string): string {
-    return `${this.prefix}${name}`;
+  static async connect(url: string, prefix = DEFAULT_JOBS_PREFIX, o: RedisStoreOptions = {}): Promise<RedisJobsStore> {
+    return new RedisJobsStore(await connectStore(url, (m, cause) => new JobsStoreError(m, { cause })), prefix, o);
   }
 
   private parse<T>(what: string, text: string): T {
@@ -151,24 +139,6 @@ export class RedisJobsStore implements JobsStore {
     for (const { jobId, runId } of c.deleteRuns ?? []) m.push(['HDEL', this.key(`runs:${jobId}`), runId]);
     if (c.dag) m.push(['SET', this.key('dag'), JSON.stringify(c.dag)]);
     await this.write(m);
-  }
-
-  async saveFrameworkId(id: string): Promise<void> {
-    await this.write([['SET', this.key('framework-id'), id]]);
-  }
-
-  /** A FencedError is passed on as it is: the runtime stops on it. */
-  private async write(commands: RedisCommand[]): Promise<void> {
-    try {
-      await this.fenced.write(commands);
-    } catch (err) {
-      if (isFenced(err)) throw err;
-      throw new JobsStoreError(`Redis refused a commit: ${(err as Error).message}`, { cause: err });
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
 

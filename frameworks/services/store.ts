@@ -17,13 +17,13 @@
  *   failures                      hash: app id → TaskFailure JSON
  *   epoch                         the newest leader's epoch that wrote
  *
- * Every write (a commit, the framework id) is fenced (common/fenced-redis.ts): one script that
+ * Every write (a commit, the framework id) is fenced (shared/redis-store.ts): one script that
  * refuses, writing nothing, a framework whose epoch is older than the stored one — a newer
  * leader of this framework runs — with a FencedError, on which the runtime stops.
  */
 import type { Redis } from 'ioredis';
-import { FencedWriter, isFenced, type EpochSource, type RedisCommand } from '../../common/fenced-redis';
-import { connectRedis, linkOf, type RedisLink } from '../../common/redis';
+import type { RedisCommand } from '../../common/fenced-redis';
+import { connectStore, FencedRedisStore, type RedisStoreOptions } from '../shared/redis-store';
 import type { App } from './app';
 import { applyChange, emptyState, type Change, type ServicesState } from './model';
 
@@ -82,29 +82,13 @@ export class MemoryStore implements ServicesStore {
 
 export const DEFAULT_SERVICES_PREFIX = 'agora:services:';
 
-export class RedisStore implements ServicesStore {
-  private readonly fenced: FencedWriter;
-
-  private constructor(private readonly redis: Redis, private readonly prefix: string, epoch: EpochSource) {
-    this.fenced = new FencedWriter(redis, this.key('epoch'), epoch);
+export class RedisStore extends FencedRedisStore implements ServicesStore {
+  private constructor(redis: Redis, prefix: string, o: RedisStoreOptions) {
+    super(redis, prefix, o.epoch ?? 1, (m, cause) => new StoreError(m, { cause }));
   }
 
-  /**
-   * Connects, or fails at once naming the URL: a framework pointed at the wrong Redis should say so.
-   * `epoch`: the one this framework writes at (default 1: a framework without election).
-   */
-  static async connect(url: string, prefix = DEFAULT_SERVICES_PREFIX, o: { epoch?: EpochSource } = {}): Promise<RedisStore> {
-    const redis = await connectRedis(url, { fail: (m, cause) => new StoreError(m, { cause }) });
-    return new RedisStore(redis, prefix, o.epoch ?? 1);
-  }
-
-  /** Whether its Redis answers now (the REST API answers 503 by it; frameworks/shared/server.ts). */
-  get link(): RedisLink {
-    return linkOf(this.redis);
-  }
-
-  private key(name: string): string {
-    return `${this.prefix}${name}`;
+  static async connect(url: string, prefix = DEFAULT_SERVICES_PREFIX, o: RedisStoreOptions = {}): Promise<RedisStore> {
+    return new RedisStore(await connectStore(url, (m, cause) => new StoreError(m, { cause })), prefix, o);
   }
 
   async load(): Promise<ServicesState> {
@@ -153,20 +137,6 @@ export class RedisStore implements ServicesStore {
     await this.write(m);
   }
 
-  async saveFrameworkId(id: string): Promise<void> {
-    await this.write([['SET', this.key('framework-id'), id]]);
-  }
-
-  /** A FencedError is passed on as it is: the runtime stops on it. */
-  private async write(commands: RedisCommand[]): Promise<void> {
-    try {
-      await this.fenced.write(commands);
-    } catch (err) {
-      if (isFenced(err)) throw err;
-      throw new StoreError(`Redis refused a commit: ${(err as Error).message}`, { cause: err });
-    }
-  }
-
   async versions(appId: string): Promise<string[]> {
     return (await this.redis.hkeys(this.key(`versions:${appId}`))).sort();
   }
@@ -174,9 +144,5 @@ export class RedisStore implements ServicesStore {
   async version(appId: string, version: string): Promise<App | undefined> {
     const text = await this.redis.hget(this.key(`versions:${appId}`), version);
     return text === null ? undefined : (JSON.parse(text) as App);
-  }
-
-  async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
