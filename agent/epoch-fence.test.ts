@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { encodeKillTask, encodeRunTask, encodeStatusAck } from '../common/agent-messages';
+import { encodeKillTask, encodeReconcileTasks, encodeRunTask, encodeStatusAck } from '../common/agent-messages';
 import { EpochCheckpointError, EpochFence, type FencedDrop } from './epoch-fence';
 import { masterMessageHandler } from './master-messages';
 import { frameworkInfo, taskInfo } from '../test/support/master-harness';
@@ -75,16 +75,17 @@ describe('the epoch fence', () => {
 });
 
 describe('master messages through the fence', () => {
-  it('hands on a run, kill or ack of the highest epoch, and drops one of an older epoch before it is acted on', () => {
+  it('hands on a run, kill, ack or reconcile of the highest epoch, and drops one of an older epoch before it is acted on', () => {
     const { fence: f } = fence();
     f.admit('registration', 5);
     const acted: string[] = [];
     const handle = masterMessageHandler({
-      subjects: { run: 'run', kill: 'kill', ack: 'ack' },
+      subjects: { run: 'run', kill: 'kill', ack: 'ack', reconcile: 'reconcile' },
       runner: {
         run: (_fw, task) => { acted.push(`run ${task.taskId}`); return Promise.resolve(); },
         kill: (_fw, taskId) => { acted.push(`kill ${taskId}`); },
         acknowledged: () => undefined,
+        reconcile: (tasks) => { acted.push(`reconcile ${tasks.map((t) => t.taskId).join()}`); },
       },
       updates: { acknowledge: (_fw, taskId) => { acted.push(`ack ${taskId}`); return 'acknowledged'; } },
       fence: f,
@@ -94,10 +95,12 @@ describe('master messages through the fence', () => {
     handle('run', run('stale', 4));
     handle('kill', encodeKillTask({ frameworkId: 'fw-1', taskId: 'stale', epoch: 4 }));
     handle('ack', encodeStatusAck({ frameworkId: 'fw-1', taskId: 'stale', uuid: 'u', epoch: 3 }));
+    handle('reconcile', encodeReconcileTasks([{ frameworkId: 'fw-1', taskId: 'stale' }], 4));
     handle('run', run('fresh', 5));
     handle('kill', encodeKillTask({ frameworkId: 'fw-1', taskId: 'fresh', epoch: 6 }));
     handle('ack', encodeStatusAck({ frameworkId: 'fw-1', taskId: 'fresh', uuid: 'u', epoch: 5 }));
-    expect(acted).toEqual(['run fresh', 'kill fresh']);   // the ack came from epoch 5 after 6 was seen
+    handle('reconcile', encodeReconcileTasks([{ frameworkId: 'fw-1', taskId: 'fresh' }], 6));
+    expect(acted).toEqual(['run fresh', 'kill fresh', 'reconcile fresh']);   // the ack came from epoch 5 after 6 was seen
     expect(f.highest).toBe(6);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * The agent's fence against a deposed master. Every master → agent message (run, kill, ack) and
- * every reply (registration, heartbeat) names the **epoch** of the master that sent it, a number
- * that only grows from one leader to the next. The agent keeps the highest it has seen,
+ * The agent's fence against a deposed master. Every master → agent message (run, kill, ack,
+ * reconcile) and every reply (registration, heartbeat) names the **epoch** of the master that
+ * sent it, a number that only grows from one leader to the next. The agent keeps the highest it has seen,
  * checkpointed in `<workDir>/meta/epoch.json` (written to a temporary file, flushed, renamed, so a
  * crash leaves the old or the new one), loaded at start, and raised by every reply or message of a
  * newer master. A message of a lower epoch is from a master that a newer one has replaced, which
@@ -27,10 +27,10 @@ import type { Logger } from '../common/log';
 import { metaDir, readJson, writeJsonAtomic } from './checkpoint';
 
 /** What a master sent that the fence judged. */
-export type FencedKind = 'run' | 'kill' | 'ack' | 'registration' | 'heartbeat';
+export type FencedKind = 'run' | 'kill' | 'ack' | 'reconcile' | 'registration' | 'heartbeat';
 
 const NAMED: Record<FencedKind, string> = {
-  run: 'a run', kill: 'a kill', ack: 'an ack', registration: 'a registration reply', heartbeat: 'a heartbeat reply',
+  run: 'a run', kill: 'a kill', ack: 'an ack', reconcile: 'a reconcile', registration: 'a registration reply', heartbeat: 'a heartbeat reply',
 };
 
 /** One message or reply dropped: what, from which epoch, and the highest the agent had seen. */

@@ -44,7 +44,9 @@ export function masterMessageHandler(d: MasterMessageDeps): (subject: string, da
         if (r === 'acknowledged') d.runner.acknowledged(m.frameworkId, m.taskId, m.uuid);
         else d.log.debug('acknowledgement ignored', { ...m, result: r });
       } else if (subject === reconcile) {
-        d.runner.reconcile(decodeReconcileTasks(data));
+        const m = decodeReconcileTasks(data);
+        if (!(d.fence?.admit('reconcile', m.epoch, { tasks: m.tasks.length }) ?? true)) return;
+        d.runner.reconcile(m.tasks);
       } else {
         d.log.warn('message on an unknown subject', { subject });
       }

@@ -187,11 +187,11 @@ function epochOf(message: string, v: number | { toNumber(): number } | null | un
 /** A task the master asks an agent about: which framework's, which task. */
 export interface AgentTaskRef { frameworkId: string; taskId: string }
 
-export function encodeReconcileTasks(tasks: readonly AgentTaskRef[]): Uint8Array {
-  return pb.ReconcileTasksMessage.encode({ tasks: tasks.map((t) => ({ frameworkId: t.frameworkId, taskId: t.taskId })) }).finish();
+export function encodeReconcileTasks(tasks: readonly AgentTaskRef[], epoch = 0): Uint8Array {
+  return pb.ReconcileTasksMessage.encode({ tasks: tasks.map((t) => ({ frameworkId: t.frameworkId, taskId: t.taskId })), epoch }).finish();
 }
 
-export function decodeReconcileTasks(bytes: Uint8Array): AgentTaskRef[] {
+export function decodeReconcileTasks(bytes: Uint8Array): { tasks: AgentTaskRef[]; epoch: number } {
   const m = decodeAs(pb.ReconcileTasksMessage, 'ReconcileTasksMessage', bytes);
-  return (m.tasks ?? []).map((t) => ({ frameworkId: t.frameworkId ?? '', taskId: t.taskId ?? '' }));
+  return { tasks: (m.tasks ?? []).map((t) => ({ frameworkId: t.frameworkId ?? '', taskId: t.taskId ?? '' })), epoch: epochOf('ReconcileTasksMessage', m.epoch) };
 }

@@ -36,7 +36,7 @@ export function natsAgentPort(nc: NatsConnection, subjects: Subjects, ownerOf: (
     run: (agentId, m) => publish('run', agentId, subjects.run, () => encodeRunTask({ ...m, epoch })),
     kill: (agentId, m) => publish('kill', agentId, subjects.kill, () => encodeKillTask({ ...m, epoch })),
     ack: (agentId, m) => publish('ack', agentId, subjects.ack, () => encodeStatusAck({ ...m, epoch })),
-    reconcile: (agentId, tasks) => publish('reconcile', agentId, subjects.reconcile, () => encodeReconcileTasks(tasks)),
+    reconcile: (agentId, tasks) => publish('reconcile', agentId, subjects.reconcile, () => encodeReconcileTasks(tasks, epoch)),
   };
 }
 
