@@ -279,3 +279,10 @@ function positiveInt(option: string, v: number): number {
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/**
+ * The host others should reach this master at: the address it binds to, unless that is every
+ * address (0.0.0.0, ::), when its hostname.
+ */
+export const advertisedHost = (c: Pick<MasterConfig, 'host' | 'hostname'>): string =>
+  (c.host === '0.0.0.0' || c.host === '::' ? c.hostname : c.host);

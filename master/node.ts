@@ -14,7 +14,7 @@ import { logger, type Logger } from '../common/log';
 import { lockedDoor } from '../common/security/http-door';
 import { natsIdentity } from '../common/security/nats-client';
 import { subjects } from '../common/subjects';
-import { resolveConfig } from './config';
+import { advertisedHost, resolveConfig } from './config';
 import { connectNats, startMaster, type MasterHandle, type StartMasterOptions } from './server';
 import { startStandby, type LeaderAddresses, type StandbyHandle } from './standby';
 
@@ -49,19 +49,21 @@ export async function startMasterNode(options: StartMasterOptions, election: Ele
   const nc: NatsConnection = await connectNats(config, natsIdentity('master', subj, options.security, options.identity));
   const security = options.security;
   const door = security && lockedDoor(security.credentials, { kind: 'master', tls: security.tls, port: config.httpPort, title: 'the Agora master (standby)', log: log.child('http') });
-  let leader: LeaderInfo | undefined;
-  const addresses = (): LeaderAddresses | undefined => leader && { http: leader.address, grpc: leader.endpoints?.grpc ?? '', epoch: leader.epoch, pid: leader.pid };
+  let elect: Election | undefined;
+  const addresses = (): LeaderAddresses | undefined => {
+    const leader = elect?.leader();
+    return leader && { http: leader.address, grpc: leader.endpoints?.grpc ?? '', epoch: leader.epoch, pid: leader.pid };
+  };
   let standby: StandbyHandle | undefined = await startStandby({
     leader: addresses, host: config.host, httpPort: config.httpPort, grpcPort: config.grpcPort, log: log.child('standby'),
     ...(door ? { door } : {}), ...(security ? { tls: security.tls } : {}),
   });
   const { httpPort, grpcPort } = standby;
-  const here = `${config.hostname}:${httpPort}`;
-  let elect!: Election;
+  const here = `${advertisedHost(config)}:${httpPort}`;
   try {
     elect = await Election.join({
       nc, bucket: leadersBucket(config.subjectPrefix), group: 'master', replicas: election.replicas ?? 1,
-      candidate: { id: election.id ?? here, address: here, pid: process.pid, endpoints: { grpc: `${config.hostname}:${grpcPort}` } },
+      candidate: { id: election.id ?? here, address: here, pid: process.pid, endpoints: { grpc: `${advertisedHost(config)}:${grpcPort}` } },
       ...(election.leaseMs ? { leaseMs: election.leaseMs } : {}), log: log.child('election'),
     });
   } catch (err) {
@@ -70,9 +72,9 @@ export async function startMasterNode(options: StartMasterOptions, election: Ele
     await nc.close();
     throw err;
   }
-  elect.onLeader((l) => { leader = l; });
+  const joined = elect;
   let master: MasterHandle | undefined;
-  const { elected, deposed } = follow(elect, async (epoch) => {
+  const { elected, deposed } = follow(joined, async (epoch) => {
     await standby?.stop();
     standby = undefined;
     door?.close();
@@ -80,12 +82,12 @@ export async function startMasterNode(options: StartMasterOptions, election: Ele
   }, () => master?.stop() ?? Promise.resolve(), log);
   return {
     httpPort, grpcPort, elected, deposed,
-    leader: () => leader,
+    leader: () => joined.leader(),
     master: () => master,
     stop: async () => {
       // The master first: abdicating while it still acts would let a peer lead beside it.
       await master?.stop();
-      await elect.stop();
+      await joined.stop();
       await standby?.stop();
       door?.close();
       if (!nc.isClosed()) await nc.close();
@@ -102,13 +104,17 @@ function follow(elect: Election, lead: (epoch: number) => Promise<void>, stop: (
   let onDeposed!: (d: Deposed) => void;
   const elected = new Promise<number>((r) => { onElected = r; });
   const deposed = new Promise<Deposed>((r) => { onDeposed = r; });
-  elect.onElected((epoch) => {
+  const onWin = (epoch: number): void => {
     log.info('elected: leading', { epoch });
     lead(epoch).then(() => onElected(epoch), (err: unknown) => {
       log.error('elected but cannot lead; abdicating', { epoch, error: err instanceof Error ? err.message : String(err) });
       void elect.abdicate();
     });
-  });
+  };
+  elect.onElected(onWin);
+  // Won while joining, before anyone listened.
+  const won = elect.isLeader() ? elect.epoch() : undefined;
+  if (won !== undefined) onWin(won);
   elect.onDeposed((d) => {
     log.error('deposed: no longer leading; stopping', { ...d });
     void stop().then(() => onDeposed(d));

@@ -160,7 +160,7 @@ describe('garbage from agents', () => {
 describe('HTTP operator API', () => {
   it('reports health once serving, as the leader (of epoch 1, standing alone), its process and its address', async () => {
     expect(await getJson(master.httpPort, '/health')).toEqual({ status: 200, body: {
-      status: 'ok', role: 'leader', epoch: 1, pid: process.pid, leader: `master.test:${master.httpPort}`, offerLog: 'durable', registry: 'available',
+      status: 'ok', role: 'leader', epoch: 1, pid: process.pid, leader: `127.0.0.1:${master.httpPort}`, offerLog: 'durable', registry: 'available',
     } });
   });
 

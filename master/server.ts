@@ -10,7 +10,7 @@ import { subjects, type Subjects } from '../common/subjects';
 import type { MasterInfo } from '../common/types';
 import { startGrpc, type GrpcHandle } from './api/grpc';
 import { startHttp, type HttpDeps, type HttpHandle } from './api/http';
-import { resolveConfig, type MasterConfig, type MasterOptions } from './config';
+import { advertisedHost, resolveConfig, type MasterConfig, type MasterOptions } from './config';
 import { Master } from './master';
 import { exposition, offerLogFamilies, registryFamilies, renderMetrics } from './metrics';
 import { followAgentLink, natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
@@ -208,7 +208,7 @@ async function startServers(into: Partial<Servers>, d: ServerDeps): Promise<void
 /** What the operator HTTP API serves, from the master, its journal and its offer logs. */
 function httpDeps(d: ServerDeps): HttpDeps {
   const { master, config, events, logs, door, authorizer, options, log } = d;
-  const leadership = () => ({ role: 'leader' as const, epoch: master.epoch, pid: process.pid, leader: `${config.hostname}:${master.info.httpPort}` });
+  const leadership = () => ({ role: 'leader' as const, epoch: master.epoch, pid: process.pid, leader: `${advertisedHost(config)}:${master.info.httpPort}` });
   return { ready: d.ready, leadership, fenced: () => master.fencedReason, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
     metrics: () => renderMetrics(master.metrics()) + exposition([...offerLogFamilies(logs.durable.status()), ...registryFamilies(master.registryHealth())]),
     registry: () => master.registryHealth(),
