@@ -14,7 +14,7 @@ import { join } from 'path';
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { logger } from '../common/log';
 import { format } from '../common/resources';
-import { subjects as makeSubjects } from '../common/subjects';
+import { natsServers, subjects as makeSubjects } from '../common/subjects';
 import { isTerminal, type AgentInfo, type TaskStatus } from '../common/types';
 import { startHttp, type AgentHttpServer, type AgentStateView } from './api/http';
 import { lockedDoor, type HttpDoor } from '../common/security/http-door';
@@ -246,7 +246,7 @@ class Agent extends EventEmitter<AgentEvents> implements AgentHandle {
     await this.startHttp();
     this.log.info('connecting to NATS', { url: c.natsUrl, as: this.nats.owner });
     try {
-      this.nc = await connect({ servers: c.natsUrl, name: `agora-agent ${c.hostname}`, maxReconnectAttempts: -1, waitOnFirstConnect: true, ...this.nats.options });
+      this.nc = await connect({ servers: natsServers(c.natsUrl), name: `agora-agent ${c.hostname}`, maxReconnectAttempts: -1, waitOnFirstConnect: true, ...this.nats.options });
     } catch (err) {
       throw new AgentStartError(`cannot connect to NATS at ${c.natsUrl}: ${(err as Error).message}`, { cause: err });
     }

@@ -91,3 +91,9 @@ export function subjects(prefix = 'agora'): Subjects {
     inbox: (owner) => `${prefix}.reply.${token('agent owner', owner)}`,
   };
 }
+
+/**
+ * The NATS servers in a `--nats` value: one URL, or several separated by commas (the nodes of a
+ * cluster), so a process reconnects to another node when its own goes.
+ */
+export const natsServers = (url: string): string[] => url.split(',').map((u) => u.trim()).filter((u) => u !== '');

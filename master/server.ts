@@ -6,7 +6,7 @@
 import { randomUUID } from 'crypto';
 import { connect, type NatsConnection } from 'nats';
 import { logger, type Logger } from '../common/log';
-import { subjects, type Subjects } from '../common/subjects';
+import { natsServers, subjects, type Subjects } from '../common/subjects';
 import type { MasterInfo } from '../common/types';
 import { startGrpc, type GrpcHandle } from './api/grpc';
 import { startHttp, type HttpDeps, type HttpHandle } from './api/http';
@@ -66,7 +66,7 @@ export interface MasterHandle {
 export async function connectNats(config: MasterConfig, nats: NatsIdentity): Promise<NatsConnection> {
   try {
     // A master outlives NATS restarts: keep reconnecting rather than give up after a few tries.
-    return await connect({ servers: config.natsUrl, name: `agora-master@${config.hostname}`, maxReconnectAttempts: -1, ...nats.options });
+    return await connect({ servers: natsServers(config.natsUrl), name: `agora-master@${config.hostname}`, maxReconnectAttempts: -1, ...nats.options });
   } catch (err) {
     throw new Error(`cannot connect to NATS at ${config.natsUrl}: ${(err as Error).message}`, { cause: err });
   }

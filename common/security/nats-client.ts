@@ -9,7 +9,7 @@
 import { readFileSync } from 'fs';
 import { connect, credsAuthenticator, jwtAuthenticator, type ConnectionOptions } from 'nats';
 import type { Logger } from '../log';
-import { OPEN_OWNER, type Subjects } from '../subjects';
+import { natsServers, OPEN_OWNER, type Subjects } from '../subjects';
 import type { ClientIdentity } from './client-config';
 import { jwtDigest, natsPaths, natsUserKey, readNatsCluster, type NatsRole } from './nats-auth';
 import { SecuritySetupError } from './process-flags';
@@ -86,7 +86,7 @@ export function pushAccountUpdates(security: ServerSecurity, natsUrl: string, lo
     return { pushed: Promise.resolve(), close: () => undefined };
   }
   const push = async (jwt: string): Promise<void> => {
-    const nc = await connect({ servers: natsUrl, name: 'agora-master account updates', authenticator: credsAuthenticator(creds), tls: natsTls(security), timeout: 5_000 });
+    const nc = await connect({ servers: natsServers(natsUrl), name: 'agora-master account updates', authenticator: credsAuthenticator(creds), tls: natsTls(security), timeout: 5_000 });
     try {
       const reply = await nc.request('$SYS.REQ.CLAIMS.UPDATE', new TextEncoder().encode(jwt), { timeout: 5_000 });
       const answer = JSON.parse(new TextDecoder().decode(reply.data)) as { data?: { code?: number; message?: string }; error?: { description?: string } };
