@@ -55,6 +55,12 @@ export interface MasterDeps {
    * never decided on, so it is not the clock; a test may still fix it.
    */
   stopwatchMs?: () => number;
+  /**
+   * The lease this master leads under (master/node.ts): `check` throws unless it still holds it,
+   * measured on its own monotonic clock. Asked before every call and every allocation, so a
+   * leader woken from a pause past its lease does nothing before it notices it was deposed.
+   */
+  lease?: { check(): unknown };
 }
 
 /** Validates an operator's weights: role names and finite weights > 0, or a CallError naming the bad one. */
@@ -83,6 +89,7 @@ export class Master implements SchedulerApi, AgentHandler {
   private health: Timer | undefined;
   private soon: Timer | undefined;
   private stopped = false;
+  private readonly lease: MasterDeps['lease'];
   /** When the master lost its link to the agents (NATS), while it is lost. */
   private linkLostAt: number | undefined;
   /** Agents are not judged before this (epoch ms): the grace after the link came back. */
@@ -96,6 +103,7 @@ export class Master implements SchedulerApi, AgentHandler {
     this.startedAt = config.clock.now();
     this.allocateFn = deps.allocate ?? drfAllocate;
     this.stopwatchMs = deps.stopwatchMs ?? (() => performance.now());
+    this.lease = deps.lease;
     const events = deps.events ?? noOperatorEvents;
     const registry: AgentRegistry = deps.registry ?? new InMemoryRegistry();
     const log = deps.log ?? logger('master');
@@ -129,6 +137,16 @@ export class Master implements SchedulerApi, AgentHandler {
     this.fencedBy = err;
     this.s.log.error(`FATAL: this master (epoch ${this.epoch}) was fenced and stops acting`, { error: err.message, epoch: this.epoch, fatal: true });
     this.stop();
+  }
+
+  /** Whether this master still holds its lease (always, for one that stands alone). */
+  private leaseHeld(): boolean {
+    try {
+      this.lease?.check();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Records the ports actually bound (0 in the config means "pick one"). */
@@ -201,7 +219,7 @@ export class Master implements SchedulerApi, AgentHandler {
   /** One allocation cycle, now. */
   allocateNow(): void {
     // Without the link no run message would reach an agent, and what is free is unknown.
-    if (this.stopped || this.linkLostAt !== undefined) return;
+    if (this.stopped || this.linkLostAt !== undefined || !this.leaseHeld()) return;
     const started = this.stopwatchMs();
     runAllocation(this.s, this.allocateFn);
     countAllocation(this.counts, (this.stopwatchMs() - started) / 1000);
@@ -351,6 +369,7 @@ export class Master implements SchedulerApi, AgentHandler {
   }
 
   private checkRunning(): void {
+    if (!this.leaseHeld()) throw new CallError('UNAVAILABLE', `this master (epoch ${this.epoch}) no longer holds its lease; ask the leader`);
     if (this.fencedBy) throw new CallError('UNAVAILABLE', `this master (epoch ${this.epoch}) was fenced: ${this.fencedBy.message}`);
     if (this.stopped) throw new CallError('UNAVAILABLE', 'the master is stopping');
   }

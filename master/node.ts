@@ -78,7 +78,7 @@ export async function startMasterNode(options: StartMasterOptions, election: Ele
     await standby?.stop();
     standby = undefined;
     door?.close();
-    master = await startMaster({ ...options, httpPort, grpcPort, epoch });
+    master = await startMaster({ ...options, httpPort, grpcPort, epoch, lease: joined });
   }, () => master?.stop() ?? Promise.resolve(), log);
   return {
     httpPort, grpcPort, elected, deposed,

@@ -50,8 +50,8 @@ export interface StartMasterOptions extends MasterOptions {
   identity?: ClientIdentity;
   /** Per-principal gRPC call rate and open subscriptions; common/security/limits.ts's defaults when absent. */
   grpcLimits?: LimitOptions;
-  /** The epoch this master leads in, as its election won it (master/node.ts); 1 for a master that stands alone. */
-  epoch?: number;
+  /** The lease it leads under, when elected (master/node.ts; see MasterDeps.lease). */
+  lease?: { check(): unknown };
 }
 
 export interface MasterHandle {
@@ -104,7 +104,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   const events = operatorJournal(config, logs.ring);
   const master = new Master({
     config, agentPort: natsAgentPort(nc, subj, (agentId): string => master.agentOwner(agentId), log.child('nats'), config.epoch), offerLog: logs.sink, events, registry, log,
-    ...(authorizer ? { authorizer } : {}),
+    ...(authorizer ? { authorizer } : {}), ...(options.lease ? { lease: options.lease } : {}),
   });
   const door: HttpDoor | undefined = security && lockedDoor(security.credentials, { kind: 'master', tls: security.tls, port: config.httpPort, title: 'the Agora master', log: log.child('http') });
   // Before any server starts: no agent or framework is answered until the records are back.
