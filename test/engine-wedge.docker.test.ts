@@ -101,7 +101,7 @@ describe('an agent whose container engine wedges', () => {
     const { nc } = await cluster.natsAs('master', 'master');
     try {
       const late = task({ id: 'late', command: 'echo never', cpus: 0.1, mem: 32, image: TEST_IMAGE }, first);
-      nc.publish(subjects().run(OPEN_OWNER, wedgedId), encodeRunTask({ frameworkId: s.frameworkId, frameworkInfo: frameworkInfo({ id: s.frameworkId }), task: late }));
+      nc.publish(subjects().run(OPEN_OWNER, wedgedId), encodeRunTask({ frameworkId: s.frameworkId, frameworkInfo: frameworkInfo({ id: s.frameworkId }), task: late, epoch: 1 }));   // the leader's epoch: an older one's run would be dropped unanswered
       await nc.flush();
     } finally {
       await nc.close();
