@@ -62,7 +62,7 @@ describe('agora credentials', () => {
     expect(claims.sub).toBe(user.user);
     expect(claims.iss).toBe(decode(readFileSync(join(dir, 'nats', 'account.jwt'), 'utf8')).sub);
     expect(claims.nats.pub?.allow).toEqual(['agora.master.node-7.>']);
-    expect(claims.nats.sub?.allow).toEqual(['agora.agent.node-7.>', 'agora.reply.node-7.>']);
+    expect(claims.nats.sub?.allow).toEqual(['agora.agent.node-7.>', 'agora.reply.node-7.>', 'agora.leader']);
     // The master's user may do anything in the account; operators and frameworks have none.
     const creds = readCredentials(join(dir, 'credentials.json'));
     expect(decode<User>(creds.natsUser('master')!.jwt).nats.pub).toBeUndefined();

@@ -75,7 +75,7 @@ describe('the offer log when its stream is lost under a running master', () => {
     // The DECLINED line finds no stream: counted, and the master sets the stream up again.
     await eventually('the lost line counted', async () => (await metric(cluster, 'agora_offer_log_not_persisted_total')) === 1);
     await eventually('the log durable again', async () => (await metric(cluster, 'agora_offer_log_durable')) === 1);
-    expect((await get(cluster, '/health')).body).toEqual({ status: 'ok', epoch: 1, offerLog: 'durable' });
+    expect((await get(cluster, '/health')).body).toMatchObject({ status: 'ok', role: 'leader', epoch: 1, offerLog: 'durable' });
 
     // Revive clears the hour's filter: the next offer lands in the new stream, as its first line.
     await s.revive();
