@@ -61,42 +61,59 @@ export class MasterRequestError extends Error {
 }
 
 /** GET a JSON document from the master; rejects with a MasterRequestError. */
-export function getJson<T>(addr: MasterAddress, path: string, timeoutMs = 10_000): Promise<T> {
-  return requestJson<T>(addr, 'GET', path, timeoutMs);
+export async function getJson<T>(addr: MasterAddress, path: string, timeoutMs = 10_000): Promise<T> {
+  return (await requestJson<T>(addr.httpUrl, addr, 'GET', path, timeoutMs)).value;
 }
 
 /** POST to the master (an operator's action) and read its JSON answer. */
-export function postJson<T>(addr: MasterAddress, path: string, timeoutMs = 10_000): Promise<T> {
-  return requestJson<T>(addr, 'POST', path, timeoutMs);
+export async function postJson<T>(addr: MasterAddress, path: string, timeoutMs = 10_000): Promise<T> {
+  return (await requestJson<T>(addr.httpUrl, addr, 'POST', path, timeoutMs)).value;
 }
 
 /** PUT a JSON body to the master and read its JSON answer. */
-export function putJson<T>(addr: MasterAddress, path: string, body: unknown, timeoutMs = 10_000): Promise<T> {
-  return requestJson<T>(addr, 'PUT', path, timeoutMs, JSON.stringify(body));
+export async function putJson<T>(addr: MasterAddress, path: string, body: unknown, timeoutMs = 10_000): Promise<T> {
+  return (await requestJson<T>(addr.httpUrl, addr, 'PUT', path, timeoutMs, JSON.stringify(body))).value;
 }
 
-function requestJson<T>(addr: MasterAddress, method: 'GET' | 'POST' | 'PUT', path: string, timeoutMs: number, body?: string): Promise<T> {
+/** How many standby redirects a request follows: masters that keep pointing elsewhere are an election in flux. */
+const MAX_REDIRECTS = 3;
+
+/**
+ * The answer, and the base URL of the master that gave it: a standby master answers 307 with
+ * the leader's URL, which is followed (the same method and body, the same identity).
+ */
+function requestJson<T>(base: string, addr: MasterAddress, method: 'GET' | 'POST' | 'PUT', path: string, timeoutMs: number, body?: string, hops = 0): Promise<{ value: T; base: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = body !== undefined ? { 'content-type': 'application/json' } : {};
-    const req = doorRequest(`${addr.httpUrl}${path}`, { method, timeout: timeoutMs, headers, identity: addr.identity }, (res) => {
-      let body = '';
+    const req = doorRequest(`${base}${path}`, { method, timeout: timeoutMs, headers, identity: addr.identity }, (res) => {
+      let text = '';
       res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
+      res.on('data', (d: string) => { text += d; });
       res.on('end', () => {
         const status = res.statusCode ?? 500;
+        const location = res.headers.location;
+        if ((status === 307 || status === 308) && location && hops < MAX_REDIRECTS) {
+          const to = new URL(location);
+          requestJson<T>(`${to.protocol}//${to.host}`, addr, method, path, timeoutMs, body, hops + 1).then(resolve, reject);
+          return;
+        }
+        if (status >= 300 && status < 400) {
+          reject(new MasterRequestError(status, errorOf(text), `master ${base}${path} answered ${status} (sent elsewhere too often: ${location ?? 'nowhere'})`));
+          return;
+        }
         if (status >= 400) {
-          reject(new MasterRequestError(status, errorOf(body), `master ${addr.httpUrl}${path} answered ${status}: ${body.slice(0, 300)}`));
+          reject(new MasterRequestError(status, errorOf(text), `master ${base}${path} answered ${status}: ${text.slice(0, 300)}`));
           return;
         }
         try {
-          resolve(JSON.parse(body) as T);
+          resolve({ value: JSON.parse(text) as T, base });
         } catch (err) {
           reject(new MasterRequestError(0, 'invalid JSON', `master sent invalid JSON for ${path}: ${(err as Error).message}`, { cause: err }));
         }
       });
     });
-    req.on('timeout', () => req.destroy(new Error(`master ${addr.httpUrl} did not answer ${path} within ${timeoutMs} ms`)));
-    req.on('error', (err) => reject(new MasterRequestError(0, err.message, `cannot reach the master at ${addr.httpUrl}: ${err.message}`, { cause: err })));
+    req.on('timeout', () => req.destroy(new Error(`master ${base} did not answer ${path} within ${timeoutMs} ms`)));
+    req.on('error', (err) => reject(new MasterRequestError(0, err.message, `cannot reach the master at ${base}: ${err.message}`, { cause: err })));
     req.end(body);
   });
 }
@@ -112,6 +129,7 @@ function errorOf(body: string): string {
 
 /** The master's gRPC address (`host:port`), read from its state. */
 export async function grpcAddress(addr: MasterAddress): Promise<string> {
-  const state = await getJson<{ master: { grpcPort: number } }>(addr, '/api/v1/state');
-  return `${addr.host}:${state.master.grpcPort}`;
+  const { value: state, base } = await requestJson<{ master: { grpcPort: number } }>(addr.httpUrl, addr, 'GET', '/api/v1/state', 10_000);
+  // A standby sent us to the leader: its host, not the one we asked.
+  return `${new URL(base).hostname}:${state.master.grpcPort}`;
 }

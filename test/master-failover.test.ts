@@ -12,6 +12,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { startAgent, type AgentHandle } from '../agent/agent';
 import { freePort, startNatsServer, stopChild, type NatsServer } from '../common/nats-server';
+import { getJson, grpcAddress, masterAt } from '../common/operator-client';
 import { startRedisServer, type RedisServer } from '../common/redis-server';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
 import { AGORA_BIN } from './support/binary';
@@ -86,6 +87,10 @@ it('replaces a SIGKILLed leader with its standby in a higher epoch, and the runn
   const redirect = await doorFetch(`https://127.0.0.1:${standby.http}/api/v1/state`, { redirect: 'manual', headers: { authorization: sec.header('admin') } });
   expect(redirect.status).toBe(307);
   expect(redirect.headers.get('location')).toBe(`https://127.0.0.1:${first.leader.http}/api/v1/state`);
+  // The CLI's and the SDK's HTTP client follow it: asked of the standby, answered by the leader.
+  const viaStandby = masterAt('127.0.0.1', standby.http, sec.identity('admin'));
+  expect((await getJson<{ master: { httpPort: number } }>(viaStandby, '/api/v1/state')).master.httpPort).toBe(first.leader.http);
+  expect(await grpcAddress(viaStandby)).toBe(`127.0.0.1:${first.leader.grpc}`);
 
   const doors = sec.open();
   agent = await startAgent({
