@@ -11,7 +11,7 @@ import type { AgentUsageCall, HeartbeatCall, HeartbeatResult, RegisterAgentCall,
 import { CallError, RegistryUnavailableError } from './errors';
 import { oneLine } from './framework-calls';
 import { noteAgent } from './operator-notes';
-import { now, persist, recorded, rescindOffer, tell, type MasterState } from './state';
+import { now, persist, rescindOffer, tell, type MasterState } from './state';
 import { masterStatus } from './tasks';
 
 const SUBJECT_SAFE = /^[A-Za-z0-9_-]+$/;
@@ -66,7 +66,7 @@ export async function registerAgent(s: MasterState, call: RegisterAgentCall, sen
   const principal = sender ?? call.agentInfo.principal;
   const info: AgentInfo = { ...presented, id: agentId, ...(principal !== undefined && principal !== OPEN_OWNER ? { principal } : {}) };
   checkRoomForSpared(s, agentId, info.resources, reported);
-  await recorded(s, admit(s, info));
+  await admit(s, info);
   const at = now(s);
   const known = s.agents.get(agentId);
   const degradedReason = degradedNote(call.degradedReason);
@@ -199,7 +199,7 @@ async function removeAgent(
   record: () => Promise<void> = () => s.writes.write(`remove agent ${agentId}`, () => s.registry.remove(agentId)),
 ): Promise<void> {
   if (!s.agents.has(agentId)) throw new CallError('NOT_FOUND', `agent ${agentId} is not registered`);
-  await recorded(s, record());
+  await record();
   for (const { offer } of s.offers.onAgent(agentId)) rescindOffer(s, offer.id, why);
   const at = now(s);
   for (const entry of s.tasks.onAgent(agentId)) {

@@ -35,7 +35,7 @@ import type { Principal } from '../common/security/credentials';
 import { recover, type Recovered } from './recovery';
 import { InMemoryRegistry, type AgentRegistry } from './registry';
 import { RegistryWrites, type RegistryHealth } from './registry-writes';
-import { dropConnection, recorded, type MasterState } from './state';
+import { dropConnection, type MasterState } from './state';
 import { stateView } from './state-view';
 
 export interface MasterDeps {
@@ -111,9 +111,8 @@ export class Master implements SchedulerApi, AgentHandler {
       config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(),
       tasks: new CountingTaskTable(this.counts, taskObserver(events)), events,
       offers: new OfferBook(), filters: new FilterBook(), agentPort: deps.agentPort, offerLog: countingOfferLog(deps.offerLog, this.counts),
-      registry, writes: new RegistryWrites({ link: registry.link, clock: config.clock, log, fenced: (err) => this.fenced(err) }), authorizer: deps.authorizer ?? allowAll, goneAgents: new Set(), weights: new Map(config.weights), log,
+      registry, writes: new RegistryWrites({ link: registry.link, clock: config.clock, log, fenced: (err) => { this.fenced(err); return new CallError('UNAVAILABLE', `this master (epoch ${this.epoch}) was fenced: ${err.message}`); } }), authorizer: deps.authorizer ?? allowAll, goneAgents: new Set(), weights: new Map(config.weights), log,
       allocateSoon: () => this.allocateSoon(),
-      fence: (err) => this.fenced(err),
     };
   }
 
@@ -348,7 +347,7 @@ export class Master implements SchedulerApi, AgentHandler {
     this.checkRunning();
     const checked = checkWeights(update);
     const all = Object.fromEntries([...this.s.weights, ...checked]);
-    await recorded(this.s, this.s.writes.write('save role weights', () => this.s.registry.saveWeights(all)));
+    await this.s.writes.write('save role weights', () => this.s.registry.saveWeights(all));
     for (const [role, w] of checked) this.s.weights.set(role, w);
     this.s.log.info('role weights updated', Object.fromEntries(checked));
     this.allocateSoon();

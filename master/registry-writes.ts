@@ -57,8 +57,11 @@ export class RegistryWrites {
   private stopped = false;
   private readonly unlink: () => void;
 
-  /** `fenced`: told when a write is refused because a newer master has written (it must stop acting). */
-  constructor(private readonly o: { link?: RegistryLink; clock: Clock; log: Logger; fenced?: (err: Error) => void }) {
+  /**
+   * `fenced`: told when a write is refused because a newer master has written (it must stop
+   * acting); it answers what an awaited write is refused with.
+   */
+  constructor(private readonly o: { link?: RegistryLink; clock: Clock; log: Logger; fenced?: (err: Error) => Error }) {
     this.unlink = o.link?.onChange((status) => { if (status.available) this.retryNow(); }) ?? (() => undefined);
   }
 
@@ -155,15 +158,16 @@ export class RegistryWrites {
   /** A write failed: whether to go on with the next one now. */
   private failed(head: Entry, err: unknown): boolean {
     const down = this.o.link?.unavailable('the registry', err);
-    if (head.settle) {
-      this.queue.shift();
-      head.settle.reject(down ? new RegistryUnavailableError(`cannot ${head.what}: ${down.message}`, true) : asError(err));
-      return true;
-    }
     if (!down && isFenced(err)) {
       // A newer master leads: nothing of this one's may be written now, nor retried later.
       this.queue.shift();
-      this.o.fenced?.(asError(err));
+      const refusal = this.o.fenced?.(asError(err)) ?? asError(err);
+      head.settle?.reject(refusal);
+      return true;
+    }
+    if (head.settle) {
+      this.queue.shift();
+      head.settle.reject(down ? new RegistryUnavailableError(`cannot ${head.what}: ${down.message}`, true) : asError(err));
       return true;
     }
     if (!down) {

@@ -16,6 +16,7 @@ import type { Logger } from '../common/log';
 import { LEADER_METADATA_KEY, schedulerService } from '../common/scheduler-service';
 import { serverCredentials } from '../common/security/grpc-auth';
 import type { HttpDoor } from '../common/security/http-door';
+import { json } from '../common/security/http-door-requests';
 import { createDoorServer, schemeFor } from '../common/security/https';
 import type { TlsFiles } from '../common/security/pki';
 
@@ -93,8 +94,7 @@ function answerHttp(o: StandbyOptions, req: IncomingMessage, res: ServerResponse
   }
   if (!leader) return json(res, 503, { error: 'this master is a standby and no leader is elected yet; try again in a few seconds' });
   // 307, not 302: the method and body are kept, so a PUT or POST is repeated at the leader.
-  res.writeHead(307, { location: `${schemeFor(o.door?.tls?.ca)}://${leader.http}${req.url ?? url.pathname}`, 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: `this master is a standby; the leader is at ${leader.http}` }));
+  json(res, 307, { error: `this master is a standby; the leader is at ${leader.http}` }, { location: `${schemeFor(o.door?.tls?.ca)}://${leader.http}${req.url ?? url.pathname}` });
 }
 
 /** Every scheduler call answered UNAVAILABLE, naming the leader. */
@@ -113,9 +113,4 @@ function grpcHandlers(o: StandbyOptions): UntypedServiceImplementation {
       : (_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => callback(refusal());
   }
   return handlers;
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
 }

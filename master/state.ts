@@ -3,13 +3,11 @@
  * framework something, rescinding an offer, removing a framework. Plain data and functions
  * over it; the Master class owns one of these and the timers around it.
  */
-import { isFenced } from '../common/fenced-redis';
 import { format } from '../common/resources';
 import type { Logger } from '../common/log';
 import { isTerminal, type MasterInfo, type SchedulerEvent } from '../common/types';
 import { AgentTable } from './agents';
 import type { MasterConfig } from './config';
-import { CallError } from './errors';
 import { FilterBook } from './filters';
 import { FrameworkTable, type FrameworkRecord } from './frameworks';
 import { OfferBook } from './offers';
@@ -42,8 +40,6 @@ export interface MasterState {
   readonly log: Logger;
   /** Asks for an allocation cycle soon: resources or demand were added. */
   readonly allocateSoon: () => void;
-  /** The registry refused a write as fenced (a newer master leads): this master stops acting. */
-  readonly fence: (err: Error) => void;
 }
 
 export function now(s: MasterState): number {
@@ -95,20 +91,6 @@ export function persist(s: MasterState, what: string, write: () => Promise<void>
   s.writes.defer(what, write);
 }
 
-/**
- * A registry write the caller waits for (an agent's admission, an operator's call). Fenced, the
- * master stops acting and the call is refused UNAVAILABLE: a newer master leads, and it is
- * the one to ask.
- */
-export async function recorded(s: MasterState, write: Promise<void>): Promise<void> {
-  try {
-    await write;
-  } catch (err) {
-    if (!isFenced(err)) throw err;
-    s.fence(err as Error);
-    throw new CallError('UNAVAILABLE', `this master (epoch ${s.config.epoch}) was fenced: ${(err as Error).message}`);
-  }
-}
 
 /** Ends a subscription from the master's side: no more events, heartbeats stop. */
 export function dropConnection(record: FrameworkRecord): void {
