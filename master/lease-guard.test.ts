@@ -10,7 +10,7 @@ import { Master } from './master';
 import { OfferLog } from './offer-log';
 import { frameworkInfo, RecordingAgents, RecordingStream } from '../test/support/master-harness';
 
-it('offers nothing and refuses calls UNAVAILABLE once its lease no longer holds', async () => {
+it('offers nothing, refuses calls UNAVAILABLE and says it is not elected once its lease no longer holds', async () => {
   const clock = new FakeClock();
   let held = true;
   const lease = { check: () => { if (!held) throw new Error('lease expired'); return 3; } };
@@ -21,11 +21,13 @@ it('offers nothing and refuses calls UNAVAILABLE once its lease no longer holds'
   const fw = master.subscribe(frameworkInfo(), stream);
   clock.advance(0);
   expect(stream.offers()).toHaveLength(1);
+  expect(master.metrics()).toMatchObject({ elected: true, epoch: 3 });
   master.decline({ ...fw, offerIds: [stream.lastOffer().id], filters: { refuseMs: 0 } });
 
   held = false;
   clock.advance(5000);
   expect(stream.offers()).toHaveLength(1);   // no allocation without the lease
   expect(() => master.revive({ ...fw, roles: [] })).toThrow(/epoch 3\) no longer holds its lease/);
+  expect(master.metrics()).toMatchObject({ elected: false, epoch: 3 });   // a scrape tells it no longer leads
   master.stop();
 });

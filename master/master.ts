@@ -272,7 +272,7 @@ export class Master implements SchedulerApi, AgentHandler {
 
   /** The numbers behind `GET /metrics` (rendered by metrics.ts). */
   metrics(): MasterMetrics {
-    return metricsView(this.s, this.startedAt, this.counts);
+    return metricsView(this.s, this.startedAt, this.counts, this.leaseHeld() && !this.fencedBy && !this.stopped);
   }
 
   // ---------------------------------------------------------------- frameworks

@@ -19,7 +19,7 @@ function addTo(sum: ResourceAmounts, rs: Resources): void {
 const round3 = (a: ResourceAmounts): ResourceAmounts =>
   Object.fromEntries(RESOURCE_NAMES.map((r) => [r, Math.round(a[r] * 1000) / 1000])) as ResourceAmounts;
 
-export function metricsView(s: MasterState, startedAt: number, counts: MasterCounts): MasterMetrics {
+export function metricsView(s: MasterState, startedAt: number, counts: MasterCounts, elected: boolean): MasterMetrics {
   const agents = s.agents.all();
   const unreachable = agents.filter((a) => a.unreachableSince !== undefined).length;
   const frameworks = s.frameworks.all();
@@ -38,6 +38,7 @@ export function metricsView(s: MasterState, startedAt: number, counts: MasterCou
   }
   return {
     master: { id: s.info.id, hostname: s.info.hostname, version: s.info.version },
+    elected, epoch: s.config.epoch,
     uptimeSeconds: Math.max(0, now(s) - startedAt) / 1000,
     agents: { active: agents.length - unreachable, unreachable },
     frameworks: { connected, disconnected: frameworks.length - connected },

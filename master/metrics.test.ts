@@ -12,6 +12,7 @@ function snapshot(): MasterMetrics {
   counts.allocationSeconds = 0.25;
   return {
     master: { id: 'master-1', hostname: 'm1', version: '0.1.0' },
+    elected: true, epoch: 7,
     uptimeSeconds: 12.5,
     agents: { active: 2, unreachable: 1 },
     frameworks: { connected: 1, disconnected: 0 },
@@ -29,9 +30,12 @@ describe('renderMetrics', () => {
       '# HELP agora_master_info The master answering: its id, hostname and version.',
       '# TYPE agora_master_info gauge',
       'agora_master_info{id="master-1",hostname="m1",version="0.1.0"} 1',
-      '# HELP agora_master_elected Whether this master is the elected leader (1) or not (0).',
+      '# HELP agora_master_elected Whether this master is the elected leader acting now (1) or not (0).',
       '# TYPE agora_master_elected gauge',
       'agora_master_elected 1',
+      '# HELP agora_master_epoch The epoch the leader leads in, as this master knows it (0 while no leader is known).',
+      '# TYPE agora_master_epoch gauge',
+      'agora_master_epoch 7',
       '# HELP agora_master_uptime_seconds Seconds since this master started.',
       '# TYPE agora_master_uptime_seconds gauge',
       'agora_master_uptime_seconds 12.5',

@@ -37,6 +37,10 @@ export interface MasterCounts {
 /** The numbers of one scrape. */
 export interface MasterMetrics {
   master: { id: string; hostname: string; version: string };
+  /** Whether this master acts as the leader now: it holds its lease and was not fenced. */
+  elected: boolean;
+  /** The epoch it leads in (1 without election). */
+  epoch: number;
   uptimeSeconds: number;
   agents: { active: number; unreachable: number };
   frameworks: { connected: number; disconnected: number };
@@ -111,8 +115,7 @@ export function metricFamilies(m: MasterMetrics): MetricFamily[] {
   const { counts } = m;
   return [
     gauge('agora_master_info', 'The master answering: its id, hostname and version.', [{ labels: m.master, value: 1 }]),
-    // No leader election yet: the only master is always the leader.
-    gauge('agora_master_elected', 'Whether this master is the elected leader (1) or not (0).', [{ value: 1 }]),
+    ...leadershipFamilies(m.elected, m.epoch),
     gauge('agora_master_uptime_seconds', 'Seconds since this master started.', [{ value: m.uptimeSeconds }]),
     gauge('agora_agents', 'Registered agents, by state.', by('state', ['active', 'unreachable'] as const, (k) => m.agents[k])),
     gauge('agora_frameworks', 'Known frameworks, by whether their subscription is live.',
@@ -169,6 +172,18 @@ export function registryFamilies(health: { available: boolean; pendingWrites: nu
     gauge('agora_registry_available', 'Whether the registry (Redis) takes writes (1) or not (0): registrations, new subscriptions, teardowns, weights are refused while 0.',
       [{ value: health.available ? 1 : 0 }]),
     gauge('agora_registry_pending_writes', 'Registry writes made and not yet stored, those waiting for Redis to come back included.', [{ value: health.pendingWrites }]),
+  ];
+}
+
+/**
+ * Whether this master leads, and in which epoch: every master answers these, standbys too
+ * (standby.ts), so a scrape of each replica tells which one leads (Mesos's `master/elected`).
+ * A leader that lost its lease or was fenced says 0 before it exits.
+ */
+export function leadershipFamilies(elected: boolean, epoch: number | undefined): MetricFamily[] {
+  return [
+    gauge('agora_master_elected', 'Whether this master is the elected leader acting now (1) or not (0).', [{ value: elected ? 1 : 0 }]),
+    gauge('agora_master_epoch', 'The epoch the leader leads in, as this master knows it (0 while no leader is known).', [{ value: epoch ?? 0 }]),
   ];
 }
 

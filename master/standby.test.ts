@@ -55,6 +55,15 @@ describe('a standby master while another leads', () => {
     expect(put.headers.get('location')).toBe('http://127.0.0.1:5060/api/v1/weights?x=1');
   });
 
+  it('answers /metrics itself: not elected, and the epoch the leader leads in', async () => {
+    leader = { http: '127.0.0.1:5060', grpc: '127.0.0.1:5063', epoch: 7, pid: 4242 };
+    const metrics = await http('/metrics');
+    expect(metrics.status).toBe(200);
+    const text = await metrics.text();
+    expect(text).toMatch(/^agora_master_elected 0$/m);
+    expect(text).toMatch(/^agora_master_epoch 7$/m);
+  });
+
   it('refuses scheduler calls UNAVAILABLE, naming the leader\'s gRPC address in the trailing metadata', async () => {
     leader = { http: '127.0.0.1:5060', grpc: '127.0.0.1:5063', epoch: 7, pid: 4242 };
     const err = await decline();

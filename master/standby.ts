@@ -3,6 +3,8 @@
  * leader without a configuration change, as Mesos's standby masters do:
  *   HTTP   GET /health  200 {"status":"ok","role":"standby","epoch","pid","leader"} — the leader's
  *                       HTTP address and the epoch it leads in, or null while none is known;
+ *          GET /metrics its own, not the leader's: `agora_master_elected 0` and the leader's
+ *                       epoch, so a scrape of every replica tells which one leads
  *          anything else 307 to the same path on the leader (Mesos answers a standby's API the
  *                       same way), 503 with a JSON error while no leader is known.
  *   gRPC   every call UNAVAILABLE: "this master is a standby; the leader is at host:port", with
@@ -19,6 +21,7 @@ import type { HttpDoor } from '../common/security/http-door';
 import { json } from '../common/security/http-door-requests';
 import { createDoorServer, schemeFor } from '../common/security/https';
 import type { TlsFiles } from '../common/security/pki';
+import { exposition, leadershipFamilies, METRICS_CONTENT_TYPE } from './metrics';
 
 export { LEADER_METADATA_KEY } from '../common/scheduler-service';
 
@@ -91,6 +94,11 @@ function answerHttp(o: StandbyOptions, req: IncomingMessage, res: ServerResponse
   const leader = o.leader();
   if (url.pathname === '/health') {
     return json(res, 200, { status: 'ok', role: 'standby', pid: process.pid, epoch: leader?.epoch ?? null, leader: leader?.http ?? null });
+  }
+  if (url.pathname === '/metrics') {
+    res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE });
+    res.end(exposition(leadershipFamilies(false, leader?.epoch)));
+    return;
   }
   if (!leader) return json(res, 503, { error: 'this master is a standby and no leader is elected yet; try again in a few seconds' });
   // 307, not 302: the method and body are kept, so a PUT or POST is repeated at the leader.
