@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { createConnection, createServer } from 'net';
+import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { natsServerConfig } from './security/nats-auth';
@@ -41,9 +41,24 @@ export function freePort(): Promise<number> {
   });
 }
 
+export interface NatsServerOptions { port?: number; bin?: string; jetstream?: boolean; securityDir?: string; storeDir?: string }
+
+/** Free ports tried, when none is given, before giving up: another process may take one between its choice and the bind. */
+const PORT_ATTEMPTS = 5;
+
 /** `storeDir`: its files (JetStream's store included) there, kept across restarts; none: a temp dir, removed on stop. */
-export async function startNatsServer(opts: { port?: number; bin?: string; jetstream?: boolean; securityDir?: string; storeDir?: string } = {}): Promise<NatsServer> {
-  const port = opts.port ?? (await freePort());
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
+  if (opts.port !== undefined) return startNatsServerOn(opts.port, opts);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsServerOn(await freePort(), opts);
+    } catch (err) {
+      if (attempt >= PORT_ATTEMPTS || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startNatsServerOn(port: number, opts: NatsServerOptions): Promise<NatsServer> {
   if (opts.storeDir) mkdirSync(opts.storeDir, { recursive: true, mode: 0o700 });
   const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'agora-nats-'));
   const removeStore = () => { if (!opts.storeDir) rmSync(storeDir, { recursive: true, force: true }); };
@@ -80,13 +95,20 @@ export async function startNatsServer(opts: { port?: number; bin?: string; jetst
   };
 }
 
-/** Spawns `nats-server` with `args`; resolves once it listens on `port`, or kills it and rejects. */
+/** How long nats-server may take to say it is ready before it is killed and the start fails. */
+const READY_TIMEOUT_MS = 30_000;
+/** What nats-server logs once every listener (clients, routes, monitoring) is bound. */
+const READY_LINE = 'Server is ready';
+
+/**
+ * Spawns `nats-server` with `args`; resolves once it logs that it is ready, or kills it and
+ * rejects with its last words. Waiting for its own line, not for a connection to `port`, keeps a
+ * port that another process holds from looking like a server that started.
+ */
 export async function spawnNatsServer(bin: string | undefined, args: readonly string[], port: number): Promise<ChildProcess> {
   const child = spawn(bin ?? 'nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   try {
-    await waitUntilListening(child, port, () => stderr);
+    await untilReady(child, port);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -94,28 +116,27 @@ export async function spawnNatsServer(bin: string | undefined, args: readonly st
   return child;
 }
 
-/** Resolves when the port accepts a connection; rejects if the child exits first. */
-function waitUntilListening(child: ChildProcess, port: number, log: () => string): Promise<void> {
+/** Resolves at nats-server's ready line; rejects if it exits, cannot start, or stays silent too long. */
+function untilReady(child: ChildProcess, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    let done = false;
-    const onExit = (code: number | null) => {
-      if (done) return;
-      done = true;
-      reject(new Error(`nats-server exited (code ${code}) before listening on ${port}: ${log()}`));
+    let log = '';
+    const settle = (err?: Error) => {
+      clearTimeout(timer);
+      child.off('close', onExit);
+      child.stderr?.off('data', onData);
+      // Keep draining its log, so a chatty server never blocks on a full pipe.
+      child.stderr?.resume();
+      if (err) reject(err); else resolve();
     };
-    child.once('exit', onExit);
-    child.once('error', (err) => { if (!done) { done = true; reject(new Error(`cannot start nats-server: ${err.message}`)); } });
-    const attempt = (n: number) => {
-      if (done) return;
-      const sock = createConnection({ port, host: '127.0.0.1' });
-      sock.once('connect', () => { sock.destroy(); done = true; child.off('exit', onExit); resolve(); });
-      sock.once('error', () => {
-        sock.destroy();
-        if (n > 500) { done = true; reject(new Error(`nats-server did not listen on ${port}: ${log()}`)); return; }
-        setTimeout(() => attempt(n + 1), 20);
-      });
+    const onData = (d: Buffer) => {
+      log = (log + d.toString()).slice(-4000);
+      if (log.includes(READY_LINE)) settle();
     };
-    attempt(0);
+    const onExit = (code: number | null) => settle(new Error(`nats-server exited (code ${code}) before listening on ${port}: ${log}`));
+    const timer = setTimeout(() => settle(new Error(`nats-server did not become ready on ${port} within ${READY_TIMEOUT_MS} ms: ${log}`)), READY_TIMEOUT_MS);
+    child.stderr?.on('data', onData);
+    child.once('close', onExit);
+    child.once('error', (err) => settle(new Error(`cannot start nats-server: ${err.message}`)));
   });
 }
 
