@@ -10,6 +10,7 @@
  */
 import { CYCLE_SOURCE, GOAL_FACTOR, GRID, caseLabel } from './decline-rounds.bench';
 import { agentLaunchSection } from './docs-agent-launch';
+import { haSection, type HaRecord } from './docs-ha';
 import { leaseSection } from './docs-lease';
 import { securitySection } from './docs-security';
 import { round, type Measurement } from './harness';
@@ -23,7 +24,7 @@ const k = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
 /** The cases the goal names: 10k/1k and 20k/2k. */
 const GOAL_AGENTS = new Set([10000, 20000]);
 
-export function benchmarksDoc(r: Results, stepAB?: FrameworkStepAB, redisFsync?: RedisFsyncRecord): string {
+export function benchmarksDoc(r: Results, stepAB?: FrameworkStepAB, redisFsync?: RedisFsyncRecord, ha?: HaRecord): string {
   return [
     ...headSection(r),
     ...goalSection(r),
@@ -37,6 +38,8 @@ export function benchmarksDoc(r: Results, stepAB?: FrameworkStepAB, redisFsync?:
     ...frameworkStepSection(stepAB),
     '',
     ...redisFsyncSection(redisFsync),
+    '',
+    ...haSection(ha),
   ].join('\n');
 }
 

@@ -13,8 +13,11 @@ import { round, timeAsync, type Bench, type Measurement, type PublishedFigure } 
 
 let seq = 0;
 
+/** Where a launch goes: a master's gRPC address, with the cluster's keys when its doors are locked. */
+export type LaunchTarget = Pick<TestCluster, 'grpcAddr' | 'security'>;
+
 /** Runs `n` tasks of `spec` through one framework; resolves when all are terminal. */
-async function launchAll(cluster: TestCluster, n: number, spec: Omit<TaskSpec, 'id'>): Promise<void> {
+export async function launchAll(cluster: LaunchTarget, n: number, spec: Omit<TaskSpec, 'id'>): Promise<void> {
   // A cluster's own identity, so a secure and an open cluster can be measured side by side.
   const credentials = cluster.security ? cluster.security.identity('admin') : false;
   const s = await subscribe({ grpcAddress: cluster.grpcAddr, framework: { name: 'launch-bench' }, credentials });

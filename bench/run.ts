@@ -17,8 +17,10 @@ import { allocatorBench } from './allocator.bench';
 import { declineRoundsBench } from './decline-rounds.bench';
 import { benchmarksDoc } from './docs';
 import type { FrameworkStepAB } from './docs-framework-step';
+import type { HaRecord } from './docs-ha';
 import type { RedisFsyncRecord } from './docs-redis-fsync';
 import { round, type Bench, type Measurement } from './harness';
+import { haFailoverBench, haLaunchBench } from './ha.bench';
 import { jobsBench } from './jobs.bench';
 import { launchBench, launchSecurityBench } from './launch.bench';
 import { leaseBench } from './lease.bench';
@@ -27,7 +29,7 @@ import { redisFsyncBench } from './redis-fsync.bench';
 import { servicesBench } from './services.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, servicesBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench, redisFsyncBench, leaseBench];
+const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, servicesBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench, redisFsyncBench, leaseBench, haLaunchBench, haFailoverBench];
 
 export interface Machine {
   cpuModel: string;
@@ -61,10 +63,10 @@ function stepAB(): FrameworkStepAB | undefined {
   return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as FrameworkStepAB : undefined;
 }
 
-/** What Redis's AOF fsync modes cost the launch path: recorded once, rendered by every full run. */
-function redisFsync(): RedisFsyncRecord | undefined {
-  const file = path.join(repoRoot(), 'bench', 'results', 'redis-fsync.json');
-  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as RedisFsyncRecord : undefined;
+/** A record kept in `bench/results/<name>`: measured once, rendered by every full run. */
+function recorded<T>(name: string): T | undefined {
+  const file = path.join(repoRoot(), 'bench', 'results', name);
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as T : undefined;
 }
 
 function machine(): Machine {
@@ -163,7 +165,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(dir, 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'RESULTS.md'), markdown(results));
   fs.mkdirSync(path.join(repoRoot(), 'docs'), { recursive: true });
-  fs.writeFileSync(path.join(repoRoot(), 'docs', 'benchmarks.md'), benchmarksDoc(results, stepAB(), redisFsync()));
+  fs.writeFileSync(path.join(repoRoot(), 'docs', 'benchmarks.md'), benchmarksDoc(results, stepAB(), recorded<RedisFsyncRecord>('redis-fsync.json'), recorded<HaRecord>('ha.json')));
   console.log(`wrote bench/results/latest.json, bench/RESULTS.md and docs/benchmarks.md (${results.durationS} s)`);
 }
 

@@ -74,12 +74,16 @@ export async function startMasterNode(options: StartMasterOptions, election: Ele
   }
   const joined = elect;
   let master: MasterHandle | undefined;
+  let down = false;
   const { elected, deposed } = follow(joined, async (epoch) => {
     await standby?.stop();
     standby = undefined;
     door?.close();
-    master = await startMaster({ ...options, httpPort, grpcPort, epoch, lease: joined });
-  }, () => master?.stop() ?? Promise.resolve(), log);
+    const started = await startMaster({ ...options, httpPort, grpcPort, epoch, lease: joined });
+    // Deposed while it recovered: it must not stay up, even fenced, as a master of a past epoch.
+    if (down) return started.stop();
+    master = started;
+  }, () => { down = true; return master?.stop() ?? Promise.resolve(); }, log);
   return {
     httpPort, grpcPort, elected, deposed,
     leader: () => joined.leader(),

@@ -185,6 +185,16 @@ export class Election {
   private run(c: LeaseCommand): void {
     switch (c.kind) {
       case 'claim':
+        void this.store.write(c.expectRevision, c.value).then(async (result) => {
+          // nats-server before 2.9.21 checks a replicated stream's compare-and-set before the write
+          // is agreed, so two claims on one revision can both land (nats-server#4320): a winner
+          // reads the key back, and a later revision there wins over its own. Epochs stay unique
+          // either way; this keeps the loser from believing it leads until its watch says so.
+          const now = result.kind === 'written' ? await this.store.read() : undefined;
+          if (now && result.kind === 'written' && now.revision > result.revision) this.dispatch({ kind: 'observed', observation: now });
+          this.dispatch(answer(c.kind, result));
+        });
+        return;
       case 'renew':
         void this.store.write(c.expectRevision, c.value).then((result) => this.dispatch(answer(c.kind, result)));
         return;

@@ -25,6 +25,8 @@ export interface LeaseStore {
    * the lease `session` won at `epoch` (a renewal that was in flight); false if it could not.
    */
   release(expectRevision: number, session: string, epoch: number): Promise<boolean>;
+  /** The key as the stream's leader has it now (revision 0 if never written); undefined if it could not be read. */
+  read(): Promise<Observation | undefined>;
   /**
    * Calls `observe` with the key as it is now (revision 0 if it was never written), then again
    * whenever it changes, until `close()`; every observation is read from the stream's leader.
@@ -125,8 +127,7 @@ class KvStore implements LeaseStore {
     return Math.min(this.config.timing.renewEveryMs, MAX_RETRY_MS);
   }
 
-  /** The key read from the stream's leader; undefined if that failed. */
-  private async read(): Promise<Observation | undefined> {
+  async read(): Promise<Observation | undefined> {
     try {
       const entry = await this.kv.get(this.config.group);
       return entry ? this.observation(entry) : { revision: 0 };
