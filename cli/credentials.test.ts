@@ -63,10 +63,20 @@ describe('agora credentials', () => {
     expect(claims.iss).toBe(decode(readFileSync(join(dir, 'nats', 'account.jwt'), 'utf8')).sub);
     expect(claims.nats.pub?.allow).toEqual(['agora.master.node-7.>']);
     expect(claims.nats.sub?.allow).toEqual(['agora.agent.node-7.>', 'agora.reply.node-7.>', 'agora.leader']);
-    // The master's user may do anything in the account; operators and frameworks have none.
+    // The master's user may do anything in the account; operators have none; a framework's only its lease bucket.
     const creds = readCredentials(join(dir, 'credentials.json'));
     expect(decode<User>(creds.natsUser('master')!.jwt).nats.pub).toBeUndefined();
-    expect([creds.natsUser('admin'), creds.natsUser('services')]).toEqual([undefined, undefined]);
+    expect(creds.natsUser('admin')).toBeUndefined();
+    const framework = decode<User>(creds.natsUser('services')!.jwt).nats;
+    expect(creds.natsUser('services')!.role).toBe('framework');
+    expect(framework.pub?.allow).toContain('$KV.AGORA_FRAMEWORKS.>');
+    expect(framework.pub?.allow?.some((s) => s.startsWith('agora.') || s.includes('AGORA_LEADERS'))).toBe(false);
+    expect(framework.sub?.allow).toEqual(['agora.reply.services.>']);
+    await run('create', 'framework', 'team-x');
+    const teamX = readCredentials(join(dir, 'credentials.json')).natsUser('team-x')!;
+    expect(teamX.role).toBe('framework');
+    expect(teamX.user).toBe(natsUserKey('team-x', lines.at(-1)!).getPublicKey());
+    expect(decode<User>(teamX.jwt).nats.sub?.allow).toEqual(['agora.reply.team-x.>']);
 
     await run('revoke', 'node-7');
     const account = decode<Account>(readFileSync(join(dir, 'nats', 'account.jwt'), 'utf8'));

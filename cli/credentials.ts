@@ -68,11 +68,11 @@ async function create({ dir, paths, f, positional, out }: Call): Promise<number>
   if (!kind || !KINDS.includes(kind as PrincipalKind) || !name) throw new UsageError('usage: agora credentials create operator|framework|agent NAME [--role admin|viewer]');
   if (kind === 'operator' && f.role !== 'admin' && f.role !== 'viewer') throw new UsageError('an operator needs --role admin or --role viewer');
   if (kind !== 'operator' && f.role !== undefined) throw new UsageError(`--role is for operators; a ${kind}'s rights are in the ACLs (${paths.acls})`);
-  if (kind === 'agent') checkNatsName(name);
+  if (kind === 'agent' || kind === 'framework') checkNatsName(name);
   const secret = newSecret();
   let creds = readCredentials(paths.credentials).adding(name, kind as PrincipalKind, secret, f.role as OperatorRole | undefined);
-  // An agent's NATS user: its key from the secret, its JWT signed here with the account's key.
-  if (kind === 'agent') creds = creds.withNats(name, await issueNatsUser(dir, name, 'agent', secret));
+  // An agent's or a framework's NATS user: its key from the secret, its JWT signed here with the account's key.
+  if (kind === 'agent' || kind === 'framework') creds = creds.withNats(name, await issueNatsUser(dir, name, kind, secret));
   writeCredentials(paths.credentials, creds);
   const config = readClientConfig(paths.config);
   if (config) {

@@ -81,5 +81,11 @@ export function electionConfig(o: ElectionTarget & LeaseTimingOptions): Election
   return Object.freeze({ bucket: o.bucket, group: o.group, candidate, replicas, timing: leaseTiming(o) });
 }
 
+/**
+ * The bucket of the frameworks' leases (services, jobs): `<PREFIX>_FRAMEWORKS`, apart from the
+ * masters' so that a framework's NATS user may use it and never touch the master's lease.
+ */
+export const frameworksBucket = (subjectPrefix = 'agora'): string => `${subjectPrefix.replace(/[.]/g, '_').toUpperCase()}_FRAMEWORKS`;
+
 /** The bucket of a cluster's leases: `<PREFIX>_LEADERS`, from its NATS subject prefix (`agora` → `AGORA_LEADERS`). */
 export const leadersBucket = (subjectPrefix = 'agora'): string => `${subjectPrefix.replace(/[.]/g, '_').toUpperCase()}_LEADERS`;

@@ -23,8 +23,9 @@ export interface WantedPrincipal {
   nats?: NatsRole;
 }
 
-/** The NATS role a principal gets: agents always, others when asked (the master). */
-export const natsRoleOf = (want: Pick<WantedPrincipal, 'kind' | 'nats'>): NatsRole | undefined => want.nats ?? (want.kind === 'agent' ? 'agent' : undefined);
+/** The NATS role a principal gets: agents and frameworks (for `--ha`'s lease) always, others when asked (the master). */
+export const natsRoleOf = (want: Pick<WantedPrincipal, 'kind' | 'nats'>): NatsRole | undefined =>
+  want.nats ?? (want.kind === 'agent' ? 'agent' : want.kind === 'framework' ? 'framework' : undefined);
 
 /** The principals `agora up` runs with. */
 export const LOCAL_PRINCIPALS: readonly WantedPrincipal[] = [

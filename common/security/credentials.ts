@@ -16,7 +16,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
 import { LiveFile } from './live-file';
-import type { NatsUser } from './nats-auth';
+import { NATS_ROLES, type NatsRole, type NatsUser } from './nats-auth';
 
 export type PrincipalKind = 'operator' | 'framework' | 'agent';
 export type OperatorRole = 'admin' | 'viewer';
@@ -84,9 +84,9 @@ export function parseCredentials(json: unknown, source = 'credentials'): Credent
     if (seen.has(r.name!)) bad(`principal '${r.name}' is listed twice`);
     seen.add(r.name!);
     const nats = r.nats as Partial<NatsUser> | undefined;
-    if (nats !== undefined && (typeof nats !== 'object' || nats === null || (nats.role !== 'master' && nats.role !== 'agent')
+    if (nats !== undefined && (typeof nats !== 'object' || nats === null || !NATS_ROLES.includes(nats.role as NatsRole)
       || typeof nats.user !== 'string' || !/^U[A-Z2-7]{55}$/.test(nats.user) || typeof nats.jwt !== 'string')) {
-      bad(`principals[${i}].nats must be {"role":"master"|"agent","user":"U…","jwt":"…"}`);
+      bad(`principals[${i}].nats must be {"role":"master"|"agent"|"framework","user":"U…","jwt":"…"}`);
     }
     return {
       name: r.name!, kind: r.kind!, ...(r.kind === 'operator' ? { role: r.role } : {}), secretSha256: r.secretSha256!, created: String(r.created ?? ''),

@@ -13,8 +13,9 @@
  * kept in the credentials file beside the secret's digest. The master's user may do anything
  * in the account (JetStream included); an agent's may only publish on
  * `<prefix>.master.<name>.>` and receive `<prefix>.agent.<name>.>` and its own replies
- * (`<prefix>.reply.<name>.>`), so NATS itself enforces who an agent is. Frameworks and
- * operators get no NATS user at all.
+ * (`<prefix>.reply.<name>.>`), so NATS itself enforces who an agent is. A framework's may only
+ * use the frameworks' lease bucket (`frameworkPermissions`), for `--ha`. Operators get no NATS
+ * user at all.
  *
  * Revoking a principal adds its NATS user to the account's revocations and re-signs the
  * account; the master pushes the new account JWT to nats-server (`$SYS.REQ.CLAIMS.UPDATE`),
@@ -36,12 +37,14 @@ import { createAccount, createOperator, createUser, fromSeed, Prefix, type KeyPa
 // The seed codec is not re-exported by the package's index; it is the format every nkey seed has.
 import { Codec } from '@nats-io/nkeys/lib/codec';
 import { decode, encodeAccount, encodeOperator, encodeUser, fmtCreds, type Account, type User } from '@nats-io/jwt';
+import { frameworksBucket } from '../leadership/config';
 import { writeAtomic } from './credentials';
 
 export const NATS_DIR = 'nats';
 
-/** What a NATS user may do: the master everything, an agent only its own subjects. */
-export type NatsRole = 'master' | 'agent';
+/** What a NATS user may do: the master everything, an agent only its own subjects, a framework only its lease bucket. */
+export type NatsRole = 'master' | 'agent' | 'framework';
+export const NATS_ROLES: readonly NatsRole[] = ['master', 'agent', 'framework'];
 
 /** A principal's NATS user as the credentials file keeps it. */
 export interface NatsUser {
@@ -148,6 +151,32 @@ export function agentPermissions(subjectPrefix: string, name: string): Pick<User
   };
 }
 
+/**
+ * The subjects a framework's user may use (the services and jobs frameworks run with `--ha`):
+ * the JetStream KV API of the frameworks' lease bucket only — set it up, read, compare-and-set
+ * and delete its keys, watch them — and replies under its own inbox. Nothing of the master's
+ * (its lease bucket, the offer log) or the agents' subjects: a framework talks to the master
+ * over gRPC, never over NATS. Any framework user may write any framework's key of that bucket;
+ * the data each lease guards is fenced by its own epoch in its own Redis store.
+ */
+export function frameworkPermissions(subjectPrefix: string, name: string): Pick<User, 'pub' | 'sub'> {
+  const bucket = frameworksBucket(subjectPrefix);
+  const stream = `KV_${bucket}`;
+  return {
+    pub: {
+      allow: [
+        '$JS.API.INFO', `$JS.API.STREAM.INFO.${stream}`, `$JS.API.STREAM.CREATE.${stream}`, `$JS.API.STREAM.MSG.GET.${stream}`,
+        `$JS.API.CONSUMER.CREATE.${stream}`, `$JS.API.CONSUMER.CREATE.${stream}.>`, `$JS.API.CONSUMER.DELETE.${stream}.>`, `$JS.API.CONSUMER.INFO.${stream}.>`,
+        `$KV.${bucket}.>`, `$JS.FC.${stream}.>`,
+      ],
+    },
+    sub: { allow: [`${subjectPrefix}.reply.${name}.>`] },
+  };
+}
+
+const permissionsOf = (role: NatsRole, subjectPrefix: string, name: string): Pick<User, 'pub' | 'sub'> | Record<string, never> =>
+  (role === 'agent' ? agentPermissions(subjectPrefix, name) : role === 'framework' ? frameworkPermissions(subjectPrefix, name) : {});
+
 /** Signs the JWT of `name`'s NATS user with the account's key (here, where credentials are issued). */
 export async function issueNatsUser(securityDir: string, name: string, role: NatsRole, secret: string): Promise<NatsUser> {
   checkNatsName(name);
@@ -155,7 +184,7 @@ export async function issueNatsUser(securityDir: string, name: string, role: Nat
   const cluster = readNatsCluster(securityDir);
   if (!cluster) throw new NatsAuthError(`${securityDir} has no NATS keys: run \`agora credentials init\` there first`);
   const key = natsUserKey(name, secret);
-  const claims = role === 'agent' ? agentPermissions(cluster.subjectPrefix, name) : {};
+  const claims = permissionsOf(role, cluster.subjectPrefix, name);
   const jwt = await encodeUser(name, key, readSeed(p.accountSeed), claims);
   return { role, user: key.getPublicKey(), jwt };
 }

@@ -35,7 +35,7 @@ export function natsIdentity(
   if (!identity) throw new SecuritySetupError(`a ${role} on a locked cluster needs its principal: pass --principal NAME (a user of the client config)`);
   const name = identity.principal;
   const user = security.credentials.get().natsUser(name);
-  if (!user) throw new SecuritySetupError(`principal '${name}' has no NATS user in ${security.dir}: create it with \`agora credentials create agent ${name}\` (agents) or use the master's principal`);
+  if (!user) throw new SecuritySetupError(`principal '${name}' has no NATS user in ${security.dir}: create it with \`agora credentials create agent|framework ${name}\` (agents, frameworks) or use the master's principal`);
   if (user.role !== role) throw new SecuritySetupError(`principal '${name}' is a NATS ${user.role}, not a ${role}`);
   const cluster = readNatsCluster(security.dir);
   if (cluster && cluster.subjectPrefix !== subjects.prefix) {
@@ -49,7 +49,8 @@ export function natsIdentity(
     options: {
       authenticator: jwtAuthenticator(jwt, seed),
       tls: natsTls(security),
-      ...(role === 'agent' ? { inboxPrefix: subjects.inbox(name) } : {}),
+      // Replies come back under the owner's inbox: the only subjects an agent's or a framework's user may receive on besides its own.
+      ...(role !== 'master' ? { inboxPrefix: subjects.inbox(name) } : {}),
     },
   };
 }
