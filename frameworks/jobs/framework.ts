@@ -45,6 +45,8 @@ export interface JobsFrameworkOptions {
   keepRuns?: number;
   /** How long an offer nothing wants is declined for (default 5 s). */
   declineRefuseMs?: number;
+  /** A write was refused as fenced: the framework has stopped acting for good (the process should exit). */
+  fenced?: (err: Error) => void;
 }
 
 type Outcome<T> = CommandOutcome<JobsChange, JobsEvent, T>;
@@ -69,7 +71,10 @@ export class JobsFramework extends OnRuntime<JobsModel> {
       live: (m) => allActiveRuns(m).flatMap((r) => { const a = liveAttempt(r); return a ? [{ taskId: a.taskId, agentId: a.agentId }] : []; }),
       idle: 'no job run is waiting',
       refusal: (e) => e instanceof JobsError || e instanceof ApiError,
-    }, { store: o.store, clock: o.clock, log: o.log, ...(o.declineRefuseMs !== undefined ? { declineRefuseMs: o.declineRefuseMs } : {}) });
+    }, {
+      store: o.store, clock: o.clock, log: o.log, ...(o.declineRefuseMs !== undefined ? { declineRefuseMs: o.declineRefuseMs } : {}),
+      ...(o.fenced ? { fenced: o.fenced } : {}),
+    });
   }
 
   static async load(o: JobsFrameworkOptions): Promise<JobsFramework> {

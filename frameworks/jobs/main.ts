@@ -5,6 +5,7 @@
 import { FRAMEWORK_FLAGS } from '../shared/flags';
 import { frameworkUsage, parseFrameworkArgs, runFrameworkCommand, type FrameworkCommand } from '../shared/main';
 import { startJobs, type JobsOptions } from './server';
+import { DEFAULT_JOBS_PREFIX } from './store';
 
 export const JOBS_USAGE = frameworkUsage({
   kind: 'jobs', keeps: 'jobs, runs and the dependency state', prefix: 'agora:jobs:', serves: 'REST APIs and UI', port: 4400, name: 'agora-jobs',
@@ -17,6 +18,7 @@ const SPEC = { ...FRAMEWORK_FLAGS, 'retry-delay-ms': 'number', 'keep-runs': 'num
 
 const COMMAND: FrameworkCommand<typeof SPEC, JobsOptions> = {
   kind: 'jobs', usage: JOBS_USAGE, flags: SPEC, serves: 'REST APIs and UI', start: startJobs,
+  defaults: { port: 4400, redisPrefix: DEFAULT_JOBS_PREFIX },
   options: (f, common) => ({
     ...common,
     ...(f['retry-delay-ms'] !== undefined ? { retryDelayMs: f['retry-delay-ms'] } : {}),

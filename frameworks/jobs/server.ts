@@ -27,8 +27,8 @@ export function startJobs(o: JobsOptions = {}): Promise<JobsHandle> {
     kind: 'jobs', title: 'the Agora jobs framework',
     defaults: { port: 4400, name: 'agora-jobs', redisPrefix: DEFAULT_JOBS_PREFIX },
     stores: { redis: (url, prefix, o) => RedisJobsStore.connect(url, prefix, o), memory: () => new MemoryJobsStore() },
-    load: (store, { clock, log }) => JobsFramework.load({
-      store, clock, log, random: () => randomBytes(8).toString('base64url'),
+    load: (store, { clock, log, fenced }) => JobsFramework.load({
+      store, clock, log, random: () => randomBytes(8).toString('base64url'), ...(fenced ? { fenced } : {}),
       ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}), ...(o.keepRuns !== undefined ? { keepRuns: o.keepRuns } : {}),
     }),
     serve: (ctx) => {

@@ -50,6 +50,8 @@ export interface FrameworkOptions {
   role?: string;
   /** How long an instance may stay STAGING before it is killed and replaced (default 5 min). */
   launchTimeoutMs?: number;
+  /** A write was refused as fenced: the framework has stopped acting for good (the process should exit). */
+  fenced?: (err: Error) => void;
 }
 
 const KEEP_REFUSALS = 10;
@@ -80,6 +82,7 @@ export class ServicesFramework extends OnRuntime<ServicesState> {
       store: o.store, clock: o.clock, log: o.log, ...(o.declineRefuseMs !== undefined ? { declineRefuseMs: o.declineRefuseMs } : {}),
       evaluated: (ev, now) => this.queued(ev, now),
       placed: (p, offers, now) => this.refused(p, offers.length, now),
+      ...(o.fenced ? { fenced: o.fenced } : {}),
     });
     this.runtime.events.add((e) => this.bus.publish(e));
   }

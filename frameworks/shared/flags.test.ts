@@ -48,3 +48,36 @@ describe('the default web UI URL', () => {
     expect(defaultWebuiUrl('::', 4400, machine)).toBe('http://node-7.example.com:4400/ui/');
   });
 });
+
+describe('--ha and its companions', () => {
+  const redis = ['--redis', 'redis://r:6379'];
+
+  it('give both frameworks the election options, AGORA_NATS behind --nats', () => {
+    for (const parse of [parseServicesArgs, parseJobsArgs]) {
+      expect(parse([...redis, '--ha', '--nats', 'nats://a:4222,nats://b:4222', '--ha-replicas', '3', '--lease-ms', '1500', '--ha-id', 'svc-1'], {}))
+        .toMatchObject({ options: { ha: { natsUrl: 'nats://a:4222,nats://b:4222', replicas: 3, leaseMs: 1500, id: 'svc-1' } } });
+      expect(parse([...redis, '--ha'], { AGORA_NATS: 'nats://env:4222' })).toMatchObject({ options: { ha: { natsUrl: 'nats://env:4222' } } });
+    }
+  });
+
+  it('change nothing without --ha', () => {
+    expect(parseServicesArgs(redis, { AGORA_NATS: 'nats://env:4222' })).toEqual({ help: false, options: { redisUrl: 'redis://r:6379' } });
+  });
+
+  it('are refused with a UsageError that says what is missing', () => {
+    const cases: [string[], string][] = [
+      [['--ha', '--nats', 'nats://a:4222'], '--ha needs --redis'],
+      [[...redis, '--ha'], '--ha needs --nats'],
+      [[...redis, '--ha-replicas', '3'], '--nats, --ha-replicas, --lease-ms and --ha-id need --ha'],
+      [[...redis, '--ha', '--nats', 'n', '--ha-replicas', '7'], '--ha-replicas must be 1 to 5'],
+      [[...redis, '--ha', '--nats', 'n', '--lease-ms', '0'], '--lease-ms 0: expected a whole number of milliseconds'],
+      [[...redis, '--ha', '--nats', 'n', '--ha-id', ' '], '--ha-id must not be empty'],
+    ];
+    for (const [argv, message] of cases) {
+      for (const parse of [parseServicesArgs, parseJobsArgs]) {
+        expect(() => parse(argv, {})).toThrow(UsageError);
+        expect(() => parse(argv, {})).toThrow(message);
+      }
+    }
+  });
+});

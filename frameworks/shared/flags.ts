@@ -7,11 +7,25 @@ import { SECURITY_FLAGS } from '../../common/security/process-flags';
 import { hostname } from 'os';
 import { UsageError } from '../../common/flags';
 import { isWebUrl } from '../../common/web-url';
+import { ElectionConfigError, leaseTiming } from '../../common/leadership';
 
 export const FRAMEWORK_FLAGS = {
   master: 'string', redis: 'string', 'redis-prefix': 'string', host: 'string', port: 'number', name: 'string', role: 'string',
-  'failover-timeout-ms': 'number', 'webui-url': 'string', help: 'boolean', ...SECURITY_FLAGS,
+  'failover-timeout-ms': 'number', 'webui-url': 'string', help: 'boolean',
+  ha: 'boolean', nats: 'string', 'ha-replicas': 'number', 'lease-ms': 'number', 'ha-id': 'string', ...SECURITY_FLAGS,
 } as const;
+
+/** Running as one of several replicas (`--ha`): one leads under a lease on NATS, the others stand by (replica.ts). */
+export interface HaOptions {
+  /** The NATS server(s) holding the lease bucket, comma-separated (all of a cluster's, to reconnect to another). */
+  natsUrl: string;
+  /** The lease bucket's replicas: 3 on a 3-node NATS cluster (default 1). */
+  replicas?: number;
+  /** How long a lease lasts (default 3000 ms, the master's). */
+  leaseMs?: number;
+  /** This replica among its peers (default host:port of its HTTP). */
+  id?: string;
+}
 
 export interface FrameworkServerOptions {
   /** The master's HTTP address (host:5050); defaults to AGORA_MASTER, then the local cluster. */
@@ -31,11 +45,13 @@ export interface FrameworkServerOptions {
   failoverTimeoutMs?: number;
   /** FrameworkInfo.webui_url, when the default (this server's own address) is not where browsers reach it. */
   webuiUrl?: string;
+  /** Stand for election with the other replicas (`--ha`); without it the server leads alone, at epoch 1. */
+  ha?: HaOptions;
 }
 
 type Parsed = {
   master?: string; redis?: string; 'redis-prefix'?: string; host?: string; port?: number; name?: string; role?: string;
-  'failover-timeout-ms'?: number; 'webui-url'?: string;
+  'failover-timeout-ms'?: number; 'webui-url'?: string; ha?: boolean; nats?: string; 'ha-replicas'?: number; 'lease-ms'?: number; 'ha-id'?: string;
 };
 
 /** The common options from parsed flags, with AGORA_MASTER and AGORA_REDIS behind --master and --redis. */
@@ -56,7 +72,41 @@ export function frameworkOptions(f: Parsed, env: NodeJS.ProcessEnv): FrameworkSe
     if (problem) throw new UsageError(`--webui-url ${problem}`);
     o.webuiUrl = f['webui-url'];
   }
+  const ha = haOptions(f, env, o.redisUrl !== undefined);
+  if (ha) o.ha = ha;
   return o;
+}
+
+/**
+ * `--ha` and its companions, checked here so a bad combination is a UsageError at start, never
+ * a replica that runs alone: replicas share their state in Redis (so `--redis`) and their lease
+ * on NATS (so `--nats`, or AGORA_NATS).
+ */
+function haOptions(f: Parsed, env: NodeJS.ProcessEnv, redis: boolean): HaOptions | undefined {
+  if (!f.ha) {
+    if (f.nats !== undefined || f['ha-replicas'] !== undefined || f['lease-ms'] !== undefined || f['ha-id'] !== undefined) {
+      throw new UsageError('--nats, --ha-replicas, --lease-ms and --ha-id need --ha');
+    }
+    return undefined;
+  }
+  if (!redis) throw new UsageError('--ha needs --redis (or AGORA_REDIS): the replicas share their state there, and a memory store would die with its leader');
+  const natsUrl = f.nats ?? env.AGORA_NATS;
+  if (!natsUrl) throw new UsageError('--ha needs --nats URL[,URL…] (or AGORA_NATS): the replicas\' lease is a JetStream KV bucket there');
+  const replicas = f['ha-replicas'];
+  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)) {
+    throw new UsageError(`--ha-replicas must be 1 to 5 (3 on a 3-node NATS cluster), got ${replicas}`);
+  }
+  const leaseMs = f['lease-ms'];
+  if (leaseMs !== undefined) {
+    try {
+      leaseTiming({ leaseMs });
+    } catch (err) {
+      if (err instanceof ElectionConfigError) throw new UsageError(`--lease-ms ${leaseMs}: ${err.message.replace(/^.*?: /, '')}`);
+      throw err;
+    }
+  }
+  if (f['ha-id'] !== undefined && f['ha-id'].trim() === '') throw new UsageError('--ha-id must not be empty');
+  return { natsUrl, ...(replicas !== undefined ? { replicas } : {}), ...(leaseMs !== undefined ? { leaseMs } : {}), ...(f['ha-id'] !== undefined ? { id: f['ha-id'] } : {}) };
 }
 
 /**

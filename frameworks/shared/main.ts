@@ -7,6 +7,7 @@ import { openDoors, processIdentity, SECURITY_USAGE, securityChoice } from '../.
 import { parseArgs, type Parsed } from '../../common/flags';
 import { untilStopSignal } from '../../common/signals';
 import { FRAMEWORK_FLAGS, frameworkOptions, type FrameworkServerOptions } from './flags';
+import { startReplica } from './replica';
 import type { ServerOptions } from './server';
 
 export interface FrameworkCommand<S extends typeof FRAMEWORK_FLAGS, O extends ServerOptions> {
@@ -20,6 +21,8 @@ export interface FrameworkCommand<S extends typeof FRAMEWORK_FLAGS, O extends Se
   start(o: O): Promise<{ port: number; stop(): Promise<void> }>;
   /** What it serves, for the line it prints once up: "REST API and UI". */
   serves: string;
+  /** Its HTTP port and Redis prefix when none is given: a replica binds the port and names its lease by the prefix. */
+  defaults: { port: number; redisPrefix: string };
 }
 
 export function parseFrameworkArgs<S extends typeof FRAMEWORK_FLAGS, O extends ServerOptions>(
@@ -42,7 +45,21 @@ export async function runFrameworkCommand<S extends typeof FRAMEWORK_FLAGS, O ex
   const choice = securityChoice(common(parseArgs(argv, c.flags).flags));
   const security = openDoors(choice, logger(c.kind));
   const identity = processIdentity(choice, c.kind);
-  const server = await c.start({ ...parsed.options, ...(security ? { security } : {}), ...(identity ? { identity } : {}) });
+  const options: O = { ...parsed.options, ...(security ? { security } : {}), ...(identity ? { identity } : {}) };
+  if (options.ha && options.redisUrl) {
+    const replica = await startReplica({ kind: c.kind, defaults: c.defaults, start: (o) => c.start({ ...options, ...o }) }, { ...options, ha: options.ha, redisUrl: options.redisUrl });
+    process.stdout.write(`agora ${c.kind} (HA): ${c.serves} on port ${replica.port}; standing for election as ${replica.id}\n`);
+    const ended = await Promise.race([untilStopSignal().then(() => undefined), replica.ended]);
+    await replica.stop();
+    security?.close();
+    // Deposed or fenced: stop for good, as a deposed master does; a supervisor starts it again as a standby.
+    if (ended) {
+      process.stderr.write(`agora ${c.kind}: ${ended.why}; exiting\n`);
+      process.exit(ended.code);
+    }
+    return;
+  }
+  const server = await c.start(options);
   process.stdout.write(`agora ${c.kind}: ${c.serves} on port ${server.port}\n`);
   await untilStopSignal();
   await server.stop();
@@ -64,7 +81,16 @@ export function frameworkUsage(o: { kind: string; keeps: string; prefix: string;
   --port N                HTTP port of the ${o.serves} (default ${o.port}; 0 picks one)
   --name NAME             framework name (default ${o.name})
   --role ROLE             the role to take offers for (default *)
-${o.own ?? ''}  --failover-timeout-ms N how long the master keeps our tasks while we are away (default one
+${o.own ?? ''}  --ha                    run as one of several replicas: the elected one leads, the others
+                          stand by and forward the API to it; exit when deposed, for a
+                          supervisor to start again (needs --redis and --nats)
+  --nats URL[,URL…]       NATS server(s) holding the replicas' lease (env AGORA_NATS), with --ha
+  --ha-replicas N         replicas of the lease's JetStream bucket: 3 on a 3-node NATS cluster
+                          (default 1)
+  --lease-ms N            the leader's lease (default 3000): a SIGKILLed leader is replaced
+                          about this long after its last renewal
+  --ha-id NAME            this replica among its peers (default HOST:PORT of its HTTP)
+  --failover-timeout-ms N how long the master keeps our tasks while we are away (default one
                           week with --redis, one minute in memory${o.memoryNote ?? ''})
   --webui-url URL         where browsers reach the web UI, for the master's UI to link to
                           (default http://HOST:PORT/ui/, HOST this machine's name when --host

@@ -44,6 +44,18 @@ export interface ServerOptions extends FrameworkServerOptions {
    * supplies it later; a write refused as fenced stops the framework (runtime.ts).
    */
   epoch?: EpochSource;
+  /** Told once when a write is refused as fenced (a newer leader has written): the framework has stopped acting; the process should exit. */
+  fenced?: (err: Error) => void;
+  /** As one of several replicas (replica.ts): `GET /v2/leader` names this one, `DELETE /v2/leader` gives its lease up. */
+  leadership?: LeaderControl;
+}
+
+/** What the leading replica's API says of its leadership, and how it gives it up (Marathon's abdication). */
+export interface LeaderControl {
+  /** host:port of this replica's HTTP, as the lease names it. */
+  self(): string;
+  /** Gives the lease up, after the answer is sent: another replica takes over. */
+  abdicate(): void;
 }
 
 /** A framework as this skeleton runs it: kept subscribed, nudged (a step, and the look after it), and stopped. */
@@ -97,7 +109,7 @@ export interface FrameworkServerSpec<S extends FrameworkStore, F extends ServedF
   defaults: { port: number; name: string; redisPrefix: string };
   stores: { redis(url: string, prefix: string, o: { epoch: EpochSource }): Promise<S>; memory(): S };
   /** Loads the framework over its store. */
-  load(store: S, env: { clock: Clock; log: Logger; role: string }): Promise<F>;
+  load(store: S, env: { clock: Clock; log: Logger; role: string; fenced?: (err: Error) => void }): Promise<F>;
   /** Its REST API and UI, and its event stream. */
   serve(ctx: ServerContext<F>): { route: Handler; events?: { path: string; feed: EventFeed } };
   /** What it subscribes with beyond its name, role, failover timeout and web UI (capabilities). */
@@ -126,11 +138,13 @@ export async function startFrameworkServer<S extends FrameworkStore, F extends S
   const webuiProblem = o.webuiUrl === undefined ? undefined : webuiUrlProblem(o.webuiUrl);
   if (webuiProblem) throw new Error(`webuiUrl ${webuiProblem}`);
   const store = o.redisUrl ? await spec.stores.redis(o.redisUrl, o.redisPrefix ?? spec.defaults.redisPrefix, { epoch: o.epoch ?? 1 }) : spec.stores.memory();
-  const framework = await spec.load(store, { clock: o.clock ?? systemClock, log, role: o.role ?? '*' });
+  const framework = await spec.load(store, { clock: o.clock ?? systemClock, log, role: o.role ?? '*', ...(o.fenced ? { fenced: o.fenced } : {}) });
   const door = o.security && lockedDoor(o.security.credentials, { kind: spec.kind, tls: o.security.tls, port: o.port ?? spec.defaults.port, title: spec.title, log });
   const live: Live = { port: 0 };
   const ctx = context(spec, o, { framework, store, log, live });
-  const { route, events } = spec.serve(ctx);
+  const served = spec.serve(ctx);
+  const { events } = served;
+  const route = o.leadership ? leaderRoutes(o.leadership, served.route) : served.route;
   const unwatch = watchStore(store, framework);
   const http = await startHttp({
     ...(door ? { door } : {}), host: ctx.host, port: o.port ?? spec.defaults.port, log, route,
@@ -173,6 +187,22 @@ function watchStore(store: FrameworkStore, framework: ServedFramework): () => vo
   return store.link?.onChange((status) => {
     if (status.available) framework.step(() => undefined).catch(() => undefined);
   }) ?? (() => undefined);
+}
+
+/**
+ * `/v2/leader` on the leading replica, before the framework's own routes: GET names this replica,
+ * DELETE abdicates (Marathon's answer shape), after the answer has been sent.
+ */
+function leaderRoutes(l: LeaderControl, route: Handler): Handler {
+  return (req) => {
+    if (req.url.pathname !== '/v2/leader') return route(req);
+    if (req.method === 'GET' || req.method === 'HEAD') return { status: 200, body: { leader: l.self() } };
+    if (req.method === 'DELETE') {
+      setImmediate(() => l.abdicate());
+      return { status: 200, body: { message: `Leadership abdicated by ${l.self()}` } };
+    }
+    return { status: 405, body: { message: `${req.method} /v2/leader: use GET (who leads) or DELETE (abdicate)` }, headers: { allow: 'GET, DELETE' } };
+  };
 }
 
 /** What the server learns as it starts: its port once bound, its subscription once made. */
