@@ -16,6 +16,8 @@ import { resourcesToWire } from '../common/codec';
 import { parse } from '../common/resources';
 import { subjects } from '../common/subjects';
 import { natsIdentity } from '../common/security/nats-client';
+import type { NatsRole } from '../common/security/nats-auth';
+import { Election, frameworksBucket, leadersBucket } from '../common/leadership';
 import { credentials } from '../cli/credentials';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
 import { agentState, eventually, startCluster, type TestCluster } from './support/cluster';
@@ -35,8 +37,8 @@ afterAll(async () => {
 });
 
 /** A connection as agent principal `name`, and the server's refusals of what it did (PERMISSIONS_VIOLATION, …). */
-async function as(name: string): Promise<{ nc: NatsConnection; owner: string; refusals(n: number): Promise<string[]> }> {
-  const { nc, owner } = await cluster.natsAs(name);
+async function as(name: string, role: NatsRole = 'agent'): Promise<{ nc: NatsConnection; owner: string; refusals(n: number): Promise<string[]> }> {
+  const { nc, owner } = await cluster.natsAs(name, role);
   open.push(nc);
   const errors: string[] = [];
   let wake = () => undefined as void;
@@ -104,8 +106,9 @@ describe('who may connect', () => {
     expect(err?.code).toBe('AUTHORIZATION_VIOLATION');
   });
 
-  it('lets a framework or operator principal in nowhere: they have no NATS user', () => {
-    expect(() => natsIdentity('agent', subj, cluster.doors, cluster.security!.identity('services'))).toThrow(/has no NATS user/);
+  it('lets an operator principal in nowhere (it has no NATS user), and a framework only as a framework', () => {
+    expect(() => natsIdentity('agent', subj, cluster.doors, cluster.security!.identity('admin'))).toThrow(/has no NATS user/);
+    expect(() => natsIdentity('agent', subj, cluster.doors, cluster.security!.identity('services'))).toThrow(/is a NATS framework, not a agent/);
     expect(() => natsIdentity('master', subj, cluster.doors, cluster.security!.identity('local-agent'))).toThrow(/is a NATS agent, not a master/);
   });
 });
@@ -227,6 +230,28 @@ describe('the master, to an agent that speaks for another under its own name', (
     // (The master's own acks to local-agent may pass meanwhile: the test before tore its framework down.)
     expect(watch.seen).not.toContain(planted);
     expect(watch.seen.filter((x) => x.endsWith('.run'))).toEqual([]);
+  });
+});
+
+describe("a framework's credential (the services and jobs frameworks' --ha)", () => {
+  it('may hold its lease in the frameworks\' bucket', async () => {
+    const { nc } = await as('services', 'framework');
+    const election = await Election.join({
+      nc, bucket: frameworksBucket(subj.prefix), group: 'services-door-test', candidate: { id: 'services-1', address: '127.0.0.1:1', pid: process.pid }, leaseMs: 1500,
+    });
+    const epoch = election.isLeader() ? election.epoch()! : await new Promise<number>((resolve) => election.onElected(resolve));
+    expect(election.check()).toBe(epoch);
+    expect(election.leader()).toMatchObject({ id: 'services-1', epoch });
+    await election.stop();
+  });
+
+  it("cannot publish on the agents' or the master's subjects, nor write the masters' lease", async () => {
+    const watch = await monitor('>');
+    const { nc, refusals } = await as('jobs', 'framework');
+    const forbidden = [subj.run('local-agent', 'some-agent'), subj.kill('local-agent', 'some-agent'), subj.register('local-agent'), subj.status('local-agent'), `$KV.${leadersBucket(subj.prefix)}.master`];
+    for (const s of forbidden) nc.publish(s, new Uint8Array([0]));
+    expect(await refusals(forbidden.length)).toEqual(forbidden.map(() => 'PERMISSIONS_VIOLATION'));
+    expect(watch.seen.filter((s) => forbidden.includes(s))).toEqual([]);
   });
 });
 

@@ -199,9 +199,14 @@ class Replica implements ReplicaHandle {
     this.halt(`fenced: ${err.message}`);
   }
 
-  /** Stops acting at once (the framework stopped, its subscription closed), then tells the shell to exit 1. */
+  /**
+   * Stops acting (the framework stopped, its subscription closed), then tells the shell to exit 1.
+   * It waits one turn of the event loop first: the request whose write met the fence is answered
+   * (503, naming both epochs) in the microtasks after it, and would otherwise be cut unanswered.
+   */
   private halt(why: string): void {
     void this.queue(async () => {
+      await new Promise((resolve) => setImmediate(resolve));
       await this.server?.stop();
       this.server = undefined;
     }).then(() => this.end({ code: 1, why }));
