@@ -3,7 +3,8 @@
  * agent. A job created through the standby (forwarded to the leader) has a run going when the
  * leader is SIGKILLed: the standby takes over as the same framework and the run goes on as it
  * was — one run, one task, not launched twice. Jobs created through a standby after the failover
- * exist at the leader, and `DELETE /v2/leader` moves the leadership.
+ * exist at the leader, and `DELETE /v2/leader` moves the leadership. A leader paused past its
+ * lease exits 1 when it wakes.
  */
 import { startRedisServer, type RedisServer } from '../common/redis-server';
 import { eventually, startCluster, type TestCluster } from './support/cluster';
@@ -35,7 +36,7 @@ const runsOf = async (via: ReplicaProcess, job: string): Promise<JobRun[]> => {
   return a.status === 200 ? a.body : [];
 };
 
-it('keeps a going run through a failover without running it twice, forwards job writes from standbys, and moves on DELETE /v2/leader', async () => {
+it('keeps a going run through a failover without running it twice, forwards job writes from standbys, moves on DELETE /v2/leader, and a paused leader exits once woken', async () => {
   const leader = await agreedLeader(replicas);
   const standby = replicas.find((r) => r !== leader)!;
   expect(await call(standby, 'GET', '/v2/leader')).toMatchObject({ status: 200, body: { leader: leader.address } });
@@ -78,4 +79,12 @@ it('keeps a going run through a failover without running it twice, forwards job 
   expect((await call(back, 'GET', '/v1/jobs/ha.after')).status).toBe(200);
   expect((await runsOf(back, 'ha.long')).map((r) => [r.id, r.tasks.map((t) => t.id)])).toEqual([[runId, [taskId]]]);
   expect((await frameworkAtMaster(cluster, 'agora-jobs')).tasks.map((t) => t.id)).toEqual([taskId]);
+
+  // A leader paused past its lease is replaced; woken, it finds itself deposed, stops and exits 1.
+  back.child.kill('SIGSTOP');
+  await eventually('the paused leader is replaced', async () => (await leaderSaidBy(standby)) === standby.address, 1200);
+  back.child.kill('SIGCONT');
+  expect(await back.exited).toBe(1);
+  expect(back.lines.join('\n')).toMatch(/deposed|fenced/);
+  expect((await runsOf(standby, 'ha.long')).map((r) => [r.id, r.tasks.map((t) => t.id)])).toEqual([[runId, [taskId]]]);
 });
