@@ -57,7 +57,8 @@ export function proxyToLeader(req: IncomingMessage, res: ServerResponse, t: Prox
         { 'retry-after': RETRY_AFTER_S, [LEADER_HEADER]: t.leader });
     } else res.destroy();
   });
-  // A caller gone (an event stream closed) ends the leg to the leader too.
-  res.on('close', () => upstream.destroy());
+  // A caller gone before the end (an event stream closed) ends the leg to the leader too; a
+  // finished one leaves it alone, its socket may already serve another request.
+  res.on('close', () => { if (!res.writableFinished) upstream.destroy(); });
   req.pipe(upstream);
 }

@@ -8,9 +8,16 @@ let leaderHttp: Server;
 let leaderAt = '';
 let leads: string | undefined;
 let standby: StandbyHttp;
+let streamClosed: () => void = () => undefined;
 
 beforeAll(async () => {
   leaderHttp = createServer((req, res) => {
+    if (req.url === '/v2/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('event: hello\ndata: {}\n\n');
+      req.socket.once('close', () => streamClosed());
+      return;
+    }
     let body = '';
     req.on('data', (c: Buffer) => { body += c.toString(); });
     req.on('end', () => {
@@ -54,6 +61,18 @@ describe('a standby replica with a leader', () => {
     const res = await at('/v2/apps?force=true', { method: 'POST', body: '{"id":"/a"}', headers: { 'content-type': 'application/json', authorization: 'Basic YTpi' } });
     expect([res.status, res.headers.get('x-from'), res.headers.get('x-agora-leader')]).toEqual([201, 'leader', leaderAt]);
     expect(await res.json()).toEqual({ method: 'POST', url: '/v2/apps?force=true', body: '{"id":"/a"}', proxiedBy: 'replica-2', auth: 'Basic YTpi' });
+  });
+
+  it('streams an event stream through, and closes the leader\'s leg when the caller leaves', async () => {
+    leads = leaderAt;
+    const closed = new Promise<void>((resolve) => { streamClosed = resolve; });
+    const caller = new AbortController();
+    const res = await at('/v2/events', { signal: caller.signal });
+    expect([res.status, res.headers.get('content-type'), res.headers.get('x-agora-leader')]).toEqual([200, 'text/event-stream', leaderAt]);
+    const first = await res.body!.getReader().read();
+    expect(new TextDecoder().decode(first.value)).toBe('event: hello\ndata: {}\n\n');
+    caller.abort();
+    await closed;
   });
 
   it('does not forward a request another replica forwarded: 503, no second hop', async () => {
