@@ -3,11 +3,12 @@
  * (R3) stream writable with one node killed, and a restarted node rejoins on its old ports.
  * A locked cluster authenticates its routes and its clients.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'fs';
 import { connect, StorageType, type NatsConnection } from 'nats';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { logger } from './log';
+import { freePort } from './nats-server';
 import { clusterNodeConfig, NatsClusterError, startNatsCluster, type NatsCluster } from './nats-cluster';
 import { bootstrapSecurity } from './security/bootstrap';
 import { natsPaths } from './security/nats-auth';
@@ -85,6 +86,34 @@ describe('an open 3-node cluster', () => {
 it('refuses a cluster of no nodes, or a name that cannot be a config token', async () => {
   await expect(startNatsCluster({ nodes: 0 })).rejects.toThrow(NatsClusterError);
   await expect(startNatsCluster({ name: 'a b' })).rejects.toThrow(/cluster name 'a b' must be letters/);
+});
+
+it('keeps its nodes\' files in a folder of its own across a stop, on the client ports asked for, and names each node\'s pid', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agora-nats-kept-'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  await expect(startNatsCluster({ nodes: 3, dir, clientPorts: ports.slice(0, 2) })).rejects.toThrow(/3 nodes need 3 client ports, not 2/);
+  let cluster = await startNatsCluster({ nodes: 3, dir, clientPorts: ports, name: 'kept' });
+  try {
+    expect(cluster.nodes.map((n) => n.port)).toEqual(ports);
+    const pids = cluster.nodes.map((n) => n.pid);
+    expect(pids.every((pid) => typeof pid === 'number' && pid > 0)).toBe(true);
+    const nc = await connect({ servers: [...cluster.urls] });
+    const kv = await nc.jetstream({ timeout: 2000 }).views.kv('KEPT', { replicas: 3, history: 1, storage: StorageType.File });
+    await kv.put('k', 'kept');
+    await nc.close();
+    await cluster.stop();
+    expect(cluster.nodes.map((n) => n.pid)).toEqual([undefined, undefined, undefined]);
+    expect(existsSync(join(dir, 'n1', 'js'))).toBe(true);
+    // Started again on the same folder, the bucket and its value are back.
+    cluster = await startNatsCluster({ nodes: 3, dir, clientPorts: ports, name: 'kept' });
+    const again = await connect({ servers: [...cluster.urls] });
+    const back = await eventually(() => again.jetstream({ timeout: 2000 }).views.kv('KEPT', { bindOnly: true }));
+    expect(new TextDecoder().decode((await eventually(async () => (await back.get('k'))!))?.value)).toBe('kept');
+    await again.close();
+  } finally {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('a locked 3-node cluster', () => {

@@ -11,6 +11,10 @@
  * replicated stream cannot be created. It asks each node's monitoring endpoint (`/routez`,
  * `/jsz`), which needs no credentials, so it works the same on open and locked clusters.
  *
+ * With `dir` the nodes keep their files (config, accounts, JetStream store) in `dir/<name>/` and
+ * `stop()` leaves them there, so a cluster started again on the same folder has what it had
+ * written (`agora up --masters 3`); without, a temp folder removed on stop.
+ *
  * With `securityDir` every node runs the locked cluster's config (common/security/nats-auth.ts:
  * the operator, accounts and TLS for clients) and its routes authenticate with the cluster's
  * route credentials (`nats/routes.json`, made on first use).
@@ -32,6 +36,8 @@ export interface NatsClusterNode {
   readonly clusterPort: number;
   readonly monitorPort: number;
   running(): boolean;
+  /** Its process id while running (it changes with `restart`). */
+  readonly pid: number | undefined;
   /** SIGTERM, then waits for the exit. */
   stop(): Promise<void>;
   /** SIGKILL: the node vanishes with whatever it had not written to disk. */
@@ -48,7 +54,7 @@ export interface NatsCluster {
   readonly urls: readonly string[];
   /** Resolves when the running nodes route to each other and share a meta leader; rejects after `attempts` tries (100 ms apart). */
   ready(attempts?: number): Promise<void>;
-  /** Stops every node and removes their stores. */
+  /** Stops every node and removes their stores (unless kept in `dir`). */
   stop(): Promise<void>;
 }
 
@@ -64,6 +70,10 @@ export interface NatsClusterOptions {
   bin?: string;
   /** A locked cluster's security folder: operator, accounts, client TLS, route credentials. */
   securityDir?: string;
+  /** A folder of the cluster's own, kept on stop (default: a temp folder, removed). */
+  dir?: string;
+  /** The nodes' client ports, one each (default: free ports); route and monitoring ports are free ones. */
+  clientPorts?: readonly number[];
 }
 
 interface Ports {
@@ -107,6 +117,7 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
   // clusters on one host never merge, even if one node comes up on a port the other's routes name.
   const cluster = opts.name ?? `agora-${randomBytes(4).toString('hex')}`;
   if (!/^[A-Za-z0-9_-]+$/.test(cluster)) throw new NatsClusterError(`cluster name '${cluster}' must be letters, digits, '_' and '-'`);
+  if (opts.clientPorts && opts.clientPorts.length !== count) throw new NatsClusterError(`${count} nodes need ${count} client ports, not ${opts.clientPorts.length}`);
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(cluster, count, opts);
@@ -125,12 +136,14 @@ async function freePorts(count: number): Promise<number[]> {
 }
 
 async function startOnce(cluster: string, count: number, opts: NatsClusterOptions): Promise<NatsCluster> {
-  const root = mkdtempSync(join(tmpdir(), 'agora-nats-cluster-'));
+  const root = opts.dir ?? mkdtempSync(join(tmpdir(), 'agora-nats-cluster-'));
   const free = await freePorts(3 * count);
-  const all: Ports[] = Array.from({ length: count }, (_, i) => ({ name: `n${i + 1}`, port: free[3 * i] as number, clusterPort: free[3 * i + 1] as number, monitorPort: free[3 * i + 2] as number }));
+  const all: Ports[] = Array.from({ length: count }, (_, i) => ({
+    name: `n${i + 1}`, port: opts.clientPorts?.[i] ?? free[3 * i] as number, clusterPort: free[3 * i + 1] as number, monitorPort: free[3 * i + 2] as number,
+  }));
   const nodes = all.map((ports) => {
     const dir = join(root, ports.name);
-    mkdirSync(join(dir, 'accounts'), { recursive: true });
+    mkdirSync(join(dir, 'accounts'), { recursive: true, mode: 0o700 });
     const conf = join(dir, 'nats-server.conf');
     writeFileSync(conf, clusterNodeConfig({ cluster, node: ports, all, dir, securityDir: opts.securityDir }), { mode: 0o600 });
     return clusterNode(ports, conf, opts.bin);
@@ -142,7 +155,7 @@ async function startOnce(cluster: string, count: number, opts: NatsClusterOption
     ready: (attempts) => waitReady(nodes, attempts),
     stop: async () => {
       await Promise.all(nodes.map((n) => n.stop()));
-      rmSync(root, { recursive: true, force: true });
+      if (!opts.dir) rmSync(root, { recursive: true, force: true });
     },
   };
   try {
@@ -162,6 +175,7 @@ function clusterNode(ports: Ports, conf: string, bin: string | undefined): NatsC
     ...ports,
     url: `nats://127.0.0.1:${ports.port}`,
     running: () => child !== undefined && !exited(child),
+    get pid() { return child && !exited(child) ? child.pid : undefined; },
     stop: async () => { if (child) await stopChild(child); },
     kill: async () => {
       const c = child;

@@ -8,7 +8,7 @@ describe('master config', () => {
     expect(c).toMatchObject({
       subjectPrefix: 'agora', host: '0.0.0.0', httpPort: 5050, grpcPort: 5053, allocationIntervalMs: 1000, offerTimeoutMs: 60_000,
       frameworkHeartbeatIntervalMs: 15_000, agentHeartbeatIntervalMs: 5000, defaultRefuseMs: 5000, hostname: 'm1',
-      offerLogMaxBytes: 64 * 1024 * 1024, offerLogMaxAgeMs: 7 * 24 * 3_600_000, epoch: 1,
+      offerLogMaxBytes: 64 * 1024 * 1024, offerLogMaxAgeMs: 7 * 24 * 3_600_000, offerLogReplicas: 1, epoch: 1,
     });
     expect(c.minAllocatable).toEqual([parse('cpus:0.01'), parse('mem:32')]);
   });

@@ -79,6 +79,8 @@ export interface MasterOptions {
   offerLogMaxBytes?: number;
   /** …and no line older than this. */
   offerLogMaxAgeMs?: number;
+  /** The durable offer log's JetStream replicas: 3 on a 3-node NATS cluster (an HA master passes its lease's). */
+  offerLogReplicas?: number;
   /**
    * How many operator events (GET /api/v1/events) the master keeps for clients resuming with
    * Last-Event-ID; one away for longer is told to RESYNC. About 1 kB each.
@@ -134,6 +136,7 @@ export interface MasterConfig {
   readonly offerLogCapacity: number;
   readonly offerLogMaxBytes: number;
   readonly offerLogMaxAgeMs: number;
+  readonly offerLogReplicas: number;
   readonly operatorEventCapacity: number;
   readonly operatorHeartbeatIntervalMs: number;
   readonly maxEventBacklogBytes: number;
@@ -172,6 +175,7 @@ export const DEFAULTS = {
   offerLogCapacity: 1000,
   offerLogMaxBytes: 64 * 1024 * 1024,
   offerLogMaxAgeMs: 7 * 24 * 60 * 60 * 1000,
+  offerLogReplicas: 1,
   operatorEventCapacity: 10_000,
   // Mesos's operator API heartbeats its event streams every 15 s.
   operatorHeartbeatIntervalMs: 15_000,
@@ -247,6 +251,7 @@ export function resolveConfig(options: MasterOptions = {}): MasterConfig {
     offerLogMaxBytes: positiveInt('offerLogMaxBytes', o.offerLogMaxBytes),
     // JetStream keeps ages in nanoseconds; under a second it would prune lines as they land.
     offerLogMaxAgeMs: durationMs('offerLogMaxAgeMs', o.offerLogMaxAgeMs, 1000, MAX_OFFER_LOG_AGE_MS),
+    offerLogReplicas: positiveInt('offerLogReplicas', o.offerLogReplicas),
     operatorEventCapacity: positiveInt('operatorEventCapacity', o.operatorEventCapacity),
     operatorHeartbeatIntervalMs: durationMs('operatorHeartbeatIntervalMs', o.operatorHeartbeatIntervalMs, 1),
     maxEventBacklogBytes: positiveInt('maxEventBacklogBytes', o.maxEventBacklogBytes),

@@ -79,7 +79,8 @@ export async function startMasterNode(options: StartMasterOptions, election: Ele
     await standby?.stop();
     standby = undefined;
     door?.close();
-    const started = await startMaster({ ...options, httpPort, grpcPort, epoch, lease: joined });
+    // The offer log as replicated as the lease: it outlives the NATS node this master talks to.
+    const started = await startMaster({ offerLogReplicas: election.replicas ?? 1, ...options, httpPort, grpcPort, epoch, lease: joined });
     // Deposed while it recovered: it must not stay up, even fenced, as a master of a past epoch.
     if (down) return started.stop();
     master = started;

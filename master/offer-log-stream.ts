@@ -21,6 +21,8 @@ export interface OfferLogStreamOptions {
   subjectPrefix: string;
   maxBytes: number;
   maxAgeMs: number;
+  /** The stream's replicas (default 1): 3 on a 3-node NATS cluster, so it outlives a node. */
+  replicas?: number;
   clock: Clock;
   log: Logger;
   /** First retry after a failed set-up; doubles up to `retryMaxMs`. */
@@ -143,7 +145,7 @@ export class OfferLogStream implements OfferLogSink {
         name: this.streamName,
         subjects: [`${this.opts.subjectPrefix}.offers.*.*`],
         retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, storage: StorageType.File,
-        max_bytes: this.opts.maxBytes, max_age: this.opts.maxAgeMs * NS_PER_MS,
+        max_bytes: this.opts.maxBytes, max_age: this.opts.maxAgeMs * NS_PER_MS, num_replicas: this.opts.replicas ?? 1,
       };
       const exists = await jsm.streams.info(this.streamName).then(() => true, () => false);
       if (exists) await jsm.streams.update(this.streamName, config);

@@ -155,7 +155,7 @@ type OfferLogs = Awaited<ReturnType<typeof openOfferLogs>>;
 async function openOfferLogs(config: MasterConfig, nc: NatsConnection, log: Logger) {
   const ring = new OfferLog(config.offerLogCapacity);
   const durable = new OfferLogStream(nc, {
-    subjectPrefix: config.subjectPrefix, maxBytes: config.offerLogMaxBytes, maxAgeMs: config.offerLogMaxAgeMs,
+    subjectPrefix: config.subjectPrefix, maxBytes: config.offerLogMaxBytes, maxAgeMs: config.offerLogMaxAgeMs, replicas: config.offerLogReplicas,
     clock: config.clock, log: log.child('offer-log'),
   });
   // Never throws: without JetStream the master starts degraded and keeps trying.
