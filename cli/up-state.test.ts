@@ -45,7 +45,7 @@ describe('the state folder of agora up', () => {
     children.push(redis.child, nats.child);
     record({ pid: 999_999_999, startTicks: 1 }, { redis: { pid: redis.pid, startTicks: redis.ticks }, nats: { pid: nats.pid, startTicks: nats.ticks } });
     const claim = await claimStateDir(upStatePaths(dir));
-    expect(claim.stopped).toEqual([`redis (pid ${redis.pid})`, `nats (pid ${nats.pid})`]);
+    expect(claim.stopped).toEqual([`nats (pid ${nats.pid})`, `redis (pid ${redis.pid})`]);
     await Promise.all([redis.exited, nats.exited]);
     expect(redis.child.signalCode).toBe('SIGTERM');
     const now = JSON.parse(readFileSync(join(dir, 'up.json'), 'utf8')) as { up: { pid: number }; servers: object };

@@ -5,7 +5,8 @@
  *
  *   <state>/up.json   the `agora up` using it and the servers it started (pids, start times)
  *   <state>/redis/    Redis's append-only file: the master's registry, the frameworks' state
- *   <state>/nats/     nats-server's files: its config, account JWTs, the JetStream store
+ *   <state>/nats/     nats-server's files: its config, account JWTs, the JetStream store (with
+ *                     `--masters N`, one folder per node of the NATS cluster: nats/n1/, nats/n2/…)
  *   <state>/agent/    the agent's work directory: checkpoints (meta/) and task sandboxes
  *
  * The credentials stay in the agora home (`~/.agora`), not here: `--fresh` wipes this folder
@@ -15,7 +16,8 @@
  * it: redis-server ignores SIGPIPE and keeps its port; nats-server lives until it next writes
  * a log line). The next start finds them in `up.json` — each by pid *and* start time, so a
  * reused pid is never taken for one — and stops them (SIGTERM: Redis fsyncs its AOF first)
- * before starting its own on the same files. Stopped rather than reused: the new run then
+ * before starting its own on the same files, the last started first. With `--masters N` the
+ * masters and frameworks run as children too, and are recorded and stopped the same way. Stopped rather than reused: the new run then
  * owns every server it stops on Ctrl-C, hears their output, and starts them as it is
  * configured now. An `agora up` still alive on the same folder is refused.
  */
@@ -35,7 +37,8 @@ export interface UpStatePaths {
   agent: string;
 }
 
-export type ServerName = 'redis' | 'nats';
+/** 'redis', 'nats'; with `--masters N` also each NATS node, master and framework it runs as a child ('nats-n1', 'master-2', 'services'…). */
+export type ServerName = string;
 
 interface ProcessRef {
   pid: number;
@@ -46,7 +49,7 @@ interface ProcessRef {
 interface UpRecord {
   version: 1;
   up: ProcessRef;
-  servers: Partial<Record<ServerName, ProcessRef>>;
+  servers: Record<ServerName, ProcessRef | undefined>;
 }
 
 export class UpStateError extends Error {
@@ -80,7 +83,8 @@ export async function claimStateDir(paths: UpStatePaths, o: { graceMs?: number }
     throw new UpStateError(`another agora up (pid ${previous.up.pid}) is running on ${paths.dir}: stop it first (Ctrl-C or kill ${previous.up.pid}), or give this one another --state-dir`);
   }
   const stopped: string[] = [];
-  for (const [name, ref] of Object.entries(previous?.servers ?? {})) {
+  // The last started first, as a run stops them itself: the frameworks and masters before the NATS and Redis they use.
+  for (const [name, ref] of Object.entries(previous?.servers ?? {}).reverse()) {
     if (ref && isAlive(ref.pid, ref.startTicks)) {
       await stopLeftover(ref, o.graceMs ?? 10_000);
       stopped.push(`${name} (pid ${ref.pid})`);

@@ -21,39 +21,22 @@
 import { logger } from '../common/log';
 import { bootstrapSecurity, type Bootstrapped } from '../common/security/bootstrap';
 import { agoraHome, clientIdentity, type ClientIdentity } from '../common/security/client-config';
-import { localRedisSecret, REDIS_SECRET_FILE } from '../common/security/redis-secret';
 import { openServerSecurity, type ServerSecurity } from '../common/security/security-dir';
 import { mkdirSync } from 'fs';
-import { join, resolve } from 'path';
+import { join } from 'path';
 import { startAgent } from '../agent/agent';
 import type { ContainerizerChoice } from '../agent/config';
-import { killLeftoverRuns } from '../agent/leftovers';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
-import { redactUrl } from '../common/redis';
-import { DEFAULT_APPEND_FSYNC, startRedisServer } from '../common/redis-server';
-import { runNTasks } from '../frameworks/examples/run-n-tasks';
 import { startMaster } from '../master/server';
 import { startServices } from '../frameworks/services/server';
 import { startJobs } from '../frameworks/jobs/server';
-import { parseArgs, type Parsed } from '../common/flags';
-import { claimStateDir, closedToTasks, defaultStateDir, upStatePaths, wipeState, type StateClaim } from './up-state';
+import type { StateClaim } from './up-state';
+import { claimState, parseUpFlags, printAccess, printState, runExample, startedStack, startLocalRedis, type Print, type Stoppable, type UpFlags } from './up-shared';
+import { upHa } from './up-ha';
 
-type Stoppable = { stop(): Promise<void> };
-
-const UP_FLAGS = {
-  example: 'boolean', tasks: 'number', containerizer: 'string', host: 'string',
-  'http-port': 'number', 'grpc-port': 'number', 'agent-port': 'number', 'nats-port': 'number',
-  'work-dir': 'string', resources: 'string', 'services-port': 'number', 'jobs-port': 'number', redis: 'string',
-  'state-dir': 'string', fresh: 'boolean',
-} as const;
-type UpFlags = Parsed<typeof UP_FLAGS>['flags'];
-
-export async function up(argv: string[], print: (line: string) => void, signal: Promise<string>): Promise<number> {
-  const { flags } = parseArgs(argv, UP_FLAGS);
-  const containerizer = flags.containerizer ?? 'auto';
-  if (!['auto', 'docker', 'process'].includes(containerizer)) {
-    throw new Error(`--containerizer must be auto, docker or process, got '${containerizer}'`);
-  }
+export async function up(argv: string[], print: Print, signal: Promise<string>): Promise<number> {
+  const flags = parseUpFlags(argv);
+  if (flags.masters !== undefined && flags.masters !== 1) return upHa(flags, print, signal);
   const host = flags.host ?? '127.0.0.1';
   const claim = await claimState(flags, print);
   const workDir = flags['work-dir'] ?? claim.paths.agent;
@@ -63,18 +46,9 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
   const boot = await bootstrapSecurity(home);
   const security = openServerSecurity(home, logger('up'));
   // Let go of the state folder last, once every server in it has stopped.
-  const started: Stoppable[] = [{ stop: async () => claim.release() }, { stop: async () => security.close() }];
-  const stopAll = async () => {
-    for (const s of started.reverse()) await s.stop().catch((err: Error) => print(`stop failed: ${err.message}`));
-  };
-  const shutdown = async (why: string): Promise<number> => {
-    print(`${why}: stopping the cluster`);
-    await stopAll();
-    print('stopped');
-    return 0;
-  };
+  const { started, stopAll, shutdown } = startedStack(print, [{ stop: async () => claim.release() }, { stop: async () => security.close() }]);
   try {
-    const cluster = await startCluster({ flags, host, workDir, containerizer: containerizer as ContainerizerChoice, home, security, boot, claim }, started);
+    const cluster = await startCluster({ flags, host, workDir, containerizer: flags.containerizer, home, security, boot, claim }, started);
     // Subscribed before the banner, so that what it promises answers; a signal meanwhile still stops it all.
     const early = await Promise.race([Promise.all([cluster.services.subscribed, cluster.jobs.subscribed]).then(() => undefined), signal]);
     if (early !== undefined) return await shutdown(early);
@@ -91,23 +65,6 @@ export async function up(argv: string[], print: (line: string) => void, signal: 
     await stopAll();
     throw err;
   }
-}
-
-/**
- * The state folder, taken for this run: servers an earlier, killed run left are stopped; with
- * `--fresh` the tasks it left are killed too and its state is wiped.
- */
-async function claimState(flags: UpFlags, print: (line: string) => void): Promise<StateClaim> {
-  const paths = upStatePaths(resolve(flags['state-dir'] ?? defaultStateDir()));
-  const claim = await claimStateDir(paths);
-  if (claim.stopped.length > 0) print(`stopped what an earlier agora up left running: ${claim.stopped.join(', ')}`);
-  if (flags.fresh) {
-    await killLeftoverRuns({ workDir: flags['work-dir'] ?? paths.agent, log: logger('up') });
-    wipeState(paths);
-    print(`--fresh: the tasks an earlier run left were killed and ${paths.dir} wiped (credentials in ${agoraHome()} kept)` +
-      (flags.redis ? '; the Redis at --redis is left as it is' : ''));
-  }
-  return claim;
 }
 
 interface ClusterPlan {
@@ -134,7 +91,7 @@ async function startCluster(p: ClusterPlan, started: Stoppable[]) {
     if (!id) throw new Error(`the client config ${p.boot.configPath} has no user ${name}`);
     return id;
   };
-  const redisUrl = flags.redis ?? await startLocalRedis(p, started);
+  const redisUrl = flags.redis ?? (await startLocalRedis(p, started)).url;
   const nats: NatsServer = await startNatsServer({ port: flags['nats-port'] || undefined, securityDir: p.home, storeDir: claim.paths.nats });
   claim.recordServer('nats', nats.pid);
   started.push(nats);
@@ -157,16 +114,8 @@ async function startCluster(p: ClusterPlan, started: Stoppable[]) {
   return { nats, master, agent, services, jobs, redisUrl, masterAddr, servicesAddr: `${host}:${services.port}`, jobsAddr: `${host}:${jobs.port}` };
 }
 
-/** The cluster's own Redis, persisting in the state folder, locked with the password kept in the agora home; its URL. */
-async function startLocalRedis(p: ClusterPlan, started: Stoppable[]): Promise<string> {
-  const redis = await startRedisServer({ dir: p.claim.paths.redis, password: localRedisSecret(p.home), appendfsync: DEFAULT_APPEND_FSYNC, detached: true });
-  p.claim.recordServer('redis', redis.pid);
-  started.push(redis);
-  return redis.url;
-}
-
 /** Where everything is, how to sign in, and what to try. */
-function printBanner(print: (line: string) => void, c: Cluster, p: Pick<ClusterPlan, 'flags' | 'host' | 'workDir' | 'home' | 'boot' | 'claim'>): void {
+function printBanner(print: Print, c: Cluster, p: Pick<ClusterPlan, 'flags' | 'host' | 'workDir' | 'home' | 'boot' | 'claim'>): void {
   const { host, home, boot } = p;
   const { masterAddr, servicesAddr, jobsAddr } = c;
   print(`agora is up: master https://${masterAddr} (gRPC ${host}:${c.master.grpcPort}), agent ${c.agent.agentId} ` +
@@ -176,40 +125,7 @@ function printBanner(print: (line: string) => void, c: Cluster, p: Pick<ClusterP
   print(`web UIs: master https://${masterAddr}/ui/ · services https://${servicesAddr}/ui/ · jobs https://${jobsAddr}/ui/`);
   print(`  (HTTPS with this cluster's own CA, ${join(home, 'tls', 'ca.crt')}: import it into the browser, or accept its warning once)`);
   printState(print, c.redisUrl, p);
-  const admin = boot.users.admin!;
-  print(`every door needs credentials; ${boot.created ? 'made' : 'kept'} in ${home} (the agora command and the SDK read ${boot.configPath})`);
-  print(`sign in to the web UIs as ${admin.principal}, secret ${admin.secret}, or open ` +
-    `https://${masterAddr}/login#principal=${admin.principal}&secret=${admin.secret}`);
-  print(`try: AGORA_MASTER=${masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
-  print(`     AGORA_SERVICES=${servicesAddr} agora app add app.json --wait | agora app list | agora deployments`);
-  print(`     AGORA_JOBS=${jobsAddr} agora job add job.json | agora job run <id> --wait | agora job list | agora job history <id>`);
-}
-
-/** Where the state is kept, and what a stop, a kill and --fresh do with it. */
-function printState(print: (line: string) => void, redisUrl: string, p: Pick<ClusterPlan, 'flags' | 'workDir' | 'home' | 'claim'>): void {
-  const dir = p.claim.paths.dir;
-  print(p.flags.redis
-    ? `registry, apps and jobs in the Redis at ${redactUrl(redisUrl)} (--redis); JetStream and agent state in ${dir}`
-    : `state in ${dir}: registry, apps and jobs in Redis ${redactUrl(redisUrl)} (append-only file, appendfsync ${DEFAULT_APPEND_FSYNC}; ` +
-      `password in ${join(p.home, REDIS_SECRET_FILE)}), JetStream, the agent's checkpoints`);
-  print(`task sandboxes in ${p.workDir}`);
-  print('Ctrl-C stops the tasks and keeps apps and jobs (launched again at the next start); a killed agora up leaves its tasks ' +
-    'running and the next start takes them back; agora up --fresh starts empty');
-  const closed = closedToTasks(p.workDir);
-  if (closed) {
-    print(`note: process tasks run as nobody and cannot reach their sandboxes under ${p.workDir}: ${closed} ${closed.includes(',') ? 'are' : 'is'} ` +
-      'closed to other users (Docker tasks are not affected); for process tasks give --state-dir a folder others may pass through, e.g. /var/lib/agora/up');
-  }
-}
-
-/** `--example`: the example framework runs `n` tasks once; the stop signal's reason if one came first. */
-async function runExample(n: number, masterAddr: string, print: (line: string) => void, signal: Promise<string>): Promise<string | undefined> {
-  print(`running the example framework: ${n} tasks`);
-  const final = await Promise.race([runNTasks(n, { master: masterAddr, print: (l) => print(`  ${l}`) }), signal]);
-  if (typeof final === 'string') return final;
-  const ok = [...final.values()].every((s) => s === 'TASK_FINISHED');
-  print(ok ? `example: all ${n} tasks finished` : `example: tasks ended ${[...final.values()].join(', ')}`);
-  return undefined;
+  printAccess(print, { masterAddr, servicesAddr, jobsAddr, home, boot });
 }
 
 /** A framework on the cluster's master; a taken port says how to choose another. */

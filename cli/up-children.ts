@@ -1,0 +1,168 @@
+/**
+ * The `agora` processes `agora up --masters N` runs as its children (masters, frameworks),
+ * supervised: each is started with the same `agora` this one runs, its output passed on line by
+ * line under its name, and, when it exits on its own — a deposed master exits 1 by design, for
+ * its supervisor to start it again as a standby — started again after a short backoff
+ * (doubling with each recent restart), at most `maxPerMinute` times in any minute; past that it
+ * stays down and says so. Stopping it (SIGTERM, then SIGKILL after a grace) ends the
+ * supervision first, so a stop is never taken for a crash.
+ *
+ * Children run in a process group of their own: the terminal's Ctrl-C reaches `agora up` only,
+ * which stops them in order, rather than every child at once behind its back.
+ */
+import { spawn, type ChildProcess } from 'child_process';
+import { existsSync } from 'fs';
+import { join } from 'path';
+import { createInterface } from 'readline';
+
+export interface ChildSpec {
+  /** How it is named in logs and in the state record: 'master-1', 'services'. */
+  name: string;
+  /** The `agora` command's arguments: ['master', '--ha', …]. */
+  args: readonly string[];
+  /** Added to this process's environment (secrets go here, never in arguments others can read in `ps`). */
+  env?: NodeJS.ProcessEnv;
+  /** The line it prints on stdout once it serves. */
+  ready: RegExp;
+}
+
+export interface SupervisionOptions {
+  /** Where its output and the supervisor's notes go, one line at a time. */
+  log: (line: string) => void;
+  /** Each start's pid, the first and every restart: `agora up` records it in its state folder. */
+  onStart: (pid: number) => void;
+  /** Restarts allowed in any minute (default 5). */
+  maxPerMinute?: number;
+  /** The first restart's delay (default 500 ms), doubled for each restart in the last minute. */
+  backoffMs?: number;
+  /** How long the first start may take to print its ready line (default 60 s). */
+  readyWithinMs?: number;
+  /** How long a stopped child may take to exit on SIGTERM before SIGKILL (default 10 s). */
+  graceMs?: number;
+}
+
+export interface SupervisedChild {
+  readonly name: string;
+  /** Its pid while it runs. */
+  pid(): number | undefined;
+  /** The ready line's match of its first start (the ports it printed). */
+  readonly ready: RegExpMatchArray;
+  /** How many times it was started again. */
+  restarts(): number;
+  /** Ends supervision and stops it; resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+export class ChildStartError extends Error {
+  override readonly name = 'ChildStartError';
+}
+
+const MINUTE_MS = 60_000;
+
+/** The `agora` command this process runs (dist/cli/agora.js beside this file). */
+export function agoraScript(): string {
+  const script = join(__dirname, 'agora.js');
+  if (!existsSync(script)) throw new ChildStartError(`cannot find the agora command at ${script} to start the masters and frameworks: build it first (npm run build)`);
+  return script;
+}
+
+/** Starts `spec` and resolves once it printed its ready line; rejects (and kills it) if it exits or stays silent first. */
+export async function superviseChild(spec: ChildSpec, o: SupervisionOptions): Promise<SupervisedChild> {
+  const script = agoraScript();
+  const recent: number[] = [];
+  let restarts = 0;
+  let stopping = false;
+  let retry: NodeJS.Timeout | undefined;
+  let child: ChildProcess;
+  // Who else reads its lines: the wait for the first start's ready line.
+  let watch: ((line: string) => void) | undefined;
+  const launch = (): ChildProcess => {
+    const c = spawn(process.execPath, [script, ...spec.args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...spec.env }, detached: true });
+    for (const stream of [c.stdout, c.stderr]) {
+      createInterface({ input: stream! }).on('line', (line) => {
+        o.log(`[${spec.name}] ${line}`);
+        watch?.(line);
+      });
+    }
+    if (c.pid !== undefined) o.onStart(c.pid);
+    c.once('exit', (code, signal) => onExit(c, code, signal));
+    return c;
+  };
+  const onExit = (c: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
+    if (stopping || c !== child) return;
+    const now = Date.now();
+    while (recent.length > 0 && now - (recent[0] as number) > MINUTE_MS) recent.shift();
+    const how = signal ? `was killed (${signal})` : `exited (code ${code})`;
+    const max = o.maxPerMinute ?? 5;
+    if (recent.length >= max) {
+      o.log(`[up] ${spec.name} ${how}; it was started again ${max} times within a minute: leaving it down`);
+      return;
+    }
+    const delay = (o.backoffMs ?? 500) * 2 ** recent.length;
+    recent.push(now);
+    o.log(`[up] ${spec.name} ${how}; starting it again in ${delay} ms`);
+    retry = setTimeout(() => {
+      retry = undefined;
+      if (stopping) return;
+      restarts += 1;
+      child = launch();
+    }, delay);
+  };
+  child = launch();
+  const ready = await readyLine(child, spec, o.readyWithinMs ?? 60_000, (w) => { watch = w; }).catch(async (err: Error) => {
+    stopping = true;
+    await terminate(child, 0);
+    throw err;
+  });
+  return {
+    name: spec.name,
+    ready,
+    pid: () => (child.exitCode === null && child.signalCode === null ? child.pid : undefined),
+    restarts: () => restarts,
+    stop: async () => {
+      stopping = true;
+      if (retry) clearTimeout(retry);
+      await terminate(child, o.graceMs ?? 10_000);
+    },
+  };
+}
+
+/** The ready line's match; rejects with the child's last output if it exits first, or after `withinMs`. */
+function readyLine(child: ChildProcess, spec: ChildSpec, withinMs: number, watch: (w: ((line: string) => void) | undefined) => void): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const tail: string[] = [];
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      watch(undefined);
+      child.off('exit', exited);
+      fn();
+    };
+    const timer = setTimeout(() => done(() => reject(new ChildStartError(`${spec.name} did not start within ${withinMs} ms: ${tail.join(' | ')}`))), withinMs);
+    const exited = (code: number | null, signal: NodeJS.Signals | null) => done(() => reject(new ChildStartError(
+      `${spec.name} (agora ${spec.args.join(' ')}) ${signal ? `was killed (${signal})` : `exited (code ${code})`} before it served: ${tail.join(' | ')}`)));
+    child.once('exit', exited);
+    watch((line) => {
+      tail.push(line);
+      if (tail.length > 10) tail.shift();
+      const m = spec.ready.exec(line);
+      if (m) done(() => resolve(m));
+    });
+  });
+}
+
+/** SIGTERM (to its group, so whatever it started goes too), SIGKILL after `graceMs` (0: at once); resolves once it has exited. */
+function terminate(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = (s: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, s);
+      } catch {
+        child.kill(s);
+      }
+    };
+    const t = setTimeout(() => kill('SIGKILL'), graceMs);
+    child.once('exit', () => { clearTimeout(t); resolve(); });
+    kill(graceMs === 0 ? 'SIGKILL' : 'SIGTERM');
+  });
+}

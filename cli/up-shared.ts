@@ -1,0 +1,122 @@
+/**
+ * What `agora up` (up.ts: one master, in this process) and `agora up --masters N` (up-ha.ts:
+ * the HA shape, as children) share: the flags, taking the state folder, its own Redis, the
+ * stack of what was started (stopped last started first), and the banner's lines about state,
+ * credentials and what to try.
+ */
+import { join, resolve } from 'path';
+import { killLeftoverRuns } from '../agent/leftovers';
+import type { ContainerizerChoice } from '../agent/config';
+import { parseArgs, type Parsed } from '../common/flags';
+import { logger } from '../common/log';
+import { redactUrl } from '../common/redis';
+import { DEFAULT_APPEND_FSYNC, startRedisServer } from '../common/redis-server';
+import type { Bootstrapped } from '../common/security/bootstrap';
+import { agoraHome } from '../common/security/client-config';
+import { localRedisSecret, REDIS_SECRET_FILE } from '../common/security/redis-secret';
+import { runNTasks } from '../frameworks/examples/run-n-tasks';
+import { claimStateDir, closedToTasks, defaultStateDir, upStatePaths, wipeState, type StateClaim } from './up-state';
+
+export type Stoppable = { stop(): Promise<void> };
+export type Print = (line: string) => void;
+
+export const UP_FLAGS = {
+  example: 'boolean', tasks: 'number', containerizer: 'string', host: 'string',
+  'http-port': 'number', 'grpc-port': 'number', 'agent-port': 'number', 'nats-port': 'number',
+  'work-dir': 'string', resources: 'string', 'services-port': 'number', 'jobs-port': 'number', redis: 'string',
+  'state-dir': 'string', fresh: 'boolean', masters: 'number',
+} as const;
+export type UpFlags = Parsed<typeof UP_FLAGS>['flags'];
+
+export function parseUpFlags(argv: string[]): UpFlags & { containerizer: ContainerizerChoice } {
+  const { flags } = parseArgs(argv, UP_FLAGS);
+  const containerizer = flags.containerizer ?? 'auto';
+  if (!['auto', 'docker', 'process'].includes(containerizer)) {
+    throw new Error(`--containerizer must be auto, docker or process, got '${containerizer}'`);
+  }
+  return { ...flags, containerizer: containerizer as ContainerizerChoice };
+}
+
+/**
+ * What was started, in order, and how to stop it all, last started first; the first entries
+ * (the state folder's release, the security folder's watch) go last.
+ */
+export function startedStack(print: Print, first: Stoppable[]): { started: Stoppable[]; stopAll(): Promise<void>; shutdown(why: string): Promise<number> } {
+  const started = [...first];
+  const stopAll = async () => {
+    for (const s of started.reverse()) await s.stop().catch((err: Error) => print(`stop failed: ${err.message}`));
+  };
+  return {
+    started,
+    stopAll,
+    shutdown: async (why) => {
+      print(`${why}: stopping the cluster`);
+      await stopAll();
+      print('stopped');
+      return 0;
+    },
+  };
+}
+
+/**
+ * The state folder, taken for this run: servers an earlier, killed run left are stopped; with
+ * `--fresh` the tasks it left are killed too and its state is wiped.
+ */
+export async function claimState(flags: UpFlags, print: Print): Promise<StateClaim> {
+  const paths = upStatePaths(resolve(flags['state-dir'] ?? defaultStateDir()));
+  const claim = await claimStateDir(paths);
+  if (claim.stopped.length > 0) print(`stopped what an earlier agora up left running: ${claim.stopped.join(', ')}`);
+  if (flags.fresh) {
+    await killLeftoverRuns({ workDir: flags['work-dir'] ?? paths.agent, log: logger('up') });
+    wipeState(paths);
+    print(`--fresh: the tasks an earlier run left were killed and ${paths.dir} wiped (credentials in ${agoraHome()} kept)` +
+      (flags.redis ? '; the Redis at --redis is left as it is' : ''));
+  }
+  return claim;
+}
+
+/** The cluster's own Redis, persisting in the state folder, locked with the password kept in the agora home; its URL and pid. */
+export async function startLocalRedis(p: { claim: StateClaim; home: string }, started: Stoppable[]): Promise<{ url: string; pid: number }> {
+  const redis = await startRedisServer({ dir: p.claim.paths.redis, password: localRedisSecret(p.home), appendfsync: DEFAULT_APPEND_FSYNC, detached: true });
+  p.claim.recordServer('redis', redis.pid);
+  started.push(redis);
+  return { url: redis.url, pid: redis.pid };
+}
+
+/** Where the state is kept, and what a stop, a kill and --fresh do with it. */
+export function printState(print: Print, redisUrl: string, p: { flags: UpFlags; workDir: string; home: string; claim: StateClaim }): void {
+  const dir = p.claim.paths.dir;
+  print(p.flags.redis
+    ? `registry, apps and jobs in the Redis at ${redactUrl(redisUrl)} (--redis); JetStream and agent state in ${dir}`
+    : `state in ${dir}: registry, apps and jobs in Redis ${redactUrl(redisUrl)} (append-only file, appendfsync ${DEFAULT_APPEND_FSYNC}; ` +
+      `password in ${join(p.home, REDIS_SECRET_FILE)}), JetStream, the agent's checkpoints`);
+  print(`task sandboxes in ${p.workDir}`);
+  print('Ctrl-C stops the tasks and keeps apps and jobs (launched again at the next start); a killed agora up leaves its tasks ' +
+    'running and the next start takes them back; agora up --fresh starts empty');
+  const closed = closedToTasks(p.workDir);
+  if (closed) {
+    print(`note: process tasks run as nobody and cannot reach their sandboxes under ${p.workDir}: ${closed} ${closed.includes(',') ? 'are' : 'is'} ` +
+      'closed to other users (Docker tasks are not affected); for process tasks give --state-dir a folder others may pass through, e.g. /var/lib/agora/up');
+  }
+}
+
+/** How to sign in, and what to try. */
+export function printAccess(print: Print, a: { masterAddr: string; servicesAddr: string; jobsAddr: string; home: string; boot: Bootstrapped }): void {
+  const admin = a.boot.users.admin!;
+  print(`every door needs credentials; ${a.boot.created ? 'made' : 'kept'} in ${a.home} (the agora command and the SDK read ${a.boot.configPath})`);
+  print(`sign in to the web UIs as ${admin.principal}, secret ${admin.secret}, or open ` +
+    `https://${a.masterAddr}/login#principal=${admin.principal}&secret=${admin.secret}`);
+  print(`try: AGORA_MASTER=${a.masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
+  print(`     AGORA_SERVICES=${a.servicesAddr} agora app add app.json --wait | agora app list | agora deployments`);
+  print(`     AGORA_JOBS=${a.jobsAddr} agora job add job.json | agora job run <id> --wait | agora job list | agora job history <id>`);
+}
+
+/** `--example`: the example framework runs `n` tasks once; the stop signal's reason if one came first. */
+export async function runExample(n: number, masterAddr: string, print: Print, signal: Promise<string>): Promise<string | undefined> {
+  print(`running the example framework: ${n} tasks`);
+  const final = await Promise.race([runNTasks(n, { master: masterAddr, print: (l) => print(`  ${l}`) }), signal]);
+  if (typeof final === 'string') return final;
+  const ok = [...final.values()].every((s) => s === 'TASK_FINISHED');
+  print(ok ? `example: all ${n} tasks finished` : `example: tasks ended ${[...final.values()].join(', ')}`);
+  return undefined;
+}
