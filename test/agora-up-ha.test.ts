@@ -1,0 +1,161 @@
+/**
+ * `agora up --masters 3`, the real binary: three supervised HA masters on a 3-node NATS cluster
+ * agree on one leader; a standby sends the API to it; an app launched through the services
+ * framework keeps its tasks when the leader is SIGKILLed, a standby takes over in a higher
+ * epoch and the killed master comes back as a standby; the framework reaches the new leader
+ * (it scales the app through it). SIGTERM stops every child.
+ */
+import { spawn } from 'child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { createConnection } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { eventually } from './support/cluster';
+import { authedFetch, doorFetch } from './support/http';
+import { EventStream, ServicesClient } from './support/services';
+
+const BIN = join(__dirname, '..', 'dist', 'cli', 'agora.js');
+/** Base ports of their own, away from the defaults another run on this machine may hold. */
+const HTTP = 25050;
+const GRPC = 25053;
+const SERVICES = 28080;
+const JOBS = 24400;
+const MASTER_PORTS = [HTTP, HTTP + 10, HTTP + 20];
+
+interface Health { status: string; role: 'leader' | 'standby'; epoch: number; pid: number; leader: string | null }
+
+async function health(port: number): Promise<Health | undefined> {
+  try {
+    const res = await doorFetch(`https://127.0.0.1:${port}/health`);
+    return (await res.json()) as Health;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every master's /health once one leads and the two others are standbys in its epoch. */
+async function oneLeader(): Promise<{ leader: Health; leaderPort: number; all: Health[] }> {
+  let found: { leader: Health; leaderPort: number; all: Health[] } | undefined;
+  await eventually('one leader and two standbys in its epoch', async () => {
+    const all = await Promise.all(MASTER_PORTS.map(health));
+    const leaders = all.filter((h) => h?.role === 'leader');
+    const standbys = all.filter((h) => h?.role === 'standby' && h.epoch === leaders[0]?.epoch);
+    if (leaders.length !== 1 || standbys.length !== 2) return false;
+    found = { leader: leaders[0]!, leaderPort: MASTER_PORTS[all.indexOf(leaders[0])]!, all: all as Health[] };
+    return true;
+  }, 2400);
+  return found!;
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ port, host: '127.0.0.1' });
+    sock.once('connect', () => { sock.destroy(); resolve(false); });
+    sock.once('error', () => resolve(true));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+interface TaskView { id: string; appId: string; state: string }
+
+async function tasks(api: ServicesClient): Promise<TaskView[]> {
+  const r = await api.call<{ tasks: TaskView[] }>('GET', '/v2/tasks');
+  return r.status === 200 ? r.body.tasks.map(({ id, appId, state }) => ({ id, appId, state })).sort((a, b) => a.id.localeCompare(b.id)) : [];
+}
+
+describe('agora up --masters 3', () => {
+  const home = mkdtempSync(join(tmpdir(), 'agora-up-ha-'));
+  // Process tasks run as nobody and pass through the home down to their sandboxes.
+  chmodSync(home, 0o711);
+  process.env.AGORA_HOME = home;
+  const state = join(home, 'state');
+  const child = spawn(process.execPath, [BIN, 'up', '--masters', '3', '--containerizer', 'process', '--state-dir', state, '--agent-port', '0',
+    '--http-port', String(HTTP), '--grpc-port', String(GRPC), '--services-port', String(SERVICES), '--jobs-port', String(JOBS)], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_LOG: 'warn' },
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const banner = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('serving; press Ctrl-C')) resolve();
+    });
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    void exited.then(() => reject(new Error(`agora up exited early:\n${out}`)));
+  });
+
+  afterAll(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('elects one leader, fails over when it is SIGKILLed with the app\'s tasks kept, and stops every child on SIGTERM', async () => {
+    expect(existsSync(BIN)).toBe(true);
+    await banner;
+    const first = await oneLeader();
+    // The banner names every master's role as /health does.
+    for (const [i, h] of first.all.entries()) {
+      expect(out).toMatch(new RegExp(`master-${i + 1} +${h.role} +epoch ${h.epoch} pid ${h.pid} +https://127\\.0\\.0\\.1:${MASTER_PORTS[i]} \\(gRPC 127\\.0\\.0\\.1:${GRPC + 10 * i}\\)`));
+    }
+    expect(out).toMatch(/nats-n1 +pid \d+ +nats:\/\/127\.0\.0\.1:\d+/);
+    // A standby sends the API to the leader.
+    const standbyPort = MASTER_PORTS.find((p) => p !== first.leaderPort)!;
+    const redirected = await authedFetch(`https://127.0.0.1:${standbyPort}/api/v1/state`, { redirect: 'manual' });
+    expect(redirected.status).toBe(307);
+    expect(redirected.headers.get('location')).toBe(`https://127.0.0.1:${first.leaderPort}/api/v1/state`);
+    // The offer log's stream has 3 replicas, as the lease has.
+    const monitor = Number(/nats-n1 +pid \d+ +nats:\/\/\S+ \(monitoring http:\/\/127\.0\.0\.1:(\d+)\)/.exec(out)![1]);
+    const jsz = await (await fetch(`http://127.0.0.1:${monitor}/jsz?accounts=true&streams=true&config=true`)).json() as
+      { account_details?: { stream_detail?: { name: string; config: { num_replicas: number } }[] }[] };
+    const streams = (jsz.account_details ?? []).flatMap((a) => a.stream_detail ?? []);
+    expect(streams.find((s) => s.name === 'AGORA_OFFERS')?.config.num_replicas).toBe(3);
+
+    // An app through the services framework.
+    const api = new ServicesClient(SERVICES);
+    const events = await EventStream.open(SERVICES);
+    const posted = await api.call('POST', '/v2/apps', { id: '/ha-check', cmd: 'sleep 600', cpus: 0.1, mem: 16, instances: 2 });
+    expect(posted.status).toBe(201);
+    await events.deploymentDone(posted.headers['marathon-deployment-id'] as string);
+    const before = await tasks(api);
+    expect(before.map((t) => t.state)).toEqual(['TASK_RUNNING', 'TASK_RUNNING']);
+
+    // The leader SIGKILLed: a standby leads in a higher epoch, and the killed one is back as a standby.
+    process.kill(first.leader.pid, 'SIGKILL');
+    let second = first;
+    await eventually('a new leader', async () => {
+      second = await oneLeader();
+      return second.leader.pid !== first.leader.pid && second.all.every((h) => h.pid !== first.leader.pid);
+    }, 100);
+    expect(second.leader.epoch).toBeGreaterThan(first.leader.epoch);
+    expect(out).toMatch(/\[up\] master-\d was killed \(SIGKILL\); starting it again in \d+ ms/);
+    // The framework reaches the new leader: scaled up there, the old tasks kept, one more launched.
+    const scaled = await api.call('PUT', '/v2/apps/ha-check', { instances: 3 });
+    expect(scaled.status).toBe(200);
+    await events.deploymentDone(scaled.headers['marathon-deployment-id'] as string);
+    events.close();
+    const after = await tasks(api);
+    expect(after).toHaveLength(3);
+    expect(after.every((t) => t.state === 'TASK_RUNNING')).toBe(true);
+    expect(after.filter((t) => before.some((b) => b.id === t.id))).toEqual(before);
+
+    // SIGTERM: everything it started is gone, and the state folder is let go.
+    const record = JSON.parse(readFileSync(join(state, 'up.json'), 'utf8')) as { servers: Record<string, { pid: number }> };
+    const pids = Object.values(record.servers).map((s) => s.pid);
+    expect(Object.keys(record.servers).sort()).toEqual(['jobs', 'master-1', 'master-2', 'master-3', 'nats-n1', 'nats-n2', 'nats-n3', 'redis', 'services']);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(pids.filter(alive)).toEqual([]);
+    for (const port of [...MASTER_PORTS, GRPC, SERVICES, JOBS]) expect(await refused(port)).toBe(true);
+    expect(existsSync(join(state, 'up.json'))).toBe(false);
+  });
+});
