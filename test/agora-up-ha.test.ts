@@ -3,9 +3,10 @@
  * agree on one leader; a standby sends the API to it; an app launched through the services
  * framework keeps its tasks when the leader is SIGKILLed, a standby takes over in a higher
  * epoch and the killed master comes back as a standby; the framework reaches the new leader
- * (it scales the app through it). SIGTERM stops every child.
+ * (it scales the app through it). SIGKILLed itself, `agora up` leaves its children running; the
+ * next start stops them and takes the tasks back. SIGTERM stops every child.
  */
-import { spawn } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { createConnection } from 'net';
 import { tmpdir } from 'os';
@@ -70,38 +71,55 @@ async function tasks(api: ServicesClient): Promise<TaskView[]> {
   return r.status === 200 ? r.body.tasks.map(({ id, appId, state }) => ({ id, appId, state })).sort((a, b) => a.id.localeCompare(b.id)) : [];
 }
 
+interface Up {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
 describe('agora up --masters 3', () => {
   const home = mkdtempSync(join(tmpdir(), 'agora-up-ha-'));
   // Process tasks run as nobody and pass through the home down to their sandboxes.
   chmodSync(home, 0o711);
   process.env.AGORA_HOME = home;
   const state = join(home, 'state');
-  const child = spawn(process.execPath, [BIN, 'up', '--masters', '3', '--containerizer', 'process', '--state-dir', state, '--agent-port', '0',
-    '--http-port', String(HTTP), '--grpc-port', String(GRPC), '--services-port', String(SERVICES), '--jobs-port', String(JOBS)], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_LOG: 'warn' },
-  });
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const banner = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('serving; press Ctrl-C')) resolve();
+  const live: Up[] = [];
+
+  /** Starts `agora up --masters 3` on the test's home and waits for its banner's last line. */
+  async function startUp(): Promise<Up> {
+    const child = spawn(process.execPath, [BIN, 'up', '--masters', '3', '--containerizer', 'process', '--state-dir', state, '--agent-port', '0',
+      '--http-port', String(HTTP), '--grpc-port', String(GRPC), '--services-port', String(SERVICES), '--jobs-port', String(JOBS)], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_LOG: 'warn' },
     });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    void exited.then(() => reject(new Error(`agora up exited early:\n${out}`)));
-  });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const up = { child, out: () => out, exited };
+    live.push(up);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('serving; press Ctrl-C')) resolve();
+      });
+      child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+      void exited.then(() => reject(new Error(`agora up exited early:\n${out}`)));
+    });
+    return up;
+  }
 
   afterAll(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
+    for (const up of live) {
+      if (up.child.exitCode === null && up.child.signalCode === null) {
+        up.child.kill('SIGTERM');
+        await up.exited;
+      }
     }
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('elects one leader, fails over when it is SIGKILLed with the app\'s tasks kept, and stops every child on SIGTERM', async () => {
+  it('elects one leader, fails over when it is SIGKILLed with the app\'s tasks kept, takes them back after its own SIGKILL, and stops every child on SIGTERM', async () => {
     expect(existsSync(BIN)).toBe(true);
-    await banner;
+    const up = await startUp();
+    const out = up.out();
     const first = await oneLeader();
     // The banner names every master's role as /health does.
     for (const [i, h] of first.all.entries()) {
@@ -137,7 +155,7 @@ describe('agora up --masters 3', () => {
       return second.leader.pid !== first.leader.pid && second.all.every((h) => h.pid !== first.leader.pid);
     }, 100);
     expect(second.leader.epoch).toBeGreaterThan(first.leader.epoch);
-    expect(out).toMatch(/\[up\] master-\d was killed \(SIGKILL\); starting it again in \d+ ms/);
+    expect(up.out()).toMatch(/\[up\] master-\d was killed \(SIGKILL\); starting it again in \d+ ms/);
     // The framework reaches the new leader: scaled up there, the old tasks kept, one more launched.
     const scaled = await api.call('PUT', '/v2/apps/ha-check', { instances: 3 });
     expect(scaled.status).toBe(200);
@@ -148,12 +166,28 @@ describe('agora up --masters 3', () => {
     expect(after.every((t) => t.state === 'TASK_RUNNING')).toBe(true);
     expect(after.filter((t) => before.some((b) => b.id === t.id))).toEqual(before);
 
+    // SIGKILLed, agora up leaves its children; the next start stops them and takes the tasks back.
+    const left = JSON.parse(readFileSync(join(state, 'up.json'), 'utf8')) as { servers: Record<string, { pid: number }> };
+    expect(Object.keys(left.servers).sort()).toEqual(['jobs', 'master-1', 'master-2', 'master-3', 'nats-n1', 'nats-n2', 'nats-n3', 'redis', 'services']);
+    up.child.kill('SIGKILL');
+    await up.exited;
+    const again = await startUp();
+    expect(again.out()).toContain(`stopped what an earlier agora up left running: jobs (pid ${left.servers.jobs!.pid}), services (pid ${left.servers.services!.pid}), master-3`);
+    expect(Object.values(left.servers).map((s) => s.pid).filter(alive)).toEqual([]);
+    await oneLeader();
+    // A barrier: once a new app is deployed, the framework has long had the master's answers about the old tasks.
+    const events2 = await EventStream.open(SERVICES);
+    const barrier = await api.call('POST', '/v2/apps', { id: '/after', cmd: 'sleep 600', cpus: 0.1, mem: 16, instances: 1 });
+    expect(barrier.status).toBe(201);
+    await events2.deploymentDone(barrier.headers['marathon-deployment-id'] as string);
+    events2.close();
+    expect((await tasks(api)).filter((t) => t.appId === '/ha-check')).toEqual(after);
+
     // SIGTERM: everything it started is gone, and the state folder is let go.
     const record = JSON.parse(readFileSync(join(state, 'up.json'), 'utf8')) as { servers: Record<string, { pid: number }> };
     const pids = Object.values(record.servers).map((s) => s.pid);
-    expect(Object.keys(record.servers).sort()).toEqual(['jobs', 'master-1', 'master-2', 'master-3', 'nats-n1', 'nats-n2', 'nats-n3', 'redis', 'services']);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
     for (const port of [...MASTER_PORTS, GRPC, SERVICES, JOBS]) expect(await refused(port)).toBe(true);
     expect(existsSync(join(state, 'up.json'))).toBe(false);
