@@ -39,6 +39,8 @@ export interface SupervisionOptions {
   readyWithinMs?: number;
   /** How long a stopped child may take to exit on SIGTERM before SIGKILL (default 10 s). */
   graceMs?: number;
+  /** The program and its first arguments, before `args` (default: this Node running the agora command). */
+  command?: readonly string[];
 }
 
 export interface SupervisedChild {
@@ -68,16 +70,18 @@ export function agoraScript(): string {
 
 /** Starts `spec` and resolves once it printed its ready line; rejects (and kills it) if it exits or stays silent first. */
 export async function superviseChild(spec: ChildSpec, o: SupervisionOptions): Promise<SupervisedChild> {
-  const script = agoraScript();
+  const [program, ...first] = o.command ?? [process.execPath, agoraScript()];
   const recent: number[] = [];
   let restarts = 0;
   let stopping = false;
+  // Until its first ready line an exit is a failed start, for the caller to hear, not to retry.
+  let served = false;
   let retry: NodeJS.Timeout | undefined;
   let child: ChildProcess;
   // Who else reads its lines: the wait for the first start's ready line.
   let watch: ((line: string) => void) | undefined;
   const launch = (): ChildProcess => {
-    const c = spawn(process.execPath, [script, ...spec.args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...spec.env }, detached: true });
+    const c = spawn(program!, [...first, ...spec.args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...spec.env }, detached: true });
     for (const stream of [c.stdout, c.stderr]) {
       createInterface({ input: stream! }).on('line', (line) => {
         o.log(`[${spec.name}] ${line}`);
@@ -89,17 +93,13 @@ export async function superviseChild(spec: ChildSpec, o: SupervisionOptions): Pr
     return c;
   };
   const onExit = (c: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
-    if (stopping || c !== child) return;
-    const now = Date.now();
-    while (recent.length > 0 && now - (recent[0] as number) > MINUTE_MS) recent.shift();
+    if (stopping || !served || c !== child) return;
     const how = signal ? `was killed (${signal})` : `exited (code ${code})`;
-    const max = o.maxPerMinute ?? 5;
-    if (recent.length >= max) {
-      o.log(`[up] ${spec.name} ${how}; it was started again ${max} times within a minute: leaving it down`);
+    const delay = nextRestart(recent, Date.now(), o);
+    if (delay === undefined) {
+      o.log(`[up] ${spec.name} ${how}; it was started again ${o.maxPerMinute ?? 5} times within a minute: leaving it down`);
       return;
     }
-    const delay = (o.backoffMs ?? 500) * 2 ** recent.length;
-    recent.push(now);
     o.log(`[up] ${spec.name} ${how}; starting it again in ${delay} ms`);
     retry = setTimeout(() => {
       retry = undefined;
@@ -109,7 +109,7 @@ export async function superviseChild(spec: ChildSpec, o: SupervisionOptions): Pr
     }, delay);
   };
   child = launch();
-  const ready = await readyLine(child, spec, o.readyWithinMs ?? 60_000, (w) => { watch = w; }).catch(async (err: Error) => {
+  const ready = await readyLine(child, spec, o.readyWithinMs ?? 60_000, (w) => { watch = w; }, () => { served = true; }).catch(async (err: Error) => {
     stopping = true;
     await terminate(child, 0);
     throw err;
@@ -127,8 +127,17 @@ export async function superviseChild(spec: ChildSpec, o: SupervisionOptions): Pr
   };
 }
 
+/** The delay before the next restart (recorded in `recent`), or undefined past the bound of restarts in a minute. */
+function nextRestart(recent: number[], now: number, o: SupervisionOptions): number | undefined {
+  while (recent.length > 0 && now - (recent[0] as number) > MINUTE_MS) recent.shift();
+  if (recent.length >= (o.maxPerMinute ?? 5)) return undefined;
+  const delay = (o.backoffMs ?? 500) * 2 ** recent.length;
+  recent.push(now);
+  return delay;
+}
+
 /** The ready line's match; rejects with the child's last output if it exits first, or after `withinMs`. */
-function readyLine(child: ChildProcess, spec: ChildSpec, withinMs: number, watch: (w: ((line: string) => void) | undefined) => void): Promise<RegExpMatchArray> {
+function readyLine(child: ChildProcess, spec: ChildSpec, withinMs: number, watch: (w: ((line: string) => void) | undefined) => void, served: () => void): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     const tail: string[] = [];
     const done = (fn: () => void) => {
@@ -145,7 +154,10 @@ function readyLine(child: ChildProcess, spec: ChildSpec, withinMs: number, watch
       tail.push(line);
       if (tail.length > 10) tail.shift();
       const m = spec.ready.exec(line);
-      if (m) done(() => resolve(m));
+      if (m) {
+        served();   // at once: an exit right after its ready line is a crash to restart
+        done(() => resolve(m));
+      }
     });
   });
 }
