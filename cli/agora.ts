@@ -28,11 +28,13 @@ const USAGE = `usage: agora <command> [flags]
   up [--example] [--tasks N] [--containerizer auto|docker|process]
      [--http-port 5050] [--grpc-port 5053] [--agent-port 5051] [--nats-port N]
      [--services-port 8080] [--jobs-port 4400] [--redis URL]
-     [--state-dir ~/.agora/up] [--fresh]
+     [--state-dir ~/.agora/up] [--fresh] [--masters 3]
                       a local cluster (redis-server, nats-server, master, agent,
                       the services framework and the jobs framework, with their
                       REST APIs and UIs) until Ctrl-C; its state kept in
-                      --state-dir, taken back when started again (--fresh: empty)
+                      --state-dir, taken back when started again (--fresh: empty);
+                      --masters 3: 3 nats-servers clustered and 3 HA masters
+                      (5050, 5060, 5070), each restarted when it exits
   master [--nats URL] [--port 5050] [--grpc-port 5053] …   run a master
   agent [--nats URL] [--port 5051] [--resources SPEC] …    run an agent
   services [--master HOST:PORT] [--redis URL] [--port 8080] …

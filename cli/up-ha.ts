@@ -18,20 +18,15 @@
  * start after a SIGKILL stops what the dead run left and takes its tasks back. Ctrl-C or
  * SIGTERM stops everything, last started first.
  */
-import { mkdirSync } from 'fs';
 import { startAgent } from '../agent/agent';
 import { UsageError } from '../common/flags';
-import { logger } from '../common/log';
 import { startNatsCluster, type NatsCluster } from '../common/nats-cluster';
 import { redactUrl } from '../common/redis';
-import { bootstrapSecurity, type Bootstrapped } from '../common/security/bootstrap';
-import { agoraHome, clientIdentity, type ClientIdentity } from '../common/security/client-config';
-import { openServerSecurity, type ServerSecurity } from '../common/security/security-dir';
+import { clientIdentity, type ClientIdentity } from '../common/security/client-config';
 import { superviseChild, type SupervisedChild } from './up-children';
 import { checkFrameworks, frameworkChildren, type FrameworkSet } from './up-ha-frameworks';
 import { masterHealth, waitForOneLeader, type MasterHealth } from './up-ha-health';
-import { claimState, printAccess, printState, runExample, startedStack, startLocalRedis, type Print, type Stoppable, type UpFlags } from './up-shared';
-import type { StateClaim } from './up-state';
+import { printAccess, printState, runUp, startLocalRedis, type Print, type Stoppable, type UpBase, type UpFlags } from './up-shared';
 import type { ContainerizerChoice } from '../agent/config';
 
 /** How many nodes the NATS cluster has, and so the replicas of the lease bucket and the offer log. */
@@ -40,49 +35,26 @@ const MAX_MASTERS = 5;
 /** Each further master's ports are this much above the one before: 5050, 5060, 5070. */
 const PORT_STEP = 10;
 
-interface HaPlan {
-  flags: UpFlags;
+interface HaPlan extends UpBase {
   masters: number;
-  host: string;
-  workDir: string;
   containerizer: ContainerizerChoice;
-  home: string;
-  security: ServerSecurity;
-  boot: Bootstrapped;
-  claim: StateClaim;
   /** Children's output and the supervisors' notes. */
   log: (line: string) => void;
 }
 
-export async function upHa(flags: UpFlags & { containerizer: ContainerizerChoice }, print: Print, signal: Promise<string>): Promise<number> {
+export async function upHa(flags: UpBase['flags'], print: Print, signal: Promise<string>): Promise<number> {
   const masters = checkHaFlags(flags);
-  const host = flags.host ?? '127.0.0.1';
-  const claim = await claimState(flags, print);
-  const workDir = flags['work-dir'] ?? claim.paths.agent;
-  mkdirSync(workDir, { recursive: true, mode: 0o700 });
-  const home = agoraHome();
-  const boot = await bootstrapSecurity(home);
-  const security = openServerSecurity(home, logger('up'));
-  const { started, stopAll, shutdown } = startedStack(print, [{ stop: async () => claim.release() }, { stop: async () => security.close() }]);
   const log = (line: string) => { process.stderr.write(`${line}\n`); };
-  try {
-    const plan: HaPlan = { flags, masters, host, workDir, containerizer: flags.containerizer, home, security, boot, claim, log };
+  return runUp(flags, print, signal, async (base, started) => {
+    const plan: HaPlan = { ...base, masters, containerizer: flags.containerizer, log };
     const cluster = await startHaCluster(plan, started);
-    const early = await Promise.race([cluster.connected.then(() => undefined), signal]);
-    if (early !== undefined) return await shutdown(early);
-    // Master-1's address: a standby answers the agora command with 307 to the leader.
-    await bootstrapSecurity(home, { context: { master: cluster.masterAddr, services: cluster.servicesAddr, jobs: cluster.jobsAddr } });
-    await printHaBanner(print, cluster, plan);
-    if (flags.example) {
-      const why = await runExample(flags.tasks ?? 3, cluster.masterAddr, print, signal);
-      if (why !== undefined) return await shutdown(why);
-    }
-    print('serving; press Ctrl-C to stop');
-    return await shutdown(await signal);
-  } catch (err) {
-    await stopAll();
-    throw err;
-  }
+    return {
+      ready: cluster.connected,
+      // Master-1's address: a standby answers the agora command with 307 to the leader.
+      masterAddr: cluster.masterAddr, servicesAddr: cluster.servicesAddr, jobsAddr: cluster.jobsAddr,
+      banner: () => printHaBanner(print, cluster, plan),
+    };
+  });
 }
 
 /** The number of masters; refuses what a supervised restart could not honour. */

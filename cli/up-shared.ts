@@ -4,6 +4,7 @@
  * stack of what was started (stopped last started first), and the banner's lines about state,
  * credentials and what to try.
  */
+import { mkdirSync } from 'fs';
 import { join, resolve } from 'path';
 import { killLeftoverRuns } from '../agent/leftovers';
 import type { ContainerizerChoice } from '../agent/config';
@@ -11,9 +12,10 @@ import { parseArgs, type Parsed } from '../common/flags';
 import { logger } from '../common/log';
 import { redactUrl } from '../common/redis';
 import { DEFAULT_APPEND_FSYNC, startRedisServer } from '../common/redis-server';
-import type { Bootstrapped } from '../common/security/bootstrap';
+import { bootstrapSecurity, type Bootstrapped } from '../common/security/bootstrap';
 import { agoraHome } from '../common/security/client-config';
 import { localRedisSecret, REDIS_SECRET_FILE } from '../common/security/redis-secret';
+import { openServerSecurity, type ServerSecurity } from '../common/security/security-dir';
 import { runNTasks } from '../frameworks/examples/run-n-tasks';
 import { claimStateDir, closedToTasks, defaultStateDir, upStatePaths, wipeState, type StateClaim } from './up-state';
 
@@ -37,25 +39,69 @@ export function parseUpFlags(argv: string[]): UpFlags & { containerizer: Contain
   return { ...flags, containerizer: containerizer as ContainerizerChoice };
 }
 
+/** What both shapes have before they start anything: the flags, the state folder taken, the security set up. */
+export interface UpBase {
+  flags: UpFlags & { containerizer: ContainerizerChoice };
+  host: string;
+  workDir: string;
+  home: string;
+  boot: Bootstrapped;
+  security: ServerSecurity;
+  claim: StateClaim;
+}
+
+/** A cluster started: what to wait for before the banner, where its doors are, and the banner. */
+export interface StartedCluster {
+  ready: Promise<unknown>;
+  masterAddr: string;
+  servicesAddr: string;
+  jobsAddr: string;
+  banner(): void | Promise<void>;
+}
+
 /**
- * What was started, in order, and how to stop it all, last started first; the first entries
- * (the state folder's release, the security folder's watch) go last.
+ * The life of an `agora up`, either shape: takes the state folder, sets security up, starts
+ * the cluster with `start` (which pushes each part on `started` as soon as it runs), waits
+ * until it is ready, writes the client config, prints the banner, runs `--example`, and on
+ * the stop signal stops it all, last started first (the state folder let go last). A signal
+ * while it starts stops what started; a failure too, and is thrown.
  */
-export function startedStack(print: Print, first: Stoppable[]): { started: Stoppable[]; stopAll(): Promise<void>; shutdown(why: string): Promise<number> } {
-  const started = [...first];
+export async function runUp(flags: UpBase['flags'], print: Print, signal: Promise<string>,
+  start: (base: UpBase, started: Stoppable[]) => Promise<StartedCluster>): Promise<number> {
+  const claim = await claimState(flags, print);
+  const workDir = flags['work-dir'] ?? claim.paths.agent;
+  mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  const home = agoraHome();
+  const boot = await bootstrapSecurity(home);
+  const security = openServerSecurity(home, logger('up'));
+  const started: Stoppable[] = [{ stop: async () => claim.release() }, { stop: async () => security.close() }];
   const stopAll = async () => {
     for (const s of started.reverse()) await s.stop().catch((err: Error) => print(`stop failed: ${err.message}`));
   };
-  return {
-    started,
-    stopAll,
-    shutdown: async (why) => {
-      print(`${why}: stopping the cluster`);
-      await stopAll();
-      print('stopped');
-      return 0;
-    },
+  const shutdown = async (why: string): Promise<number> => {
+    print(`${why}: stopping the cluster`);
+    await stopAll();
+    print('stopped');
+    return 0;
   };
+  try {
+    const cluster = await start({ flags, host: flags.host ?? '127.0.0.1', workDir, home, boot, security, claim }, started);
+    // Ready before the banner, so that what it promises answers; a signal meanwhile still stops it all.
+    const early = await Promise.race([cluster.ready.then(() => undefined), signal]);
+    if (early !== undefined) return await shutdown(early);
+    // The addresses bound (a port of 0 picks one), so every client finds this cluster.
+    await bootstrapSecurity(home, { context: { master: cluster.masterAddr, services: cluster.servicesAddr, jobs: cluster.jobsAddr } });
+    await cluster.banner();
+    if (flags.example) {
+      const why = await runExample(flags.tasks ?? 3, cluster.masterAddr, print, signal);
+      if (why !== undefined) return await shutdown(why);
+    }
+    print('serving; press Ctrl-C to stop');
+    return await shutdown(await signal);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
 }
 
 /**

@@ -18,11 +18,9 @@
  * `AGORA_HOME`), and later starts reuse them, so the `agora` command and the SDK find their
  * credentials there.
  */
-import { logger } from '../common/log';
-import { bootstrapSecurity, type Bootstrapped } from '../common/security/bootstrap';
-import { agoraHome, clientIdentity, type ClientIdentity } from '../common/security/client-config';
-import { openServerSecurity, type ServerSecurity } from '../common/security/security-dir';
-import { mkdirSync } from 'fs';
+import type { Bootstrapped } from '../common/security/bootstrap';
+import { clientIdentity, type ClientIdentity } from '../common/security/client-config';
+import type { ServerSecurity } from '../common/security/security-dir';
 import { join } from 'path';
 import { startAgent } from '../agent/agent';
 import type { ContainerizerChoice } from '../agent/config';
@@ -31,40 +29,21 @@ import { startMaster } from '../master/server';
 import { startServices } from '../frameworks/services/server';
 import { startJobs } from '../frameworks/jobs/server';
 import type { StateClaim } from './up-state';
-import { claimState, parseUpFlags, printAccess, printState, runExample, startedStack, startLocalRedis, type Print, type Stoppable, type UpFlags } from './up-shared';
+import { parseUpFlags, printAccess, printState, runUp, startLocalRedis, type Print, type Stoppable, type UpFlags } from './up-shared';
 import { upHa } from './up-ha';
 
 export async function up(argv: string[], print: Print, signal: Promise<string>): Promise<number> {
   const flags = parseUpFlags(argv);
   if (flags.masters !== undefined && flags.masters !== 1) return upHa(flags, print, signal);
-  const host = flags.host ?? '127.0.0.1';
-  const claim = await claimState(flags, print);
-  const workDir = flags['work-dir'] ?? claim.paths.agent;
-  mkdirSync(workDir, { recursive: true, mode: 0o700 });
-
-  const home = agoraHome();
-  const boot = await bootstrapSecurity(home);
-  const security = openServerSecurity(home, logger('up'));
-  // Let go of the state folder last, once every server in it has stopped.
-  const { started, stopAll, shutdown } = startedStack(print, [{ stop: async () => claim.release() }, { stop: async () => security.close() }]);
-  try {
-    const cluster = await startCluster({ flags, host, workDir, containerizer: flags.containerizer, home, security, boot, claim }, started);
-    // Subscribed before the banner, so that what it promises answers; a signal meanwhile still stops it all.
-    const early = await Promise.race([Promise.all([cluster.services.subscribed, cluster.jobs.subscribed]).then(() => undefined), signal]);
-    if (early !== undefined) return await shutdown(early);
-    // The addresses bound (a port of 0 picks one), so every client finds this cluster.
-    await bootstrapSecurity(home, { context: { master: cluster.masterAddr, services: cluster.servicesAddr, jobs: cluster.jobsAddr } });
-    printBanner(print, cluster, { flags, host, workDir, home, boot, claim });
-    if (flags.example) {
-      const why = await runExample(flags.tasks ?? 3, cluster.masterAddr, print, signal);
-      if (why !== undefined) return await shutdown(why);
-    }
-    print('serving; press Ctrl-C to stop');
-    return await shutdown(await signal);
-  } catch (err) {
-    await stopAll();
-    throw err;
-  }
+  return runUp(flags, print, signal, async (base, started) => {
+    const cluster = await startCluster({ ...base, containerizer: flags.containerizer }, started);
+    return {
+      // Subscribed before the banner, so that what it promises answers.
+      ready: Promise.all([cluster.services.subscribed, cluster.jobs.subscribed]),
+      masterAddr: cluster.masterAddr, servicesAddr: cluster.servicesAddr, jobsAddr: cluster.jobsAddr,
+      banner: () => printBanner(print, cluster, base),
+    };
+  });
 }
 
 interface ClusterPlan {

@@ -139,7 +139,7 @@ describe('agora up killed with SIGKILL and started again', () => {
     await kill9(first);
     const second = await startUp();
     live.push(second);
-    expect(second.out()).toContain(`stopped what an earlier agora up left running: redis (pid ${record.servers.redis.pid}), nats (pid ${record.servers.nats.pid})`);
+    expect(second.out()).toContain(`stopped what an earlier agora up left running: nats (pid ${record.servers.nats.pid}), redis (pid ${record.servers.redis.pid})`);
     expect([alive(record.servers.redis.pid), alive(record.servers.nats.pid)]).toEqual([false, false]);
     expect(second.agentId).toBe(first.agentId);
     const api2 = new ServicesClient(second.servicesPort);
