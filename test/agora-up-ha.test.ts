@@ -6,7 +6,7 @@
  * (it scales the app through it). SIGKILLed itself, `agora up` leaves its children running; the
  * next start stops them and takes the tasks back. SIGTERM stops every child.
  */
-import { spawn, type ChildProcess } from 'child_process';
+import { execFile, spawn, type ChildProcess } from 'child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { createConnection } from 'net';
 import { tmpdir } from 'os';
@@ -62,6 +62,16 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The agora command as a user runs it: the home's client config, no AGORA_MASTER. */
+function agora(args: string[], home: string): Promise<{ code: number; stdout: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, AGORA_HOME: home, AGORA_LOG: 'warn' };
+  delete env.AGORA_MASTER;
+  delete env.AGORA_CONFIG;
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env }, (err, stdout) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout }));
+  });
 }
 
 interface TaskView { id: string; appId: string; state: string }
@@ -165,6 +175,10 @@ describe('agora up --masters 3', () => {
     expect(after).toHaveLength(3);
     expect(after.every((t) => t.state === 'TASK_RUNNING')).toBe(true);
     expect(after.filter((t) => before.some((b) => b.id === t.id))).toEqual(before);
+    // The agora command, with the client config agora up wrote (master-1, whichever leads), sees them at the leader.
+    const listed = await agora(['tasks', '--json'], home);
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.stdout) as { id: string }[]).map((t) => t.id)).toEqual(expect.arrayContaining(after.map((t) => t.id)));
 
     // SIGKILLed, agora up leaves its children; the next start stops them and takes the tasks back.
     const left = JSON.parse(readFileSync(join(state, 'up.json'), 'utf8')) as { servers: Record<string, { pid: number }> };
