@@ -33,8 +33,9 @@ const USAGE = `usage: agora <command> [flags]
                       the services framework and the jobs framework, with their
                       REST APIs and UIs) until Ctrl-C; its state kept in
                       --state-dir, taken back when started again (--fresh: empty);
-                      --masters 3: 3 nats-servers clustered and 3 HA masters
-                      (5050, 5060, 5070), each restarted when it exits
+                      --masters 3: 3 nats-servers clustered, 3 HA masters
+                      (5050, 5060, 5070) and 2 replicas of each framework
+                      (8080, 8081; 4400, 4401), each restarted when it exits
   master [--nats URL] [--port 5050] [--grpc-port 5053] …   run a master
   agent [--nats URL] [--port 5051] [--resources SPEC] …    run an agent
   services [--master HOST:PORT] [--redis URL] [--port 8080] …

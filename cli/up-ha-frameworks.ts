@@ -1,22 +1,22 @@
 /**
  * The services and jobs frameworks of `agora up --masters N`, as supervised children
- * (`agora services`, `agora jobs`) on 8080 and 4400. Each is given master-1's address and finds
- * the leader through it (a standby answers 307 over HTTP, and names the leader to the SDK over
- * gRPC, which the SDK follows when the leader it had goes away).
+ * (`agora services`, `agora jobs`), FRAMEWORK_REPLICAS of each: on 8080 and 8081, 4400 and 4401.
+ * Each is given master-1's address and finds the leading master through it (a standby master
+ * answers 307 over HTTP, and names the leader to the SDK over gRPC, which the SDK follows when
+ * the leader it had goes away).
  *
- * FRAMEWORK_REPLICAS is the one switch for more instances of each: with 2, a second instance
- * runs on the next port (8081, 4401) and every instance is started with
- * `--ha --nats <all NATS URLs> --ha-replicas 3`. Those flags belong to frameworks that stand for
- * election among themselves; an `agora services` or `agora jobs` that does not take them
- * refuses the unknown flag at once, and `agora up` stops, naming the child and its words.
+ * With more than one replica every instance runs `--ha --nats <all NATS URLs> --ha-replicas 3`:
+ * the replicas of a framework elect one leader on the NATS cluster (frameworks/README.md, "High
+ * availability"); the other serves its port as a standby, forwarding every request to the
+ * leader, so either port answers. FRAMEWORK_REPLICAS = 1 runs one plain instance of each.
  */
 import type { ClientIdentity } from '../common/security/client-config';
 import { superviseChild, type SupervisedChild } from './up-children';
-import { waitUntil } from './up-ha-health';
+import { getJsonAt, waitUntil } from './up-ha-health';
 import type { Stoppable } from './up-shared';
 
-/** Instances of each framework (see above): 1 until `agora services` and `agora jobs` take `--ha`. */
-export const FRAMEWORK_REPLICAS: number = 1;
+/** Instances of each framework (see above): the one switch between one plain instance and HA replicas. */
+export const FRAMEWORK_REPLICAS: number = 2;
 
 export type FrameworkKind = 'services' | 'jobs';
 
@@ -49,7 +49,7 @@ export function frameworkArgs(kind: FrameworkKind, i: number, p: FrameworkPlan):
   return [
     kind, '--master', p.masterAddr, '--host', p.host, '--port', String(p.ports[kind] + i), '--role', kind,
     '--security-dir', p.home, '--principal', kind,
-    ...(replicas > 1 ? ['--ha', '--nats', p.natsUrls.join(','), '--ha-replicas', String(p.natsUrls.length)] : []),
+    ...(replicas > 1 ? ['--ha', '--nats', p.natsUrls.join(','), '--ha-replicas', String(p.natsUrls.length), '--ha-id', instanceName(kind, i)] : []),
   ];
 }
 
@@ -60,14 +60,19 @@ export async function frameworkChildren(p: FrameworkPlan, started: Stoppable[]):
   for (const kind of ['services', 'jobs'] as const) {
     started.push({ stop: async () => { await Promise.all(set[kind].map((f) => f.child.stop())); } });
     for (let i = 0; i < replicas; i++) {
-      const name = i === 0 ? kind : `${kind}-${i + 1}`;
+      const name = instanceName(kind, i);
       const child = await superviseChild({
-        name, args: frameworkArgs(kind, i, p), env: { AGORA_REDIS: p.redisUrl }, ready: new RegExp(`^agora ${kind}: .* on port (\\d+)`),
+        name, args: frameworkArgs(kind, i, p), env: { AGORA_REDIS: p.redisUrl }, ready: new RegExp(`^agora ${kind}( \\(HA\\))?: .* on port (\\d+)`),
       }, { log: p.log, onStart: (pid) => p.onStart(name, pid) });
       set[kind].push({ kind, name, addr: `${p.host}:${p.ports[kind] + i}`, child });
     }
   }
   return set;
+}
+
+/** 'services', then 'services-2'…: the first instance keeps the framework's plain name. */
+function instanceName(kind: FrameworkKind, i: number): string {
+  return i === 0 ? kind : `${kind}-${i + 1}`;
 }
 
 /** Whether a framework's /metrics says it is subscribed to a master. */
@@ -76,8 +81,16 @@ export function subscribedNow(kind: FrameworkKind, body: unknown): boolean {
   return kind === 'services' ? b?.gauges?.agora_services_connected?.value === 1 : b?.connected === true;
 }
 
-/** Resolves once an instance of each framework is subscribed (a standby instance never is). */
+/** Resolves once each framework is subscribed (asked through any instance: a standby forwards to the leader). */
 export async function checkFrameworks(set: FrameworkSet, admin: ClientIdentity): Promise<void> {
   await Promise.all((['services', 'jobs'] as const).map((kind) => Promise.any(set[kind].map((f) =>
     waitUntil(f.addr, '/metrics', admin, (body) => subscribedNow(kind, body), `the ${f.name} framework did not subscribe to the leading master`)))));
+}
+
+/** 'leader' or 'standby' as the instance's `GET /v2/leader` says (a leader names itself); '' for a single instance. */
+export async function frameworkRole(f: FrameworkChild, admin: ClientIdentity): Promise<string> {
+  const got = await getJsonAt(f.addr, '/v2/leader', admin);
+  const leader = (got?.body as { leader?: unknown } | undefined)?.leader;
+  if (got?.status !== 200 || typeof leader !== 'string') return '';
+  return leader === f.addr ? 'leader' : 'standby';
 }

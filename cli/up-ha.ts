@@ -10,7 +10,8 @@
  *                5073…, standing for election on the cluster's lease bucket (3 replicas; the
  *                offer log's stream too); each one restarted when it exits (up-children.ts)
  *   agent        in this process, on all 3 NATS nodes: it follows whichever master leads
- *   frameworks   `agora services` (8080) and `agora jobs` (4400) children, supervised likewise,
+ *   frameworks   `agora services` (8080, 8081) and `agora jobs` (4400, 4401) children, two HA
+ *                replicas of each (up-ha-frameworks.ts), supervised likewise,
  *                reaching the leader through any master (a standby answers 307, or names the
  *                leader to the SDK over gRPC)
  *
@@ -24,7 +25,7 @@ import { startNatsCluster, type NatsCluster } from '../common/nats-cluster';
 import { redactUrl } from '../common/redis';
 import { clientIdentity, type ClientIdentity } from '../common/security/client-config';
 import { superviseChild, type SupervisedChild } from './up-children';
-import { checkFrameworks, frameworkChildren, type FrameworkSet } from './up-ha-frameworks';
+import { checkFrameworks, frameworkChildren, frameworkRole, type FrameworkSet } from './up-ha-frameworks';
 import { masterHealth, waitForOneLeader, type MasterHealth } from './up-ha-health';
 import { printAccess, printState, runUp, startLocalRedis, type Print, type Stoppable, type UpBase, type UpFlags } from './up-shared';
 import type { ContainerizerChoice } from '../agent/config';
@@ -159,13 +160,14 @@ async function printHaBanner(print: Print, c: HaCluster, p: HaPlan): Promise<voi
   const health = await Promise.all(c.masters.map((m) => masterHealth(m.addr, admin)));
   print(`agora is up with ${c.masters.length} masters: NATS cluster of ${c.nats.nodes.length} (JetStream, lease and offer log with ${NATS_NODES} replicas), ` +
     `agent ${c.agent.agentId}, services and jobs`);
-  c.masters.forEach((m, i) => print(`  ${m.name.padEnd(9)} ${describeMaster(health[i])}  https://${m.addr} (gRPC ${m.grpcAddr})`));
-  for (const n of c.nats.nodes) print(`  nats-${n.name.padEnd(4)} pid ${n.pid}  ${n.url} (monitoring http://127.0.0.1:${n.monitorPort})`);
-  print(`  redis     ${c.redis.pid !== undefined ? `pid ${c.redis.pid}` : '(--redis)'}  ${redactUrl(c.redis.url)}`);
-  print(`  agent     pid ${process.pid} (in agora up)  https://${p.host}:${c.agent.httpPort}, ${c.agent.containerizers[0]} containerizer`);
-  for (const f of [...c.frameworks.services, ...c.frameworks.jobs]) {
-    print(`  ${f.name.padEnd(9)} pid ${f.child.pid()}  https://${f.addr} (${f.name.startsWith('jobs') ? 'REST APIs and UI' : 'REST API and UI'})`);
-  }
+  c.masters.forEach((m, i) => print(`  ${m.name.padEnd(10)} ${describeMaster(health[i])}  https://${m.addr} (gRPC ${m.grpcAddr})`));
+  for (const n of c.nats.nodes) print(`  nats-${n.name.padEnd(5)} pid ${n.pid}  ${n.url} (monitoring http://127.0.0.1:${n.monitorPort})`);
+  print(`  redis      ${c.redis.pid !== undefined ? `pid ${c.redis.pid}` : '(--redis)'}  ${redactUrl(c.redis.url)}`);
+  print(`  agent      pid ${process.pid} (in agora up)  https://${p.host}:${c.agent.httpPort}, ${c.agent.containerizers[0]} containerizer`);
+  const instances = [...c.frameworks.services, ...c.frameworks.jobs];
+  const roles = await Promise.all(instances.map((f) => frameworkRole(f, admin)));
+  instances.forEach((f, i) => print(`  ${f.name.padEnd(10)} ${roles[i] ? `${roles[i]!.padEnd(7)} ` : ''}pid ${f.child.pid()}  https://${f.addr} ` +
+    `(${f.kind === 'jobs' ? 'REST APIs and UI' : 'REST API and UI'})`));
   print(`services https://${c.servicesAddr} (REST API and UI)`);
   print(`jobs https://${c.jobsAddr} (REST APIs and UI)`);
   print(`failover: kill -9 the leader's pid; a standby leads within its lease (3 s) and agora up starts the killed master again as a standby; ` +

@@ -3,7 +3,8 @@
  * agree on one leader; a standby sends the API to it; an app launched through the services
  * framework keeps its tasks when the leader is SIGKILLed, a standby takes over in a higher
  * epoch and the killed master comes back as a standby; the framework reaches the new leader
- * (it scales the app through it). SIGKILLed itself, `agora up` leaves its children running; the
+ * (it scales the app through it). Two replicas of the services framework: the standby forwards,
+ * and takes over, the tasks kept, when the leading one is SIGKILLed. SIGKILLed itself, `agora up` leaves its children running; the
  * next start stops them and takes the tasks back. SIGTERM stops every child.
  */
 import { execFile, spawn, type ChildProcess } from 'child_process';
@@ -180,22 +181,44 @@ describe('agora up --masters 3', () => {
     expect(listed.code).toBe(0);
     expect((JSON.parse(listed.stdout) as { id: string }[]).map((t) => t.id)).toEqual(expect.arrayContaining(after.map((t) => t.id)));
 
+    // Two replicas of the services framework, on SERVICES and SERVICES + 1: one leads, the other forwards to it.
+    const leaderOf = async (port: number) => (await new ServicesClient(port).call<{ leader?: string }>('GET', '/v2/leader')).body?.leader;
+    const servicesLeader = await leaderOf(SERVICES);
+    const [leading, standing] = servicesLeader === `127.0.0.1:${SERVICES}` ? [SERVICES, SERVICES + 1] : [SERVICES + 1, SERVICES];
+    expect(await leaderOf(standing)).toBe(`127.0.0.1:${leading}`);
+    expect(out).toMatch(new RegExp(`services${leading === SERVICES ? ' ' : '-2'} +leader +pid \\d+ +https://127\\.0\\.0\\.1:${leading} `));
+    expect((await new ServicesClient(standing).call<{ app: { tasksRunning: number } }>('GET', '/v2/apps/ha-check')).body.app.tasksRunning).toBe(3);
+    // Its leader SIGKILLed, the standby leads and scales the app with the tasks kept.
+    const running = JSON.parse(readFileSync(join(state, 'up.json'), 'utf8')) as { servers: Record<string, { pid: number }> };
+    process.kill(running.servers[leading === SERVICES ? 'services' : 'services-2']!.pid, 'SIGKILL');
+    await eventually('the services standby leads', async () => (await leaderOf(standing).catch(() => undefined)) === `127.0.0.1:${standing}`, 2400);
+    const api2 = new ServicesClient(standing);
+    const events2 = await EventStream.open(standing);
+    const scaledAgain = await api2.call('PUT', '/v2/apps/ha-check', { instances: 4 });
+    expect(scaledAgain.status).toBe(200);
+    await events2.deploymentDone(scaledAgain.headers['marathon-deployment-id'] as string);
+    events2.close();
+    const afterBoth = await tasks(api2);
+    expect(afterBoth).toHaveLength(4);
+    expect(afterBoth.filter((t) => after.some((b) => b.id === t.id))).toEqual(after);
+
     // SIGKILLed, agora up leaves its children; the next start stops them and takes the tasks back.
     const left = JSON.parse(readFileSync(join(state, 'up.json'), 'utf8')) as { servers: Record<string, { pid: number }> };
-    expect(Object.keys(left.servers).sort()).toEqual(['jobs', 'master-1', 'master-2', 'master-3', 'nats-n1', 'nats-n2', 'nats-n3', 'redis', 'services']);
+    expect(Object.keys(left.servers).sort()).toEqual(['jobs', 'jobs-2', 'master-1', 'master-2', 'master-3', 'nats-n1', 'nats-n2', 'nats-n3', 'redis', 'services', 'services-2']);
     up.child.kill('SIGKILL');
     await up.exited;
     const again = await startUp();
-    expect(again.out()).toContain(`stopped what an earlier agora up left running: jobs (pid ${left.servers.jobs!.pid}), services (pid ${left.servers.services!.pid}), master-3`);
+    expect(again.out()).toContain(`stopped what an earlier agora up left running: jobs-2 (pid ${left.servers['jobs-2']!.pid}), jobs (pid ${left.servers.jobs!.pid}), ` +
+      `services-2 (pid ${left.servers['services-2']!.pid}), services (pid ${left.servers.services!.pid}), master-3`);
     expect(Object.values(left.servers).map((s) => s.pid).filter(alive)).toEqual([]);
     await oneLeader();
     // A barrier: once a new app is deployed, the framework has long had the master's answers about the old tasks.
-    const events2 = await EventStream.open(SERVICES);
+    const events3 = await EventStream.open(SERVICES);
     const barrier = await api.call('POST', '/v2/apps', { id: '/after', cmd: 'sleep 600', cpus: 0.1, mem: 16, instances: 1 });
     expect(barrier.status).toBe(201);
-    await events2.deploymentDone(barrier.headers['marathon-deployment-id'] as string);
-    events2.close();
-    expect((await tasks(api)).filter((t) => t.appId === '/ha-check')).toEqual(after);
+    await events3.deploymentDone(barrier.headers['marathon-deployment-id'] as string);
+    events3.close();
+    expect((await tasks(api)).filter((t) => t.appId === '/ha-check')).toEqual(afterBoth);
 
     // SIGTERM: everything it started is gone, and the state folder is let go.
     const record = JSON.parse(readFileSync(join(state, 'up.json'), 'utf8')) as { servers: Record<string, { pid: number }> };
@@ -203,7 +226,7 @@ describe('agora up --masters 3', () => {
     again.child.kill('SIGTERM');
     expect(await again.exited).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
-    for (const port of [...MASTER_PORTS, GRPC, SERVICES, JOBS]) expect(await refused(port)).toBe(true);
+    for (const port of [...MASTER_PORTS, GRPC, SERVICES, SERVICES + 1, JOBS, JOBS + 1]) expect(await refused(port)).toBe(true);
     expect(existsSync(join(state, 'up.json'))).toBe(false);
   });
 });
