@@ -110,7 +110,7 @@ async function startRegistryRedis(p: HaPlan, started: Stoppable[]): Promise<{ ur
 async function startNats(p: HaPlan, started: Stoppable[]): Promise<NatsCluster> {
   const base = p.flags['nats-port'];
   const nats = await startNatsCluster({
-    nodes: NATS_NODES, name: 'agora-up', securityDir: p.home, dir: p.claim.paths.nats,
+    nodes: NATS_NODES, name: 'agora-up', securityDir: p.home, dir: p.claim.paths.nats, detached: true,
     ...(base ? { clientPorts: Array.from({ length: NATS_NODES }, (_, i) => base + i) } : {}),
   });
   for (const n of nats.nodes) if (n.pid !== undefined) p.claim.recordServer(`nats-${n.name}`, n.pid);

@@ -74,6 +74,11 @@ export interface NatsClusterOptions {
   dir?: string;
   /** The nodes' client ports, one each (default: free ports); route and monitoring ports are free ones. */
   clientPorts?: readonly number[];
+  /**
+   * Each node in a process group of its own: a terminal's Ctrl-C reaches only the process that
+   * started the cluster, which stops what uses the cluster before the cluster (`agora up`).
+   */
+  detached?: boolean;
 }
 
 interface Ports {
@@ -146,7 +151,7 @@ async function startOnce(cluster: string, count: number, opts: NatsClusterOption
     mkdirSync(join(dir, 'accounts'), { recursive: true, mode: 0o700 });
     const conf = join(dir, 'nats-server.conf');
     writeFileSync(conf, clusterNodeConfig({ cluster, node: ports, all, dir, securityDir: opts.securityDir }), { mode: 0o600 });
-    return clusterNode(ports, conf, opts.bin);
+    return clusterNode(ports, conf, opts.bin, opts.detached === true);
   });
   const handle: NatsCluster = {
     name: cluster,
@@ -168,7 +173,7 @@ async function startOnce(cluster: string, count: number, opts: NatsClusterOption
   return handle;
 }
 
-function clusterNode(ports: Ports, conf: string, bin: string | undefined): NatsClusterNode {
+function clusterNode(ports: Ports, conf: string, bin: string | undefined, detached: boolean): NatsClusterNode {
   let child: ChildProcess | undefined;
   const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
   return {
@@ -184,7 +189,7 @@ function clusterNode(ports: Ports, conf: string, bin: string | undefined): NatsC
     },
     restart: async () => {
       if (child && !exited(child)) throw new NatsClusterError(`node ${ports.name} is running: stop or kill it before restarting it`);
-      child = await spawnNatsServer(bin, ['-c', conf], ports.port);
+      child = await spawnNatsServer(bin, ['-c', conf], ports.port, { detached });
     },
   };
 }

@@ -105,8 +105,9 @@ const READY_LINE = 'Server is ready';
  * rejects with its last words. Waiting for its own line, not for a connection to `port`, keeps a
  * port that another process holds from looking like a server that started.
  */
-export async function spawnNatsServer(bin: string | undefined, args: readonly string[], port: number): Promise<ChildProcess> {
-  const child = spawn(bin ?? 'nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+/** `detached`: in a process group of its own, so a terminal's Ctrl-C reaches only its parent, which stops it in its turn. */
+export async function spawnNatsServer(bin: string | undefined, args: readonly string[], port: number, o: { detached?: boolean } = {}): Promise<ChildProcess> {
+  const child = spawn(bin ?? 'nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'], ...(o.detached ? { detached: true } : {}) });
   try {
     await untilReady(child, port);
   } catch (err) {
