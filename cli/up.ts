@@ -4,7 +4,8 @@
  * process — until Ctrl-C or SIGTERM, when everything is stopped, last started first: the
  * frameworks let go of the master (their tasks stay until the agent goes), the agent kills its
  * tasks and removes their containers, the master closes its streams, nats-server and Redis
- * exit. With `--example` it also runs the example framework once.
+ * exit. With `--example` it also runs the example framework once. With `--masters N` it runs
+ * the HA shape instead (up-ha.ts: a NATS cluster, N masters and the frameworks as children).
  *
  * Its state lives in a folder that outlasts it (`--state-dir`, by default `~/.agora/up`;
  * up-state.ts): Redis's append-only file holds the master's registry and both frameworks'
@@ -18,9 +19,7 @@
  * `AGORA_HOME`), and later starts reuse them, so the `agora` command and the SDK find their
  * credentials there.
  */
-import type { Bootstrapped } from '../common/security/bootstrap';
 import { clientIdentity, type ClientIdentity } from '../common/security/client-config';
-import type { ServerSecurity } from '../common/security/security-dir';
 import { join } from 'path';
 import { startAgent } from '../agent/agent';
 import type { ContainerizerChoice } from '../agent/config';
@@ -28,8 +27,7 @@ import { startNatsServer, type NatsServer } from '../common/nats-server';
 import { startMaster } from '../master/server';
 import { startServices } from '../frameworks/services/server';
 import { startJobs } from '../frameworks/jobs/server';
-import type { StateClaim } from './up-state';
-import { parseUpFlags, printAccess, printState, runUp, startLocalRedis, type Print, type Stoppable, type UpFlags } from './up-shared';
+import { parseUpFlags, printAccess, printState, runUp, startLocalRedis, type Print, type Stoppable, type UpBase } from './up-shared';
 import { upHa } from './up-ha';
 
 export async function up(argv: string[], print: Print, signal: Promise<string>): Promise<number> {
@@ -46,15 +44,8 @@ export async function up(argv: string[], print: Print, signal: Promise<string>):
   });
 }
 
-interface ClusterPlan {
-  flags: UpFlags;
-  host: string;
-  workDir: string;
+interface ClusterPlan extends UpBase {
   containerizer: ContainerizerChoice;
-  home: string;
-  security: ServerSecurity;
-  boot: Bootstrapped;
-  claim: StateClaim;
 }
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
