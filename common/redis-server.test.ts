@@ -64,4 +64,37 @@ describe('redis-server with a dir', () => {
     await s.stop();
     expect(existsSync(tempDir)).toBe(false);
   });
+
+  it('with replicaOf is a read-only replica that authenticates to its primary with the shared password (masterauth)', async () => {
+    const primary = await startRedisServer({ dir: join(dir, 'primary'), password: 'agora_set-secret' });
+    servers.push(primary);
+    const replica = await startRedisServer({ dir: join(dir, 'replica'), password: 'agora_set-secret', replicaOf: { host: '127.0.0.1', port: primary.port } });
+    servers.push(replica);
+    const p = new Redis(primary.url);
+    const r = new Redis(replica.url);
+    try {
+      await p.set('agora:replicated', 'yes');
+      expect(await p.wait(1, 10_000)).toBe(1); // the replica synced and acknowledged the write
+      expect(await r.get('agora:replicated')).toBe('yes');
+      await expect(r.set('agora:replicated', 'no')).rejects.toThrow(/READONLY/);
+      expect(readFileSync(`/proc/${replica.pid}/cmdline`, 'utf8')).not.toContain('agora_set-secret');
+    } finally {
+      p.disconnect();
+      r.disconnect();
+    }
+  });
+
+  it('kill() SIGKILLs it: resolved once the process is gone, its dir kept', async () => {
+    const s = await startRedisServer({ dir, password: 'agora_test-secret' });
+    servers.push(s);
+    await s.kill();
+    expect(existsSync(`/proc/${s.pid}`)).toBe(false);
+    expect(existsSync(join(dir, 'appendonlydir'))).toBe(true);
+  });
+
+  it('refuses a replicaOf without a valid port before it makes anything', async () => {
+    const wanted = join(dir, 'never');
+    await expect(startRedisServer({ dir: wanted, replicaOf: { host: '127.0.0.1', port: 70000 } })).rejects.toThrow(/replicaOf must be a host and a port in 1..65535/);
+    expect(existsSync(wanted)).toBe(false);
+  });
 });

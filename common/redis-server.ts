@@ -24,6 +24,11 @@
  *
  * A password (`requirepass`) is given to redis-server on its standard input, never on its
  * command line (which every user of the machine can read in `ps`).
+ *
+ * With `replicaOf` it starts as a replica of that primary, authenticating with the same
+ * password (`masterauth`; every node of a replicated set shares one). `startRedisProcess` is
+ * the spawn-and-wait-until-ready underneath, reused for `redis-server --sentinel`
+ * (common/redis-sentinel.ts).
  */
 import { spawn, type ChildProcess } from 'child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'fs';
@@ -52,6 +57,8 @@ export interface RedisServerOptions {
    * stops Redis last, after everything that writes to it.
    */
   detached?: boolean;
+  /** Start as a replica of this primary (`replicaof`), authenticating with `password` (`masterauth`). */
+  replicaOf?: { host: string; port: number };
 }
 
 export interface RedisServer {
@@ -61,6 +68,8 @@ export interface RedisServer {
   pid: number;
   /** Stops it (SIGTERM: Redis fsyncs its AOF and exits), then removes its dir if it was a temp one. */
   stop(): Promise<void>;
+  /** SIGKILL, resolved once it has exited: a crash, for tests and chaos. Its dir stays (`stop` removes a temp one). */
+  kill(): Promise<void>;
 }
 
 export class RedisServerError extends Error {
@@ -68,7 +77,7 @@ export class RedisServerError extends Error {
 }
 
 /** The redis.conf lines for these options; the password goes on stdin, so it is here and nowhere else. */
-export function redisServerConfig(port: number, dir: string, o: Pick<RedisServerOptions, 'dir' | 'appendfsync' | 'password'>): string {
+export function redisServerConfig(port: number, dir: string, o: Pick<RedisServerOptions, 'dir' | 'appendfsync' | 'password' | 'replicaOf'>): string {
   const fsync = o.appendfsync ?? DEFAULT_APPEND_FSYNC;
   if (!APPEND_FSYNC_MODES.includes(fsync)) {
     throw new RedisServerError(`appendfsync must be one of ${APPEND_FSYNC_MODES.join(', ')}, got '${String(fsync)}'`);
@@ -76,10 +85,17 @@ export function redisServerConfig(port: number, dir: string, o: Pick<RedisServer
   if (o.password !== undefined && !/^[\x21-\x7e]+$/.test(o.password)) {
     throw new RedisServerError('a Redis password must be printable ASCII without spaces');
   }
+  const primary = o.replicaOf;
+  if (primary && (!/^[\w.:-]+$/.test(primary.host) || !Number.isInteger(primary.port) || primary.port < 1 || primary.port > 65535)) {
+    throw new RedisServerError(`replicaOf must be a host and a port in 1..65535, got ${JSON.stringify(primary)}`);
+  }
   return [
     `port ${port}`, 'bind 127.0.0.1', 'save ""', `dir ${JSON.stringify(dir)}`, 'loglevel notice',
     ...(o.dir ? ['appendonly yes', `appendfsync ${fsync}`] : ['appendonly no']),
-    ...(o.password !== undefined ? [`requirepass ${JSON.stringify(o.password)}`] : []),
+    ...(o.password !== undefined ? [`requirepass ${JSON.stringify(o.password)}`, `masterauth ${JSON.stringify(o.password)}`] : []),
+    // A replica (re)attaching gets its full sync at once, not after Redis's default 5 s wait for others.
+    'repl-diskless-sync-delay 0',
+    ...(primary ? [`replicaof ${primary.host} ${primary.port}`] : []),
     '',
   ].join('\n');
 }
@@ -90,27 +106,69 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'agora-redis-'));
   const removeDir = () => { if (!opts.dir) rmSync(dir, { recursive: true, force: true }); };
   if (opts.dir) mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
-  const config = redisServerConfig(port, dir, opts);
   // `-`: the config comes on stdin (the password with it), ended at once.
-  const child = spawn(opts.bin ?? 'redis-server', ['-'], { stdio: ['pipe', 'pipe', 'pipe'], detached: opts.detached ?? false });
-  child.stdin?.on('error', () => undefined); // a server that dies at once says why on its exit
-  child.stdin?.end(config);
-  try {
-    await waitUntilReady(child, port);
-    await ping(port, opts.password);
-  } catch (err) {
-    child.kill('SIGKILL');
+  const started = await startRedisProcess({ ...opts, port, args: ['-'], stdin: redisServerConfig(port, dir, opts) }).catch((err: unknown) => {
     removeDir();
     throw err;
-  }
+  });
   const auth = opts.password !== undefined ? `:${encodeURIComponent(opts.password)}@` : '';
   return {
     url: `redis://${auth}127.0.0.1:${port}`,
     port,
-    pid: child.pid!,
+    pid: started.pid,
+    kill: started.kill,
     stop: async () => {
-      await stopChild(child);
+      await started.stop();
       removeDir();
+    },
+  };
+}
+
+export interface RedisProcessOptions {
+  port: number;
+  /** redis-server's arguments: `['-']` with the config on `stdin`, or a config file (and `--sentinel`). */
+  args: string[];
+  stdin?: string;
+  /** AUTH with it before the ready PING. */
+  password?: string;
+  bin?: string;
+  detached?: boolean;
+}
+
+/** A running redis-server (or Sentinel) process. */
+export interface RedisProcess {
+  pid: number;
+  /** SIGTERM, then SIGKILL after 5 s; resolved once it has exited. */
+  stop(): Promise<void>;
+  /** SIGKILL; resolved once it has exited. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Spawns redis-server and resolves once it logged that it is up ("Ready to accept connections",
+ * or a Sentinel's "Sentinel ID is") and answered AUTH and PING; killed and rejected otherwise.
+ */
+export async function startRedisProcess(o: RedisProcessOptions): Promise<RedisProcess> {
+  const child = spawn(o.bin ?? 'redis-server', o.args, { stdio: ['pipe', 'pipe', 'pipe'], detached: o.detached ?? false });
+  child.stdin?.on('error', () => undefined); // a server that dies at once says why on its exit
+  child.stdin?.end(o.stdin ?? '');
+  try {
+    await waitUntilReady(child, o.port);
+    await ping(o.port, o.password);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return {
+    pid: child.pid!,
+    stop: () => stopChild(child),
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
@@ -121,7 +179,7 @@ function waitUntilReady(child: ChildProcess, port: number): Promise<void> {
     let output = '';
     const onData = (d: Buffer) => {
       output = (output + d.toString()).slice(-4000);
-      if (output.includes('Ready to accept connections')) finish();
+      if (output.includes('Ready to accept connections') || output.includes('Sentinel ID is')) finish();
     };
     const onExit = (code: number | null) => finish(new RedisServerError(`redis-server exited (code ${code}) before listening on ${port}: ${output}`));
     const onError = (err: Error) => finish(new RedisServerError(`cannot start redis-server: ${err.message}`));
