@@ -12,21 +12,28 @@
  * stalled) fails a command after `commandTimeoutMs`. `RedisLink` follows the connection, so a
  * caller can say "Redis is down" before trying, explain a failure in words
  * (`RedisUnavailableError`), and act when Redis is back.
+ *
+ * **Sentinel.** A `redis-sentinel://` URL (common/redis-url.ts) names Sentinels: the connection
+ * asks them for the primary, and after a failover finds the new one on its next reconnection
+ * (and is told at once: it listens for the Sentinels' `+switch-master`). The rules above hold
+ * across a failover: a command in flight when the old primary died fails, it is not resent.
  */
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { Listeners } from './listeners';
+import { parseRedisUrl, redactRedisUrl, type RedisTarget } from './redis-url';
 
 /** How long a command waits for Redis's answer before it fails, by default (ms). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 
 /** The URL without its password, fit for an error message or a log line. */
 export function redactUrl(url: string): string {
+  if (/^redis-sentinel:/i.test(url)) return redactRedisUrl(url);
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
     return u.toString();
   } catch {
-    return url;
+    return redactRedisUrl(url);
   }
 }
 
@@ -38,12 +45,17 @@ export interface ConnectRedisOptions {
 }
 
 const links = new WeakMap<Redis, RedisLink>();
+const targets = new WeakMap<Redis, RedisTarget>();
 
-/** Connects and answers PING, or rejects with `fail(message, cause)`. Its link is `linkOf(redis)`. */
+/**
+ * Connects and answers PING, or rejects with `fail(message, cause)`. Its link is `linkOf(redis)`.
+ * A malformed URL is a RedisUrlError, before anything is tried.
+ */
 export async function connectRedis(url: string, o: ConnectRedisOptions): Promise<Redis> {
+  const target = parseRedisUrl(url);
   let ready = false;
   const commandTimeoutMs = o.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const redis = new Redis(url, {
+  const options: RedisOptions = {
     lazyConnect: true,
     connectTimeout: o.connectTimeoutMs ?? 5000,
     // The header's rule: fail while down, never queue, never resend unseen.
@@ -54,7 +66,17 @@ export async function connectRedis(url: string, o: ConnectRedisOptions): Promise
     // ioredis waits this long for a dead socket to close, holding the process open meanwhile.
     disconnectTimeout: 200,
     retryStrategy: (times) => (ready ? Math.min(times * 100, 2000) : null),
-  });
+  };
+  const redis = target.kind === 'sentinel'
+    ? new Redis({
+      ...options,
+      ...target.sentinel,
+      // No Sentinel answering at start-up is a failure now; later it is a retry, as above.
+      sentinelRetryStrategy: (times) => (ready ? Math.min(times * 100, 2000) : null),
+      sentinelCommandTimeout: commandTimeoutMs,
+      failoverDetector: true,
+    })
+    : new Redis(url, options);
   // Without a listener ioredis prints every connection error; the callers see them as rejections.
   redis.on('error', () => undefined);
   const link = new RedisLink(url, redis, commandTimeoutMs);
@@ -67,7 +89,16 @@ export async function connectRedis(url: string, o: ConnectRedisOptions): Promise
   }
   ready = true;
   links.set(redis, link);
+  targets.set(redis, target);
   return redis;
+}
+
+/**
+ * How many replicas the deployment behind a connection `connectRedis` made is known to have:
+ * 1 behind Sentinel, 0 for a direct URL (or a connection made otherwise).
+ */
+export function expectedReplicasOf(redis: Redis): number {
+  return targets.get(redis)?.expectedReplicas ?? 0;
 }
 
 /** The link of a connection `connectRedis` made. */
