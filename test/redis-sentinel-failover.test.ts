@@ -1,0 +1,94 @@
+/**
+ * A real primary, replica and three Sentinels (common/redis-sentinel.ts), reached the way every
+ * writer reaches Redis (common/redis.ts, a redis-sentinel:// URL): SIGKILL the primary, the
+ * Sentinels promote the replica (waited for on their +switch-master), the connection follows
+ * it, fenced writes go on, and what was acknowledged by the replica before the kill is there.
+ */
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Redis } from 'ioredis';
+import { FencedWriter, ReplicaWaitError } from '../common/fenced-redis';
+import { connectRedis, expectedReplicasOf, linkOf, type LinkStatus } from '../common/redis';
+import { startRedisSentinel, type RedisSentinelSet } from '../common/redis-sentinel';
+import { parseRedisUrl } from '../common/redis-url';
+
+const PASSWORD = 'agora_sentinel-test';
+let dir: string;
+let set: RedisSentinelSet;
+const closers: Array<() => void> = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'agora-sentinel-'));
+  set = await startRedisSentinel({ dir, password: PASSWORD, appendfsync: 'everysec', downAfterMs: 1000, failoverTimeoutMs: 2000 });
+});
+afterAll(async () => {
+  for (const close of closers.splice(0)) close();
+  await set?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The next `+switch-master` one Sentinel announces: "<group> <old host> <old port> <new host> <new port>". */
+async function nextSwitch(): Promise<string[]> {
+  const target = parseRedisUrl(set.url);
+  if (target.kind !== 'sentinel') throw new Error('not a Sentinel URL');
+  const sub = new Redis({ ...target.sentinel.sentinels[0], password: target.sentinel.sentinelPassword });
+  closers.push(() => sub.disconnect());
+  await sub.subscribe('+switch-master');
+  return new Promise((resolve) => sub.on('message', (_channel: string, message: string) => resolve(message.split(' '))));
+}
+
+/** Resolves when the connection has gone down and come back (it records every change from now on). */
+function downAndBack(redis: Redis): Promise<LinkStatus[]> {
+  const seen: LinkStatus[] = [];
+  return new Promise((resolve) => {
+    const off = linkOf(redis).onChange((s) => {
+      seen.push(s);
+      if (s.available && seen.some((x) => !x.available)) { off(); resolve(seen); }
+    });
+  });
+}
+
+describe('Redis behind Sentinel', () => {
+  it('survives a SIGKILL of its primary: the replica is promoted, the client follows it, fenced writes go on and waited-for writes are kept', async () => {
+    const redis = await connectRedis(set.url, { fail: (m) => new Error(m) });
+    closers.push(() => redis.disconnect());
+    expect(expectedReplicasOf(redis)).toBe(1);
+    const first = await set.primary();
+    expect(first).toBe('redis-0');
+
+    const leader = new FencedWriter(redis, 'agora:t:epoch', 1);
+    expect(leader.replicas).toBe(1);
+    await leader.write([['SET', 'agora:t:claimed', 'by epoch 1']]); // the claim waited for the replica
+    await redis.set('agora:t:waited', 'yes');
+    expect(await redis.wait(1, 5000)).toBe(1);
+
+    const switched = nextSwitch();
+    const reconnected = downAndBack(redis);
+    expect(await set.kill('primary')).toBe('redis-0');
+    const [group, , oldPort, , newPort] = await switched;
+    expect(group).toBe('agora');
+    expect(oldPort).not.toBe(newPort);
+    expect(await set.primary()).toBe('redis-1');
+    await reconnected;
+
+    // epoch 1 was claimed and replicated before the kill: its writes go on without a replica
+    await leader.write([['SET', 'agora:t:after', 'failover']]);
+    expect(await redis.mget('agora:t:epoch', 'agora:t:claimed', 'agora:t:waited', 'agora:t:after')).toEqual(['1', 'by epoch 1', 'yes', 'failover']);
+    expect(await redis.call('ROLE').then((r) => (r as string[])[0])).toBe('master');
+
+    // a new leader's claim is not taken as made while no replica can have it…
+    const next = new FencedWriter(redis, 'agora:t:epoch', 2, { replicaWaitMs: 200 });
+    await expect(next.write([['SET', 'agora:t:claimed', 'by epoch 2']])).rejects.toThrow(ReplicaWaitError);
+    await expect(next.write([['SET', 'agora:t:claimed', 'by epoch 2']])).rejects.toThrow(/^NOREPLICAS the claim of epoch 2 reached 0 of 1 replica\(s\) within 200 ms/);
+    // …and is, once the old primary is back as the new one's replica
+    await set.start('redis-0');
+    await set.ready();
+    await next.write([['SET', 'agora:t:claimed', 'by epoch 2']]);
+    await expect(leader.write([['SET', 'agora:t:claimed', 'stale']])).rejects.toThrow(/a newer leader \(epoch 2\)/);
+    const replica = new Redis({ host: '127.0.0.1', port: set.port('redis-0'), password: PASSWORD });
+    closers.push(() => replica.disconnect());
+    expect(await replica.mget('agora:t:epoch', 'agora:t:claimed')).toEqual(['2', 'by epoch 2']);
+  });
+});
+
