@@ -26,10 +26,11 @@ import { launchBench, launchSecurityBench } from './launch.bench';
 import { leaseBench } from './lease.bench';
 import { masterUiBench } from './master-ui.bench';
 import { redisFsyncBench } from './redis-fsync.bench';
+import { redisReplicaWaitBench } from './redis-replica-wait.bench';
 import { servicesBench } from './services.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, servicesBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench, redisFsyncBench, leaseBench, haLaunchBench, haFailoverBench];
+const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, servicesBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench, redisFsyncBench, redisReplicaWaitBench, leaseBench, haLaunchBench, haFailoverBench];
 
 export interface Machine {
   cpuModel: string;
