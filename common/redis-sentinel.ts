@@ -8,8 +8,9 @@
  * Every process requires the one password (the data nodes' `requirepass` and `masterauth`, the
  * Sentinels' `requirepass`); it never appears on a command line. Everything lives under `dir`:
  * each data node's append-only file in `redis-N/`, each Sentinel's config (which Sentinel itself
- * rewrites as it learns) in `sentinel-N/`, and `set.json`, the data node last seen as primary, so
- * that the next start keeps the data of the newer one rather than syncing it away.
+ * rewrites as it learns) in `sentinel-N/`, and `set.json`, the data node last seen as primary
+ * (written whenever the set is found ready, and at stop), so that the next start on the same dir
+ * starts that one as primary and keeps its newer data rather than syncing it away.
  *
  * Ready means agreed, not merely running: every live Sentinel names the same primary, knows the
  * other live Sentinels and the live replica, and the replica has synced with the primary (a WAIT
@@ -283,7 +284,10 @@ async function whenReady(plan: Plan): Promise<void> {
     while (Date.now() < deadline) {
       woken = false;
       why = await notReadyBecause(plan).catch((err: Error) => err.message);
-      if (why === undefined) return;
+      if (why === undefined) {
+        recordPrimary(plan.o.dir, await currentPrimary(plan));
+        return;
+      }
       if (!woken) {
         await new Promise<void>((resolve) => {
           // Not every change is announced (a link to a peer coming up is not): look again soon regardless.

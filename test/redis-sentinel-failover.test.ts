@@ -90,5 +90,18 @@ describe('Redis behind Sentinel', () => {
     closers.push(() => replica.disconnect());
     expect(await replica.mget('agora:t:epoch', 'agora:t:claimed')).toEqual(['2', 'by epoch 2']);
   });
+
+  it('started again on the same dir, keeps the promoted node as primary and its data (set.json), on new ports', async () => {
+    const before = set.url;
+    for (const close of closers.splice(0)) close();
+    await set.stop();
+    set = await startRedisSentinel({ dir, password: PASSWORD, appendfsync: 'everysec' });
+    expect(set.url).not.toBe(before);
+    expect(await set.primary()).toBe('redis-1');
+    const redis = await connectRedis(set.url, { fail: (m) => new Error(m) });
+    closers.push(() => redis.disconnect());
+    expect(await redis.mget('agora:t:epoch', 'agora:t:claimed', 'agora:t:waited')).toEqual(['2', 'by epoch 2', 'yes']);
+    expect(Object.keys(set.pids()).sort()).toEqual(['redis-0', 'redis-1', 'sentinel-0', 'sentinel-1', 'sentinel-2']);
+  });
 });
 
