@@ -27,7 +27,7 @@ const USAGE = `usage: agora <command> [flags]
 
   up [--example] [--tasks N] [--containerizer auto|docker|process]
      [--http-port 5050] [--grpc-port 5053] [--agent-port 5051] [--nats-port N]
-     [--services-port 8080] [--jobs-port 4400] [--redis URL]
+     [--services-port 8080] [--jobs-port 4400] [--redis URL | --redis-sentinel]
      [--state-dir ~/.agora/up] [--fresh] [--masters 3]
                       a local cluster (redis-server, nats-server, master, agent,
                       the services framework and the jobs framework, with their
@@ -35,7 +35,9 @@ const USAGE = `usage: agora <command> [flags]
                       --state-dir, taken back when started again (--fresh: empty);
                       --masters 3: 3 nats-servers clustered, 3 HA masters
                       (5050, 5060, 5070) and 2 replicas of each framework
-                      (8080, 8081; 4400, 4401), each restarted when it exits
+                      (8080, 8081; 4400, 4401), each restarted when it exits,
+                      on a Redis with a replica and 3 Sentinels
+                      --redis-sentinel: a primary, a replica and 3 Sentinels
   master [--nats URL] [--port 5050] [--grpc-port 5053] …   run a master
   agent [--nats URL] [--port 5051] [--resources SPEC] …    run an agent
   services [--master HOST:PORT] [--redis URL] [--port 8080] …
