@@ -128,6 +128,16 @@ export async function timeAsync<T>(fn: () => Promise<T>, runs: number, warmups =
 }
 
 /** The nearest-rank percentile `p` (0–100] of `xs`: the smallest value at least p% of them do not exceed. */
+/** p50, p99 and max of each run's per-operation latencies (ms, to the µs), as a LatencyFigure. */
+export function latencyFigure(what: string, count: number, runs: ReadonlyArray<{ latencies: readonly number[] }>): LatencyFigure {
+  return {
+    what, count,
+    p50Ms: runs.map((r) => round(percentile(r.latencies, 50), 3)),
+    p99Ms: runs.map((r) => round(percentile(r.latencies, 99), 3)),
+    maxMs: runs.map((r) => round(Math.max(...r.latencies), 3)),
+  };
+}
+
 export function percentile(xs: readonly number[], p: number): number {
   if (xs.length === 0) throw new Error('percentile of no values');
   const s = [...xs].sort((a, b) => a - b);

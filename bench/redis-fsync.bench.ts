@@ -23,7 +23,7 @@ import type { AgentInfo, FrameworkInfo } from '../common/types';
 import type { InstanceRecord } from '../frameworks/services/model';
 import { RedisStore } from '../frameworks/services/store';
 import { RedisRegistry } from '../master/registry-redis';
-import { median, percentile, round, type Bench, type Measurement, type PublishedFigure } from './harness';
+import { latencyFigure, median, round, type Bench, type Measurement, type PublishedFigure } from './harness';
 
 export const WRITES = 300;
 export const ROUNDS = 3;
@@ -106,12 +106,7 @@ function measurement(kind: WriteKind, mode: AppendFsync, samples: Sample[], fsTy
     runs: samples.length, samplesMs: totals.map((x) => round(x, 2)), medianMs: round(med, 2),
     ops: WRITES, opsLabel: 'writes', opsPerSec: Math.round(WRITES / (med / 1000)),
     published: mode === 'no' && kind === 'launch-burst' ? [REDIS_SET(WRITES)] : [],
-    latency: {
-      what: 'one write, sent → acknowledged', count: WRITES,
-      p50Ms: samples.map((s) => round(percentile(s.latencies, 50), 3)),
-      p99Ms: samples.map((s) => round(percentile(s.latencies, 99), 3)),
-      maxMs: samples.map((s) => round(Math.max(...s.latencies), 3)),
-    },
+    latency: latencyFigure('one write, sent → acknowledged', WRITES, samples),
   };
 }
 

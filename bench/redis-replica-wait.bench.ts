@@ -17,7 +17,7 @@ import { join } from 'path';
 import { Redis } from 'ioredis';
 import { FencedWriter } from '../common/fenced-redis';
 import { startRedisServer, type RedisServer } from '../common/redis-server';
-import { median, percentile, round, type Bench, type Measurement } from './harness';
+import { latencyFigure, median, round, type Bench, type Measurement } from './harness';
 
 export const WRITES = 300;
 export const ROUNDS = 3;
@@ -51,12 +51,7 @@ function measurement(c: WaitCase, samples: Sample[]): Measurement {
     runs: samples.length, samplesMs: totals.map((x) => round(x, 2)), medianMs: round(med, 2),
     ops: WRITES, opsLabel: 'claims', opsPerSec: Math.round(WRITES / (med / 1000)),
     published: [],
-    latency: {
-      what: 'one claim, sent → acknowledged', count: WRITES,
-      p50Ms: samples.map((s) => round(percentile(s.latencies, 50), 3)),
-      p99Ms: samples.map((s) => round(percentile(s.latencies, 99), 3)),
-      maxMs: samples.map((s) => round(Math.max(...s.latencies), 3)),
-    },
+    latency: latencyFigure('one claim, sent → acknowledged', WRITES, samples),
   };
 }
 
