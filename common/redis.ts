@@ -14,9 +14,12 @@
  * (`RedisUnavailableError`), and act when Redis is back.
  *
  * **Sentinel.** A `redis-sentinel://` URL (common/redis-url.ts) names Sentinels: the connection
- * asks them for the primary, and after a failover finds the new one on its next reconnection
- * (and is told at once: it listens for the Sentinels' `+switch-master`). The rules above hold
- * across a failover: a command in flight when the old primary died fails, it is not resent.
+ * asks them for the primary, and after a failover finds the new one on its next reconnection:
+ * the old primary's death closes the connection, and a primary demoted by the Sentinels drops
+ * its clients. (ioredis's `failoverDetector`, which also listens for `+switch-master`, is left
+ * off: its disconnect racing a reconnection already under way is one more path to get wrong,
+ * for no gain in those two cases.) The rules above hold across a failover: a command in flight
+ * when the old primary died fails, it is not resent.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { Listeners } from './listeners';
@@ -74,7 +77,6 @@ export async function connectRedis(url: string, o: ConnectRedisOptions): Promise
       // No Sentinel answering at start-up is a failure now; later it is a retry, as above.
       sentinelRetryStrategy: (times) => (ready ? Math.min(times * 100, 2000) : null),
       sentinelCommandTimeout: commandTimeoutMs,
-      failoverDetector: true,
     })
     : new Redis(url, options);
   // Without a listener ioredis prints every connection error; the callers see them as rejections.
