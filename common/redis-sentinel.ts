@@ -197,7 +197,7 @@ function recordPrimary(dir: string, primary: DataMember): void {
 
 /** A short-lived client that fails rather than waits (these answers are looked at again on the next event). */
 function client(port: number, password: string): Redis {
-  const c = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, commandTimeout: 5000 });
+  const c = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, commandTimeout: 5000, disconnectTimeout: 200 });
   c.on('error', () => undefined);
   return c;
 }

@@ -23,7 +23,7 @@ const startReplica = async () => {
   replicaPort = replica.port;
 };
 const connect = (port: number) => {
-  const c = new Redis({ host: '127.0.0.1', port, password: PASSWORD });
+  const c = new Redis({ host: '127.0.0.1', port, password: PASSWORD, disconnectTimeout: 200 });
   clients.push(c);
   return c;
 };

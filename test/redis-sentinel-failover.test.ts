@@ -32,7 +32,7 @@ afterAll(async () => {
 async function nextSwitch(): Promise<string[]> {
   const target = parseRedisUrl(set.url);
   if (target.kind !== 'sentinel') throw new Error('not a Sentinel URL');
-  const sub = new Redis({ ...target.sentinel.sentinels[0], password: target.sentinel.sentinelPassword });
+  const sub = new Redis({ ...target.sentinel.sentinels[0], password: target.sentinel.sentinelPassword, disconnectTimeout: 200 });
   closers.push(() => sub.disconnect());
   await sub.subscribe('+switch-master');
   return new Promise((resolve) => sub.on('message', (_channel: string, message: string) => resolve(message.split(' '))));
@@ -86,7 +86,7 @@ describe('Redis behind Sentinel', () => {
     await set.ready();
     await next.write([['SET', 'agora:t:claimed', 'by epoch 2']]);
     await expect(leader.write([['SET', 'agora:t:claimed', 'stale']])).rejects.toThrow(/a newer leader \(epoch 2\)/);
-    const replica = new Redis({ host: '127.0.0.1', port: set.port('redis-0'), password: PASSWORD });
+    const replica = new Redis({ host: '127.0.0.1', port: set.port('redis-0'), password: PASSWORD, disconnectTimeout: 200 });
     closers.push(() => replica.disconnect());
     expect(await replica.mget('agora:t:epoch', 'agora:t:claimed')).toEqual(['2', 'by epoch 2']);
   });
