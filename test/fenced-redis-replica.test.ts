@@ -50,7 +50,7 @@ describe('an epoch claim with a replica', () => {
 
   it('fails NOREPLICAS (a "try again") while no replica acknowledges it, and succeeds on a retry once one does; later writes at that epoch do not wait', async () => {
     let epoch = 4;
-    const writer = new FencedWriter(connect(primary.port), 'r2:epoch', () => epoch, { replicas: 1, replicaWaitMs: 300 });
+    const writer = new FencedWriter(connect(primary.port), 'r2:epoch', () => epoch, { replicas: 1, replicaWaitMs: 1000 });
     await replica!.kill();
     await replica!.stop();
     replica = undefined;
@@ -58,10 +58,11 @@ describe('an epoch claim with a replica', () => {
     const refused = writer.write([['SET', 'r2:k', 'four']]).catch((e: unknown) => e);
     const err = await refused;
     expect(err).toBeInstanceOf(ReplicaWaitError);
-    expect(err).toMatchObject({ epoch: 4, acknowledged: 0, wanted: 1, waitedMs: 300 });
-    expect(unavailableWhy(err)).toBe('NOREPLICAS the claim of epoch 4 reached 0 of 1 replica(s) within 300 ms');
+    expect(err).toMatchObject({ epoch: 4, acknowledged: 0, wanted: 1, waitedMs: 1000 });
+    expect(unavailableWhy(err)).toBe('NOREPLICAS the claim of epoch 4 reached 0 of 1 replica(s) within 1000 ms');
 
     await startReplica();
+    expect(await connect(primary.port).wait(1, 10_000)).toBe(1); // a fresh connection's WAIT: the replica has synced
     await writer.write([['SET', 'r2:k', 'four again']]);
     expect(await connect(replica!.port).mget('r2:epoch', 'r2:k')).toEqual(['4', 'four again']);
 
