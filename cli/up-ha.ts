@@ -1,8 +1,8 @@
 /**
  * `agora up --masters N`: the HA shape of a cluster on one machine, in the foreground —
  *
- *   Redis        one redis-server with its append-only file in the state folder (startRegistryRedis:
- *                the one place to put a replicated Redis with Sentinel instead)
+ *   Redis        a primary and a replica (append-only files in the state folder) under three
+ *                Sentinels, so the registry and the frameworks' state outlive losing the primary
  *   NATS         a cluster of 3 nats-servers with JetStream (Raft), locked as the single one is
  *                (operator, accounts, TLS for clients) and with authenticated routes; their
  *                files in <state>/nats/n1, n2, n3
@@ -98,12 +98,12 @@ async function startHaCluster(p: HaPlan, started: Stoppable[]) {
 }
 
 /**
- * The registry's and the frameworks' Redis: today one redis-server with its append-only file.
- * The one place to start a replicated Redis watched by Sentinel instead; what it returns (a URL
- * the masters and frameworks are given, and a pid for the banner) is all the rest depends on.
+ * The registry's and the frameworks' Redis: a primary and a replica under three Sentinels, as
+ * the HA shape needs a Redis that outlives its primary; every writer gets the redis-sentinel://
+ * URL and finds the primary through the Sentinels.
  */
 async function startRegistryRedis(p: HaPlan, started: Stoppable[]): Promise<{ url: string; pid: number | undefined }> {
-  return startLocalRedis(p, started);
+  return startLocalRedis(p, started, true);
 }
 
 /** The NATS cluster, its files in the state folder, each node's pid recorded. */
@@ -162,7 +162,7 @@ async function printHaBanner(print: Print, c: HaCluster, p: HaPlan): Promise<voi
     `agent ${c.agent.agentId}, services and jobs`);
   c.masters.forEach((m, i) => print(`  ${m.name.padEnd(10)} ${describeMaster(health[i])}  https://${m.addr} (gRPC ${m.grpcAddr})`));
   for (const n of c.nats.nodes) print(`  nats-${n.name.padEnd(5)} pid ${n.pid}  ${n.url} (monitoring http://127.0.0.1:${n.monitorPort})`);
-  print(`  redis      ${c.redis.pid !== undefined ? `pid ${c.redis.pid}` : '(--redis)'}  ${redactUrl(c.redis.url)}`);
+  print(`  redis      ${c.redis.pid !== undefined ? `primary pid ${c.redis.pid}, a replica and 3 Sentinels` : '(--redis)'}  ${redactUrl(c.redis.url)}`);
   print(`  agent      pid ${process.pid} (in agora up)  https://${p.host}:${c.agent.httpPort}, ${c.agent.containerizers[0]} containerizer`);
   const instances = [...c.frameworks.services, ...c.frameworks.jobs];
   const roles = await Promise.all(instances.map((f) => frameworkRole(f, admin)));

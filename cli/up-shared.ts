@@ -12,6 +12,7 @@ import { parseArgs, type Parsed } from '../common/flags';
 import { logger } from '../common/log';
 import { redactUrl } from '../common/redis';
 import { DEFAULT_APPEND_FSYNC, startRedisServer } from '../common/redis-server';
+import { startRedisSentinel, type RedisSentinelSet } from '../common/redis-sentinel';
 import { bootstrapSecurity, type Bootstrapped } from '../common/security/bootstrap';
 import { agoraHome } from '../common/security/client-config';
 import { localRedisSecret, REDIS_SECRET_FILE } from '../common/security/redis-secret';
@@ -26,7 +27,7 @@ export const UP_FLAGS = {
   example: 'boolean', tasks: 'number', containerizer: 'string', host: 'string',
   'http-port': 'number', 'grpc-port': 'number', 'agent-port': 'number', 'nats-port': 'number',
   'work-dir': 'string', resources: 'string', 'services-port': 'number', 'jobs-port': 'number', redis: 'string',
-  'state-dir': 'string', fresh: 'boolean', masters: 'number',
+  'state-dir': 'string', fresh: 'boolean', masters: 'number', 'redis-sentinel': 'boolean',
 } as const;
 export type UpFlags = Parsed<typeof UP_FLAGS>['flags'];
 
@@ -36,6 +37,7 @@ export function parseUpFlags(argv: string[]): UpFlags & { containerizer: Contain
   if (!['auto', 'docker', 'process'].includes(containerizer)) {
     throw new Error(`--containerizer must be auto, docker or process, got '${containerizer}'`);
   }
+  if (flags.redis && flags['redis-sentinel']) throw new Error('--redis and --redis-sentinel exclude each other: --redis uses a Redis of yours, --redis-sentinel starts a replicated one');
   return { ...flags, containerizer: containerizer as ContainerizerChoice };
 }
 
@@ -121,12 +123,51 @@ export async function claimState(flags: UpFlags, print: Print): Promise<StateCla
   return claim;
 }
 
-/** The cluster's own Redis, persisting in the state folder, locked with the password kept in the agora home; its URL and pid. */
-export async function startLocalRedis(p: { claim: StateClaim; home: string }, started: Stoppable[]): Promise<{ url: string; pid: number }> {
+/**
+ * The cluster's own Redis, persisting in the state folder, locked with the password kept in the
+ * agora home; its URL and pid (the primary's, for a replicated one). `replicated`: a primary, a
+ * replica and three Sentinels, each recorded, Sentinels last, so that the next start stops them
+ * before the data nodes (no failover while they go); the set keeps the last primary's data
+ * across that (set.json).
+ */
+export async function startLocalRedis(p: { claim: StateClaim; home: string; log?: Print }, started: Stoppable[], replicated = false): Promise<{ url: string; pid: number }> {
+  if (replicated) {
+    const set = await startRedisSentinel({ dir: p.claim.paths.redisSentinel, password: localRedisSecret(p.home), appendfsync: DEFAULT_APPEND_FSYNC, detached: true });
+    started.push(set);
+    const primary = await set.primary();
+    const pids = set.pids();
+    // Leftovers are stopped last recorded first: the Sentinels, then the replica, then the primary.
+    for (const m of [primary, primary === 'redis-0' ? 'redis-1' : 'redis-0', 'sentinel-0', 'sentinel-1', 'sentinel-2'] as const) p.claim.recordServer(m, pids[m]!);
+    started.push(superviseRedis(set, p.claim, p.log ?? (() => undefined)));
+    return { url: set.url, pid: pids[primary]! };
+  }
   const redis = await startRedisServer({ dir: p.claim.paths.redis, password: localRedisSecret(p.home), appendfsync: DEFAULT_APPEND_FSYNC, detached: true });
   p.claim.recordServer('redis', redis.pid);
   started.push(redis);
   return { url: redis.url, pid: redis.pid };
+}
+
+/** How often the replicated Redis's members are looked at, to start again any that died. */
+const REDIS_REVIVE_MS = 2000;
+
+/**
+ * Keeps the replicated Redis whole, as the supervisor of the masters and frameworks does for
+ * them: a member that died (a SIGKILLed primary, once the Sentinels promoted its replica) is
+ * started again, a data node as the replica of the primary now named, and recorded anew. One
+ * look at a time; stopped before the set is.
+ */
+function superviseRedis(set: RedisSentinelSet, claim: StateClaim, log: Print): Stoppable {
+  let looking: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    looking = looking.then(async () => {
+      for (const m of await set.revive()) {
+        claim.recordServer(m, set.pids()[m]!);
+        log(`[up] ${m} of the replicated Redis had died; started again (pid ${set.pids()[m]})`);
+      }
+    }).catch((err: Error) => log(`[up] could not start a Redis member again: ${err.message}`));
+  }, REDIS_REVIVE_MS);
+  timer.unref();
+  return { stop: async () => { clearInterval(timer); await looking; } };
 }
 
 /** Where the state is kept, and what a stop, a kill and --fresh do with it. */
@@ -134,7 +175,7 @@ export function printState(print: Print, redisUrl: string, p: { flags: UpFlags; 
   const dir = p.claim.paths.dir;
   print(p.flags.redis
     ? `registry, apps and jobs in the Redis at ${redactUrl(redisUrl)} (--redis); JetStream and agent state in ${dir}`
-    : `state in ${dir}: registry, apps and jobs in Redis ${redactUrl(redisUrl)} (append-only file, appendfsync ${DEFAULT_APPEND_FSYNC}; ` +
+    : `state in ${dir}: registry, apps and jobs in Redis ${redactUrl(redisUrl)} (${redisUrl.startsWith('redis-sentinel:') ? 'a primary and a replica under 3 Sentinels, ' : ''}append-only file, appendfsync ${DEFAULT_APPEND_FSYNC}; ` +
       `password in ${join(p.home, REDIS_SECRET_FILE)}), JetStream, the agent's checkpoints`);
   print(`task sandboxes in ${p.workDir}`);
   print('Ctrl-C stops the tasks and keeps apps and jobs (launched again at the next start); a killed agora up leaves its tasks ' +

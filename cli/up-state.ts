@@ -5,6 +5,8 @@
  *
  *   <state>/up.json   the `agora up` using it and the servers it started (pids, start times)
  *   <state>/redis/    Redis's append-only file: the master's registry, the frameworks' state
+ *   <state>/redis-sentinel/  instead, with --redis-sentinel (and --masters N): a primary's and a
+ *                     replica's AOFs and three Sentinels' configs (common/redis-sentinel.ts)
  *   <state>/nats/     nats-server's files: its config, account JWTs, the JetStream store (with
  *                     `--masters N`, one folder per node of the NATS cluster: nats/n1/, nats/n2/…)
  *   <state>/agent/    the agent's work directory: checkpoints (meta/) and task sandboxes
@@ -33,6 +35,7 @@ export interface UpStatePaths {
   dir: string;
   record: string;
   redis: string;
+  redisSentinel: string;
   nats: string;
   agent: string;
 }
@@ -61,7 +64,7 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function upStatePaths(dir: string): UpStatePaths {
-  return { dir, record: join(dir, STATE_RECORD), redis: join(dir, 'redis'), nats: join(dir, 'nats'), agent: join(dir, 'agent') };
+  return { dir, record: join(dir, STATE_RECORD), redis: join(dir, 'redis'), redisSentinel: join(dir, 'redis-sentinel'), nats: join(dir, 'nats'), agent: join(dir, 'agent') };
 }
 
 /** The folder as this `agora up` holds it: it records each server it starts, and lets go on a clean stop. */
@@ -105,7 +108,7 @@ export async function claimStateDir(paths: UpStatePaths, o: { graceMs?: number }
 
 /** `--fresh`: the cluster's state removed (only what `agora up` makes there, so a mistyped --state-dir loses nothing else). */
 export function wipeState(paths: UpStatePaths): void {
-  for (const dir of [paths.redis, paths.nats, paths.agent]) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [paths.redis, paths.redisSentinel, paths.nats, paths.agent]) rmSync(dir, { recursive: true, force: true });
 }
 
 /**

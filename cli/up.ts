@@ -61,7 +61,7 @@ async function startCluster(p: ClusterPlan, started: Stoppable[]) {
     if (!id) throw new Error(`the client config ${p.boot.configPath} has no user ${name}`);
     return id;
   };
-  const redisUrl = flags.redis ?? (await startLocalRedis(p, started)).url;
+  const redisUrl = flags.redis ?? (await startLocalRedis(p, started, flags['redis-sentinel'] ?? false)).url;
   const nats: NatsServer = await startNatsServer({ port: flags['nats-port'] || undefined, securityDir: p.home, storeDir: claim.paths.nats });
   claim.recordServer('nats', nats.pid);
   started.push(nats);

@@ -65,8 +65,24 @@ export interface RedisSentinelSet {
   kill(which: SentinelSetMember | 'primary' | 'replica'): Promise<SentinelSetMember>;
   /** Starts a killed member again on its port and files (a data node as a replica of the current primary, unless it is that). */
   start(which: SentinelSetMember): Promise<void>;
+  /**
+   * Starts again every member whose process died on its own (not by `kill` or `stop`), the
+   * Sentinels first so a data node comes back as a replica of the primary they name; resolves
+   * with the members started. A supervisor (`agora up --masters N`) calls it now and then.
+   */
+  revive(): Promise<SentinelSetMember[]>;
   /** Stops the Sentinels first (no failover while the data nodes go), then the replica, then the primary. */
   stop(): Promise<void>;
+}
+
+/** Whether a process of ours still runs (an exited child has been reaped by Node). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export class RedisSentinelError extends Error {
@@ -103,7 +119,7 @@ function handle(plan: Plan): RedisSentinelSet {
   const { o, ports, running } = plan;
   const hosts = SENTINELS.map((s) => `127.0.0.1:${ports[s]}`).join(',');
   const pw = encodeURIComponent(o.password);
-  return {
+  const set: RedisSentinelSet = {
     url: `redis-sentinel://:${pw}@${hosts}/${o.group}?sentinelPassword=${pw}`,
     group: o.group,
     port: (member) => ports[member],
@@ -124,12 +140,20 @@ function handle(plan: Plan): RedisSentinelSet {
       const primary = await currentPrimary(plan);
       await startData(plan, which, primary === which ? undefined : primary);
     },
+    revive: async () => {
+      const dead = (Object.keys(running) as SentinelSetMember[]).filter((m) => !alive(running[m]!.pid));
+      for (const m of dead) delete running[m];
+      const order = [...dead.filter(isSentinel), ...dead.filter((m) => !isSentinel(m))];
+      for (const m of order) await set.start(m);
+      return order;
+    },
     stop: async () => {
       const primary = await currentPrimary(plan).catch(() => undefined);
       if (primary) recordPrimary(o.dir, primary);
       await stopAll(plan, primary);
     },
   };
+  return set;
 }
 
 async function stopAll(plan: Plan, primary?: DataMember): Promise<void> {

@@ -105,5 +105,26 @@ describe('Redis behind Sentinel', () => {
     expect(await redis.mget('agora:t:epoch', 'agora:t:claimed', 'agora:t:waited')).toEqual(['2', 'by epoch 2', 'yes']);
     expect(Object.keys(set.pids()).sort()).toEqual(['redis-0', 'redis-1', 'sentinel-0', 'sentinel-1', 'sentinel-2']);
   });
+
+  it('revives members that died on their own: a Sentinel and the replica come back, the replica syncs from the primary', async () => {
+    expect(await set.revive()).toEqual([]);   // nothing dead, nothing started
+    const primary = await set.primary();
+    const replica = primary === 'redis-0' ? 'redis-1' : 'redis-0';
+    const redis = await connectRedis(set.url, { fail: (m) => new Error(m) });
+    closers.push(() => redis.disconnect());
+    const before = set.pids();
+    for (const m of [replica, 'sentinel-1'] as const) process.kill(before[m]!, 'SIGKILL');
+    // Gone once signal 0 finds no such process (Node reaps its children).
+    const gone = (pid: number) => { try { process.kill(pid, 0); return false; } catch { return true; } };
+    for (let i = 0; i < 200 && !(gone(before[replica]!) && gone(before['sentinel-1']!)); i++) await new Promise((r) => setTimeout(r, 25));
+    await redis.set('agora:t:while-down', 'written');
+    expect(await set.revive()).toEqual(['sentinel-1', replica]);
+    await set.ready();
+    expect(set.pids()[replica]).not.toBe(before[replica]);
+    expect(await redis.wait(1, 5000)).toBe(1);
+    const copy = new Redis({ host: '127.0.0.1', port: set.port(replica), password: PASSWORD, disconnectTimeout: 200 });
+    closers.push(() => copy.disconnect());
+    expect(await copy.get('agora:t:while-down')).toBe('written');
+  });
 });
 
