@@ -18,6 +18,8 @@ export interface HaRecord {
   measurements: Measurement[];
 }
 
+/** How far a case's runs spread around their median: (max − min) ÷ median. */
+const spread = (m: Measurement): string => `${Math.round(((Math.max(...m.samplesMs) - Math.min(...m.samplesMs)) / m.medianMs) * 100)} %`;
 const s = (ms: number): string => (ms >= 1000 ? `${round(ms / 1000, 2)} s` : `${round(ms, 1)} ms`);
 
 export function haSection(rec: HaRecord | undefined): string[] {
@@ -44,9 +46,11 @@ export function haSection(rec: HaRecord | undefined): string[] {
       '| --- | --- | --- | --- |',
       ...[single, ha].map((m) => `| ${m.case} | ${s(m.medianMs)} | ${m.samplesMs.join(' / ')} | ${m.opsPerSec} |`),
       '',
-      `Leading among three costs ${round(Number(ha.params.ratioToSingle), 2)}× the single master's time here. The lease is renewed off the launch path`,
-      '(once a second, one compare-and-set); what the launch pays for is the fenced registry write (a Lua script that checks the epoch) and',
-      'NATS messages that cross a route when the agent and the master sit on different nodes of the cluster.',
+      `The leader of three took ${round(Number(ha.params.ratioToSingle), 2)}× the single master's median here, inside this shared machine's noise: the runs`,
+      `of each case spread over ${spread(single)} and ${spread(ha)} of their medians, and no cost of HA mode shows above that. The lease is renewed off`,
+      'the launch path (once a second, one compare-and-set); what a launch could pay for is the fenced registry write (a Lua script that',
+      'checks the epoch; registry writes are per agent and framework, not per task) and NATS messages that cross a route when the agent',
+      'and the master sit on different nodes of the cluster.',
       '',
     ] : []),
     ...(toOffer ? [
