@@ -68,7 +68,8 @@ export interface RedisSentinelSet {
   /**
    * Starts again every member whose process died on its own (not by `kill` or `stop`), the
    * Sentinels first so a data node comes back as a replica of the primary they name; resolves
-   * with the members started. A supervisor (`agora up --masters N`) calls it now and then.
+   * with the members started, and records the primary the Sentinels name in set.json. A
+   * supervisor (`agora up --masters N`) calls it now and then.
    */
   revive(): Promise<SentinelSetMember[]>;
   /** Stops the Sentinels first (no failover while the data nodes go), then the replica, then the primary. */
@@ -145,6 +146,10 @@ function handle(plan: Plan): RedisSentinelSet {
       for (const m of dead) delete running[m];
       const order = [...dead.filter(isSentinel), ...dead.filter((m) => !isSentinel(m))];
       for (const m of order) await set.start(m);
+      // Keep set.json on the primary the Sentinels name now: a set killed with its owner after a
+      // failover must start again from the promoted node, or the old primary's older data wins.
+      const primary = await currentPrimary(plan).catch(() => undefined);
+      if (primary) recordPrimary(o.dir, primary);
       return order;
     },
     stop: async () => {

@@ -4,7 +4,7 @@
  * Sentinels promote the replica (waited for on their +switch-master), the connection follows
  * it, fenced writes go on, and what was acknowledged by the replica before the kill is there.
  */
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Redis } from 'ioredis';
@@ -125,6 +125,21 @@ describe('Redis behind Sentinel', () => {
     const copy = new Redis({ host: '127.0.0.1', port: set.port(replica), password: PASSWORD, disconnectTimeout: 200 });
     closers.push(() => copy.disconnect());
     expect(await copy.get('agora:t:while-down')).toBe('written');
+  });
+
+  it('revives a primary that died on its own as the replica of the promoted one, and records the promoted one for the next start', async () => {
+    const old = await set.primary();
+    const pid = set.pids()[old]!;
+    const switched = nextSwitch();
+    process.kill(pid, 'SIGKILL');
+    await switched;
+    const promoted = await set.primary();
+    expect(promoted).not.toBe(old);
+    expect(await set.revive()).toEqual([old]);
+    // Before anything else looks at the set: the record already names the promoted node.
+    expect(JSON.parse(readFileSync(join(dir, 'set.json'), 'utf8'))).toEqual({ primary: promoted });
+    await set.ready();
+    expect(await set.primary()).toBe(promoted);
   });
 });
 
