@@ -158,9 +158,9 @@ describe('garbage from agents', () => {
 });
 
 describe('HTTP operator API', () => {
-  it('reports health once serving, as the leader (of epoch 1, standing alone), its process and its address', async () => {
+  it('reports health once serving, as the leader (of epoch 1, standing alone), its process, its address and its gRPC port', async () => {
     expect(await getJson(master.httpPort, '/health')).toEqual({ status: 200, body: {
-      status: 'ok', role: 'leader', epoch: 1, pid: process.pid, leader: `127.0.0.1:${master.httpPort}`, offerLog: 'durable', registry: 'available',
+      status: 'ok', role: 'leader', epoch: 1, pid: process.pid, leader: `127.0.0.1:${master.httpPort}`, grpcPort: master.grpcPort, offerLog: 'durable', registry: 'available',
     } });
   });
 

@@ -208,7 +208,7 @@ async function startServers(into: Partial<Servers>, d: ServerDeps): Promise<void
 /** What the operator HTTP API serves, from the master, its journal and its offer logs. */
 function httpDeps(d: ServerDeps): HttpDeps {
   const { master, config, events, logs, door, authorizer, options, log } = d;
-  const leadership = () => ({ role: 'leader' as const, epoch: master.epoch, pid: process.pid, leader: `${advertisedHost(config)}:${master.info.httpPort}` });
+  const leadership = () => ({ role: 'leader' as const, epoch: master.epoch, pid: process.pid, leader: `${advertisedHost(config)}:${master.info.httpPort}`, grpcPort: master.info.grpcPort });
   return { ready: d.ready, leadership, fenced: () => master.fencedReason, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
     metrics: () => renderMetrics(master.metrics()) + exposition([...offerLogFamilies(logs.durable.status()), ...registryFamilies(master.registryHealth())]),
     registry: () => master.registryHealth(),

@@ -31,14 +31,14 @@ function decline(): Promise<ServiceError & { metadata: Metadata }> {
 }
 
 describe('a standby master while no leader is known', () => {
-  it('is healthy as a standby, with no leader, and answers the API 503', async () => {
+  it('is healthy as a standby, with no leader and its own gRPC port, and answers the API 503 as a standby', async () => {
     leader = undefined;
     const health = await http('/health');
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok', role: 'standby', pid: process.pid, epoch: null, leader: null });
+    expect(await health.json()).toEqual({ status: 'ok', role: 'standby', pid: process.pid, epoch: null, leader: null, grpcPort: standby.grpcPort });
     const state = await http('/api/v1/state');
     expect(state.status).toBe(503);
-    expect((await state.json() as { error: string }).error).toMatch(/no leader is elected yet/);
+    expect(await state.json()).toEqual({ error: expect.stringMatching(/no leader is elected yet/) as unknown, role: 'standby' });
     const err = await decline();
     expect(err.code).toBe(14);   // UNAVAILABLE
     expect(err.metadata.get(LEADER_METADATA_KEY)).toEqual([]);
@@ -49,7 +49,7 @@ describe('a standby master while another leads', () => {
   it('redirects every HTTP path to the leader with a 307, keeping the path and query', async () => {
     leader = { http: '127.0.0.1:5060', grpc: '127.0.0.1:5063', epoch: 7, pid: 4242 };
     const health = await http('/health');
-    expect(await health.json()).toEqual({ status: 'ok', role: 'standby', pid: process.pid, epoch: 7, leader: '127.0.0.1:5060' });
+    expect(await health.json()).toEqual({ status: 'ok', role: 'standby', pid: process.pid, epoch: 7, leader: '127.0.0.1:5060', grpcPort: standby.grpcPort });
     const put = await http('/api/v1/weights?x=1', { method: 'PUT', body: '{"prod":2}' });
     expect(put.status).toBe(307);
     expect(put.headers.get('location')).toBe('http://127.0.0.1:5060/api/v1/weights?x=1');

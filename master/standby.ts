@@ -1,12 +1,13 @@
 /**
  * A master that does not lead still answers, so that agents, frameworks and operators find the
  * leader without a configuration change, as Mesos's standby masters do:
- *   HTTP   GET /health  200 {"status":"ok","role":"standby","epoch","pid","leader"} — the leader's
- *                       HTTP address and the epoch it leads in, or null while none is known;
+ *   HTTP   GET /health  200 {"status":"ok","role":"standby","epoch","pid","leader","grpcPort"} — the
+ *                       leader's HTTP address and the epoch it leads in, or null while none is
+ *                       known; its own gRPC port, which a framework keeps to reconnect to;
  *          GET /metrics its own, not the leader's: `agora_master_elected 0` and the leader's
  *                       epoch, so a scrape of every replica tells which one leads
  *          anything else 307 to the same path on the leader (Mesos answers a standby's API the
- *                       same way), 503 with a JSON error while no leader is known.
+ *                       same way), 503 with a JSON error (and `role: standby`) while no leader is known.
  *   gRPC   every call UNAVAILABLE: "this master is a standby; the leader is at host:port", with
  *          the leader's gRPC address in the trailing metadata `agora-leader`, which the SDK
  *          follows at once instead of trying its addresses in turn.
@@ -56,10 +57,13 @@ export interface StandbyHandle {
 }
 
 export async function startStandby(o: StandbyOptions): Promise<StandbyHandle> {
+  // The gRPC port as bound (port 0 picks one), once it is: /health reports it.
+  let grpcPort = o.grpcPort;
+  const answer = (req: IncomingMessage, res: ServerResponse, url: URL): void => answerHttp(o, grpcPort, req, res, url);
   const http = createDoorServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://standby');
-    if (!o.door) return answerHttp(o, req, res, url);
-    o.door.admit(req, res, url).then((a) => { if (a.admitted) answerHttp(o, req, res, url); })
+    if (!o.door) return answer(req, res, url);
+    o.door.admit(req, res, url).then((a) => { if (a.admitted) answer(req, res, url); })
       .catch((err: unknown) => { o.log.error('standby HTTP request failed', { error: String(err) }); if (!res.headersSent) json(res, 500, { error: 'internal error' }); });
   }, o.door?.tls);
   const httpPort = await new Promise<number>((resolve, reject) => {
@@ -72,7 +76,6 @@ export async function startStandby(o: StandbyOptions): Promise<StandbyHandle> {
   const grpc = new Server();
   grpc.addService(schedulerService, grpcHandlers(o));
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
-  let grpcPort: number;
   try {
     grpcPort = await new Promise<number>((resolve, reject) => {
       grpc.bindAsync(`${host}:${o.grpcPort}`, serverCredentials(o.tls), (err, port) => (err ? reject(new Error(`cannot serve gRPC on ${host}:${o.grpcPort}: ${err.message}`, { cause: err })) : resolve(port)));
@@ -90,17 +93,18 @@ export async function startStandby(o: StandbyOptions): Promise<StandbyHandle> {
   };
 }
 
-function answerHttp(o: StandbyOptions, req: IncomingMessage, res: ServerResponse, url: URL): void {
+function answerHttp(o: StandbyOptions, grpcPort: number, req: IncomingMessage, res: ServerResponse, url: URL): void {
   const leader = o.leader();
   if (url.pathname === '/health') {
-    return json(res, 200, { status: 'ok', role: 'standby', pid: process.pid, epoch: leader?.epoch ?? null, leader: leader?.http ?? null });
+    return json(res, 200, { status: 'ok', role: 'standby', pid: process.pid, epoch: leader?.epoch ?? null, leader: leader?.http ?? null, grpcPort });
   }
   if (url.pathname === '/metrics') {
     res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE });
     res.end(exposition(leadershipFamilies(false, leader?.epoch)));
     return;
   }
-  if (!leader) return json(res, 503, { error: 'this master is a standby and no leader is elected yet; try again in a few seconds' });
+  // `role` tells a client with a list of masters that another one may know more.
+  if (!leader) return json(res, 503, { error: 'this master is a standby and no leader is elected yet; try again in a few seconds', role: 'standby' });
   // 307, not 302: the method and body are kept, so a PUT or POST is repeated at the leader.
   json(res, 307, { error: `this master is a standby; the leader is at ${leader.http}` }, { location: `${schemeFor(o.door?.tls?.ca)}://${leader.http}${req.url ?? url.pathname}` });
 }

@@ -29,12 +29,12 @@ describe('HTTP operator API shell', () => {
 
   it('shows its epoch in /health, and says 503 fenced once a newer master fenced it', async () => {
     let fenced: string | undefined;
-    const leadership = () => ({ role: 'leader' as const, epoch: 7, pid: 42, leader: 'm:5050' });
+    const leadership = () => ({ role: 'leader' as const, epoch: 7, pid: 42, leader: 'm:5050', grpcPort: 5053 });
     const fencing = await startHttp({ ready: () => true, leadership, fenced: () => fenced, state: () => emptyState, offerLog, log: logger('test') }, { host: '127.0.0.1', port: 0 });
     try {
-      expect(await getJson(fencing.port, '/health')).toEqual({ status: 200, body: { status: 'ok', role: 'leader', epoch: 7, pid: 42, leader: 'm:5050' } });
+      expect(await getJson(fencing.port, '/health')).toEqual({ status: 200, body: { status: 'ok', role: 'leader', epoch: 7, pid: 42, leader: 'm:5050', grpcPort: 5053 } });
       fenced = 'a newer leader (epoch 8) has written under agora:epoch; this one (epoch 7) must stop';
-      expect(await getJson(fencing.port, '/health')).toEqual({ status: 503, body: { status: 'fenced', role: 'leader', epoch: 7, pid: 42, leader: 'm:5050', why: fenced } });
+      expect(await getJson(fencing.port, '/health')).toEqual({ status: 503, body: { status: 'fenced', role: 'leader', epoch: 7, pid: 42, leader: 'm:5050', grpcPort: 5053, why: fenced } });
     } finally {
       await fencing.stop();
     }

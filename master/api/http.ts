@@ -3,7 +3,8 @@
  *   GET /health                 200 {"status":"ok"} once the master serves, 503 before; with
  *                               offerLog "durable" or "degraded" (and why) when it has a durable log,
  *                               and registry "available" or "unavailable" (registryWhy, and the
- *                               registryPendingWrites waiting for it);
+ *                               registryPendingWrites waiting for it); with leadership, its role,
+ *                               epoch, pid, HTTP address (`leader`) and `grpcPort`;
  *                               503 {"status":"fenced", "epoch", "why"} once a newer master fenced it
  *   GET /state, /api/v1/state   MasterStateView (common/operator-types.ts)
  *   GET /api/v1/offers/events   the offer log as server-sent events, one OfferLogEvent JSON
@@ -47,8 +48,11 @@ import { parseTypes, type FollowOptions } from '../operator-stream';
 
 export interface HttpDeps {
   ready(): boolean;
-  /** What `/health` says of leadership: this master leads, in which epoch, as which process, at which address. */
-  leadership?(): { role: 'leader'; epoch: number; pid: number; leader: string };
+  /**
+   * What `/health` says of leadership: this master leads, in which epoch, as which process, at
+   * which address, and its gRPC port (a framework given a list of masters keeps each one's).
+   */
+  leadership?(): { role: 'leader'; epoch: number; pid: number; leader: string; grpcPort: number };
   /** Why the master was fenced (it stopped acting: a newer one leads), or undefined. */
   fenced?(): string | undefined;
   state(): MasterStateView;
