@@ -6,7 +6,8 @@
 import { contains } from '../common/resources';
 import { isTerminal, type Offer, type TaskStatus } from '../common/types';
 import { subscribe, task } from '../frameworks/sdk';
-import { masterAddress, type MasterAddress } from '../common/operator-client';
+import { getJsonFrom, masterAddress, type MasterAddress } from '../common/operator-client';
+import { masterListText } from '../common/master-list';
 import { parseArgs, UsageError } from '../common/flags';
 import { followSandboxFile, sandboxFileRef } from './logs';
 
@@ -27,7 +28,7 @@ export async function execute(argv: string[], io: ExecuteIo): Promise<number> {
   const command = rest.length === 1 ? rest[0]! : rest.map(shellQuote).join(' ');
   const name = flags.name ?? 'agora-execute';
   const taskId = `${name}-${Date.now().toString(36)}`;
-  const s = await subscribe({ master: addr.httpUrl, framework: { name } });
+  const s = await subscribe({ master: masterListText(addr.endpoints), framework: { name } });
   io.note(`framework ${s.frameworkId} subscribed; waiting for an offer of cpus:${flags.cpus ?? 0.1};mem:${flags.mem ?? 32}`);
 
   let launched = false;
@@ -85,7 +86,8 @@ function shellQuote(arg: string): string {
  */
 async function copyOutput(addr: MasterAddress, frameworkId: string, taskId: string, agentId: string, io: ExecuteIo): Promise<void> {
   try {
-    const at = `${addr.host}:${addr.httpPort}`;
+    // The leader relays the sandbox: found through the first master that answers.
+    const at = (await getJsonFrom(addr, '/api/v1/state')).master;
     await Promise.all([
       followSandboxFile(sandboxFileRef(at, frameworkId, taskId, 'stdout', agentId), 0, io.stdout),
       followSandboxFile(sandboxFileRef(at, frameworkId, taskId, 'stderr', agentId), 0, io.stderr),

@@ -10,7 +10,7 @@ import { clientIdentity } from '../common/security/client-config';
 import { doorRequest, doorUrl } from '../common/security/https';
 import type { MasterStateView, TaskView } from '../common/operator-types';
 import { parseArgs, UsageError } from '../common/flags';
-import { getJson, masterAddress, type MasterAddress } from '../common/operator-client';
+import { getJsonFrom, masterAddress, type MasterAddress } from '../common/operator-client';
 import { table } from './table';
 
 export interface LogsIo {
@@ -37,7 +37,8 @@ export async function logs(argv: string[], io: LogsIo): Promise<number> {
   if (!Number.isSafeInteger(offset) || offset < -1) throw new UsageError(`--offset must be an integer ≥ 0, or -1 for the end; got ${offset}`);
   const taskId = positional[0]!;
   const addr = masterAddress(flags.master);
-  const state = await getJson<MasterStateView>(addr, '/api/v1/state');
+  // The master that answered: the leader, which relays the sandbox (a standby would only redirect).
+  const { value: state, master } = await getJsonFrom<MasterStateView>(addr, '/api/v1/state');
 
   const found = findTask(state, addr, taskId, flags.framework);
   if ('choices' in found) {
@@ -47,7 +48,7 @@ export async function logs(argv: string[], io: LogsIo): Promise<number> {
     ]))}\n`);
     return 2;
   }
-  const sandbox = sandboxFileRef(`${addr.host}:${addr.httpPort}`, found.frameworkId, taskId, flags.stderr ? 'stderr' : 'stdout', found.agentId);
+  const sandbox = sandboxFileRef(master, found.frameworkId, taskId, flags.stderr ? 'stderr' : 'stdout', found.agentId);
   if (flags.follow) await followSandboxFile(sandbox, offset, io.stdout);
   else await print(sandbox, offset, io.stdout);
   return 0;

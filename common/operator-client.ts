@@ -79,6 +79,15 @@ export async function getJson<T>(addr: MasterAddress, path: string, timeoutMs = 
   return (await requestJson<T>(addr, 'GET', path, timeoutMs)).value;
 }
 
+/**
+ * GET a JSON document, and the `host:port` of the master that answered it: the leader, when a
+ * standby sent the request on. What goes to the leader alone (a relayed sandbox stream) goes there.
+ */
+export async function getJsonFrom<T>(addr: MasterAddress, path: string, timeoutMs = 10_000): Promise<{ value: T; master: string }> {
+  const { value, base } = await requestJson<T>(addr, 'GET', path, timeoutMs);
+  return { value, master: new URL(base).host };
+}
+
 /** POST to the master (an operator's action) and read its JSON answer. */
 export async function postJson<T>(addr: MasterAddress, path: string, timeoutMs = 10_000): Promise<T> {
   return (await requestJson<T>(addr, 'POST', path, timeoutMs)).value;

@@ -11,7 +11,7 @@
  * The stream counts as lost when it breaks, ends, or carries no event for
  * `maxMissedHeartbeats` heartbeat intervals (a hung master or a silent network would
  * otherwise keep it open forever). A lost stream is followed by a new subscription under the
- * same framework id, unless `reconnect: false`.
+ * same framework id, unless `reconnect: false`, to each master in turn (masters.ts).
  *
  * Status updates that carry a uuid are acknowledged automatically unless
  * `autoAcknowledge: false`: with `events()`, once the consumer asks for the next event (it is
@@ -27,7 +27,8 @@ import { schedulerService, type ActionCall, type UnaryCall } from '../../common/
 import type { ClusterAgent, Filters, FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../../common/types';
 import { InvalidArgumentError, SchedulerCallError, SubscriptionError } from './errors';
 import { HeartbeatWatch } from './heartbeat';
-import { grpcAddress, masterAddress, masterAt } from '../../common/operator-client';
+import { grpcAddress, masterAddress, masterAt, type MasterAddress } from '../../common/operator-client';
+import { GrpcTargets } from './masters';
 import { compileOptions, type SchedulerConfig, type SubscribeOptions } from './options';
 import { hostOf, readSandbox, sandboxSize, type SandboxChunk, type SandboxRange, type SandboxTarget } from './sandbox';
 import { channelCredentials } from '../../common/security/grpc-auth';
@@ -64,7 +65,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private stream: EventStream | undefined;
   /** SUBSCRIBED arrived on the stream in use. */
   private live = false;
-  private readonly targets: string[];
+  private readonly targets: GrpcTargets;
   /** The gRPC address of the current client: its host serves the master's HTTP too. */
   private target: string;
   /** The master's HTTP port, from the latest SUBSCRIBED; 0 before one arrived. */
@@ -73,9 +74,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private retry: Timer | undefined;
   private readonly watch: HeartbeatWatch;
 
-  private constructor(private readonly config: SchedulerConfig, target: string) {
+  private constructor(private readonly config: SchedulerConfig, target: string, masters: MasterAddress | undefined) {
     super();
-    this.targets = [target, ...(config.reconnect?.grpcAddresses ?? [])].filter((t, i, all) => all.indexOf(t) === i);
+    this.targets = new GrpcTargets([target, ...(config.reconnect?.grpcAddresses ?? [])], config.reconnect ? masters : undefined);
     this.target = target;
     this.client = new SchedulerGrpcClient(target, channelCredentials(config.credentials));
     this.watch = new HeartbeatWatch(config.clock, (silentMs) => this.silent(silentMs));
@@ -84,8 +85,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Subscribes and resolves once SUBSCRIBED arrives. */
   static async subscribe(opts: SubscribeOptions): Promise<Scheduler> {
     const config = compileOptions(opts);
-    const target = opts.grpcAddress ?? (await grpcAddress(masterAddress(opts.master, config.credentials)));
-    const s = new Scheduler(config, target);
+    const masters = opts.grpcAddress ? undefined : masterAddress(opts.master, config.credentials);
+    const s = new Scheduler(config, opts.grpcAddress ?? (await grpcAddress(masters!)), masters);
     // A standby names the leader: go there; bounded, so an election in flux ends in a refusal.
     for (let hops = 0; ; hops++) {
       try {
@@ -106,10 +107,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.live && !this.closed;
   }
 
-  /**
-   * Opens a stream on the current client and resolves once SUBSCRIBED arrives on it, or
-   * rejects if it breaks first. Once subscribed, its loss goes to `lost`.
-   */
+  /** Opens a stream on the current client; resolves on its SUBSCRIBED, rejects if it breaks first, then its loss goes to `lost`. */
   private open(): Promise<void> {
     const stream = openStream(this.client, { ...this.config.framework, id: this.frameworkId || this.config.framework.id });
     this.stream = stream;
@@ -176,7 +174,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // A standby named the leader: straight there. Otherwise the addresses in turn, backing off.
     const leader = err instanceof SchedulerCallError ? err.leader : undefined;
     const delay = leader ? reconnect.initialDelayMs : Math.min(reconnect.initialDelayMs * 2 ** this.attempt, reconnect.maxDelayMs);
-    const target = leader ?? this.targets[this.attempt % this.targets.length] as string;
+    const target = leader ?? this.targets.at(this.attempt);
     this.attempt++;
     this.retry = this.config.clock.setTimeout(() => this.resubscribe(target), delay);
   }

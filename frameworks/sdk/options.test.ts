@@ -35,6 +35,8 @@ describe('subscribe options', () => {
     ['a zero first delay', { framework, reconnect: { initialDelayMs: 0 } }, 'reconnect.initialDelayMs: must be a positive number of milliseconds, got 0'],
     ['a maximum under the first delay', { framework, reconnect: { initialDelayMs: 500, maxDelayMs: 100 } }, 'reconnect.maxDelayMs: 100 ms is shorter than initialDelayMs (500 ms)'],
     ['a blank address', { framework, reconnect: { grpcAddresses: ['m1:5053', ''] } }, "reconnect.grpcAddresses[1]: must be a gRPC address such as host:5053, got ''"],
+    ['a master list with an empty entry', { framework, master: 'm1:5050,,m3:5050' }, "master: master address 'm1:5050,,m3:5050' has an empty entry (number 2 of 3)"],
+    ['a bad master in a list', { framework, master: 'm1:5050,ftp://m2:21' }, "master: master address 'ftp://m2:21' must be host:port, https://host:port or http://host:port"],
     ['no missed heartbeat allowed', { framework, maxMissedHeartbeats: 0 }, 'maxMissedHeartbeats: must be a whole number ≥ 1, got 0'],
     ['a fractional buffer', { framework, maxBufferedEvents: 2.5 }, 'maxBufferedEvents: must be a whole number ≥ 1, got 2.5'],
     ['a negative replay window', { framework, replayWindow: -1 }, 'replayWindow: must be a whole number ≥ 0, got -1'],

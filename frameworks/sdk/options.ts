@@ -7,6 +7,7 @@ import type { Clock } from '../../common/clock';
 import { clientIdentity, type ClientIdentity } from '../../common/security/client-config';
 import type { FrameworkInfo } from '../../common/types';
 import { InvalidArgumentError } from './errors';
+import { MasterAddressError, parseMasterList } from '../../common/master-list';
 
 /** How the SDK subscribes again after losing the master (see `SubscribeOptions.reconnect`). */
 export interface ReconnectOptions {
@@ -14,13 +15,18 @@ export interface ReconnectOptions {
   initialDelayMs?: number;
   /** The longest delay between attempts. Default 10 000 ms. */
   maxDelayMs?: number;
-  /** More masters' gRPC addresses, tried in turn after the first. Default: none. */
+  /** More masters' gRPC addresses, tried in turn after the first (and before those learned from `master`). Default: none. */
   grpcAddresses?: string[];
 }
 
 /** Everything `subscribe` takes; only `framework.name` is required. */
 export interface SubscribeOptions {
-  /** The master's HTTP address (`host:5050`); defaults to AGORA_MASTER, then the local cluster. */
+  /**
+   * The master's HTTP address (`host:5050`), or the masters' as a comma-separated list
+   * (`m1:5050,m2:5050,m3:5050`): the leader is found through the first that answers, and each
+   * one's gRPC address is kept to reconnect to. Defaults to AGORA_MASTER, then the client
+   * config's, then the local cluster.
+   */
   master?: string;
   /** The master's gRPC address (`host:5053`), to skip looking it up over HTTP. */
   grpcAddress?: string;
@@ -106,6 +112,7 @@ export const DEFAULTS = {
 export function compileOptions(opts: SubscribeOptions): SchedulerConfig {
   const name = opts.framework?.name;
   if (typeof name !== 'string' || !name.trim()) throw new InvalidArgumentError('framework.name', 'a framework needs a non-empty name');
+  if (opts.master !== undefined) checkMasters(opts.master);
   const reconnect = opts.reconnect ?? true;
   let compiledReconnect: SchedulerConfig['reconnect'];
   if (reconnect !== false) {
@@ -134,6 +141,17 @@ export function compileOptions(opts: SubscribeOptions): SchedulerConfig {
     clock: opts.clock ?? processClock,
     credentials: opts.credentials === false ? undefined : opts.credentials ?? clientIdentity(),
   };
+}
+
+/** A master list the operator client would refuse, refused here as the option it came from. */
+function checkMasters(master: unknown): void {
+  if (typeof master !== 'string') throw new InvalidArgumentError('master', `must be host:port or a comma-separated list of them, got ${typeof master}`);
+  try {
+    parseMasterList(master, 'http');
+  } catch (err) {
+    if (err instanceof MasterAddressError) throw new InvalidArgumentError('master', err.message);
+    throw err;
+  }
 }
 
 function positive(argument: string, value: number): number {

@@ -13,6 +13,19 @@ describe('a framework server\'s flags', () => {
     expect(parseJobsArgs(['--master', 'flag:1'], env)).toMatchObject({ options: { master: 'flag:1' } });
     expect(parseServicesArgs(['--help'])).toEqual({ help: true });
   });
+
+  it('pass a list of masters through as given, for the SDK to find the leader through any of them', () => {
+    expect(parseServicesArgs(['--master', 'm1:5050,m2:5060,m3:5070'], {})).toMatchObject({ options: { master: 'm1:5050,m2:5060,m3:5070' } });
+    expect(parseJobsArgs([], { AGORA_MASTER: 'm1:5050,m2:5060' })).toMatchObject({ options: { master: 'm1:5050,m2:5060' } });
+  });
+
+  it('refuse a master list with an empty or bad entry at startup, naming it', () => {
+    for (const parse of [parseServicesArgs, parseJobsArgs]) {
+      expect(() => parse(['--master', 'm1:5050,,m3:5070'], {})).toThrow(UsageError);
+      expect(() => parse(['--master', 'm1:5050,,m3:5070'], {})).toThrow("--master (or AGORA_MASTER): master address 'm1:5050,,m3:5070' has an empty entry (number 2 of 3)");
+      expect(() => parse([], { AGORA_MASTER: 'm1:5050,ftp://m2:21' })).toThrow("master address 'ftp://m2:21' must be host:port");
+    }
+  });
 });
 
 describe('--webui-url', () => {

@@ -1,11 +1,12 @@
 /**
  * The flags every framework server takes (`agora services`, `agora jobs`): where the master
- * is, Redis or memory, where to serve, its name and role, how long the master keeps its tasks,
+ * is (or the masters, as a list), Redis or memory, where to serve, its name and role, how long the master keeps its tasks,
  * and where its web UI is for the master's UI to link to.
  */
 import { SECURITY_FLAGS } from '../../common/security/process-flags';
 import { hostname } from 'os';
 import { UsageError } from '../../common/flags';
+import { MasterAddressError, parseMasterList } from '../../common/master-list';
 import { isWebUrl } from '../../common/web-url';
 import { ElectionConfigError, leaseTiming } from '../../common/leadership';
 
@@ -28,7 +29,11 @@ export interface HaOptions {
 }
 
 export interface FrameworkServerOptions {
-  /** The master's HTTP address (host:5050); defaults to AGORA_MASTER, then the local cluster. */
+  /**
+   * The master's HTTP address (host:5050), or every master's as a comma-separated list
+   * (m1:5050,m2:5050,m3:5050) so that the framework finds the leader through any of them;
+   * defaults to AGORA_MASTER, then the local cluster.
+   */
   master?: string;
   /** Keep state in Redis under `redisPrefix` (default: the framework's own); without it, in memory (lost on stop). */
   redisUrl?: string;
@@ -58,7 +63,7 @@ type Parsed = {
 export function frameworkOptions(f: Parsed, env: NodeJS.ProcessEnv): FrameworkServerOptions {
   const o: FrameworkServerOptions = {};
   const master = f.master ?? env.AGORA_MASTER;
-  if (master) o.master = master;
+  if (master) o.master = checkedMasters(master);
   const redis = f.redis ?? env.AGORA_REDIS;
   if (redis) o.redisUrl = redis;
   if (f['redis-prefix'] !== undefined) o.redisPrefix = f['redis-prefix'];
@@ -75,6 +80,17 @@ export function frameworkOptions(f: Parsed, env: NodeJS.ProcessEnv): FrameworkSe
   const ha = haOptions(f, env, o.redisUrl !== undefined);
   if (ha) o.ha = ha;
   return o;
+}
+
+/** A master list the framework could not use, refused at start rather than at every subscription. */
+function checkedMasters(master: string): string {
+  try {
+    parseMasterList(master, 'http');
+  } catch (err) {
+    if (err instanceof MasterAddressError) throw new UsageError(`--master (or AGORA_MASTER): ${err.message}`);
+    throw err;
+  }
+  return master;
 }
 
 /**
