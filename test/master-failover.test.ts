@@ -6,7 +6,6 @@
  * leader), and the task keeps running under the same id — nothing relaunched. The killed
  * master, started again, stands by for the new leader.
  */
-import { spawn, type ChildProcess } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -15,16 +14,13 @@ import { freePort, startNatsServer, stopChild, type NatsServer } from '../common
 import { getJson, grpcAddress, masterAt } from '../common/operator-client';
 import { startRedisServer, type RedisServer } from '../common/redis-server';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
-import { AGORA_BIN } from './support/binary';
 import { eventually } from './support/cluster';
 import { EventLog } from './support/events';
+import { leaderOf, masterHealth, spawnHaMaster, type MasterProcess } from './support/ha-masters';
 import { doorFetch } from './support/http';
 import { testSecurity, type TestSecurity } from './support/security';
 
 jest.setTimeout(120_000);
-
-interface Health { status: string; role?: string; epoch?: number | null; pid?: number; leader?: string | null }
-interface MasterProcess { http: number; grpc: number; child: ChildProcess }
 
 let sec: TestSecurity;
 let nats: NatsServer;
@@ -34,33 +30,8 @@ let workDir: string;
 let s: Scheduler | undefined;
 const masters: MasterProcess[] = [];
 
-function spawnMaster(m: Omit<MasterProcess, 'child'>): MasterProcess {
-  const child = spawn(process.execPath, [AGORA_BIN, 'master', '--ha', '--lease-ms', '1500', '--nats', nats.url, '--redis', redis.url,
-    '--host', '127.0.0.1', '--port', String(m.http), '--grpc-port', String(m.grpc), '--allocation-interval-ms', '100',
-    '--security-dir', sec.dir, '--principal', 'master'], { stdio: 'ignore', env: { ...process.env, AGORA_LOG: 'warn' } });
-  return { ...m, child };
-}
-
-async function health(m: MasterProcess): Promise<Health | undefined> {
-  try {
-    return await (await doorFetch(`https://127.0.0.1:${m.http}/health`)).json() as Health;
-  } catch {
-    return undefined;   // not listening (yet, or any more)
-  }
-}
-
-/** Waits until one of `of` leads, and returns it with its health. */
-async function leaderOf(of: MasterProcess[]): Promise<{ leader: MasterProcess; h: Health }> {
-  let found: { leader: MasterProcess; h: Health } | undefined;
-  await eventually('a master leads', async () => {
-    for (const m of of) {
-      const h = await health(m);
-      if (h?.role === 'leader') found = { leader: m, h };
-    }
-    return found !== undefined;
-  }, 600);
-  return found!;
-}
+const spawnMaster = (m: Omit<MasterProcess, 'child'>): MasterProcess => spawnHaMaster(m, { nats, redis, sec });
+const health = masterHealth;
 
 beforeAll(async () => {
   sec = await testSecurity();
