@@ -1,9 +1,10 @@
 /**
  * The services and jobs frameworks of `agora up --masters N`, as supervised children
  * (`agora services`, `agora jobs`), FRAMEWORK_REPLICAS of each: on 8080 and 8081, 4400 and 4401.
- * Each is given master-1's address and finds the leading master through it (a standby master
- * answers 307 over HTTP, and names the leader to the SDK over gRPC, which the SDK follows when
- * the leader it had goes away).
+ * Each is given every master (`--master m1,m2,m3`) and finds the leading master through the
+ * first that answers (a standby master answers 307 over HTTP, and names the leader to the SDK
+ * over gRPC); the SDK keeps each master's gRPC address, so that when the leader goes away it
+ * finds the next one even with master-1 down.
  *
  * With more than one replica every instance runs `--ha --nats <all NATS URLs> --ha-replicas 3`:
  * the replicas of a framework elect one leader on the NATS cluster (frameworks/README.md, "High
@@ -32,7 +33,8 @@ export type FrameworkSet = Record<FrameworkKind, FrameworkChild[]>;
 
 export interface FrameworkPlan {
   host: string;
-  masterAddr: string;
+  /** Every master's HTTP address, comma-separated. */
+  masterList: string;
   redisUrl: string;
   natsUrls: readonly string[];
   home: string;
@@ -47,7 +49,7 @@ export interface FrameworkPlan {
 export function frameworkArgs(kind: FrameworkKind, i: number, p: FrameworkPlan): string[] {
   const replicas = p.replicas ?? FRAMEWORK_REPLICAS;
   return [
-    kind, '--master', p.masterAddr, '--host', p.host, '--port', String(p.ports[kind] + i), '--role', kind,
+    kind, '--master', p.masterList, '--host', p.host, '--port', String(p.ports[kind] + i), '--role', kind,
     '--security-dir', p.home, '--principal', kind,
     ...(replicas > 1 ? ['--ha', '--nats', p.natsUrls.join(','), '--ha-replicas', String(p.natsUrls.length), '--ha-id', instanceName(kind, i)] : []),
   ];

@@ -11,9 +11,11 @@
  *                offer log's stream too); each one restarted when it exits (up-children.ts)
  *   agent        in this process, on all 3 NATS nodes: it follows whichever master leads
  *   frameworks   `agora services` (8080, 8081) and `agora jobs` (4400, 4401) children, two HA
- *                replicas of each (up-ha-frameworks.ts), supervised likewise,
- *                reaching the leader through any master (a standby answers 307, or names the
- *                leader to the SDK over gRPC)
+ *                replicas of each (up-ha-frameworks.ts), supervised likewise, given every
+ *                master (`--master m1,m2,m3`) and reaching the leader through any that answers
+ *                (a standby answers 307, or names the leader to the SDK over gRPC)
+ *   client config  every master as its `master` (a list), so the agora command and the SDK
+ *                find the leader while any master is up
  *
  * Every pid is recorded in the state folder as the single `agora up` records its servers, so a
  * start after a SIGKILL stops what the dead run left and takes its tasks back. Ctrl-C or
@@ -51,8 +53,8 @@ export async function upHa(flags: UpBase['flags'], print: Print, signal: Promise
     const cluster = await startHaCluster(plan, started);
     return {
       ready: cluster.connected,
-      // Master-1's address: a standby answers the agora command with 307 to the leader.
-      masterAddr: cluster.masterAddr, servicesAddr: cluster.servicesAddr, jobsAddr: cluster.jobsAddr,
+      // Master-1's address for the banner's links; every master for clients, so that master-1 down is no matter.
+      masterAddr: cluster.masterAddr, masterList: cluster.masterList, servicesAddr: cluster.servicesAddr, jobsAddr: cluster.jobsAddr,
       banner: () => printHaBanner(print, cluster, plan),
     };
   });
@@ -85,14 +87,15 @@ async function startHaCluster(p: HaPlan, started: Stoppable[]) {
   started.push(agent);
   await agent.registered;
   const masterAddr = masters[0]!.addr;
+  const masterList = masters.map((m) => m.addr).join(',');
   const frameworks: FrameworkSet = await frameworkChildren({
-    host, masterAddr, redisUrl: redis.url, natsUrls: nats.urls, home: p.home, log: p.log,
+    host, masterList, redisUrl: redis.url, natsUrls: nats.urls, home: p.home, log: p.log,
     ports: { services: flags['services-port'] ?? 8080, jobs: flags['jobs-port'] ?? 4400 },
     onStart: (name, pid) => claim.recordServer(name, pid),
   }, started);
   const connected = checkFrameworks(frameworks, as(p, 'admin'));
   return {
-    redis, nats, masters, health, agent, frameworks, connected, masterAddr,
+    redis, nats, masters, health, agent, frameworks, connected, masterAddr, masterList,
     servicesAddr: frameworks.services[0]!.addr, jobsAddr: frameworks.jobs[0]!.addr,
   };
 }
@@ -173,7 +176,7 @@ async function printHaBanner(print: Print, c: HaCluster, p: HaPlan): Promise<voi
   print(`failover: kill -9 the leader's pid; a standby leads within its lease (3 s) and agora up starts the killed master again as a standby; ` +
     `each master's role: https://${c.masterAddr}/health (and the others'); a standby answers the API with 307 to the leader`);
   printState(print, c.redis.url, p);
-  printAccess(print, { masterAddr: c.masterAddr, servicesAddr: c.servicesAddr, jobsAddr: c.jobsAddr, home: p.home, boot: p.boot });
+  printAccess(print, { masterAddr: c.masterAddr, masterList: c.masterList, servicesAddr: c.servicesAddr, jobsAddr: c.jobsAddr, home: p.home, boot: p.boot });
 }
 
 function describeMaster(h: MasterHealth | undefined): string {

@@ -56,6 +56,8 @@ export interface UpBase {
 export interface StartedCluster {
   ready: Promise<unknown>;
   masterAddr: string;
+  /** What clients are given (the client config, the example): every master, comma-separated; absent: `masterAddr`. */
+  masterList?: string;
   servicesAddr: string;
   jobsAddr: string;
   banner(): void | Promise<void>;
@@ -92,10 +94,11 @@ export async function runUp(flags: UpBase['flags'], print: Print, signal: Promis
     const early = await Promise.race([cluster.ready.then(() => undefined), signal]);
     if (early !== undefined) return await shutdown(early);
     // The addresses bound (a port of 0 picks one), so every client finds this cluster.
-    await bootstrapSecurity(home, { context: { master: cluster.masterAddr, services: cluster.servicesAddr, jobs: cluster.jobsAddr } });
+    const masters = cluster.masterList ?? cluster.masterAddr;
+    await bootstrapSecurity(home, { context: { master: masters, services: cluster.servicesAddr, jobs: cluster.jobsAddr } });
     await cluster.banner();
     if (flags.example) {
-      const why = await runExample(flags.tasks ?? 3, cluster.masterAddr, print, signal);
+      const why = await runExample(flags.tasks ?? 3, masters, print, signal);
       if (why !== undefined) return await shutdown(why);
     }
     print('serving; press Ctrl-C to stop');
@@ -188,12 +191,12 @@ export function printState(print: Print, redisUrl: string, p: { flags: UpFlags; 
 }
 
 /** How to sign in, and what to try. */
-export function printAccess(print: Print, a: { masterAddr: string; servicesAddr: string; jobsAddr: string; home: string; boot: Bootstrapped }): void {
+export function printAccess(print: Print, a: { masterAddr: string; masterList?: string; servicesAddr: string; jobsAddr: string; home: string; boot: Bootstrapped }): void {
   const admin = a.boot.users.admin!;
   print(`every door needs credentials; ${a.boot.created ? 'made' : 'kept'} in ${a.home} (the agora command and the SDK read ${a.boot.configPath})`);
   print(`sign in to the web UIs as ${admin.principal}, secret ${admin.secret}, or open ` +
     `https://${a.masterAddr}/login#principal=${admin.principal}&secret=${admin.secret}`);
-  print(`try: AGORA_MASTER=${a.masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
+  print(`try: AGORA_MASTER=${a.masterList ?? a.masterAddr} agora agents | agora tasks | agora offers --follow | agora execute -- echo hi`);
   print(`     AGORA_SERVICES=${a.servicesAddr} agora app add app.json --wait | agora app list | agora deployments`);
   print(`     AGORA_JOBS=${a.jobsAddr} agora job add job.json | agora job run <id> --wait | agora job list | agora job history <id>`);
 }

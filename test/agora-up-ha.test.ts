@@ -137,6 +137,10 @@ describe('agora up --masters 3', () => {
       expect(out).toMatch(new RegExp(`master-${i + 1} +${h.role} +epoch ${h.epoch} pid ${h.pid} +https://127\\.0\\.0\\.1:${MASTER_PORTS[i]} \\(gRPC 127\\.0\\.0\\.1:${GRPC + 10 * i}\\)`));
     }
     expect(out).toMatch(/nats-n1 +pid \d+ +nats:\/\/127\.0\.0\.1:\d+/);
+    // Clients are given every master: the client config agora up wrote, and the banner's hint.
+    const masterList = MASTER_PORTS.map((p) => `127.0.0.1:${p}`).join(',');
+    expect((JSON.parse(readFileSync(join(home, 'config'), 'utf8')) as { contexts: { local: { master: string } } }).contexts.local.master).toBe(masterList);
+    expect(out).toContain(`AGORA_MASTER=${masterList} agora agents`);
     // A standby sends the API to the leader.
     const standbyPort = MASTER_PORTS.find((p) => p !== first.leaderPort)!;
     const redirected = await authedFetch(`https://127.0.0.1:${standbyPort}/api/v1/state`, { redirect: 'manual' });
@@ -176,7 +180,7 @@ describe('agora up --masters 3', () => {
     expect(after).toHaveLength(3);
     expect(after.every((t) => t.state === 'TASK_RUNNING')).toBe(true);
     expect(after.filter((t) => before.some((b) => b.id === t.id))).toEqual(before);
-    // The agora command, with the client config agora up wrote (master-1, whichever leads), sees them at the leader.
+    // The agora command, with the client config agora up wrote (every master, whichever leads), sees them at the leader.
     const listed = await agora(['tasks', '--json'], home);
     expect(listed.code).toBe(0);
     expect((JSON.parse(listed.stdout) as { id: string }[]).map((t) => t.id)).toEqual(expect.arrayContaining(after.map((t) => t.id)));
