@@ -6,7 +6,7 @@
 import { contains } from '../common/resources';
 import { isTerminal, type Offer, type TaskStatus } from '../common/types';
 import { subscribe, task } from '../frameworks/sdk';
-import { getJsonFrom, masterAddress, type MasterAddress } from '../common/operator-client';
+import { leadingMaster, masterAddress, type MasterAddress } from '../common/operator-client';
 import { masterListText } from '../common/master-list';
 import { parseArgs, UsageError } from '../common/flags';
 import { followSandboxFile, sandboxFileRef } from './logs';
@@ -87,7 +87,8 @@ function shellQuote(arg: string): string {
 async function copyOutput(addr: MasterAddress, frameworkId: string, taskId: string, agentId: string, io: ExecuteIo): Promise<void> {
   try {
     // The leader relays the sandbox: found through the first master that answers.
-    const at = (await getJsonFrom(addr, '/api/v1/state')).master;
+    const leader = await leadingMaster(addr);
+    const at = `${leader.host}:${leader.httpPort}`;
     await Promise.all([
       followSandboxFile(sandboxFileRef(at, frameworkId, taskId, 'stdout', agentId), 0, io.stdout),
       followSandboxFile(sandboxFileRef(at, frameworkId, taskId, 'stderr', agentId), 0, io.stderr),

@@ -7,7 +7,7 @@ import { doorRequest } from '../common/security/https';
 import type { MasterStateView, OfferLogEvent } from '../common/operator-types';
 import { parseArgs, UsageError } from '../common/flags';
 import { readEventFrames } from '../common/sse';
-import { getJson, masterAddress, type MasterAddress } from '../common/operator-client';
+import { getJson, leadingMaster, masterAddress, type MasterAddress } from '../common/operator-client';
 import { ago, table } from './table';
 
 type Entry = OfferLogEvent & { seq?: number };
@@ -43,7 +43,7 @@ export async function offers(argv: string[], out: (s: string) => void, stop: () 
   let opened!: () => void;
   const open = new Promise<void>((r) => { opened = r; });
   const following = flags.follow
-    ? followOffers(addr, { replay: flags.replay ?? 0, signal: abort.signal, onOpen: opened }, (e) => { if (wanted(e)) (live ?? ((x) => held.push(x)))(e); })
+    ? followOffers(await leadingMaster(addr), { replay: flags.replay ?? 0, signal: abort.signal, onOpen: opened }, (e) => { if (wanted(e)) (live ?? ((x) => held.push(x)))(e); })
     : undefined;
   if (following) await Promise.race([open, following]);
   const seen = new Set<string>();

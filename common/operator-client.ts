@@ -88,6 +88,17 @@ export async function getJsonFrom<T>(addr: MasterAddress, path: string, timeoutM
   return { value, master: new URL(base).host };
 }
 
+/**
+ * The leading master alone, found through the list (a standby sends the question on to it): for
+ * a stream a client holds open with the leader, which a redirect would not carry.
+ */
+export async function leadingMaster(addr: MasterAddress): Promise<MasterAddress> {
+  const { base } = await requestJson<unknown>(addr, 'GET', '/api/v1/state', 10_000);
+  const url = new URL(base);
+  const endpoint = { httpUrl: base, host: url.hostname, httpPort: Number(url.port) };
+  return { ...endpoint, endpoints: [endpoint], ...(addr.identity ? { identity: addr.identity } : {}) };
+}
+
 /** POST to the master (an operator's action) and read its JSON answer. */
 export async function postJson<T>(addr: MasterAddress, path: string, timeoutMs = 10_000): Promise<T> {
   return (await requestJson<T>(addr, 'POST', path, timeoutMs)).value;

@@ -8,7 +8,7 @@
  * it was given is down: it learned the standby's gRPC address from its /health.
  */
 import { freePort, startNatsServer, stopChild, type NatsServer } from '../common/nats-server';
-import { getJson, masterAddress, MasterRequestError } from '../common/operator-client';
+import { getJson, leadingMaster, masterAddress, MasterRequestError } from '../common/operator-client';
 import { startRedisServer, type RedisServer } from '../common/redis-server';
 import { logger } from '../common/log';
 import { subscribe, type Scheduler } from '../frameworks/sdk';
@@ -69,6 +69,8 @@ it('the SDK and the CLI reach the leader through a list whose first master is do
   expect(cli.stderr).toBe('');
   expect(cli.code).toBe(0);
   expect((JSON.parse(cli.stdout) as { id: string; name: string }[]).map((f) => [f.id, f.name])).toEqual([[s.frameworkId, 'listed']]);
+  // What streams from the leader (the offer log, a sandbox) is opened with the leader itself, found through the list.
+  expect(await leadingMaster(masterAddress(list))).toMatchObject({ httpUrl: `https://${at(leader)}`, httpPort: leader.http });
   // The first master alone cannot be reached: the list is what got the CLI through.
   const alone = await runAgora(['agents'], { env: { AGORA_MASTER: at(down) } });
   expect(alone.code).toBe(1);

@@ -12,6 +12,10 @@
  *     "users": { "admin": { "principal": "admin", "secret": "agora_…" } }
  *   }
  *
+ * A context's `master` is one master's address or, for replicated masters, all of theirs
+ * comma-separated (`"m1:5050,m2:5050,m3:5050"`, as `agora up --masters 3` writes it): still one
+ * string, so a config written before lists is read as it was.
+ *
  * Where it is: `AGORA_CONFIG`, else `$AGORA_HOME/config`, else `~/.agora/config`. Relative
  * paths in it are relative to its own folder. It holds secrets, so it is written 0600.
  */
@@ -25,6 +29,7 @@ export class ClientConfigError extends Error {
 }
 
 export interface ContextEntry {
+  /** One master's HTTP address, or several comma-separated (common/master-list.ts). */
   master?: string;
   services?: string;
   jobs?: string;
