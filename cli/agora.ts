@@ -94,7 +94,9 @@ const USAGE = `usage: agora <command> [flags]
   job remove <id> [--force]
                       delete a job; --force stops its active runs
 
-  --master HOST:PORT  the master's HTTP address (default: $AGORA_MASTER or 127.0.0.1:5050)
+  --master HOST:PORT[,HOST:PORT…]
+                      the master's HTTP address, or every master's: the first that
+                      answers is asked (default: $AGORA_MASTER or 127.0.0.1:5050)
   --services HOST:PORT
                       the services framework's address, for app and deployments
                       (default: $AGORA_SERVICES or 127.0.0.1:8080, as agora up serves it)

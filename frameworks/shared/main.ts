@@ -73,7 +73,8 @@ export async function runFrameworkCommand<S extends typeof FRAMEWORK_FLAGS, O ex
 export function frameworkUsage(o: { kind: string; keeps: string; prefix: string; serves: string; port: number; name: string; own?: string; memoryNote?: string }): string {
   return `Usage: agora ${o.kind} [flags]
 
-  --master HOST:PORT      the master's HTTP address (env AGORA_MASTER; default 127.0.0.1:5050)
+  --master HOST:PORT[,…]  the master's HTTP address, or every master's, comma-separated
+                          (env AGORA_MASTER; default 127.0.0.1:5050)
   --redis URL             keep ${o.keeps} in Redis (env AGORA_REDIS;
                           default: in memory, forgotten when the framework stops)
   --redis-prefix NAME     key prefix in Redis (default ${o.prefix})
