@@ -12,6 +12,7 @@ import { runMaster } from '../master/main';
 import { runJobs } from '../frameworks/jobs/main';
 import { runServices } from '../frameworks/services/main';
 import { UsageError } from '../common/flags';
+import { MasterAddressError } from '../common/master-list';
 import { untilStopSignal } from '../common/signals';
 import { credentials } from './credentials';
 import { execute } from './execute';
@@ -141,6 +142,7 @@ if (require.main === module) {
       const command = process.argv[2];
       process.stderr.write(['master', 'agent', 'services', 'jobs'].includes(command ?? '') ? `see: agora ${command} --help\n` : `${USAGE}\n`);
     }
-    process.exit(err instanceof UsageError ? 2 : 1);   // 2: the command line was wrong, whichever command
+    // 2: the command line was wrong, whichever command (a master list is a value like any other, wherever it came from)
+    process.exit(err instanceof UsageError || err instanceof MasterAddressError ? 2 : 1);
   });
 }

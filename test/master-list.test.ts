@@ -71,6 +71,9 @@ it('the SDK and the CLI reach the leader through a list whose first master is do
   expect((JSON.parse(cli.stdout) as { id: string; name: string }[]).map((f) => [f.id, f.name])).toEqual([[s.frameworkId, 'listed']]);
   // What streams from the leader (the offer log, a sandbox) is opened with the leader itself, found through the list.
   expect(await leadingMaster(masterAddress(list))).toMatchObject({ httpUrl: `https://${at(leader)}`, httpPort: leader.http });
+  // A list with an empty entry is a bad value: named, exit 2.
+  const empty = await runAgora(['agents'], { env: { AGORA_MASTER: `${at(leader)},,${at(standby)}` } });
+  expect([empty.code, empty.stderr]).toEqual([2, `agora: master address '${at(leader)},,${at(standby)}' has an empty entry (number 2 of 3): name each master as host:port, separated by commas\n`]);
   // The first master alone cannot be reached: the list is what got the CLI through.
   const alone = await runAgora(['agents'], { env: { AGORA_MASTER: at(down) } });
   expect(alone.code).toBe(1);
