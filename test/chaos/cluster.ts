@@ -1,0 +1,226 @@
+/**
+ * The chaos cluster: a 3-node NATS cluster with JetStream (common/nats-cluster.ts), one
+ * redis-server with an append-only file (common/redis-server.ts), three `agora master --ha`
+ * processes, process agents, and the services and jobs frameworks, every Agora process a child
+ * of `node dist/cli/agora.js …` under a supervisor (supervisor.ts) that starts it again after
+ * `restartDelayMs`, as an operator's init would.
+ *
+ * The doors are open (`--insecure`), as in the tests that start clusters with `secure: false`:
+ * the chaos is about failover, and a locked cluster only adds TLS handshakes to every restart.
+ *
+ * Each master's `/health` is polled every `healthPollMs`; a change (role, epoch, pid, leader) is
+ * a `health` event in the history, and `leader()` is the newest epoch's leader.
+ *
+ * Which processes run is one list, `processSpecs()`: framework replicas (services-2, jobs-2)
+ * are in it, off until framework HA is merged — turn on `frameworkReplicas` then.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { startNatsCluster, type NatsCluster } from '../../common/nats-cluster';
+import { freePort } from '../../common/nats-server';
+import { startRedisServer, type RedisServer } from '../../common/redis-server';
+import type { History } from './history';
+import { Supervised, type ProcessSpec } from './supervisor';
+
+export interface ChaosClusterOptions {
+  runDir: string;
+  history: History;
+  /** The masters' lease (default 1500 ms): short, so failovers are quick. */
+  leaseMs?: number;
+  /** How long the supervisor waits before starting an exited process again (default 1000 ms). */
+  restartDelayMs?: number;
+  agents?: number;
+  /** Start the second services and jobs instances (needs framework HA, not merged yet). */
+  frameworkReplicas?: boolean;
+  healthPollMs?: number;
+}
+
+export interface Ports {
+  masters: { http: number; grpc: number }[];
+  agents: number[];
+  services: number[];
+  jobs: number[];
+}
+
+export interface Health { status?: string; role?: string; epoch?: number | null; pid?: number; leader?: string | null }
+
+export interface MasterSlot { name: string; http: number; grpc: number; proc: Supervised; health?: Health }
+
+/** The line a task's command starts with: its id and its own clock, appended to the start file. */
+export function startLine(startFile: string): string {
+  return `echo "$AGORA_TASK_ID $(date +%s%3N)" >> ${startFile}`;
+}
+
+/** Every process of the cluster, in start order. Framework replicas are here, off until framework HA exists. */
+export function processSpecs(o: { ports: Ports; natsUrls: string; redisUrl: string; runDir: string; leaseMs: number; frameworkReplicas: boolean }): ProcessSpec[] {
+  const masters = o.ports.masters.map((p, i): ProcessSpec => ({
+    name: `m${i + 1}`, kind: 'master', enabled: true,
+    args: ['master', '--ha', '--nats', o.natsUrls, '--redis', o.redisUrl, '--ha-replicas', '3', '--lease-ms', String(o.leaseMs), '--ha-id', `m${i + 1}`,
+      '--host', '127.0.0.1', '--port', String(p.http), '--grpc-port', String(p.grpc), '--allocation-interval-ms', '200',
+      '--framework-heartbeat-interval-ms', '500', '--insecure'],
+  }));
+  const agents = o.ports.agents.map((port, i): ProcessSpec => ({
+    name: `agent-${i + 1}`, kind: 'agent', enabled: true,
+    args: ['agent', '--nats', o.natsUrls, '--work-dir', join(o.runDir, `agent-${i + 1}`), '--containerizer', 'process', '--host', '127.0.0.1',
+      '--port', String(port), '--hostname', '127.0.0.1', '--resources', 'cpus:8;mem:8192;disk:8192;ports:[31000-31099]', '--process-user', '', '--insecure'],
+  }));
+  const master = `127.0.0.1:${o.ports.masters[0]!.http}`;
+  const framework = (kind: 'services' | 'jobs', port: number, i: number): ProcessSpec => ({
+    name: i === 0 ? kind : `${kind}-${i + 1}`, kind, enabled: i === 0 || o.frameworkReplicas,
+    args: [kind, '--master', master, '--redis', o.redisUrl, '--host', '127.0.0.1', '--port', String(port), '--failover-timeout-ms', '600000', '--insecure'],
+  });
+  return [...masters, ...agents, ...o.ports.services.map((p, i) => framework('services', p, i)), ...o.ports.jobs.map((p, i) => framework('jobs', p, i))];
+}
+
+async function fetchJson<T>(url: string, timeoutMs = 1000): Promise<T | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return res.ok ? await res.json() as T : undefined;
+  } catch {
+    return undefined;   // not listening (yet, or any more), or stopped
+  }
+}
+
+/** Polls `check` every 100 ms until it holds; rejects naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export class ChaosCluster {
+  readonly procs: Supervised[] = [];
+  readonly masters: MasterSlot[] = [];
+  readonly startFile: string;
+  redis!: RedisServer;
+  private poller: ReturnType<typeof setInterval> | undefined;
+  private polling = false;
+
+  private constructor(readonly o: Required<Omit<ChaosClusterOptions, 'history'>> & { history: History }, readonly nats: NatsCluster,
+    readonly redisPort: number, readonly ports: Ports) {
+    this.startFile = join(o.runDir, 'starts.txt');
+  }
+
+  static async start(opts: ChaosClusterOptions): Promise<ChaosCluster> {
+    const o = { leaseMs: 1500, restartDelayMs: 1000, agents: 2, frameworkReplicas: false, healthPollMs: 200, ...opts };
+    mkdirSync(join(o.runDir, 'logs'), { recursive: true });
+    mkdirSync(join(o.runDir, 'home'), { recursive: true });
+    // Process tasks may run as another user: the way to the start file must let them write it.
+    chmodSync(o.runDir, 0o755);
+    const nats = await startNatsCluster({ nodes: 3 });
+    const ports: Ports = { masters: [], agents: [], services: [], jobs: [] };
+    for (let i = 0; i < 3; i++) ports.masters.push({ http: await freePort(), grpc: await freePort() });
+    for (let i = 0; i < o.agents; i++) ports.agents.push(await freePort());
+    for (let i = 0; i < 2; i++) ports.services.push(await freePort());
+    for (let i = 0; i < 2; i++) ports.jobs.push(await freePort());
+    const c = new ChaosCluster(o, nats, await freePort(), ports);
+    writeFileSync(c.startFile, '', { mode: 0o666 });
+    chmodSync(c.startFile, 0o666);
+    try {
+      await c.startRedis();
+      c.launch();
+      c.poller = setInterval(() => void c.pollHealth(), o.healthPollMs);
+      await c.waitSteady(60_000);
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+    return c;
+  }
+
+  get redisUrl(): string { return `redis://127.0.0.1:${this.redisPort}`; }
+  get natsUrls(): string { return this.nats.urls.join(','); }
+  get redisDir(): string { return join(this.o.runDir, 'redis'); }
+
+  async startRedis(): Promise<void> {
+    this.redis = await startRedisServer({ port: this.redisPort, dir: this.redisDir });
+  }
+
+  private launch(): void {
+    const env: NodeJS.ProcessEnv = { ...process.env, AGORA_HOME: join(this.o.runDir, 'home'), AGORA_LOG: process.env.AGORA_LOG ?? 'info' };
+    delete env.AGORA_CONFIG;
+    delete env.AGORA_MASTER;
+    const specs = processSpecs({ ports: this.ports, natsUrls: this.natsUrls, redisUrl: this.redisUrl, runDir: this.o.runDir, leaseMs: this.o.leaseMs, frameworkReplicas: this.o.frameworkReplicas });
+    for (const spec of specs.filter((s) => s.enabled)) {
+      const p = new Supervised(spec, { logDir: join(this.o.runDir, 'logs'), env, history: this.o.history, restartDelayMs: this.o.restartDelayMs });
+      this.procs.push(p);
+      const m = /^m(\d)$/.exec(spec.name);
+      if (m) this.masters.push({ name: spec.name, ...this.ports.masters[Number(m[1]) - 1]!, proc: p });
+      p.start();
+    }
+  }
+
+  proc(name: string): Supervised {
+    const p = this.procs.find((x) => x.spec.name === name);
+    if (!p) throw new Error(`no process ${name}`);
+    return p;
+  }
+
+  ofKind(kind: ProcessSpec['kind']): Supervised[] {
+    return this.procs.filter((p) => p.spec.kind === kind);
+  }
+
+  /** Every master's /health, a `health` event for each that changed. */
+  async pollHealth(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      await Promise.all(this.masters.map(async (m) => {
+        const h = m.proc.running() ? await fetchJson<Health>(`http://127.0.0.1:${m.http}/health`, 500) : undefined;
+        const key = (x?: Health) => JSON.stringify([x?.pid, x?.role, x?.epoch, x?.leader]);
+        if (key(h) === key(m.health)) return;
+        m.health = h;
+        if (h) this.o.history.add({ type: 'health', observer: m.name, pid: h.pid, role: h.role, epoch: h.epoch ?? null, leader: h.leader ?? null });
+      }));
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** The master whose /health says it leads, in the newest epoch if two say so. */
+  leader(): MasterSlot | undefined {
+    const leading = this.masters.filter((m) => m.proc.running() && m.health?.role === 'leader');
+    return leading.sort((a, b) => (b.health?.epoch ?? 0) - (a.health?.epoch ?? 0))[0];
+  }
+
+  /** The newest epoch any master reports. */
+  epoch(): number {
+    return Math.max(0, ...this.masters.map((m) => m.health?.epoch ?? 0));
+  }
+
+  /** Every agent the leader knows is active (registered, reachable). */
+  async agentsRegistered(): Promise<boolean> {
+    const l = this.leader();
+    if (!l) return false;
+    const state = await fetchJson<{ agents: { status: string }[] }>(`http://127.0.0.1:${l.http}/api/v1/state`, 2000);
+    return (state?.agents ?? []).filter((a) => a.status === 'ACTIVE').length >= this.o.agents;
+  }
+
+  async frameworksAnswer(): Promise<boolean> {
+    const urls = [...this.ports.services.slice(0, 1).map((p) => `http://127.0.0.1:${p}/ping`), ...this.ports.jobs.slice(0, 1).map((p) => `http://127.0.0.1:${p}/ping`)];
+    const answers = await Promise.all(urls.map(async (u) => {
+      try { return (await fetch(u, { signal: AbortSignal.timeout(1000) })).ok; } catch { return false; }
+    }));
+    return answers.every(Boolean);
+  }
+
+  /** Steady: every process runs, every NATS node too, a master leads, the agents are registered with it, the frameworks answer. */
+  async waitSteady(timeoutMs: number): Promise<void> {
+    await waitUntil('every process runs', () => this.procs.every((p) => p.running()) && this.nats.nodes.every((n) => n.running()), timeoutMs);
+    await waitUntil('a master leads', () => this.leader() !== undefined, timeoutMs);
+    await waitUntil('the agents are registered', () => this.agentsRegistered(), timeoutMs);
+    await waitUntil('the frameworks answer', () => this.frameworksAnswer(), timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.poller) clearInterval(this.poller);
+    // Frameworks and agents first, then the masters, then what they stand on.
+    const order: ProcessSpec['kind'][] = ['services', 'jobs', 'agent', 'master'];
+    for (const kind of order) await Promise.all(this.ofKind(kind).map((p) => p.stop()));
+    await this.redis?.stop();
+    await this.nats.stop();
+  }
+}
