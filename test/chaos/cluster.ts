@@ -67,7 +67,7 @@ export function processSpecs(o: { ports: Ports; natsUrls: string; redisUrl: stri
   const master = `127.0.0.1:${o.ports.masters[0]!.http}`;
   const framework = (kind: 'services' | 'jobs', port: number, i: number): ProcessSpec => ({
     name: i === 0 ? kind : `${kind}-${i + 1}`, kind, enabled: i === 0 || o.frameworkReplicas,
-    args: [kind, '--master', master, '--redis', o.redisUrl, '--host', '127.0.0.1', '--port', String(port), '--failover-timeout-ms', '600000', '--insecure'],
+    args: [kind, '--master', master, '--redis', o.redisUrl, '--host', '127.0.0.1', '--port', String(port), '--failover-timeout-ms', '600000', '--insecure', ...(kind === 'jobs' ? ['--keep-runs', '100000'] : [])],
   });
   return [...masters, ...agents, ...o.ports.services.map((p, i) => framework('services', p, i)), ...o.ports.jobs.map((p, i) => framework('jobs', p, i))];
 }
@@ -211,6 +211,8 @@ export class ChaosCluster {
   async waitSteady(timeoutMs: number): Promise<void> {
     await waitUntil('every process runs', () => this.procs.every((p) => p.running()) && this.nats.nodes.every((n) => n.running()), timeoutMs);
     await waitUntil('a master leads', () => this.leader() !== undefined, timeoutMs);
+    // A master that runs but does not answer (a deposed one that never exits) is not steady.
+    await waitUntil('every master answers /health', () => this.masters.every((m) => m.health !== undefined), timeoutMs);
     await waitUntil('the agents are registered', () => this.agentsRegistered(), timeoutMs);
     await waitUntil('the frameworks answer', () => this.frameworksAnswer(), timeoutMs);
   }

@@ -40,6 +40,8 @@ export type ChaosEvent = { t: number } & (
   | { type: 'job-runs'; jobId: string; runs: { runId: string; status: string }[] }
   /** A sample of one app at the services framework. */
   | { type: 'app'; appId: string; instances: number; running: number; minimumHealthCapacity: number; deploying: boolean }
+  /** The cluster did not get steady again after a fault: the run injects no more faults. */
+  | { type: 'stuck'; fault: number; what: string }
   /** The run's phases: load (faults injected), heal (everything back, load drained), final (the last reads), done. */
   | { type: 'phase'; name: 'load' | 'heal' | 'final' | 'done' }
 );

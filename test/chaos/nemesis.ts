@@ -1,0 +1,197 @@
+/**
+ * The faults. Each nemesis injects one fault, holds it for a bounded, seeded time, heals it, and
+ * returns once it is healed (not once the cluster recovered: run.ts waits for that). Its start
+ * and end are `nemesis` events; the failover figures (report.ts) are measured from them.
+ *
+ * The list (`NEMESES`) is the one place to add a fault. Those that need something not there yet
+ * are in it, off, saying why:
+ * - `restart-docker` only matters to a Docker containerizer; the chaos agents run processes.
+ * - `kill-services-leader`, `kill-jobs-leader` need framework replicas (framework HA, not merged):
+ *   turn them on with `frameworkReplicas` in the cluster once it is.
+ */
+import { execFileSync } from 'child_process';
+import type { Random } from '../../common/clock';
+import { waitUntil, type ChaosCluster } from './cluster';
+import type { History, NemesisKind } from './history';
+
+export interface NemesisContext {
+  cluster: ChaosCluster;
+  random: Random;
+  history: History;
+  leaseMs: number;
+  /** Records the fault's start, naming its target, the instant before it is injected. */
+  begin(target: string): void;
+}
+
+export interface Nemesis {
+  kind: NemesisKind;
+  /** Off: never chosen. */
+  enabled: boolean;
+  why?: string;
+  /** Injects (calling `ctx.begin` first), holds and heals one fault; returns what it hit. */
+  run(ctx: NemesisContext): Promise<string>;
+}
+
+/** A seeded duration in [min, max] ms. */
+const between = (r: Random, min: number, max: number): number => Math.round(min + r.next() * (max - min));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function leaderOrWait(ctx: NemesisContext) {
+  await waitUntil('a master leads', () => ctx.cluster.leader() !== undefined, 60_000);
+  return ctx.cluster.leader()!;
+}
+
+/** SIGKILL the leading master; done when a master leads in a newer epoch and the killed one is back (as a standby). */
+const killLeader: Nemesis = {
+  kind: 'kill-leader', enabled: true,
+  async run(ctx) {
+    const leader = await leaderOrWait(ctx);
+    const epoch = leader.health?.epoch ?? 0;
+    const target = `${leader.name} (pid ${leader.proc.pid}, epoch ${epoch})`;
+    ctx.begin(target);
+    leader.proc.signal('SIGKILL');
+    await leader.proc.exited();
+    await waitUntil('a new leader', () => (ctx.cluster.leader()?.health?.epoch ?? 0) > epoch, 60_000);
+    await leader.proc.upAgain();
+    return target;
+  },
+};
+
+/** SIGSTOP the leader for its lease and 0.5–2 s more, then SIGCONT: it must find itself deposed and exit, not act. */
+const pauseLeader: Nemesis = {
+  kind: 'pause-leader', enabled: true,
+  async run(ctx) {
+    const leader = await leaderOrWait(ctx);
+    const epoch = leader.health?.epoch ?? 0;
+    const target = `${leader.name} (pid ${leader.proc.pid}, epoch ${epoch})`;
+    ctx.begin(target);
+    leader.proc.signal('SIGSTOP');
+    await sleep(ctx.leaseMs + between(ctx.random, 500, 2000));
+    leader.proc.signal('SIGCONT');
+    return target;
+  },
+};
+
+/** SIGKILL one NATS node, 1–3 s, start it again on its ports and store. */
+const killNatsNode: Nemesis = {
+  kind: 'kill-nats-node', enabled: true,
+  async run(ctx) {
+    const nodes = ctx.cluster.nats.nodes;
+    const node = nodes[Math.floor(ctx.random.next() * nodes.length)]!;
+    ctx.begin(node.name);
+    await node.kill();
+    await sleep(between(ctx.random, 1000, 3000));
+    await node.restart();
+    await ctx.cluster.nats.ready();
+    return node.name;
+  },
+};
+
+/** Stops all three NATS nodes (SIGTERM), 1–2 s, starts them again. */
+const restartNats: Nemesis = {
+  kind: 'restart-nats', enabled: true,
+  async run(ctx) {
+    const nodes = ctx.cluster.nats.nodes;
+    ctx.begin('n1 n2 n3');
+    await Promise.all(nodes.map((n) => n.stop()));
+    await sleep(between(ctx.random, 1000, 2000));
+    await Promise.all(nodes.map((n) => n.restart()));
+    await ctx.cluster.nats.ready();
+    return 'n1 n2 n3';
+  },
+};
+
+/** Stops Redis (SIGTERM: it fsyncs its AOF), 1–3 s, starts it again on the same port and dir. */
+const restartRedis: Nemesis = {
+  kind: 'restart-redis', enabled: true,
+  async run(ctx) {
+    ctx.begin(`redis :${ctx.cluster.redisPort}`);
+    await ctx.cluster.redis.stop();
+    await sleep(between(ctx.random, 1000, 3000));
+    await ctx.cluster.startRedis();
+    return `redis :${ctx.cluster.redisPort}`;
+  },
+};
+
+/** SIGKILL an agent; the supervisor starts it again on its work dir, and it recovers its tasks. */
+const killAgent: Nemesis = {
+  kind: 'kill-agent', enabled: true,
+  async run(ctx) {
+    const agents = ctx.cluster.ofKind('agent');
+    const agent = agents[Math.floor(ctx.random.next() * agents.length)]!;
+    ctx.begin(agent.spec.name);
+    agent.signal('SIGKILL');
+    await agent.exited();
+    await agent.upAgain();
+    return agent.spec.name;
+  },
+};
+
+/** Restarts the Docker engine (systemctl or service). Only for agents with the Docker containerizer: off. */
+const restartDocker: Nemesis = {
+  kind: 'restart-docker', enabled: false, why: 'the chaos agents run the process containerizer; turn on with a Docker agent',
+  async run(ctx) {
+    ctx.begin('dockerd');
+    execFileSync('sh', ['-c', 'systemctl restart docker || service docker restart'], { stdio: 'ignore', timeout: 60_000 });
+    return 'dockerd';
+  },
+};
+
+/** SIGKILL the leading instance of a framework; needs framework replicas (framework HA). */
+function killFrameworkLeader(kind: 'services' | 'jobs'): Nemesis {
+  return {
+    kind: kind === 'services' ? 'kill-services-leader' : 'kill-jobs-leader', enabled: false,
+    why: 'needs framework replicas (framework HA is not merged): turn on with frameworkReplicas',
+    async run(ctx) {
+      // Until framework HA says who leads, the first running instance stands for it.
+      const instance = ctx.cluster.ofKind(kind).find((p) => p.running());
+      if (!instance) throw new Error(`no ${kind} instance runs`);
+      ctx.begin(instance.spec.name);
+      instance.signal('SIGKILL');
+      await instance.exited();
+      await instance.upAgain();
+      return instance.spec.name;
+    },
+  };
+}
+
+export const NEMESES: readonly Nemesis[] = [
+  killLeader, pauseLeader, killNatsNode, restartNats, restartRedis, killAgent, restartDocker,
+  killFrameworkLeader('services'), killFrameworkLeader('jobs'),
+];
+
+export function nemesis(kind: NemesisKind): Nemesis {
+  const n = NEMESES.find((x) => x.kind === kind);
+  if (!n) throw new Error(`no nemesis ${kind}`);
+  return n;
+}
+
+/** Runs one fault, numbered `fault`, between its start and end events. */
+export async function inject(n: Nemesis, fault: number, ctx: Omit<NemesisContext, 'begin'>): Promise<void> {
+  let begun = false;
+  const begin = (target: string) => {
+    begun = true;
+    ctx.history.add({ type: 'nemesis', phase: 'start', fault, kind: n.kind, target });
+  };
+  let target = '';
+  try {
+    target = await n.run({ ...ctx, begin });
+  } catch (err) {
+    if (!begun) begin('');
+    ctx.history.add({ type: 'nemesis', phase: 'end', fault, kind: n.kind, target, detail: `failed: ${(err as Error).message}` });
+    throw err;
+  }
+  ctx.history.add({ type: 'nemesis', phase: 'end', fault, kind: n.kind, target });
+}
+
+/**
+ * The faults of a run: `count` of them, chosen by the RNG among the enabled kinds, except that
+ * the first ones go through every enabled kind once (in a seeded order), so even a short run
+ * has each.
+ */
+export function schedule(count: number, random: Random, kinds: readonly NemesisKind[] = NEMESES.filter((n) => n.enabled).map((n) => n.kind)): NemesisKind[] {
+  const first = [...kinds].map((k) => ({ k, r: random.next() })).sort((a, b) => a.r - b.r).map((x) => x.k);
+  const out = first.slice(0, count);
+  while (out.length < count) out.push(kinds[Math.floor(random.next() * kinds.length)]!);
+  return out;
+}
