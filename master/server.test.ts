@@ -1,4 +1,5 @@
 import { status as GrpcStatus, credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { Agent as HttpAgent, request as httpRequest } from 'http';
 import { connect, type NatsConnection } from 'nats';
 import { taskInfoToWire } from '../common/codec';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
@@ -10,6 +11,7 @@ import type { Offer } from '../common/types';
 import { callUnary, FakeAgent, followOfferLog, getJson, subscribeFramework, type TestFramework } from '../test/support/test-clients';
 import { startMaster, type MasterHandle } from './server';
 import { taskInfo } from '../test/support/master-harness';
+import { eventually } from '../test/support/cluster';
 
 let nats: NatsServer;
 let master: MasterHandle;
@@ -214,5 +216,36 @@ describe('stopping', () => {
     expect(end === undefined || end.code === GrpcStatus.CANCELLED || end.code === GrpcStatus.UNAVAILABLE).toBe(true);
     fw.close();
     await expect(getJson(other.httpPort, '/health')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('stops while a client keeps its keep-alive connection busy, one request after another', async () => {
+    const other = await startMaster({ natsUrl: nats.url, subjectPrefix: 'stoptest2', host: '127.0.0.1', httpPort: 0, grpcPort: 0, hostname: 'm3' });
+    const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    const send = (method: string, path: string) => httpRequest({ host: '127.0.0.1', port: other.httpPort, method, path, agent: keepAlive });
+    const answered = (req: ReturnType<typeof send>) => new Promise<number>((resolve, reject) => {
+      req.on('response', (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); }).on('error', reject);
+    });
+    // A request in flight on the one connection when the master stops: its body held back until
+    // the master said `100 Continue` (it has the request) and has closed its listening socket.
+    const pending = httpRequest({ host: '127.0.0.1', port: other.httpPort, method: 'PUT', path: '/api/v1/weights', agent: keepAlive, headers: { expect: '100-continue', 'content-type': 'application/json' } });
+    const pendingAnswer = answered(pending);
+    pending.flushHeaders();
+    await new Promise((resolve) => pending.once('continue', resolve));
+    let stopped = false;
+    const stopping = other.stop().then(() => { stopped = true; });
+    await eventually('the HTTP server closing', async () => {
+      try { await getJson(other.httpPort, '/health'); return false; } catch { return true; }
+    });
+    pending.end('{}');
+    await pendingAnswer;
+    // Then the client goes on using its connection, as a health check does: without a cut, close() waits for ever.
+    let answers = 0;
+    for (let i = 0; !stopped && i < 20_000; i++) {
+      try { await answered(send('GET', '/health').end()); answers++; } catch { break; }
+    }
+    expect(stopped || answers < 20_000).toBe(true);   // bounded: without the cut, 20,000 answers and still not stopped
+    await stopping;
+    keepAlive.destroy();
+    expect(answers).toBeGreaterThan(0);
   });
 });

@@ -372,11 +372,17 @@ export function startHttp(deps: HttpDeps, options: HttpOptions): Promise<HttpHan
   });
 }
 
-/** Event streams never end on their own, so they are ended before the server closes. */
-function stop(server: Server, streams: Set<ServerResponse>): Promise<void> {
+/**
+ * Event streams never end on their own, so they are ended before the server closes. A keep-alive
+ * connection busy with a request when `close()` is called stays open, and `close()` waits for it,
+ * for as long as its client sends requests: a /health check every 200 ms kept a deposed master
+ * from ever exiting (test/chaos). So the connections still open after `graceMs` are cut.
+ */
+function stop(server: Server, streams: Set<ServerResponse>, graceMs = 1000): Promise<void> {
   for (const res of streams) res.end();
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => { clearTimeout(cut); resolve(); });
     server.closeIdleConnections();
   });
 }
