@@ -2,7 +2,7 @@
  * The chaos run, short: the whole cluster (3 NATS nodes, Redis, 3 HA masters, 2 process agents,
  * services and jobs) under load, one fault of each enabled kind in a seeded order — the leader
  * SIGKILLed, the leader frozen past its lease, a NATS node killed, all NATS restarted, Redis
- * restarted, an agent killed — each healed and the cluster steady again before the next. Then
+ * restarted, Redis SIGKILLed, an agent killed — each healed and the cluster steady again before the next. Then
  * every rule of checkers.ts holds over the history: no task started twice, no acknowledged
  * update lost, each job run once, epochs only up, one leader per epoch, apps at capacity.
  * `npm run chaos` is the long version (100 faults).

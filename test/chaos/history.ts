@@ -14,7 +14,7 @@ export type OpKind = 'launch' | 'kill' | 'app-create' | 'app-scale' | 'app-destr
 
 /** The faults (nemesis.ts); framework-leader kills wait for framework replicas. */
 export type NemesisKind =
-  | 'kill-leader' | 'pause-leader' | 'kill-nats-node' | 'restart-nats' | 'restart-redis' | 'kill-agent'
+  | 'kill-leader' | 'pause-leader' | 'kill-nats-node' | 'restart-nats' | 'restart-redis' | 'kill-redis' | 'kill-agent'
   | 'restart-docker' | 'kill-services-leader' | 'kill-jobs-leader';
 
 export type ChaosEvent = { t: number } & (

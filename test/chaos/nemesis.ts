@@ -113,6 +113,20 @@ const restartRedis: Nemesis = {
   },
 };
 
+/** SIGKILL Redis, 1–3 s, start it again on the same port and dir: every write it acknowledged is in its AOF (`appendfsync always`). */
+const killRedis: Nemesis = {
+  kind: 'kill-redis', enabled: true,
+  async run(ctx) {
+    const target = `redis :${ctx.cluster.redisPort} (pid ${ctx.cluster.redis.pid})`;
+    ctx.begin(target);
+    process.kill(ctx.cluster.redis.pid, 'SIGKILL');
+    await ctx.cluster.redis.stop();   // reaps it
+    await sleep(between(ctx.random, 1000, 3000));
+    await ctx.cluster.startRedis();
+    return target;
+  },
+};
+
 /** SIGKILL an agent; the supervisor starts it again on its work dir, and it recovers its tasks. */
 const killAgent: Nemesis = {
   kind: 'kill-agent', enabled: true,
@@ -156,7 +170,7 @@ function killFrameworkLeader(kind: 'services' | 'jobs'): Nemesis {
 }
 
 export const NEMESES: readonly Nemesis[] = [
-  killLeader, pauseLeader, killNatsNode, restartNats, restartRedis, killAgent, restartDocker,
+  killLeader, pauseLeader, killNatsNode, restartNats, restartRedis, killRedis, killAgent, restartDocker,
   killFrameworkLeader('services'), killFrameworkLeader('jobs'),
 ];
 
