@@ -4,7 +4,7 @@
  * SIGKILLed, the leader frozen past its lease, a NATS node killed, all NATS restarted, Redis
  * restarted, Redis SIGKILLed, an agent killed — each healed and the cluster steady again before the next. Then
  * every rule of checkers.ts holds over the history: no task started twice, no acknowledged
- * update lost, each job run once, epochs only up, one leader per epoch, apps at capacity.
+ * update lost, each job run once, epochs only up, one leader per epoch, deposed leaders gone, apps at capacity.
  * `npm run chaos` is the long version (100 faults).
  */
 import { rmSync } from 'fs';

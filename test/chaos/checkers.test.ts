@@ -2,7 +2,7 @@
  * The chaos checkers on hand-written histories: for each rule, a history that keeps it and one
  * that breaks it, with the violation's words.
  */
-import { ackedUpdatesKept, appCapacity, checkAll, epochsIncrease, jobRunsOnce, oneLeaderPerEpoch, startedOnce } from './checkers';
+import { ackedUpdatesKept, appCapacity, checkAll, deposedLeadersGo, epochsIncrease, jobRunsOnce, oneLeaderPerEpoch, startedOnce } from './checkers';
 import type { ChaosEvent, NewEvent } from './history';
 
 /** A history from events, 1 s apart from t = 1000 unless they say otherwise. */
@@ -103,6 +103,27 @@ describe('one-leader-per-epoch', () => {
       { type: 'offer', offerId: 'offer-e3-z', epoch: 3, agentId: 'a' },
     ));
     expect(stale.map((x) => x.message)).toEqual(['offer offer-e3-z of epoch 3 arrived after epoch 9 began']);
+  });
+});
+
+describe('deposed-leaders-go', () => {
+  const leader = (t: number, observer: string, pid: number, epoch: number): NewEvent & { t: number } => ({ t, type: 'health', observer, pid, role: 'leader', epoch });
+
+  it('passes an old leader that exits, or stops answering, soon after a newer epoch began', () => {
+    expect(deposedLeadersGo(history(
+      leader(1000, 'm1', 10, 3), leader(5000, 'm2', 20, 9),
+      { t: 6000, type: 'process', name: 'm1', phase: 'down', pid: 10, cause: 'exit 1' },
+      leader(7000, 'm3', 30, 12), { t: 8000, type: 'health', observer: 'm2', epoch: null },
+    ), 10_000)).toEqual([]);
+  });
+
+  it('names a master still answering leader in its old epoch long after a newer one began (a deposed master that never exits)', () => {
+    const v = deposedLeadersGo(history(
+      leader(1000, 'm3', 30, 42), leader(3000, 'm2', 20, 48),
+      { t: 4000, type: 'health', observer: 'm3', pid: 30, role: 'leader', epoch: 42, leader: 'elsewhere' },   // only its leader field moved
+      { t: 190_000, type: 'process', name: 'm3', phase: 'down', pid: 30, cause: 'exit 0' },
+    ), 10_000);
+    expect(v.map((x) => x.message)).toEqual(['m3 (pid 30) still reported leading in epoch 42 187 s after epoch 48 began']);
   });
 });
 

@@ -10,6 +10,7 @@
  * | `job-runs-once` | each run the jobs framework accepted ran exactly once, and ended SUCCESS, listed once |
  * | `epochs-increase` | no observer sees a master's epoch go down |
  * | `one-leader-per-epoch` | no two master processes report leading in one epoch, and no offer of an older epoch reaches the framework after a newer one began |
+ * | `deposed-leaders-go` | a master reporting leader stops doing so within `staleMs` (10 s) of a newer epoch's leader reporting |
  * | `app-capacity` | an app outside a deployment and outside a fault's settling window runs at least ⌈instances × minimumHealthCapacity⌉ |
  */
 import { eventsOf, type ChaosEvent, type EventOf } from './history';
@@ -21,7 +22,7 @@ export interface Violation {
   events: ChaosEvent[];
 }
 
-export type RuleName = 'started-once' | 'acked-updates-kept' | 'job-runs-once' | 'epochs-increase' | 'one-leader-per-epoch' | 'app-capacity';
+export type RuleName = 'started-once' | 'acked-updates-kept' | 'job-runs-once' | 'epochs-increase' | 'one-leader-per-epoch' | 'deposed-leaders-go' | 'app-capacity';
 
 const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR']);
 export const isTerminalState = (s: string): boolean => TERMINAL.has(s);
@@ -162,6 +163,45 @@ export function oneLeaderPerEpoch(h: readonly ChaosEvent[]): Violation[] {
   return out;
 }
 
+/**
+ * Rule `deposed-leaders-go`: a master that reports leading in epoch E stops saying so (it exits,
+ * as `agora master --ha` does when deposed, or answers otherwise, or not at all) within `staleMs`
+ * of a newer epoch's leader first reporting. A master stuck in between — deposed, not acting, yet
+ * still answering `role: leader` and never exiting for its supervisor — breaks it.
+ */
+export function deposedLeadersGo(h: readonly ChaosEvent[], staleMs: number): Violation[] {
+  const out: Violation[] = [];
+  const leading = new Map<string, EventOf<'health'>>();   // observer → its health while it says leader
+  const newer: EventOf<'health'>[] = [];                  // the first report of each epoch's leader, in order
+  const check = (observer: string, until: number, ended?: ChaosEvent) => {
+    const since = leading.get(observer);
+    if (!since) return;
+    leading.delete(observer);
+    const next = newer.find((n) => n.epoch! > since.epoch! && n.t <= until);
+    const from = next ? Math.max(since.t, next.t) : until;
+    if (next && until - from > staleMs) {
+      out.push({
+        rule: 'deposed-leaders-go',
+        message: `${observer} (pid ${since.pid}) still reported leading in epoch ${since.epoch} ${Math.round((until - next.t) / 1000)} s after epoch ${next.epoch} began`,
+        events: ended ? [since, next, ended] : [since, next],
+      });
+    }
+  };
+  for (const e of h) {
+    if (e.type === 'process' && e.phase === 'down') check(e.name, e.t, e);
+    if (e.type !== 'health') continue;
+    const still = leading.get(e.observer);
+    if (still && e.role === 'leader' && e.epoch === still.epoch && e.pid === still.pid) continue;   // another field changed
+    check(e.observer, e.t, e);
+    if (e.role !== 'leader' || e.epoch === null) continue;
+    leading.set(e.observer, e);
+    if (!newer.some((n) => n.epoch === e.epoch)) newer.push(e);
+  }
+  const end = h.length ? h[h.length - 1]!.t : 0;
+  for (const observer of [...leading.keys()]) check(observer, end);
+  return out;
+}
+
 export interface CapacityOptions {
   /** How long after a fault ends, or an app is created or scaled, it may still be short (ms). */
   settleMs: number;
@@ -208,8 +248,9 @@ export function appCapacity(h: readonly ChaosEvent[], o: CapacityOptions): Viola
 }
 
 export const DEFAULT_CAPACITY: CapacityOptions = { settleMs: 30_000 };
+export const DEFAULT_STALE_MS = 10_000;
 
 /** Every rule over one history. */
-export function checkAll(h: readonly ChaosEvent[], capacity: CapacityOptions = DEFAULT_CAPACITY): Violation[] {
-  return [...startedOnce(h), ...ackedUpdatesKept(h), ...jobRunsOnce(h), ...epochsIncrease(h), ...oneLeaderPerEpoch(h), ...appCapacity(h, capacity)];
+export function checkAll(h: readonly ChaosEvent[], capacity: CapacityOptions = DEFAULT_CAPACITY, staleMs = DEFAULT_STALE_MS): Violation[] {
+  return [...startedOnce(h), ...ackedUpdatesKept(h), ...jobRunsOnce(h), ...epochsIncrease(h), ...oneLeaderPerEpoch(h), ...deposedLeadersGo(h, staleMs), ...appCapacity(h, capacity)];
 }

@@ -173,7 +173,10 @@ export class ChaosCluster {
         const key = (x?: Health) => JSON.stringify([x?.pid, x?.role, x?.epoch, x?.leader]);
         if (key(h) === key(m.health)) return;
         m.health = h;
-        if (h) this.o.history.add({ type: 'health', observer: m.name, pid: h.pid, role: h.role, epoch: h.epoch ?? null, leader: h.leader ?? null });
+        // Not answering (stopped, frozen, gone) is recorded too: a leader's state ends there.
+        this.o.history.add(h
+          ? { type: 'health', observer: m.name, pid: h.pid, role: h.role, epoch: h.epoch ?? null, leader: h.leader ?? null }
+          : { type: 'health', observer: m.name, epoch: null });
       }));
     } finally {
       this.polling = false;

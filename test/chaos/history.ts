@@ -26,7 +26,7 @@ export type ChaosEvent = { t: number } & (
   /** A status update the SDK framework received, and its acknowledgement at the master. */
   | { type: 'update'; taskId: string; state: string; uuid?: string; reason?: string; source?: string }
   | { type: 'ack'; taskId: string; state: string; uuid: string; ok: boolean; error?: string }
-  /** One master's `/health`, recorded when it changes; `observer` is the master's slot (m1, m2, m3). */
+  /** One master's `/health`, recorded when it changes; `observer` is the master's slot (m1, m2, m3). No role: it stopped answering. */
   | { type: 'health'; observer: string; pid?: number; role?: string; epoch: number | null; leader?: string | null }
   /** A fault injected (start) and healed (end); `fault` numbers it. */
   | { type: 'nemesis'; phase: 'start' | 'end'; fault: number; kind: NemesisKind; target?: string; detail?: string }
