@@ -22,6 +22,7 @@ it('survives one fault of each kind with no violation of any rule', async () => 
   expect(Object.keys(report.faultsByKind).sort()).toEqual([...kinds].sort());
   // Work really went through the faults: tasks started, the SDK framework saw a newer epoch's offers after each leader fault.
   expect(report.tasksStarted).toBeGreaterThan(0);
+  expect({ launched: report.ops.launch!.ok > 0, apps: report.ops['app-create']!.ok > 0, runs: report.ops['job-run']!.ok > 0 }).toEqual({ launched: true, apps: true, runs: true });
   expect(report.failovers.map((f) => f.offerMs !== null)).toEqual(report.failovers.map(() => true));
   rmSync(runDir, { recursive: true, force: true });
 });

@@ -84,8 +84,9 @@ export function runOfTaskId(taskId: string): { jobId: string; runId: string; att
 }
 
 /**
- * Rule `job-runs-once`. A run's tasks are its attempts; the load's jobs never fail, so a second
- * attempt is the same occurrence run twice. For every run in the start file: one start line at
+ * Rule `job-runs-once`. A run's tasks are its attempts. The load's jobs never fail, and restart
+ * ON_FAILURE: an attempt lost before its command began is tried again, which is right; a second
+ * attempt after one that began is the same occurrence run twice. For every run in the start file: one start line at
  * most. For every run the jobs framework acknowledged (`job-run` answered with a runId): exactly
  * one start line, and the job's final list holds it once, SUCCESS.
  */

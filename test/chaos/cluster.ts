@@ -67,7 +67,7 @@ export function processSpecs(o: { ports: Ports; natsUrls: string; redisUrl: stri
   const master = `127.0.0.1:${o.ports.masters[0]!.http}`;
   const framework = (kind: 'services' | 'jobs', port: number, i: number): ProcessSpec => ({
     name: i === 0 ? kind : `${kind}-${i + 1}`, kind, enabled: i === 0 || o.frameworkReplicas,
-    args: [kind, '--master', master, '--redis', o.redisUrl, '--host', '127.0.0.1', '--port', String(port), '--failover-timeout-ms', '600000', '--insecure', ...(kind === 'jobs' ? ['--keep-runs', '100000'] : [])],
+    args: [kind, '--master', master, '--redis', o.redisUrl, '--host', '127.0.0.1', '--port', String(port), '--failover-timeout-ms', '600000', '--insecure', ...(kind === 'jobs' ? ['--keep-runs', '100000', '--retry-delay-ms', '500'] : [])],
   });
   return [...masters, ...agents, ...o.ports.services.map((p, i) => framework('services', p, i)), ...o.ports.jobs.map((p, i) => framework('jobs', p, i))];
 }

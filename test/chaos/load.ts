@@ -180,7 +180,9 @@ export class Load {
     if (this.jobs.length < this.o.maxJobs && (this.jobs.length === 0 || this.random.next() < 0.2)) {
       const jobId = `chaos-job-${++this.seq}`;
       const ok = await this.op('job-create', { jobId }, () => this.http('POST', `${this.jobsUrl}/v1/jobs`, {
-        id: jobId, run: { cmd: startLine(this.cluster.startFile), cpus: 0.01, mem: 32 },
+        // ON_FAILURE: an attempt lost before its command began (its agent killed mid-launch) is tried again;
+        // one that began and is tried again anyway shows as two start lines of one run.
+        id: jobId, run: { cmd: startLine(this.cluster.startFile), cpus: 0.01, mem: 32, restart: { policy: 'ON_FAILURE', activeDeadlineSeconds: 300 } },
       }));
       if (ok) this.jobs.push(jobId);
       return;
