@@ -11,8 +11,8 @@
  * Each master's `/health` is polled every `healthPollMs`; a change (role, epoch, pid, leader) is
  * a `health` event in the history, and `leader()` is the newest epoch's leader.
  *
- * Which processes run is one list, `processSpecs()`: framework replicas (services-2, jobs-2)
- * are in it, off until framework HA is merged — turn on `frameworkReplicas` then.
+ * Which processes run is one list, `processSpecs()`: with `frameworkReplicas` (the default) two
+ * `--ha` instances of each framework (services-2, jobs-2 beside services, jobs).
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
@@ -51,7 +51,7 @@ export function startLine(startFile: string): string {
   return `echo "$AGORA_TASK_ID $(date +%s%3N)" >> ${startFile}`;
 }
 
-/** Every process of the cluster, in start order. Framework replicas are here, off until framework HA exists. */
+/** Every process of the cluster, in start order; the second instance of each framework only with `frameworkReplicas`. */
 export function processSpecs(o: { ports: Ports; natsUrls: string; redisUrl: string; runDir: string; leaseMs: number; frameworkReplicas: boolean }): ProcessSpec[] {
   const masters = o.ports.masters.map((p, i): ProcessSpec => ({
     name: `m${i + 1}`, kind: 'master', enabled: true,
@@ -64,11 +64,17 @@ export function processSpecs(o: { ports: Ports; natsUrls: string; redisUrl: stri
     args: ['agent', '--nats', o.natsUrls, '--work-dir', join(o.runDir, `agent-${i + 1}`), '--containerizer', 'process', '--host', '127.0.0.1',
       '--port', String(port), '--hostname', '127.0.0.1', '--resources', 'cpus:8;mem:8192;disk:8192;ports:[31000-31099]', '--process-user', '', '--insecure'],
   }));
-  const master = `127.0.0.1:${o.ports.masters[0]!.http}`;
-  const framework = (kind: 'services' | 'jobs', port: number, i: number): ProcessSpec => ({
-    name: i === 0 ? kind : `${kind}-${i + 1}`, kind, enabled: i === 0 || o.frameworkReplicas,
-    args: [kind, '--master', master, '--redis', o.redisUrl, '--host', '127.0.0.1', '--port', String(port), '--failover-timeout-ms', '600000', '--insecure', ...(kind === 'jobs' ? ['--keep-runs', '100000', '--retry-delay-ms', '500'] : [])],
-  });
+  // Every master, so a framework finds the leader whichever of them is down.
+  const master = o.ports.masters.map((m) => `127.0.0.1:${m.http}`).join(',');
+  const framework = (kind: 'services' | 'jobs', port: number, i: number): ProcessSpec => {
+    const name = i === 0 ? kind : `${kind}-${i + 1}`;
+    const ha = o.frameworkReplicas ? ['--ha', '--nats', o.natsUrls, '--ha-replicas', '3', '--lease-ms', String(o.leaseMs), '--ha-id', name] : [];
+    return {
+      name, kind, enabled: i === 0 || o.frameworkReplicas,
+      args: [kind, '--master', master, '--redis', o.redisUrl, '--host', '127.0.0.1', '--port', String(port), '--failover-timeout-ms', '600000', '--insecure',
+        ...ha, ...(kind === 'jobs' ? ['--keep-runs', '100000', '--retry-delay-ms', '500'] : [])],
+    };
+  };
   return [...masters, ...agents, ...o.ports.services.map((p, i) => framework('services', p, i)), ...o.ports.jobs.map((p, i) => framework('jobs', p, i))];
 }
 
@@ -105,7 +111,7 @@ export class ChaosCluster {
   }
 
   static async start(opts: ChaosClusterOptions): Promise<ChaosCluster> {
-    const o = { leaseMs: 1500, restartDelayMs: 1000, agents: 2, frameworkReplicas: false, healthPollMs: 200, ...opts };
+    const o = { leaseMs: 1500, restartDelayMs: 1000, agents: 2, frameworkReplicas: true, healthPollMs: 200, ...opts };
     mkdirSync(join(o.runDir, 'logs'), { recursive: true });
     mkdirSync(join(o.runDir, 'home'), { recursive: true });
     // Process tasks may run as another user: the way to the start file must let them write it.

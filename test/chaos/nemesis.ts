@@ -6,8 +6,8 @@
  * The list (`NEMESES`) is the one place to add a fault. Those that need something not there yet
  * are in it, off, saying why:
  * - `restart-docker` only matters to a Docker containerizer; the chaos agents run processes.
- * - `kill-services-leader`, `kill-jobs-leader` need framework replicas (framework HA, not merged):
- *   turn them on with `frameworkReplicas` in the cluster once it is.
+ * - `kill-services-leader`, `kill-jobs-leader` SIGKILL the instance `/v2/leader` names; they need
+ *   the cluster's `frameworkReplicas` (its default).
  */
 import { execFileSync } from 'child_process';
 import type { Random } from '../../common/clock';
@@ -151,15 +151,22 @@ const restartDocker: Nemesis = {
   },
 };
 
-/** SIGKILL the leading instance of a framework; needs framework replicas (framework HA). */
+/** The HTTP port a process was given (`--port N`). */
+const portOf = (spec: { args: readonly string[] }): string => spec.args[spec.args.indexOf('--port') + 1] ?? '';
+
+/** SIGKILL the leading instance of a framework (`GET /v2/leader` names it); needs framework replicas. */
 function killFrameworkLeader(kind: 'services' | 'jobs'): Nemesis {
   return {
-    kind: kind === 'services' ? 'kill-services-leader' : 'kill-jobs-leader', enabled: false,
-    why: 'needs framework replicas (framework HA is not merged): turn on with frameworkReplicas',
+    kind: kind === 'services' ? 'kill-services-leader' : 'kill-jobs-leader', enabled: true,
     async run(ctx) {
-      // Until framework HA says who leads, the first running instance stands for it.
-      const instance = ctx.cluster.ofKind(kind).find((p) => p.running());
-      if (!instance) throw new Error(`no ${kind} instance runs`);
+      const instances = ctx.cluster.ofKind(kind).filter((p) => p.running());
+      let leader: string | undefined;
+      for (const p of instances) {
+        const res = await fetch(`http://127.0.0.1:${portOf(p.spec)}/v2/leader`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+        leader ??= res?.ok ? ((await res.json()) as { leader?: string }).leader : undefined;
+      }
+      const instance = instances.find((p) => leader === `127.0.0.1:${portOf(p.spec)}`);
+      if (!instance) throw new Error(`no ${kind} instance leads (${leader ?? 'none named'})`);
       ctx.begin(instance.spec.name);
       instance.signal('SIGKILL');
       await instance.exited();
