@@ -69,6 +69,22 @@ describe('a supervised child', () => {
     expect(out.lines.filter((l) => l.startsWith('[up]'))).toEqual([]);
   });
 
+  it('tries a first start that failed for the moment again, within the bound of restarts', async () => {
+    const out = collector();
+    const dir = mkdtempSync(join(tmpdir(), 'agora-up-children-'));
+    const marker = join(dir, 'failed-once');
+    // Fails once before serving (as a master whose lease bucket is not there yet), then serves.
+    const child = await superviseChild({ name: 'master-2', args: [], ready: READY }, {
+      log: out.log, onStart: () => undefined, backoffMs: 10,
+      command: [process.execPath, '-e', `const fs = require('fs'); if (!fs.existsSync('${marker}')) { fs.writeFileSync('${marker}', ''); console.error('cannot open the lease bucket'); process.exit(1); } console.log('ready on 43'); setInterval(() => {}, 1000);`],
+    });
+    expect(child.ready[1]).toBe('43');
+    expect(out.lines).toContain('[up] master-2 could not start (exit 1); trying again in 10 ms');
+    expect(child.restarts()).toBe(1);
+    await child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('refuses a child that exits before its ready line, with what it said', async () => {
     const start = superviseChild({ name: 'master-2', args: ['master', '--bad'], ready: /^never/ }, {
       log: () => undefined, onStart: () => undefined, command: [process.execPath, '-e', "console.error('unknown flag --bad'); setTimeout(() => process.exit(2), 50);"],

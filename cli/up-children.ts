@@ -60,6 +60,8 @@ export class ChildStartError extends Error {
 }
 
 const MINUTE_MS = 60_000;
+/** The exit code of `agora` given bad flags or values: a start that will fail the same way again. */
+const USAGE_EXIT = 2;
 
 /** The `agora` command this process runs (dist/cli/agora.js beside this file). */
 export function agoraScript(): string {
@@ -74,7 +76,7 @@ export async function superviseChild(spec: ChildSpec, o: SupervisionOptions): Pr
   const recent: number[] = [];
   let restarts = 0;
   let stopping = false;
-  // Until its first ready line an exit is a failed start, for the caller to hear, not to retry.
+  // Until its first ready line an exit is a failed start (firstReady), not a crash.
   let served = false;
   let retry: NodeJS.Timeout | undefined;
   let child: ChildProcess;
@@ -109,7 +111,10 @@ export async function superviseChild(spec: ChildSpec, o: SupervisionOptions): Pr
     }, delay);
   };
   child = launch();
-  const ready = await readyLine(child, spec, o.readyWithinMs ?? 60_000, (w) => { watch = w; }, () => { served = true; }).catch(async (err: Error) => {
+  const ready = await firstReady(spec, o, recent,
+    () => readyLine(child, spec, o.readyWithinMs ?? 60_000, (w) => { watch = w; }, () => { served = true; }),
+    () => child, () => { restarts += 1; child = launch(); },
+  ).catch(async (err: Error) => {
     stopping = true;
     await terminate(child, 0);
     throw err;
@@ -125,6 +130,27 @@ export async function superviseChild(spec: ChildSpec, o: SupervisionOptions): Pr
       await terminate(child, o.graceMs ?? 10_000);
     },
   };
+}
+
+/**
+ * The first start's ready line. A start that failed for the moment (a master that cannot open
+ * its lease bucket while the NATS cluster it came up with still elects leaders) is tried again
+ * within the restart bound; a usage error (exit 2) or silence will not mend, and is thrown.
+ */
+async function firstReady(spec: ChildSpec, o: SupervisionOptions, recent: number[], attempt: () => Promise<RegExpMatchArray>,
+  current: () => ChildProcess, relaunch: () => void): Promise<RegExpMatchArray> {
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const code = current().exitCode;
+      const delay = code !== null && code !== USAGE_EXIT ? nextRestart(recent, Date.now(), o) : undefined;
+      if (delay === undefined) throw err;
+      o.log(`[up] ${spec.name} could not start (exit ${code}); trying again in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+      relaunch();
+    }
+  }
 }
 
 /** The delay before the next restart (recorded in `recent`), or undefined past the bound of restarts in a minute. */
