@@ -206,22 +206,6 @@ describe('agora up --masters 3', () => {
     expect(afterBoth).toHaveLength(4);
     expect(afterBoth.filter((t) => after.some((b) => b.id === t.id))).toEqual(after);
 
-    // Redis's primary SIGKILLed: the Sentinels promote the replica, every writer follows it, the
-    // app scales again with its tasks kept, and agora up starts the dead node again as a replica.
-    const redisPrimary = Number(/redis +primary pid (\d+), a replica and 3 Sentinels/.exec(out)![1]);
-    process.kill(redisPrimary, 'SIGKILL');
-    await eventually('a scale through the promoted Redis', async () => {
-      const r = await api2.call('PUT', '/v2/apps/ha-check', { instances: 5 }).catch(() => undefined);
-      return r?.status === 200;
-    }, 600);
-    await eventually('five running instances', async () => {
-      const now = await tasks(api2).catch(() => []);
-      return now.length === 5 && now.every((t) => t.state === 'TASK_RUNNING');
-    }, 600);
-    const afterRedis = await tasks(api2);
-    expect(afterRedis.filter((t) => afterBoth.some((b) => b.id === t.id))).toEqual(afterBoth);
-    await eventually('the dead Redis node started again', async () => /\[up\] redis-\d of the replicated Redis had died; started again/.test(up.out()), 600);
-
     // SIGKILLed, agora up leaves its children; the next start stops them and takes the tasks back.
     const left = JSON.parse(readFileSync(join(state, 'up.json'), 'utf8')) as { servers: Record<string, { pid: number }> };
     expect(Object.keys(left.servers).sort()).toEqual(['jobs', 'jobs-2', 'master-1', 'master-2', 'master-3', 'nats-n1', 'nats-n2', 'nats-n3', 'redis-0', 'redis-1', 'sentinel-0', 'sentinel-1', 'sentinel-2', 'services', 'services-2']);
@@ -238,7 +222,24 @@ describe('agora up --masters 3', () => {
     expect(barrier.status).toBe(201);
     await events3.deploymentDone(barrier.headers['marathon-deployment-id'] as string);
     events3.close();
-    expect((await tasks(api)).filter((t) => t.appId === '/ha-check')).toEqual(afterRedis);
+    expect((await tasks(api)).filter((t) => t.appId === '/ha-check')).toEqual(afterBoth);
+
+    const afterRestart = (await tasks(api)).filter((t) => t.appId === '/ha-check');
+    // Redis's primary SIGKILLed: the Sentinels promote the replica, every writer follows it, the
+    // app scales again with its tasks kept, and agora up starts the dead node again as a replica.
+    const redisPrimary = Number(/redis +primary pid (\d+), a replica and 3 Sentinels/.exec(again.out())![1]);
+    process.kill(redisPrimary, 'SIGKILL');
+    await eventually('a scale through the promoted Redis', async () => {
+      const r = await api.call('PUT', '/v2/apps/ha-check', { instances: 5 }).catch(() => undefined);
+      return r?.status === 200;
+    }, 600);
+    await eventually('five running instances', async () => {
+      const now = (await tasks(api).catch(() => [])).filter((t) => t.appId === '/ha-check');
+      return now.length === 5 && now.every((t) => t.state === 'TASK_RUNNING');
+    }, 600);
+    const afterRedis = (await tasks(api)).filter((t) => t.appId === '/ha-check');
+    expect(afterRedis.filter((t) => afterRestart.some((b) => b.id === t.id))).toEqual(afterRestart);
+    await eventually('the dead Redis node started again', async () => /\[up\] redis-\d of the replicated Redis had died; started again/.test(again.out()), 600);
 
     // SIGTERM: everything it started is gone, and the state folder is let go.
     const record = JSON.parse(readFileSync(join(state, 'up.json'), 'utf8')) as { servers: Record<string, { pid: number }> };
