@@ -44,6 +44,8 @@ const BURST_LIMIT = 8;
 /** How long the output stream may lag behind the exit before it is cut off. */
 const OUTPUT_DRAIN_MS = 2_000;
 
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 interface Running {
   dockerId: string;
   exited: Promise<Termination>;
@@ -114,7 +116,7 @@ export class DockerContainerizer implements Containerizer {
       const stream = await this.docker.attach(dockerId);
       this.docker.demux(stream, out, errOut);
       await this.docker.start(dockerId);
-      const exited = this.watch(dockerId, stream, out, errOut);
+      const exited = this.watch(dockerId, spec.sandboxDir, stream, out, errOut);
       this.running.set(spec.containerId, { dockerId, exited });
       return {};
     } catch (err) {
@@ -167,7 +169,7 @@ export class DockerContainerizer implements Containerizer {
     const errOut = appendMissing(join(spec.sandboxDir, 'stderr'));
     this.docker.demux(stream, out, errOut);
     if (info.State.Running) {
-      this.running.set(spec.containerId, { dockerId: found.Id, exited: this.watch(found.Id, stream, out, errOut) });
+      this.running.set(spec.containerId, { dockerId: found.Id, exited: this.watch(found.Id, spec.sandboxDir, stream, out, errOut) });
       return { state: 'running' };
     }
     // The log of an exited container ends by itself once sent.
@@ -251,23 +253,57 @@ export class DockerContainerizer implements Containerizer {
     this.running.clear();
   }
 
-  /** Resolves with how the container ended, once its output is in the sandbox files. */
-  private async watch(dockerId: string, stream: NodeJS.ReadableStream, out: Writable, err: Writable): Promise<Termination> {
-    let status: { StatusCode?: number } = {};
-    try {
-      status = await this.docker.wait(dockerId);
-    } catch (e) {
-      this.log.warn('waiting on container failed', { dockerId, err: e });
+  /**
+   * Resolves with how the container ended, once its output is in the sandbox files.
+   *
+   * A wait that breaks without an answer (the engine restarted: with `live-restore` its
+   * containers run on) is not an exit: the container is waited for again once the engine
+   * answers, and its output, whose stream broke too, is followed again from the engine's log
+   * (appending only what the files lack). Only an answer, or the container being gone, ends it.
+   */
+  private async watch(dockerId: string, sandboxDir: string, stream: NodeJS.ReadableStream, out: Writable, err: Writable): Promise<Termination> {
+    let status: { StatusCode?: number } | undefined;
+    let output = { stream, out, err };
+    for (let failures = 0; !status; failures++) {
+      try {
+        status = await this.docker.wait(dockerId);
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode === 404) break;
+        if (failures === 0) this.log.warn('lost the wait on a container; waiting again once the engine answers', { dockerId, err: e });
+        await pause(Math.min(2_000, 100 * 2 ** Math.min(failures, 5)));
+        output = await this.followAgain(dockerId, sandboxDir, output);
+      }
     }
-    await drained(stream, OUTPUT_DRAIN_MS);
-    await Promise.all([closeFile(out), closeFile(err)]);
+    await drained(output.stream, OUTPUT_DRAIN_MS);
+    await Promise.all([closeFile(output.out), closeFile(output.err)]);
     let oomKilled = false;
     try {
       oomKilled = !!(await this.docker.inspect(dockerId)).State?.OOMKilled;
     } catch {
       // Already removed (a cleanup raced us): the exit code is all there is to know.
     }
-    return { exitCode: status.StatusCode ?? undefined, ...(oomKilled ? { oomKilled } : {}) };
+    return { exitCode: status?.StatusCode ?? undefined, ...(oomKilled ? { oomKilled } : {}) };
+  }
+
+  /**
+   * A container's output anew after its stream broke: once the old stream has ended and the
+   * files are closed, the engine's whole log, of which only what the files lack is appended.
+   * The old output is kept while the engine cannot give the log.
+   */
+  private async followAgain(dockerId: string, sandboxDir: string, old: { stream: NodeJS.ReadableStream; out: Writable; err: Writable }) {
+    const ended = old.stream as NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean };
+    if (!ended.readableEnded && !ended.destroyed) return old;
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.logs(dockerId);
+    } catch {
+      return old;
+    }
+    await Promise.all([closeFile(old.out), closeFile(old.err)]);
+    const out = appendMissing(join(sandboxDir, 'stdout'));
+    const err = appendMissing(join(sandboxDir, 'stderr'));
+    this.docker.demux(stream, out, err);
+    return { stream, out, err };
   }
 
   private async stop(dockerId: string, gracePeriodMs: number): Promise<void> {
