@@ -1,8 +1,8 @@
 /**
- * The chaos run, short: the whole cluster (3 NATS nodes, Redis, 3 HA masters, 2 process agents,
+ * The chaos run, short: the whole cluster (3 NATS nodes, Redis, 3 HA masters, 2 process agents and a Docker one,
  * services and jobs) under load, one fault of each enabled kind in a seeded order — the leader
  * SIGKILLed, the leader frozen past its lease, a NATS node killed, all NATS restarted, Redis
- * restarted, Redis SIGKILLed, an agent killed — each healed and the cluster steady again before the next. Then
+ * restarted, Redis SIGKILLed, an agent killed, the Docker engine restarted, a framework leader killed — each healed and the cluster steady again before the next. Then
  * every rule of checkers.ts holds over the history: no task started twice, no acknowledged
  * update lost, each job run once, epochs only up, one leader per epoch, deposed leaders gone, apps at capacity.
  * `npm run chaos` is the long version (100 faults).
@@ -22,6 +22,8 @@ it('survives one fault of each kind with no violation of any rule', async () => 
   expect(Object.keys(report.faultsByKind).sort()).toEqual([...kinds].sort());
   // Work really went through the faults: tasks started, the SDK framework saw a newer epoch's offers after each leader fault.
   expect(report.tasksStarted).toBeGreaterThan(0);
+  // Both kinds of agent ran work: Docker tasks too, through an engine restart.
+  expect({ docker: report.tasksStartedIn.docker > 0, process: report.tasksStartedIn.process > 0 }).toEqual({ docker: true, process: true });
   expect({ launched: report.ops.launch!.ok > 0, apps: report.ops['app-create']!.ok > 0, runs: report.ops['job-run']!.ok > 0 }).toEqual({ launched: true, apps: true, runs: true });
   expect(report.failovers.map((f) => f.offerMs !== null)).toEqual(report.failovers.map(() => true));
   rmSync(runDir, { recursive: true, force: true });

@@ -13,12 +13,20 @@
  *
  * Which processes run is one list, `processSpecs()`: with `frameworkReplicas` (the default) two
  * `--ha` instances of each framework (services-2, jobs-2 beside services, jobs).
+ *
+ * With `dockerAgent` (the default) one more agent, `agent-docker`, runs Docker tasks on an engine
+ * of the run's own (test/support/private-dockerd.ts, `--live-restore`), which the
+ * `restart-docker` nemesis stops and starts. The agents say which they are in an `engine`
+ * attribute (`process`, `docker`), so the load can place work on each. The start file's
+ * directory is mounted into Docker tasks at the same path, so a task's start line is the same
+ * wherever it runs.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'fs';
-import { join } from 'path';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { dirname, join } from 'path';
 import { startNatsCluster, type NatsCluster } from '../../common/nats-cluster';
 import { freePort } from '../../common/nats-server';
 import { startRedisServer, type RedisServer } from '../../common/redis-server';
+import { startPrivateDockerd, type PrivateDockerd } from '../support/private-dockerd';
 import type { History } from './history';
 import { Supervised, type ProcessSpec } from './supervisor';
 
@@ -30,14 +38,18 @@ export interface ChaosClusterOptions {
   /** How long the supervisor waits before starting an exited process again (default 1000 ms). */
   restartDelayMs?: number;
   agents?: number;
-  /** Start the second services and jobs instances (needs framework HA, not merged yet). */
+  /** Start the second services and jobs instances. */
   frameworkReplicas?: boolean;
+  /** One more agent, for Docker tasks, on an engine of the run's own (default true). */
+  dockerAgent?: boolean;
   healthPollMs?: number;
 }
 
 export interface Ports {
   masters: { http: number; grpc: number }[];
   agents: number[];
+  /** The Docker agent's, with `dockerAgent`. */
+  dockerAgent?: number;
   services: number[];
   jobs: number[];
 }
@@ -46,24 +58,36 @@ export interface Health { status?: string; role?: string; epoch?: number | null;
 
 export interface MasterSlot { name: string; http: number; grpc: number; proc: Supervised; health?: Health }
 
-/** The line a task's command starts with: its id and its own clock, appended to the start file. */
+/**
+ * The line a task's command starts with, appended to the start file: its id, its clock and
+ * where it runs (`docker` when /.dockerenv is there, else `process`). The clock has whole
+ * seconds: busybox's `date` in the Docker tasks' image has no `%N`.
+ */
 export function startLine(startFile: string): string {
-  return `echo "$AGORA_TASK_ID $(date +%s%3N)" >> ${startFile}`;
+  return `echo "$AGORA_TASK_ID $(date +%s)000 $(test -f /.dockerenv && echo docker || echo process)" >> ${startFile}`;
 }
 
+/** The image Docker tasks of the load run (copied into the run's own engine). */
+export const CHAOS_IMAGE = process.env.AGORA_TASK_IMAGE || 'agora/busybox:latest';
+
 /** Every process of the cluster, in start order; the second instance of each framework only with `frameworkReplicas`. */
-export function processSpecs(o: { ports: Ports; natsUrls: string; redisUrl: string; runDir: string; leaseMs: number; frameworkReplicas: boolean }): ProcessSpec[] {
+export function processSpecs(o: { ports: Ports; natsUrls: string; redisUrl: string; runDir: string; leaseMs: number; frameworkReplicas: boolean; dockerSocket?: string }): ProcessSpec[] {
   const masters = o.ports.masters.map((p, i): ProcessSpec => ({
     name: `m${i + 1}`, kind: 'master', enabled: true,
     args: ['master', '--ha', '--nats', o.natsUrls, '--redis', o.redisUrl, '--ha-replicas', '3', '--lease-ms', String(o.leaseMs), '--ha-id', `m${i + 1}`,
       '--host', '127.0.0.1', '--port', String(p.http), '--grpc-port', String(p.grpc), '--allocation-interval-ms', '200',
       '--framework-heartbeat-interval-ms', '500', '--insecure'],
   }));
-  const agents = o.ports.agents.map((port, i): ProcessSpec => ({
-    name: `agent-${i + 1}`, kind: 'agent', enabled: true,
-    args: ['agent', '--nats', o.natsUrls, '--work-dir', join(o.runDir, `agent-${i + 1}`), '--containerizer', 'process', '--host', '127.0.0.1',
-      '--port', String(port), '--hostname', '127.0.0.1', '--resources', 'cpus:8;mem:8192;disk:8192;ports:[31000-31099]', '--process-user', '', '--insecure'],
-  }));
+  const agent = (name: string, port: number, engine: string[]): ProcessSpec => ({
+    name, kind: 'agent', enabled: true,
+    args: ['agent', '--nats', o.natsUrls, '--work-dir', join(o.runDir, name), '--host', '127.0.0.1', '--port', String(port), '--hostname', '127.0.0.1',
+      '--resources', 'cpus:8;mem:8192;disk:8192;ports:[31000-31099]', '--process-user', '', '--insecure', ...engine],
+  });
+  const agents = o.ports.agents.map((port, i) => agent(`agent-${i + 1}`, port, ['--containerizer', 'process', '--attributes', 'engine:process']));
+  if (o.dockerSocket && o.ports.dockerAgent) {
+    agents.push(agent('agent-docker', o.ports.dockerAgent, ['--containerizer', 'docker', '--docker-socket', o.dockerSocket, '--attributes', 'engine:docker',
+      '--default-image', CHAOS_IMAGE, '--docker-concurrency', '4', '--docker-probe-interval', '250ms', '--docker-probe-failures', '3']));
+  }
   // Every master, so a framework finds the leader whichever of them is down.
   const master = o.ports.masters.map((m) => `127.0.0.1:${m.http}`).join(',');
   const framework = (kind: 'services' | 'jobs', port: number, i: number): ProcessSpec => {
@@ -102,16 +126,18 @@ export class ChaosCluster {
   readonly masters: MasterSlot[] = [];
   readonly startFile: string;
   redis!: RedisServer;
+  /** The Docker agent's engine, with `dockerAgent`. */
+  engine: PrivateDockerd | undefined;
   private poller: ReturnType<typeof setInterval> | undefined;
   private polling = false;
 
   private constructor(readonly o: Required<Omit<ChaosClusterOptions, 'history'>> & { history: History }, readonly nats: NatsCluster,
     readonly redisPort: number, readonly ports: Ports) {
-    this.startFile = join(o.runDir, 'starts.txt');
+    this.startFile = join(o.runDir, 'starts', 'starts.txt');
   }
 
   static async start(opts: ChaosClusterOptions): Promise<ChaosCluster> {
-    const o = { leaseMs: 1500, restartDelayMs: 1000, agents: 2, frameworkReplicas: true, healthPollMs: 200, ...opts };
+    const o = { leaseMs: 1500, restartDelayMs: 1000, agents: 2, frameworkReplicas: true, dockerAgent: true, healthPollMs: 200, ...opts };
     mkdirSync(join(o.runDir, 'logs'), { recursive: true });
     mkdirSync(join(o.runDir, 'home'), { recursive: true });
     // Process tasks may run as another user: the way to the start file must let them write it.
@@ -120,12 +146,16 @@ export class ChaosCluster {
     const ports: Ports = { masters: [], agents: [], services: [], jobs: [] };
     for (let i = 0; i < 3; i++) ports.masters.push({ http: await freePort(), grpc: await freePort() });
     for (let i = 0; i < o.agents; i++) ports.agents.push(await freePort());
+    if (o.dockerAgent) ports.dockerAgent = await freePort();
     for (let i = 0; i < 2; i++) ports.services.push(await freePort());
     for (let i = 0; i < 2; i++) ports.jobs.push(await freePort());
     const c = new ChaosCluster(o, nats, await freePort(), ports);
+    mkdirSync(dirname(c.startFile), { mode: 0o755 });
     writeFileSync(c.startFile, '', { mode: 0o666 });
     chmodSync(c.startFile, 0o666);
     try {
+      // Its directory is short: containerd's socket path lives under it.
+      if (o.dockerAgent) c.engine = await startPrivateDockerd(join(mkdtempSync('/tmp/agc-'), 'e'), CHAOS_IMAGE);
       await c.startRedis();
       c.launch();
       c.poller = setInterval(() => void c.pollHealth(), o.healthPollMs);
@@ -149,7 +179,10 @@ export class ChaosCluster {
     const env: NodeJS.ProcessEnv = { ...process.env, AGORA_HOME: join(this.o.runDir, 'home'), AGORA_LOG: process.env.AGORA_LOG ?? 'info' };
     delete env.AGORA_CONFIG;
     delete env.AGORA_MASTER;
-    const specs = processSpecs({ ports: this.ports, natsUrls: this.natsUrls, redisUrl: this.redisUrl, runDir: this.o.runDir, leaseMs: this.o.leaseMs, frameworkReplicas: this.o.frameworkReplicas });
+    const specs = processSpecs({
+      ports: this.ports, natsUrls: this.natsUrls, redisUrl: this.redisUrl, runDir: this.o.runDir, leaseMs: this.o.leaseMs,
+      frameworkReplicas: this.o.frameworkReplicas, ...(this.engine ? { dockerSocket: this.engine.socket } : {}),
+    });
     for (const spec of specs.filter((s) => s.enabled)) {
       const p = new Supervised(spec, { logDir: join(this.o.runDir, 'logs'), env, history: this.o.history, restartDelayMs: this.o.restartDelayMs });
       this.procs.push(p);
@@ -200,12 +233,12 @@ export class ChaosCluster {
     return Math.max(0, ...this.masters.map((m) => m.health?.epoch ?? 0));
   }
 
-  /** Every agent the leader knows is active (registered, reachable). */
+  /** Every agent the leader knows is active (registered, reachable) and not degraded (its engine answers). */
   async agentsRegistered(): Promise<boolean> {
     const l = this.leader();
     if (!l) return false;
-    const state = await fetchJson<{ agents: { status: string }[] }>(`http://127.0.0.1:${l.http}/api/v1/state`, 2000);
-    return (state?.agents ?? []).filter((a) => a.status === 'ACTIVE').length >= this.o.agents;
+    const state = await fetchJson<{ agents: { status: string; degradedReason?: string }[] }>(`http://127.0.0.1:${l.http}/api/v1/state`, 2000);
+    return (state?.agents ?? []).filter((a) => a.status === 'ACTIVE' && !a.degradedReason).length >= this.ofKind('agent').length;
   }
 
   async frameworksAnswer(): Promise<boolean> {
@@ -233,5 +266,9 @@ export class ChaosCluster {
     for (const kind of order) await Promise.all(this.ofKind(kind).map((p) => p.stop()));
     await this.redis?.stop();
     await this.nats.stop();
+    if (this.engine) {
+      await this.engine.stop();
+      rmSync(dirname(dirname(this.engine.socket)), { recursive: true, force: true });
+    }
   }
 }

@@ -33,7 +33,7 @@ export type ChaosEvent = { t: number } & (
   /** A supervised process went away or came (back) up. */
   | { type: 'process'; name: string; phase: 'down' | 'up'; pid?: number; cause: string }
   /** One line of the ground-truth start file: a task's command really began (`at`: its own clock, ms). */
-  | { type: 'start'; taskId: string; at: number }
+  | { type: 'start'; taskId: string; at: number; engine?: 'docker' | 'process' }
   /** The master's final answer to an explicit reconciliation of one SDK task. */
   | { type: 'reconciled'; taskId: string; state: string }
   /** The jobs framework's final list of one job's runs. */

@@ -12,10 +12,11 @@
  * ever launched, each job's runs once none is active, and the start file.
  */
 import { readFileSync } from 'fs';
+import { dirname } from 'path';
 import type { Random } from '../../common/clock';
 import type { Offer, TaskStatus } from '../../common/types';
 import { subscribe, task, type Scheduler } from '../../frameworks/sdk';
-import { startLine, waitUntil, type ChaosCluster } from './cluster';
+import { CHAOS_IMAGE, startLine, waitUntil, type ChaosCluster } from './cluster';
 import { offerEpoch, type History, type OpKind } from './history';
 
 export interface LoadOptions {
@@ -148,6 +149,20 @@ export class Load {
     this.pending.push(`sdk-${++this.seq}`);
   }
 
+  /**
+   * Whether the next app or job runs in Docker (on the Docker agent, every other one) or as
+   * processes (held to the process agents by their `engine` attribute).
+   */
+  private docker(): boolean {
+    return this.cluster.engine !== undefined && this.seq % 2 === 0;
+  }
+
+  /** The start file's directory, mounted into a Docker task at the same path. */
+  private get startVolume(): { hostPath: string; containerPath: string } {
+    const dir = dirname(this.cluster.startFile);
+    return { hostPath: dir, containerPath: dir };
+  }
+
   private async killOne(): Promise<void> {
     if (this.live.size === 0) return;
     const taskId = pick(this.random, [...this.live].sort());
@@ -160,9 +175,13 @@ export class Load {
     if (apps.length < this.o.maxApps && (apps.length === 0 || x < 0.4)) {
       const appId = `/chaos-app-${++this.seq}`;
       const instances = 1 + Math.floor(this.random.next() * 3);
-      const ok = await this.op('app-create', { appId, instances }, () => this.http('POST', `${this.services}/v2/apps`, {
+      const docker = this.docker();
+      const ok = await this.op('app-create', { appId, instances, docker }, () => this.http('POST', `${this.services}/v2/apps`, {
         id: appId, cmd: `${startLine(this.cluster.startFile)}; exec sleep 3600`, cpus: 0.01, mem: 16, instances,
         upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0 },
+        ...(docker
+          ? { container: { type: 'DOCKER', docker: { image: CHAOS_IMAGE }, volumes: [{ ...this.startVolume, mode: 'RW' }] } }
+          : { constraints: [['engine', 'LIKE', 'process']] }),
       }));
       if (ok) this.apps.add(appId);
       return;
@@ -179,10 +198,16 @@ export class Load {
   private async jobOp(): Promise<void> {
     if (this.jobs.length < this.o.maxJobs && (this.jobs.length === 0 || this.random.next() < 0.2)) {
       const jobId = `chaos-job-${++this.seq}`;
-      const ok = await this.op('job-create', { jobId }, () => this.http('POST', `${this.jobsUrl}/v1/jobs`, {
+      const docker = false;
+      const ok = await this.op('job-create', { jobId, docker }, () => this.http('POST', `${this.jobsUrl}/v1/jobs`, {
         // ON_FAILURE: an attempt lost before its command began (its agent killed mid-launch) is tried again;
         // one that began and is tried again anyway shows as two start lines of one run.
-        id: jobId, run: { cmd: startLine(this.cluster.startFile), cpus: 0.01, mem: 32, restart: { policy: 'ON_FAILURE', activeDeadlineSeconds: 300 } },
+        id: jobId, run: {
+          cmd: startLine(this.cluster.startFile), cpus: 0.01, mem: 32, restart: { policy: 'ON_FAILURE', activeDeadlineSeconds: 300 },
+          ...(docker
+            ? { docker: { image: CHAOS_IMAGE }, volumes: [{ ...this.startVolume, mode: 'RW' }] }
+            : { placement: { constraints: [{ attribute: 'engine', operator: 'LIKE', value: 'process' }] } }),
+        },
       }));
       if (ok) this.jobs.push(jobId);
       return;
@@ -228,8 +253,8 @@ export class Load {
     await this.finalReconcile(timeoutMs);
     await this.sampleApps();
     for (const line of readFileSync(this.cluster.startFile, 'utf8').split('\n')) {
-      const [taskId, at] = line.trim().split(' ');
-      if (taskId) this.history.add({ type: 'start', taskId, at: Number(at) });
+      const [taskId, at, engine] = line.trim().split(' ');
+      if (taskId) this.history.add({ type: 'start', taskId, at: Number(at), ...(engine === 'docker' || engine === 'process' ? { engine } : {}) });
     }
   }
 

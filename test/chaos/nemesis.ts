@@ -3,13 +3,12 @@
  * returns once it is healed (not once the cluster recovered: run.ts waits for that). Its start
  * and end are `nemesis` events; the failover figures (report.ts) are measured from them.
  *
- * The list (`NEMESES`) is the one place to add a fault. Those that need something not there yet
- * are in it, off, saying why:
- * - `restart-docker` only matters to a Docker containerizer; the chaos agents run processes.
+ * The list (`NEMESES`) is the one place to add a fault; one that needs something not there is
+ * in it, off, saying why. Some need a part of the cluster that is on by default:
  * - `kill-services-leader`, `kill-jobs-leader` SIGKILL the instance `/v2/leader` names; they need
- *   the cluster's `frameworkReplicas` (its default).
+ *   the cluster's `frameworkReplicas`;
+ * - `restart-docker` stops the Docker agent's own engine; it needs the cluster's `dockerAgent`.
  */
-import { execFileSync } from 'child_process';
 import type { Random } from '../../common/clock';
 import { waitUntil, type ChaosCluster } from './cluster';
 import type { History, NemesisKind } from './history';
@@ -141,13 +140,22 @@ const killAgent: Nemesis = {
   },
 };
 
-/** Restarts the Docker engine (systemctl or service). Only for agents with the Docker containerizer: off. */
+/**
+ * Stops the Docker agent's engine, SIGTERM or SIGKILL (seeded), for 1–3 s, and starts it again.
+ * It runs with live-restore: its containers run on, and the agent must wait for them again.
+ */
 const restartDocker: Nemesis = {
-  kind: 'restart-docker', enabled: false, why: 'the chaos agents run the process containerizer; turn on with a Docker agent',
+  kind: 'restart-docker', enabled: true,
   async run(ctx) {
-    ctx.begin('dockerd');
-    execFileSync('sh', ['-c', 'systemctl restart docker || service docker restart'], { stdio: 'ignore', timeout: 60_000 });
-    return 'dockerd';
+    const engine = ctx.cluster.engine;
+    if (!engine) throw new Error('the cluster has no Docker agent (dockerAgent: false)');
+    const signal = ctx.random.next() < 0.5 ? 'SIGTERM' : 'SIGKILL';
+    const target = `dockerd ${signal} (pid ${engine.pid})`;
+    ctx.begin(target);
+    await engine.halt(signal);
+    await sleep(between(ctx.random, 1000, 3000));
+    await engine.start();
+    return target;
   },
 };
 

@@ -20,7 +20,7 @@ const HISTORY: ChaosEvent[] = [
   at(7000, { type: 'nemesis', phase: 'end', fault: 2, kind: 'restart-redis' }),
   at(7100, { type: 'invoke', op: 1, f: 'job-run', args: { jobId: 'j' } }),
   at(7200, { type: 'complete', op: 1, f: 'job-run', ok: false, error: '503' }),
-  at(7300, { type: 'start', taskId: 'sdk-1', at: 7300 }),
+  at(7300, { type: 'start', taskId: 'sdk-1', at: 7300, engine: 'docker' }),
 ];
 
 it('measures a leader fault from its start to the first offer and /health of a newer epoch', () => {
@@ -32,11 +32,11 @@ it('takes percentiles by nearest rank', () => {
   expect([percentile(sorted, 50), percentile(sorted, 99), percentile([7], 99), percentile([], 50)]).toEqual([50, 99, 7, null]);
 });
 
-it('counts faults by kind, operations by answer, tasks started, and prints them', () => {
+it('counts faults by kind, operations by answer, tasks started (and where), and prints them', () => {
   const r = buildReport(HISTORY, [], 42);
   expect(r.faultsByKind).toEqual({ 'kill-leader': 1, 'restart-redis': 1 });
   expect(r.ops).toEqual({ 'job-run': { invoked: 1, ok: 0, failed: 1 } });
   expect(r.failoverMs['kill-leader']).toEqual({ count: 1, p50: 2400, p99: 2400, max: 2400 });
-  expect(r.tasksStarted).toBe(1);
+  expect([r.tasksStarted, r.tasksStartedIn]).toEqual([1, { docker: 1, process: 0 }]);
   expect(formatReport(r)).toContain('kill-leader: n=1 offer p50 2400 ms p99 2400 ms max 2400 ms; health p50 1600 ms');
 });

@@ -37,6 +37,8 @@ export interface ChaosReport {
   healthFailoverMs: Record<string, Stats>;
   ops: Record<string, { invoked: number; ok: number; failed: number }>;
   tasksStarted: number;
+  /** Of those, how many ran in Docker and how many as processes. */
+  tasksStartedIn: { docker: number; process: number };
   epochs: { first: number | null; last: number | null; leaders: number };
   violations: Violation[];
 }
@@ -94,6 +96,10 @@ export function buildReport(h: readonly ChaosEvent[], violations: Violation[], s
     faultsFailed: ends.filter((e) => e.detail?.startsWith('failed')).map((e) => ({ fault: e.fault, kind: e.kind, detail: e.detail! })),
     failovers: f, failoverMs: byKind((x) => x.offerMs), healthFailoverMs: byKind((x) => x.healthMs), ops,
     tasksStarted: new Set(eventsOf(h, 'start').map((e) => e.taskId)).size,
+    tasksStartedIn: {
+      docker: new Set(eventsOf(h, 'start').filter((e) => e.engine === 'docker').map((e) => e.taskId)).size,
+      process: new Set(eventsOf(h, 'start').filter((e) => e.engine === 'process').map((e) => e.taskId)).size,
+    },
     epochs: { first: leaderEpochs.length ? Math.min(...leaderEpochs) : null, last: leaderEpochs.length ? Math.max(...leaderEpochs) : null, leaders: new Set(leaderEpochs).size },
     violations,
   };
@@ -116,7 +122,7 @@ export function formatReport(r: ChaosReport): string {
     ...r.failovers.filter((x) => x.offerMs === null).map((x) => `  fault ${x.fault} (${x.kind}): no offer of a newer epoch seen`),
     `epochs: ${r.epochs.first ?? '—'} → ${r.epochs.last ?? '—'}, ${r.epochs.leaders} leader epochs observed`,
     `operations: ${Object.entries(r.ops).map(([k, o]) => `${k} ${o.ok}/${o.invoked} ok`).join(', ')}`,
-    `tasks started (start file): ${r.tasksStarted}`,
+    `tasks started (start file): ${r.tasksStarted} (${r.tasksStartedIn.docker} in Docker, ${r.tasksStartedIn.process} as processes)`,
     `violations: ${r.violations.length}`,
     ...r.violations.slice(0, 50).map((v) => `  [${v.rule}] ${v.message}`),
   ];
