@@ -26,6 +26,7 @@ import { dirname, join } from 'path';
 import { startNatsCluster, type NatsCluster } from '../../common/nats-cluster';
 import { freePort } from '../../common/nats-server';
 import { startRedisServer, type RedisServer } from '../../common/redis-server';
+import { CONTAINER_SANDBOX } from '../../agent/containerizer/docker-create';
 import { startPrivateDockerd, type PrivateDockerd } from '../support/private-dockerd';
 import type { History } from './history';
 import { Supervised, type ProcessSpec } from './supervisor';
@@ -60,11 +61,13 @@ export interface MasterSlot { name: string; http: number; grpc: number; proc: Su
 
 /**
  * The line a task's command starts with, appended to the start file: its id, its clock and
- * where it runs (`docker` when /.dockerenv is there, else `process`). The clock has whole
+ * where it runs (`docker` when its sandbox is the one mounted into containers, else `process`;
+ * not /.dockerenv, which a host that is itself a container has too). The clock has whole
  * seconds: busybox's `date` in the Docker tasks' image has no `%N`.
  */
 export function startLine(startFile: string): string {
-  return `echo "$AGORA_TASK_ID $(date +%s)000 $(test -f /.dockerenv && echo docker || echo process)" >> ${startFile}`;
+  const where = `$(test "$AGORA_SANDBOX" = ${CONTAINER_SANDBOX} && echo docker || echo process)`;
+  return `echo "$AGORA_TASK_ID $(date +%s)000 ${where}" >> ${startFile}`;
 }
 
 /** The image Docker tasks of the load run (copied into the run's own engine). */

@@ -13,7 +13,7 @@
  * stops the engine, unmounts and deletes its directory and the bridge.
  */
 import { execFileSync, spawn, type ChildProcess } from 'child_process';
-import { mkdirSync, openSync, closeSync, rmSync } from 'fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'fs';
 import { join } from 'path';
 import Docker from 'dockerode';
 import { mapLimited } from '../../common/limit';
@@ -41,14 +41,39 @@ function freeSubnet(): number {
   throw new Error('no free /24 in 10.250.0.0/16 for a private Docker bridge');
 }
 
-async function answers(client: Docker, timeoutMs: number, child: ChildProcess): Promise<void> {
+/** The end of its log, for an error that says why it did not come up. */
+function logTail(log: string): string {
+  try {
+    return readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function answers(client: Docker, timeoutMs: number, child: ChildProcess, log: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`dockerd exited (${child.exitCode ?? child.signalCode}) before it answered`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`dockerd exited (${child.exitCode ?? child.signalCode}) before it answered; its log ends:\n${logTail(log)}`);
     if (await client.ping().then(() => true, () => false)) return;
     if (Date.now() > deadline) throw new Error(`dockerd did not answer within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** SIGKILLs the containerd of `pidFile` and waits (bounded) until it is gone, then drops its pid file. */
+async function killContainerd(pidFile: string): Promise<void> {
+  let pid = 0;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;   // none left
+  }
+  const alive = (): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  if (pid > 0 && alive()) {
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+  }
+  rmSync(pidFile, { force: true });
 }
 
 /** Starts an engine in `dir` (kept short: containerd's socket lives under it) with `image` copied in. */
@@ -57,6 +82,8 @@ export async function startPrivateDockerd(dir: string, image: string): Promise<P
   const socket = join(dir, 'docker.sock');
   const bridge = `agd${process.pid % 100000}`;
   const third = freeSubnet();
+  // One left by a run of the same pid that never stopped is stale.
+  try { execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' }); } catch { /* none: as it should be */ }
   execFileSync('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
   execFileSync('ip', ['addr', 'add', `10.250.${third}.1/24`, 'dev', bridge]);
   execFileSync('ip', ['link', 'set', bridge, 'up']);
@@ -65,18 +92,23 @@ export async function startPrivateDockerd(dir: string, image: string): Promise<P
     '-H', `unix://${socket}`, '--bridge', bridge, '--iptables=false', '--ip-masq=false', '--live-restore',
   ];
   const client = new Docker({ socketPath: socket });
+  const log = join(dir, 'dockerd.log');
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
-    const log = openSync(join(dir, 'dockerd.log'), 'a');
-    child = spawn('dockerd', args, { stdio: ['ignore', log, log], detached: true });
-    closeSync(log);
-    await answers(client, 60_000, child);
+    const fd = openSync(log, 'a');
+    child = spawn('dockerd', args, { stdio: ['ignore', fd, fd], detached: true });
+    closeSync(fd);
+    await answers(client, 60_000, child, log);
   };
   const halt = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill(signal); });
+    // A SIGKILLed dockerd leaves the containerd it started behind, which its next start cannot
+    // take back: the crash takes that down too, as an engine's unit would. The containers'
+    // shims live on, and the next containerd finds them.
+    if (signal === 'SIGKILL') await killContainerd(join(dir, 'exec', 'containerd', 'containerd.pid'));
   };
   const stop = async (): Promise<void> => {
     if (child && child.exitCode === null && child.signalCode === null) {
