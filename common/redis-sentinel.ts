@@ -159,15 +159,15 @@ function handle(plan: Plan): RedisSentinelSet {
     revive: async () => {
       const dead = (Object.keys(running) as SentinelSetMember[]).filter((m) => !alive(running[m]!.pid));
       const started: SentinelSetMember[] = [];
+      // A member stays in `running`, dead, until it runs again: one not started now (or whose start
+      // failed) is looked at again on the next call.
       for (const s of dead.filter(isSentinel)) {
-        delete running[s];
-        await set.start(s);
+        await startSentinel(plan, s, await currentPrimary(plan), false);
         started.push(s);
       }
       for (const m of await namedFirst(plan, dead.filter((d): d is DataMember => !isSentinel(d)))) {
         const as = await comeBackAs(plan, m, 0);
-        if (as.role === 'not yet') continue;   // still in `running`, dead: looked at again on the next call
-        delete running[m];
+        if (as.role === 'not yet') continue;
         await startData(plan, m, as.role === 'replica' ? as.of : undefined);
         started.push(m);
       }
