@@ -9,8 +9,14 @@
  * Sentinels' `requirepass`); it never appears on a command line. Everything lives under `dir`:
  * each data node's append-only file in `redis-N/`, each Sentinel's config (which Sentinel itself
  * rewrites as it learns) in `sentinel-N/`, and `set.json`, the data node last seen as primary
- * (written whenever the set is found ready, and at stop), so that the next start on the same dir
- * starts that one as primary and keeps its newer data rather than syncing it away.
+ * and every member's port (written at start, whenever the set is found ready, on revive and at
+ * stop), so that the next start on the same dir starts as primary the node the Sentinels last
+ * promoted, read from their configs where set.json lags (common/redis-sentinel-record.ts), and
+ * keeps its newer data rather than syncing it away.
+ *
+ * Never two primaries: a dead data node the Sentinels still name comes back only once they have
+ * promoted its replica, as that one's replica (`comeBackAs`); started at once, it would run as a
+ * primary beside the one they promote, and one side's writes would be thrown away.
  *
  * Ready means agreed, not merely running: every live Sentinel names the same primary, knows the
  * other live Sentinels and the live replica, and the replica has synced with the primary (a WAIT
@@ -18,10 +24,11 @@
  * `+slave`, `+switch-master`, `-sdown` …), each one a reason to look again, and every 250 ms
  * besides (a link to a peer coming up is announced by none), within a bound.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Redis } from 'ioredis';
 import { freePort } from './nats-server';
+import { lastPrimary, recordPrimary } from './redis-sentinel-record';
 import { DEFAULT_APPEND_FSYNC, startRedisProcess, startRedisServer, type AppendFsync, type RedisProcess, type RedisServer } from './redis-server';
 
 export type DataMember = 'redis-0' | 'redis-1';
@@ -63,13 +70,18 @@ export interface RedisSentinelSet {
   ready(): Promise<void>;
   /** SIGKILLs a member ('primary' and 'replica' as the Sentinels see them now); resolves with its name once it is gone. */
   kill(which: SentinelSetMember | 'primary' | 'replica'): Promise<SentinelSetMember>;
-  /** Starts a killed member again on its port and files (a data node as a replica of the current primary, unless it is that). */
+  /**
+   * Starts a killed member again on its port and files: a data node as a replica of the primary
+   * the Sentinels name; the node they still name only once they have promoted its replica (within
+   * readyTimeoutMs, else a RedisSentinelError), or as the primary when no replica runs (`comeBackAs`).
+   */
   start(which: SentinelSetMember): Promise<void>;
   /**
    * Starts again every member whose process died on its own (not by `kill` or `stop`), the
    * Sentinels first so a data node comes back as a replica of the primary they name; resolves
-   * with the members started, and records the primary the Sentinels name in set.json. A
-   * supervisor (`agora up --masters N`) calls it now and then.
+   * with the members started, and records the primary the Sentinels name in set.json. A dead
+   * primary the Sentinels still name while its replica runs is left for a later call, once they
+   * have failed over (`comeBackAs`). A supervisor (`agora up --masters N`) calls it now and then.
    */
   revive(): Promise<SentinelSetMember[]>;
   /** Stops the Sentinels first (no failover while the data nodes go), then the replica, then the primary. */
@@ -103,7 +115,9 @@ export async function startRedisSentinel(options: RedisSentinelOptions): Promise
   const ports = {} as Record<SentinelSetMember, number>;
   for (const m of [...DATA, ...SENTINELS]) ports[m] = await freePort();
   const plan: Plan = { o, ports, running: {} };
-  const first = lastPrimary(o.dir);
+  const first = lastPrimary(o.dir, SENTINELS);
+  // The ports go with the name, so that the next start can tell which node a Sentinel's config names.
+  recordPrimary(o.dir, first, ports);
   try {
     await startData(plan, first);
     await startData(plan, other(first), first);
@@ -138,23 +152,34 @@ function handle(plan: Plan): RedisSentinelSet {
     start: async (which) => {
       if (running[which]) throw new RedisSentinelError(`${which} is already running`);
       if (isSentinel(which)) return startSentinel(plan, which, await currentPrimary(plan), false);
-      const primary = await currentPrimary(plan);
-      await startData(plan, which, primary === which ? undefined : primary);
+      const as = await comeBackAs(plan, which, o.readyTimeoutMs);
+      if (as.role === 'not yet') throw new RedisSentinelError(`not starting ${which}: ${as.why}`);
+      await startData(plan, which, as.role === 'replica' ? as.of : undefined);
     },
     revive: async () => {
       const dead = (Object.keys(running) as SentinelSetMember[]).filter((m) => !alive(running[m]!.pid));
-      for (const m of dead) delete running[m];
-      const order = [...dead.filter(isSentinel), ...dead.filter((m) => !isSentinel(m))];
-      for (const m of order) await set.start(m);
+      const started: SentinelSetMember[] = [];
+      // A member stays in `running`, dead, until it runs again: one not started now (or whose start
+      // failed) is looked at again on the next call.
+      for (const s of dead.filter(isSentinel)) {
+        await startSentinel(plan, s, await currentPrimary(plan), false);
+        started.push(s);
+      }
+      for (const m of await namedFirst(plan, dead.filter((d): d is DataMember => !isSentinel(d)))) {
+        const as = await comeBackAs(plan, m, 0);
+        if (as.role === 'not yet') continue;
+        await startData(plan, m, as.role === 'replica' ? as.of : undefined);
+        started.push(m);
+      }
       // Keep set.json on the primary the Sentinels name now: a set killed with its owner after a
       // failover must start again from the promoted node, or the old primary's older data wins.
       const primary = await currentPrimary(plan).catch(() => undefined);
-      if (primary) recordPrimary(o.dir, primary);
-      return order;
+      if (primary) recordPrimary(o.dir, primary, ports);
+      return started;
     },
     stop: async () => {
       const primary = await currentPrimary(plan).catch(() => undefined);
-      if (primary) recordPrimary(o.dir, primary);
+      if (primary) recordPrimary(o.dir, primary, ports);
       await stopAll(plan, primary);
     },
   };
@@ -171,6 +196,37 @@ async function stopAll(plan: Plan, primary?: DataMember): Promise<void> {
 
 const isSentinel = (m: SentinelSetMember): m is SentinelName => m.startsWith('sentinel-');
 const other = (m: DataMember): DataMember => (m === 'redis-0' ? 'redis-1' : 'redis-0');
+const runs = (plan: Plan, m: SentinelSetMember): boolean => plan.running[m] !== undefined && alive(plan.running[m].pid);
+
+/** How a dead data node may come back now. */
+type ComeBack = { role: 'primary' } | { role: 'replica'; of: DataMember } | { role: 'not yet'; why: string };
+
+/**
+ * A data node comes back as the replica of the primary the Sentinels name; as the primary only
+ * when they name it and no other data node runs. While they name it and its replica runs, not
+ * yet (looked at again every RECHECK_MS for `waitMs`): they are failing over, or about to, and
+ * started now it would be a second primary beside the replica they promote. Writers that found
+ * it before their +switch-master would write there, the others on the promoted node, and
+ * whichever side lost (demoted by the Sentinels, or not chosen by the next start) would take
+ * its writes with it.
+ */
+async function comeBackAs(plan: Plan, member: DataMember, waitMs: number): Promise<ComeBack> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const primary = await currentPrimary(plan);
+    if (primary !== member) return { role: 'replica', of: primary };
+    if (!runs(plan, other(member))) return { role: 'primary' };
+    if (Date.now() >= deadline) return { role: 'not yet', why: `the Sentinels still name it primary while ${other(member)} runs: they have not failed over yet` };
+    await new Promise((resolve) => setTimeout(resolve, RECHECK_MS));
+  }
+}
+
+/** Dead data nodes, the one the Sentinels name first: with both dead, it comes back as the primary and the other follows it. */
+async function namedFirst(plan: Plan, dead: DataMember[]): Promise<DataMember[]> {
+  if (dead.length < 2) return dead;
+  const named = await currentPrimary(plan);
+  return [named, other(named)];
+}
 
 async function startData(plan: Plan, member: DataMember, replicaOf?: DataMember): Promise<void> {
   const { o, ports } = plan;
@@ -207,21 +263,6 @@ function sentinelConfig(plan: Pick<Plan, 'o' | 'ports'>, dir: string, primary: D
     `sentinel parallel-syncs ${o.group} 1`,
     '',
   ].join('\n');
-}
-
-const RECORD = 'set.json';
-
-function lastPrimary(dir: string): DataMember {
-  try {
-    const { primary } = JSON.parse(readFileSync(join(dir, RECORD), 'utf8')) as { primary?: unknown };
-    return primary === 'redis-1' ? 'redis-1' : 'redis-0';
-  } catch {
-    return 'redis-0';
-  }
-}
-
-function recordPrimary(dir: string, primary: DataMember): void {
-  writeFileSync(join(dir, RECORD), `${JSON.stringify({ primary })}\n`, { mode: 0o600 });
 }
 
 /** A short-lived client that fails rather than waits (these answers are looked at again on the next event). */
@@ -314,7 +355,7 @@ async function whenReady(plan: Plan): Promise<void> {
       woken = false;
       why = await notReadyBecause(plan).catch((err: Error) => err.message);
       if (why === undefined) {
-        recordPrimary(plan.o.dir, await currentPrimary(plan));
+        recordPrimary(plan.o.dir, await currentPrimary(plan), plan.ports);
         return;
       }
       if (!woken) {

@@ -4,7 +4,7 @@
  * Sentinels promote the replica (waited for on their +switch-master), the connection follows
  * it, fenced writes go on, and what was acknowledged by the replica before the kill is there.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Redis } from 'ioredis';
@@ -27,6 +27,16 @@ afterAll(async () => {
   await set?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Gone once signal 0 finds no such process (Node reaps its children). */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 /** The next `+switch-master` one Sentinel announces: "<group> <old host> <old port> <new host> <new port>". */
 async function nextSwitch(): Promise<string[]> {
@@ -114,8 +124,6 @@ describe('Redis behind Sentinel', () => {
     closers.push(() => redis.disconnect());
     const before = set.pids();
     for (const m of [replica, 'sentinel-1'] as const) process.kill(before[m]!, 'SIGKILL');
-    // Gone once signal 0 finds no such process (Node reaps its children).
-    const gone = (pid: number) => { try { process.kill(pid, 0); return false; } catch { return true; } };
     for (let i = 0; i < 200 && !(gone(before[replica]!) && gone(before['sentinel-1']!)); i++) await new Promise((r) => setTimeout(r, 25));
     await redis.set('agora:t:while-down', 'written');
     expect(await set.revive()).toEqual(['sentinel-1', replica]);
@@ -137,9 +145,50 @@ describe('Redis behind Sentinel', () => {
     expect(promoted).not.toBe(old);
     expect(await set.revive()).toEqual([old]);
     // Before anything else looks at the set: the record already names the promoted node.
-    expect(JSON.parse(readFileSync(join(dir, 'set.json'), 'utf8'))).toEqual({ primary: promoted });
+    expect((JSON.parse(readFileSync(join(dir, 'set.json'), 'utf8')) as { primary: string }).primary).toBe(promoted);
     await set.ready();
     expect(await set.primary()).toBe(promoted);
+  });
+
+  it('revives a dead primary the Sentinels still name only once they have promoted its replica, as that one\'s replica: never as a second primary', async () => {
+    const old = await set.primary();
+    const pid = set.pids()[old]!;
+    const switched = nextSwitch();
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 200 && !gone(pid); i++) await new Promise((r) => setTimeout(r, 25));
+    // Not yet: started now, beside the replica the Sentinels are about to promote, writers that
+    // found it first would write there, and those writes would go when one of the two is demoted.
+    expect(await set.revive()).toEqual([]);
+    const [, , , , newPort] = await switched;
+    const promoted = await set.primary();
+    expect(promoted).not.toBe(old);
+    expect(Number(newPort)).toBe(set.port(promoted));
+    expect(await set.revive()).toEqual([old]);
+    await set.ready();
+    const revived = new Redis({ host: '127.0.0.1', port: set.port(old), password: PASSWORD, disconnectTimeout: 200 });
+    closers.push(() => revived.disconnect());
+    expect(await revived.call('ROLE').then((r) => (r as unknown[]).slice(0, 3))).toEqual(['slave', '127.0.0.1', set.port(promoted)]);
+  });
+
+  it('started again after a failover set.json has not caught up with (its owner killed first), starts the node the Sentinels promoted as primary', async () => {
+    const old = await set.primary();
+    const pid = set.pids()[old]!;
+    const switched = nextSwitch();
+    process.kill(pid, 'SIGKILL');
+    await switched;
+    const promoted = await set.primary();
+    const redis = await connectRedis(set.url, { fail: (m) => new Error(m) });
+    await redis.set('agora:t:on-the-promoted', 'only there');
+    redis.disconnect();
+    await set.stop();
+    // As left by an owner SIGKILLed between the +switch-master and its next record: the old primary, whose files lack that write.
+    const record = JSON.parse(readFileSync(join(dir, 'set.json'), 'utf8')) as { primary: string };
+    writeFileSync(join(dir, 'set.json'), JSON.stringify({ ...record, primary: old }));
+    set = await startRedisSentinel({ dir, password: PASSWORD, appendfsync: 'everysec' });
+    expect(await set.primary()).toBe(promoted);
+    const again = await connectRedis(set.url, { fail: (m) => new Error(m) });
+    closers.push(() => again.disconnect());
+    expect(await again.get('agora:t:on-the-promoted')).toBe('only there');
   });
 });
 
