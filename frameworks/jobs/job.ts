@@ -3,8 +3,8 @@
  * R[n]/start/period, `parents` …) and Metronome (`id`, `run`, `schedules` with cron …) — read
  * into one model and written back to either. Pure. Each dialect's JSON Schema (job-schema.ts)
  * checks the fields, the code here what a schema cannot say (a cron string, a time zone, a
- * schedule or parents); every problem is reported at its JSON path (the `details` of a 422),
- * and a definition with any problem is refused whole.
+ * schedule or parents, volumes only with an image); every problem is reported at its JSON
+ * path (the `details` of a 422), and a definition with any problem is refused whole.
  */
 import { userPatternProblem } from '../shared/user-pattern';
 import { CHRONOS_JOB, METRONOME_JOB, type ChronosJobJson, type MetronomeJobJson, type MetronomeScheduleJson } from './job-schema';
