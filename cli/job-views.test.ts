@@ -1,4 +1,4 @@
-import { historyText, jobTable, nextRunText, runEndText, scheduleText, seconds, when } from './job-views';
+import { historyText, jobSummary, jobTable, nextRunText, runEndText, scheduleText, seconds, when } from './job-views';
 import type { HistoryJson, JobJson, RunJson } from './jobs-client';
 
 function jobOf(over: Partial<JobJson>): JobJson {
@@ -22,6 +22,16 @@ function runOf(over: Omit<Partial<RunJson>, 'agora'> & { agora?: Partial<RunJson
 }
 
 describe('how agora job shows jobs and runs', () => {
+  it('shows a job\'s image and its host volumes, host path → container path (mode), in order', () => {
+    const history: HistoryJson = { runs: [], stats: { successCount: 0, errorCount: 0, lastSuccess: null, lastError: null, durationP50Seconds: null, durationP95Seconds: null }, nextRunAt: null };
+    const run = { cmd: 'etl.sh', cpus: 0.5, mem: 64, disk: 0, docker: { image: 'busybox' },
+      volumes: [{ containerPath: '/data', hostPath: '/srv/data', mode: 'RW' }, { containerPath: '/cache', hostPath: 'cache', mode: 'RO' }] };
+    const lines = jobSummary(jobOf({ run }), history).split('\n');
+    expect(lines).toContain('image        busybox');
+    expect(lines).toContain('volumes      /srv/data → /data (RW), cache → /cache (RO)');
+    expect(jobSummary(jobOf({}), history)).not.toMatch(/^volumes/m);
+  });
+
   it('says what starts a job: its cron and zone (off when disabled), a Chronos interval, its parents, or a person', () => {
     expect(scheduleText(jobOf({ schedules: [cron] }))).toBe('0 2 * * * Europe/Berlin');
     expect(scheduleText(jobOf({ schedules: [{ ...cron, enabled: false }] }))).toBe('0 2 * * * Europe/Berlin (off)');

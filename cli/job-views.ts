@@ -75,6 +75,7 @@ export function jobSummary(job: JobJson, history: HistoryJson, chronos?: Chronos
   if (r.cmd !== undefined) lines.push(['cmd', r.cmd]);
   else if (r.args) lines.push(['args', r.args.join(' ')]);
   if (r.docker?.image) lines.push(['image', r.docker.image]);
+  if (r.volumes?.length) lines.push(['volumes', r.volumes.map((v) => `${v.hostPath} → ${v.containerPath} (${v.mode})`).join(', ')]);
   lines.push(['resources', `cpus ${r.cpus}, mem ${r.mem} MB, disk ${r.disk} MB`]);
   lines.push(['schedule', scheduleText(job, chronos)]);
   if (s) lines.push(['concurrency', `${s.concurrencyPolicy}, starting deadline ${s.startingDeadlineSeconds}s`]);

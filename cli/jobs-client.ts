@@ -39,7 +39,7 @@ export interface RunJson {
 export interface JobJson {
   id: string;
   description?: string;
-  run: { cmd?: string; args?: string[]; cpus: number; mem: number; disk: number; docker?: { image?: string }; restart?: { policy?: string; activeDeadlineSeconds?: number } };
+  run: { cmd?: string; args?: string[]; cpus: number; mem: number; disk: number; docker?: { image?: string }; volumes?: { containerPath: string; hostPath: string; mode: string }[]; restart?: { policy?: string; activeDeadlineSeconds?: number } };
   schedules: { id: string; cron: string; timezone: string; concurrencyPolicy: string; startingDeadlineSeconds: number; enabled: boolean; nextRunAt?: string | null }[];
   dependencies: { id: string }[];
   activeRuns?: RunJson[];

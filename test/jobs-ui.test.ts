@@ -128,6 +128,22 @@ describe('the jobs web UI', () => {
     expect(await byTestId('job-next', row).textContent()).toBe('—');
   });
 
+  it('shows a job\'s host volumes on its page, and an edit in the form keeps them', async () => {
+    const volumes = [{ containerPath: '/data', hostPath: '/srv/data', mode: 'RW' }, { containerPath: '/cache', hostPath: 'cache', mode: 'RO' }];
+    expect((await t.api.call('POST', '/v1/jobs', { id: 'ui-volumes', run: { cmd: 'true', cpus: 0.1, mem: 32, docker: { image: TEST_IMAGE }, volumes } })).status).toBe(201);
+    await page.goto(`${base}/ui/#/job/ui-volumes`);
+    await shows('job-volumes', '/srv/data → /data (RW), cache → /cache (RO)');
+    await byTestId('edit').click();
+    await byTestId('edit-loading').waitFor({ state: 'attached' });
+    await byTestId('edit-loading').waitFor({ state: 'hidden' });
+    await field('cmd').fill('echo edited');
+    await byTestId('save').click();
+    await shows('flash', 'Saved ui-volumes');
+    const edited = await t.api.call<{ run: { cmd: string; volumes: unknown } }>('GET', '/v1/jobs/ui-volumes');
+    expect([edited.body.run.cmd, edited.body.run.volumes]).toEqual(['echo edited', volumes]);
+    expect((await t.api.call('DELETE', '/v1/jobs/ui-volumes')).status).toBe(200);
+  });
+
   it('stops a running job from the list, and deletes it after asking in the page', async () => {
     expect((await t.api.call('POST', '/v1/jobs', { id: 'ui-sleep', run: { cmd: 'sleep 600', cpus: 0.1, mem: 32, docker: { image: TEST_IMAGE } } })).status).toBe(201);
     await page.goto(`${base}/ui/#/jobs`);

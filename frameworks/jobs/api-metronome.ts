@@ -13,6 +13,9 @@
  *   refuses a body whose `id` is not the path's (Metronome silently takes the path's).
  * - `GET /runs/{runId}` answers finished runs too (Metronome only active ones); `GET /runs`
  *   gives every stored run with `?all=true`.
+ * - `run.volumes` need `run.docker.image` (Metronome also mounts them for a command run by the
+ *   Mesos containerizer): without an image a task may run as a process, in the agent's own
+ *   filesystem, where Agora mounts nothing. Only host volumes; secret volumes are refused.
  */
 import { ApiError, type Reply, type Request } from '../shared/http';
 import { notSubscribed, readSandboxFile, type SandboxReader } from '../shared/task-output';

@@ -6,12 +6,15 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { choice, JsonSchema, nullable } from '../../common/json-schema';
+import { HostVolume } from '../shared/host-volume';
 
 const { Optional } = Type;
 const maybe = <T extends TSchema>(schema: T) => Optional(nullable(schema));
 const atLeast = (minimum: number) => Optional(Type.Number({ minimum }));
 const Strings = maybe(Type.Array(Type.String()));
 const StringMap = maybe(Type.Record(Type.String(), Type.String()));
+/** Host volumes; that they need a Docker image is checked in job.ts, at the volumes. */
+const Volumes = maybe(Type.Array(HostVolume));
 
 const DNS_PART = '[a-z0-9]([a-z0-9-]*[a-z0-9])?';
 
@@ -40,6 +43,7 @@ const MetronomeRun = Type.Object({
   disk: atLeast(0),
   gpus: atLeast(0),
   docker: Optional(Type.Object({ image: maybe(Type.String()), forcePullImage: Optional(Type.Boolean()) })),
+  volumes: Volumes,
   env: StringMap,
   placement: Optional(Type.Object({ constraints: Optional(Type.Array(MetronomeConstraint)) })),
   user: Optional(Type.String()),
@@ -87,7 +91,7 @@ export const CHRONOS_JOB = new JsonSchema(Type.Object({
   constraints: Optional(Type.Array(Type.Tuple([Type.String(), choice(['EQUALS', 'LIKE', 'UNLIKE']), Type.String()], {
     message: { type: CHRONOS_CONSTRAINT, minItems: CHRONOS_CONSTRAINT, maxItems: CHRONOS_CONSTRAINT, additionalItems: CHRONOS_CONSTRAINT },
   }))),
-  container: Optional(Type.Object({ image: maybe(Type.String()), forcePullImage: Optional(Type.Boolean()) })),
+  container: Optional(Type.Object({ image: maybe(Type.String()), forcePullImage: Optional(Type.Boolean()), volumes: Volumes })),
   runAsUser: Optional(Type.String()),
   softError: Optional(Type.Boolean()),
   disabled: Optional(Type.Boolean()),

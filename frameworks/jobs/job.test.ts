@@ -48,7 +48,7 @@ describe('a Metronome job', () => {
       ],
     });
     const plain = ok(parseMetronomeJob({ id: 'x', run: { cmd: 'y' } }));
-    expect(ok(parseMetronomeJob({ id: 'x', run: { cmd: 'y', secrets: {}, volumes: [] }, schedulesLater: [], extra: 1 }))).toEqual(plain);
+    expect(ok(parseMetronomeJob({ id: 'x', run: { cmd: 'y', secrets: {}, networks: [{ mode: 'HOST' }] }, schedulesLater: [], extra: 1 }))).toEqual(plain);
   });
 });
 
@@ -107,7 +107,7 @@ describe('a Chronos job', () => {
 describe('either dialect', () => {
   /** The definition with one field, or an item or field inside it, replaced by any JSON. */
   const replacing = (full: Record<string, unknown>) => fc.tuple(fc.constantFrom(...Object.keys(full)), fc.jsonValue({ maxDepth: 3 }),
-    fc.option(fc.oneof(fc.nat(2), fc.constantFrom('cmd', 'docker', 'placement', 'restart', 'cron', 'timezone', 'image')))).map(([key, value, inner]) => {
+    fc.option(fc.oneof(fc.nat(2), fc.constantFrom('cmd', 'docker', 'placement', 'restart', 'cron', 'timezone', 'image', 'volumes')))).map(([key, value, inner]) => {
     const job = structuredClone(full);
     const at = job[key];
     if (inner === null || typeof at !== 'object' || at === null) job[key] = value;
@@ -120,11 +120,72 @@ describe('either dialect', () => {
 
   it('answers any JSON with a job or problems by path, never a crash', () => {
     const metronome = {
-      id: 'a.b', run: { cmd: 'x', docker: { image: 'i' }, placement: { constraints: [{ attribute: 'r', operator: 'LIKE', value: 'r.*' }] }, restart: { policy: 'ON_FAILURE' } },
+      id: 'a.b', run: { cmd: 'x', docker: { image: 'i' }, volumes: [{ containerPath: '/d', hostPath: 'd', mode: 'RW' }], placement: { constraints: [{ attribute: 'r', operator: 'LIKE', value: 'r.*' }] }, restart: { policy: 'ON_FAILURE' } },
       schedules: [{ cron: '0 * * * *', timezone: 'UTC' }], dependencies: [{ id: 'c' }], labels: { a: 'b' },
     };
-    const chronos = { name: 'a', command: 'x', schedule: 'R/2026-01-01T00:00:00Z/PT1H', constraints: [['r', 'LIKE', 'r.*']], environmentVariables: [{ name: 'A', value: 'b' }], container: { image: 'i' } };
+    const chronos = { name: 'a', command: 'x', schedule: 'R/2026-01-01T00:00:00Z/PT1H', constraints: [['r', 'LIKE', 'r.*']], environmentVariables: [{ name: 'A', value: 'b' }],
+      container: { image: 'i', volumes: [{ containerPath: '/d', hostPath: 'd', mode: 'RW' }] } };
     fc.assert(fc.property(replacing(metronome), (json) => answered(parseMetronomeJob(json))));
     fc.assert(fc.property(replacing(chronos), (json) => answered(parseChronosJob(json))));
+  });
+});
+
+describe('host volumes', () => {
+  const data = { containerPath: '/data', hostPath: '/srv/data', mode: 'RW' };
+  const cache = { containerPath: '/cache', hostPath: 'cache', mode: 'RO' };
+
+  it('Metronome run.volumes and Chronos container.volumes read into the job, in order, and write back to the same definition', () => {
+    const metronome = ok(parseMetronomeJob({ id: 'etl', run: { cmd: 'etl.sh', docker: { image: 'agora/busybox:latest' }, volumes: [data, cache] } }));
+    expect(metronome.volumes).toEqual([data, cache]);
+    expect((toMetronome(metronome).run as { volumes: unknown }).volumes).toEqual([data, cache]);
+    expect(ok(parseMetronomeJob(toMetronome(metronome)))).toEqual(metronome);
+
+    const chronos = ok(parseChronosJob({ name: 'etl', command: 'etl.sh', schedule: 'R//PT1H', container: { type: 'DOCKER', image: 'agora/busybox:latest', volumes: [cache] } }));
+    expect(chronos.volumes).toEqual([cache]);
+    expect(toChronos(chronos).container).toEqual({ type: 'DOCKER', image: 'agora/busybox:latest', forcePullImage: false, volumes: [cache] });
+    expect(ok(parseChronosJob(toChronos(chronos)))).toEqual(chronos);
+  });
+
+  it('no volumes, or an empty list, is a job without volumes, and its views have none', () => {
+    for (const volumes of [undefined, null, []]) {
+      const job = ok(parseMetronomeJob({ id: 'x', run: { cmd: 'y', docker: { image: 'i' }, volumes } }));
+      expect(job).not.toHaveProperty('volumes');
+      expect(toMetronome(job).run).not.toHaveProperty('volumes');
+    }
+    expect(toChronos(ok(parseChronosJob({ name: 'x', command: 'y', parents: ['a'], container: { image: 'i' } }))).container).not.toHaveProperty('volumes');
+  });
+
+  it('refuses volumes without a Docker image at the volumes, naming the image field', () => {
+    const noImage = /^volumes need a Docker image \((run\.docker|container)\.image\): without one a job may run as a process, in the agent's own filesystem/;
+    for (const docker of [undefined, {}, { image: null }, { image: '' }]) {
+      expect(parseMetronomeJob({ id: 'x', run: { cmd: 'y', ...(docker ? { docker } : {}), volumes: [data] } }))
+        .toEqual({ ok: false, details: [{ path: '/run/volumes', errors: [expect.stringMatching(noImage)] }] });
+    }
+    expect(parseChronosJob({ name: 'x', command: 'y', parents: ['a'], container: { volumes: [data] } }))
+      .toEqual({ ok: false, details: [{ path: '/container/volumes', errors: ['volumes need a Docker image (container.image): without one a job may run as a process, in the agent\'s own filesystem, where nothing is mounted'] }] });
+  });
+
+  it('refuses a malformed volume at its field, and persistent, external and secret volumes by name', () => {
+    const bad = parseMetronomeJob({ id: 'x', run: { cmd: 'y', docker: { image: 'i' }, volumes: [
+      { containerPath: 'data', hostPath: '', mode: 'RWX' },
+      { containerPath: '/p', persistent: { size: 10 }, mode: 'RW' },
+      { containerPath: '/s', secret: 'db-password' },
+      'tmp:/tmp',
+    ] } });
+    expect(bad).toEqual({ ok: false, details: [
+      { path: '/run/volumes(0)/containerPath', errors: ['must be an absolute path in the container'] },
+      { path: '/run/volumes(0)/hostPath', errors: ['must be a path on the agent (absolute), or relative for a directory in the task\'s sandbox'] },
+      { path: '/run/volumes(0)/mode', errors: ['must be RW or RO, got "RWX"'] },
+      { path: '/run/volumes(1)/persistent', errors: ['persistent volumes are not supported: use a host volume {containerPath, hostPath, mode}'] },
+      { path: '/run/volumes(1)/hostPath', errors: [expect.stringMatching(/^must be a path on the agent/)] },
+      { path: '/run/volumes(2)/secret', errors: ['secret volumes are not supported: use a host volume {containerPath, hostPath, mode}'] },
+      { path: '/run/volumes(2)/hostPath', errors: [expect.stringMatching(/^must be a path on the agent/)] },
+      { path: '/run/volumes(2)/mode', errors: [expect.stringMatching(/^must be RW or RO/)] },
+      { path: '/run/volumes(3)', errors: ['expected an object {containerPath, hostPath, mode}'] },
+    ] });
+    expect(parseChronosJob({ name: 'x', command: 'y', parents: ['a'], container: { image: 'i', volumes: [{ containerPath: '/e', hostPath: '/e', mode: 'RW', external: { name: 'ebs' } }] } }))
+      .toEqual({ ok: false, details: [{ path: '/container/volumes(0)/external', errors: ['external volumes are not supported: use a host volume {containerPath, hostPath, mode}'] }] });
+    expect(parseChronosJob({ name: 'x', command: 'y', parents: ['a'], container: { image: 'i', volumes: {} } }))
+      .toMatchObject({ ok: false, details: [{ path: '/container/volumes', errors: ['expected a list, got {}'] }] });
   });
 });

@@ -3,8 +3,8 @@
  * R[n]/start/period, `parents` …) and Metronome (`id`, `run`, `schedules` with cron …) — read
  * into one model and written back to either. Pure. Each dialect's JSON Schema (job-schema.ts)
  * checks the fields, the code here what a schema cannot say (a cron string, a time zone, a
- * schedule or parents); every problem is reported at its JSON path (the `details` of a 422),
- * and a definition with any problem is refused whole.
+ * schedule or parents, volumes only with an image); every problem is reported at its JSON
+ * path (the `details` of a 422), and a definition with any problem is refused whole.
  */
 import { userPatternProblem } from '../shared/user-pattern';
 import { CHRONOS_JOB, METRONOME_JOB, type ChronosJobJson, type MetronomeJobJson, type MetronomeScheduleJson } from './job-schema';
@@ -12,6 +12,7 @@ import { cronSchedule, repeatingSchedule } from './schedule';
 import { isTimeZone } from './zone';
 import { isObject, type JsonObject as Json } from '../../common/json';
 import type { Detail, Report } from '../../common/json-schema';
+import type { Volume } from '../../common/types';
 
 export type ConcurrencyPolicy = 'ALLOW' | 'FORBID' | 'REPLACE';
 export type RestartPolicy = 'NEVER' | 'ON_FAILURE';
@@ -46,6 +47,8 @@ export interface Job {
   gpus: number;
   image?: string;
   forcePullImage: boolean;
+  /** Host volumes mounted into the image's container; only with an image, never empty. */
+  volumes?: Volume[];
   env: Record<string, string>;
   constraints: JobConstraint[];
   user?: string;
@@ -74,6 +77,18 @@ function patternProblem(c: JobConstraint): string | undefined {
   return c.operator === 'IS' ? undefined : userPatternProblem(c.value);
 }
 
+/**
+ * Volumes only with an image. Without one the agent picks how the task runs, and a process
+ * task runs in the agent's own filesystem, where nothing can be mounted: the job is refused
+ * now rather than each of its runs failing at launch.
+ */
+function checkVolumes(r: Report, volumes: readonly unknown[] | null | undefined, image: string | null | undefined, at: string, imageField: string): void {
+  if ((volumes ?? []).length > 0 && !image) r.add(at, `volumes need a Docker image (${imageField}): without one a job may run as a process, in the agent's own filesystem, where nothing is mounted`);
+}
+
+const volumesOf = (volumes: readonly Volume[] | null | undefined): { volumes?: Volume[] } =>
+  (volumes?.length ? { volumes: volumes.map((v) => ({ containerPath: v.containerPath, hostPath: v.hostPath, mode: v.mode })) } : {});
+
 /** The schedule's time zone is one, and its expression parses in it. */
 function checkSchedule(r: Report, s: JobSchedule, at: string, now: number): void {
   if (!isTimeZone(s.timeZone)) r.add(`${at}/${s.kind === 'cron' ? 'timezone' : 'scheduleTimeZone'}`, `'${s.timeZone}' is not a time zone (an IANA name such as Europe/Berlin or UTC)`);
@@ -92,6 +107,7 @@ export function parseMetronomeJob(json: unknown, now = 0): ParsedJob {
   if (!isObject(json)) return { ok: false, details: r.details };
   const j = json as MetronomeJobJson;
   if (r.clean('/run/cmd') && r.clean('/run/args') && r.clean('/run/docker') && j.run.cmd == null && j.run.args == null && !j.run.docker) r.add('/run/cmd', 'a job needs cmd, args, or a Docker image to run');
+  if (r.clean('/run/volumes') && r.clean('/run/docker')) checkVolumes(r, j.run.volumes, j.run.docker?.image, '/run/volumes', 'run.docker.image');
   for (const [c, at] of r.items(isObject(j.run) ? j.run.placement?.constraints : undefined, '/run/placement/constraints')) {
     const bad = patternProblem(metronomeConstraintOf(c));
     if (bad) r.add(`${at}/value`, bad);
@@ -121,7 +137,7 @@ function metronomeJobOf(j: MetronomeJobJson): Job {
     id: j.id, dialect: 'metronome', description: j.description ?? '', labels: { ...j.labels },
     ...(run.cmd != null ? { cmd: run.cmd } : {}), ...(run.args != null ? { args: [...run.args] } : {}),
     cpus: run.cpus ?? 1, mem: run.mem ?? 128, disk: run.disk ?? 0, gpus: run.gpus ?? 0,
-    ...(run.docker?.image != null ? { image: run.docker.image } : {}), forcePullImage: run.docker?.forcePullImage ?? false,
+    ...(run.docker?.image != null ? { image: run.docker.image } : {}), forcePullImage: run.docker?.forcePullImage ?? false, ...volumesOf(run.volumes),
     env: { ...run.env }, constraints: (run.placement?.constraints ?? []).map(metronomeConstraintOf), ...(run.user !== undefined ? { user: run.user } : {}),
     // Metronome retries ON_FAILURE until the deadline; Agora also stops after 10 (a crash loop ends).
     retries: policy === 'ON_FAILURE' ? METRONOME_RETRIES : 0, restartPolicy: policy, maxLaunchDelaySeconds: run.maxLaunchDelay ?? 3600,
@@ -136,6 +152,7 @@ export function parseChronosJob(json: unknown, now = 0): ParsedJob {
   if (!isObject(json)) return { ok: false, details: r.details };
   const j = json as ChronosJobJson;
   if (r.clean('/command') && r.clean('/container') && !j.command && !j.container) r.add('/command', 'a job needs a command');
+  if (r.clean('/container')) checkVolumes(r, j.container?.volumes, j.container?.image, '/container/volumes', 'container.image');
   if (r.clean('/schedule') && r.clean('/parents')) {
     const parents = j.parents ?? [];
     if (j.schedule && parents.length > 0) r.add('/parents', 'a job has a schedule or parents, not both');
@@ -168,7 +185,7 @@ function chronosJobOf(j: ChronosJobJson, schedule: JobSchedule | undefined): Job
     id: j.name, dialect: 'chronos', description: j.description ?? '', labels: {}, ...(j.owner !== undefined ? { owner: j.owner } : {}),
     ...(j.shell ?? true ? { cmd: command.join(' ').trim() } : { args: command }),
     cpus: j.cpus ?? 0.1, mem: j.mem ?? 128, disk: j.disk ?? 256, gpus: 0,
-    ...(j.container?.image ? { image: j.container.image } : {}), forcePullImage: j.container?.forcePullImage ?? false,
+    ...(j.container?.image ? { image: j.container.image } : {}), forcePullImage: j.container?.forcePullImage ?? false, ...volumesOf(j.container?.volumes),
     env: Object.fromEntries((j.environmentVariables ?? []).map((e) => [e.name, e.value])), constraints: (j.constraints ?? []).map(chronosConstraintOf),
     ...(j.runAsUser !== undefined ? { user: j.runAsUser } : {}), retries: j.retries ?? 2, restartPolicy: 'ON_FAILURE', maxLaunchDelaySeconds: 3600,
     // Chronos gives maxCompletionTime in milliseconds.
@@ -184,7 +201,7 @@ export function toMetronome(job: Job): Json {
     run: {
       ...(job.cmd !== undefined ? { cmd: job.cmd } : {}), ...(job.args ? { args: job.args } : {}),
       cpus: job.cpus, mem: job.mem, disk: job.disk, gpus: job.gpus, env: job.env, maxLaunchDelay: job.maxLaunchDelaySeconds,
-      ...(job.image ? { docker: { image: job.image, forcePullImage: job.forcePullImage } } : {}),
+      ...(job.image ? { docker: { image: job.image, forcePullImage: job.forcePullImage } } : {}), ...volumesOf(job.volumes),
       placement: { constraints: job.constraints.map((c) => ({ ...c })) }, ...(job.user ? { user: job.user } : {}),
       restart: { policy: job.restartPolicy, ...(job.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: job.activeDeadlineSeconds } : {}) },
     },
@@ -207,7 +224,7 @@ export function toChronos(job: Job): Json {
     concurrent: job.schedule?.concurrencyPolicy === 'ALLOW',
     environmentVariables: Object.entries(job.env).map(([name, value]) => ({ name, value })),
     constraints: job.constraints.map((c) => [c.attribute, c.operator === 'IS' ? 'EQUALS' : c.operator, c.value]),
-    ...(job.image ? { container: { type: 'DOCKER', image: job.image, forcePullImage: job.forcePullImage } } : {}),
+    ...(job.image ? { container: { type: 'DOCKER', image: job.image, forcePullImage: job.forcePullImage, ...volumesOf(job.volumes) } } : {}),
     ...(job.activeDeadlineSeconds !== undefined ? { maxCompletionTime: job.activeDeadlineSeconds * 1000 } : {}),
     ...(job.user ? { runAsUser: job.user } : {}),
   };

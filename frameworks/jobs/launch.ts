@@ -36,9 +36,12 @@ function resourcesOf(job: Job): Resources {
 }
 
 export function taskFor(job: Job, run: RunRecord, attempt: number, offer: Pick<Offer, 'agentId'>): TaskInfo {
-  const container: ContainerInfo = job.image
-    ? { type: 'DOCKER', docker: { image: job.image, portMappings: [], forcePullImage: job.forcePullImage } }
-    : { type: 'DEFAULT' };
+  // Volumes go with the task whatever its container, never dropped: a job is refused volumes
+  // without an image (job.ts), but were one stored so, its agent mounts them or says why not.
+  const container: ContainerInfo = {
+    ...(job.image ? { type: 'DOCKER', docker: { image: job.image, portMappings: [], forcePullImage: job.forcePullImage } } : { type: 'DEFAULT' }),
+    ...(job.volumes?.length ? { volumes: job.volumes.map((v) => ({ ...v })) } : {}),
+  };
   const env: Record<string, string> = {
     ...job.env, AGORA_JOB_ID: job.id, AGORA_RUN_ID: run.runId, AGORA_RUN_ATTEMPT: String(attempt), CHRONOS_JOB_NAME: job.id,
     ...(run.scheduledAt !== undefined ? { AGORA_SCHEDULED_AT: new Date(run.scheduledAt).toISOString() } : {}),

@@ -4,6 +4,7 @@ import { FencedError } from '../../common/fenced-redis';
 import { startRedisServer, type RedisServer } from '../../common/redis-server';
 import type { RunRecord } from './history';
 import { parseMetronomeJob, type Job } from './job';
+import { taskFor } from './launch';
 import { MemoryJobsStore, RedisJobsStore, type JobsChange, type JobsStore } from './store';
 
 let redis: RedisServer;
@@ -39,6 +40,31 @@ describe('the jobs store', () => {
     expect(fromRedis.runs.has('b')).toBe(false);   // went with its job
     expect(fromRedis.dag).toEqual({ doneAt: { a: 3_660_000 }, triggeredAt: { b: 3_660_000 } });
     for (const s of [...stores, again]) await s.close();
+  });
+
+  it('keeps a job\'s volumes, and loads a job stored before there were volumes as one without', async () => {
+    const prefix = `vol${Date.now()}:`;
+    const parsed = parseMetronomeJob({ id: 'etl', run: { cmd: 'etl.sh', docker: { image: 'agora/busybox:latest' }, volumes: [
+      { containerPath: '/data', hostPath: '/srv/data', mode: 'RW' }, { containerPath: '/cache', hostPath: 'cache', mode: 'RO' },
+    ] } });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.details));
+    const store = await RedisJobsStore.connect(redis.url, prefix);
+    await store.commit({ jobs: [parsed.job] });
+    // A job as the code before volumes wrote it: no volumes field at all.
+    const old = { ...job('old'), image: 'agora/busybox:latest' };
+    expect(JSON.stringify(old)).not.toContain('volumes');
+    const raw = new Redis(redis.url);
+    await raw.hset(`${prefix}jobs`, 'old', JSON.stringify(old));
+    raw.disconnect();
+    const again = await RedisJobsStore.connect(redis.url, prefix);
+    const loaded = await again.load();
+    expect(loaded.jobs.get('etl')).toEqual(parsed.job);
+    expect(loaded.jobs.get('etl')!.volumes).toEqual([{ containerPath: '/data', hostPath: '/srv/data', mode: 'RW' }, { containerPath: '/cache', hostPath: 'cache', mode: 'RO' }]);
+    expect(loaded.jobs.get('old')).toEqual(old);
+    expect(taskFor(loaded.jobs.get('old')!, run('old', 'o-1', 0), 1, { agentId: 'a1' }).container).toEqual({
+      type: 'DOCKER', docker: { image: 'agora/busybox:latest', portMappings: [], forcePullImage: false },
+    });
+    for (const s of [store, again]) await s.close();
   });
 
   it('refuses to load a record that does not parse, naming its key', async () => {

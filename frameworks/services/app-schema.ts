@@ -7,6 +7,7 @@
  */
 import { Type, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox';
 import { choice, JsonSchema, nullable, refused } from '../../common/json-schema';
+import { HostVolume } from '../shared/host-volume';
 
 const { Optional } = Type;
 const maybe = <T extends TSchema>(schema: T, options?: SchemaOptions) => Optional(nullable(schema, options));
@@ -22,18 +23,6 @@ const PortMapping = Type.Object({
 const PortDefinition = Type.Object({ port: Optional(Port), protocol: Optional(Protocol), name: Optional(Type.String()) },
   { message: { type: 'expected an object {port, protocol, name}' } });
 
-const NOT_SUPPORTED = 'volumes are not supported: use a host volume {containerPath, hostPath, mode}';
-
-/** A host volume; persistent, external and secret volumes are refused by name, never dropped. */
-const Volume = Type.Object({
-  persistent: Optional(refused(`persistent ${NOT_SUPPORTED}`)),
-  external: Optional(refused(`external ${NOT_SUPPORTED}`)),
-  secret: Optional(refused(`secret ${NOT_SUPPORTED}`)),
-  containerPath: Type.String({ pattern: '^/', message: 'must be an absolute path in the container' }),
-  hostPath: Type.String({ minLength: 1, pattern: '^[^\\u0000]*$', message: 'must be a path on the agent (absolute), or relative for a directory in the task\'s sandbox' }),
-  mode: choice(['RW', 'RO'], { message: 'must be RW or RO, got {value}' }),
-}, { message: { type: 'expected an object {containerPath, hostPath, mode}' } });
-
 const Docker = Type.Object({
   image: Type.String({ pattern: '\\S', message: { required: 'a Docker container needs an image', pattern: 'a Docker container needs an image' } }),
   forcePullImage: Optional(Type.Boolean()),
@@ -44,7 +33,7 @@ const Container = Type.Object({
   type: maybe(choice(['DOCKER', 'MESOS'])),
   docker: Optional(Docker),
   portMappings: Optional(Type.Array(PortMapping)),
-  volumes: maybe(Type.Array(Volume)),
+  volumes: maybe(Type.Array(HostVolume)),
 }, {
   message: { type: 'expected an object' },
   allOf: [

@@ -95,6 +95,8 @@ export function jobView(ctx, id) {
       j.description ? [h('dt', {}, 'Description'), h('dd', {}, j.description)] : null,
       h('dt', {}, 'Command'), h('dd', {}, h('code', { 'data-testid': 'job-cmd' }, run.cmd ?? (run.args ?? []).join(' '))),
       run.docker?.image ? [h('dt', {}, 'Image'), h('dd', {}, h('code', {}, run.docker.image))] : null,
+      run.volumes?.length ? [h('dt', {}, 'Volumes'), h('dd', { 'data-testid': 'job-volumes' },
+        run.volumes.flatMap((v, i) => [i > 0 ? ', ' : '', h('code', {}, `${v.hostPath} → ${v.containerPath}`), ` (${v.mode})`]))] : null,
       h('dt', {}, 'Resources'), h('dd', {}, `${run.cpus} CPUs, ${run.mem} MiB memory, ${run.disk ?? 0} MiB disk`),
       h('dt', {}, 'Schedule'), h('dd', { 'data-testid': 'job-schedule' }, scheduleText(j), sched ? [' ', h('code', { class: 'muted' }, sched.expression)] : null),
       sched ? [h('dt', {}, 'Next run'), h('dd', {}, nextRunView(withNext))] : null,
