@@ -21,6 +21,7 @@ import type { HaRecord } from './docs-ha';
 import type { RedisFsyncRecord } from './docs-redis-fsync';
 import { round, type Bench, type Measurement } from './harness';
 import { haFailoverBench, haLaunchBench } from './ha.bench';
+import { histogramBench } from './histogram.bench';
 import { jobsBench } from './jobs.bench';
 import { launchBench, launchSecurityBench } from './launch.bench';
 import { leaseBench } from './lease.bench';
@@ -30,7 +31,7 @@ import { redisReplicaWaitBench } from './redis-replica-wait.bench';
 import { servicesBench } from './services.bench';
 import { sorterBench } from './sorter.bench';
 
-const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, jobsBench, servicesBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench, redisFsyncBench, redisReplicaWaitBench, leaseBench, haLaunchBench, haFailoverBench];
+const BENCHES: readonly Bench[] = [allocatorBench, declineRoundsBench, sorterBench, histogramBench, jobsBench, servicesBench, masterUiBench, launchBench, launchSecurityBench, agentLaunchBench, redisFsyncBench, redisReplicaWaitBench, leaseBench, haLaunchBench, haFailoverBench];
 
 export interface Machine {
   cpuModel: string;

@@ -85,7 +85,8 @@ export class FakeClock implements Clock {
       next.fn();
     }
     this.pending = this.pending.filter((p) => !p.cancelled);
-    this.current = until;
+    // A timer that advanced the clock itself has taken it past `until`: time never goes back.
+    this.current = Math.max(this.current, until);
   }
 
   /** How many timers are waiting: lets a test assert that nothing was left scheduled. */

@@ -269,6 +269,8 @@ function setDegraded(s: MasterState, agent: AgentRecord, reason: string | undefi
  * arrives, duplicates included: the agent resends until the framework acknowledges, so
  * swallowing a resend would leave it resending forever. A disconnected framework gets
  * nothing and nothing is acknowledged; the agent keeps the update and tries again later.
+ * An agent's update that moves a task and is forwarded the first time it arrives is timed
+ * from the agent's stamp (`agora_status_update_seconds`).
  */
 export function statusUpdate(s: MasterState, call: StatusUpdateCall, sender?: string): void {
   const frameworkId = call.frameworkId || call.status.frameworkId;
@@ -293,9 +295,8 @@ export function statusUpdate(s: MasterState, call: StatusUpdateCall, sender?: st
     });
     return;
   }
-  if (entry && s.tasks.update(entry, status, now(s)) === 'ignored') {
-    s.log.debug('update for a task that already ended', { taskId: status.taskId, state: status.state });
-  }
+  const effect = entry && s.tasks.update(entry, status, now(s));
+  if (effect === 'ignored') s.log.debug('update for a task that already ended', { taskId: status.taskId, state: status.state });
   const ended = entry !== undefined && isTerminal(entry.task.state);
   if (s.frameworks.wasRemoved(frameworkId)) {
     // Nobody will ever acknowledge this; do it for the framework so the agent can let go.
@@ -305,7 +306,12 @@ export function statusUpdate(s: MasterState, call: StatusUpdateCall, sender?: st
   }
   // Without a uuid there will be no acknowledgement to retire the task on.
   if (ended && !status.uuid) s.tasks.complete(frameworkId, status.taskId);
-  tell(s, frameworkId, { type: 'UPDATE', status });
+  const forwarded = tell(s, frameworkId, { type: 'UPDATE', status });
+  // Timed on its first arrival only: a resend keeps its first stamp, so timing it would
+  // measure the agent's resend interval. No stamp (0) means there is nothing to time from.
+  if (forwarded && effect === 'changed' && status.uuid && status.timestampMs > 0) {
+    s.latencies.statusUpdate.observeElapsedMs(status.timestampMs, now(s));
+  }
 }
 
 /**

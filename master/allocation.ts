@@ -64,6 +64,11 @@ export function runAllocation(s: MasterState, allocate: AllocateFn): void {
       });
     }
     tell(s, frameworkId, { type: 'OFFERS', offers });
+    const sentAt = now(s);
+    for (const offer of offers) {
+      const held = s.offers.get(offer.id);
+      if (held) held.sentAt = sentAt;
+    }
   }
 }
 

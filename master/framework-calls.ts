@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { format } from '../common/resources';
 import { newId } from '../common/ids';
 import { isTerminal, type ClusterAgent, type FrameworkInfo, type Task, type TaskInfo } from '../common/types';
-import { planAccept } from './accept';
+import { planAccept, type AcceptPlan } from './accept';
 import { otherEpoch } from './offer-ids';
 import { agentStatus, assertNotOvercommitted } from './agents';
 import { usageOf } from './allocation';
@@ -180,7 +180,7 @@ export function accept(s: MasterState, call: AcceptCall): void {
     taskInUse: (id) => s.tasks.has(call.frameworkId, id),
     ...(call.principal ? { launchRefusal: (task: TaskInfo) => s.authorizer.launchRefusal(call.principal!, task) } : {}),
   });
-  for (const offer of plan.offers) s.offers.remove(offer.id);
+  timeAccepted(s, plan, at);
   for (const filter of plan.filters) s.filters.add(filter);
   for (const { task, role } of plan.launches) {
     const staging = masterStatus({
@@ -190,13 +190,28 @@ export function accept(s: MasterState, call: AcceptCall): void {
       taskId: task.taskId, name: task.name, frameworkId: call.frameworkId, agentId: task.agentId,
       state: 'TASK_STAGING', resources: task.resources, status: staging, info: task,
     };
-    s.tasks.add({ task: entry, role, updatedAt: at });
+    s.tasks.add({ task: entry, role, updatedAt: at, launchedAt: at });
   }
   const agentId = plan.launches[0]?.task.agentId;
   if (agentId) assertNotOvercommitted(agentId, usageOf(s, agentId));
   for (const { task } of plan.launches) s.agentPort.run(task.agentId, { frameworkId: call.frameworkId, frameworkInfo: record.info, task });
   for (const status of plan.updates) tell(s, call.frameworkId, { type: 'UPDATE', status });
   for (const event of plan.log) s.offerLog.record(event);
+}
+
+/**
+ * Takes the Accept's offers out of the book, timing each one the Accept used (an ACCEPTED line
+ * in the offer log) from when it was sent, so `agora_offer_accept_seconds_count` moves with
+ * `agora_offers_total{event="accepted"}`. An offer named but left unused is a decline, and an
+ * invalid Accept uses none: neither is timed.
+ */
+function timeAccepted(s: MasterState, plan: AcceptPlan, at: number): void {
+  for (const offer of plan.offers) {
+    const held = s.offers.remove(offer.id);
+    if (held && plan.log.some((e) => e.type === 'ACCEPTED' && e.offerId === offer.id)) {
+      s.latencies.offerAccept.observeElapsedMs(held.sentAt ?? held.offeredAt, at);
+    }
+  }
 }
 
 /** How much of a framework's decline reason the offer log keeps, in characters. */

@@ -26,7 +26,7 @@ import { FilterBook } from './filters';
 import * as frameworkCalls from './framework-calls';
 import { FrameworkTable } from './frameworks';
 import type { MasterCounts, MasterMetrics } from './metrics';
-import { countAllocation, CountingTaskTable, countingOfferLog, emptyCounts } from './metrics-counters';
+import { countAllocation, CountingTaskTable, countingOfferLog, emptyCounts, newLatencies } from './metrics-counters';
 import { metricsView } from './metrics-view';
 import { OfferBook } from './offers';
 import { noOperatorEvents, taskObserver } from './operator-notes';
@@ -107,9 +107,10 @@ export class Master implements SchedulerApi, AgentHandler {
     const events = deps.events ?? noOperatorEvents;
     const registry: AgentRegistry = deps.registry ?? new InMemoryRegistry();
     const log = deps.log ?? logger('master');
+    const latencies = newLatencies();
     this.s = {
-      config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(),
-      tasks: new CountingTaskTable(this.counts, taskObserver(events)), events,
+      config, info: this.info, agents: new AgentTable(), frameworks: new FrameworkTable(), latencies,
+      tasks: new CountingTaskTable(this.counts, latencies, taskObserver(events)), events,
       offers: new OfferBook(), filters: new FilterBook(), agentPort: deps.agentPort, offerLog: countingOfferLog(deps.offerLog, this.counts),
       registry, writes: new RegistryWrites({ link: registry.link, clock: config.clock, log, fenced: (err) => { this.fenced(err); return new CallError('UNAVAILABLE', `this master (epoch ${this.epoch}) was fenced: ${err.message}`); } }), authorizer: deps.authorizer ?? allowAll, goneAgents: new Set(), weights: new Map(config.weights), log,
       allocateSoon: () => this.allocateSoon(),
@@ -221,7 +222,7 @@ export class Master implements SchedulerApi, AgentHandler {
     if (this.stopped || this.linkLostAt !== undefined || !this.leaseHeld()) return;
     const started = this.stopwatchMs();
     runAllocation(this.s, this.allocateFn);
-    countAllocation(this.counts, (this.stopwatchMs() - started) / 1000);
+    countAllocation(this.counts, this.s.latencies, (this.stopwatchMs() - started) / 1000);
   }
 
   /**

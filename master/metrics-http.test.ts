@@ -1,5 +1,6 @@
 import { get } from 'http';
 import { startNatsServer, type NatsServer } from '../common/nats-server';
+import { eventually } from '../test/support/cluster';
 import { FakeAgent, subscribeFramework, type TestFramework } from '../test/support/test-clients';
 import { startMaster, type MasterHandle } from './server';
 
@@ -61,6 +62,24 @@ describe('GET /metrics on a running master', () => {
     expect(valueOf(body, 'agora_offers_total{event="offered"}')).toBeGreaterThanOrEqual(1);
     expect(valueOf(body, 'agora_allocation_runs_total')).toBeGreaterThanOrEqual(1);
     expect(valueOf(body, `agora_master_info{id="${master.info.id}",hostname="master.test",version="0.1.0"}`)).toBe(1);
+  });
+
+  it('serves the latency histograms with every bucket, +Inf equal to _count', async () => {
+    const { body } = await getText(master.httpPort, '/metrics');
+    const families = ['agora_allocation_duration_seconds', 'agora_offer_accept_seconds', 'agora_task_launch_to_running_seconds',
+      'agora_status_update_seconds', 'agora_event_loop_lag_seconds'];
+    for (const name of families) {
+      expect(body).toContain(`# TYPE ${name} histogram\n`);
+      expect(body.split('\n').filter((l) => l.startsWith(`${name}_bucket{`))).toHaveLength(15);
+      expect(valueOf(body, `${name}_bucket{le="0.0005"}`)).toBeLessThanOrEqual(valueOf(body, `${name}_bucket{le="10"}`));
+      expect(valueOf(body, `${name}_bucket{le="+Inf"}`)).toBe(valueOf(body, `${name}_count`));
+    }
+    // Every cycle is timed: the histogram counts what the counter counts, in the same scrape.
+    expect(valueOf(body, 'agora_allocation_duration_seconds_count')).toBe(valueOf(body, 'agora_allocation_runs_total'));
+    expect(valueOf(body, 'agora_allocation_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+    // The lag sampler runs on its own: it is enough that it has sampled at all.
+    await eventually('an event-loop lag sample', async () =>
+      valueOf((await getText(master.httpPort, '/metrics')).body, 'agora_event_loop_lag_seconds_count') > 0);
   });
 
   it('answers another method with 405', async () => {

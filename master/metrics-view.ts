@@ -6,7 +6,7 @@ import { scalar, type Resources } from '../common/resources';
 import { isTerminal, type TaskState } from '../common/types';
 import { usageOf } from './allocation';
 import { RESOURCE_NAMES, type MasterCounts, type MasterMetrics, type ResourceAmounts } from './metrics';
-import { copyCounts } from './metrics-counters';
+import { copyCounts, snapshotLatencies } from './metrics-counters';
 import { now, type MasterState } from './state';
 
 const zero = (): ResourceAmounts => ({ cpus: 0, mem: 0, disk: 0, gpus: 0 });
@@ -46,6 +46,7 @@ export function metricsView(s: MasterState, startedAt: number, counts: MasterCou
     resources: { total: round3(total), used: round3(used), offered: round3(offered) },
     outstandingOffers: s.offers.all().length,
     counts: copyCounts(counts),
+    latencies: snapshotLatencies(s.latencies),
     taskUsage: s.config.taskUsageMetrics ? s.tasks.all().flatMap(({ task, statistics }) => (
       statistics ? [{ frameworkId: task.frameworkId, taskId: task.taskId, statistics: { ...statistics } }] : [])) : [],
   };

@@ -1,5 +1,6 @@
 import { escapeLabelValue, exposition, formatValue, renderMetrics, type MasterMetrics } from './metrics';
 import { emptyCounts } from './metrics-counters';
+import { emptySnapshot } from './metrics-histogram';
 import { harness, taskInfo } from '../test/support/master-harness';
 
 const none = { cpus: 0, mem: 0, disk: 0, gpus: 0 };
@@ -9,7 +10,8 @@ function snapshot(): MasterMetrics {
   counts.offers = { offered: 5, accepted: 2, declined: 1, rescinded: 1, expired: 1 };
   counts.taskEnds = { TASK_FINISHED: 3, TASK_LOST: 1 };
   counts.allocationRuns = 4;
-  counts.allocationSeconds = 0.25;
+  // Two bounds keep the expected text short; the master's own histograms have fourteen.
+  const empty = emptySnapshot([0.01, 0.1]);
   return {
     master: { id: 'master-1', hostname: 'm1', version: '0.1.0' },
     elected: true, epoch: 7,
@@ -20,6 +22,10 @@ function snapshot(): MasterMetrics {
     resources: { total: { cpus: 8, mem: 4096, disk: 0, gpus: 0 }, used: { cpus: 1.5, mem: 512, disk: 0, gpus: 0 }, offered: none },
     outstandingOffers: 1,
     counts,
+    latencies: {
+      allocation: { bounds: [0.01, 0.1], cumulative: [1, 3], sum: 0.25, count: 4 },
+      offerAccept: empty, launchToRunning: empty, statusUpdate: empty,
+    },
     taskUsage: [],
   };
 }
@@ -95,10 +101,34 @@ describe('renderMetrics', () => {
       '# HELP agora_allocation_runs_total Allocation cycles run.',
       '# TYPE agora_allocation_runs_total counter',
       'agora_allocation_runs_total 4',
-      '# HELP agora_allocation_run_seconds Time spent in allocation cycles.',
-      '# TYPE agora_allocation_run_seconds summary',
-      'agora_allocation_run_seconds_sum 0.25',
-      'agora_allocation_run_seconds_count 4',
+      '# HELP agora_allocation_duration_seconds Time one allocation cycle took: snapshot, allocator, offers made and sent.',
+      '# TYPE agora_allocation_duration_seconds histogram',
+      'agora_allocation_duration_seconds_bucket{le="0.01"} 1',
+      'agora_allocation_duration_seconds_bucket{le="0.1"} 3',
+      'agora_allocation_duration_seconds_bucket{le="+Inf"} 4',
+      'agora_allocation_duration_seconds_sum 0.25',
+      'agora_allocation_duration_seconds_count 4',
+      '# HELP agora_offer_accept_seconds From an offer being sent to its framework until an Accept that used it arrived, once per accepted offer.',
+      '# TYPE agora_offer_accept_seconds histogram',
+      'agora_offer_accept_seconds_bucket{le="0.01"} 0',
+      'agora_offer_accept_seconds_bucket{le="0.1"} 0',
+      'agora_offer_accept_seconds_bucket{le="+Inf"} 0',
+      'agora_offer_accept_seconds_sum 0',
+      'agora_offer_accept_seconds_count 0',
+      '# HELP agora_task_launch_to_running_seconds From the master sending a task\'s run message to its agent until it heard TASK_RUNNING.',
+      '# TYPE agora_task_launch_to_running_seconds histogram',
+      'agora_task_launch_to_running_seconds_bucket{le="0.01"} 0',
+      'agora_task_launch_to_running_seconds_bucket{le="0.1"} 0',
+      'agora_task_launch_to_running_seconds_bucket{le="+Inf"} 0',
+      'agora_task_launch_to_running_seconds_sum 0',
+      'agora_task_launch_to_running_seconds_count 0',
+      '# HELP agora_status_update_seconds From the agent\'s timestamp on a status update until the master forwarded it to the framework, first delivery only (agent and master clocks both count).',
+      '# TYPE agora_status_update_seconds histogram',
+      'agora_status_update_seconds_bucket{le="0.01"} 0',
+      'agora_status_update_seconds_bucket{le="0.1"} 0',
+      'agora_status_update_seconds_bucket{le="+Inf"} 0',
+      'agora_status_update_seconds_sum 0',
+      'agora_status_update_seconds_count 0',
       '', // the text ends with a newline
     ]);
   });
@@ -146,6 +176,6 @@ describe('Master.metrics()', () => {
     expect(m.uptimeSeconds).toBe(2);
     // The nudge after Subscribe, then one each at 1000 and 2000 ms.
     expect(m.counts.allocationRuns).toBe(3);
-    expect(m.counts.allocationSeconds).toBeGreaterThanOrEqual(0);
+    expect(m.latencies.allocation.count).toBe(3);
   });
 });

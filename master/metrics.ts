@@ -8,6 +8,7 @@
  * count drops to zero makes `rate()` and alerts misread it as missing data.
  */
 import type { ResourceStatistics, TaskState } from '../common/types';
+import type { HistogramSnapshot } from './metrics-histogram';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -31,8 +32,14 @@ export interface MasterCounts {
   /** Known tasks that reached each terminal state. */
   taskEnds: Partial<Record<TaskState, number>>;
   allocationRuns: number;
-  allocationSeconds: number;
 }
+
+/**
+ * The latencies the master times, each a histogram over LATENCY_BUCKETS_SECONDS
+ * (metrics-histogram.ts); where each one starts and stops is in master/README.md.
+ */
+export const LATENCIES = ['allocation', 'offerAccept', 'launchToRunning', 'statusUpdate'] as const;
+export type LatencyName = (typeof LATENCIES)[number];
 
 /** The numbers of one scrape. */
 export interface MasterMetrics {
@@ -49,14 +56,15 @@ export interface MasterMetrics {
   resources: { total: ResourceAmounts; used: ResourceAmounts; offered: ResourceAmounts };
   outstandingOffers: number;
   counts: MasterCounts;
+  latencies: Record<LatencyName, HistogramSnapshot>;
   /** The newest usage of each live task that has one (none when per-task metrics are off). */
   taskUsage: { frameworkId: string; taskId: string; statistics: ResourceStatistics }[];
 }
 
-export type MetricType = 'gauge' | 'counter' | 'summary';
+export type MetricType = 'gauge' | 'counter' | 'summary' | 'histogram';
 
 export interface Sample {
-  /** Appended to the family name: a summary's `_sum` and `_count`. */
+  /** Appended to the family name: a histogram's `_bucket`, `_sum` and `_count`. */
   suffix?: string;
   labels?: Readonly<Record<string, string>>;
   value: number;
@@ -129,13 +137,42 @@ export function metricFamilies(m: MasterMetrics): MetricFamily[] {
     counter('agora_task_updates_total', 'Known tasks that reached a terminal state, by that state.',
       by('state', TERMINAL_TASK_STATES, (k) => counts.taskEnds[k] ?? 0)),
     counter('agora_allocation_runs_total', 'Allocation cycles run.', [{ value: counts.allocationRuns }]),
-    {
-      name: 'agora_allocation_run_seconds', type: 'summary', help: 'Time spent in allocation cycles.',
-      samples: [{ suffix: '_sum', value: counts.allocationSeconds }, { suffix: '_count', value: counts.allocationRuns }],
-    },
+    ...latencyFamilies(m.latencies),
     // Families only while a task has a report: a cluster without usage shows none of them.
     ...taskUsageFamilies(m.taskUsage).filter((f) => f.samples.length > 0),
   ];
+}
+
+/**
+ * The family of a histogram in exposition 0.0.4: one `_bucket` per bound with `le`, in
+ * increasing order, then `le="+Inf"` (equal to `_count`), `_sum` and `_count`. Every bucket
+ * is written, empty ones included, so `histogram_quantile` always sees the same series.
+ */
+export function histogramFamily(name: string, help: string, h: HistogramSnapshot): MetricFamily {
+  const samples: Sample[] = h.bounds.map((b, i) => ({ suffix: '_bucket', labels: { le: formatValue(b) }, value: h.cumulative[i] ?? 0 }));
+  samples.push(
+    { suffix: '_bucket', labels: { le: '+Inf' }, value: h.count },
+    { suffix: '_sum', value: h.sum },
+    { suffix: '_count', value: h.count },
+  );
+  return { name, type: 'histogram', help, samples };
+}
+
+const LATENCY_HELP: Record<LatencyName, [name: string, help: string]> = {
+  allocation: ['agora_allocation_duration_seconds', 'Time one allocation cycle took: snapshot, allocator, offers made and sent.'],
+  offerAccept: ['agora_offer_accept_seconds', 'From an offer being sent to its framework until an Accept that used it arrived, once per accepted offer.'],
+  launchToRunning: ['agora_task_launch_to_running_seconds', "From the master sending a task's run message to its agent until it heard TASK_RUNNING."],
+  statusUpdate: ['agora_status_update_seconds',
+    "From the agent's timestamp on a status update until the master forwarded it to the framework, first delivery only (agent and master clocks both count)."],
+};
+
+function latencyFamilies(latencies: MasterMetrics['latencies']): MetricFamily[] {
+  return LATENCIES.map((k) => histogramFamily(LATENCY_HELP[k][0], LATENCY_HELP[k][1], latencies[k]));
+}
+
+/** How late the master's event loop ran: rendered apart, since the sampler is the shell's (event-loop-lag.ts). */
+export function eventLoopLagFamilies(lag: HistogramSnapshot): MetricFamily[] {
+  return [histogramFamily('agora_event_loop_lag_seconds', 'How late a sampling timer fired: time the event loop was busy with something else.', lag)];
 }
 
 /**

@@ -11,6 +11,12 @@ import type { Offer } from '../common/types';
 export interface OfferRecord {
   readonly offer: Offer;
   readonly offeredAt: number;
+  /**
+   * When OFFERS carrying it went to the framework: the end of the allocation cycle that made
+   * it, where `offeredAt` is the cycle's start. Offer-to-Accept is timed from here, so a slow
+   * cycle counts as the allocator's time, not the framework's.
+   */
+  sentAt?: number;
   /** The offer-timeout timer, when offers expire. */
   expiry?: Timer;
 }

@@ -5,14 +5,16 @@
  */
 import { randomUUID } from 'crypto';
 import { connect, type NatsConnection } from 'nats';
+import { systemClock } from '../common/clock';
 import { logger, type Logger } from '../common/log';
 import { natsServers, subjects, type Subjects } from '../common/subjects';
 import type { MasterInfo } from '../common/types';
 import { startGrpc, type GrpcHandle } from './api/grpc';
 import { startHttp, type HttpDeps, type HttpHandle } from './api/http';
 import { advertisedHost, resolveConfig, type MasterConfig, type MasterOptions } from './config';
+import { EventLoopLag } from './event-loop-lag';
 import { Master } from './master';
-import { exposition, offerLogFamilies, registryFamilies, renderMetrics } from './metrics';
+import { eventLoopLagFamilies, exposition, offerLogFamilies, registryFamilies, renderMetrics } from './metrics';
 import { followAgentLink, natsAgentPort, serveAgents, type AgentSubscriptions } from './nats-agents';
 import { natsIdentity, pushAccountUpdates, type AccountPusher, type NatsIdentity } from '../common/security/nats-client';
 import { OfferLog } from './offer-log';
@@ -110,9 +112,11 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
   // Before any server starts: no agent or framework is answered until the records are back.
   master.recover(recovered);
   const gate = { ready: false };
+  // The lag is the process's, in real time whatever clock the core runs on.
+  const lag = new EventLoopLag({ clock: systemClock, stopwatchMs: () => performance.now() });
   const servers: Partial<Servers> = {};
   try {
-    await startServers(servers, { master, config, options, door, authorizer, events, logs, nc, subj, log, ready: () => gate.ready });
+    await startServers(servers, { master, config, options, door, authorizer, events, logs, lag, nc, subj, log, ready: () => gate.ready });
   } catch (err) {
     door?.close();
     master.stop();
@@ -124,7 +128,7 @@ export async function startMaster(options: StartMasterOptions = {}): Promise<Mas
     await closeRegistry();
     throw err;
   }
-  return running({ ...(servers as Servers), config, log, master, door, logs, nc, closeRegistry, security, gate });
+  return running({ ...(servers as Servers), config, log, master, door, logs, lag, nc, closeRegistry, security, gate });
 }
 
 /** The registry (opened here unless given) with what it recovers, and the NATS connection; what was opened is closed again on failure. */
@@ -179,6 +183,7 @@ interface ServerDeps {
   authorizer: Authorizer | undefined;
   events: OperatorJournal;
   logs: OfferLogs;
+  lag: EventLoopLag;
   nc: NatsConnection;
   subj: Subjects;
   log: Logger;
@@ -207,10 +212,11 @@ async function startServers(into: Partial<Servers>, d: ServerDeps): Promise<void
 
 /** What the operator HTTP API serves, from the master, its journal and its offer logs. */
 function httpDeps(d: ServerDeps): HttpDeps {
-  const { master, config, events, logs, door, authorizer, options, log } = d;
+  const { master, config, events, logs, lag, door, authorizer, options, log } = d;
   const leadership = () => ({ role: 'leader' as const, epoch: master.epoch, pid: process.pid, leader: `${advertisedHost(config)}:${master.info.httpPort}`, grpcPort: master.info.grpcPort });
   return { ready: d.ready, leadership, fenced: () => master.fencedReason, state: () => ({ ...master.state(), eventId: eventIdText(events.epoch, events.lastId()) }),
-    metrics: () => renderMetrics(master.metrics()) + exposition([...offerLogFamilies(logs.durable.status()), ...registryFamilies(master.registryHealth())]),
+    metrics: () => renderMetrics(master.metrics())
+      + exposition([...offerLogFamilies(logs.durable.status()), ...registryFamilies(master.registryHealth()), ...eventLoopLagFamilies(lag.snapshot())]),
     registry: () => master.registryHealth(),
     operatorEvents: {
       follow: (o) => followJournal(events, { ...o, heartbeatIntervalMs: config.operatorHeartbeatIntervalMs, clock: config.clock }),
@@ -233,6 +239,7 @@ interface Started extends Servers {
   master: Master;
   door: HttpDoor | undefined;
   logs: OfferLogs;
+  lag: EventLoopLag;
   nc: NatsConnection;
   closeRegistry(): Promise<void>;
   security: ServerSecurity | undefined;
@@ -242,12 +249,13 @@ interface Started extends Servers {
 
 /** The master goes live: revocations followed, its timers started, the servers answering; the handle stops it all in reverse. */
 function running(p: Started): MasterHandle {
-  const { config, log, master, door, logs, nc, grpc, http, agents, security } = p;
+  const { config, log, master, door, logs, lag, nc, grpc, http, agents, security } = p;
   // A revoked credential's subscriptions end now, not at their next call (the door cuts its own streams).
   const unwatch = security?.credentials.onChange(() => grpc.revokeGone());
   // NATS cuts a revoked agent's connection once it has the re-signed account.
   const accounts: AccountPusher | undefined = security && pushAccountUpdates(security, config.natsUrl, log.child('nats-accounts'));
   master.start();
+  lag.start();
   p.gate.ready = true;
   log.info('master started', { id: master.info.id, epoch: config.epoch, httpPort: http.port, grpcPort: grpc.port, nats: config.natsUrl });
 
@@ -258,6 +266,7 @@ function running(p: Started): MasterHandle {
     accounts?.close();
     door?.close();
     master.stop();
+    lag.stop();
     logs.durable.stop();
     agents.close();
     await grpc.stop();

@@ -8,6 +8,7 @@ import type { Logger } from '../common/log';
 import { isTerminal, type MasterInfo, type SchedulerEvent } from '../common/types';
 import { AgentTable } from './agents';
 import type { MasterConfig } from './config';
+import type { MasterLatencies } from './metrics-counters';
 import { FilterBook } from './filters';
 import { FrameworkTable, type FrameworkRecord } from './frameworks';
 import { OfferBook } from './offers';
@@ -26,6 +27,8 @@ export interface MasterState {
   readonly filters: FilterBook;
   readonly agentPort: AgentPort;
   readonly offerLog: OfferLogSink;
+  /** The latency histograms of `/metrics`, observed where each latency ends. */
+  readonly latencies: MasterLatencies;
   /** What operators are told changed (GET /api/v1/events). */
   readonly events: OperatorEventSink;
   readonly registry: AgentRegistry;

@@ -18,6 +18,11 @@ export interface TaskRecord {
   /** The role of the offer the task was launched from: its resources count for that role. */
   readonly role: string;
   updatedAt: number;
+  /**
+   * When this master sent the task's run message to its agent, until it hears the task
+   * RUNNING or ended (metrics-counters.ts times the launch); absent on a task it took over.
+   */
+  launchedAt?: number | undefined;
   /** The newest usage its agent reported while it was live. */
   statistics?: ResourceStatistics;
 }

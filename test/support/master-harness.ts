@@ -6,11 +6,9 @@ import { FakeClock, seededRandom, type Timer } from '../../common/clock';
 import { parse } from '../../common/resources';
 import type { FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../../common/types';
 import { resolveConfig, type MasterOptions } from '../../master/config';
-import { Master } from '../../master/master';
+import { Master, type MasterDeps } from '../../master/master';
 import { OfferLog } from '../../master/offer-log';
 import { OperatorJournal } from '../../master/operator-events';
-import type { AgentRegistry } from '../../master/registry';
-import type { Logger } from '../../common/log';
 import type { AgentPort, AgentTaskRef, FrameworkStream, KillTask, RunTask, StatusAck } from '../../master/ports';
 
 export class RecordingStream implements FrameworkStream {
@@ -69,8 +67,11 @@ export function taskInfo(taskId: string, resources: string, overrides: Partial<T
   };
 }
 
-/** `registry`: the core's registry seam, e.g. one that fails as a fenced Redis would. */
-export function harness(options: MasterOptions = {}, deps: { registry?: AgentRegistry; log?: Logger } = {}) {
+/**
+ * `registry`: the core's registry seam, e.g. one that fails as a fenced Redis would;
+ * `stopwatchMs` and `allocate`: to time or replace the allocation pass.
+ */
+export function harness(options: MasterOptions = {}, deps: Partial<Pick<MasterDeps, 'registry' | 'log' | 'stopwatchMs' | 'allocate'>> = {}) {
   const clock = new FakeClock();
   const config = resolveConfig({ clock, random: seededRandom(7), hostname: 'master.test', ...options });
   const agents = new RecordingAgents();
@@ -102,10 +103,11 @@ export function harness(options: MasterOptions = {}, deps: { registry?: AgentReg
     return { frameworkId, streamId, stream, call: { frameworkId, streamId } };
   }
 
-  function status(frameworkId: string, agentId: string, taskId: string, state: TaskStatus['state'], uuid: string): void {
+  /** An agent's update, stamped now unless `timestampMs` says when the agent made it. */
+  function status(frameworkId: string, agentId: string, taskId: string, state: TaskStatus['state'], uuid: string, timestampMs = clock.now()): void {
     master.statusUpdate({ frameworkId, status: {
       taskId, state, message: '', source: 'SOURCE_AGENT', reason: 'REASON_UNKNOWN', agentId, frameworkId, uuid,
-      timestampMs: clock.now(), containerId: '',
+      timestampMs, containerId: '',
     } });
   }
 
