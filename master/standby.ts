@@ -20,7 +20,7 @@ import { LEADER_METADATA_KEY, schedulerService } from '../common/scheduler-servi
 import { serverCredentials } from '../common/security/grpc-auth';
 import type { HttpDoor } from '../common/security/http-door';
 import { json } from '../common/security/http-door-requests';
-import { createDoorServer, schemeFor } from '../common/security/https';
+import { closeDoorServer, createDoorServer, schemeFor } from '../common/security/https';
 import type { TlsFiles } from '../common/security/pki';
 import { exposition, leadershipFamilies, METRICS_CONTENT_TYPE } from './metrics';
 
@@ -88,7 +88,7 @@ export async function startStandby(o: StandbyOptions): Promise<StandbyHandle> {
     httpPort, grpcPort,
     stop: async () => {
       grpc.forceShutdown();
-      await new Promise<void>((resolve) => { http.close(() => resolve()); http.closeAllConnections(); });
+      await closeDoorServer(http);
     },
   };
 }

@@ -19,7 +19,7 @@
  * checked on the open descriptor and read through it (../sandbox-open.ts).
  */
 import { type IncomingMessage, type ServerResponse } from 'http';
-import { createDoorServer } from '../../common/security/https';
+import { closeDoorServer, createDoorServer } from '../../common/security/https';
 import type { AddressInfo } from 'net';
 import type { Logger } from '../../common/log';
 import type { ResourceView } from '../../common/operator-types';
@@ -110,10 +110,7 @@ export async function startHttp(host: string, port: number, deps: AgentHttpDeps)
   return {
     port: (server.address() as AddressInfo).port,
     get following() { return runEnds.size; },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () => closeDoorServer(server),
   };
 }
 

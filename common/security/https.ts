@@ -15,6 +15,25 @@ export function createDoorServer(handler: RequestListener, tls?: TlsFiles): Serv
   return tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
 }
 
+/**
+ * Stops a door server: no new connections, every open one cut (at once, or those still open
+ * after `graceMs`, so requests under way may finish), resolved once all are gone. Node's
+ * `closeAllConnections` sees only connections the HTTP layer has: over HTTPS one still in its
+ * TLS handshake at `close()` joins the HTTP layer afterwards and is served for as long as its
+ * client keeps it busy, and `close()` waits for it. A health check every 200 ms over a kept-alive
+ * connection held a standby master's stop, and so its start as the elected leader, for good
+ * (test/chaos). Such a connection is cut as its handshake ends.
+ */
+export function closeDoorServer(server: Server, graceMs = 0): Promise<void> {
+  server.on('secureConnection', (socket: { destroy(): void }) => socket.destroy());
+  return new Promise((resolve) => {
+    const cut = graceMs > 0 ? setTimeout(() => server.closeAllConnections(), graceMs) : undefined;
+    server.close(() => { clearTimeout(cut); resolve(); });
+    if (cut) server.closeIdleConnections();
+    else server.closeAllConnections();
+  });
+}
+
 /** `https` when the client trusts a CA (a locked cluster), `http` otherwise. */
 export const schemeFor = (ca: Buffer | undefined): 'https' | 'http' => (ca ? 'https' : 'http');
 

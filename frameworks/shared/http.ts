@@ -5,7 +5,7 @@
  * 503, and streams (SSE) handed to their own handler. What each path means is the framework's `route`.
  */
 import { type IncomingMessage, type Server, type ServerResponse } from 'http';
-import { createDoorServer } from '../../common/security/https';
+import { closeDoorServer, createDoorServer } from '../../common/security/https';
 import type { AddressInfo } from 'net';
 import type { Logger } from '../../common/log';
 import { isFenced } from '../../common/fenced-redis';
@@ -116,11 +116,10 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   });
   return {
     port: (server.address() as AddressInfo).port,
-    stop: () => new Promise<void>((resolve) => {
+    stop: () => {
       for (const s of open) s.end();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+      return closeDoorServer(server);
+    },
   };
 }
 

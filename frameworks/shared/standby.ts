@@ -17,7 +17,7 @@ import type { IncomingMessage, ServerResponse, Server } from 'http';
 import type { Logger } from '../../common/log';
 import type { HttpDoor } from '../../common/security/http-door';
 import { json } from '../../common/security/http-door-requests';
-import { createDoorServer } from '../../common/security/https';
+import { closeDoorServer, createDoorServer } from '../../common/security/https';
 import { LEADER_HEADER, PROXIED_BY_HEADER, proxyToLeader, RETRY_AFTER_S } from './proxy';
 
 export interface StandbyOptions {
@@ -60,7 +60,7 @@ export async function startStandbyHttp(o: StandbyOptions): Promise<StandbyHttp> 
   });
   return {
     port,
-    stop: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    stop: () => closeDoorServer(server),
   };
 }
 

@@ -30,7 +30,7 @@
  * Anything else is a 404 (or 405 for another method) with a JSON error body.
  */
 import { type IncomingMessage, type Server, type ServerResponse } from 'http';
-import { createDoorServer } from '../../common/security/https';
+import { closeDoorServer, createDoorServer } from '../../common/security/https';
 import type { ClientIdentity } from '../../common/security/client-config';
 import type { Logger } from '../../common/log';
 import { openEventStream } from '../../common/sse';
@@ -380,9 +380,5 @@ export function startHttp(deps: HttpDeps, options: HttpOptions): Promise<HttpHan
  */
 function stop(server: Server, streams: Set<ServerResponse>, graceMs = 1000): Promise<void> {
   for (const res of streams) res.end();
-  return new Promise((resolve) => {
-    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
-    server.close(() => { clearTimeout(cut); resolve(); });
-    server.closeIdleConnections();
-  });
+  return closeDoorServer(server, graceMs);
 }

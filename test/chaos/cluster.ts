@@ -5,8 +5,16 @@
  * of `node dist/cli/agora.js …` under a supervisor (supervisor.ts) that starts it again after
  * `restartDelayMs`, as an operator's init would.
  *
- * The doors are open (`--insecure`), as in the tests that start clusters with `secure: false`:
- * the chaos is about failover, and a locked cluster only adds TLS handshakes to every restart.
+ * Every door is locked, as `agora up --masters 3` locks its cluster: the run's AGORA_HOME
+ * (`<run dir>/home`) gets the CA, the host certificate, the credentials of the local principals,
+ * the ACLs and the client config (common/security/bootstrap.ts), plus the frameworks' grant to
+ * mount the start file's directory (`host_volumes`). The NATS nodes run the locked config with
+ * authenticated routes, Redis a password (`redis.secret` there, handed to the masters and
+ * frameworks in AGORA_REDIS, out of `ps`), and every process `--security-dir <home>` as its own
+ * principal: `master`, `local-agent` (each agent), `services` and `jobs` (each with its own
+ * role). This process speaks as the client config's `admin` over HTTPS (`door`: one pool of
+ * kept-alive connections, so the health poll is not a TLS handshake each time), and so does the
+ * load's SDK framework, which reads the same config.
  *
  * Each master's `/health` is polled every `healthPollMs`; a change (role, epoch, pid, leader) is
  * a `health` event in the history, and `leader()` is the newest epoch's leader.
@@ -27,6 +35,11 @@ import { startNatsCluster, type NatsCluster } from '../../common/nats-cluster';
 import { freePort } from '../../common/nats-server';
 import { startRedisServer, type RedisServer } from '../../common/redis-server';
 import { CONTAINER_SANDBOX } from '../../agent/containerizer/docker-create';
+import type { AclsJson } from '../../common/security/acl';
+import { bootstrapSecurity, LOCAL_FRAMEWORK_ROLES, localAcls } from '../../common/security/bootstrap';
+import { clientIdentity } from '../../common/security/client-config';
+import { localRedisSecret } from '../../common/security/redis-secret';
+import { doorClient, type DoorClient } from '../support/http';
 import { startPrivateDockerd, type PrivateDockerd } from '../support/private-dockerd';
 import type { History } from './history';
 import { Supervised, type ProcessSpec } from './supervisor';
@@ -74,17 +87,19 @@ export function startLine(startFile: string): string {
 export const CHAOS_IMAGE = process.env.AGORA_TASK_IMAGE || 'agora/busybox:latest';
 
 /** Every process of the cluster, in start order; the second instance of each framework only with `frameworkReplicas`. */
-export function processSpecs(o: { ports: Ports; natsUrls: string; redisUrl: string; runDir: string; leaseMs: number; frameworkReplicas: boolean; dockerSocket?: string }): ProcessSpec[] {
+export function processSpecs(o: { ports: Ports; natsUrls: string; home: string; runDir: string; leaseMs: number; frameworkReplicas: boolean; dockerSocket?: string }): ProcessSpec[] {
+  // Redis comes in AGORA_REDIS (its URL holds the password); each process is its own principal.
+  const as = (principal: string) => ['--security-dir', o.home, '--principal', principal];
   const masters = o.ports.masters.map((p, i): ProcessSpec => ({
     name: `m${i + 1}`, kind: 'master', enabled: true,
-    args: ['master', '--ha', '--nats', o.natsUrls, '--redis', o.redisUrl, '--ha-replicas', '3', '--lease-ms', String(o.leaseMs), '--ha-id', `m${i + 1}`,
+    args: ['master', '--ha', '--nats', o.natsUrls, '--ha-replicas', '3', '--lease-ms', String(o.leaseMs), '--ha-id', `m${i + 1}`,
       '--host', '127.0.0.1', '--port', String(p.http), '--grpc-port', String(p.grpc), '--allocation-interval-ms', '200',
-      '--framework-heartbeat-interval-ms', '500', '--insecure'],
+      '--framework-heartbeat-interval-ms', '500', ...as('master')],
   }));
   const agent = (name: string, port: number, engine: string[]): ProcessSpec => ({
     name, kind: 'agent', enabled: true,
     args: ['agent', '--nats', o.natsUrls, '--work-dir', join(o.runDir, name), '--host', '127.0.0.1', '--port', String(port), '--hostname', '127.0.0.1',
-      '--resources', 'cpus:8;mem:8192;disk:8192;ports:[31000-31099]', '--process-user', '', '--insecure', ...engine],
+      '--resources', 'cpus:8;mem:8192;disk:8192;ports:[31000-31099]', '--process-user', '', ...as('local-agent'), ...engine],
   });
   const agents = o.ports.agents.map((port, i) => agent(`agent-${i + 1}`, port, ['--containerizer', 'process', '--attributes', 'engine:process']));
   if (o.dockerSocket && o.ports.dockerAgent) {
@@ -98,20 +113,22 @@ export function processSpecs(o: { ports: Ports; natsUrls: string; redisUrl: stri
     const ha = o.frameworkReplicas ? ['--ha', '--nats', o.natsUrls, '--ha-replicas', '3', '--lease-ms', String(o.leaseMs), '--ha-id', name] : [];
     return {
       name, kind, enabled: i === 0 || o.frameworkReplicas,
-      args: [kind, '--master', master, '--redis', o.redisUrl, '--host', '127.0.0.1', '--port', String(port), '--failover-timeout-ms', '600000', '--insecure',
+      args: [kind, '--master', master, '--host', '127.0.0.1', '--port', String(port), '--failover-timeout-ms', '600000', '--role', kind, ...as(kind),
         ...ha, ...(kind === 'jobs' ? ['--keep-runs', '100000', '--retry-delay-ms', '500'] : [])],
     };
   };
   return [...masters, ...agents, ...o.ports.services.map((p, i) => framework('services', p, i)), ...o.ports.jobs.map((p, i) => framework('jobs', p, i))];
 }
 
-async function fetchJson<T>(url: string, timeoutMs = 1000): Promise<T | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return res.ok ? await res.json() as T : undefined;
-  } catch {
-    return undefined;   // not listening (yet, or any more), or stopped
-  }
+/**
+ * The ACLs of the run's home: `agora up`'s (each framework registers with its own role, runs
+ * tasks as the default user), and the services and jobs frameworks may mount `startsDir`, where
+ * the load's Docker tasks write their start lines.
+ */
+export function chaosAcls(startsDir: string): AclsJson {
+  const acls = localAcls(LOCAL_FRAMEWORK_ROLES);
+  acls.host_volumes = [...(acls.host_volumes ?? []), { principals: { values: LOCAL_FRAMEWORK_ROLES.map((f) => f.principal) }, paths: { values: [startsDir] } }];
+  return acls;
 }
 
 /** Polls `check` every 100 ms until it holds; rejects naming `what` after `timeoutMs`. */
@@ -135,24 +152,33 @@ export class ChaosCluster {
   private polling = false;
 
   private constructor(readonly o: Required<Omit<ChaosClusterOptions, 'history'>> & { history: History }, readonly nats: NatsCluster,
-    readonly redisPort: number, readonly ports: Ports) {
+    readonly redisPort: number, readonly ports: Ports, readonly door: DoorClient) {
     this.startFile = join(o.runDir, 'starts', 'starts.txt');
   }
 
   static async start(opts: ChaosClusterOptions): Promise<ChaosCluster> {
     const o = { leaseMs: 1500, restartDelayMs: 1000, agents: 2, frameworkReplicas: true, dockerAgent: true, healthPollMs: 200, ...opts };
     mkdirSync(join(o.runDir, 'logs'), { recursive: true });
-    mkdirSync(join(o.runDir, 'home'), { recursive: true });
     // Process tasks may run as another user: the way to the start file must let them write it.
     chmodSync(o.runDir, 0o755);
-    const nats = await startNatsCluster({ nodes: 3 });
     const ports: Ports = { masters: [], agents: [], services: [], jobs: [] };
     for (let i = 0; i < 3; i++) ports.masters.push({ http: await freePort(), grpc: await freePort() });
     for (let i = 0; i < o.agents; i++) ports.agents.push(await freePort());
     if (o.dockerAgent) ports.dockerAgent = await freePort();
     for (let i = 0; i < 2; i++) ports.services.push(await freePort());
     for (let i = 0; i < 2; i++) ports.jobs.push(await freePort());
-    const c = new ChaosCluster(o, nats, await freePort(), ports);
+    const home = join(o.runDir, 'home');
+    mkdirSync(home, { recursive: true });
+    // The context names this run's doors: `AGORA_HOME=<run dir>/home agora agents` looks at it.
+    const at = (port: number | undefined) => `127.0.0.1:${port}`;
+    const boot = await bootstrapSecurity(home, {
+      acls: chaosAcls(join(o.runDir, 'starts')),
+      context: { master: ports.masters.map((m) => at(m.http)).join(','), services: at(ports.services[0]), jobs: at(ports.jobs[0]) },
+    });
+    const admin = clientIdentity({ user: 'admin', path: boot.configPath });
+    if (!admin) throw new Error(`the client config ${boot.configPath} has no user admin`);
+    const nats = await startNatsCluster({ nodes: 3, securityDir: home });
+    const c = new ChaosCluster(o, nats, await freePort(), ports, doorClient(admin));
     mkdirSync(dirname(c.startFile), { mode: 0o755 });
     writeFileSync(c.startFile, '', { mode: 0o666 });
     chmodSync(c.startFile, 0o666);
@@ -170,20 +196,21 @@ export class ChaosCluster {
     return c;
   }
 
-  get redisUrl(): string { return `redis://127.0.0.1:${this.redisPort}`; }
   get natsUrls(): string { return this.nats.urls.join(','); }
   get redisDir(): string { return join(this.o.runDir, 'redis'); }
+  /** The run's AGORA_HOME: its security folder and client config. */
+  get home(): string { return join(this.o.runDir, 'home'); }
 
+  /** Redis on its port and dir, locked with the home's `redis.secret` (the same password at every restart). */
   async startRedis(): Promise<void> {
-    this.redis = await startRedisServer({ port: this.redisPort, dir: this.redisDir });
+    this.redis = await startRedisServer({ port: this.redisPort, dir: this.redisDir, password: localRedisSecret(this.home) });
   }
 
   private launch(): void {
-    const env: NodeJS.ProcessEnv = { ...process.env, AGORA_HOME: join(this.o.runDir, 'home'), AGORA_LOG: process.env.AGORA_LOG ?? 'info' };
-    delete env.AGORA_CONFIG;
-    delete env.AGORA_MASTER;
+    const env: NodeJS.ProcessEnv = { ...process.env, AGORA_HOME: this.home, AGORA_REDIS: this.redis.url, AGORA_LOG: process.env.AGORA_LOG ?? 'info' };
+    for (const v of ['AGORA_CONFIG', 'AGORA_MASTER', 'AGORA_USER']) delete env[v];
     const specs = processSpecs({
-      ports: this.ports, natsUrls: this.natsUrls, redisUrl: this.redisUrl, runDir: this.o.runDir, leaseMs: this.o.leaseMs,
+      ports: this.ports, natsUrls: this.natsUrls, home: this.home, runDir: this.o.runDir, leaseMs: this.o.leaseMs,
       frameworkReplicas: this.o.frameworkReplicas, ...(this.engine ? { dockerSocket: this.engine.socket } : {}),
     });
     for (const spec of specs.filter((s) => s.enabled)) {
@@ -205,13 +232,25 @@ export class ChaosCluster {
     return this.procs.filter((p) => p.spec.kind === kind);
   }
 
+  /** GET `path` of the process on 127.0.0.1:`port` as the admin: its JSON, or undefined when it does not answer 2xx. */
+  async getJson<T>(port: number, path: string, timeoutMs = 1000): Promise<T | undefined> {
+    try {
+      const res = await this.door.fetch(this.door.url(`127.0.0.1:${port}`, path), { signal: AbortSignal.timeout(timeoutMs) });
+      // Read to its end either way: a body left unread holds its kept-alive connection.
+      const text = await res.text();
+      return res.ok ? JSON.parse(text) as T : undefined;
+    } catch {
+      return undefined;   // not listening (yet, or any more), stopped, or not JSON
+    }
+  }
+
   /** Every master's /health, a `health` event for each that changed. */
   async pollHealth(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     try {
       await Promise.all(this.masters.map(async (m) => {
-        const h = m.proc.running() ? await fetchJson<Health>(`http://127.0.0.1:${m.http}/health`, 500) : undefined;
+        const h = m.proc.running() ? await this.getJson<Health>(m.http, '/health', 500) : undefined;
         const key = (x?: Health) => JSON.stringify([x?.pid, x?.role, x?.epoch, x?.leader]);
         if (key(h) === key(m.health)) return;
         m.health = h;
@@ -240,14 +279,18 @@ export class ChaosCluster {
   async agentsRegistered(): Promise<boolean> {
     const l = this.leader();
     if (!l) return false;
-    const state = await fetchJson<{ agents: { status: string; degradedReason?: string }[] }>(`http://127.0.0.1:${l.http}/api/v1/state`, 2000);
+    const state = await this.getJson<{ agents: { status: string; degradedReason?: string }[] }>(l.http, '/api/v1/state', 2000);
     return (state?.agents ?? []).filter((a) => a.status === 'ACTIVE' && !a.degradedReason).length >= this.ofKind('agent').length;
   }
 
   async frameworksAnswer(): Promise<boolean> {
-    const urls = [...this.ports.services.slice(0, 1).map((p) => `http://127.0.0.1:${p}/ping`), ...this.ports.jobs.slice(0, 1).map((p) => `http://127.0.0.1:${p}/ping`)];
+    const urls = [this.ports.services[0]!, this.ports.jobs[0]!].map((p) => this.door.url(`127.0.0.1:${p}`, '/ping'));
     const answers = await Promise.all(urls.map(async (u) => {
-      try { return (await fetch(u, { signal: AbortSignal.timeout(1000) })).ok; } catch { return false; }
+      try {
+        const res = await this.door.fetch(u, { signal: AbortSignal.timeout(1000) });
+        await res.text();
+        return res.ok;
+      } catch { return false; }
     }));
     return answers.every(Boolean);
   }
@@ -269,6 +312,7 @@ export class ChaosCluster {
     for (const kind of order) await Promise.all(this.ofKind(kind).map((p) => p.stop()));
     await this.redis?.stop();
     await this.nats.stop();
+    await this.door.close();
     if (this.engine) {
       await this.engine.stop();
       rmSync(dirname(dirname(this.engine.socket)), { recursive: true, force: true });

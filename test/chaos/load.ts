@@ -16,6 +16,7 @@ import { dirname } from 'path';
 import type { Random } from '../../common/clock';
 import type { Offer, TaskStatus } from '../../common/types';
 import { subscribe, task, type Scheduler } from '../../frameworks/sdk';
+import type { DoorClient } from '../support/http';
 import { CHAOS_IMAGE, startLine, waitUntil, type ChaosCluster } from './cluster';
 import { offerEpoch, type History, type OpKind } from './history';
 
@@ -32,8 +33,9 @@ export interface LoadOptions {
 
 interface Answer { status: number; body: Record<string, unknown> | undefined }
 
-async function call(method: string, url: string, body?: unknown): Promise<Answer> {
-  const res = await fetch(url, {
+/** A REST call as the cluster's admin (HTTPS, credentials: cluster.ts `door`). */
+async function call(door: DoorClient, method: string, url: string, body?: unknown): Promise<Answer> {
+  const res = await door.fetch(url, {
     method, signal: AbortSignal.timeout(5000),
     headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
@@ -65,8 +67,8 @@ export class Load {
     this.o = { opIntervalMs: 400, maxTasks: 12, maxApps: 3, maxJobs: 3, appSampleMs: 1000, ...o };
   }
 
-  private get services(): string { return `http://127.0.0.1:${this.cluster.ports.services[0]}`; }
-  private get jobsUrl(): string { return `http://127.0.0.1:${this.cluster.ports.jobs[0]}`; }
+  private get services(): string { return this.cluster.door.url(`127.0.0.1:${this.cluster.ports.services[0]}`); }
+  private get jobsUrl(): string { return this.cluster.door.url(`127.0.0.1:${this.cluster.ports.jobs[0]}`); }
 
   async start(): Promise<void> {
     const grpc = this.cluster.masters.map((m) => `127.0.0.1:${m.grpc}`);
@@ -221,14 +223,14 @@ export class Load {
 
   /** A REST call; a status above 299 throws, naming it. */
   private async http(method: string, url: string, body?: unknown): Promise<Record<string, unknown> | undefined> {
-    const a = await call(method, url, body);
+    const a = await call(this.cluster.door, method, url, body);
     if (a.status > 299) throw new Error(`${method} ${new URL(url).pathname}: ${a.status} ${JSON.stringify(a.body ?? {}).slice(0, 200)}`);
     return { status: a.status, ...(a.body && !Array.isArray(a.body) ? pickIds(a.body) : {}) };
   }
 
   private async sampleApps(): Promise<void> {
     let a: Answer;
-    try { a = await call('GET', `${this.services}/v2/apps`); } catch { return; }   // the framework is away: no sample
+    try { a = await call(this.cluster.door, 'GET', `${this.services}/v2/apps`); } catch { return; }   // the framework is away: no sample
     const apps = (a.body?.apps ?? []) as { id: string; instances: number; tasksRunning: number; deployments: unknown[]; upgradeStrategy?: { minimumHealthCapacity?: number } }[];
     for (const app of apps) {
       this.history.add({
@@ -264,7 +266,7 @@ export class Load {
       let runs: { id: string; status: string }[] = [];
       await waitUntil(`the runs of ${jobId} end`, async () => {
         try {
-          const a = await call('GET', `${this.jobsUrl}/v1/jobs/${jobId}/runs?all=true`);
+          const a = await call(this.cluster.door, 'GET', `${this.jobsUrl}/v1/jobs/${jobId}/runs?all=true`);
           runs = (a.body as unknown as { id: string; status: string }[] | undefined) ?? [];
           return a.status === 200 && runs.every((r) => ['SUCCESS', 'FAILED'].includes(r.status));
         } catch { return false; }

@@ -170,8 +170,7 @@ function killFrameworkLeader(kind: 'services' | 'jobs'): Nemesis {
       const instances = ctx.cluster.ofKind(kind).filter((p) => p.running());
       let leader: string | undefined;
       for (const p of instances) {
-        const res = await fetch(`http://127.0.0.1:${portOf(p.spec)}/v2/leader`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
-        leader ??= res?.ok ? ((await res.json()) as { leader?: string }).leader : undefined;
+        leader ??= (await ctx.cluster.getJson<{ leader?: string }>(Number(portOf(p.spec)), '/v2/leader'))?.leader;
       }
       const instance = instances.find((p) => leader === `127.0.0.1:${portOf(p.spec)}`);
       if (!instance) throw new Error(`no ${kind} instance leads (${leader ?? 'none named'})`);

@@ -49,9 +49,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const history = new History(join(runDir, 'history.jsonl'));
   const random = seededRandom(o.seed);
   const leaseMs = o.leaseMs ?? 1500;
-  // The SDK (in this process) reads the client config: none, the doors are open.
+  // The SDK framework of the load (in this process) reads the client config the cluster writes
+  // there, and speaks as its user (the admin) over TLS.
   process.env.AGORA_HOME = join(runDir, 'home');
   delete process.env.AGORA_CONFIG;
+  delete process.env.AGORA_USER;
   log(`chaos: seed ${o.seed}, ${o.faults} faults, run dir ${runDir}`);
   const cluster = await ChaosCluster.start({ runDir, history, leaseMs });
   const load = new Load(cluster, history, random, o.load);

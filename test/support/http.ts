@@ -8,7 +8,7 @@
 import { get as httpGet, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'http';
 import { get as httpsGet, request as httpsRequest } from 'https';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { authHeaders, clientIdentity } from '../../common/security/client-config';
+import { authHeaders, clientIdentity, type ClientIdentity } from '../../common/security/client-config';
 import { doorUrl } from '../../common/security/https';
 
 const ca = (): Buffer | undefined => clientIdentity()?.ca;
@@ -42,4 +42,30 @@ export function doorFetch(url: string, init: RequestInit = {}, trust: Buffer | u
 /** `doorFetch` as the client config's identity (the test cluster's admin), as the CLI sends it. */
 export function authedFetch(url: string, init: RequestInit = {}): Promise<Response> {
   return doorFetch(url, { ...init, headers: { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) } });
+}
+
+/** `fetch` as one identity over a pool of connections of its own; `close()` ends the pool. */
+export interface DoorClient {
+  /** `https://hostPort` + `path` when the identity trusts a CA (a locked cluster), else `http://`. */
+  url(hostPort: string, path?: string): string;
+  fetch(url: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * A client of a cluster's doors as `identity`: its credentials on every request, its CA
+ * trusted, and connections kept alive `keepAliveMs` between requests, so that a client that
+ * polls (a health check every 200 ms) does not make a TLS handshake each time. Its owner
+ * closes it; idle connections would hold the process open otherwise.
+ */
+export function doorClient(identity: ClientIdentity, keepAliveMs = 4000): DoorClient {
+  const dispatcher = new Agent({ ...(identity.ca ? { connect: { ca: identity.ca } } : {}), keepAliveTimeout: keepAliveMs, keepAliveMaxTimeout: keepAliveMs });
+  const headers = authHeaders(identity);
+  return {
+    url: (hostPort, path = '') => `${doorUrl(hostPort, identity.ca)}${path}`,
+    fetch: (url, init = {}) => undiciFetch(url, {
+      ...(init as Parameters<typeof undiciFetch>[1]), dispatcher, headers: { ...headers, ...(init.headers as Record<string, string> | undefined) },
+    }) as unknown as Promise<Response>,
+    close: () => dispatcher.close(),
+  };
 }
