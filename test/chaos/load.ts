@@ -50,6 +50,7 @@ const pick = <T>(r: Random, xs: readonly T[]): T => xs[Math.floor(r.next() * xs.
 export class Load {
   private s!: Scheduler;
   private seq = 0;
+  private readonly created = { apps: 0, jobs: 0 };
   private opSeq = 0;
   private pending: string[] = [];
   /** Every SDK task launched (accepted by the master), and where. */
@@ -152,11 +153,15 @@ export class Load {
   }
 
   /**
-   * Whether the next app or job runs in Docker (on the Docker agent, every other one) or as
-   * processes (held to the process agents by their `engine` attribute).
+   * Whether the next app (or job) created runs in Docker or as processes, held to the Docker or
+   * the process agents by their `engine` attribute (offers do not say which containerizers an
+   * agent runs, so a Docker task sent to a process agent fails there, and is retried): the first
+   * of each, then every other one, counted apart from the other operations so that both kinds
+   * are always made.
    */
-  private docker(): boolean {
-    return this.cluster.engine !== undefined && this.seq % 2 === 0;
+  private docker(kind: 'apps' | 'jobs'): boolean {
+    if (this.cluster.engine === undefined) return false;
+    return this.created[kind]++ % 2 === 0;
   }
 
   /** The start file's directory, mounted into a Docker task at the same path. */
@@ -177,12 +182,12 @@ export class Load {
     if (apps.length < this.o.maxApps && (apps.length === 0 || x < 0.4)) {
       const appId = `/chaos-app-${++this.seq}`;
       const instances = 1 + Math.floor(this.random.next() * 3);
-      const docker = this.docker();
+      const docker = this.docker('apps');
       const ok = await this.op('app-create', { appId, instances, docker }, () => this.http('POST', `${this.services}/v2/apps`, {
         id: appId, cmd: `${startLine(this.cluster.startFile)}; exec sleep 3600`, cpus: 0.01, mem: 16, instances,
         upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0 },
         ...(docker
-          ? { container: { type: 'DOCKER', docker: { image: CHAOS_IMAGE }, volumes: [{ ...this.startVolume, mode: 'RW' }] } }
+          ? { container: { type: 'DOCKER', docker: { image: CHAOS_IMAGE }, volumes: [{ ...this.startVolume, mode: 'RW' }] }, constraints: [['engine', 'LIKE', 'docker']] }
           : { constraints: [['engine', 'LIKE', 'process']] }),
       }));
       if (ok) this.apps.add(appId);
@@ -200,14 +205,14 @@ export class Load {
   private async jobOp(): Promise<void> {
     if (this.jobs.length < this.o.maxJobs && (this.jobs.length === 0 || this.random.next() < 0.2)) {
       const jobId = `chaos-job-${++this.seq}`;
-      const docker = false;
+      const docker = this.docker('jobs');
       const ok = await this.op('job-create', { jobId, docker }, () => this.http('POST', `${this.jobsUrl}/v1/jobs`, {
         // ON_FAILURE: an attempt lost before its command began (its agent killed mid-launch) is tried again;
         // one that began and is tried again anyway shows as two start lines of one run.
         id: jobId, run: {
           cmd: startLine(this.cluster.startFile), cpus: 0.01, mem: 32, restart: { policy: 'ON_FAILURE', activeDeadlineSeconds: 300 },
           ...(docker
-            ? { docker: { image: CHAOS_IMAGE }, volumes: [{ ...this.startVolume, mode: 'RW' }] }
+            ? { docker: { image: CHAOS_IMAGE }, volumes: [{ ...this.startVolume, mode: 'RW' }], placement: { constraints: [{ attribute: 'engine', operator: 'LIKE', value: 'docker' }] } }
             : { placement: { constraints: [{ attribute: 'engine', operator: 'LIKE', value: 'process' }] } }),
         },
       }));
