@@ -40,8 +40,33 @@ export interface FencedDrop {
   highest: number;
 }
 
+/**
+ * Where the highest epoch is kept between starts: a file for the agent, memory for a simulated
+ * agent that has no disk of its own (bench/hollow). `where` names it in the drop warning.
+ */
+export interface EpochStore {
+  readonly where: string;
+  /** The highest epoch kept (0: none); throws an EpochCheckpointError on a bad checkpoint. */
+  load(): number;
+  save(epoch: number): void;
+}
+
+/** `<workDir>/meta/epoch.json`, written atomically and flushed. */
+export function fileEpochStore(workDir: string): EpochStore {
+  const file = join(metaDir(workDir), 'epoch.json');
+  return { where: file, load: () => load(file), save: (epoch) => writeJsonAtomic(file, { version: 1, epoch }) };
+}
+
+/** Kept only as long as the process runs: for agents that never restart on their own. */
+export function memoryEpochStore(): EpochStore {
+  let kept = 0;
+  return { where: 'memory', load: () => kept, save: (epoch) => { kept = epoch; } };
+}
+
 export interface EpochFenceOptions {
-  workDir: string;
+  /** The agent's work directory, whose `meta/epoch.json` keeps the epoch; or `store`. */
+  workDir?: string;
+  store?: EpochStore;
   log: Logger;
   /** Each drop, after it was logged. */
   onDropped?: (drop: FencedDrop) => void;
@@ -53,12 +78,17 @@ export class EpochCheckpointError extends Error {
 }
 
 export class EpochFence {
+  /** Where the epoch is kept: the checkpoint file, or 'memory'. */
   readonly file: string;
+  private readonly store: EpochStore;
   private top: number;
 
   constructor(private readonly o: EpochFenceOptions) {
-    this.file = join(metaDir(o.workDir), 'epoch.json');
-    this.top = load(this.file);
+    const store = o.store ?? (o.workDir !== undefined ? fileEpochStore(o.workDir) : undefined);
+    if (!store) throw new TypeError('an epoch fence needs a work directory or a store');
+    this.store = store;
+    this.file = store.where;
+    this.top = store.load();
   }
 
   /** The highest epoch this agent has seen (0: none yet). */
@@ -89,7 +119,7 @@ export class EpochFence {
     const was = this.top;
     this.top = epoch;
     try {
-      writeJsonAtomic(this.file, { version: 1, epoch });
+      this.store.save(epoch);
     } catch (err) {
       // Acting on the newer master is right either way; only a restart would forget it.
       this.o.log.error('cannot checkpoint the master epoch; a restart would forget it', { epoch, file: this.file, err });

@@ -41,6 +41,12 @@ export interface RunCheckpoint {
   pidStartTicks?: number;
 }
 
+/**
+ * What the task runner needs of run checkpoints: the files of `RunStore` for the agent, or a
+ * store in memory for a simulated agent (bench/hollow), which never recovers from a restart.
+ */
+export type RunCheckpoints = Pick<RunStore, 'write' | 'remove' | 'exitStatusFile' | 'recoverSpec'>;
+
 export class RunStore {
   readonly dir: string;
 

@@ -29,7 +29,7 @@ import type { Clock } from '../common/clock';
 import type { Logger } from '../common/log';
 import { isTerminal, type KillPolicy, type TaskInfo, type TaskState, type TaskStatus } from '../common/types';
 import { LaunchError, type Containerizer, type ContainerizerKind } from './containerizer/containerizer';
-import type { RunCheckpoint, RunStore } from './runs';
+import type { RunCheckpoint, RunCheckpoints } from './runs';
 import { resolveHealthCheck } from './health';
 import { startHealth, type HealthProbeReport, type TaskHealthDeps } from './task-health';
 import { terminalStatus, type StatusFields } from './terminal-status';
@@ -50,7 +50,9 @@ export interface TaskRunnerDeps {
   /** Hands a status update to the reliable stream of its task. */
   publish(status: TaskStatus): void;
   /** Where runs are checkpointed for recovery. */
-  runs: RunStore;
+  runs: RunCheckpoints;
+  /** Makes a run's sandbox directory (default: on disk, `sandbox.ts`); a simulated agent makes none. */
+  makeSandbox?(dir: string): void;
   /** The updates of a task still waiting for their acknowledgement. */
   pendingOf(frameworkId: string, taskId: string): readonly TaskStatus[];
   /** The containerizer of a kind, if this agent runs it now. */
@@ -308,7 +310,7 @@ export class TaskRunner {
     }
     this.table.setRuntime(rec.containerId, chosen);
     try {
-      createSandbox(rec.sandboxDir);
+      (this.deps.makeSandbox ?? createSandbox)(rec.sandboxDir);
       // Flushed before anything is launched: no container of this agent is ever without its record.
       rec.checkpointed = true;
       this.checkpoint(rec, true);
