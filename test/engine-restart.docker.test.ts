@@ -15,6 +15,14 @@ import { EventLog } from './support/events';
 
 jest.setTimeout(120_000);
 
+/** The agent's next word about its engine: wedged, or healthy again. */
+function nextEngineHealth(agent: TestCluster['agents'][number]): Promise<EngineHealth> {
+  return new Promise((resolve) => {
+    const heard = (health: EngineHealth): void => { agent.off('engine', heard); resolve(health); };
+    agent.on('engine', heard);
+  });
+}
+
 /** The numbered lines a task printed, in order. */
 const numbers = (text: string): number[] => text.split('\n').filter(Boolean).map((l) => Number(/^line (\d+)$/.exec(l)?.[1] ?? NaN));
 
@@ -53,18 +61,18 @@ describe('an agent whose container engine restarts under a running task', () => 
     await log.status('steady', 'TASK_RUNNING');
     await waitForSandbox(cluster, s.frameworkId, 'steady', 'stdout', (t) => numbers(t).length >= 5);
 
-    const health: EngineHealth[] = [];
-    agent.on('engine', (h: EngineHealth) => health.push(h));
-    const back = new Promise<void>((resolve) => agent.on('engine', (h: EngineHealth) => { if (!h.wedged) resolve(); }));
+    // The engine stays away until the agent has seen it gone, then comes back.
+    const wedged = nextEngineHealth(agent);
     await engine.halt();
+    expect(await wedged).toMatchObject({ wedged: true });
     const before = numbers(await readSandbox(cluster, s.frameworkId, 'steady', 'stdout')).length;
+    const back = nextEngineHealth(agent);
     await engine.start();
-    await back;
+    expect(await back).toEqual({ wedged: false });
 
     // Lines printed after the restart reach the sandbox: the output is followed again.
     const after = await waitForSandbox(cluster, s.frameworkId, 'steady', 'stdout', (t) => numbers(t).length >= before + 10);
     expect(numbers(after)).toEqual(numbers(after).map((_, i) => i));
-    expect(health[0]).toMatchObject({ wedged: true });
     // Nothing but its start was said of it.
     expect(log.states('steady')).toEqual(['TASK_STARTING', 'TASK_RUNNING']);
 

@@ -1,7 +1,8 @@
 /**
- * A Docker engine of a test's own: a second `dockerd` with its own data root, exec root (and so
- * its own containerd), socket and bridge, so a test can stop, kill and restart "the engine"
- * without touching the dockerd every other test shares. It runs with `--live-restore`, as a
+ * A Docker engine of a test's own: a second `dockerd` with its own data root, exec root, socket
+ * and bridge, over a containerd of its own that runs apart from it (as on a host with separate
+ * units), so a test can stop, kill and restart "the engine" without touching the dockerd every
+ * other test shares. It runs with `--live-restore`, as a
  * production engine should: containers run on while the engine is away, and it takes them back.
  *
  * Its bridge is made here (`ip link add … type bridge`, a /24 in 10.250.0.0/16 no interface
@@ -9,11 +10,12 @@
  * tests reach them only through ports published on 127.0.0.1. The test image is copied in from
  * the shared engine (`docker save` into `docker load`), as no registry is reachable.
  *
- * `stop()` removes every container (a few at a time: Debian's 20.10 wedges when many go at once),
- * stops the engine, unmounts and deletes its directory and the bridge.
+ * `halt()` stops dockerd alone; containerd and the containers run on. `stop()` removes every
+ * container (a few at a time: Debian's 20.10 wedges when many go at once), stops dockerd and
+ * containerd, unmounts and deletes its directory and the bridge.
  */
 import { execFileSync, spawn, type ChildProcess } from 'child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import Docker from 'dockerode';
 import { mapLimited } from '../../common/limit';
@@ -60,20 +62,23 @@ async function answers(client: Docker, timeoutMs: number, child: ChildProcess, l
   }
 }
 
-/** SIGKILLs the containerd of `pidFile` and waits (bounded) until it is gone, then drops its pid file. */
-async function killContainerd(pidFile: string): Promise<void> {
-  let pid = 0;
-  try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim());
-  } catch {
-    return;   // none left
+/** containerd's config: its own root, state and socket in `dir`, no CRI plugin, no debug or metrics listener. */
+function containerdConfig(dir: string): string {
+  return [
+    'version = 2', `root = "${join(dir, 'containerd', 'root')}"`, `state = "${join(dir, 'containerd', 'state')}"`,
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    '[grpc]', `  address = "${join(dir, 'containerd', 'containerd.sock')}"`, '[debug]', '  address = ""', '[metrics]', '  address = ""', '',
+  ].join('\n');
+}
+
+/** Waits (bounded) until a unix socket exists. */
+async function socketAppears(path: string, child: ChildProcess, log: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (existsSync(path)) return;
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`containerd exited before it listened; its log ends:\n${logTail(log)}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
-  const alive = (): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
-  if (pid > 0 && alive()) {
-    process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
-  }
-  rmSync(pidFile, { force: true });
+  throw new Error(`containerd did not listen on ${path} within 10 s; its log ends:\n${logTail(log)}`);
 }
 
 /** Starts an engine in `dir` (kept short: containerd's socket lives under it) with `image` copied in. */
@@ -87,8 +92,19 @@ export async function startPrivateDockerd(dir: string, image: string): Promise<P
   execFileSync('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
   execFileSync('ip', ['addr', 'add', `10.250.${third}.1/24`, 'dev', bridge]);
   execFileSync('ip', ['link', 'set', bridge, 'up']);
+  // containerd runs on its own, as its own unit does on a host: a dockerd that stops or crashes
+  // leaves it, so a container that exits meanwhile still has its exit status recorded. (A
+  // containerd that dockerd starts itself stops with it, and dockerd then reports such a
+  // container exited with 255.)
+  mkdirSync(join(dir, 'containerd'), { recursive: true });
+  writeFileSync(join(dir, 'containerd', 'config.toml'), containerdConfig(dir));
+  const containerdLog = join(dir, 'containerd.log');
+  const containerdFd = openSync(containerdLog, 'a');
+  const containerd = spawn('containerd', ['--config', join(dir, 'containerd', 'config.toml')], { stdio: ['ignore', containerdFd, containerdFd], detached: true });
+  closeSync(containerdFd);
+  const containerdSocket = join(dir, 'containerd', 'containerd.sock');
   const args = [
-    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'),
+    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'), '--containerd', containerdSocket,
     '-H', `unix://${socket}`, '--bridge', bridge, '--iptables=false', '--ip-masq=false', '--live-restore',
   ];
   const client = new Docker({ socketPath: socket });
@@ -105,16 +121,15 @@ export async function startPrivateDockerd(dir: string, image: string): Promise<P
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill(signal); });
-    // A SIGKILLed dockerd leaves the containerd it started behind, which its next start cannot
-    // take back: the crash takes that down too, as an engine's unit would. The containers'
-    // shims live on, and the next containerd finds them.
-    if (signal === 'SIGKILL') await killContainerd(join(dir, 'exec', 'containerd', 'containerd.pid'));
   };
   const stop = async (): Promise<void> => {
     if (child && child.exitCode === null && child.signalCode === null) {
       const all = await client.listContainers({ all: true }).catch(() => []);
       await mapLimited(all, 4, (c) => client.getContainer(c.Id).remove({ force: true }).catch(() => undefined));
       await halt();
+    }
+    if (containerd.exitCode === null && containerd.signalCode === null) {
+      await new Promise<void>((resolve) => { containerd.once('exit', () => resolve()); containerd.kill('SIGTERM'); });
     }
     // dockerd bind-mounts its data root onto itself; what it left mounted goes first.
     const mounts = execFileSync('sh', ['-c', `awk '{print $2}' /proc/self/mounts | grep '^${dir}/' || true`], { encoding: 'utf8' });
@@ -126,6 +141,7 @@ export async function startPrivateDockerd(dir: string, image: string): Promise<P
   };
 
   try {
+    await socketAppears(containerdSocket, containerd, containerdLog);
     await start();
     const saved = await new Docker({ socketPath: SHARED_SOCKET }).getImage(image).get();
     const loading = await client.loadImage(saved);
