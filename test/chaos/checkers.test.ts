@@ -70,6 +70,19 @@ describe('job-runs-once', () => {
       `run ${RUN} of j is listed 0 times at the end (expected once, SUCCESS)`,
     ]);
   });
+  it('excuses one more start for each attempt the engine lost the exit of (255, ended during a restart-docker fault), and no other', () => {
+    const twiceWith = (exitCode: number, endedAt: number) => jobRunsOnce(history(
+      ...accepted(1, RUN),
+      { type: 'nemesis', phase: 'start', fault: 1, kind: 'restart-docker', target: 'dockerd SIGTERM', t: 10_000 },
+      { type: 'nemesis', phase: 'end', fault: 1, kind: 'restart-docker', target: 'dockerd SIGTERM', t: 12_000 },
+      { type: 'start', taskId: `j.${RUN}.1`, at: 5 }, { type: 'start', taskId: `j.${RUN}.2`, at: 6 },
+      { type: 'job-runs', jobId: 'j', runs: [{ runId: RUN, status: 'SUCCESS', attempts: [{ exitCode, endedAt }, { exitCode: 0, endedAt: 20_000 }] }] },
+    )).map((x) => x.message);
+    expect(twiceWith(255, 11_000)).toEqual([]);
+    expect(twiceWith(255, 16_000)).toEqual([]);   // within the 5 s the engine settles in
+    expect(twiceWith(255, 30_000)).toEqual([`run ${RUN} started 2 times`]);
+    expect(twiceWith(1, 11_000)).toEqual([`run ${RUN} started 2 times`]);
+  });
 });
 
 describe('epochs-increase', () => {

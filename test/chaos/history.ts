@@ -37,7 +37,8 @@ export type ChaosEvent = { t: number } & (
   /** The master's final answer to an explicit reconciliation of one SDK task. */
   | { type: 'reconciled'; taskId: string; state: string }
   /** The jobs framework's final list of one job's runs. */
-  | { type: 'job-runs'; jobId: string; runs: { runId: string; status: string }[] }
+  /** Each run's attempts: how each ended (exit code, when), as the jobs API lists them. */
+  | { type: 'job-runs'; jobId: string; runs: { runId: string; status: string; attempts?: { exitCode: number | null; endedAt: number | null }[] }[] }
   /** A sample of one app at the services framework. */
   | { type: 'app'; appId: string; instances: number; running: number; minimumHealthCapacity: number; deploying: boolean }
   /** The cluster did not get steady again after a fault: the run injects no more faults. */

@@ -31,6 +31,9 @@ export interface LoadOptions {
   appSampleMs?: number;
 }
 
+/** A run as the jobs API lists it, the parts the checkers read. */
+interface RunJson { id: string; status: string; agora?: { attempts?: { exitCode: number | null; endedAt: string | null }[] } }
+
 interface Answer { status: number; body: Record<string, unknown> | undefined }
 
 /** A REST call as the cluster's admin (HTTPS, credentials: cluster.ts `door`). */
@@ -268,15 +271,21 @@ export class Load {
   private async finalJobs(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (const jobId of this.jobs) {
-      let runs: { id: string; status: string }[] = [];
+      let runs: RunJson[] = [];
       await waitUntil(`the runs of ${jobId} end`, async () => {
         try {
           const a = await call(this.cluster.door, 'GET', `${this.jobsUrl}/v1/jobs/${jobId}/runs?all=true`);
-          runs = (a.body as unknown as { id: string; status: string }[] | undefined) ?? [];
+          runs = (a.body as unknown as RunJson[] | undefined) ?? [];
           return a.status === 200 && runs.every((r) => ['SUCCESS', 'FAILED'].includes(r.status));
         } catch { return false; }
       }, Math.max(0, deadline - Date.now())).catch(() => undefined);   // still active at the deadline: the checker says so
-      this.history.add({ type: 'job-runs', jobId, runs: runs.map((r) => ({ runId: r.id, status: r.status })) });
+      this.history.add({
+        type: 'job-runs', jobId,
+        runs: runs.map((r) => ({
+          runId: r.id, status: r.status,
+          attempts: (r.agora?.attempts ?? []).map((t) => ({ exitCode: t.exitCode, endedAt: t.endedAt ? Date.parse(t.endedAt) : null })),
+        })),
+      });
     }
   }
 
