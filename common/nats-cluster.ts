@@ -198,17 +198,24 @@ function clusterNode(ports: Ports, conf: string, bin: string | undefined, detach
 interface NodeView {
   routes: number;
   metaLeader: string;
+  /** The meta group's other peers this node knows as current (the leader's view counts). */
+  currentPeers: number;
 }
 
 async function view(node: NatsClusterNode): Promise<NodeView | undefined> {
   const [routez, jsz] = await Promise.all([monitor(node.monitorPort, '/routez'), monitor(node.monitorPort, '/jsz')]);
   if (!routez || !jsz) return undefined;
   const routes = typeof routez.num_routes === 'number' ? routez.num_routes : 0;
-  const meta = jsz.meta_cluster as { leader?: unknown } | undefined;
-  return { routes, metaLeader: typeof meta?.leader === 'string' ? meta.leader : '' };
+  const meta = jsz.meta_cluster as { leader?: unknown; replicas?: { current?: unknown }[] } | undefined;
+  const currentPeers = Array.isArray(meta?.replicas) ? meta.replicas.filter((r) => r.current === true).length : 0;
+  return { routes, metaLeader: typeof meta?.leader === 'string' ? meta.leader : '', currentPeers };
 }
 
-/** The running nodes are ready when each routes to all the others and all name the same, running, meta leader. */
+/**
+ * The running nodes are ready when each routes to all the others, all name the same, running,
+ * meta leader, and that leader knows every other running node as a current peer: before that, a
+ * replicated stream made at once may fail ("error creating store for stream").
+ */
 async function waitReady(nodes: readonly NatsClusterNode[], attempts = 300): Promise<void> {
   let last = 'no node answered';
   for (let i = 0; i < attempts; i++) {
@@ -218,8 +225,9 @@ async function waitReady(nodes: readonly NatsClusterNode[], attempts = 300): Pro
     const leaders = new Set(views.map((v) => v?.metaLeader));
     const [leader] = [...leaders];
     const routed = views.every((v) => v !== undefined && v.routes >= up.length - 1);
-    if (routed && leaders.size === 1 && up.some((n) => n.name === leader)) return;
-    last = up.map((n, k) => `${n.name}: ${views[k] ? `${views[k].routes} routes, meta leader '${views[k].metaLeader}'` : 'no answer'}`).join('; ');
+    const leaderView = views[up.findIndex((n) => n.name === leader)];
+    if (routed && leaders.size === 1 && leaderView && leaderView.currentPeers >= up.length - 1) return;
+    last = up.map((n, k) => `${n.name}: ${views[k] ? `${views[k].routes} routes, meta leader '${views[k].metaLeader}', ${views[k].currentPeers} current peers` : 'no answer'}`).join('; ');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new NatsClusterError(`the NATS cluster did not form in ${attempts} tries: ${last}`);
