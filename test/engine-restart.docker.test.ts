@@ -8,20 +8,12 @@
 import { mkdtempSync, rmSync } from 'fs';
 import { join } from 'path';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
-import type { EngineHealth } from '../agent/engine-watchdog';
+import { nextEngineHealth } from './support/engine-health';
 import { startPrivateDockerd, type PrivateDockerd } from './support/private-dockerd';
 import { readSandbox, startCluster, TEST_IMAGE, waitForSandbox, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 
 jest.setTimeout(120_000);
-
-/** The agent's next word about its engine: wedged, or healthy again. */
-function nextEngineHealth(agent: TestCluster['agents'][number]): Promise<EngineHealth> {
-  return new Promise((resolve) => {
-    const heard = (health: EngineHealth): void => { agent.off('engine', heard); resolve(health); };
-    agent.on('engine', heard);
-  });
-}
 
 /** The numbered lines a task printed, in order. */
 const numbers = (text: string): number[] => text.split('\n').filter(Boolean).map((l) => Number(/^line (\d+)$/.exec(l)?.[1] ?? NaN));

@@ -16,23 +16,13 @@ import { encodeRunTask } from '../common/agent-messages';
 import { OPEN_OWNER, subjects } from '../common/subjects';
 import type { Offer } from '../common/types';
 import { subscribe, task, type Scheduler } from '../frameworks/sdk';
-import type { EngineHealth } from '../agent/engine-watchdog';
+import { nextEngineHealth } from './support/engine-health';
 import { startDockerRelay, type DockerRelay } from './support/docker-relay';
 import { readSandbox, startCluster, TEST_IMAGE, type TestCluster } from './support/cluster';
 import { EventLog } from './support/events';
 import { frameworkInfo } from './support/master-harness';
 
 jest.setTimeout(120_000);
-
-type Agent = TestCluster['agents'][number];
-
-/** The agent's next word about its engine: wedged, or healthy again. */
-function nextEngineHealth(agent: Agent): Promise<EngineHealth> {
-  return new Promise((resolve) => {
-    const heard = (health: EngineHealth): void => { agent.off('engine', heard); resolve(health); };
-    agent.on('engine', heard);
-  });
-}
 
 describe('an agent whose container engine wedges', () => {
   let dir: string;
